@@ -1,0 +1,19 @@
+# The two commands: `make run` (demo on embedded SQLite) and `make test` (whole suite).
+PORT ?= 8000
+export PORT
+
+.PHONY: run test install lint bench
+
+run:
+	@bash scripts/bootstrap.sh
+	@if [ -f frontend/package.json ]; then bash scripts/frontend.sh build; fi
+	@bash scripts/run.sh
+
+test:
+	@bash scripts/test.sh
+
+install:
+	@bash scripts/bootstrap.sh
+
+lint:
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy

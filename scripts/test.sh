@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole suite: system packages when missing, Python packages, lint, types, tests.
+# The tests start their own throwaway PostgreSQL and Orthanc on free ports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v Orthanc >/dev/null || need+=(orthanc)
+ls /usr/share/orthanc/plugins/libOrthancDicomWeb.so >/dev/null 2>&1 || need+=(orthanc-dicomweb)
+command -v storescu >/dev/null || need+=(dcmtk)
+command -v turnserver >/dev/null || need+=(coturn)
+command -v chromium >/dev/null || need+=(chromium)
+command -v ffprobe >/dev/null || need+=(ffmpeg)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing system packages: ${need[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${need[@]}"
+  # Debian starts services on install where it can; the tests run their own.
+  as_root service orthanc stop >/dev/null 2>&1 || true
+  as_root service postgresql stop >/dev/null 2>&1 || true
+  as_root service coturn stop >/dev/null 2>&1 || true
+fi
+
+bash scripts/bootstrap.sh
+if [ -f frontend/package.json ]; then bash scripts/frontend.sh build; fi
+
+export TCP_NODELAY=1
+echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
+echo "== mypy"; .venv/bin/mypy
+echo "== pytest"; .venv/bin/python -m pytest "$@"

@@ -1,0 +1,71 @@
+"""The FastAPI application: every router, health endpoints and the built frontend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from telemed import __version__
+from telemed.core.errors import install_error_handlers, problem
+from telemed.core.health import readiness
+from telemed.core.logging import RequestIdMiddleware, configure_logging
+from telemed.core.settings import Settings, get_settings
+from telemed.identity.api import router as identity_router
+from telemed.network.api import router as network_router
+
+FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    app = FastAPI(
+        title="telemed",
+        version=__version__,
+        description="Remote consultation and referral system of a regional telemedicine network",
+        docs_url="/docs",
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    if settings.dicom.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.dicom.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["x-request-id"],
+        )
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> JSONResponse:
+        """Readiness: the database (and the archive, once configured) reachable."""
+        checks = readiness()
+        if all(v == "ok" for v in checks.values()):
+            return JSONResponse({"status": "ok", "checks": checks})
+        failing = ", ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok")
+        return problem(
+            status=503,
+            code="not_ready",
+            title="Not ready",
+            detail=f"dependencies unavailable: {failing}",
+            instance="/readyz",
+            checks=checks,
+        )
+
+    app.include_router(identity_router)
+    app.include_router(network_router)
+
+    dist = settings.frontend_dir or FRONTEND_DIST
+    if (dist / "index.html").exists():
+        app.mount("/", StaticFiles(directory=dist, html=True), name="frontend")
+    return app

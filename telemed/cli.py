@@ -1,0 +1,146 @@
+"""The `telemed` command."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="telemed: remote consultation and referral system", no_args_is_help=True)
+db_app = typer.Typer(help="database")
+users_app = typer.Typer(help="users")
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+
+def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    from telemed.core.settings import get_settings
+
+    here = Path(__file__).resolve().parent
+    cfg = Config(str(here / "alembic.ini"))
+    cfg.set_main_option("script_location", str(here / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url or get_settings().database_url)
+    return cfg
+
+
+def upgrade_database(url: str | None = None) -> None:
+    """Apply every migration (all branches)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "heads")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations to the configured database."""
+    upgrade_database()
+    typer.echo("database is up to date")
+
+
+@app.command()
+def seed(
+    demo: Annotated[
+        bool, typer.Option("--demo", help="load the demo network and accounts")
+    ] = False,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="only when no users exist")] = False,
+) -> None:
+    """Load data. `--demo` needs TELEMED_ENV=development."""
+    from sqlalchemy import func, select
+    from sqlmodel import Session
+
+    from telemed.core.db import get_engine
+    from telemed.core.settings import get_settings
+    from telemed.identity.models import User
+    from telemed.network.seed import load_reference
+    from telemed.seed import seed_demo
+
+    settings = get_settings()
+    with Session(get_engine()) as session:
+        if if_empty and session.execute(select(func.count()).select_from(User)).scalar_one():
+            typer.echo("database has data; seed skipped")
+            return
+        if demo:
+            if settings.env != "development":
+                typer.echo("refusing demo accounts outside TELEMED_ENV=development", err=True)
+                raise typer.Exit(2)
+            result = seed_demo(session, settings)
+        else:
+            load_reference(session)
+            result = {}
+        session.commit()
+    typer.echo(f"seeded {result}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
+    workers: Annotated[int, typer.Option()] = 1,
+) -> None:
+    """Serve the app with uvicorn."""
+    import uvicorn
+
+    uvicorn.run(
+        "telemed.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: Annotated[str, typer.Option()],
+    full_name: Annotated[str, typer.Option("--name")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, envvar="TELEMED_NEW_PASSWORD")
+    ],
+    institution_code: Annotated[str | None, typer.Option("--institution")] = None,
+) -> None:
+    """Create a user (e.g. the first admin)."""
+    from sqlmodel import Session, select
+
+    from telemed.core import clock
+    from telemed.core.db import get_engine
+    from telemed.identity.models import Role
+    from telemed.identity.schemas import UserCreate
+    from telemed.identity.service import create_user
+    from telemed.network.models import Institution
+
+    with Session(get_engine()) as session:
+        inst_id = None
+        if institution_code:
+            inst = session.execute(
+                select(Institution).where(Institution.code == institution_code)
+            ).scalar_one_or_none()
+            if inst is None:
+                typer.echo(f"unknown institution {institution_code}", err=True)
+                raise typer.Exit(1)
+            inst_id = inst.id
+        data = UserCreate(
+            username=username,
+            password=password,
+            role=Role(role),
+            full_name=full_name,
+            institution_id=inst_id,
+        )
+        user = create_user(session=session, data=data, now=clock.now())
+        session.commit()
+        typer.echo(f"created {user.username} ({user.role}) {user.id}")
+
+
+def main() -> None:  # pragma: no cover
+    os.environ.setdefault("TELEMED_ENV", "production")
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

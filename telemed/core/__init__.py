@@ -1,0 +1,4 @@
+"""Shared kernel: settings, database, errors, clock, audit, notifications, pagination.
+
+Nothing in here imports a domain package.
+"""

@@ -1,0 +1,186 @@
+"""Errors as RFC 9457 problem details.
+
+    DomainError                 base; carries status, stable `code`, title, detail
+    ├── NotFound                404 not_found
+    ├── Forbidden               403 forbidden
+    ├── Unauthorized            401 unauthorized
+    ├── Conflict                409 conflict
+    │   └── InvalidTransition   409 invalid_transition (carries the current state)
+    ├── Invalid                 422 invalid (optionally names a field)
+    └── Unavailable             503 unavailable
+
+Every error leaving the API is `application/problem+json` with `type`, `title`,
+`status`, `detail`, `code`, `instance` and, where it applies, `errors` or extra members.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://telemed.example/problems/"
+log = logging.getLogger("telemed.errors")
+
+
+class DomainError(Exception):
+    """A refusal the API reports as a problem."""
+
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Forbidden(DomainError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class Unauthorized(DomainError):
+    status, code, title = 401, "unauthorized", "Not authenticated"
+
+
+class Conflict(DomainError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class InvalidTransition(Conflict):
+    code, title = "invalid_transition", "Transition not allowed"
+
+    def __init__(self, *, entity: str, current: str, action: str) -> None:
+        super().__init__(
+            f"{entity} is {current!r}; {action!r} is not allowed from that state",
+            current_state=current,
+            action=action,
+        )
+
+
+class Invalid(DomainError):
+    status, code, title = 422, "invalid", "Invalid data"
+
+    def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        if field:
+            self.extra.setdefault("errors", [{"field": field, "message": detail}])
+
+
+class Unavailable(DomainError):
+    status, code, title = 503, "unavailable", "Service unavailable"
+
+
+def problem(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """Build a problem+json response."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_HTTP_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthorized", "Not authenticated"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    413: ("too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    422: ("invalid", "Invalid data"),
+    429: ("too_many_requests", "Too many requests"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    return ".".join(parts) or ".".join(str(p) for p in loc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error to problem+json."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem(
+            status=exc.status,
+            code=exc.code,
+            title=exc.title,
+            detail=exc.detail,
+            instance=request.url.path,
+            headers=headers,
+            **exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+        return problem(
+            status=422,
+            code="invalid",
+            title="Invalid data",
+            detail=detail,
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, title = _HTTP_CODES.get(exc.status_code, ("error", "Error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no resource at {request.url.path}"
+        return problem(
+            status=exc.status_code,
+            code=code,
+            title=title,
+            detail=detail,
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return problem(
+            status=500,
+            code="internal_error",
+            title="Internal server error",
+            detail="an unexpected error occurred; it has been logged",
+            instance=request.url.path,
+        )

@@ -1,0 +1,142 @@
+"""Configuration from `TELEMED_*` environment variables (pydantic-settings).
+
+Nested groups use a double underscore: `TELEMED_DICOM__PORT=11112`. The most used
+options also have flat aliases named in the README (`TELEMED_DATABASE_URL`,
+`TELEMED_ORTHANC_URL`, `TELEMED_DICOM_PORT`, `TELEMED_TURN_URLS`, `TELEMED_TURN_SECRET`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "development-only-secret-do-not-use"
+DEV_TURN_SECRET = "development-only-turn-secret"
+
+
+class SecuritySettings(BaseModel):
+    """Tokens, passwords and lockout."""
+
+    secret_key: str = DEV_SECRET
+    token_ttl_minutes: int = 12 * 60
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+
+
+class DicomSettings(BaseModel):
+    """Imaging archive and the DICOM storage gateway."""
+
+    orthanc_url: str | None = None
+    orthanc_username: str | None = None
+    orthanc_password: str | None = None
+    port: int = 11112
+    ae_title: str = "TELEMED"
+    archive_dir: Path = Path("var/archive")
+    spool_dir: Path = Path("var/spool")
+    max_study_bytes: int = 2 * 1024**3
+    cors_origins: list[str] = []
+
+
+class VideoSettings(BaseModel):
+    """WebRTC rooms and TURN credentials (coturn shared-secret scheme)."""
+
+    turn_urls: list[str] = []
+    turn_secret: str = DEV_TURN_SECRET
+    turn_ttl_seconds: int = 3600
+    room_opens_minutes_before: int = 15
+    room_closes_minutes_after: int = 60
+    recordings_dir: Path = Path("var/recordings")
+
+
+class SchedulingSettings(BaseModel):
+    """Slot horizon, holds and booking policy."""
+
+    horizon_days: int = 28
+    hold_minutes: int = 5
+    patient_cancel_hours_before: int = 2
+    noshow_limit: int = 3
+
+
+class Settings(BaseSettings):
+    """All configuration; see `.env.example` for every variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TELEMED_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    env: Literal["development", "test", "production"] = "production"
+    database_url: str = "sqlite:///var/telemed.db"
+    log_level: str = "INFO"
+    log_json: bool = True
+    frontend_dir: Path | None = None
+    security: SecuritySettings = SecuritySettings()
+    dicom: DicomSettings = DicomSettings()
+    video: VideoSettings = VideoSettings()
+    scheduling: SchedulingSettings = SchedulingSettings()
+
+    # Flat aliases for the options operators set most.
+    orthanc_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("TELEMED_ORTHANC_URL")
+    )
+    orthanc_username: str | None = Field(
+        default=None, validation_alias=AliasChoices("TELEMED_ORTHANC_USERNAME")
+    )
+    orthanc_password: str | None = Field(
+        default=None, validation_alias=AliasChoices("TELEMED_ORTHANC_PASSWORD")
+    )
+    dicom_port: int | None = Field(
+        default=None, validation_alias=AliasChoices("TELEMED_DICOM_PORT")
+    )
+    turn_urls: list[str] | None = Field(
+        default=None, validation_alias=AliasChoices("TELEMED_TURN_URLS")
+    )
+    turn_secret: str | None = Field(
+        default=None, validation_alias=AliasChoices("TELEMED_TURN_SECRET")
+    )
+    secret_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("TELEMED_SECRET_KEY")
+    )
+
+    @model_validator(mode="after")
+    def _apply_aliases_and_refuse_default_secrets(self) -> Settings:
+        if self.orthanc_url:
+            self.dicom.orthanc_url = self.orthanc_url
+        if self.orthanc_username:
+            self.dicom.orthanc_username = self.orthanc_username
+        if self.orthanc_password:
+            self.dicom.orthanc_password = self.orthanc_password
+        if self.dicom_port is not None:
+            self.dicom.port = self.dicom_port
+        if self.turn_urls is not None:
+            self.video.turn_urls = self.turn_urls
+        if self.turn_secret:
+            self.video.turn_secret = self.turn_secret
+        if self.secret_key:
+            self.security.secret_key = self.secret_key
+        if self.env != "development":
+            if self.security.secret_key == DEV_SECRET:
+                raise ValueError(
+                    "TELEMED_SECRET_KEY must be set outside development "
+                    "(the built-in default is for TELEMED_ENV=development only)"
+                )
+            if self.video.turn_urls and self.video.turn_secret == DEV_TURN_SECRET:
+                raise ValueError("TELEMED_TURN_SECRET must be set when TURN servers are configured")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

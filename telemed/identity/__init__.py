@@ -1,0 +1,1 @@
+"""Users, roles, patients, authentication and object-level permissions."""

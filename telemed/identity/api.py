@@ -1,0 +1,168 @@
+"""Routes of identity: login, logout, me, users, patients."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.security import OAuth2PasswordRequestForm
+from sqlmodel import select
+
+from telemed.core import audit
+from telemed.core.audit import AuditEvent
+from telemed.core.deps import NowDep, SessionDep, SettingsDep
+from telemed.core.errors import Forbidden
+from telemed.core.pagination import Page, PageDep, paginate
+from telemed.identity import service
+from telemed.identity.deps import AdminUser, ClientIP, CurrentUser, StaffUser, TokenDep
+from telemed.identity.models import Role
+from telemed.identity.permissions import require_patient_read
+from telemed.identity.schemas import (
+    AuditEventPublic,
+    PatientCreate,
+    PatientPublic,
+    TokenPublic,
+    UserCreate,
+    UserPublic,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["identity"])
+
+
+@router.post("/auth/token", response_model=TokenPublic)
+def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+    ip: ClientIP,
+) -> TokenPublic:
+    """OAuth2 password flow: exchange username and password for a bearer token."""
+    try:
+        user = service.authenticate(
+            session=session,
+            username=form.username,
+            password=form.password,
+            now=now,
+            settings=settings,
+        )
+    except Exception:
+        # The failed-login counter must persist even though we answer 401.
+        session.commit()
+        raise
+    token, row = service.issue_token(session=session, user=user, now=now, settings=settings)
+    audit.record(
+        session=session,
+        actor_id=user.id,
+        actor_role=user.role,
+        action="login",
+        object_type="user",
+        object_id=user.id,
+        ip=ip,
+    )
+    return TokenPublic(access_token=token, expires_at=row.expires_at)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(user: CurrentUser, token: TokenDep, session: SessionDep, now: NowDep) -> None:
+    """Revoke the token used for this request."""
+    assert token is not None
+    service.revoke_token(session=session, token=token, now=now)
+
+
+@router.get("/auth/me", response_model=UserPublic)
+def me(user: CurrentUser) -> UserPublic:
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.post("/users", response_model=UserPublic, status_code=201)
+def create_user(data: UserCreate, admin: AdminUser, session: SessionDep, now: NowDep) -> UserPublic:
+    """Create a user (admins only)."""
+    user = service.create_user(session=session, data=data, now=now)
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.post("/patients", response_model=PatientPublic, status_code=201)
+def register_patient(
+    data: PatientCreate,
+    user: StaffUser,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+    ip: ClientIP,
+) -> PatientPublic:
+    """Register a real-name patient at the caller's institution."""
+    patient = service.register_patient(
+        session=session, data=data, institution_id=user.institution_id, now=now, settings=settings
+    )
+    audit.record(
+        session=session,
+        actor_id=user.id,
+        actor_role=user.role,
+        action="create",
+        object_type="patient",
+        object_id=patient.id,
+        patient_id=patient.id,
+        ip=ip,
+    )
+    return service.patient_public(patient)
+
+
+@router.get("/patients", response_model=list[PatientPublic])
+def search_patients(
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    ip: ClientIP,
+    q: Annotated[str | None, Query(max_length=64, description="name prefix")] = None,
+    resident_id: Annotated[str | None, Query(max_length=18)] = None,
+) -> list[PatientPublic]:
+    """Patients the caller may see (own institution; a patient: only themself)."""
+    if user.role == Role.PATIENT and (q or resident_id):
+        raise Forbidden("patients cannot search other patients")
+    rows = service.find_patients(
+        session=session, user=user, query=q, resident_id=resident_id, settings=settings
+    )
+    for p in rows:
+        service.audit_patient_read(session=session, user=user, patient=p, ip=ip)
+    return [service.patient_public(p) for p in rows]
+
+
+@router.get("/patients/{patient_id}", response_model=PatientPublic)
+def read_patient(
+    patient_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+) -> PatientPublic:
+    """One patient, if the caller may see them (else 404)."""
+    patient = require_patient_read(session, user, patient_id)
+    service.audit_patient_read(session=session, user=user, patient=patient, ip=ip)
+    return service.patient_public(patient)
+
+
+@router.get("/audit", response_model=Page[AuditEventPublic])
+def read_audit(
+    admin: AdminUser,
+    session: SessionDep,
+    page: PageDep,
+    patient_id: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+) -> Page[AuditEventPublic]:
+    """The audit log, newest first (admins only)."""
+    stmt = select(AuditEvent).order_by(AuditEvent.at.desc())  # type: ignore[attr-defined]
+    if patient_id:
+        stmt = stmt.where(AuditEvent.patient_id == patient_id)
+    if actor_id:
+        stmt = stmt.where(AuditEvent.actor_id == actor_id)
+    if object_type:
+        stmt = stmt.where(AuditEvent.object_type == object_type)
+    if object_id:
+        stmt = stmt.where(AuditEvent.object_id == object_id)
+    rows, total = paginate(session, stmt, page)
+    return Page(
+        items=[AuditEventPublic.model_validate(r, from_attributes=True) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )

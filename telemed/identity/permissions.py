@@ -1,0 +1,69 @@
+"""Object-level permissions that every domain uses.
+
+A doctor sees the patients of their institution and those of consultations or
+referrals they take part in; a patient sees only themself; admins see all.
+Domains that create participation (consultations, referrals, imaging links)
+register a resolver here, so identity never imports them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from sqlmodel import Session
+
+from telemed.core.errors import Forbidden, NotFound
+from telemed.identity.models import DOCTOR_ROLES, Patient, Role, User
+
+# (session, user, patient_id) -> True when the user takes part in care of that patient
+ParticipationResolver = Callable[[Session, User, uuid.UUID], bool]
+_resolvers: list[ParticipationResolver] = []
+
+
+def register_participation(resolver: ParticipationResolver) -> None:
+    """Let a domain grant patient access to the doctors taking part in its objects."""
+    if resolver not in _resolvers:
+        _resolvers.append(resolver)
+
+
+def is_staff(user: User) -> bool:
+    return user.role in (*DOCTOR_ROLES, Role.COORDINATOR, Role.ADMIN)
+
+
+def can_read_patient(session: Session, user: User, patient: Patient) -> bool:
+    """True when `user` may read `patient`."""
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.PATIENT:
+        return user.patient_id == patient.id
+    if (
+        user.institution_id is not None
+        and patient.institution_id == user.institution_id
+        and is_staff(user)
+    ):
+        return True
+    return any(resolver(session, user, patient.id) for resolver in _resolvers)
+
+
+def can_act_for_patient(session: Session, user: User, patient: Patient) -> bool:
+    """True when a doctor may start care for `patient` (request, refer, book for them)."""
+    if user.role not in (*DOCTOR_ROLES, Role.COORDINATOR, Role.ADMIN):
+        return False
+    return can_read_patient(session, user, patient)
+
+
+def require_patient_read(session: Session, user: User, patient_id: uuid.UUID) -> Patient:
+    """Load a patient the user may see; 404 when absent or hidden (no existence leak)."""
+    patient = session.get(Patient, patient_id)
+    if patient is None or not can_read_patient(session, user, patient):
+        raise NotFound(f"patient {patient_id} not found")
+    return patient
+
+
+def require_same_institution(user: User, institution_id: uuid.UUID | None) -> None:
+    """Staff may act only for their own institution (admins for all)."""
+    if user.role == Role.ADMIN:
+        return
+    if user.institution_id is None or user.institution_id != institution_id:
+        raise Forbidden("this action is limited to staff of the institution concerned")

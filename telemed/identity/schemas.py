@@ -1,0 +1,74 @@
+"""API shapes of identity."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from telemed.identity.models import Role, Title
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+
+
+class UserPublic(BaseModel):
+    id: uuid.UUID
+    username: str
+    role: Role
+    full_name: str
+    institution_id: uuid.UUID | None
+    department_id: uuid.UUID | None
+    specialty_code: str | None
+    title: str | None
+    patient_id: uuid.UUID | None
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    password: str = Field(min_length=8, max_length=128)
+    role: Role
+    full_name: str = Field(min_length=1, max_length=64)
+    institution_id: uuid.UUID | None = None
+    department_id: uuid.UUID | None = None
+    specialty_code: str | None = None
+    title: Title | None = None
+    phone: str | None = Field(default=None, pattern=r"^1\d{10}$")
+    patient_id: uuid.UUID | None = None
+
+
+class PatientCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    resident_id: str = Field(min_length=1, max_length=32, description="18-character resident ID")
+    phone: str | None = Field(default=None, pattern=r"^1\d{10}$")
+    county_code: str | None = Field(default=None, pattern=r"^\d{6}$")
+
+
+class PatientPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    sex: str
+    birth_date: date
+    resident_id_masked: str
+    phone_masked: str | None
+    institution_id: uuid.UUID | None
+    county_code: str | None
+
+
+class AuditEventPublic(BaseModel):
+    id: uuid.UUID
+    at: datetime
+    actor_id: uuid.UUID | None
+    actor_role: str | None
+    action: str
+    object_type: str
+    object_id: str
+    patient_id: uuid.UUID | None
+    ip: str | None
+    request_id: str | None
+    detail: dict[str, Any]

@@ -1,0 +1,209 @@
+"""Rules of identity: login with lockout, tokens, users, patients."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from telemed.core import audit
+from telemed.core.errors import Conflict, Invalid, NotFound, Unauthorized
+from telemed.core.settings import Settings
+from telemed.identity import resident_id as rid
+from telemed.identity.models import AuthToken, Patient, Role, User
+from telemed.identity.permissions import can_read_patient
+from telemed.identity.schemas import PatientCreate, PatientPublic, UserCreate
+from telemed.identity.security import hash_password, new_token, token_digest, verify_password
+
+
+class AccountLocked(Unauthorized):
+    code, title = "account_locked", "Account locked"
+
+
+def authenticate(
+    *, session: Session, username: str, password: str, now: datetime, settings: Settings
+) -> User:
+    """Check a password; lock the account after too many failures."""
+    user = session.execute(
+        select(User).where(User.username == username).with_for_update()
+    ).scalar_one_or_none()
+    if user is None or not user.is_active:
+        raise Unauthorized("wrong username or password")
+    if user.locked_until is not None and user.locked_until > now:
+        raise AccountLocked(
+            f"account locked after repeated failed logins until {user.locked_until.isoformat()}"
+        )
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= settings.security.max_failed_logins:
+            user.locked_until = now + timedelta(minutes=settings.security.lockout_minutes)
+            user.failed_logins = 0
+        session.flush()
+        raise Unauthorized("wrong username or password")
+    user.failed_logins = 0
+    user.locked_until = None
+    session.flush()
+    return user
+
+
+def issue_token(
+    *, session: Session, user: User, now: datetime, settings: Settings
+) -> tuple[str, AuthToken]:
+    """Create a bearer token; only its digest is stored."""
+    token = new_token()
+    row = AuthToken(
+        token_hash=token_digest(token),
+        user_id=user.id,
+        created_at=now,
+        expires_at=now + timedelta(minutes=settings.security.token_ttl_minutes),
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def user_for_token(*, session: Session, token: str, now: datetime) -> User:
+    """Resolve a bearer token to its user, or raise 401."""
+    row = session.execute(
+        select(AuthToken).where(AuthToken.token_hash == token_digest(token))
+    ).scalar_one_or_none()
+    if row is None:
+        raise Unauthorized("invalid token")
+    if row.revoked_at is not None:
+        raise Unauthorized("token has been revoked")
+    if row.expires_at <= now:
+        raise Unauthorized("token has expired")
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("account is disabled")
+    return user
+
+
+def revoke_token(*, session: Session, token: str, now: datetime) -> None:
+    row = session.execute(
+        select(AuthToken).where(AuthToken.token_hash == token_digest(token))
+    ).scalar_one_or_none()
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = now
+        session.flush()
+
+
+def create_user(*, session: Session, data: UserCreate, now: datetime) -> User:
+    """Create a user; usernames are unique."""
+    if session.execute(select(User.id).where(User.username == data.username)).first():
+        raise Conflict(f"username {data.username!r} is taken", code="username_taken")
+    if data.role != Role.PATIENT and data.role != Role.ADMIN and data.institution_id is None:
+        raise Invalid("staff users need an institution", field="institution_id")
+    user = User(
+        username=data.username,
+        password_hash=hash_password(data.password),
+        role=data.role,
+        full_name=data.full_name,
+        institution_id=data.institution_id,
+        department_id=data.department_id,
+        specialty_code=data.specialty_code,
+        title=data.title,
+        phone=data.phone,
+        patient_id=data.patient_id,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def register_patient(
+    *,
+    session: Session,
+    data: PatientCreate,
+    institution_id: uuid.UUID | None,
+    now: datetime,
+    settings: Settings,
+) -> Patient:
+    """Register a real-name patient; the resident ID must be valid and new."""
+    parsed = rid.parse(data.resident_id, today=now.date())
+    digest = rid.fingerprint(parsed.number, key=settings.security.secret_key)
+    existing = session.execute(
+        select(Patient).where(Patient.resident_id_hash == digest)
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise Conflict(
+            "a patient with this resident ID is already registered",
+            code="patient_exists",
+            patient_id=str(existing.id),
+        )
+    patient = Patient(
+        name=data.name,
+        sex=parsed.sex,
+        birth_date=parsed.birth_date,
+        resident_id_hash=digest,
+        resident_id_masked=parsed.masked,
+        phone=data.phone,
+        institution_id=institution_id,
+        county_code=data.county_code,
+        created_at=now,
+    )
+    session.add(patient)
+    session.flush()
+    return patient
+
+
+def find_patients(
+    *,
+    session: Session,
+    user: User,
+    query: str | None,
+    resident_id: str | None,
+    settings: Settings,
+    limit: int = 50,
+) -> list[Patient]:
+    """Patients the user may see, by name prefix or exact resident ID."""
+    stmt = select(Patient)
+    if resident_id:
+        digest = rid.fingerprint(resident_id.strip().upper(), key=settings.security.secret_key)
+        stmt = stmt.where(Patient.resident_id_hash == digest)
+    if query:
+        stmt = stmt.where(col(Patient.name).startswith(query))
+    if user.role != Role.ADMIN and user.role != Role.PATIENT:
+        stmt = stmt.where(Patient.institution_id == user.institution_id)
+    if user.role == Role.PATIENT:
+        stmt = stmt.where(Patient.id == user.patient_id)
+    rows = session.execute(stmt.order_by(Patient.name).limit(limit)).scalars().all()
+    return [p for p in rows if can_read_patient(session, user, p)]
+
+
+def get_user(*, session: Session, user_id: uuid.UUID) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+def patient_public(patient: Patient) -> PatientPublic:
+    phone = patient.phone
+    return PatientPublic(
+        id=patient.id,
+        name=patient.name,
+        sex=patient.sex,
+        birth_date=patient.birth_date,
+        resident_id_masked=patient.resident_id_masked,
+        phone_masked=(phone[:3] + "****" + phone[-4:]) if phone else None,
+        institution_id=patient.institution_id,
+        county_code=patient.county_code,
+    )
+
+
+def audit_patient_read(
+    *, session: Session, user: User, patient: Patient, ip: str | None, what: str = "patient"
+) -> None:
+    audit.record(
+        session=session,
+        actor_id=user.id,
+        actor_role=user.role,
+        action="read",
+        object_type=what,
+        object_id=patient.id,
+        patient_id=patient.id,
+        ip=ip,
+    )

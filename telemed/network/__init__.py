@@ -1,0 +1,1 @@
+"""The hospital network: leagues, counties, institutions, alliances, DICOM AE titles."""

@@ -1,0 +1,151 @@
+"""Demo data: the network, demo accounts and the doctors of every network hospital.
+
+`telemed seed --demo` runs this (only with TELEMED_ENV=development); the demo
+password of every account is `telemed-demo`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+
+from sqlmodel import Session, select
+
+from telemed.core import clock
+from telemed.core.settings import Settings
+from telemed.identity import resident_id as rid
+from telemed.identity.models import Patient, Role, Title, User
+from telemed.identity.security import hash_password
+from telemed.network.models import Department, DicomAE, Institution
+from telemed.network.seed import DEMO_COUNTY_CODE, DEMO_REGIONAL_NAME, load_demo_network
+
+DEMO_PASSWORD = "telemed-demo"
+DEMO_AE_TITLE = "DEMO_COUNTY"
+DOCTORS_PER_HOSPITAL = 3
+
+# Later domains add their own demo data here (schedules, contracts ...), run in order.
+extra_seeders: list[Callable[[Session, Settings], None]] = []
+
+
+def _dept(session: Session, inst: Institution, specialty: str) -> Department:
+    dept = session.execute(
+        select(Department).where(
+            Department.institution_id == inst.id, Department.specialty_code == specialty
+        )
+    ).scalar_one()
+    return dept
+
+
+def seed_demo(session: Session, settings: Settings) -> dict[str, int]:
+    """Load the demo network and accounts; idempotent (skips what exists)."""
+    net = load_demo_network(session)
+    if session.execute(select(User.id).where(User.username == "admin")).first():
+        return {"created_users": 0}
+    now = clock.now()
+    pw = hash_password(DEMO_PASSWORD)  # one hash for every demo account: seeding stays fast
+    regional = next(i for i in net.regional if i.name_zh == DEMO_REGIONAL_NAME)
+    county_hosp = net.county[DEMO_COUNTY_CODE]
+    township = net.primary[DEMO_COUNTY_CODE][0]
+
+    born = date(1962, 3, 14)
+    number = rid.make(DEMO_COUNTY_CODE, born, 17)
+    patient = Patient(
+        name="巴特尔",
+        sex="male",
+        birth_date=born,
+        resident_id_hash=rid.fingerprint(number, key=settings.security.secret_key),
+        resident_id_masked=rid.mask(number),
+        phone="13800000017",
+        institution_id=county_hosp.id,
+        county_code=DEMO_COUNTY_CODE,
+        created_at=now,
+    )
+    session.add(patient)
+    session.flush()
+
+    def user(
+        username: str,
+        role: Role,
+        name: str,
+        inst: Institution | None = None,
+        specialty: str | None = None,
+        title: Title | None = None,
+        patient_id: uuid.UUID | None = None,
+        phone: str | None = None,
+    ) -> User:
+        dept = _dept(session, inst, specialty) if inst is not None and specialty else None
+        u = User(
+            username=username,
+            password_hash=pw,
+            role=role,
+            full_name=name,
+            institution_id=inst.id if inst else None,
+            department_id=dept.id if dept else None,
+            specialty_code=specialty,
+            title=title,
+            created_at=now,
+            patient_id=patient_id,
+            phone=phone,
+        )
+        session.add(u)
+        return u
+
+    user("admin", Role.ADMIN, "系统管理员")
+    user("coordinator", Role.COORDINATOR, "王协调", regional)
+    user(
+        "county-doctor",
+        Role.COUNTY_DOCTOR,
+        "李医生",
+        county_hosp,
+        "internal_medicine",
+        Title.ATTENDING,
+    )
+    user("specialist", Role.SPECIALIST, "张主任", regional, "cardiology", Title.CHIEF)
+    user("specialist2", Role.SPECIALIST, "刘主任", regional, "radiology", Title.ASSOCIATE_CHIEF)
+    user(
+        "family-doctor",
+        Role.FAMILY_DOCTOR,
+        "赵家庭医生",
+        township,
+        "general_practice",
+        Title.ATTENDING,
+    )
+    user("patient", Role.PATIENT, "巴特尔", None, patient_id=patient.id, phone=patient.phone)
+
+    session.add(
+        DicomAE(
+            institution_id=county_hosp.id,
+            ae_title=DEMO_AE_TITLE,
+            kind="modality",
+            description="demo county CT scanner",
+        )
+    )
+    # Doctors of every network hospital, so search and booking work out of the box.
+    titles = list(Title)
+    created = 7
+    for inst in [*net.regional, *net.league.values(), *net.county.values()]:
+        depts = session.execute(
+            select(Department)
+            .where(Department.institution_id == inst.id)
+            .order_by(Department.specialty_code)
+        ).scalars()
+        for n, dept in enumerate(list(depts)[:DOCTORS_PER_HOSPITAL]):
+            session.add(
+                User(
+                    username=f"dr-{inst.code.lower()}-{n + 1}",
+                    password_hash=pw,
+                    role=Role.SPECIALIST if inst.tier != "county" else Role.COUNTY_DOCTOR,
+                    full_name=f"{dept.name_zh}医生{n + 1}",
+                    institution_id=inst.id,
+                    department_id=dept.id,
+                    specialty_code=dept.specialty_code,
+                    title=titles[n % len(titles)],
+                    created_at=now,
+                )
+            )
+            created += 1
+    session.flush()
+    for seeder in extra_seeders:
+        seeder(session, settings)
+    return {"created_users": created}
