@@ -41,6 +41,37 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("-m", "--message")],
+    rev_id: Annotated[str, typer.Option("--rev-id", help="e.g. 0101")],
+    branch: Annotated[str | None, typer.Option("--branch", help="new branch label")] = None,
+    head: Annotated[
+        str | None, typer.Option("--head", help="build on this, e.g. scheduling@head")
+    ] = None,
+) -> None:
+    """Autogenerate a migration against a scratch SQLite built from the current heads.
+
+    A new domain starts its own branch off the kernel: `--branch scheduling`;
+    later migrations of that domain build on it: `--head scheduling@head`.
+    """
+    import tempfile
+
+    from alembic import command
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/scratch.db"
+        upgrade_database(url)
+        command.revision(
+            alembic_config(url),
+            message=message,
+            autogenerate=True,
+            rev_id=rev_id,
+            head=head or ("0002" if branch else "head"),
+            branch_label=branch,
+        )
+
+
 @app.command()
 def seed(
     demo: Annotated[

@@ -1,0 +1,83 @@
+"""Idempotency keys: a retried request returns the first result and creates nothing new.
+
+The key row is inserted in the same transaction as the work; a concurrent retry
+blocks on the primary key and then sees the stored result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Field, Session, SQLModel, select
+
+from telemed.core.db import utc_field
+from telemed.core.errors import Conflict, Invalid
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The stored outcome of a request made with an `Idempotency-Key`."""
+
+    __tablename__ = "idempotency_record"
+
+    key: str = Field(primary_key=True, max_length=200)  # scope:user:key
+    request_hash: str = Field(max_length=64)
+    status_code: int = 0
+    response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = utc_field()
+
+
+def scoped_key(*, scope: str, user_id: uuid.UUID, key: str) -> str:
+    if not 1 <= len(key) <= 120:
+        raise Invalid("Idempotency-Key must be 1 to 120 characters", field="Idempotency-Key")
+    return f"{scope}:{user_id}:{key}"
+
+
+def request_hash(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def claim(*, session: Session, key: str, payload: Any, now: datetime) -> IdempotencyRecord | None:
+    """Claim `key` for this request; return the earlier record when it was used before.
+
+    Returns None when the key is new (the caller does the work and calls `store`).
+    The insert takes the key's lock, so a concurrent duplicate waits for our commit.
+    """
+    digest = request_hash(payload)
+    values = {
+        "key": key,
+        "request_hash": digest,
+        "status_code": 0,
+        "response": {},
+        "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
+    stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["key"])
+    if session.execute(stmt.returning(ins.table.c.key)).first() is not None:
+        return None
+    previous = session.execute(
+        select(IdempotencyRecord).where(IdempotencyRecord.key == key)
+    ).scalar_one()
+    session.refresh(previous)
+    if previous.request_hash != digest:
+        raise Conflict(
+            "this Idempotency-Key was used with a different request",
+            code="idempotency_key_reused",
+        )
+    return previous
+
+
+def store(*, session: Session, key: str, status_code: int, response: dict[str, Any]) -> None:
+    """Record the outcome for `key` (same transaction as the work)."""
+    record = session.get(IdempotencyRecord, key)
+    assert record is not None
+    record.status_code = status_code
+    record.response = response
+    session.flush()
