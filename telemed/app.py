@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from telemed import __version__
+from telemed.consultations.api import install as install_consultations
 from telemed.core.errors import install_error_handlers, problem
 from telemed.core.health import readiness
 from telemed.core.logging import RequestIdMiddleware, configure_logging
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(identity_router)
     app.include_router(network_router)
+    install_consultations(app, settings)
 
     dist = settings.frontend_dir or FRONTEND_DIST
     if (dist / "index.html").exists():
