@@ -181,14 +181,14 @@ def test_bad_requests_are_refused_clearly(
     )
     assert r.status_code == 422
     # a doctor of another hospital may not act for this patient: the patient does not exist for them
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from telemed.identity.models import User
 
     other = (
         session.execute(
             select(User).where(
-                User.username.like("dr-%"),
+                col(User.username).like("dr-%"),
                 User.role == "county_doctor",
                 User.institution_id != demo_patient.institution_id,
             )
