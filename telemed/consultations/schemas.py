@@ -227,6 +227,7 @@ class OpinionPublic(BaseModel):
     signed_at: datetime | None
     key_id: str | None
     signature: str | None
+    canonical: str | None  # the exact UTF-8 text the signature covers
 
 
 class VerifyResult(BaseModel):
