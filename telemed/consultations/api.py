@@ -53,6 +53,12 @@ from telemed.network.models import Institution
 
 router = APIRouter(prefix="/api/v1/consultations", tags=["consultations"])
 register_participation(policy.participates_in_patient)
+try:
+    from dicom import service as dicom_service
+except ImportError:  # imaging not installed
+    pass
+else:
+    dicom_service.register_link_access("consultation", policy.takes_part)
 
 
 def _public(user: User, c: Consultation) -> ConsultationPublic:

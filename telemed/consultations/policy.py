@@ -127,3 +127,9 @@ def participates_in_patient(session: Session, user: User, patient_id: uuid.UUID)
         .limit(1)
     )
     return session.execute(stmt).first() is not None
+
+
+def takes_part(session: Session, user: User, consultation_id: uuid.UUID) -> bool:
+    """Link-access resolver for dicom: studies linked to a request are visible to its readers."""
+    c = session.get(Consultation, consultation_id)
+    return c is not None and can_read(user, c)

@@ -664,8 +664,9 @@ def accept(
 ) -> Consultation:
     """Take the request: assign a specialist; live sessions get booked (emergencies: at once)."""
     c = load_visible(session=session, user=by, consultation_id=consultation_id, lock=True)
-    rel = policy.require(by, c, "accept")
+    # state first: whoever loses a race to accept learns it was accepted (409), not 403
     machine_for(c.live_session).next(c.state, "accept")
+    rel = policy.require(by, c, "accept")
     specialist_id: uuid.UUID | None
     if "candidate" in rel and by.role == Role.SPECIALIST:
         specialist_id = by.id

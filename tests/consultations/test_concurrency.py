@@ -41,6 +41,9 @@ def test_two_accepting_at_once_one_wins(committed_engine: Engine, clock: Any) ->
                 except InvalidTransition as exc:
                     s.rollback()
                     outcomes[username] = f"409:{exc.extra['current_state']}"
+                except Exception as exc:  # recorded so the assertion shows it
+                    s.rollback()
+                    outcomes[username] = repr(exc)
 
         threads = [
             threading.Thread(target=accept, args=(u,)) for u in ("coordinator", "specialist2")
