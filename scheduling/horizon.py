@@ -251,7 +251,9 @@ def expire_holds(*, session: Session, now: datetime) -> int:
     ]
     n = 0
     for sid in slot_ids:
-        slot = session.execute(select(Slot).where(Slot.id == sid).with_for_update()).scalar_one()
+        slot = session.execute(
+            select(Slot).where(Slot.id == sid).with_for_update(key_share=True)
+        ).scalar_one()
         n += release_expired_holds(session=session, slot=slot, now=now)
     return n
 

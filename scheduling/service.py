@@ -1,11 +1,15 @@
 """Rules of scheduling: search, holds, bookings, cancel/reschedule, waitlist, schedules.
 
-Never overbooked: every change of a slot's occupancy first locks the slot row
-(`SELECT ... FOR UPDATE`), then moves its counters with an UPDATE guarded by
-`booked < capacity`; CHECK constraints back it up. Overlapping bookings of one person
-are refused by a PostgreSQL exclusion constraint (and checked under the write lock on
-SQLite). Each public booking call runs in a savepoint: a refusal leaves nothing behind.
-"""
+Never overbooked: a place is taken by one atomic `UPDATE scheduling_slot SET booked =
+booked + 1 WHERE id = :slot AND booked < capacity AND <pool has room>` — the UPDATE takes
+the slot's row lock and PostgreSQL re-checks the WHERE clause against the committed row, so
+concurrent bookings serialize on the slot and the loser gets 409 `slot_full`. CHECK
+constraints (`booked <= capacity`, `reserved_booked <= reserved`) back it up. The UPDATE is
+the last statement of a booking, so the lock is held only until the commit that follows.
+Releasing places (cancel, expired holds) locks the slot with `FOR NO KEY UPDATE` first.
+Overlapping bookings of one person are refused by a PostgreSQL exclusion constraint (and
+re-checked under SQLite's single write lock). Each public booking call runs in a
+savepoint: a refusal leaves no hold, booking, notification or idempotency key behind."""
 
 from __future__ import annotations
 
@@ -215,11 +219,15 @@ def visible_booking(*, session: Session, user: User, booking_id: uuid.UUID) -> B
 
 def _lock_slot(session: Session, slot_id: uuid.UUID) -> Slot:
     slot = session.execute(
-        select(Slot).where(Slot.id == slot_id).with_for_update()
+        select(Slot)
+        .where(Slot.id == slot_id)
+        # FOR NO KEY UPDATE: does not conflict with the KEY SHARE locks that concurrent
+        # booking inserts take through their foreign key (FOR UPDATE would deadlock).
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if slot is None:
         raise NotFound(f"slot {slot_id} not found")
-    session.refresh(slot)
     return slot
 
 
@@ -232,26 +240,47 @@ def _release(session: Session, slot: Slot, booking: Booking) -> None:
             booked=Slot.booked - 1,
             reserved_booked=Slot.reserved_booked - (1 if booking.uses_reserved else 0),
         )
+        .execution_options(synchronize_session=False)
     )
-    session.refresh(slot)
 
 
 def release_expired_holds(*, session: Session, slot: Slot, now: datetime) -> int:
-    """Cancel the expired holds of a slot locked by the caller; return how many."""
-    stale = list(
+    """Cancel the expired holds of a slot locked by the caller; return how many.
+
+    One UPDATE ... RETURNING, so a hold confirmed at the same moment is never also expired.
+    """
+    rows = session.execute(
+        update(Booking)
+        .where(
+            col(Booking.slot_id) == slot.id,
+            col(Booking.status) == BookingStatus.PENDING,
+            col(Booking.hold_expires_at) <= now,
+        )
+        .values(
+            status=BookingStatus.CANCELLED,
+            hold_expires_at=None,
+            status_changed_at=now,
+            status_changed_by_id=None,
+            status_reason="hold expired",
+        )
+        .returning(col(Booking.id), col(Booking.uses_reserved))
+        .execution_options(synchronize_session=False)
+    ).all()
+    if rows:
         session.execute(
-            select(Booking).where(
-                Booking.slot_id == slot.id,
-                Booking.status == BookingStatus.PENDING,
-                col(Booking.hold_expires_at) <= now,
+            update(Slot)
+            .where(col(Slot.id) == slot.id)
+            .values(
+                booked=Slot.booked - len(rows),
+                reserved_booked=Slot.reserved_booked - sum(1 for r in rows if r[1]),
             )
-        ).scalars()
-    )
-    for b in stale:
-        _set_status(b, "expire", by=None, now=now, reason="hold expired")
-        session.flush()
-        _release(session, slot, b)
-    return len(stale)
+            .execution_options(synchronize_session=False)
+        )
+        for booking_id, _ in rows:  # objects already loaded in this session see the change
+            cached = session.identity_map.get(session.identity_key(Booking, booking_id))  # type: ignore[arg-type]
+            if cached is not None:
+                session.refresh(cached)
+    return len(rows)
 
 
 def _set_status(
@@ -317,11 +346,18 @@ def _reserve(
     hold_minutes: int | None = None,
     reference_type: str | None = None,
     reference_id: uuid.UUID | None = None,
-) -> Booking:
-    """Take one place of a slot for a new booking or hold (caller provides the savepoint)."""
+) -> tuple[Booking, bool]:
+    """Write a new booking or hold for a slot; the caller then calls `_take_place` last.
+
+    Returns the booking and whether it may use reserved capacity. The place itself is taken
+    by `_take_place` as the last statement of the transaction, so the slot's row lock is
+    held only until the commit that follows (short lock under a booking rush).
+    """
     patient_id = _resolve_patient(session, by, patient_id)
     _check_noshow_policy(session, by, patient_id, now)
-    slot = _lock_slot(session, slot_id)
+    slot = session.get(Slot, slot_id)
+    if slot is None:
+        raise NotFound(f"slot {slot_id} not found")
     if slot.status != "active":
         raise Conflict("this slot was withdrawn from the schedule", code="slot_withdrawn")
     if slot.start_at <= now:
@@ -330,42 +366,11 @@ def _reserve(
         raise Forbidden(
             f"patients cannot book {slot.service_class} slots", code="service_class_not_allowed"
         )
-    release_expired_holds(session=session, slot=slot, now=now)
-    released = now >= slot.release_at
-    general_free = (
-        slot.capacity - slot.booked
-        if released
-        else (slot.capacity - slot.reserved) - (slot.booked - slot.reserved_booked)
+    want_reserved = (
+        slot.reserved > 0 and now < slot.release_at and _eligible(session, by, patient_id)
     )
-    reserved_free = 0 if released else slot.reserved - slot.reserved_booked
-    uses_reserved = False
-    if reserved_free > 0 and _eligible(session, by, patient_id):
-        uses_reserved = True
-    elif general_free <= 0:
-        raise Conflict("this slot is fully booked", code="slot_full", slot_id=str(slot.id))
     person = patient_id or by.id
-    overlap = session.execute(
-        select(Booking.id).where(
-            Booking.person_id == person,
-            col(Booking.status).in_(ACTIVE_STATUSES),
-            col(Booking.start_at) < slot.end_at,
-            col(Booking.end_at) > slot.start_at,
-            # a stale hold of the person does not count
-            (col(Booking.hold_expires_at).is_(None)) | (col(Booking.hold_expires_at) > now),
-        )
-    ).first()
-    if overlap is not None:
-        raise Conflict("this person already has an appointment at that time", code="person_overlap")
-    moved = session.execute(
-        update(Slot)
-        .where(col(Slot.id) == slot.id, col(Slot.booked) < col(Slot.capacity))
-        .values(
-            booked=Slot.booked + 1,
-            reserved_booked=Slot.reserved_booked + (1 if uses_reserved else 0),
-        )
-    )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("this slot is fully booked", code="slot_full", slot_id=str(slot.id))
+    _clear_person_overlap(session, person, slot, now)
     minutes = hold_minutes if hold_minutes is not None else _settings().hold_minutes
     booking = Booking(
         slot_id=slot.id,
@@ -380,16 +385,107 @@ def _reserve(
         institution_id=slot.institution_id,
         specialist_id=slot.specialist_id,
         service_class=slot.service_class,
-        uses_reserved=uses_reserved,
+        uses_reserved=False,
         hold_expires_at=now + timedelta(minutes=minutes) if status == "pending" else None,
         status_changed_at=now,
         status_changed_by_id=by.id,
         created_at=now,
     )
     session.add(booking)
-    session.flush()
-    session.refresh(slot)
-    return booking
+    session.flush()  # PostgreSQL: the exclusion constraint refuses an overlapping booking here
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite has no exclusion constraint; our insert holds its single write lock now,
+        # so this check cannot race.
+        _clear_person_overlap(session, person, slot, now, exclude=booking.id)
+    return booking, want_reserved
+
+
+def _clear_person_overlap(
+    session: Session, person: uuid.UUID, slot: Slot, now: datetime, exclude: uuid.UUID | None = None
+) -> None:
+    """Refuse when the person has an active booking overlapping the slot; release their
+    own stale holds there (an expired hold must not block them)."""
+    stmt = select(Booking).where(
+        Booking.person_id == person,
+        col(Booking.status).in_(ACTIVE_STATUSES),
+        col(Booking.start_at) < slot.end_at,
+        col(Booking.end_at) > slot.start_at,
+    )
+    if exclude is not None:
+        stmt = stmt.where(Booking.id != exclude)
+    for other in session.execute(stmt).scalars().all():
+        stale = (
+            other.status == BookingStatus.PENDING
+            and other.hold_expires_at is not None
+            and other.hold_expires_at <= now
+        )
+        if not stale:
+            raise Conflict(
+                "this person already has an appointment at that time", code="person_overlap"
+            )
+        release_expired_holds(session=session, slot=_lock_slot(session, other.slot_id), now=now)
+
+
+def _try_take(session: Session, slot_id: uuid.UUID, now: datetime, *, reserved: bool) -> bool:
+    """One atomic UPDATE that takes a place if the pool has one (row lock + re-check)."""
+    pool = (
+        (col(Slot.reserved_booked) < col(Slot.reserved)) & (col(Slot.release_at) > now)
+        if reserved
+        else (col(Slot.release_at) <= now)
+        | (
+            (col(Slot.booked) - col(Slot.reserved_booked))
+            < (col(Slot.capacity) - col(Slot.reserved))
+        )
+    )
+    moved = session.execute(
+        update(Slot)
+        .where(
+            col(Slot.id) == slot_id,
+            col(Slot.status) == "active",
+            col(Slot.booked) < col(Slot.capacity),
+            pool,
+        )
+        .values(
+            booked=Slot.booked + 1,
+            reserved_booked=Slot.reserved_booked + (1 if reserved else 0),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _has_expired_holds(session: Session, slot_id: uuid.UUID, now: datetime) -> bool:
+    return (
+        session.execute(
+            select(Booking.id)
+            .where(
+                Booking.slot_id == slot_id,
+                Booking.status == BookingStatus.PENDING,
+                col(Booking.hold_expires_at) <= now,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def _take_place(session: Session, booking: Booking, now: datetime, want_reserved: bool) -> None:
+    """Take the booking's place in its slot, or raise 409 slot_full (savepoint rolls back)."""
+    for attempt in range(2):
+        if want_reserved and _try_take(session, booking.slot_id, now, reserved=True):
+            booking.uses_reserved = True
+            session.flush()
+            return
+        if _try_take(session, booking.slot_id, now, reserved=False):
+            return
+        if attempt == 0 and _has_expired_holds(session, booking.slot_id, now):
+            # Full, but expired holds still count: release them under the slot lock, retry.
+            slot = _lock_slot(session, booking.slot_id)
+            if release_expired_holds(session=session, slot=slot, now=now) == 0:
+                break
+        else:
+            break
+    raise Conflict("this slot is fully booked", code="slot_full", slot_id=str(booking.slot_id))
 
 
 def _integrity_conflict(exc: IntegrityError) -> Conflict:
@@ -468,7 +564,7 @@ def hold_slot(
             )
             if previous is not None:
                 return previous
-            hold = _reserve(
+            hold, want_reserved = _reserve(
                 session,
                 slot_id=slot_id,
                 by=by,
@@ -484,6 +580,7 @@ def hold_slot(
                     status_code=201,
                     response={"booking_id": str(hold.id)},
                 )
+            _take_place(session, hold, now, want_reserved)
             return hold
     except IntegrityError as exc:
         raise _integrity_conflict(exc) from None
@@ -521,6 +618,7 @@ def book(
             )
             if previous is not None:
                 return previous
+            want_reserved: bool | None = None
             if hold_id is not None:
                 booking = _confirm_hold(
                     session,
@@ -535,7 +633,7 @@ def book(
             elif slot_id is None:
                 raise Invalid("give slot_id or hold_id", field="slot_id")
             else:
-                booking = _reserve(
+                booking, want_reserved = _reserve(
                     session,
                     slot_id=slot_id,
                     by=by,
@@ -560,6 +658,8 @@ def book(
                     status_code=201,
                     response={"booking_id": str(booking.id)},
                 )
+            if want_reserved is not None:
+                _take_place(session, booking, now, want_reserved)  # last: short slot lock
             return booking
     except IntegrityError as exc:
         raise _integrity_conflict(exc) from None
@@ -583,16 +683,31 @@ def _confirm_hold(
         raise Invalid("the hold is for another slot", field="slot_id")
     if patient_id is not None and hold.patient_id is not None and patient_id != hold.patient_id:
         raise Invalid("the hold is for another patient", field="patient_id")
-    _lock_slot(session, hold.slot_id)
-    session.refresh(hold)
-    expired = hold.status == BookingStatus.PENDING and (
-        hold.hold_expires_at is None or hold.hold_expires_at <= now
+    # One atomic UPDATE: a concurrent expiry (under the slot lock) and this confirmation
+    # cannot both win.
+    confirmed = session.execute(
+        update(Booking)
+        .where(
+            col(Booking.id) == hold.id,
+            col(Booking.status) == BookingStatus.PENDING,
+            col(Booking.hold_expires_at) > now,
+        )
+        .values(
+            status=BookingStatus.BOOKED,
+            hold_expires_at=None,
+            status_changed_at=now,
+            status_changed_by_id=by.id,
+            status_reason="",
+            reference_type=reference_type or hold.reference_type,
+            reference_id=reference_id or hold.reference_id,
+        )
+        .execution_options(synchronize_session=False)
     )
-    if expired or (hold.status == BookingStatus.CANCELLED and hold.status_reason == "hold expired"):
-        raise Conflict("the hold has expired; hold the slot again", code="hold_expired")
-    _set_status(hold, "confirm", by=by, now=now)
-    hold.reference_type = reference_type or hold.reference_type
-    hold.reference_id = reference_id or hold.reference_id
+    session.refresh(hold)
+    if confirmed.rowcount != 1:  # type: ignore[attr-defined]
+        if hold.status == BookingStatus.PENDING or hold.status_reason == "hold expired":
+            raise Conflict("the hold has expired; hold the slot again", code="hold_expired")
+        BOOKING.next(hold.status, "confirm")  # raises InvalidTransition
     if hold.waitlist_entry_id is not None:
         entry = session.get(WaitlistEntry, hold.waitlist_entry_id)
         if entry is not None:
@@ -675,7 +790,7 @@ def reschedule(
             _set_status(old, "cancel", by=by, now=now, reason=reason or "rescheduled")
             session.flush()
             _release(session, old_slot, old)
-            new = _reserve(
+            new, want_reserved = _reserve(
                 session,
                 slot_id=new_slot_id,
                 by=by,
@@ -686,6 +801,7 @@ def reschedule(
                 reference_id=old.reference_id,
             )
             new.rescheduled_from_id = old.id
+            _take_place(session, new, now, want_reserved)
             _notify(
                 session,
                 new,
@@ -817,7 +933,7 @@ def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | 
             continue
         try:
             with session.begin_nested():
-                hold = _reserve(
+                hold, want_reserved = _reserve(
                     session,
                     slot_id=slot.id,
                     by=requester,
@@ -826,6 +942,7 @@ def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | 
                     status=BookingStatus.PENDING,
                     hold_minutes=WAITLIST_OFFER_MINUTES,
                 )
+                _take_place(session, hold, now, want_reserved)
                 hold.waitlist_entry_id = entry.id
                 entry.status = "offered"
                 entry.offered_booking_id = hold.id
