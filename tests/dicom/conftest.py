@@ -1,0 +1,108 @@
+"""Imaging fixtures, reusable by other domains' tests:
+
+    from tests.dicom.conftest import orthanc_server, ct_files, demo_user, indexed_study  # noqa
+
+- `orthanc_server` (session): a real Orthanc with DICOMweb on free ports, auth on.
+- `ct_files(count=3, size=16, **attrs)` -> list[Path]: a generated CT series on disk.
+- `demo_user(username)` -> User: a demo account from the seeded test database.
+- `indexed_study(institution="county-doctor", patient_id=None)` -> study UID indexed (not
+  archived) in the test session, sent by that user's institution.
+- `link_participants`: a dict {target_id: {user ids}} backing a registered link resolver for
+  "consultation" and "referral" (tests of dicom only; real domains register their own).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from tests.support import orthanc
+from tests.support.dicom_files import ct_series, write_series
+
+
+@pytest.fixture(scope="session")
+def orthanc_server() -> Iterator[orthanc.OrthancServer]:
+    """A real Orthanc 1.10 + DICOMweb plugin for the whole run (TCP_NODELAY=1)."""
+    if not orthanc.available():
+        pytest.skip("Orthanc with the DICOMweb plugin is not installed (scripts/test.sh installs)")
+    server = orthanc.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def ct_files(tmp_path: Path) -> Callable[..., list[Path]]:
+    """Factory writing a generated CT series as Part-10 files."""
+    counter = iter(range(10_000))
+
+    def _make(count: int = 3, size: int = 16, **attrs: str) -> list[Path]:
+        return write_series(ct_series(count, size=size, **attrs), tmp_path / f"s{next(counter)}")
+
+    return _make
+
+
+@pytest.fixture
+def demo_user(session: Session) -> Callable[[str], object]:
+    from telemed.identity.models import User
+
+    def _get(username: str) -> User:
+        return session.execute(select(User).where(User.username == username)).scalar_one()
+
+    return _get
+
+
+@pytest.fixture
+def indexed_study(session: Session, demo_user: Callable[[str], object]) -> Callable[..., str]:
+    """Index a generated study as sent by the institution of `sender` (a demo username)."""
+    from dicom import service
+    from telemed.core import clock
+
+    def _make(sender: str = "county-doctor", patient_id: uuid.UUID | None = None) -> str:
+        user = demo_user(sender)
+        datasets = ct_series(2)
+        for ds in datasets:
+            service.index_instance(
+                session=session,
+                info=service.InstanceInfo(
+                    study_uid=ds.StudyInstanceUID,
+                    series_uid=ds.SeriesInstanceUID,
+                    sop_uid=ds.SOPInstanceUID,
+                    sop_class_uid=ds.SOPClassUID,
+                    transfer_syntax_uid=ds.file_meta.TransferSyntaxUID,
+                    size_bytes=1000,
+                    modality="CT",
+                    patient_name=str(ds.PatientName),
+                ),
+                institution_id=user.institution_id,  # type: ignore[attr-defined]
+                source_ae="TEST",
+                source="stow",
+                now=clock.now(),
+                patient_id=patient_id,
+            )
+        return str(datasets[0].StudyInstanceUID)
+
+    return _make
+
+
+@pytest.fixture
+def link_participants() -> Iterator[dict[uuid.UUID, set[uuid.UUID]]]:
+    """Register a test resolver for consultations and referrals backed by a dict."""
+    from dicom import service
+
+    table: dict[uuid.UUID, set[uuid.UUID]] = {}
+
+    def resolver(session: Session, user: object, target_id: uuid.UUID) -> bool:
+        return getattr(user, "id", None) in table.get(target_id, set())
+
+    service.register_link_access("consultation", resolver)
+    service.register_link_access("referral", resolver)
+    yield table
+    for fns in service._link_access.values():
+        if resolver in fns:
+            fns.remove(resolver)
