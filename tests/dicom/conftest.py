@@ -106,3 +106,48 @@ def link_participants() -> Iterator[dict[uuid.UUID, set[uuid.UUID]]]:
     for fns in service._link_access.values():
         if resolver in fns:
             fns.remove(resolver)
+
+
+@pytest.fixture
+def spool_dir(tmp_path: Path) -> Path:
+    return tmp_path / "spool"
+
+
+@pytest.fixture
+def orthanc_archive(orthanc_server: orthanc.OrthancServer):  # type: ignore[no-untyped-def]
+    """An OrthancArchive on the session Orthanc."""
+    from dicom.archive import OrthancArchive
+
+    return OrthancArchive(orthanc_server.url, orthanc_server.username, orthanc_server.password)
+
+
+@pytest.fixture
+def gateway(committed_engine, orthanc_archive, spool_dir):  # type: ignore[no-untyped-def]
+    """Our C-STORE gateway on a free port + its forwarder into the session Orthanc.
+
+    Yields (gateway, forwarder). Index rows it commits are for studies with fresh UIDs;
+    tests purge them with `tests.dicom.helpers.purge_studies`.
+    """
+    from dicom.gateway import StorageGateway, registry_resolver
+    from dicom.spool import Forwarder, Spool
+
+    spool = Spool(spool_dir)
+    forwarder = Forwarder(
+        spool=spool,
+        archive=orthanc_archive,
+        engine=committed_engine,
+        max_study_bytes=2 * 1024**3,
+        backoff=(0.1, 1.0),
+    ).start()
+    gw = StorageGateway(
+        spool=spool,
+        resolve_ae=registry_resolver(committed_engine),
+        engine=committed_engine,
+        host="127.0.0.1",
+        port=0,
+    ).start()
+    try:
+        yield gw, forwarder
+    finally:
+        gw.stop()
+        forwarder.stop()
