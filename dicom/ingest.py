@@ -50,6 +50,7 @@ class Rejected(Exception):
 class Inspected:
     dataset: Dataset
     info: service.InstanceInfo
+    data: bytes  # Part-10 bytes (a missing preamble restored)
 
 
 def _expected_pixel_bytes(ds: Dataset) -> int | None:
@@ -66,6 +67,9 @@ def _expected_pixel_bytes(ds: Dataset) -> int | None:
 
 def inspect_instance(data: bytes) -> Inspected:
     """Parse and validate one Part-10 instance; raise `Rejected` with a reason."""
+    if data[:2] == b"\x02\x00" and data[128:132] != b"DICM":
+        # File meta present but no preamble (pydicom's dcmwrite without enforce_file_format).
+        data = b"\x00" * 128 + b"DICM" + data
     if len(data) < 132 or data[128:132] != b"DICM":
         raise Rejected(
             "no_meta_header",
@@ -133,7 +137,7 @@ def inspect_instance(data: bytes) -> Inspected:
         series_number=_int(getattr(ds, "SeriesNumber", None)),
         instance_number=_int(getattr(ds, "InstanceNumber", None)),
     )
-    return Inspected(dataset=ds, info=info)
+    return Inspected(dataset=ds, info=info, data=data)
 
 
 CHECKED_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI"})
@@ -194,6 +198,7 @@ def ingest(
 ) -> StoredInstance:
     """Validate, store in the archive, then index. Raises Rejected or ArchiveUnavailable."""
     inspected = inspected or inspect_instance(data)
+    data = inspected.data
     info = inspected.info
     already = session.execute(
         select(Study.id).where(Study.study_uid == info.study_uid)

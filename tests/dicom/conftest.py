@@ -151,3 +151,67 @@ def gateway(committed_engine, orthanc_archive, spool_dir):  # type: ignore[no-un
     finally:
         gw.stop()
         forwarder.stop()
+
+
+@pytest.fixture(params=["local", "orthanc"])
+def any_archive(request, tmp_path):  # type: ignore[no-untyped-def]
+    """The app's archive for one test: LocalArchive and the session Orthanc in turn."""
+    from dicom.archive import LocalArchive, OrthancArchive, set_archive
+
+    if request.param == "local":
+        archive = LocalArchive(tmp_path / "archive")
+    else:
+        server = request.getfixturevalue("orthanc_server")
+        archive = OrthancArchive(server.url, server.username, server.password)
+    set_archive(archive)
+    yield archive
+    set_archive(None)
+
+
+def multipart_related(files: list[bytes]) -> tuple[bytes, str]:
+    """A STOW-RS body and its Content-Type."""
+    boundary = uuid.uuid4().hex
+    body = b"".join(
+        f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + f + b"\r\n"
+        for f in files
+    )
+    body += f"--{boundary}--\r\n".encode()
+    return body, f'multipart/related; type="application/dicom"; boundary={boundary}'
+
+
+@pytest.fixture
+def stow(client):  # type: ignore[no-untyped-def]
+    """POST files to /dicom-web/studies as a user's headers; returns the response."""
+
+    def _stow(files: list[Path] | list[bytes], headers: dict[str, str], **params: str):  # type: ignore[no-untyped-def]
+        blobs = [f if isinstance(f, bytes) else Path(f).read_bytes() for f in files]
+        body, ctype = multipart_related(blobs)
+        return client.post(
+            "/dicom-web/studies",
+            content=body,
+            headers={**headers, "Content-Type": ctype, "Accept": "application/dicom+json"},
+            params=params,
+        )
+
+    return _stow
+
+
+@pytest.fixture
+def live_server(app):  # type: ignore[no-untyped-def]
+    """The test app served by uvicorn on a free port (for HTTP clients like dicomweb-client)."""
+    import threading
+
+    import uvicorn
+
+    from tests.support.ports import free_port, wait_port
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_port(port)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
