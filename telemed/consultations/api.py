@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
+from dicom import service as dicom_service
 from telemed.consultations import jobs, payments, pdf, policy, service, signing
 from telemed.consultations.models import Consultation, Opinion
 from telemed.consultations.schemas import (
@@ -53,12 +54,7 @@ from telemed.network.models import Institution
 
 router = APIRouter(prefix="/api/v1/consultations", tags=["consultations"])
 register_participation(policy.participates_in_patient)
-try:
-    from dicom import service as dicom_service
-except ImportError:  # imaging not installed
-    pass
-else:
-    dicom_service.register_link_access("consultation", policy.takes_part)
+dicom_service.register_link_access("consultation", policy.takes_part)
 
 
 def _public(user: User, c: Consultation) -> ConsultationPublic:

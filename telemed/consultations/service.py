@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
+from dicom import service as dicom_service
+from scheduling import service as scheduling_service
 from telemed.consultations import payments, policy, signing
 from telemed.consultations.models import (
     Consultation,
@@ -38,7 +40,7 @@ from telemed.consultations.service_classes import DOCUMENT_KINDS, URGENCY_RANK, 
 from telemed.consultations.service_levels import accept_minutes, report_minutes
 from telemed.consultations.states import machine_for
 from telemed.core import audit, notifications
-from telemed.core.errors import Conflict, Invalid, InvalidTransition, NotFound, Unavailable
+from telemed.core.errors import Conflict, Invalid, InvalidTransition, NotFound
 from telemed.core.settings import Settings
 from telemed.identity.models import Patient, Role, Title, User
 from telemed.identity.permissions import can_act_for_patient
@@ -1239,10 +1241,6 @@ def _scheduling_earliest_slot(
     *, session: Session, viewer: User, specialist_id: uuid.UUID, service_class: str, now: datetime
 ) -> tuple[uuid.UUID | None, datetime | None]:
     """The specialist's earliest free slot of that class (scheduling), or (None, None)."""
-    try:
-        from scheduling import service as scheduling_service
-    except ImportError:
-        return None, None
     slots = scheduling_service.search_slots(
         session=session,
         viewer=viewer,
@@ -1260,10 +1258,7 @@ def _scheduling_earliest_slot(
 def _scheduling_book(
     *, session: Session, consultation: Consultation, slot_id: uuid.UUID, by: User, now: datetime
 ) -> tuple[uuid.UUID, datetime, datetime]:
-    try:
-        from scheduling import service as scheduling_service
-    except ImportError:
-        raise Unavailable("scheduling is not installed; cannot book a session") from None
+    """Book the live session in a slot, referenced to the request (409 slot_full ...)."""
     booking = scheduling_service.book(
         session=session,
         slot_id=slot_id,
@@ -1274,27 +1269,24 @@ def _scheduling_book(
         reference_type="consultation",
         reference_id=consultation.id,
     )
-    start = getattr(booking, "start_at", None)
-    end = getattr(booking, "end_at", None)
-    if start is None or end is None:
-        slot = scheduling_service.slot_of(session=session, booking=booking)
-        start, end = slot.start_at, slot.end_at
-    return booking.id, start, end
+    return booking.id, booking.start_at, booking.end_at
 
 
 def _scheduling_cancel(
     *, session: Session, booking_id: uuid.UUID, by: User, now: datetime, reason: str
 ) -> None:
-    try:
-        from scheduling import service as scheduling_service
-    except ImportError:
+    """Free the session's slot. The request's policy authorized the cancel; scheduling lets
+    the booker (the accepting specialist or coordinator) cancel, so it acts as them."""
+    booking = scheduling_service.get_booking(session=session, booking_id=booking_id)
+    if booking.status in ("cancelled", "fulfilled", "noshow"):
         return
+    booker = session.get(User, booking.booked_by_id) or by
     scheduling_service.cancel_booking(
         session=session,
         booking_id=booking_id,
-        by=by,
+        by=booker,
         now=now,
-        reason=reason or "consultation cancelled",
+        reason=f"consultation cancelled by {by.full_name}: {reason}"[:200],
     )
 
 
@@ -1302,10 +1294,6 @@ def _dicom_link_study(
     *, session: Session, study_uid: str, consultation: Consultation, by: User, now: datetime
 ) -> None:
     """Link through dicom, which refuses (404) studies the doctor cannot see."""
-    try:
-        from dicom import service as dicom_service
-    except ImportError:
-        raise Unavailable("the imaging archive is not installed; cannot attach studies") from None
     dicom_service.link_study(
         session=session,
         study_uid=study_uid,
