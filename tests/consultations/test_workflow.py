@@ -83,7 +83,7 @@ def test_emergency_consultation_gets_an_immediate_session(
 
 
 def test_live_request_cannot_be_reported_before_its_session(
-    client: TestClient, login: H, make_request: Callable[..., dict[str, Any]]
+    client: TestClient, login: H, make_request: Callable[..., dict[str, Any]], clock: Any
 ) -> None:
     c = make_request(
         service_class="consultation",
@@ -91,12 +91,12 @@ def test_live_request_cannot_be_reported_before_its_session(
         specialty="cardiology",
         specialist="specialist",
     )
-    _post(client, f"/{c['id']}/accept", login("specialist"))
+    assert _post(client, f"/{c['id']}/accept", login("specialist")).json()["state"] == "scheduled"
     client.put(f"{API}/{c['id']}/opinion", json=OPINION, headers=login("specialist"))
     r = _post(client, f"/{c['id']}/opinion/sign", login("specialist"))
     assert r.status_code == 409
     assert r.json()["code"] == "invalid_transition"
-    assert r.json()["current_state"] == "accepted"
+    assert r.json()["current_state"] == "scheduled"
 
 
 def test_illegal_transitions_are_409_with_the_current_state(
