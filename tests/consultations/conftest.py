@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from telemed.identity.models import Patient, User
+from tests.dicom.conftest import demo_user, indexed_study  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
