@@ -49,13 +49,8 @@ def active_key(*, session: Session, user_id: uuid.UUID) -> SpecialistKey | None:
     ).scalar_one_or_none()
 
 
-def ensure_key(
-    *, session: Session, user_id: uuid.UUID, secret: str, now: datetime
-) -> SpecialistKey:
-    """The user's active signing key, generated on first use."""
-    key = active_key(session=session, user_id=user_id)
-    if key is not None:
-        return key
+def new_key(*, user_id: uuid.UUID, secret: str, now: datetime) -> SpecialistKey:
+    """A fresh Ed25519 key for `user_id`, the private half sealed with the derived key."""
     private = Ed25519PrivateKey.generate()
     raw_pub = _raw_public(private.public_key())
     raw_priv = private.private_bytes(
@@ -64,7 +59,7 @@ def ensure_key(
     nonce = os.urandom(12)
     sealed = AESGCM(_wrapping_key(secret)).encrypt(nonce, raw_priv, user_id.bytes)
     fp = fingerprint(raw_pub)
-    key = SpecialistKey(
+    return SpecialistKey(
         id=fp[:32],
         user_id=user_id,
         public_key=base64.b64encode(raw_pub).decode(),
@@ -72,6 +67,16 @@ def ensure_key(
         fingerprint=fp,
         created_at=now,
     )
+
+
+def ensure_key(
+    *, session: Session, user_id: uuid.UUID, secret: str, now: datetime
+) -> SpecialistKey:
+    """The user's active signing key, generated on first use."""
+    key = active_key(session=session, user_id=user_id)
+    if key is not None:
+        return key
+    key = new_key(user_id=user_id, secret=secret, now=now)
     session.add(key)
     session.flush()
     return key

@@ -64,5 +64,15 @@ def purge(engine: Engine, consultation_id: uuid.UUID) -> None:
             stmt = f"DELETE FROM {table} WHERE consultation_id = :id"  # noqa: S608
             conn.execute(text(stmt), {"id": consultation_id})
         conn.execute(text("DELETE FROM consultation WHERE id = :id"), {"id": consultation_id})
+        # what the request wrote elsewhere: its audit rows and notifications
+        conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+        conn.execute(
+            text("DELETE FROM audit_event WHERE object_id = :id"), {"id": str(consultation_id)}
+        )
+        conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+        conn.execute(
+            text("DELETE FROM notification WHERE data->>'consultation_id' = :id"),
+            {"id": str(consultation_id)},
+        )
         conn.execute(text("ALTER TABLE consultation_transition ENABLE TRIGGER USER"))
         conn.execute(text("ALTER TABLE consultation_opinion ENABLE TRIGGER USER"))
