@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, File, Form, Query, UploadFile
+from fastapi import APIRouter, FastAPI, File, Form, Header, Query, UploadFile
 from fastapi.responses import Response
 
 from dicom import service as dicom_service
@@ -195,10 +195,17 @@ def worklist(
 
 @router.post("", response_model=ConsultationPublic, status_code=201)
 def create(
-    body: ConsultationCreate, session: SessionDep, user: StaffUser, now: NowDep, ip: ClientIP
+    body: ConsultationCreate,
+    session: SessionDep,
+    user: StaffUser,
+    now: NowDep,
+    ip: ClientIP,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> ConsultationPublic:
-    """Start a request (draft)."""
-    c = service.create(session=session, by=user, data=body, now=now, ip=ip)
+    """Start a request (draft); an `Idempotency-Key` makes retries return the same request."""
+    c = service.create(
+        session=session, by=user, data=body, now=now, ip=ip, idempotency_key=idempotency_key
+    )
     return _public(user, c)
 
 

@@ -39,7 +39,7 @@ from telemed.consultations.schemas import (
 from telemed.consultations.service_classes import DOCUMENT_KINDS, URGENCY_RANK, Urgency, info
 from telemed.consultations.service_levels import accept_minutes, report_minutes
 from telemed.consultations.states import machine_for
-from telemed.core import audit, notifications
+from telemed.core import audit, idempotency, notifications
 from telemed.core.errors import Conflict, Invalid, InvalidTransition, NotFound
 from telemed.core.settings import Settings
 from telemed.identity.models import Patient, Role, Title, User
@@ -241,9 +241,36 @@ def _may_act_for(session: Session, user: User, patient: Patient) -> bool:
 
 
 def create(
-    *, session: Session, by: User, data: ConsultationCreate, now: datetime, ip: str | None = None
+    *,
+    session: Session,
+    by: User,
+    data: ConsultationCreate,
+    now: datetime,
+    ip: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Consultation:
-    """A new request in `draft` (consent may come with it)."""
+    """A new request in `draft` (consent may come with it); a retried key returns the first."""
+    scoped = None
+    if idempotency_key:
+        scoped = idempotency.scoped_key(
+            scope="consultations.create", user_id=by.id, key=idempotency_key
+        )
+        previous = idempotency.claim(
+            session=session, key=scoped, payload=data.model_dump(mode="json"), now=now
+        )
+        if previous is not None:
+            return get_consultation(
+                session=session, consultation_id=uuid.UUID(previous.response["id"])
+            )
+    c = _create(session=session, by=by, data=data, now=now, ip=ip)
+    if scoped:
+        idempotency.store(session=session, key=scoped, status_code=201, response={"id": str(c.id)})
+    return c
+
+
+def _create(
+    *, session: Session, by: User, data: ConsultationCreate, now: datetime, ip: str | None
+) -> Consultation:
     if by.role not in (Role.COUNTY_DOCTOR, Role.FAMILY_DOCTOR, Role.SPECIALIST):
         raise Invalid("only doctors request remote services", field="role")
     if by.institution_id is None:

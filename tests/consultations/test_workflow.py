@@ -296,3 +296,23 @@ def test_documents_keep_type_and_checksum(
         headers=login("county-doctor"),
     )
     assert bad.status_code == 422
+
+
+def test_create_with_an_idempotency_key_returns_the_first_request(
+    client: TestClient, login: H, demo_patient: Any
+) -> None:
+    body = {
+        "patient_id": str(demo_patient.id),
+        "service_class": "ecg_diagnosis",
+        "urgency": "urgent",
+        "summary": "s",
+        "question": "q",
+        "wanted_specialty": "electrophysiology",
+    }
+    h = {**login("county-doctor"), "Idempotency-Key": "ecg-2026-12-01-1"}
+    first = client.post(API, json=body, headers=h)
+    again = client.post(API, json=body, headers=h)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    other = client.post(API, json={**body, "summary": "changed"}, headers=h)
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
