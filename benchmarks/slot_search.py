@@ -152,6 +152,7 @@ def main() -> None:
         cases = [(rnd.choice(SPECIALTIES), rnd.choice(leagues)) for _ in range(args.queries)]
         api_lat: list[float] = []
         raw_lat: list[float] = []
+        floor_lat: list[float] = []
         empty = 0
         with server(url, workers=1) as base, psycopg.connect(dsn) as conn:
             headers = {"Authorization": f"Bearer {token}"}
@@ -174,6 +175,9 @@ def main() -> None:
                         RAW_SQL, {"now": datetime.now(UTC), "specialty": spec, "league": league}
                     ).fetchall()
                     raw_lat.append(time.perf_counter() - t)
+                    t = time.perf_counter()
+                    client.get("/api/v1/auth/me")
+                    floor_lat.append(time.perf_counter() - t)
     api95, raw95 = percentile(api_lat, 95), percentile(raw_lat, 95)
     goal = 2 * raw95 + 0.010
     print(
@@ -182,6 +186,7 @@ def main() -> None:
     )
     print(f"  GET /api/v1/slots over HTTP : {summary(api_lat)}  ({empty} empty results)")
     print(f"  baseline raw SQL (psycopg)  : {summary(raw_lat)}")
+    print(f"  for scale, GET /auth/me     : {summary(floor_lat)}  (HTTP + auth floor of the app)")
     print(
         f"  p95 endpoint {api95 * 1000:.1f} ms vs goal 2 x raw p95 + 10 ms = {goal * 1000:.1f} ms:"
         f" {'met' if api95 <= goal else 'NOT met'}"
