@@ -243,7 +243,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_scheduling_slot_search_specialty",
-            ["specialty_code", "league_code", "start_at", "id"],
+            ["specialty_code", "league_code", "start_at"],
             unique=False,
             postgresql_where=sa.text("status = 'active'"),
         )
