@@ -208,3 +208,37 @@ def gateway(
     finally:
         for thing in reversed(running):
             thing.stop()
+
+
+@app.command("orthanc-feed")
+def orthanc_feed(
+    state_file: Annotated[
+        Path, typer.Option(help="where the last processed change number is kept")
+    ] = Path("var/orthanc-changes.seq"),
+) -> None:
+    """Production ingest on Orthanc's own DICOM port: sync the registry, follow /changes."""
+    import signal
+    import threading
+
+    from dicom.archive import OrthancArchive, get_archive
+    from dicom.orthanc_feed import ChangeFeed, sync_modalities
+    from telemed.core.db import get_engine
+
+    archive = get_archive()
+    if not isinstance(archive, OrthancArchive):
+        typer.echo("TELEMED_ORTHANC_URL is not set: nothing to follow", err=True)
+        raise typer.Exit(2)
+    engine = get_engine()
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    count = sync_modalities(engine=engine, archive=archive)
+    feed = ChangeFeed(engine=engine, archive=archive, state_file=state_file).start()
+    typer.echo(f"{count} registered AEs synced to Orthanc; following its changes")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(60):
+            sync_modalities(engine=engine, archive=archive)  # pick up newly registered AEs
+    except KeyboardInterrupt:
+        pass
+    finally:
+        feed.stop()
