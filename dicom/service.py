@@ -437,19 +437,18 @@ def index_instance(
     ).first()
     if inserted is None:
         return study, False
-    new_series = (
-        session.execute(
-            select(func.count())
-            .select_from(Instance)
-            .where(Instance.study_id == study.id, Instance.series_uid == info.series_uid)
-        ).scalar_one()
-        == 1
+    # Distinct series counted in SQL, never incremented from a Python-side guess: two
+    # concurrent first instances of one series must not count it twice.
+    distinct_series = (
+        select(func.count(func.distinct(Instance.series_uid)))
+        .where(Instance.study_id == study.id)
+        .scalar_subquery()
     )
     modalities = set(filter(None, study.modality.split("/")))
     values: dict[str, Any] = {
         "instance_count": Study.instance_count + 1,
         "size_bytes": Study.size_bytes + info.size_bytes,
-        "series_count": Study.series_count + (1 if new_series else 0),
+        "series_count": distinct_series,
         "updated_at": now,
     }
     if info.modality and info.modality not in modalities:
