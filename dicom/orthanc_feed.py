@@ -67,6 +67,8 @@ class ChangeFeed:
         workers: int = 4,
     ) -> None:
         self.workers = workers
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str], dict[str, Any]] = {}
         self.engine = engine
         self.archive = archive
         self.state_file = state_file
@@ -114,13 +116,34 @@ class ChangeFeed:
             self.state_file.write_text(str(self.seq))
         return not body.get("Done", True)
 
+    def _parent(self, kind: str, orthanc_id: str) -> dict[str, Any]:
+        """Series/study resources, cached: their main tags are read once per series."""
+        key = (kind, orthanc_id)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is None:
+            hit = self.archive.client.get(f"{self.archive.url}/{kind}/{orthanc_id}").json()
+            with self._lock:
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[key] = hit
+        return hit
+
     def _index(self, orthanc_id: str) -> None:
+        # Two light reads per instance (no DICOM file parse in Orthanc), parents cached.
         c, url = self.archive.client, self.archive.url
         meta: dict[str, Any] = c.get(f"{url}/instances/{orthanc_id}/metadata?expand").json()
         if meta.get("Origin") != "DicomProtocol":
             return  # REST uploads come from our own forwarder/STOW, already indexed
-        tags = c.get(f"{url}/instances/{orthanc_id}/simplified-tags").json()
-        size = int(c.get(f"{url}/instances/{orthanc_id}").json().get("FileSize", 0))
+        instance = c.get(f"{url}/instances/{orthanc_id}").json()
+        series = self._parent("series", instance["ParentSeries"])
+        study = self._parent("studies", series["ParentStudy"])
+        tags = {
+            **study.get("PatientMainDicomTags", {}),
+            **study.get("MainDicomTags", {}),
+            **series.get("MainDicomTags", {}),
+            **instance.get("MainDicomTags", {}),
+        }
         calling = meta.get("RemoteAET", "")
         with Session(self.engine) as session:
             ae = network_service.find_ae(session=session, ae_title=calling) if calling else None
@@ -128,9 +151,9 @@ class ChangeFeed:
                 study_uid=tags.get("StudyInstanceUID", ""),
                 series_uid=tags.get("SeriesInstanceUID", ""),
                 sop_uid=tags.get("SOPInstanceUID", ""),
-                sop_class_uid=tags.get("SOPClassUID", ""),
+                sop_class_uid=meta.get("SopClassUid", ""),
                 transfer_syntax_uid=meta.get("TransferSyntax", ""),
-                size_bytes=size,
+                size_bytes=int(instance.get("FileSize", 0) or 0),
                 modality=tags.get("Modality", ""),
                 patient_name=tags.get("PatientName", ""),
                 dicom_patient_id=tags.get("PatientID", ""),
@@ -152,7 +175,8 @@ class ChangeFeed:
                 now=clock.now(),
             )
             session.commit()
-        self.indexed += 1
+        with self._lock:
+            self.indexed += 1
 
 
 def _int(value: Any) -> int | None:

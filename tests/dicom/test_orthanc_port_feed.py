@@ -56,3 +56,26 @@ def test_registered_ae_lands_and_is_indexed_unregistered_is_refused(
     finally:
         feed.stop()
         purge_studies(committed_engine, uid)
+
+
+def test_feed_records_the_study_attributes(
+    strict_orthanc, committed_engine, ct_files, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    archive = OrthancArchive(strict_orthanc.url, strict_orthanc.username, strict_orthanc.password)
+    sync_modalities(engine=committed_engine, archive=archive)
+    feed = ChangeFeed(engine=committed_engine, archive=archive)
+    while feed.poll_once():
+        pass
+    files = ct_files(2, patient_id="FEED-7", accession="ACC-FEED")
+    uid = str(pydicom.dcmread(files[0]).StudyInstanceUID)
+    try:
+        r = storescu(files, port=strict_orthanc.dicom_port, calling="DEMO_COUNTY", called="ORTHANC")
+        assert r.returncode == 0, r.stderr
+        feed.poll_once()
+        with Session(committed_engine) as s:
+            study = s.exec(select(Study).where(Study.study_uid == uid)).one()
+            assert (study.dicom_patient_id, study.accession_number) == ("FEED-7", "ACC-FEED")
+            assert (study.modality, study.instance_count, study.series_count) == ("CT", 2, 1)
+            assert study.size_bytes > 0 and study.study_date is not None
+    finally:
+        purge_studies(committed_engine, uid)
