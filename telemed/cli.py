@@ -8,11 +8,14 @@ from typing import Annotated
 
 import typer
 
+from dicom import cli as dicom_cli
+
 app = typer.Typer(help="telemed: remote consultation and referral system", no_args_is_help=True)
 db_app = typer.Typer(help="database")
 users_app = typer.Typer(help="users")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(dicom_cli.app, name="dicom")
 
 
 def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
