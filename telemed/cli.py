@@ -129,6 +129,22 @@ def serve(
     )
 
 
+@app.command()
+def demo(
+    server: Annotated[str, typer.Option(help="base URL of a running telemed")] = (
+        "http://127.0.0.1:8000"
+    ),
+) -> None:
+    """Run the main story against a running server (exit 1 when a step fails)."""
+    from telemed.consultations.demo import DemoFailed, run
+
+    try:
+        run(server, say=typer.echo)
+    except DemoFailed as exc:
+        typer.echo(f"demo FAILED: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
 @users_app.command("create")
 def users_create(
     username: str,

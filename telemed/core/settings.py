@@ -66,6 +66,21 @@ class SchedulingSettings(BaseModel):
     noshow_limit: int = 3
 
 
+class ConsultationSettings(BaseModel):
+    """Service levels of remote consultations (minutes, per urgency) and the breach sweep."""
+
+    accept_minutes: dict[str, int] = {"emergency": 30, "urgent": 120, "routine": 48 * 60}
+    report_minutes: dict[str, int] = {"emergency": 120, "urgent": 24 * 60, "routine": 72 * 60}
+    # per service class and urgency, overriding both the class default and report_minutes
+    class_report_minutes: dict[str, dict[str, int]] = {}
+    # a request nobody accepted expires at created + expire_factor * accept limit
+    expire_factor: float = 2.0
+    emergency_session_minutes: int = 30
+    sweep_interval_seconds: int = 60
+    sweep_enabled: bool = True
+    max_document_bytes: int = 20 * 1024 * 1024
+
+
 class Settings(BaseSettings):
     """All configuration; see `.env.example` for every variable."""
 
@@ -86,6 +101,7 @@ class Settings(BaseSettings):
     dicom: DicomSettings = DicomSettings()
     video: VideoSettings = VideoSettings()
     scheduling: SchedulingSettings = SchedulingSettings()
+    consultations: ConsultationSettings = ConsultationSettings()
 
     # Flat aliases for the options operators set most.
     orthanc_url: str | None = Field(
