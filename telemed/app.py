@@ -9,6 +9,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from referrals.api import fhir_router as referrals_fhir_router
+from referrals.api import router as referrals_router
 from telemed import __version__
 from telemed.core.errors import install_error_handlers, problem
 from telemed.core.health import readiness
@@ -64,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(identity_router)
     app.include_router(network_router)
+    app.include_router(referrals_router)
+    app.include_router(referrals_fhir_router)
 
     dist = settings.frontend_dir or FRONTEND_DIST
     if (dist / "index.html").exists():
