@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -18,7 +18,7 @@ from telemed.identity.models import Patient, Role, User
 from telemed.network.models import Institution
 from telemed.network.seed import DEMO_COUNTY_CODE
 
-_seq = itertools.count(500)
+_seq = itertools.count(100, 2)  # rid.make keeps parity for sex: step 2 stays unique
 
 
 def user_named(session: Session, username: str) -> User:
@@ -46,7 +46,7 @@ def new_patient(
 ) -> Patient:
     """A fresh resident of `county` (and a patient account when asked)."""
     n = next(_seq)
-    number = rid.make(county, born, n, female=female)
+    number = rid.make(county, born + timedelta(days=n // 1000), n, female=female)
     parsed = rid.parse(number, today=date(2026, 1, 1))
     p = Patient(
         name=f"测试居民{n}",
@@ -115,3 +115,48 @@ def users(session: Session) -> Callable[[str], User]:
 
 
 CONSENT = {"method": "written", "witness": "村委会"}
+
+
+def league_hospital(session: Session, league_code: str = "150100") -> Institution:
+    from telemed.network.models import Tier
+
+    return session.execute(
+        select(Institution).where(
+            Institution.tier == Tier.LEAGUE, Institution.league_code == league_code
+        )
+    ).scalar_one()
+
+
+def staff_of(session: Session, inst: Institution) -> list[User]:
+    return list(
+        session.execute(
+            select(User).where(User.institution_id == inst.id).order_by(User.username)
+        ).scalars()
+    )
+
+
+def up_referral(session: Session, clock, *, patient: Patient | None = None, **kw):  # type: ignore[no-untyped-def]
+    """A draft referral by `county-doctor` to the league hospital (one tier up)."""
+    from referrals import service
+    from referrals.schemas import ReferralCreate
+
+    cd = user_named(session, "county-doctor")
+    if patient is None:
+        patient = new_patient(session)
+        patient.institution_id = cd.institution_id
+        session.flush()
+    data = {
+        "patient_id": patient.id,
+        "to_institution_id": league_hospital(session).id,
+        "direction": "up",
+        "reason": "胸痛待查",
+        "diagnosis_code": "I20.9",
+        **kw,
+    }
+    return service.create_referral(
+        session=session,
+        data=ReferralCreate(**data),
+        by=cd,
+        now=clock.at,
+        settings=get_settings(),
+    )
