@@ -176,9 +176,14 @@ def test_expiry_reminder_renewal_and_switch_at_renewal(session: Session, clock) 
 
     # renew with another team: allowed at renewal, pending until the term ends
     nxt = contracts.renew(
-        session=session, contract=c, by=other_lead, now=clock.at, settings=settings, consent=CONSENT,
+        session=session,
+        contract=c,
+        by=other_lead,
+        now=clock.at,
+        settings=settings,
+        consent=CONSENT,
         team_id=other_team.id,
-    )  # fmt: skip
+    )
     assert nxt.status == "pending" and nxt.term_start == c.term_end
     with pytest.raises(Conflict):
         contracts.renew(
