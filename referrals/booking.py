@@ -15,7 +15,7 @@ from types import ModuleType
 from sqlmodel import Session
 
 from referrals import contracts
-from telemed.core.errors import Unavailable
+from telemed.core.errors import Conflict, Forbidden, NotFound, Unavailable
 from telemed.identity.models import Role, User
 
 
@@ -76,21 +76,47 @@ def book_slot(
             "the scheduling service is not installed; give appointment_at instead of slot_id",
             code="scheduling_unavailable",
         )
-    booking = svc.book(
-        session=session,
-        slot_id=slot_id,
-        by=by,
-        patient_id=patient_id,
-        now=now,
-        idempotency_key=idempotency_key,
-        reference_type=reference_type,
-        reference_id=reference_id,
-    )
+    try:
+        booking = svc.book(
+            session=session,
+            slot_id=slot_id,
+            by=by,
+            patient_id=patient_id,
+            now=now,
+            idempotency_key=idempotency_key,
+            reference_type=reference_type,
+            reference_id=reference_id,
+        )
+    except Conflict as exc:
+        if exc.code == "slot_full" and _only_reserved_left(svc, session, slot_id, now):
+            if not reserved_eligible(session, by, patient_id):
+                raise Conflict(
+                    "the free places of this slot are reserved for referrals made by the "
+                    "resident's own contracted family doctor",
+                    code="reserved_for_contracted_residents",
+                    slot_id=str(slot_id),
+                ) from exc
+        raise
     return SlotBooking(
         booking_id=booking.id,
         start_at=getattr(booking, "start_at", None),
         end_at=getattr(booking, "end_at", None),
     )
+
+
+def _only_reserved_left(
+    svc: ModuleType, session: Session, slot_id: uuid.UUID, now: datetime
+) -> bool:
+    get_slot = getattr(svc, "get_slot", None)
+    if get_slot is None:
+        return False
+    try:
+        slot = get_slot(session=session, slot_id=slot_id)
+    except NotFound:
+        return False
+    reserved_free = int(getattr(slot, "reserved", 0)) - int(getattr(slot, "reserved_booked", 0))
+    release_at = getattr(slot, "release_at", None)
+    return reserved_free > 0 and (release_at is None or release_at > now)
 
 
 def cancel_slot_booking(
@@ -100,4 +126,19 @@ def cancel_slot_booking(
     svc = _scheduling()
     if svc is None:
         return
-    svc.cancel_booking(session=session, booking_id=booking_id, by=by, now=now, reason=reason)
+    try:
+        svc.cancel_booking(session=session, booking_id=booking_id, by=by, now=now, reason=reason)
+    except (NotFound, Forbidden):
+        # The referral's cancellation is authorized by referrals; a receiver whom scheduling
+        # does not let see the booking releases it in the booker's name, saying who did.
+        booking = svc.get_booking(session=session, booking_id=booking_id)
+        booker = session.get(User, booking.booked_by_id)
+        if booker is None or booker.id == by.id:
+            raise
+        svc.cancel_booking(
+            session=session,
+            booking_id=booking_id,
+            by=booker,
+            now=now,
+            reason=f"referral cancelled by {by.full_name}: {reason}",
+        )
