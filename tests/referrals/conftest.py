@@ -160,3 +160,28 @@ def up_referral(session: Session, clock, *, patient: Patient | None = None, **kw
         now=clock.at,
         settings=get_settings(),
     )
+
+
+def reserved_slot(
+    session: Session, inst: Institution, start_at, *, capacity: int = 1, reserved: int = 1
+):  # type: ignore[no-untyped-def]
+    """A slot at `inst` whose places are (partly) reserved for family-doctor referrals."""
+    from scheduling.models import Slot
+
+    slot = Slot(
+        institution_id=inst.id,
+        specialty_code="internal_medicine",
+        service_class="outpatient",
+        league_code=inst.league_code,
+        tier=inst.tier,
+        institution_name=inst.name_zh,
+        start_at=start_at,
+        end_at=start_at + timedelta(minutes=30),
+        capacity=capacity,
+        reserved=reserved,
+        release_at=start_at - timedelta(hours=48),
+        created_at=core_clock.now(),
+    )
+    session.add(slot)
+    session.flush()
+    return slot

@@ -1,14 +1,17 @@
-"""The demo story over the API: sign, refer up, complete, send the outcome back, close, count."""
+"""The demo story over the API: sign, refer up into a reserved slot, complete, send the outcome
+back, close the loop, count it."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from tests.referrals.conftest import county_hospital, demo_team, user_named
+from scheduling import service as scheduling_service
+from tests.referrals.conftest import county_hospital, demo_team, reserved_slot, user_named
 
 Login = Callable[[str], dict[str, str]]
 
@@ -17,6 +20,13 @@ def test_family_doctor_signs_refers_up_and_the_loop_closes(
     client: TestClient, session: Session, login: Login, clock
 ) -> None:
     fd, cd = login("family-doctor"), login("county-doctor")
+
+    def fresh(username: str) -> dict[str, str]:
+        t = client.post(
+            "/api/v1/auth/token", data={"username": username, "password": "telemed-demo"}
+        )
+        return {"Authorization": f"Bearer {t.json()['access_token']}"}
+
     patient_id = str(user_named(session, "patient").patient_id)
     team = demo_team(session)
     county = county_hospital(session)
@@ -86,16 +96,25 @@ def test_family_doctor_signs_refers_up_and_the_loop_closes(
     for action in ("receive", "accept"):
         r = client.post(f"/api/v1/referrals/{rid}/{action}", headers=cd)
         assert r.status_code == 200, r.text
+    # the county hospital's slot keeps its place for family-doctor referrals (released 48 h
+    # before the start); the resident's own family doctor may take it.
+    slot = reserved_slot(session, county, clock.at + timedelta(days=3))
+    session.commit()
     r = client.post(
         f"/api/v1/referrals/{rid}/book",
-        json={"appointment_at": (clock.at + timedelta(hours=4)).isoformat()},
-        headers=fd,
+        json={"slot_id": str(slot.id)},
+        headers={**fd, "Idempotency-Key": "demo-book-1"},
     )
     assert r.status_code == 200, r.text
-    assert r.json()["status"] == "booked"
+    assert r.json()["status"] == "booked" and r.json()["booking_id"]
+    booking = scheduling_service.get_booking(
+        session=session, booking_id=uuid.UUID(r.json()["booking_id"])
+    )
+    assert booking.uses_reserved and booking.reference_id == uuid.UUID(rid)
 
-    # 5. arrival, completion with the outcome sent back.
-    clock.advance(hours=4)  # (bearer tokens live 12 h)
+    # 5. arrival, completion with the outcome sent back (fresh tokens: they live 12 h).
+    clock.advance(days=3)
+    fd, cd = fresh("family-doctor"), fresh("county-doctor")
     assert client.post(f"/api/v1/referrals/{rid}/arrive", headers=cd).status_code == 200
     r = client.post(
         f"/api/v1/referrals/{rid}/complete",
@@ -120,14 +139,14 @@ def test_family_doctor_signs_refers_up_and_the_loop_closes(
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "closed" and r.json()["acknowledged_at"]
 
-    events = client.get(f"/api/v1/referrals/{rid}/events", headers=login("patient")).json()
+    events = client.get(f"/api/v1/referrals/{rid}/events", headers=fresh("patient")).json()
     assert [e["action"] for e in events] == [
         "create", "submit", "receive", "accept", "book", "arrive", "complete", "close",
     ]  # fmt: skip
     assert all(e["by_id"] for e in events)
 
     # 7. the reports count it.
-    rep = client.get("/api/v1/referrals/reports", headers=login("coordinator")).json()
+    rep = client.get("/api/v1/referrals/reports", headers=fresh("coordinator")).json()
     assert rep["by_direction"]["up"] >= 1 and rep["by_status"]["closed"] >= 1
     assert rep["closure_rate"] == 1.0
     assert rep["acceptance_hours_mean"] == 3.0
