@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from referrals import contracts, fhir, home, policy, reports, service
+from referrals import contracts, fhir, home, imaging, policy, reports, service
 from referrals.models import Contract, FamilyDoctorTeam, Referral, ServicePackage
 from referrals.schemas import (
     ActionIn,
@@ -40,6 +40,7 @@ from referrals.schemas import (
     ReferralEventPublic,
     ReferralPublic,
     ReferralReport,
+    StudyLinkIn,
     TeamCreate,
     TeamPublic,
     TeamWorklist,
@@ -837,6 +838,41 @@ def referral_contact_by(
     return _public(session, r, user, now)
 
 
+@router.get("/referrals/{referral_id}/studies")
+def referral_studies(
+    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+) -> list[Any]:
+    """Imaging studies linked to the referral (visible to its participants)."""
+    r = service.get_referral(session=session, referral_id=referral_id, user=user)
+    _audit_read(session, user, "referral_studies", r.id, r.patient_id, ip)
+    return imaging.studies(session=session, referral_id=r.id)
+
+
+@router.post("/referrals/{referral_id}/studies", response_model=ReferralPublic)
+def link_referral_study(
+    referral_id: uuid.UUID, data: StudyLinkIn, user: CurrentUser, session: SessionDep, now: NowDep
+) -> ReferralPublic:
+    """Attach an imaging study the caller may see (referrer or receiver)."""
+    r = service.link_study(
+        session=session, referral_id=referral_id, study_uid=data.study_uid, by=user, now=now
+    )
+    return _public(session, r, user, now)
+
+
+@router.get("/referrals/{referral_id}/filing", response_model=FilingPublic)
+def referral_filing(
+    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+) -> FilingPublic:
+    """The cross-region treatment filing (异地就医备案) of a referral, when it needs one."""
+    r = service.get_referral(session=session, referral_id=referral_id, user=user)
+    filing = service.filing_of(session=session, referral_id=r.id)
+    if filing is None:
+        raise NotFound("this referral needs no cross-region filing")
+    _audit_read(session, user, "referral_filing", filing.id, r.patient_id, ip)
+    return FilingPublic.model_validate(filing, from_attributes=True)
+
+
+# Declared last: the generic action path would shadow the named ones above.
 @router.post("/referrals/{referral_id}/{action}", response_model=ReferralPublic)
 def referral_action(
     referral_id: uuid.UUID,
@@ -858,19 +894,6 @@ def referral_action(
         settings,
         reason=data.reason if data else None,
     )
-
-
-@router.get("/referrals/{referral_id}/filing", response_model=FilingPublic)
-def referral_filing(
-    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
-) -> FilingPublic:
-    """The cross-region treatment filing (异地就医备案) of a referral, when it needs one."""
-    r = service.get_referral(session=session, referral_id=referral_id, user=user)
-    filing = service.filing_of(session=session, referral_id=r.id)
-    if filing is None:
-        raise NotFound("this referral needs no cross-region filing")
-    _audit_read(session, user, "referral_filing", filing.id, r.patient_id, ip)
-    return FilingPublic.model_validate(filing, from_attributes=True)
 
 
 # ---------------------------------------------------------------- FHIR

@@ -209,6 +209,10 @@ class ReferralCreate(BaseModel):
     care_plan: str | None = None
 
 
+class StudyLinkIn(BaseModel):
+    study_uid: str = Field(min_length=1, max_length=64, pattern=r"^[0-9.]+$")
+
+
 class OutcomeIn(BaseModel):
     kind: Literal["discharge_summary", "visit_summary"] = "visit_summary"
     summary: str = Field(min_length=1)

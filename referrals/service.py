@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from referrals import booking, contracts, policy
+from referrals import booking, contracts, imaging, policy
 from referrals.contracts import active_contract_for, is_contracted_doctor
 from referrals.insurance import InsuranceAdapter, default_adapter
 from referrals.models import (
@@ -94,9 +94,16 @@ def _family_doctor_participation(session: Session, user: User, patient_id: uuid.
     )
 
 
+def _takes_part(session: Session, user: User, referral_id: uuid.UUID) -> bool:
+    """Who sees a referral sees the studies linked to it."""
+    r = session.get(Referral, referral_id)
+    return r is not None and can_see_referral(session=session, user=user, referral=r)
+
+
 permissions.register_participation(_family_doctor_participation)
 permissions.register_participation(_referral_participation)
 booking.register_hooks()
+imaging.register_hooks(_takes_part)
 
 
 # ---------------------------------------------------------------- creation
@@ -190,7 +197,31 @@ def create_referral(
     )
     session.add(r)
     session.flush()
+    for a in data.attachments:
+        if a.kind == "study" and a.study_uid:
+            imaging.link(session=session, referral_id=r.id, study_uid=a.study_uid, by=by, now=now)
     _event(session, r, "create", "draft", "draft", by, now, None, {})
+    return r
+
+
+def link_study(
+    *, session: Session, referral_id: uuid.UUID, study_uid: str, by: User, now: datetime
+) -> Referral:
+    """Attach a study to the referral (referrer or receiver, who must see the study)."""
+    r = _lock(session, referral_id)
+    if not can_see_referral(session=session, user=by, referral=r):
+        raise NotFound(f"referral {referral_id} not found")
+    if not policy.parties_of(by, r) & {"referrer", "receiver"}:
+        raise Forbidden("the referrer or the receiver attaches studies", code="not_your_part")
+    imaging.link(session=session, referral_id=r.id, study_uid=study_uid, by=by, now=now)
+    if not any(a.get("study_uid") == study_uid for a in r.attachments):
+        r.attachments = [
+            *r.attachments,
+            {"kind": "study", "title": "study", "study_uid": study_uid},
+        ]
+    r.updated_at = now
+    _event(session, r, "link_study", r.status, r.status, by, now, None, {"study_uid": study_uid})
+    session.flush()
     return r
 
 
