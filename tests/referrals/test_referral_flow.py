@@ -311,3 +311,23 @@ def test_insurance_adapter_refusal_is_recorded(session: Session, clock) -> None:
         session=session, filing=f, now=clock.at, adapter=insurance.default_adapter()
     )
     assert f.status == "filed"
+
+
+def test_create_is_idempotent_with_a_key(
+    client: TestClient, session: Session, login: Login
+) -> None:
+    pid = user_named(session, "patient").patient_id
+    body = {
+        "patient_id": str(pid),
+        "to_institution_id": str(league_hospital(session).id),
+        "direction": "up",
+        "reason": "复杂心律失常",
+        "diagnosis_code": "I49.9",
+    }
+    h = {**login("county-doctor"), "Idempotency-Key": "ref-create-42"}
+    first = client.post("/api/v1/referrals", json=body, headers=h)
+    again = client.post("/api/v1/referrals", json=body, headers=h)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    other = client.post("/api/v1/referrals", json={**body, "reason": "x"}, headers=h)
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from referrals import booking, contracts, service
@@ -165,3 +166,30 @@ def test_cancelling_a_booked_referral_frees_the_slot(session: Session, clock) ->
     b = scheduling_service.get_booking(session=session, booking_id=r.booking_id)  # type: ignore[arg-type]
     assert b.status == "cancelled"
     assert staff_of(session, county_hospital(session))
+
+
+def test_reserved_refusal_is_problem_json(
+    client: TestClient, session: Session, login: Login, clock
+) -> None:
+    township = session.get(
+        type(county_hospital(session)), user_named(session, "family-doctor").institution_id
+    )
+    assert township is not None
+    colleague = new_doctor(session, township)
+    colleague.role = Role.FAMILY_DOCTOR
+    plain = new_patient(session)
+    plain.institution_id = township.id
+    slot = reserved_slot(session, county_hospital(session), clock.at + timedelta(days=5))
+    r = _accepted_up_referral(session, clock, colleague, plain.id)
+    from telemed.identity.service import issue_token
+
+    token, _ = issue_token(session=session, user=colleague, now=clock.at, settings=get_settings())
+    session.commit()
+    got = client.post(
+        f"/api/v1/referrals/{r.id}/book",
+        json={"slot_id": str(slot.id)},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert got.status_code == 409
+    assert got.headers["content-type"].startswith("application/problem+json")
+    assert got.json()["code"] == "reserved_for_contracted_residents"
