@@ -162,16 +162,22 @@ def up_referral(session: Session, clock, *, patient: Patient | None = None, **kw
     )
 
 
-def reserved_slot(
-    session: Session, inst: Institution, start_at, *, capacity: int = 1, reserved: int = 1
-):  # type: ignore[no-untyped-def]
+def reserved_slot(  # type: ignore[no-untyped-def]
+    session: Session,
+    inst: Institution,
+    start_at,
+    *,
+    capacity: int = 1,
+    reserved: int = 1,
+    service_class: str = "outpatient",
+):
     """A slot at `inst` whose places are (partly) reserved for family-doctor referrals."""
     from scheduling.models import Slot
 
     slot = Slot(
         institution_id=inst.id,
         specialty_code="internal_medicine",
-        service_class="outpatient",
+        service_class=service_class,
         league_code=inst.league_code,
         tier=inst.tier,
         institution_name=inst.name_zh,

@@ -133,3 +133,37 @@ def test_home_visit_request_by_the_resident_scheduled_by_the_team(
         f"/api/v1/family-doctors/home-visits/{vid}/done", headers=login("family-doctor")
     )
     assert r.status_code == 200 and r.json()["status"] == "done"
+
+
+def test_home_visit_is_scheduled_into_a_home_visit_slot(
+    client: TestClient, session: Session, login: Login, clock
+) -> None:
+    from scheduling import service as scheduling_service
+    from tests.referrals.conftest import reserved_slot
+
+    fd = user_named(session, "family-doctor")
+    p = new_patient(session)
+    _sign(session, p.id, [], clock)
+    from telemed.network.models import Institution
+
+    inst = session.get(Institution, fd.institution_id)
+    assert inst is not None
+    slot = reserved_slot(
+        session, inst, clock.at + timedelta(days=1), reserved=0, service_class="home_visit"
+    )
+    session.commit()
+    h = login("family-doctor")
+    vid = client.post(
+        "/api/v1/family-doctors/home-visits",
+        json={"patient_id": str(p.id), "reason": "术后换药"},
+        headers=h,
+    ).json()["id"]
+    r = client.post(
+        f"/api/v1/family-doctors/home-visits/{vid}/schedule",
+        json={"slot_id": str(slot.id)},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["scheduled_at"] and r.json()["booking_id"]
+    b = scheduling_service.get_booking(session=session, booking_id=r.json()["booking_id"])
+    assert b.reference_type == "home_visit" and str(b.reference_id) == vid
