@@ -250,3 +250,75 @@ def test_overdue_follow_ups_show_on_the_team_worklist(
     # someone outside the team does not see the worklist
     r = client.get(f"/api/v1/family-doctors/teams/{team.id}/worklist", headers=login("specialist"))
     assert r.status_code in (401, 404)
+
+
+def test_contract_endpoints_renew_terminate_and_team_members(
+    client: TestClient, session: Session, login: Login, clock
+) -> None:
+    team = demo_team(session)
+    pid = user_named(session, "patient").patient_id
+    fd, me = login("family-doctor"), login("patient")
+    c = client.post(
+        "/api/v1/family-doctors/contracts",
+        json={
+            "patient_id": str(pid),
+            "team_id": str(team.id),
+            "consent": {"method": "fingerprint"},
+        },
+        headers=fd,
+    ).json()
+    # the resident renews in the app: pending and unconfirmed until the team confirms
+    nxt = client.post(f"/api/v1/family-doctors/contracts/{c['id']}/renew", json={}, headers=me)
+    assert nxt.status_code == 201, nxt.text
+    assert nxt.json()["status"] == "pending" and nxt.json()["confirmed_at"] is None
+    assert nxt.json()["previous_contract_id"] == c["id"]
+    listed = client.get(
+        "/api/v1/family-doctors/contracts", params={"patient_id": str(pid)}, headers=me
+    ).json()
+    assert {x["id"] for x in listed} == {c["id"], nxt.json()["id"]}
+    hidden = client.get(
+        "/api/v1/family-doctors/contracts",
+        params={"patient_id": str(pid)},
+        headers=login("specialist"),
+    )
+    assert hidden.json() == []
+    # only the resident or the team ends a contract; a reason is required
+    r = client.post(
+        f"/api/v1/family-doctors/contracts/{c['id']}/terminate", json={"reason": ""}, headers=me
+    )
+    assert r.status_code == 422
+    r = client.post(
+        f"/api/v1/family-doctors/contracts/{c['id']}/terminate",
+        json={"reason": "搬家到外地"},
+        headers=me,
+    )
+    assert r.status_code == 200 and r.json()["status"] == "terminated"
+    # team members are added by the lead
+    nurse = user_named(session, "coordinator")
+    r = client.post(
+        f"/api/v1/family-doctors/teams/{team.id}/members",
+        json={"user_id": str(nurse.id), "role": "nurse"},
+        headers=login("county-doctor"),
+    )
+    assert r.status_code == 403
+    r = client.post(
+        f"/api/v1/family-doctors/teams/{team.id}/members",
+        json={"user_id": str(nurse.id), "role": "nurse"},
+        headers=fd,
+    )
+    assert (
+        r.status_code == 200 and {"user_id": str(nurse.id), "role": "nurse"} in r.json()["members"]
+    )
+    assert r.json()["capacity"] == 2000  # nurses do not add capacity
+    pk = client.get("/api/v1/family-doctors/packages", headers=me).json()
+    assert {p["code"] for p in pk} == {
+        "basic",
+        "hypertension",
+        "diabetes_t2",
+        "elderly",
+        "maternal",
+        "child",
+        "severe_mental",
+        "rehabilitation",
+    }
+    assert next(p for p in pk if p["code"] == "hypertension")["fee_yuan"] == 60.0
