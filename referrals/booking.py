@@ -15,7 +15,7 @@ from types import ModuleType
 from sqlmodel import Session
 
 from referrals import contracts
-from telemed.core.errors import Conflict, Forbidden, NotFound, Unavailable
+from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from telemed.identity.models import Role, User
 
 
@@ -68,14 +68,24 @@ def book_slot(
     reference_type: str,
     reference_id: uuid.UUID,
     idempotency_key: str | None = None,
+    institution_id: uuid.UUID | None = None,
 ) -> SlotBooking:
-    """Book a slot of the scheduling service for a referral or a home visit."""
+    """Book a slot of the scheduling service for a referral or a home visit; the slot must
+    be at `institution_id` (the receiver, or the team's institution) when given."""
     svc = _scheduling()
     if svc is None:
         raise Unavailable(
             "the scheduling service is not installed; give appointment_at instead of slot_id",
             code="scheduling_unavailable",
         )
+    if institution_id is not None:
+        slot = svc.get_slot(session=session, slot_id=slot_id)
+        if slot.institution_id != institution_id:
+            raise Invalid(
+                "the slot is not at the institution this is booked with",
+                field="slot_id",
+                code="slot_elsewhere",
+            )
     try:
         booking = svc.book(
             session=session,

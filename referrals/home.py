@@ -208,6 +208,7 @@ def schedule_home_visit(
             now=now,
             reference_type="home_visit",
             reference_id=req.id,
+            institution_id=contracts.get_team(session=session, team_id=req.team_id).institution_id,
         )
         req.booking_id = b.booking_id
         req.scheduled_at = b.start_at

@@ -404,6 +404,7 @@ def _book(
             reference_type="referral",
             reference_id=r.id,
             idempotency_key=idempotency_key,
+            institution_id=r.to_institution_id,
         )
         r.booking_id = b.booking_id
         r.appointment_at = b.start_at

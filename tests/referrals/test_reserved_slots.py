@@ -193,3 +193,23 @@ def test_reserved_refusal_is_problem_json(
     assert got.status_code == 409
     assert got.headers["content-type"].startswith("application/problem+json")
     assert got.json()["code"] == "reserved_for_contracted_residents"
+
+
+def test_a_referral_books_only_slots_of_its_receiver(session: Session, clock) -> None:
+    from telemed.core.errors import Invalid
+    from tests.referrals.conftest import league_hospital
+
+    fd = user_named(session, "family-doctor")
+    p = new_patient(session)
+    contracts.sign_contract(
+        session=session, patient_id=p.id, team_id=demo_team(session).id, package_codes=[],
+        by=fd, now=clock.at, settings=get_settings(), consent=CONSENT,
+    )  # fmt: skip
+    elsewhere = reserved_slot(session, league_hospital(session), clock.at + timedelta(days=4))
+    r = _accepted_up_referral(session, clock, fd, p.id)
+    with pytest.raises(Invalid) as exc:
+        service.transition(
+            session=session, referral_id=r.id, action="book", by=fd, now=clock.at,
+            settings=get_settings(), slot_id=elsewhere.id,
+        )  # fmt: skip
+    assert exc.value.code == "slot_elsewhere"
