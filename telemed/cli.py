@@ -187,6 +187,26 @@ def users_create(
         typer.echo(f"created {user.username} ({user.role}) {user.id}")
 
 
+@app.command("referral-jobs")
+def referral_jobs() -> None:
+    """Contract expiry, activation and reminders; escalation of referrals past their
+    contact date (run from cron every few minutes)."""
+    from sqlmodel import Session
+
+    from referrals import contracts
+    from referrals import service as referrals_service
+    from telemed.core import clock
+    from telemed.core.db import get_engine
+    from telemed.core.settings import get_settings
+
+    with Session(get_engine()) as session:
+        now = clock.now()
+        out = contracts.run_contract_jobs(session=session, now=now, settings=get_settings())
+        out["escalated"] = referrals_service.escalate_breaches(session=session, now=now)
+        session.commit()
+    typer.echo(" ".join(f"{k}={v}" for k, v in out.items()))
+
+
 def main() -> None:  # pragma: no cover
     os.environ.setdefault("TELEMED_ENV", "production")
     app()
