@@ -11,6 +11,8 @@ from fastapi.staticfiles import StaticFiles
 
 from dicom.api import router as dicom_router
 from dicom.dicomweb import router as dicomweb_router
+from referrals.api import fhir_router as referrals_fhir_router
+from referrals.api import router as referrals_router
 from scheduling.api import fhir_router as scheduling_fhir_router
 from scheduling.api import router as scheduling_router
 from telemed import __version__
@@ -74,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(scheduling_fhir_router)
     app.include_router(dicom_router)
     app.include_router(dicomweb_router)
+    app.include_router(referrals_router)
+    app.include_router(referrals_fhir_router)
 
     dist = settings.frontend_dir or FRONTEND_DIST
     if (dist / "index.html").exists():

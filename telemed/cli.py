@@ -8,11 +8,14 @@ from typing import Annotated
 
 import typer
 
+from dicom import cli as dicom_cli
+
 app = typer.Typer(help="telemed: remote consultation and referral system", no_args_is_help=True)
 db_app = typer.Typer(help="database")
 users_app = typer.Typer(help="users")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(dicom_cli.app, name="dicom")
 
 
 def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
@@ -182,6 +185,26 @@ def users_create(
         user = create_user(session=session, data=data, now=clock.now())
         session.commit()
         typer.echo(f"created {user.username} ({user.role}) {user.id}")
+
+
+@app.command("referral-jobs")
+def referral_jobs() -> None:
+    """Contract expiry, activation and reminders; escalation of referrals past their
+    contact date (run from cron every few minutes)."""
+    from sqlmodel import Session
+
+    from referrals import contracts
+    from referrals import service as referrals_service
+    from telemed.core import clock
+    from telemed.core.db import get_engine
+    from telemed.core.settings import get_settings
+
+    with Session(get_engine()) as session:
+        now = clock.now()
+        out = contracts.run_contract_jobs(session=session, now=now, settings=get_settings())
+        out["escalated"] = referrals_service.escalate_breaches(session=session, now=now)
+        session.commit()
+    typer.echo(" ".join(f"{k}={v}" for k, v in out.items()))
 
 
 def main() -> None:  # pragma: no cover

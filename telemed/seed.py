@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from referrals import seed as referrals_seed
 from scheduling import seed as scheduling_seed
 from telemed.consultations import seed as consultations_seed
 from telemed.core import clock
@@ -162,4 +163,5 @@ def _seed_accounts(session: Session, settings: Settings, net: DemoNetwork) -> di
     for seeder in extra_seeders:
         seeder(session, settings)
     scheduling_seed.seed_demo(session, settings)
+    referrals_seed.seed_demo(session, settings)
     return {"created_users": created}
