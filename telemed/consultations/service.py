@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, or_, select
 
 from dicom import service as dicom_service
+from referrals import service as referrals_service
 from scheduling import service as scheduling_service
 from telemed.consultations import payments, policy, signing
 from telemed.consultations.models import (
@@ -1332,10 +1333,7 @@ def _dicom_link_study(
 
 
 def _referrals_is_contracted_doctor(*, session: Session, user: User, patient_id: uuid.UUID) -> bool:
-    try:
-        from referrals import service as referrals_service
-    except ImportError:
-        return False
+    """A family doctor may request for their contracted residents (referrals decides)."""
     return bool(
         referrals_service.is_contracted_doctor(session=session, user=user, patient_id=patient_id)
     )

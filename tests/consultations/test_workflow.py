@@ -316,3 +316,34 @@ def test_create_with_an_idempotency_key_returns_the_first_request(
     assert first.json()["id"] == again.json()["id"]
     other = client.post(API, json={**body, "summary": "changed"}, headers=h)
     assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+
+
+def test_a_family_doctor_requests_for_contracted_residents_only(
+    client: TestClient, login: H, demo_patient: Any, session: Any, clock: Any
+) -> None:
+    from referrals import contracts
+    from telemed.core.settings import get_settings
+    from tests.referrals.conftest import CONSENT as CONTRACT_CONSENT
+    from tests.referrals.conftest import demo_team, user_named
+
+    body = {
+        "patient_id": str(demo_patient.id),
+        "service_class": "consultation",
+        "urgency": "routine",
+        "summary": "高血压控制不佳",
+        "question": "调整降压方案",
+        "wanted_specialty": "cardiology",
+    }
+    assert client.post(API, json=body, headers=login("family-doctor")).status_code == 404
+    contracts.sign_contract(
+        session=session,
+        patient_id=demo_patient.id,
+        team_id=demo_team(session).id,
+        package_codes=["hypertension"],
+        by=user_named(session, "family-doctor"),
+        now=clock(),
+        settings=get_settings(),
+        consent=CONTRACT_CONSENT,
+    )
+    r = client.post(API, json=body, headers=login("family-doctor"))
+    assert r.status_code == 201, r.text
