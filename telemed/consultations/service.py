@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import case, func
 from sqlmodel import Session, col, or_, select
 
 from dicom import service as dicom_service
@@ -37,11 +38,12 @@ from telemed.consultations.schemas import (
     Proposal,
     VerifyResult,
 )
-from telemed.consultations.service_classes import DOCUMENT_KINDS, URGENCY_RANK, Urgency, info
+from telemed.consultations.service_classes import DOCUMENT_KINDS, Urgency, info
 from telemed.consultations.service_levels import accept_minutes, report_minutes
 from telemed.consultations.states import machine_for
 from telemed.core import audit, idempotency, notifications
 from telemed.core.errors import Conflict, Invalid, InvalidTransition, NotFound
+from telemed.core.pagination import PageParams, paginate
 from telemed.core.settings import Settings
 from telemed.identity.models import Patient, Role, Title, User
 from telemed.identity.permissions import can_act_for_patient
@@ -1145,8 +1147,6 @@ def worklist(
         (col(Consultation.urgency) == "emergency", 0),
         (col(Consultation.urgency) == "urgent", 1),
     )
-    from sqlalchemy import case, func
-
     urgency_rank = case(*urgency_order, else_=2)
     if role == "requester":
         stmt = stmt.where(Consultation.requesting_doctor_id == user.id).order_by(
@@ -1187,8 +1187,6 @@ def worklist(
         raise Invalid("role must be requester, specialist, coordinator or patient", field="role")
     if state:
         stmt = stmt.where(Consultation.state == state)
-    from telemed.core.pagination import PageParams, paginate
-
     rows, total = paginate(session, stmt, PageParams(limit=limit, offset=offset))
     return rows, total
 
@@ -1199,10 +1197,6 @@ def default_role(user: User) -> str:
         Role.COORDINATOR: "coordinator",
         Role.PATIENT: "patient",
     }.get(Role(user.role), "requester")
-
-
-def sort_key_urgency(c: Consultation) -> int:
-    return URGENCY_RANK[Urgency(c.urgency)]
 
 
 # ---------------------------------------------------------------- for other domains (video)
