@@ -123,6 +123,7 @@ def hold_slot(
         patient_id=body.patient_id if body else None,
         now=now,
         idempotency_key=idempotency_key,
+        atomic=False,  # the request's transaction is the unit
     )
 
 
@@ -145,6 +146,7 @@ def create_booking(
         reference_type=body.reference_type,
         reference_id=body.reference_id,
         hold_id=body.hold_id,
+        atomic=False,  # the request's transaction is the unit
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -564,6 +565,12 @@ def _when(booking: Booking) -> str:
     return f"{to_shanghai(booking.start_at):%Y-%m-%d %H:%M}"
 
 
+def _atomic(session: Session, enabled: bool) -> AbstractContextManager[Any]:
+    """A savepoint, so a refusal leaves nothing behind for in-process callers. Routes pass
+    `atomic=False`: their whole request transaction rolls back on any refusal anyway."""
+    return session.begin_nested() if enabled else nullcontext()
+
+
 def hold_slot(
     *,
     session: Session,
@@ -573,11 +580,12 @@ def hold_slot(
     now: datetime,
     idempotency_key: str | None = None,
     minutes: int | None = None,
+    atomic: bool = True,
 ) -> Booking:
     """Hold one place of a slot for a few minutes (a `pending` booking)."""
     payload = {"slot_id": str(slot_id), "patient_id": str(patient_id)}
     try:
-        with session.begin_nested():
+        with _atomic(session, atomic):
             scoped, previous = _idempotent(
                 session,
                 scope="scheduling.hold",
@@ -621,6 +629,7 @@ def book(
     reference_type: str | None = None,
     reference_id: uuid.UUID | None = None,
     hold_id: uuid.UUID | None = None,
+    atomic: bool = True,
 ) -> Booking:
     """Book a slot, straight or by confirming the caller's hold; 409 slot_full / hold_expired."""
     payload = {
@@ -631,7 +640,7 @@ def book(
         "reference_id": str(reference_id),
     }
     try:
-        with session.begin_nested():
+        with _atomic(session, atomic):
             scoped, previous = _idempotent(
                 session,
                 scope="scheduling.book",
