@@ -8,9 +8,9 @@ offerer of every connection it holds:
   viewer through aiortc's `MediaRelay`, which fans out decoded frames, so each
   subscriber costs one encode on the server (hence the participant cap).
 
-Recording adds a `MediaRecorder` (which re-encodes: H.264 + AAC in MP4) fed by relay
-subscriptions of the upstream tracks; it only starts after every participant
-consented, and stops when consent is withdrawn or someone new is admitted.
+Recording adds a `SessionRecorder` (re-encodes, like aiortc's `MediaRecorder`: H.264 +
+AAC in MP4) fed by relay subscriptions of the upstream tracks; it only starts after every
+participant consented, and stops when consent is withdrawn or someone new is admitted.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +29,19 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from aiortc.contrib.media import MediaRecorder, MediaRelay
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 
 from telemed.core import clock
 from telemed.core.settings import Settings
 from telemed.video import service
 from telemed.video.hub import Hub, LocalPeer
+from telemed.video.recorder import SessionRecorder
 
 log = logging.getLogger("telemed.video.server_peer")
 
-TRACK_WAIT_SECONDS = 10.0
+TRACK_WAIT_SECONDS = 20.0
 
 
 def probe_duration(path: str) -> float | None:
@@ -107,7 +110,7 @@ class ServerPeer:
         # downstream: (viewer peer, source peer) -> pc
         self.downstream: dict[tuple[str, str], RTCPeerConnection] = {}
         self.known: set[str] = set()
-        self.recorder: MediaRecorder | None = None
+        self.recorder: SessionRecorder | None = None
         self.recording_id: uuid.UUID | None = None
         self.recording_path: str | None = None
         self._drains: list[asyncio.Task[None]] = []
@@ -122,6 +125,11 @@ class ServerPeer:
             deliver=self.deliver,
             is_server=True,
         )
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` in the background, kept until the peer closes."""
+        task = asyncio.ensure_future(coro)
+        self._drains.append(task)
 
     def _config(self) -> RTCConfiguration:
         # No public STUN by default: aiortc would otherwise try stun.l.google.com.
@@ -179,15 +187,22 @@ class ServerPeer:
         pc.addTransceiver("audio", direction="recvonly")
         pc.addTransceiver("video", direction="recvonly")
 
+        flowing: set[str] = set()
+
+        def first_frame(kind: str) -> None:
+            # A participant is ready once both its audio and video deliver frames.
+            flowing.add(kind)
+            if {"audio", "video"} <= flowing and not ready.is_set():
+                ready.set()
+                if self.relay_mode:
+                    self.spawn(self._fan_out(peer))
+
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
             self.tracks.setdefault(peer, {})[track.kind] = track
             # Keep draining the source so its queue never grows while nobody watches.
-            self._drains.append(asyncio.ensure_future(_drain(self.relay.subscribe(track, False))))
-            if {"audio", "video"} <= set(self.tracks[peer]):
-                ready.set()
-                if self.relay_mode:
-                    asyncio.ensure_future(self._fan_out(peer))
+            sub = self.relay.subscribe(track, False)
+            self.spawn(_drain(sub, lambda: first_frame(track.kind)))
 
         await pc.setLocalDescription(await pc.createOffer())
         await self.send(
@@ -283,14 +298,25 @@ class ServerPeer:
             for kind in ("video", "audio")
             if kind in self.tracks[p]
         ]
+        log.info(
+            "recording %s: %d tracks from %s (known %s)",
+            recording_id,
+            len(sources),
+            {p: sorted(t) for p, t in self.tracks.items()},
+            sorted(self.known),
+        )
         if not sources:
             await self._finish(failed=True, reason="no media arrived from the participants")
             return
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        recorder = MediaRecorder(path, format="mp4")
-        for track in sources:
-            recorder.addTrack(self.relay.subscribe(track, buffered=False))
-        await recorder.start()
+        await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
+        recorder = SessionRecorder(
+            path, [self.relay.subscribe(track, buffered=False) for track in sources]
+        )
+        try:
+            await recorder.start()
+        except (TimeoutError, MediaStreamError):
+            await self._finish(failed=True, reason="media stopped before the recording started")
+            return
         self.recorder = recorder
         await self.hub.publish(
             self.room_id,
@@ -365,7 +391,9 @@ class ServerPeer:
             )
 
 
-async def _drain(track: MediaStreamTrack) -> None:
+async def _drain(track: MediaStreamTrack, on_first: Callable[[], None]) -> None:
     with contextlib.suppress(Exception):
+        await track.recv()
+        on_first()
         while True:
             await track.recv()

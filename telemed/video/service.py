@@ -306,10 +306,15 @@ def leave(
     intentional: bool,
 ) -> RoomParticipant | None:
     """A socket closed. An admitted participant who dropped keeps admission for a grace period."""
+    # Lock order everywhere: the room, then its participants.
+    room = session.execute(
+        select(Room).where(Room.id == room_id).with_for_update()
+    ).scalar_one_or_none()
+    if room is None:
+        return None
     part = _participant(session=session, room_id=room_id, user_id=user.id, lock=True)
     if part is None or part.peer_id != peer_id or not part.connected:
         return None  # an old, replaced socket
-    room = get_room(session=session, room_id=room_id)
     part.connected = False
     part.last_left_at = now
     reconnecting = part.status == ParticipantStatus.ADMITTED and not intentional
@@ -384,6 +389,7 @@ def deny(
 ) -> RoomParticipant:
     """The host declines a waiting participant (they cannot rejoin this room)."""
     room = _require_host(session=session, room_id=room_id, by=by)
+    session.execute(select(Room).where(Room.id == room_id).with_for_update()).scalar_one()
     part = _participant(session=session, room_id=room_id, user_id=user_id, lock=True)
     if part is None or part.status != ParticipantStatus.WAITING:
         raise Conflict("that participant is not in the waiting room", code="not_waiting")
@@ -435,12 +441,12 @@ def record_consent(
     *, session: Session, room_id: uuid.UUID, user: User, granted: bool, now: datetime
 ) -> RoomParticipant:
     """A participant's answer to recording (recorded as an event)."""
+    room = session.execute(select(Room).where(Room.id == room_id).with_for_update()).scalar_one()
     part = _participant(session=session, room_id=room_id, user_id=user.id, lock=True)
     if part is None or part.status == ParticipantStatus.DENIED:
         raise Forbidden("only participants in the room answer the recording consent")
     part.consent = granted
     part.consent_at = now
-    room = get_room(session=session, room_id=room_id)
     _event(
         session=session, room=room, kind="consent", now=now, user=user, data={"granted": granted}
     )

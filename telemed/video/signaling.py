@@ -526,7 +526,8 @@ class SocketSession:
         from telemed.video.server_peer import ensure_server_peer
 
         server = await ensure_server_peer(self.hub, self.room_id, self.settings, need="record")
-        await server.start_recording(rec.id, rec.path)
+        # In the background: the server peer needs this socket's answer to go on.
+        server.spawn(server.start_recording(rec.id, rec.path))
 
 
 def _jsonable(extra: dict[str, Any]) -> dict[str, Any]:

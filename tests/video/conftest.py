@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +23,9 @@ from telemed.video import service
 from telemed.video.models import Room
 from telemed.video.schemas import RoomCreate
 from tests.support.ports import free_port, wait_port
+
+# Recordings of the tests go to a scratch directory (read when settings load).
+os.environ.setdefault("TELEMED_VIDEO__RECORDINGS_DIR", tempfile.mkdtemp(prefix="telemed-rec-"))
 
 
 @pytest.fixture(scope="session")
