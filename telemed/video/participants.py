@@ -8,6 +8,7 @@ invitation list set by whoever created the room. The host is always a participan
 from __future__ import annotations
 
 import importlib
+import logging
 import uuid
 from datetime import datetime
 from types import ModuleType
@@ -15,7 +16,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from telemed.core.errors import Conflict
 from telemed.video.models import Room, RoomInvite
+
+log = logging.getLogger("telemed.video.participants")
 
 
 def consultations_service() -> ModuleType | None:
@@ -59,13 +63,21 @@ def record_on_consultation(
     data: dict[str, Any],
     now: datetime,
     by: Any | None = None,
+    live: bool = False,
 ) -> None:
-    """Mirror a session event onto the consultation record (and mark it in session on join)."""
+    """Mirror a session event onto the consultation record; `live` marks it in session."""
     svc = consultations_service()
     if room.consultation_id is None or svc is None:
         return
-    if kind == "join" and by is not None:
-        svc.mark_in_session(session=session, consultation_id=room.consultation_id, by=by, now=now)
+    if live and by is not None:
+        try:
+            # A savepoint: a consultation not (yet) scheduled keeps its state, the room works.
+            with session.begin_nested():
+                svc.mark_in_session(
+                    session=session, consultation_id=room.consultation_id, by=by, now=now
+                )
+        except Conflict as exc:
+            log.warning("consultation %s not marked in session: %s", room.consultation_id, exc)
     svc.record_session_event(
         session=session,
         consultation_id=room.consultation_id,

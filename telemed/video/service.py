@@ -183,6 +183,7 @@ def _event(
     now: datetime,
     user: User | None = None,
     data: dict[str, Any] | None = None,
+    live: bool = False,
 ) -> RoomEvent:
     ev = RoomEvent(
         room_id=room.id, at=now, user_id=user.id if user else None, kind=kind, data=data or {}
@@ -195,6 +196,7 @@ def _event(
         data={"user_id": str(user.id) if user else None, **(data or {})},
         now=now,
         by=user,
+        live=live,
     )
     return ev
 
@@ -290,6 +292,7 @@ def join(
         now=now,
         user=user,
         data={"peer": peer_id, "status": part.status, "reconnect": reconnect and not is_host},
+        live=admitted,
     )
     session.flush()
     return JoinResult(participant=part, admitted=admitted, replaced_peer=replaced)
@@ -343,6 +346,16 @@ def leave(
     if still is None and room.status == RoomStatus.LIVE:
         room.status = RoomStatus.ENDED
         room.ended_at = now
+        chats = session.execute(
+            select(RoomEvent.id).where(RoomEvent.room_id == room_id, RoomEvent.kind == "chat")
+        ).all()
+        _event(
+            session=session,
+            room=room,
+            kind="session_ended",
+            now=now,
+            data={"chat_messages": len(chats), "live_since": str(room.live_since)},
+        )
     session.flush()
     return part
 
@@ -379,6 +392,7 @@ def admit(
         now=now,
         user=by,
         data={"admitted_user_id": str(user_id)},
+        live=True,
     )
     session.flush()
     return part
