@@ -98,7 +98,9 @@ def main() -> None:
         "baseline, two aiortc peers connected directly: "
         f"median {m_base * 1000:.0f} ms  (min {min(base) * 1000:.0f}, max {max(base) * 1000:.0f})"
     )
-    print(f"ratio (ours / direct): {m_ours / m_base:.2f}x, overhead {(m_ours - m_base) * 1000:.0f} ms")
+    print(
+        f"ratio (ours / direct): {m_ours / m_base:.2f}x, overhead {(m_ours - m_base) * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -89,11 +89,13 @@ class RoomClient:
         video_track: Callable[[], MediaStreamTrack] | None = None,
         audio: bool = True,
         token_in_query: bool = True,
+        mesh: bool = True,
     ) -> None:
         self.base_url, self.token, self.room_id = base_url, token, str(room_id)
         self.ice_servers = ice_servers or []
         self.send_media = send_media
         self.token_in_query = token_in_query
+        self.mesh = mesh  # False: only the server peer's connections (load tests)
         self._relay = MediaRelay()
         self._video = (video_track or SyntheticVideoTrack)() if send_media else None
         self._audio = AudioStreamTrack() if send_media and audio else None
@@ -252,7 +254,7 @@ class RoomClient:
                         self._changed.notify_all()
 
     async def _offer_to(self, peers: list[dict[str, Any]]) -> None:
-        if self.mode == "relay":
+        if self.mode == "relay" or not self.mesh:
             return  # only the server peer offers in relay rooms
         for p in peers:
             peer = p.get("peer")
@@ -300,6 +302,15 @@ class RoomClient:
 
     async def wait_admitted(self, within: float = 20) -> None:
         await asyncio.wait_for(self.admitted.wait(), within)
+
+    async def admit_everyone(self) -> None:
+        """Host helper: admit whoever waits, until cancelled (demos and load tests)."""
+        while True:
+            msg = await self.wait_message(
+                "waiting", where=lambda m: bool(m["waiting"]), within=3600
+            )
+            for entry in msg["waiting"]:
+                await self.admit(entry["user_id"])
 
     async def admit(self, user_id: str) -> None:
         await self.send({"type": "admit", "user_id": str(user_id)})

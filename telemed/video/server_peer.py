@@ -42,6 +42,41 @@ from telemed.video.recorder import SessionRecorder
 log = logging.getLogger("telemed.video.server_peer")
 
 TRACK_WAIT_SECONDS = 20.0
+# Frames a subscriber may fall behind before older ones are dropped (bounded latency).
+BACKLOG = {"video": 2, "audio": 5}
+
+
+class FreshTrack(MediaStreamTrack):
+    """A buffered `MediaRelay` subscription that skips to recent frames when it lags.
+
+    An unbuffered subscription loses every frame that arrives while its consumer
+    encodes and sends the previous one (measured: 160x120 at 30 fps relayed at 18 fps);
+    a buffered one never drops but its latency grows without bound under load.
+    """
+
+    def __init__(self, relay: MediaRelay, source: MediaStreamTrack) -> None:
+        super().__init__()
+        self.kind = source.kind
+        self._proxy = relay.subscribe(source, buffered=True)
+        self._backlog = BACKLOG.get(source.kind, 2)
+        self._ended = False
+
+    async def recv(self) -> Any:
+        if self._ended:
+            raise MediaStreamError
+        frame = await self._proxy.recv()
+        queue = getattr(self._proxy, "_queue", None)  # aiortc's RelayStreamTrack buffer
+        while queue is not None and queue.qsize() > self._backlog:
+            newer = queue.get_nowait()
+            if newer is None:
+                self._ended = True
+                break
+            frame = newer
+        return frame
+
+    def stop(self) -> None:
+        super().stop()
+        self._proxy.stop()
 
 
 def probe_duration(path: str) -> float | None:
@@ -228,7 +263,7 @@ class ServerPeer:
         for kind in ("audio", "video"):
             track = self.tracks[source].get(kind)
             if track is not None:
-                pc.addTrack(self.relay.subscribe(track, buffered=False))
+                pc.addTrack(FreshTrack(self.relay, track))
         await pc.setLocalDescription(await pc.createOffer())
         await self.send(
             viewer,
@@ -309,9 +344,7 @@ class ServerPeer:
             await self._finish(failed=True, reason="no media arrived from the participants")
             return
         await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
-        recorder = SessionRecorder(
-            path, [self.relay.subscribe(track, buffered=False) for track in sources]
-        )
+        recorder = SessionRecorder(path, [FreshTrack(self.relay, track) for track in sources])
         try:
             await recorder.start()
         except (TimeoutError, MediaStreamError):
