@@ -19,6 +19,7 @@ from telemed.identity.models import Patient, Role, Title, User
 from telemed.identity.security import hash_password
 from telemed.network.models import Department, DicomAE, Institution
 from telemed.network.seed import DEMO_COUNTY_CODE, DEMO_REGIONAL_NAME, load_demo_network
+from telemed.video import seed as video_seed
 
 DEMO_PASSWORD = "telemed-demo"
 DEMO_AE_TITLE = "DEMO_COUNTY"
@@ -148,4 +149,5 @@ def seed_demo(session: Session, settings: Settings) -> dict[str, int]:
     session.flush()
     for seeder in extra_seeders:
         seeder(session, settings)
+    video_seed.seed_demo(session, settings)
     return {"created_users": created}

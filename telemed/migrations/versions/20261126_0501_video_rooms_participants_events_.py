@@ -13,7 +13,6 @@ from alembic import op
 
 import telemed.core.db
 
-
 revision: str = "0501"
 down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = ("video",)
