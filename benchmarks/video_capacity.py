@@ -66,15 +66,13 @@ class PatternTrack(VideoStreamTrack):
         return frame
 
 
-def recorded_fps(path: Path) -> list[float]:
-    """Frames per second of every video stream of a recording."""
+def recorded_frames(path: Path) -> list[int]:
+    """Video frames in every video stream of a recording."""
     with av.open(str(path)) as c:
         out = []
         for s in c.streams.video:
-            frames = sum(1 for p in c.demux(s) if p.size)
+            out.append(sum(1 for p in c.demux(s) if p.size))
             c.seek(0)
-            duration = float(s.duration * s.time_base) if s.duration else 0.0
-            out.append(frames / duration if duration else 0.0)
         return out
 
 
@@ -103,14 +101,17 @@ async def recorded_sessions(app: Served, k: int, seconds: float, ids: dict[str, 
         for host, _ in pairs:
             started = await host.wait_message("recording", within=60)
             assert started["state"] == "started", started
+        t0 = time.perf_counter()
         await asyncio.sleep(seconds)  # the measurement window itself
         for host, _ in pairs:
             await host.record("stop")
+        wall = time.perf_counter() - t0
         fps: list[float] = []
         for host, _ in pairs:
             stopped = await host.wait_message("recording", within=60)
             path = app.recordings_dir / host.room_id / f"{stopped['recording_id']}.mp4"
-            fps += recorded_fps(path)
+            # Frames recorded per second of wall-clock time: drops and lag both count.
+            fps += [n / wall for n in recorded_frames(path)]
         return min(fps)
     finally:
         for c in clients:

@@ -38,6 +38,8 @@ from aiortc import (
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
 
+from telemed.video.fresh import FreshTrack
+
 log = logging.getLogger("telemed.video.client")
 
 __all__ = ["RoomClient", "SyntheticVideoTrack", "ws_url"]
@@ -228,7 +230,7 @@ class RoomClient:
             await self._drop(msg.get("peer"))
 
     def _local_tracks(self) -> list[MediaStreamTrack]:
-        return [self._relay.subscribe(t) for t in (self._audio, self._video) if t is not None]
+        return [FreshTrack(self._relay, t) for t in (self._audio, self._video) if t is not None]
 
     def _new_pc(self, key: PcKey) -> RTCPeerConnection:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self.ice_servers))
