@@ -10,17 +10,21 @@ participant through the server (n x (n-1) encodes); n grows until a received str
 below 15 fps. Baseline, same run: the sending rate of one synthetic 640x480 source (what an
 unloaded pipeline would deliver).
 
-The clients run in this process on the same machine, so the figures are a lower bound of
-the server's capacity: the clients' VP8 encodes and decodes compete for the same cores.
+Every participant runs in its own process, but on the same machine: the figures are a lower
+bound of the server's capacity, since the clients' VP8 encodes and decodes compete for the
+same two cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import fractions
+import multiprocessing as mp
 import time
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -34,20 +38,24 @@ FPS_FLOOR = 15.0
 
 
 class PatternTrack(VideoStreamTrack):
-    """640x480 at 30 fps with moving texture (flat frames would flatter the encoders)."""
+    """640x480 at 30 fps with moving texture (flat frames would flatter the encoders).
 
-    _frames: list[av.VideoFrame] = []
+    The 30 frames of the cycle are converted to YUV once, so the source costs a copy.
+    """
+
+    _planes: list[np.ndarray] = []
 
     def __init__(self) -> None:
         super().__init__()
-        if not PatternTrack._frames:
+        if not PatternTrack._planes:
             y, x = np.mgrid[0:480, 0:640]
             rng = np.random.default_rng(7)
             noise = rng.integers(0, 24, size=(480, 640), dtype=np.uint8)
             for t in range(30):
                 img = ((x + 2 * y + 8 * t) % 256).astype(np.uint8) + noise
                 rgb = np.stack([img, np.roll(img, 40, axis=1), np.roll(img, 80, axis=0)], axis=2)
-                PatternTrack._frames.append(av.VideoFrame.from_ndarray(rgb, format="rgb24"))
+                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+                PatternTrack._planes.append(frame.to_ndarray())
         self._n = 0
         self._t0: float | None = None
 
@@ -59,8 +67,7 @@ class PatternTrack(VideoStreamTrack):
         else:
             self._n += 1
             await asyncio.sleep(max(0.0, self._t0 + self._n / 30 - time.time()))
-        src = PatternTrack._frames[self._n % 30]
-        frame = src.reformat(format="yuv420p")
+        frame = av.VideoFrame.from_ndarray(PatternTrack._planes[self._n % 30], format="yuv420p")
         frame.pts = int(self._n * 3000)
         frame.time_base = fractions.Fraction(1, 90000)
         return frame
@@ -76,80 +83,124 @@ def recorded_frames(path: Path) -> list[int]:
         return out
 
 
-async def recorded_sessions(app: Served, k: int, seconds: float, ids: dict[str, str]) -> float:
-    """Min recorded fps over k concurrent recorded 1:1 sessions."""
-    host_t, guest_t = app.token("specialist"), app.token("county-doctor")
-    rooms = [app.room(["county-doctor"]) for _ in range(k)]
-    clients: list[RoomClient] = []
+def _participant(
+    base: str,
+    token: str,
+    room_id: str,
+    host: bool,
+    expect_sources: int,
+    record: bool,
+    seconds: float,
+    barrier: Any,
+    results: Any,
+) -> None:
+    """One participant in its own process (its own GIL), reporting its figures."""
+    asyncio.run(
+        _participant_main(
+            base, token, room_id, host, expect_sources, record, seconds, barrier, results
+        )
+    )
+
+
+async def _participant_main(
+    base: str,
+    token: str,
+    room_id: str,
+    host: bool,
+    expect_sources: int,
+    record: bool,
+    seconds: float,
+    barrier: Any,
+    results: Any,
+) -> None:
+    c = RoomClient(base, token, room_id, video_track=PatternTrack, mesh=not record)
+    admitting = None
     try:
-        pairs = []
-        for rid in rooms:
-            host = RoomClient(app.base_url, host_t, rid, video_track=PatternTrack, mesh=False)
-            guest = RoomClient(app.base_url, guest_t, rid, video_track=PatternTrack, mesh=False)
-            clients += [host, guest]
-            await host.join()
-            await guest.join()
-            await host.wait_message("waiting", where=lambda m: bool(m["waiting"]))
-            await host.admit(ids["county-doctor"])
-            await guest.wait_admitted()
-            await host.consent(True)
-            await guest.consent(True)
-            await host.wait_message("consent", where=lambda m: m["user_id"] == ids["county-doctor"])
-            pairs.append((host, guest))
-        for host, _ in pairs:
-            await host.record("start")
-        for host, _ in pairs:
-            started = await host.wait_message("recording", within=60)
-            assert started["state"] == "started", started
+        await c.join(within=120)
+        if host:
+            admitting = asyncio.create_task(c.admit_everyone())
+        await c.wait_admitted(within=120)
+        if expect_sources:
+            await c.wait_frames(sources=expect_sources, count=5, within=180)
+        if record:
+            await c.consent(True)
+        await asyncio.to_thread(barrier.wait, 300)  # everyone is in and media flows
+        if record and host:
+            await c.record("start")
+            started = await c.wait_message("recording", within=120)
+            if started["state"] != "started":
+                raise RuntimeError(started)
+        before = c.received()
         t0 = time.perf_counter()
         await asyncio.sleep(seconds)  # the measurement window itself
-        for host, _ in pairs:
-            await host.record("stop")
+        after = c.received()
         wall = time.perf_counter() - t0
-        fps: list[float] = []
-        for host, _ in pairs:
-            stopped = await host.wait_message("recording", within=60)
-            path = app.recordings_dir / host.room_id / f"{stopped['recording_id']}.mp4"
-            # Frames recorded per second of wall-clock time: drops and lag both count.
-            fps += [n / wall for n in recorded_frames(path)]
-        return min(fps)
+        out: dict[str, Any] = {
+            "received_fps": [(after[s] - before.get(s, 0)) / wall for s in after]
+        }
+        if record and host:
+            await c.record("stop")
+            stopped = await c.wait_message("recording", within=120)
+            out["recording"] = stopped.get("recording_id")
+            out["wall"] = wall
+        results.put(out)
+        await asyncio.to_thread(barrier.wait, 300)  # nobody leaves before the others measured
+    except Exception as exc:
+        results.put({"error": repr(exc)})
+        with contextlib.suppress(Exception):
+            barrier.abort()
     finally:
-        for c in clients:
-            await c.close()
+        if admitting is not None:
+            admitting.cancel()
+        await c.close()
 
 
-async def relay_room(app: Served, n: int, seconds: float, guests: list[str]) -> float:
+def _run_processes(specs: list[tuple[str, str, bool, int, bool]], app: Served, seconds: float):  # type: ignore[no-untyped-def]
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(len(specs)), ctx.Queue()
+    procs = []
+    for token, room_id, host, expect, record in specs:
+        proc = ctx.Process(
+            target=_participant,
+            args=(app.base_url, token, room_id, host, expect, record, seconds, barrier, results),
+        )
+        proc.start()
+        procs.append(proc)
+        if host:
+            time.sleep(1.0)  # the host is in first (it admits the others)
+    outs = [results.get(timeout=600) for _ in specs]
+    for proc in procs:
+        proc.join(60)
+    errors = [o["error"] for o in outs if "error" in o]
+    if errors:
+        raise RuntimeError(errors[0])
+    return outs
+
+
+def recorded_sessions(app: Served, k: int, seconds: float) -> float:
+    """Min recorded fps (frames in the file per wall-clock second) of k recorded sessions."""
+    host_t, guest_t = app.token("specialist"), app.token("county-doctor")
+    specs = []
+    for _ in range(k):
+        rid = app.room(["county-doctor"])
+        specs += [(host_t, rid, True, 0, True), (guest_t, rid, False, 0, True)]
+    outs = _run_processes(specs, app, seconds)
+    fps: list[float] = []
+    for out in outs:
+        if out.get("recording"):
+            path = next(app.recordings_dir.rglob(f"{out['recording']}.mp4"))
+            fps += [n / out["wall"] for n in recorded_frames(path)]
+    return min(fps)
+
+
+def relay_room(app: Served, n: int, seconds: float, guests: list[str]) -> float:
     """Min received fps over every (viewer, source) pair of an n-party relay room."""
-    ids = app.user_ids(*guests[: n - 1])
     rid = app.room(guests[: n - 1], mode="relay", max_participants=n)
-    host = RoomClient(app.base_url, app.token("specialist"), rid, video_track=PatternTrack)
-    clients = [host] + [
-        RoomClient(app.base_url, app.token(g), rid, video_track=PatternTrack)
-        for g in guests[: n - 1]
+    specs = [(app.token("specialist"), rid, True, n - 1, False)] + [
+        (app.token(g), rid, False, n - 1, False) for g in guests[: n - 1]
     ]
-    try:
-        await host.join()
-        for c, g in zip(clients[1:], guests, strict=False):
-            await c.join()
-            await host.wait_message(
-                "waiting", where=lambda m, u=ids[g]: any(w["user_id"] == u for w in m["waiting"])
-            )
-            await host.admit(ids[g])
-            await c.wait_admitted()
-        for c in clients:
-            await c.wait_frames(sources=n - 1, count=10, within=90)
-        before = [c.received() for c in clients]
-        await asyncio.sleep(seconds)  # the measurement window itself
-        after = [c.received() for c in clients]
-        rates = [
-            (a[src] - b.get(src, 0)) / seconds
-            for b, a in zip(before, after, strict=True)
-            for src in a
-        ]
-        return min(rates)
-    finally:
-        for c in clients:
-            await c.close()
+    outs = _run_processes(specs, app, seconds)
+    return min(f for out in outs for f in out["received_fps"])
 
 
 async def source_rate(seconds: float) -> float:
@@ -170,10 +221,9 @@ def main() -> None:
     with served_app() as app:
         baseline = asyncio.run(source_rate(3.0))
         print(f"baseline: one 640x480 synthetic source delivers {baseline:.1f} fps")
-        ids = app.user_ids("county-doctor")
         best_k = 0
         for k in range(1, args.max_sessions + 1):
-            fps = asyncio.run(recorded_sessions(app, k, args.seconds, ids))
+            fps = recorded_sessions(app, k, args.seconds)
             print(f"recorded 1:1 sessions: {k} -> min recorded fps {fps:.1f}")
             if fps < FPS_FLOOR:
                 break
@@ -196,7 +246,7 @@ def main() -> None:
             ]
         best_n = 0
         for n in range(2, args.max_relay + 1):
-            fps = asyncio.run(relay_room(app, n, args.seconds, guests))
+            fps = relay_room(app, n, args.seconds, guests)
             print(f"relay room: {n} participants -> min received fps {fps:.1f}")
             if fps < FPS_FLOOR:
                 break

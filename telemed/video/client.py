@@ -113,7 +113,7 @@ class RoomClient:
         self.messages: list[dict[str, Any]] = []
         self.close_code: int | None = None
         self.close_reason: str | None = None
-        self._seen = 0
+        self._taken: set[int] = set()  # indexes of messages already returned
         self._changed = asyncio.Condition()
         self._tasks: list[asyncio.Task[Any]] = []
         self._reader: asyncio.Task[None] | None = None
@@ -182,15 +182,17 @@ class RoomClient:
         where: Callable[[dict[str, Any]], bool] | None = None,
         within: float = 20,
     ) -> dict[str, Any]:
-        """The next message of `kind` (matching `where`) not returned before."""
+        """The oldest message of `kind` (matching `where`) not returned before."""
         found: list[dict[str, Any]] = []
 
         def _match() -> bool:
-            for i in range(self._seen, len(self.messages)):
+            for i in range(len(self.messages)):
                 m = self.messages[i]
-                if m.get("type") == kind and (where is None or where(m)):
+                if i in self._taken or m.get("type") != kind:
+                    continue
+                if where is None or where(m):
                     found.append(m)
-                    self._seen = i + 1
+                    self._taken.add(i)
                     return True
             return False
 
