@@ -28,5 +28,8 @@ if [ -f frontend/package.json ]; then bash scripts/frontend.sh build; fi
 
 export TCP_NODELAY=1
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
-echo "== mypy"; .venv/bin/mypy
+echo "== mypy"
+pkgs=(-p telemed)
+for p in dicom scheduling referrals; do [ -f "$p/__init__.py" ] && pkgs+=(-p "$p"); done
+.venv/bin/mypy "${pkgs[@]}"
 echo "== pytest"; .venv/bin/python -m pytest "$@"

@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from scheduling import seed as scheduling_seed
 from telemed.core import clock
 from telemed.core.settings import Settings
 from telemed.identity import resident_id as rid
@@ -150,4 +151,5 @@ def seed_demo(session: Session, settings: Settings) -> dict[str, int]:
     for seeder in extra_seeders:
         seeder(session, settings)
     video_seed.seed_demo(session, settings)
+    scheduling_seed.seed_demo(session, settings)
     return {"created_users": created}
