@@ -35,6 +35,12 @@ from aiortc.mediastreams import MediaStreamError
 from telemed.video.client import RoomClient
 
 FPS_FLOOR = 15.0
+CONTENT = {"kind": "flat"}
+
+
+def FlatTrack() -> VideoStreamTrack:  # noqa: N802  (a track factory)
+    """aiortc's synthetic track: 640x480 green frames at 30 fps."""
+    return VideoStreamTrack()
 
 
 class PatternTrack(VideoStreamTrack):
@@ -84,6 +90,7 @@ def recorded_frames(path: Path) -> list[int]:
 
 
 def _participant(
+    content: str,
     base: str,
     token: str,
     room_id: str,
@@ -95,6 +102,7 @@ def _participant(
     results: Any,
 ) -> None:
     """One participant in its own process (its own GIL), reporting its figures."""
+    CONTENT["kind"] = content
     asyncio.run(
         _participant_main(
             base, token, room_id, host, expect_sources, record, seconds, barrier, results
@@ -113,7 +121,8 @@ async def _participant_main(
     barrier: Any,
     results: Any,
 ) -> None:
-    c = RoomClient(base, token, room_id, video_track=PatternTrack, mesh=not record)
+    factory = PatternTrack if CONTENT["kind"] == "pattern" else FlatTrack
+    c = RoomClient(base, token, room_id, video_track=factory, mesh=not record)
     admitting = None
     try:
         await c.join(within=120)
@@ -162,7 +171,18 @@ def _run_processes(specs: list[tuple[str, str, bool, int, bool]], app: Served, s
     for token, room_id, host, expect, record in specs:
         proc = ctx.Process(
             target=_participant,
-            args=(app.base_url, token, room_id, host, expect, record, seconds, barrier, results),
+            args=(
+                CONTENT["kind"],
+                app.base_url,
+                token,
+                room_id,
+                host,
+                expect,
+                record,
+                seconds,
+                barrier,
+                results,
+            ),
         )
         proc.start()
         procs.append(proc)
@@ -204,7 +224,7 @@ def relay_room(app: Served, n: int, seconds: float, guests: list[str]) -> float:
 
 
 async def source_rate(seconds: float) -> float:
-    track = PatternTrack()
+    track = PatternTrack() if CONTENT["kind"] == "pattern" else FlatTrack()
     t0, n = time.perf_counter(), 0
     while time.perf_counter() - t0 < seconds:
         await track.recv()
@@ -217,10 +237,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--max-sessions", type=int, default=4)
     parser.add_argument("--max-relay", type=int, default=6)
+    parser.add_argument(
+        "--content",
+        choices=["flat", "pattern"],
+        default="flat",
+        help="flat: aiortc's green synthetic frames; pattern: moving texture (costlier)",
+    )
     args = parser.parse_args()
+    CONTENT["kind"] = args.content
     with served_app() as app:
         baseline = asyncio.run(source_rate(3.0))
-        print(f"baseline: one 640x480 synthetic source delivers {baseline:.1f} fps")
+        print(f"content: {args.content}; baseline: one 640x480 source delivers {baseline:.1f} fps")
         best_k = 0
         for k in range(1, args.max_sessions + 1):
             fps = recorded_sessions(app, k, args.seconds)

@@ -48,14 +48,15 @@ class SessionRecorder:
                 stream = self.container.add_stream("libx264", rate=30)
                 stream.width, stream.height = frame.width, frame.height
                 stream.pix_fmt = "yuv420p"
-                stream.options = {"preset": "veryfast"}
+                stream.options = {"preset": "ultrafast", "tune": "zerolatency"}
             else:
                 stream = self.container.add_stream("aac", rate=frame.sample_rate)
             self.lanes.append(_Lane(track, stream, frame))
         for lane in self.lanes:
             lane.task = asyncio.ensure_future(self._run(lane))
 
-    def _write(self, lane: _Lane, frame: Any) -> None:
+    def _encode(self, lane: _Lane, frame: Any) -> list[Any]:
+        """Encode one frame (runs in a worker thread: x264 must not stall the event loop)."""
         if frame.pts is not None:
             if lane.origin is None:
                 lane.origin = frame.pts
@@ -65,14 +66,15 @@ class SessionRecorder:
                 frame = frame.reformat(width=lane.stream.width, height=lane.stream.height)
             if frame.time_base is None:
                 frame.time_base = fractions.Fraction(1, 90000)
-        for packet in lane.stream.encode(frame):
-            self.container.mux(packet)
-        self.frames += 1
+        return list(lane.stream.encode(frame))
 
     async def _run(self, lane: _Lane) -> None:
         frame = lane.first
         while True:
-            self._write(lane, frame)
+            packets = await asyncio.to_thread(self._encode, lane, frame)
+            for packet in packets:  # muxing stays on the loop: one writer for the file
+                self.container.mux(packet)
+            self.frames += 1
             try:
                 frame = await lane.track.recv()
             except MediaStreamError:
