@@ -38,7 +38,7 @@ FPS_FLOOR = 15.0
 CONTENT = {"kind": "flat"}
 
 
-def FlatTrack() -> VideoStreamTrack:  # noqa: N802  (a track factory)
+def FlatTrack() -> VideoStreamTrack:
     """aiortc's synthetic track: 640x480 green frames at 30 fps."""
     return VideoStreamTrack()
 
@@ -124,19 +124,24 @@ async def _participant_main(
     factory = PatternTrack if CONTENT["kind"] == "pattern" else FlatTrack
     c = RoomClient(base, token, room_id, video_track=factory, mesh=not record)
     admitting = None
+    step = "join"
     try:
-        await c.join(within=120)
+        await c.join(within=180)
         if host:
             admitting = asyncio.create_task(c.admit_everyone())
-        await c.wait_admitted(within=120)
+        step = "admitted"
+        await c.wait_admitted(within=180)
+        step = "first frames"
         if expect_sources:
             await c.wait_frames(sources=expect_sources, count=5, within=180)
         if record:
             await c.consent(True)
+        step = "barrier"
         await asyncio.to_thread(barrier.wait, 300)  # everyone is in and media flows
         if record and host:
+            step = "recording start"
             await c.record("start")
-            started = await c.wait_message("recording", within=120)
+            started = await c.wait_message("recording", within=180)
             if started["state"] != "started":
                 raise RuntimeError(started)
         before = c.received()
@@ -148,14 +153,17 @@ async def _participant_main(
             "received_fps": [(after[s] - before.get(s, 0)) / wall for s in after]
         }
         if record and host:
+            step = "recording stop"
             await c.record("stop")
-            stopped = await c.wait_message("recording", within=120)
+            stopped = await c.wait_message("recording", within=180)
             out["recording"] = stopped.get("recording_id")
             out["wall"] = wall
         results.put(out)
+        step = "final barrier"
         await asyncio.to_thread(barrier.wait, 300)  # nobody leaves before the others measured
     except Exception as exc:
-        results.put({"error": repr(exc)})
+        errors = [m for m in c.messages if m.get("type") == "error"]
+        results.put({"error": f"{'host' if host else 'guest'} at {step}: {exc!r} {errors[-3:]}"})
         with contextlib.suppress(Exception):
             barrier.abort()
     finally:

@@ -61,9 +61,11 @@ class VideoSettings(BaseModel):
     messages_per_second: float = 20.0
     message_burst: int = 60
     auth_timeout_seconds: float = 10.0
-    # Participants of a relayed (server peer) room; see docs/video.md for the measurement.
-    max_relay_participants: int = 4
+    # Participants of a relayed (server peer) room, and concurrent recordings per worker:
+    # from benchmarks/video_capacity.py (see docs/video.md and benchmarks/README.md).
+    max_relay_participants: int = 3
     max_p2p_participants: int = 4
+    max_recordings_per_worker: int = 2
     # Signaling fan-out between workers: auto = PostgreSQL LISTEN/NOTIFY on PostgreSQL,
     # in-process on SQLite.
     channel: Literal["auto", "memory", "postgres"] = "auto"

@@ -514,6 +514,12 @@ class SocketSession:
                 raise Forbidden("only the host stops a recording")
             await self.hub.publish(self.room_id, {"type": "_record_stop"}, audience="everyone")
             return
+        busy = sum(1 for srv in self.hub.servers.values() if srv.recording_id is not None)
+        if busy >= self.settings.video.max_recordings_per_worker:
+            raise Conflict(
+                "the server is recording as many sessions as it can; try again later",
+                code="recording_capacity",
+            )
         rec = await in_transaction(
             lambda s: service.start_recording(
                 session=s,
