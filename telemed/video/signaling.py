@@ -174,6 +174,8 @@ class SocketSession:
             await self.loop()
         except WebSocketDisconnect:
             pass
+        except TimeoutError:
+            await self.close(CLOSE_PROTOCOL, "send {type: join} after authenticating")
         finally:
             await self.leave()
 
