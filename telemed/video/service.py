@@ -69,6 +69,11 @@ def create_room(
         raise Forbidden("only coordinators and specialists create rooms")
     starts_at, ends_at = data.starts_at, data.ends_at
     if data.consultation_id is not None:
+        people = room_participants.consultation_participants(
+            session=session, consultation_id=data.consultation_id
+        )
+        if by.id not in people and by.role != Role.ADMIN:
+            raise NotFound(f"consultation {data.consultation_id} not found")
         win = room_participants.session_window(
             session=session, consultation_id=data.consultation_id
         )

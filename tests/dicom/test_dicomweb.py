@@ -105,7 +105,7 @@ def test_other_patient_does_not_see_it(any_archive, client, login, stow, session
     )
 
 
-def test_stow_bad_input(any_archive, client, login, stow, settings_override=None) -> None:  # type: ignore[no-untyped-def]
+def test_stow_bad_input(any_archive, client, login, stow) -> None:  # type: ignore[no-untyped-def]
     county = login("county-doctor")
     good = to_bytes(ct_series(1)[0])
     truncated = good[: len(good) - 100]

@@ -10,12 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from telemed.consultations import service as consultations_service
 from telemed.core.errors import NotFound
 from telemed.core.settings import get_settings
 from telemed.identity.models import Patient, User
 from telemed.video import service
-
-consultations_service = pytest.importorskip("telemed.consultations.service")
 
 CONSENT = {
     "given_by": "巴特尔",
