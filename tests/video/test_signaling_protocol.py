@@ -232,4 +232,5 @@ def test_reconnecting_participant_keeps_admission_and_peers_are_told(
     got = kinds()
     assert got[:4] == ["join", "join", "admit", "chat"]
     leaves = [e for e in got if e == "leave"]
-    assert len(leaves) == 3 and got.count("join") == 3 and got[-1] == "session_ended"
+    # (the last leave and the session end share a timestamp: their order is not asserted)
+    assert len(leaves) == 3 and got.count("join") == 3 and got.count("session_ended") == 1
