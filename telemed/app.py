@@ -23,6 +23,7 @@ from telemed.core.logging import RequestIdMiddleware, configure_logging
 from telemed.core.settings import Settings, get_settings
 from telemed.identity.api import router as identity_router
 from telemed.network.api import router as network_router
+from telemed.video.api import router as video_router
 
 FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(identity_router)
     app.include_router(network_router)
+    app.include_router(video_router)
     install_consultations(app, settings)
     app.include_router(scheduling_router)
     app.include_router(scheduling_fhir_router)

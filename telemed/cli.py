@@ -134,13 +134,20 @@ def demo(
     server: Annotated[str, typer.Option(help="base URL of a running telemed")] = (
         "http://127.0.0.1:8000"
     ),
+    video: Annotated[
+        bool, typer.Option(help="also hold a consented, recorded video session (aiortc)")
+    ] = True,
 ) -> None:
     """Run the main story against a running server (exit 1 when a step fails)."""
     from telemed.consultations.demo import DemoFailed, run
+    from telemed.video.demo import VideoDemoFailed
+    from telemed.video.demo import run as run_video
 
     try:
         run(server, say=typer.echo)
-    except DemoFailed as exc:
+        if video:
+            run_video(server, say=typer.echo)
+    except (DemoFailed, VideoDemoFailed) as exc:
         typer.echo(f"demo FAILED: {exc}", err=True)
         raise typer.Exit(1) from exc
 

@@ -27,6 +27,7 @@ from telemed.network.seed import (
     DemoNetwork,
     load_demo_network,
 )
+from telemed.video import seed as video_seed
 
 DEMO_PASSWORD = "telemed-demo"
 DEMO_AE_TITLE = "DEMO_COUNTY"
@@ -162,6 +163,7 @@ def _seed_accounts(session: Session, settings: Settings, net: DemoNetwork) -> di
     session.flush()
     for seeder in extra_seeders:
         seeder(session, settings)
+    video_seed.seed_demo(session, settings)
     scheduling_seed.seed_demo(session, settings)
     referrals_seed.seed_demo(session, settings)
     return {"created_users": created}

@@ -55,6 +55,20 @@ class VideoSettings(BaseModel):
     room_opens_minutes_before: int = 15
     room_closes_minutes_after: int = 60
     recordings_dir: Path = Path("var/recordings")
+    recording_retention_days: int = 180
+    reconnect_grace_seconds: int = 60
+    max_message_bytes: int = 64 * 1024
+    messages_per_second: float = 20.0
+    message_burst: int = 60
+    auth_timeout_seconds: float = 10.0
+    # Participants of a relayed (server peer) room, and concurrent recordings per worker:
+    # from benchmarks/video_capacity.py (see docs/video.md and benchmarks/README.md).
+    max_relay_participants: int = 3
+    max_p2p_participants: int = 4
+    max_recordings_per_worker: int = 2
+    # Signaling fan-out between workers: auto = PostgreSQL LISTEN/NOTIFY on PostgreSQL,
+    # in-process on SQLite.
+    channel: Literal["auto", "memory", "postgres"] = "auto"
 
 
 class SchedulingSettings(BaseModel):

@@ -1,0 +1,1 @@
+"""Video sessions: rooms, WebSocket signaling, TURN credentials, the aiortc server peer."""

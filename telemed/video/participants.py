@@ -1,0 +1,77 @@
+"""Who takes part in a room: the consultation's participants, or the invitation list.
+
+Rooms linked to a consultation ask `telemed.consultations.service`; other rooms
+(training sessions) carry an explicit invitation list set by whoever created the room.
+The host is always a participant.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from telemed.consultations import service as consultations
+from telemed.core.errors import Conflict
+from telemed.video.models import Room, RoomInvite
+
+log = logging.getLogger("telemed.video.participants")
+
+
+def participant_ids(*, session: Session, room: Room) -> set[uuid.UUID]:
+    """User ids allowed into `room`."""
+    ids = {room.host_id}
+    ids.update(
+        session.execute(select(RoomInvite.user_id).where(RoomInvite.room_id == room.id)).scalars()
+    )
+    if room.consultation_id is not None:
+        ids.update(
+            consultations.participants(session=session, consultation_id=room.consultation_id)
+        )
+    return ids
+
+
+def consultation_participants(*, session: Session, consultation_id: uuid.UUID) -> set[uuid.UUID]:
+    """The consultation's participants (404 when it does not exist)."""
+    return consultations.participants(session=session, consultation_id=consultation_id)
+
+
+def session_window(
+    *, session: Session, consultation_id: uuid.UUID
+) -> tuple[datetime, datetime] | None:
+    """The consultation's scheduled live session (None until it is scheduled)."""
+    return consultations.session_window(session=session, consultation_id=consultation_id)
+
+
+def record_on_consultation(
+    *,
+    session: Session,
+    room: Room,
+    kind: str,
+    data: dict[str, Any],
+    now: datetime,
+    by: Any | None = None,
+    live: bool = False,
+) -> None:
+    """Mirror a session event onto the consultation record; `live` marks it in session."""
+    if room.consultation_id is None:
+        return
+    if live and by is not None:
+        try:
+            # A savepoint: a consultation not (yet) scheduled keeps its state, the room works.
+            with session.begin_nested():
+                consultations.mark_in_session(
+                    session=session, consultation_id=room.consultation_id, by=by, now=now
+                )
+        except Conflict as exc:
+            log.warning("consultation %s not marked in session: %s", room.consultation_id, exc)
+    consultations.record_session_event(
+        session=session,
+        consultation_id=room.consultation_id,
+        kind=kind,
+        data={"room_id": str(room.id), **data},
+        now=now,
+    )

@@ -1,0 +1,398 @@
+"""The server's own aiortc peer in a room: consented recording and small-room relay.
+
+The server peer joins the room's signaling like any peer (id `server-…`) and is the
+offerer of every connection it holds:
+
+- *upstream* (one per participant): receives the participant's audio and video;
+- *downstream* (relay rooms, one per viewer and source): sends a source's tracks to a
+  viewer through aiortc's `MediaRelay`, which fans out decoded frames, so each
+  subscriber costs one encode on the server (hence the participant cap).
+
+Recording adds a `SessionRecorder` (re-encodes, like aiortc's `MediaRecorder`: H.264 +
+AAC in MP4) fed by relay subscriptions of the upstream tracks; it only starts after every
+participant consented, and stops when consent is withdrawn or someone new is admitted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError
+from aiortc.sdp import candidate_from_sdp
+
+from telemed.core import clock
+from telemed.core.settings import Settings
+from telemed.video import service
+from telemed.video.fresh import FreshTrack
+from telemed.video.hub import Hub, LocalPeer
+from telemed.video.recorder import SessionRecorder
+
+log = logging.getLogger("telemed.video.server_peer")
+
+TRACK_WAIT_SECONDS = 20.0
+
+
+def probe_duration(path: str) -> float | None:
+    """Duration of a media file in seconds, read with PyAV."""
+    import av
+
+    try:
+        with av.open(path) as container:
+            if container.duration is not None:
+                return float(container.duration) / 1_000_000
+            durations = [
+                float(s.duration * s.time_base)
+                for s in container.streams
+                if s.duration is not None and s.time_base is not None
+            ]
+            return max(durations) if durations else None
+    except (OSError, av.error.FFmpegError):
+        return None
+
+
+async def file_facts(path: str) -> tuple[float | None, int | None]:
+    """(duration, size) of a recorded file, read off the event loop."""
+
+    def _facts() -> tuple[float | None, int | None]:
+        p = Path(path)
+        return (probe_duration(path), p.stat().st_size) if p.exists() else (None, None)
+
+    return await asyncio.to_thread(_facts)
+
+
+async def ensure_server_peer(hub: Hub, room_id: str, settings: Settings, need: str) -> ServerPeer:
+    """The server peer of a room in this process, created when a relay or recording needs it."""
+    server = hub.servers.get(room_id)
+    if server is None:
+        mode = await _room_mode(room_id)
+        if need == "relay" and mode != "relay":
+            return None  # type: ignore[return-value]  # p2p rooms need no server peer to relay
+        server = ServerPeer(hub, room_id, settings, relay_mode=mode == "relay")
+        hub.servers[room_id] = server
+        await server.start()
+    return server
+
+
+async def _room_mode(room_id: str) -> str:
+    from telemed.video.signaling import in_transaction
+
+    rid = uuid.UUID(room_id)
+    room = await in_transaction(lambda s: service.get_room(session=s, room_id=rid))
+    return str(room.mode)
+
+
+class ServerPeer:
+    """aiortc peer of the server in one room (see module docstring)."""
+
+    def __init__(self, hub: Hub, room_id: str, settings: Settings, *, relay_mode: bool) -> None:
+        self.hub = hub
+        self.room_id = room_id
+        self.settings = settings
+        self.relay_mode = relay_mode
+        self.peer_id = f"server-{uuid.uuid4().hex[:12]}"
+        self.relay = MediaRelay()
+        # upstream: participant peer -> pc; their tracks by kind
+        self.upstream: dict[str, RTCPeerConnection] = {}
+        self.tracks: dict[str, dict[str, MediaStreamTrack]] = {}
+        self.track_ready: dict[str, asyncio.Event] = {}
+        # downstream: (viewer peer, source peer) -> pc
+        self.downstream: dict[tuple[str, str], RTCPeerConnection] = {}
+        self.known: set[str] = set()
+        self.recorder: SessionRecorder | None = None
+        self.recording_id: uuid.UUID | None = None
+        self.recording_path: str | None = None
+        self._drains: list[asyncio.Task[None]] = []
+        self._lock = asyncio.Lock()
+        self.closed = False
+        self.local = LocalPeer(
+            room_id=room_id,
+            peer_id=self.peer_id,
+            user_id="server",
+            is_host=False,
+            admitted=True,
+            deliver=self.deliver,
+            is_server=True,
+        )
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` in the background, kept until the peer closes."""
+        task = asyncio.ensure_future(coro)
+        self._drains.append(task)
+
+    def _config(self) -> RTCConfiguration:
+        # No public STUN by default: aiortc would otherwise try stun.l.google.com.
+        return RTCConfiguration(iceServers=[])
+
+    async def start(self) -> None:
+        self.hub.add(self.local)
+        roster = await self._roster()
+        await self._sync(roster)
+
+    async def _roster(self) -> list[dict[str, Any]]:
+        from telemed.video.signaling import in_transaction
+
+        rid = uuid.UUID(self.room_id)
+        return await in_transaction(
+            lambda s: service.roster(session=s, room_id=rid, now=clock.now())
+        )
+
+    async def send(self, to: str, event: dict[str, Any]) -> None:
+        await self.hub.publish(self.room_id, event, to=to, sender=self.peer_id)
+
+    # ------------------------------------------------------------ membership
+
+    async def _sync(self, roster: list[dict[str, Any]]) -> None:
+        """Connect new admitted participants; drop those gone."""
+        present = {p["peer"] for p in roster if p["state"] == "admitted" and p["peer"]}
+        async with self._lock:
+            for gone in self.known - present:
+                await self._drop(gone)
+            new = present - self.known
+            self.known = present
+        if new and self.recorder is not None:
+            await self.stop_recording(reason="a participant was admitted during the recording")
+        if self.relay_mode or self.recorder is not None or self.recording_id is not None:
+            for peer in sorted(new):
+                await self._open_upstream(peer)
+
+    async def _drop(self, peer: str) -> None:
+        pcs = [self.upstream.pop(peer, None)]
+        for key in [k for k in self.downstream if peer in k]:
+            pcs.append(self.downstream.pop(key))
+        self.tracks.pop(peer, None)
+        self.track_ready.pop(peer, None)
+        for pc in pcs:
+            if pc is not None:
+                await pc.close()
+
+    async def _open_upstream(self, peer: str) -> None:
+        if peer in self.upstream or self.closed:
+            return
+        pc = RTCPeerConnection(self._config())
+        self.upstream[peer] = pc
+        self.tracks[peer] = {}
+        ready = self.track_ready[peer] = asyncio.Event()
+        pc.addTransceiver("audio", direction="recvonly")
+        pc.addTransceiver("video", direction="recvonly")
+
+        flowing: set[str] = set()
+
+        def first_frame(kind: str) -> None:
+            # A participant is ready once both its audio and video deliver frames.
+            flowing.add(kind)
+            if {"audio", "video"} <= flowing and not ready.is_set():
+                ready.set()
+                if self.relay_mode:
+                    self.spawn(self._fan_out(peer))
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            self.tracks.setdefault(peer, {})[track.kind] = track
+            # Keep draining the source so its queue never grows while nobody watches.
+            sub = self.relay.subscribe(track, False)
+            self.spawn(_drain(sub, lambda: first_frame(track.kind)))
+
+        await pc.setLocalDescription(await pc.createOffer())
+        await self.send(
+            peer,
+            {"type": "offer", "sdp": pc.localDescription.sdp, "purpose": "upstream"},
+        )
+
+    async def _fan_out(self, source: str) -> None:
+        """Relay rooms: send the new source to every viewer, and every source to it."""
+        for viewer in sorted(self.known):
+            if viewer != source:
+                await self._open_downstream(viewer, source)
+        for other in sorted(self.tracks):
+            if other != source and self.track_ready.get(other, asyncio.Event()).is_set():
+                await self._open_downstream(source, other)
+
+    async def _open_downstream(self, viewer: str, source: str) -> None:
+        key = (viewer, source)
+        if key in self.downstream or self.closed or source not in self.tracks:
+            return
+        pc = RTCPeerConnection(self._config())
+        self.downstream[key] = pc
+        for kind in ("audio", "video"):
+            track = self.tracks[source].get(kind)
+            if track is not None:
+                pc.addTrack(FreshTrack(self.relay, track))
+        await pc.setLocalDescription(await pc.createOffer())
+        await self.send(
+            viewer,
+            {
+                "type": "offer",
+                "sdp": pc.localDescription.sdp,
+                "purpose": "downstream",
+                "source": source,
+            },
+        )
+
+    # ------------------------------------------------------------ signaling in
+
+    async def deliver(self, envelope: dict[str, Any]) -> None:
+        event = envelope["event"]
+        kind = event.get("type")
+        sender = envelope.get("sender")
+        try:
+            if kind == "answer" and sender:
+                pc = self._pc_for(sender, event)
+                if pc is not None and pc.signalingState == "have-local-offer":
+                    await pc.setRemoteDescription(
+                        RTCSessionDescription(sdp=event["sdp"], type="answer")
+                    )
+            elif kind == "candidate" and sender:
+                pc = self._pc_for(sender, event)
+                cand = event.get("candidate")
+                if pc is not None and cand and cand.get("candidate"):
+                    sdp = str(cand["candidate"]).removeprefix("candidate:")
+                    candidate = candidate_from_sdp(sdp)
+                    candidate.sdpMid = cand.get("sdpMid")
+                    candidate.sdpMLineIndex = cand.get("sdpMLineIndex")
+                    await pc.addIceCandidate(candidate)
+            elif kind == "participants":
+                await self._sync(event.get("participants", []))
+            elif kind == "bye" and event.get("peer") in self.known:
+                async with self._lock:
+                    self.known.discard(event["peer"])
+                    await self._drop(event["peer"])
+            elif kind == "consent" and event.get("granted") is False:
+                await self.stop_recording(reason="consent withdrawn")
+            elif kind == "_record_stop":
+                await self.stop_recording(reason="stopped by the host")
+        except Exception:
+            log.exception("server peer failed on %s from %s", kind, sender)
+
+    def _pc_for(self, sender: str, event: dict[str, Any]) -> RTCPeerConnection | None:
+        if event.get("purpose") == "downstream" and event.get("source"):
+            return self.downstream.get((sender, str(event["source"])))
+        return self.upstream.get(sender)
+
+    # ------------------------------------------------------------ recording
+
+    async def start_recording(self, recording_id: uuid.UUID, path: str) -> None:
+        """Record every admitted participant once their tracks arrive."""
+        self.recording_id, self.recording_path = recording_id, path
+        roster = await self._roster()
+        await self._sync(roster)
+        for peer in sorted(self.known):
+            await self._open_upstream(peer)
+        waits = [self.track_ready[p].wait() for p in self.known if p in self.track_ready]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*waits), TRACK_WAIT_SECONDS)
+        sources = [
+            self.tracks[p][kind]
+            for p in sorted(self.tracks)
+            for kind in ("video", "audio")
+            if kind in self.tracks[p]
+        ]
+        log.info(
+            "recording %s: %d tracks from %s (known %s)",
+            recording_id,
+            len(sources),
+            {p: sorted(t) for p, t in self.tracks.items()},
+            sorted(self.known),
+        )
+        if not sources:
+            await self._finish(failed=True, reason="no media arrived from the participants")
+            return
+        await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
+        recorder = SessionRecorder(path, [FreshTrack(self.relay, track) for track in sources])
+        try:
+            await recorder.start()
+        except (TimeoutError, MediaStreamError):
+            await self._finish(failed=True, reason="media stopped before the recording started")
+            return
+        self.recorder = recorder
+        await self.hub.publish(
+            self.room_id,
+            {"type": "recording", "state": "started", "recording_id": str(recording_id)},
+            audience="everyone",
+        )
+
+    async def stop_recording(self, *, reason: str) -> None:
+        if self.recording_id is None:
+            return
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            await recorder.stop()
+        await self._finish(failed=recorder is None, reason=reason)
+        if not self.relay_mode:
+            await self.close(reason="recording finished")
+
+    async def _finish(self, *, failed: bool, reason: str) -> None:
+        from telemed.video.signaling import in_transaction
+
+        rec_id, path = self.recording_id, self.recording_path
+        self.recording_id = self.recording_path = None
+        if rec_id is None:
+            return
+        duration, size = (None, None) if failed or path is None else await file_facts(path)
+        await in_transaction(
+            lambda s: service.finish_recording(
+                session=s,
+                recording_id=rec_id,
+                now=clock.now(),
+                duration_seconds=duration,
+                size_bytes=size,
+                failed=failed or duration is None,
+                reason=reason,
+            )
+        )
+        await self.hub.publish(
+            self.room_id,
+            {
+                "type": "recording",
+                "state": "failed" if failed or duration is None else "stopped",
+                "recording_id": str(rec_id),
+                "duration_seconds": duration,
+                "reason": reason,
+            },
+            audience="everyone",
+        )
+
+    # ------------------------------------------------------------ end
+
+    async def close(self, *, reason: str = "closed") -> None:
+        if self.closed:
+            return
+        if self.recording_id is not None:
+            await self.stop_recording(reason=reason)
+        self.closed = True
+        self.hub.remove(self.local)
+        if self.hub.servers.get(self.room_id) is self:
+            del self.hub.servers[self.room_id]
+        for task in self._drains:
+            task.cancel()
+        pcs = [*self.upstream.values(), *self.downstream.values()]
+        self.upstream.clear()
+        self.downstream.clear()
+        await asyncio.gather(*(pc.close() for pc in pcs), return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.hub.publish(
+                self.room_id,
+                {"type": "bye", "peer": self.peer_id, "reconnecting": False, "reason": reason},
+                audience="everyone",
+                sender=self.peer_id,
+            )
+
+
+async def _drain(track: MediaStreamTrack, on_first: Callable[[], None]) -> None:
+    with contextlib.suppress(Exception):
+        await track.recv()
+        on_first()
+        while True:
+            await track.recv()
