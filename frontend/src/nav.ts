@@ -1,0 +1,28 @@
+/** Which pages each role sees: the single source for the router guard and the navigation. */
+import type { Role } from './lib/session'
+
+export interface NavItem {
+  name: string
+  path: string
+  label: string
+  roles: Role[] | 'all'
+}
+
+export const STAFF: Role[] = ['family_doctor', 'county_doctor', 'specialist', 'coordinator', 'admin']
+
+export const NAV: NavItem[] = [
+  { name: 'home', path: '/', label: 'nav.home', roles: 'all' },
+  { name: 'network', path: '/network', label: 'nav.network', roles: ['coordinator', 'admin'] },
+  { name: 'patients', path: '/patients', label: 'nav.patients', roles: STAFF },
+  { name: 'audit', path: '/audit', label: 'nav.audit', roles: ['admin'] },
+  { name: 'me', path: '/me', label: 'nav.me', roles: 'all' },
+]
+
+export function allowed(roles: Role[] | 'all' | undefined, role: Role | undefined): boolean {
+  if (!roles || roles === 'all') return true
+  return role !== undefined && roles.includes(role)
+}
+
+export function navFor(role: Role | undefined): NavItem[] {
+  return NAV.filter((n) => allowed(n.roles, role))
+}

@@ -1,0 +1,41 @@
+/** Hash routing: the static mount at "/" serves index.html and every page lives after "#". */
+import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router'
+import { restore } from './lib/api'
+import { session, type Role } from './lib/session'
+import { allowed, NAV } from './nav'
+
+const pages: Record<string, () => Promise<unknown>> = {
+  home: () => import('./views/HomeView.vue'),
+  network: () => import('./views/NetworkView.vue'),
+  patients: () => import('./views/PatientsView.vue'),
+  audit: () => import('./views/AuditView.vue'),
+  me: () => import('./views/MeView.vue'),
+}
+
+const routes: RouteRecordRaw[] = [
+  { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true } },
+  ...NAV.map((n) => ({
+    path: n.path,
+    name: n.name,
+    component: pages[n.name] as RouteRecordRaw['component'],
+    meta: { roles: n.roles },
+  })) as RouteRecordRaw[],
+  { path: '/:pathMatch(.*)*', name: 'notfound', component: () => import('./views/NotFoundView.vue') },
+]
+
+
+export const router = createRouter({ history: createWebHashHistory(), routes })
+
+router.beforeEach(async (to) => {
+  if (to.meta.public) return true
+  if (!session.user && session.token) {
+    try {
+      await restore()
+    } catch {
+      /* network trouble: let the page show its own error */
+    }
+  }
+  if (!session.user) return { name: 'login', query: { redirect: to.fullPath } }
+  if (!allowed(to.meta.roles as Role[] | 'all' | undefined, session.user.role)) return { name: 'home' }
+  return true
+})
