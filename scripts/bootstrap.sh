@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
 apt_install() {
   command -v apt-get >/dev/null || { echo "need: $* (no apt-get here)" >&2; return 1; }
-  if [ ! -f /tmp/.telemed-apt-updated ]; then as_root apt-get update -qq && touch /tmp/.telemed-apt-updated; fi
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@"
+  if [ ! -f /tmp/.telemed-apt-updated ]; then as_root apt-get -o DPkg::Lock::Timeout=600 update -qq && touch /tmp/.telemed-apt-updated; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@"
 }
 
 PYTHON=""

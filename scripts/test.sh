@@ -16,8 +16,8 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v ffprobe >/dev/null || need+=(ffmpeg)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${need[@]}"
+  as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}"
   # Debian starts services on install where it can; the tests run their own.
   as_root service orthanc stop >/dev/null 2>&1 || true
   as_root service postgresql stop >/dev/null 2>&1 || true
@@ -32,5 +32,8 @@ fi
 
 export TCP_NODELAY=1
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
-echo "== mypy"; .venv/bin/mypy
+echo "== mypy"
+pkgs=(-p telemed)
+for p in dicom scheduling referrals; do [ -f "$p/__init__.py" ] && pkgs+=(-p "$p"); done
+.venv/bin/mypy "${pkgs[@]}"
 echo "== pytest"; .venv/bin/python -m pytest "$@"
