@@ -2,7 +2,8 @@
 import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router'
 import { restore } from './lib/api'
 import { session, type Role } from './lib/session'
-import { allowed, NAV } from './nav'
+import { loadCapabilities } from './lib/capabilities'
+import { allowed, navFor, NAV } from './nav'
 
 const pages: Record<string, () => Promise<unknown>> = {
   home: () => import('./views/HomeView.vue'),
@@ -10,6 +11,8 @@ const pages: Record<string, () => Promise<unknown>> = {
   patients: () => import('./views/PatientsView.vue'),
   audit: () => import('./views/AuditView.vue'),
   me: () => import('./views/MeView.vue'),
+  book: () => import('./views/BookView.vue'),
+  appointments: () => import('./views/AppointmentsView.vue'),
 }
 
 const routes: RouteRecordRaw[] = [
@@ -27,6 +30,7 @@ const routes: RouteRecordRaw[] = [
 export const router = createRouter({ history: createWebHashHistory(), routes })
 
 router.beforeEach(async (to) => {
+  await loadCapabilities()
   if (to.meta.public) return true
   if (!session.user && session.token) {
     try {
@@ -37,5 +41,8 @@ router.beforeEach(async (to) => {
   }
   if (!session.user) return { name: 'login', query: { redirect: to.fullPath } }
   if (!allowed(to.meta.roles as Role[] | 'all' | undefined, session.user.role)) return { name: 'home' }
+  if (to.name && to.name !== 'notfound' && !navFor(session.user.role).some((n) => n.name === to.name)) {
+    return { name: 'home' }
+  }
   return true
 })
