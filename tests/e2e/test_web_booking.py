@@ -3,7 +3,9 @@ my appointments, fetch the .ics, cancel. Skipped while the scheduling API is abs
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -12,6 +14,11 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import LiveServer, login, shot
 
 pytestmark = pytest.mark.e2e
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _shanghai_day(*, days_ahead: int) -> str:
+    return (datetime.now(SHANGHAI) + timedelta(days=days_ahead)).strftime("%Y-%m-%d")
 
 
 @pytest.fixture
@@ -29,7 +36,12 @@ def test_patient_books_a_slot_on_a_phone_and_manages_it(
     page.goto("/#/book")
     slots = page.get_by_test_id("slots").locator("li")
     slots.first.wait_for()
+    # Far enough ahead that a patient may still cancel online.
+    page.locator("#f-date").fill(_shanghai_day(days_ahead=2))
+    with page.expect_response(lambda r: "/api/v1/slots?" in r.url):
+        page.get_by_test_id("slot-search").click()
     times = slots.locator(".slot-time").all_inner_texts()
+    assert all(t >= _shanghai_day(days_ahead=2) for t in times), times
     assert times == sorted(times), "slots are earliest first"
     shot(page, "patient-book-search")
 

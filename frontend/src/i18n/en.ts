@@ -195,6 +195,12 @@ const en: Messages = {
     training: 'Training',
     home_visit: 'Home visit',
   },
+  doctorTitle: {
+    chief_physician: 'Chief physician',
+    associate_chief_physician: 'Associate chief physician',
+    attending_physician: 'Attending physician',
+    resident_physician: 'Resident physician',
+  },
   errors: {
     slot_full: 'This slot is fully booked; pick another time',
     hold_expired: 'The hold expired; book the slot again',

@@ -193,6 +193,12 @@ const zhCN = {
     training: '培训',
     home_visit: '上门服务',
   },
+  doctorTitle: {
+    chief_physician: '主任医师',
+    associate_chief_physician: '副主任医师',
+    attending_physician: '主治医师',
+    resident_physician: '住院医师',
+  },
   errors: {
     slot_full: '此号已约满，请选择其他时间',
     hold_expired: '保留已过期，请重新预约此号',

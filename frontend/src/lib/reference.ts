@@ -1,7 +1,7 @@
 /** Reference data loaded once: specialties, leagues, institution names. Names follow the locale. */
 import { reactive } from 'vue'
 import { api } from './api'
-import { locale } from '../i18n'
+import { has, locale, t } from '../i18n'
 
 export interface Specialty {
   code: string
@@ -88,4 +88,11 @@ export function institutionName(id: string | null | undefined): string {
 }
 export function rememberInstitutions(rows: Institution[]): void {
   for (const r of rows) store.institutions[r.id] = r
+}
+
+/** A doctor's title (职称) in the locale; unknown values as they are. */
+export function doctorTitle(code: string | null | undefined): string {
+  if (!code) return ''
+  const key = `doctorTitle.${code}`
+  return has(key) ? t(key) : code
 }
