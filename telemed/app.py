@@ -9,6 +9,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from dicom.api import router as dicom_router
+from dicom.dicomweb import router as dicomweb_router
+from scheduling.api import fhir_router as scheduling_fhir_router
+from scheduling.api import router as scheduling_router
 from telemed import __version__
 from telemed.core.errors import install_error_handlers, problem
 from telemed.core.health import readiness
@@ -64,6 +68,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(identity_router)
     app.include_router(network_router)
+    app.include_router(scheduling_router)
+    app.include_router(scheduling_fhir_router)
+    app.include_router(dicom_router)
+    app.include_router(dicomweb_router)
 
     dist = settings.frontend_dir or FRONTEND_DIST
     if (dist / "index.html").exists():

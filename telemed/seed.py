@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from scheduling import seed as scheduling_seed
 from telemed.core import clock
 from telemed.core.settings import Settings
 from telemed.identity import resident_id as rid
@@ -148,4 +149,5 @@ def seed_demo(session: Session, settings: Settings) -> dict[str, int]:
     session.flush()
     for seeder in extra_seeders:
         seeder(session, settings)
+    scheduling_seed.seed_demo(session, settings)
     return {"created_users": created}

@@ -39,6 +39,11 @@ class DicomSettings(BaseModel):
     spool_dir: Path = Path("var/spool")
     max_study_bytes: int = 2 * 1024**3
     cors_origins: list[str] = []
+    # Run the C-STORE gateway + spool forwarder inside the app process (single-process demo);
+    # in production run `telemed dicom gateway` as its own process instead.
+    gateway_enabled: bool = False
+    gateway_host: str = "0.0.0.0"
+    forwarder_workers: int = 2
 
 
 class VideoSettings(BaseModel):

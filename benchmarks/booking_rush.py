@@ -1,0 +1,206 @@
+"""Booking rush: many concurrent clients over HTTP booking the same few slots.
+
+    python benchmarks/booking_rush.py [--requests 2000] [--concurrency 64] [--slots 20]
+                                      [--capacity 25] [--workers 2]
+
+Starts a throwaway PostgreSQL, migrates and seeds it, serves the app with uvicorn and
+fires `POST /api/v1/bookings` (each request a distinct doctor, so only capacity limits
+them) at a small set of slots of one specialist. Prints bookings/s, p50/p99 latency and
+the number of overbooked slots (must be 0). Baseline in the same run: the same number of
+requests to `POST /bench/plain-insert` (auth + one plain INSERT through the same session).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from _scheduling_harness import database, server, summary  # type: ignore[import-not-found]
+
+
+def prepare(url: str, *, users: int, slots: int, capacity: int) -> tuple[list[str], list[str]]:
+    """Create the doctors (with tokens) and the specialist's slots; return tokens and slot ids."""
+    from sqlalchemy import insert, text
+    from sqlmodel import Session, select
+
+    from scheduling.models import Slot
+    from telemed.core.db import get_engine
+    from telemed.core.ids import uuid7
+    from telemed.identity.models import AuthToken, Role, User
+    from telemed.identity.security import new_token, token_digest
+
+    now = datetime.now(UTC)
+    tokens: list[str] = []
+    with Session(get_engine()) as s:
+        s.execute(
+            text("CREATE TABLE bench_plain (id bigserial PRIMARY KEY, user_id text NOT NULL)")
+        )
+        star = s.execute(select(User).where(User.username == "specialist")).scalar_one()
+        county = s.execute(select(User).where(User.username == "county-doctor")).scalar_one()
+        user_rows, token_rows = [], []
+        for _ in range(users):
+            uid = uuid7()
+            user_rows.append(
+                {
+                    "id": uid,
+                    "username": f"rush-{uuid.uuid4().hex[:12]}",
+                    "password_hash": "x",
+                    "role": Role.COUNTY_DOCTOR,
+                    "full_name": "rush",
+                    "institution_id": county.institution_id,
+                    "is_active": True,
+                    "failed_logins": 0,
+                    "created_at": now,
+                }
+            )
+            tok = new_token()
+            tokens.append(tok)
+            token_rows.append(
+                {
+                    "id": uuid7(),
+                    "token_hash": token_digest(tok),
+                    "user_id": uid,
+                    "created_at": now,
+                    "expires_at": now + timedelta(days=1),
+                }
+            )
+        s.execute(insert(User), user_rows)
+        s.execute(insert(AuthToken), token_rows)
+        start = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=7)
+        slot_rows = [
+            {
+                "id": uuid7(),
+                "institution_id": star.institution_id,
+                "specialist_id": star.id,
+                "specialty_code": "cardiology",
+                "service_class": "consultation",
+                "title": star.title,
+                "league_code": "150100",
+                "tier": "regional",
+                "institution_name": "rush",
+                "specialist_name": star.full_name,
+                "start_at": start + timedelta(minutes=30 * i),
+                "end_at": start + timedelta(minutes=30 * (i + 1)),
+                "capacity": capacity,
+                "reserved": 0,
+                "release_at": start,
+                "booked": 0,
+                "reserved_booked": 0,
+                "status": "active",
+                "created_at": now,
+            }
+            for i in range(slots)
+        ]
+        s.execute(insert(Slot), slot_rows)
+        s.commit()
+    return tokens, [str(r["id"]) for r in slot_rows]
+
+
+async def fire(
+    base_url: str,
+    path: str,
+    bodies: list[dict],
+    tokens: list[str],
+    concurrency: int,  # type: ignore[type-arg]
+) -> tuple[float, list[float], dict[int, int]]:
+    import httpx
+
+    sem = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+    codes: dict[int, int] = {}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120) as client:
+
+        async def one(body: dict, token: str) -> None:  # type: ignore[type-arg]
+            async with sem:
+                t = time.perf_counter()
+                r = await client.post(
+                    path,
+                    json=body,
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Idempotency-Key": uuid.uuid4().hex,
+                    },
+                )
+                latencies.append(time.perf_counter() - t)
+                codes[r.status_code] = codes.get(r.status_code, 0) + 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(b, tok) for b, tok in zip(bodies, tokens, strict=True)))
+        elapsed = time.perf_counter() - t0
+    return elapsed, latencies, codes
+
+
+def overbooked(url: str) -> tuple[int, int]:
+    from sqlalchemy import text
+
+    from telemed.core.db import get_engine
+
+    with get_engine().connect() as conn:
+        bad = conn.execute(
+            text(
+                "SELECT count(*) FROM scheduling_slot s WHERE s.booked > s.capacity OR "
+                "(SELECT count(*) FROM scheduling_booking b WHERE b.slot_id = s.id "
+                "AND b.status IN ('pending','booked','arrived')) > s.capacity"
+            )
+        ).scalar_one()
+        total = conn.execute(
+            text("SELECT count(*) FROM scheduling_booking WHERE status = 'booked'")
+        ).scalar_one()
+    return int(bad), int(total)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--slots", type=int, default=20)
+    ap.add_argument("--capacity", type=int, default=25)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    warm = 100
+    n = args.requests
+    with database() as (url, _dsn):
+        tokens, slot_ids = prepare(
+            url, users=2 * n + 2 * warm, slots=args.slots, capacity=args.capacity
+        )
+        with server(url, workers=args.workers) as base:
+            rnd = random.Random(7)
+            # warm-up both routes (not measured)
+            asyncio.run(fire(base, "/bench/plain-insert", [{}] * warm, tokens[:warm], 16))
+            # baseline: the same number of requests, one plain INSERT each
+            b_time, b_lat, b_codes = asyncio.run(
+                fire(
+                    base, "/bench/plain-insert", [{}] * n, tokens[warm : warm + n], args.concurrency
+                )
+            )
+            bodies = [{"slot_id": rnd.choice(slot_ids)} for _ in range(n)]
+            users = tokens[warm + n : warm + 2 * n]
+            r_time, r_lat, r_codes = asyncio.run(
+                fire(base, "/api/v1/bookings", bodies, users, args.concurrency)
+            )
+        bad, booked = overbooked(url)
+    places = args.slots * args.capacity
+    print(
+        f"booking rush: {n} requests, {args.concurrency} concurrent clients, "
+        f"{args.slots} slots x capacity {args.capacity} = {places} places, "
+        f"uvicorn workers {args.workers}, PostgreSQL"
+    )
+    print(f"  bookings endpoint : {n / r_time:7.1f} req/s  ({summary(r_lat)})  codes {r_codes}")
+    print(
+        f"  successful bookings: {booked} (expected {min(places, n)}), "
+        f"{booked / r_time:.1f} bookings/s"
+    )
+    print(f"  overbooked slots   : {bad}")
+    print(f"  baseline plain INSERT: {n / b_time:7.1f} req/s  ({summary(b_lat)})  codes {b_codes}")
+    print(f"  ratio (bookings req/s / baseline req/s): {b_time / r_time:.2f} (goal >= 0.7)")
+    if bad:
+        raise SystemExit("OVERBOOKED")
+
+
+if __name__ == "__main__":
+    main()

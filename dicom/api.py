@@ -1,0 +1,396 @@
+"""Routes of imaging: study list, links, C-ECHO, send to PACS, priors, de-identification."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from io import BytesIO
+from typing import Annotated, Any
+
+import pydicom
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Query
+from sqlmodel import Session, select
+
+from dicom import deid, outbound, service
+from dicom.archive import ArchiveError, get_archive
+from dicom.ingest import ingest
+from dicom.models import JobKind, OutboundJob, Study, StudyLink
+from dicom.schemas import (
+    EchoResult,
+    JobPublic,
+    SendRequest,
+    StudyLinkCreate,
+    StudyLinkPublic,
+    StudySummary,
+)
+from telemed.core.db import get_engine
+from telemed.core.deps import NowDep, SessionDep, SettingsDep
+from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
+from telemed.core.health import readiness_probes
+from telemed.core.pagination import Page, PageDep
+from telemed.core.settings import Settings, get_settings
+from telemed.identity.deps import ClientIP, CurrentUser, StaffUser
+from telemed.identity.models import Role, User
+from telemed.network.models import DicomAE
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the storage gateway + forwarder in-process when enabled (`make run`)."""
+    settings = get_settings()
+    running: list[Any] = []
+    if settings.dicom.gateway_enabled:
+        from dicom.runtime import start_gateway
+
+        running.extend(start_gateway(settings))
+    try:
+        yield
+    finally:
+        for thing in reversed(running):
+            thing.stop()
+
+
+router = APIRouter(prefix="/api/v1", tags=["imaging"], lifespan=lifespan)
+
+if get_settings().dicom.orthanc_url:
+    readiness_probes["archive"] = lambda: get_archive().ping()
+
+
+@router.get("/studies", response_model=Page[StudySummary])
+def list_studies(
+    session: SessionDep,
+    user: CurrentUser,
+    page: PageDep,
+    now: NowDep,
+    ip: ClientIP,
+    patient_id: uuid.UUID | None = None,
+    modality: Annotated[str | None, Query(max_length=16)] = None,
+) -> Page[StudySummary]:
+    """The studies the caller may see: patient, modality, date, counts, size, origin."""
+    items, total = service.list_studies(
+        session=session,
+        user=user,
+        limit=page.limit,
+        offset=page.offset,
+        patient_id=patient_id,
+        modality=modality,
+    )
+    for item in items:
+        study = service.get_visible_study(session=session, user=user, study_uid=item.study_uid)
+        service.record_access(session=session, user=user, study=study, what="list", now=now, ip=ip)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/studies/{study_uid}", response_model=StudySummary)
+def get_study(
+    study_uid: str, session: SessionDep, user: CurrentUser, now: NowDep, ip: ClientIP
+) -> StudySummary:
+    study = service.get_visible_study(session=session, user=user, study_uid=study_uid)
+    service.record_access(session=session, user=user, study=study, what="summary", now=now, ip=ip)
+    return service.summary_of(session, study)
+
+
+@router.post("/studies/{study_uid}/links", response_model=StudyLinkPublic, status_code=201)
+def link_study(
+    study_uid: str, body: StudyLinkCreate, session: SessionDep, user: StaffUser, now: NowDep
+) -> StudyLinkPublic:
+    """Link a study to a consultation or referral (the linker must see the study)."""
+    link = service.link_study(
+        session=session,
+        study_uid=study_uid,
+        target_type=body.target_type,
+        target_id=body.target_id,
+        by=user,
+        now=now,
+    )
+    return StudyLinkPublic.model_validate(link, from_attributes=True)
+
+
+@router.get("/studies/{study_uid}/links", response_model=list[StudyLinkPublic])
+def study_links(study_uid: str, session: SessionDep, user: CurrentUser) -> list[StudyLinkPublic]:
+    study = service.get_visible_study(session=session, user=user, study_uid=study_uid)
+    rows = session.exec(select(StudyLink).where(StudyLink.study_id == study.id)).all()
+    return [StudyLinkPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+# ---------------------------------------------------------------- outbound
+
+
+def _ae_for(session: Session, user: User, ae_id: uuid.UUID) -> DicomAE:
+    ae = session.get(DicomAE, ae_id)
+    if ae is None:
+        raise NotFound(f"AE {ae_id} not found")
+    if user.role not in (Role.ADMIN, Role.COORDINATOR) and ae.institution_id != user.institution_id:
+        raise Forbidden("this AE belongs to another institution")
+    return ae
+
+
+@router.post("/network/aes/{ae_id}/echo", response_model=EchoResult)
+def echo_ae(
+    ae_id: uuid.UUID, session: SessionDep, user: StaffUser, settings: SettingsDep
+) -> EchoResult:
+    """C-ECHO a registered AE (is the peer reachable and speaking DICOM?)."""
+    ae = _ae_for(session, user, ae_id)
+    started = time.perf_counter()
+    ok, status, detail = outbound.echo(ae=ae, calling_ae=settings.dicom.ae_title)
+    return EchoResult(
+        ae_id=ae.id,
+        ae_title=ae.ae_title,
+        ok=ok,
+        status=status,
+        detail=detail,
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+
+
+def _job_public(job: OutboundJob) -> JobPublic:
+    return JobPublic.model_validate(job, from_attributes=True)
+
+
+@router.post("/studies/{study_uid}/send", response_model=JobPublic, status_code=202)
+def send_study(
+    study_uid: str,
+    body: SendRequest,
+    session: SessionDep,
+    user: StaffUser,
+    settings: SettingsDep,
+    now: NowDep,
+    ip: ClientIP,
+    tasks: BackgroundTasks,
+) -> JobPublic:
+    """Send a study to a registered PACS of the reader's hospital (C-STORE job)."""
+    study = service.get_visible_study(session=session, user=user, study_uid=study_uid)
+    ae = _ae_for(session, user, body.ae_id)
+    if ae.kind != "pacs" or not ae.host:
+        raise Invalid("the destination must be a registered PACS with a host", field="ae_id")
+    job = outbound.new_job(
+        session=session, kind=JobKind.SEND, study_uid=study_uid, ae_id=ae.id, by=user.id, now=now
+    )
+    service.record_access(
+        session=session,
+        user=user,
+        study=study,
+        what="send",
+        now=now,
+        ip=ip,
+        detail={"ae": ae.ae_title, "job": str(job.id)},
+    )
+    ae_snapshot = DicomAE.model_validate(ae.model_dump())
+    calling = settings.dicom.ae_title
+
+    def work(job_session: Session, j: OutboundJob) -> dict[str, Any]:
+        def progress(done: int, failed: int) -> None:
+            j.completed, j.failed = done, failed
+            job_session.commit()
+
+        result = outbound.send_study(
+            archive=get_archive(),
+            study_uid=study_uid,
+            ae=ae_snapshot,
+            calling_ae=calling,
+            progress=progress,
+        )
+        j.total = result["total"]
+        return result
+
+    tasks.add_task(outbound.run_job, engine=get_engine(), job_id=job.id, work=work)
+    return _job_public(job)
+
+
+@router.get("/dicom/jobs/{job_id}", response_model=JobPublic)
+def get_job(job_id: uuid.UUID, session: SessionDep, user: StaffUser) -> JobPublic:
+    job = session.get(OutboundJob, job_id)
+    if job is None or (user.role != Role.ADMIN and job.requested_by_id != user.id):
+        raise NotFound(f"job {job_id} not found")
+    return _job_public(job)
+
+
+def _county_pacs(session: Session, study: Study) -> DicomAE:
+    pacs = session.exec(
+        select(DicomAE).where(
+            DicomAE.institution_id == study.source_institution_id, DicomAE.kind == "pacs"
+        )
+    ).first()
+    if pacs is None or not pacs.host:
+        raise Conflict(
+            "the sending institution has no PACS registered for queries", code="no_county_pacs"
+        )
+    return pacs
+
+
+@router.get("/studies/{study_uid}/priors")
+def find_priors(
+    study_uid: str,
+    session: SessionDep,
+    user: StaffUser,
+    settings: SettingsDep,
+    now: NowDep,
+    ip: ClientIP,
+) -> list[dict[str, str]]:
+    """Prior studies of the same patient at the county PACS (C-FIND)."""
+    study = service.get_visible_study(session=session, user=user, study_uid=study_uid)
+    pacs = _county_pacs(session, study)
+    if not study.dicom_patient_id:
+        raise Invalid("the study has no Patient ID to query with", field="study_uid")
+    service.record_access(
+        session=session, user=user, study=study, what="priors-find", now=now, ip=ip
+    )
+    found = outbound.find_studies(
+        ae=pacs, calling_ae=settings.dicom.ae_title, patient_id=study.dicom_patient_id
+    )
+    return [f for f in found if f["study_uid"] != study_uid]
+
+
+@router.post(
+    "/studies/{study_uid}/priors/{prior_uid}/retrieve", response_model=JobPublic, status_code=202
+)
+def retrieve_prior(
+    study_uid: str,
+    prior_uid: str,
+    session: SessionDep,
+    user: StaffUser,
+    settings: SettingsDep,
+    now: NowDep,
+    tasks: BackgroundTasks,
+) -> JobPublic:
+    """C-MOVE a prior from the county PACS to our gateway; it joins the study's links."""
+    study = service.get_visible_study(session=session, user=user, study_uid=study_uid)
+    pacs = _county_pacs(session, study)
+    job = outbound.new_job(
+        session=session,
+        kind=JobKind.RETRIEVE,
+        study_uid=prior_uid,
+        ae_id=pacs.id,
+        by=user.id,
+        now=now,
+    )
+    pacs_snapshot = DicomAE.model_validate(pacs.model_dump())
+    calling = settings.dicom.ae_title
+    source_study_id = study.id
+
+    def work(job_session: Session, j: OutboundJob) -> dict[str, Any]:
+        result = outbound.move_study(
+            ae=pacs_snapshot, calling_ae=calling, study_uid=prior_uid, destination=calling
+        )
+        j.completed, j.failed = result.get("completed", 0), result.get("failed", 0)
+        deadline = time.monotonic() + 60
+        prior = None
+        while time.monotonic() < deadline:  # the gateway's forwarder indexes it
+            prior = job_session.exec(select(Study).where(Study.study_uid == prior_uid)).first()
+            if prior is not None:
+                break
+            job_session.rollback()
+            time.sleep(0.2)
+        if prior is not None:
+            links = job_session.exec(
+                select(StudyLink).where(StudyLink.study_id == source_study_id)
+            ).all()
+            for link in links:
+                exists = job_session.exec(
+                    select(StudyLink).where(
+                        StudyLink.study_id == prior.id,
+                        StudyLink.target_type == link.target_type,
+                        StudyLink.target_id == link.target_id,
+                    )
+                ).first()
+                if exists is None:
+                    job_session.add(
+                        StudyLink(
+                            study_id=prior.id,
+                            study_uid=prior_uid,
+                            target_type=link.target_type,
+                            target_id=link.target_id,
+                            linked_by_id=j.requested_by_id,
+                            created_at=link.created_at,
+                        )
+                    )
+        return {**result, "indexed": prior is not None}
+
+    tasks.add_task(outbound.run_job, engine=get_engine(), job_id=job.id, work=work)
+    return _job_public(job)
+
+
+@router.post("/studies/{study_uid}/deidentify", response_model=JobPublic, status_code=202)
+def deidentify_study(
+    study_uid: str,
+    session: SessionDep,
+    user: StaffUser,
+    settings: SettingsDep,
+    now: NowDep,
+    ip: ClientIP,
+    tasks: BackgroundTasks,
+) -> JobPublic:
+    """A de-identified copy for teaching (PS3.15 Annex E); refused with a reason when unsafe."""
+    study = service.get_visible_study(session=session, user=user, study_uid=study_uid)
+    try:
+        metadata = get_archive().metadata(study_uid)
+    except ArchiveError as exc:
+        raise NotFound(f"study {study_uid} is not in the archive yet") from exc
+    for item in metadata:
+        reason = deid.refusal_reason(pydicom.Dataset.from_json(item))
+        if reason:
+            raise Invalid(
+                f"cannot de-identify: {reason}", field="study_uid", code="not_deidentifiable"
+            )
+    job = outbound.new_job(
+        session=session,
+        kind=JobKind.DEIDENTIFY,
+        study_uid=study_uid,
+        ae_id=None,
+        by=user.id,
+        now=now,
+    )
+    service.record_access(
+        session=session, user=user, study=study, what="deidentify", now=now, ip=ip
+    )
+    secret = settings.security.secret_key
+    institution_id = user.institution_id
+    max_bytes = settings.dicom.max_study_bytes
+
+    def work(job_session: Session, j: OutboundJob) -> dict[str, Any]:
+        return deidentify_into_archive(
+            session=job_session,
+            study_uid=study_uid,
+            secret=secret,
+            institution_id=institution_id,
+            max_study_bytes=max_bytes,
+        )
+
+    tasks.add_task(outbound.run_job, engine=get_engine(), job_id=job.id, work=work)
+    return _job_public(job)
+
+
+def deidentify_into_archive(
+    *,
+    session: Session,
+    study_uid: str,
+    secret: str,
+    institution_id: uuid.UUID | None,
+    max_study_bytes: int,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """De-identify every instance of a study and store the copy (a new study UID)."""
+    from telemed.core import clock
+
+    archive = get_archive(settings)
+    p = deid.Pseudonymizer(secret)
+    new_uid = p.uid(study_uid)
+    count = 0
+    for data in archive.study_instances(study_uid):
+        ds = deid.deidentify(pydicom.dcmread(BytesIO(data)), p)
+        buf = BytesIO()
+        ds.save_as(buf, enforce_file_format=True)
+        ingest(
+            session=session,
+            archive=archive,
+            data=buf.getvalue(),
+            institution_id=institution_id,
+            source_ae=None,
+            source="deid",
+            now=clock.now(),
+            max_study_bytes=max_study_bytes,
+        )
+        count += 1
+    return {"deidentified_study_uid": new_uid, "instances": count}

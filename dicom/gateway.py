@@ -1,0 +1,168 @@
+"""The storage gateway: a pynetdicom C-STORE SCP for county modalities and PACS.
+
+Only calling AE titles registered in the network registry may associate (others get an
+A-ASSOCIATE-RJ "calling AE title not recognised"). Each instance is checked, written
+durably to the spool and only then acknowledged; the forwarder moves it to the archive.
+Handlers live here, away from the rules (pynetdicom `apps/qrscp/handlers.py` style).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from dicom.ingest import STATUS_OUT_OF_RESOURCES, Rejected, inspect_instance
+from dicom.models import Study
+from dicom.spool import Spool
+from telemed.network import service as network_service
+
+log = logging.getLogger("telemed.dicom.gateway")
+
+# calling AE title -> (institution id, allowed host or "") ; None when not registered
+AEResolver = Callable[[str], tuple[uuid.UUID, str] | None]
+
+
+def registry_resolver(engine: Engine) -> AEResolver:
+    """Resolve calling AE titles from the network registry (`network.service.find_ae`)."""
+
+    def resolve(ae_title: str) -> tuple[uuid.UUID, str] | None:
+        with Session(engine) as session:
+            ae = network_service.find_ae(session=session, ae_title=ae_title)
+            return (ae.institution_id, ae.host or "") if ae is not None else None
+
+    return resolve
+
+
+class StorageGateway:
+    """C-STORE SCP on `port` writing to `spool`."""
+
+    def __init__(
+        self,
+        *,
+        spool: Spool,
+        resolve_ae: AEResolver,
+        engine: Engine | None = None,
+        ae_title: str = "TELEMED",
+        host: str = "0.0.0.0",
+        port: int = 11112,
+        max_study_bytes: int = 2 * 1024**3,
+        validate: bool = True,
+    ) -> None:
+        self.spool = spool
+        self.resolve_ae = resolve_ae
+        self.engine = engine
+        self.ae_title = ae_title
+        self.host = host
+        self.port = port
+        self.max_study_bytes = max_study_bytes
+        self.validate = validate
+        self._server: Any = None
+        self._study_bytes: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.received = 0
+        self.refused = 0
+
+    def _ae(self) -> AE:
+        ae = AE(ae_title=self.ae_title)
+        ae.maximum_pdu_size = 0  # unlimited: fewer, larger P-DATA PDUs
+        for cx in AllStoragePresentationContexts:
+            # Accept every transfer syntax, or compressed studies would be refused.
+            ae.add_supported_context(str(cx.abstract_syntax), ALL_TRANSFER_SYNTAXES)
+        ae.add_supported_context(Verification)
+        ae.network_timeout = 60
+        ae.dimse_timeout = 60
+        return ae
+
+    def start(self) -> StorageGateway:
+        handlers: list[Any] = [
+            (evt.EVT_REQUESTED, self._on_requested),
+            (evt.EVT_C_STORE, self._on_store),
+            (evt.EVT_C_ECHO, lambda event: 0x0000),
+        ]
+        self._server = self._ae().start_server(
+            (self.host, self.port), block=False, evt_handlers=handlers
+        )
+        self.port = self._server.server_address[1]
+        log.info("storage gateway %s listening on %s:%s", self.ae_title, self.host, self.port)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+
+    # ---------------------------------------------------------------- handlers
+
+    def _on_requested(self, event: Any) -> None:
+        assoc = event.assoc
+        calling = assoc.requestor.primitive.calling_ae_title.strip()
+        try:
+            found = self.resolve_ae(calling)
+        except Exception:  # registry unreachable: transient rejection, peer retries
+            log.exception("AE registry lookup failed for %s", calling)
+            assoc.acse.send_reject(0x02, 0x01, 0x01)
+            assoc.kill()  # waits until the A-ASSOCIATE-RJ is on the wire, as pynetdicom does
+            return
+        peer = assoc.requestor.address
+        if found is None or (found[1] and found[1] not in (peer, "*")):
+            log.warning("refused association from unregistered AE %r at %s", calling, peer)
+            self.refused += 1
+            assoc.acse.send_reject(0x01, 0x01, 0x03)  # calling AE title not recognised
+            assoc.kill()
+            return
+        assoc.telemed_institution_id = found[0]
+        assoc.telemed_calling_ae = calling
+
+    def _study_would_exceed(self, study_uid: str, size: int) -> bool:
+        with self._lock:
+            current = self._study_bytes.get(study_uid)
+            if current is None:
+                current = 0
+                if self.engine is not None:
+                    with Session(self.engine) as session:
+                        current = (
+                            session.execute(
+                                select(Study.size_bytes).where(Study.study_uid == study_uid)
+                            ).scalar_one_or_none()
+                            or 0
+                        )
+            if current + size > self.max_study_bytes:
+                return True
+            self._study_bytes[study_uid] = current + size
+            return False
+
+    def _on_store(self, event: Any) -> int:
+        assoc = event.assoc
+        data = bytes(event.encoded_dataset())  # fast path: no decode/re-encode
+        study_uid = ""
+        if self.validate:
+            try:
+                study_uid = inspect_instance(data).info.study_uid
+            except Rejected as exc:
+                log.warning("refused instance from %s: %s", assoc.telemed_calling_ae, exc.reason)
+                return exc.status
+        if study_uid and self._study_would_exceed(study_uid, len(data)):
+            log.warning("refused instance: study %s over the size limit", study_uid)
+            return STATUS_OUT_OF_RESOURCES
+        try:
+            self.spool.put(
+                data,
+                {
+                    "institution_id": str(assoc.telemed_institution_id),
+                    "source_ae": assoc.telemed_calling_ae,
+                    "source": "cstore",
+                },
+            )
+        except OSError:
+            log.exception("spool write failed")
+            return STATUS_OUT_OF_RESOURCES
+        self.received += 1
+        return 0x0000

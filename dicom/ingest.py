@@ -1,0 +1,236 @@
+"""The ingest pipeline shared by C-STORE, STOW-RS and `telemed dicom push`.
+
+`inspect_instance` refuses bad input with a reason and the DICOM status to answer;
+`ingest` stores an accepted instance in the archive and the index (idempotently). When the
+archive is unavailable the caller keeps the bytes in the spool and the forwarder retries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+
+import pydicom
+from pydicom import config as pydicom_config
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import UID
+from pydicom.valuerep import validate_value
+from pynetdicom import ALL_TRANSFER_SYNTAXES
+from sqlmodel import Session, select
+
+from dicom import service
+from dicom.archive import Archive
+from dicom.models import Study
+from dicom.schemas import StoredInstance
+
+# Transfer syntaxes we accept for storage (pynetdicom's full list + deflate).
+ACCEPTED_TRANSFER_SYNTAXES = frozenset(ALL_TRANSFER_SYNTAXES) | {"1.2.840.10008.1.2.1.99"}
+REQUIRED = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
+
+# C-STORE statuses (PS3.4 B.2.3) used for refusals.
+STATUS_OUT_OF_RESOURCES = 0xA700
+STATUS_DATASET_MISMATCH = 0xA900
+STATUS_CANNOT_UNDERSTAND = 0xC000
+
+
+class Rejected(Exception):
+    """An instance refused with a stable `code`, a reason and a DICOM status."""
+
+    def __init__(self, code: str, reason: str, *, status: int = STATUS_CANNOT_UNDERSTAND):
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Inspected:
+    dataset: Dataset
+    info: service.InstanceInfo
+    data: bytes  # Part-10 bytes (a missing preamble restored)
+
+
+def _expected_pixel_bytes(ds: Dataset) -> int | None:
+    try:
+        rows, cols = int(ds.Rows), int(ds.Columns)
+        bits = int(ds.BitsAllocated)
+        samples = int(getattr(ds, "SamplesPerPixel", 1) or 1)
+        frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    total_bits = rows * cols * samples * frames * bits
+    return (total_bits + 7) // 8
+
+
+def inspect_instance(data: bytes) -> Inspected:
+    """Parse and validate one Part-10 instance; raise `Rejected` with a reason."""
+    if data[:2] == b"\x02\x00" and data[128:132] != b"DICM":
+        # File meta present but no preamble (pydicom's dcmwrite without enforce_file_format).
+        data = b"\x00" * 128 + b"DICM" + data
+    if len(data) < 132 or data[128:132] != b"DICM":
+        raise Rejected(
+            "no_meta_header",
+            "not a DICOM Part-10 file: the 128-byte preamble and 'DICM' prefix are missing",
+        )
+    try:
+        ds = pydicom.dcmread(BytesIO(data))
+    except InvalidDicomError as exc:
+        raise Rejected("not_dicom", f"not a readable DICOM file: {exc}") from exc
+    except Exception as exc:  # pydicom raises many kinds on broken input
+        raise Rejected(
+            "unreadable", f"unreadable DICOM data ({type(exc).__name__}: {exc})"
+        ) from exc
+    _validate_values(ds)
+    ts = getattr(ds.file_meta, "TransferSyntaxUID", None)
+    if not ts:
+        raise Rejected("no_transfer_syntax", "the file meta header has no Transfer Syntax UID")
+    if str(ts) not in ACCEPTED_TRANSFER_SYNTAXES:
+        raise Rejected(
+            "unsupported_transfer_syntax",
+            f"transfer syntax {ts} is not supported",
+            status=STATUS_DATASET_MISMATCH,
+        )
+    missing = [k for k in REQUIRED if not str(getattr(ds, k, "") or "")]
+    if missing:
+        raise Rejected(
+            "missing_attributes",
+            f"required attributes missing (truncated file?): {', '.join(missing)}",
+            status=STATUS_DATASET_MISMATCH,
+        )
+    if "PixelData" in ds:
+        expected = _expected_pixel_bytes(ds)
+        if UID(str(ts)).is_compressed:
+            try:
+                from pydicom.encaps import generate_frames
+
+                frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+                got = sum(1 for _ in generate_frames(ds.PixelData, number_of_frames=frames))
+                if got < frames:
+                    raise ValueError(f"{got} of {frames} frames")
+            except Exception as exc:
+                raise Rejected(
+                    "truncated", f"encapsulated pixel data is incomplete: {exc}"[:300]
+                ) from exc
+        elif expected is not None and len(ds.PixelData) < expected:
+            raise Rejected(
+                "truncated",
+                f"pixel data has {len(ds.PixelData)} bytes, {expected} expected (truncated file)",
+            )
+    info = service.InstanceInfo(
+        study_uid=str(ds.StudyInstanceUID),
+        series_uid=str(ds.SeriesInstanceUID),
+        sop_uid=str(ds.SOPInstanceUID),
+        sop_class_uid=str(ds.SOPClassUID),
+        transfer_syntax_uid=str(ts),
+        size_bytes=len(data),
+        modality=str(getattr(ds, "Modality", "") or ""),
+        patient_name=str(getattr(ds, "PatientName", "") or ""),
+        dicom_patient_id=str(getattr(ds, "PatientID", "") or ""),
+        patient_birth_date=str(getattr(ds, "PatientBirthDate", "") or ""),
+        patient_sex=str(getattr(ds, "PatientSex", "") or ""),
+        study_date=str(getattr(ds, "StudyDate", "") or ""),
+        description=str(getattr(ds, "StudyDescription", "") or ""),
+        accession_number=str(getattr(ds, "AccessionNumber", "") or ""),
+        series_number=_int(getattr(ds, "SeriesNumber", None)),
+        instance_number=_int(getattr(ds, "InstanceNumber", None)),
+    )
+    return Inspected(dataset=ds, info=info, data=data)
+
+
+CHECKED_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI"})
+
+
+def _validate_values(ds: Dataset) -> None:
+    """Check the raw values of the coded VRs (a bad VR or value is refused, not guessed)."""
+    for tag in list(ds.keys()):
+        raw = ds.get_item(tag)
+        vr = getattr(raw, "VR", None)
+        if vr not in CHECKED_VRS:
+            continue
+        value = raw.value
+        text = value.decode("latin-1") if isinstance(value, bytes) else str(value if value else "")
+        for part in text.rstrip(" \x00").split("\\"):
+            try:
+                validate_value(vr, part.strip(" \x00"), pydicom_config.RAISE)
+            except ValueError as exc:
+                raise Rejected(
+                    "bad_value",
+                    f"invalid value for {tag} (VR {vr}): {exc}".split(" Please see")[0],
+                    status=STATUS_DATASET_MISMATCH,
+                ) from exc
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+def check_study_size(*, session: Session, info: service.InstanceInfo, max_study_bytes: int) -> None:
+    """Refuse an instance that would take its study past the configured limit."""
+    current = session.execute(
+        select(Study.size_bytes).where(Study.study_uid == info.study_uid)
+    ).scalar_one_or_none()
+    if (current or 0) + info.size_bytes > max_study_bytes:
+        raise Rejected(
+            "study_too_large",
+            f"study {info.study_uid} would exceed the limit of {max_study_bytes} bytes",
+            status=STATUS_OUT_OF_RESOURCES,
+        )
+
+
+def ingest(
+    *,
+    session: Session,
+    archive: Archive,
+    data: bytes,
+    institution_id: uuid.UUID | None,
+    source_ae: str | None,
+    source: str,
+    now: datetime,
+    max_study_bytes: int,
+    patient_id: uuid.UUID | None = None,
+    inspected: Inspected | None = None,
+) -> StoredInstance:
+    """Validate, store in the archive, then index. Raises Rejected or ArchiveUnavailable."""
+    inspected = inspected or inspect_instance(data)
+    data = inspected.data
+    info = inspected.info
+    already = session.execute(
+        select(Study.id).where(Study.study_uid == info.study_uid)
+    ).first() is not None and _indexed(session, info.sop_uid)
+    if not already:
+        check_study_size(session=session, info=info, max_study_bytes=max_study_bytes)
+    archive.store(data)
+    path = None
+    if archive.name == "local":
+        path = f"{info.study_uid}/{info.series_uid}/{info.sop_uid}.dcm"
+    _, created = service.index_instance(
+        session=session,
+        info=info,
+        institution_id=institution_id,
+        source_ae=source_ae,
+        source=source,
+        now=now,
+        path=path,
+        patient_id=patient_id,
+    )
+    return StoredInstance(
+        study_uid=info.study_uid,
+        series_uid=info.series_uid,
+        sop_uid=info.sop_uid,
+        sop_class_uid=info.sop_class_uid,
+        created=created,
+    )
+
+
+def _indexed(session: Session, sop_uid: str) -> bool:
+    from dicom.models import Instance
+
+    return (
+        session.execute(select(Instance.id).where(Instance.sop_uid == sop_uid)).first() is not None
+    )

@@ -1,0 +1,34 @@
+"""Wiring of the long-running parts: the storage gateway and the spool forwarder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dicom.archive import get_archive
+from dicom.gateway import StorageGateway, registry_resolver
+from dicom.spool import Forwarder, Spool
+from telemed.core.db import get_engine
+from telemed.core.settings import Settings
+
+
+def start_gateway(settings: Settings, *, port: int | None = None) -> list[Any]:
+    """Start the forwarder and the C-STORE SCP; returns them (stop in reverse order)."""
+    engine = get_engine()
+    spool = Spool(settings.dicom.spool_dir)
+    forwarder = Forwarder(
+        spool=spool,
+        archive=get_archive(settings),
+        engine=engine,
+        max_study_bytes=settings.dicom.max_study_bytes,
+        workers=settings.dicom.forwarder_workers,
+    ).start()
+    gateway = StorageGateway(
+        spool=spool,
+        resolve_ae=registry_resolver(engine),
+        engine=engine,
+        ae_title=settings.dicom.ae_title,
+        host=settings.dicom.gateway_host,
+        port=settings.dicom.port if port is None else port,
+        max_study_bytes=settings.dicom.max_study_bytes,
+    ).start()
+    return [forwarder, gateway]

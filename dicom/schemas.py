@@ -1,0 +1,89 @@
+"""API shapes of imaging."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class StudySummary(BaseModel):
+    """A study as listed to a user: patient, modality, date, counts, size, origin."""
+
+    study_uid: str
+    patient_name: str
+    dicom_patient_id: str
+    patient_id: uuid.UUID | None
+    modality: str
+    study_date: date | None
+    description: str
+    accession_number: str
+    series_count: int
+    instance_count: int
+    size_bytes: int
+    source_institution_id: uuid.UUID | None
+    source_institution_name: str | None = None
+    source_ae: str | None
+    source: str
+    created_at: datetime
+
+
+class StudyLinkCreate(BaseModel):
+    target_type: str = Field(pattern="^(consultation|referral)$")
+    target_id: uuid.UUID
+
+
+class StudyLinkPublic(BaseModel):
+    id: uuid.UUID
+    study_uid: str
+    target_type: str
+    target_id: uuid.UUID
+    linked_by_id: uuid.UUID
+    created_at: datetime
+
+
+class StoredInstance(BaseModel):
+    """What the ingest pipeline learnt from one accepted instance."""
+
+    study_uid: str
+    series_uid: str
+    sop_uid: str
+    sop_class_uid: str
+    created: bool
+
+
+class EchoResult(BaseModel):
+    ae_id: uuid.UUID
+    ae_title: str
+    ok: bool
+    status: int | None
+    detail: str
+    elapsed_ms: float
+
+
+class SendRequest(BaseModel):
+    ae_id: uuid.UUID
+
+
+class RetrieveRequest(BaseModel):
+    ae_id: uuid.UUID
+    patient_id: str | None = None
+    study_uid: str | None = None
+
+
+class JobPublic(BaseModel):
+    id: uuid.UUID
+    kind: str
+    study_uid: str
+    ae_id: uuid.UUID | None
+    status: str
+    total: int
+    completed: int
+    failed: int
+    error: str | None
+    result: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None

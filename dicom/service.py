@@ -1,0 +1,447 @@
+"""Rules of imaging: the study index, who may see a study, links, audit of every access.
+
+A study is visible to
+- staff of the institution that sent it,
+- participants of a consultation/referral it is linked to (resolvers registered by those
+  domains through `register_link_access`),
+- the patient it belongs to,
+- admins.
+Everything else is absent from queries and 404 on direct access.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from dicom.models import Instance, LinkTarget, Study, StudyLink
+from dicom.schemas import StudySummary
+from telemed.core import audit
+from telemed.core.errors import Invalid, NotFound
+from telemed.identity.models import Patient, Role, User
+from telemed.identity.permissions import is_staff
+from telemed.network.models import Institution
+
+__all__ = [
+    "InstanceInfo",
+    "LinkAccess",
+    "can_see_study",
+    "get_visible_study",
+    "index_instance",
+    "link_study",
+    "list_studies",
+    "record_access",
+    "register_link_access",
+    "studies_for",
+    "summary_of",
+    "visible_study_uids",
+]
+
+# (session, user, target_id) -> True when the user takes part in that consultation/referral
+LinkAccess = Callable[[Session, User, uuid.UUID], bool]
+_link_access: dict[str, list[LinkAccess]] = {}
+
+
+def register_link_access(target_type: str, fn: LinkAccess) -> None:
+    """Let consultations/referrals say who takes part in their objects (grants linked studies)."""
+    if target_type not in {t.value for t in LinkTarget}:
+        raise ValueError(f"unknown link target type {target_type!r}")
+    fns = _link_access.setdefault(target_type, [])
+    if fn not in fns:
+        fns.append(fn)
+
+
+def _takes_part(session: Session, user: User, target_type: str, target_id: uuid.UUID) -> bool:
+    return any(fn(session, user, target_id) for fn in _link_access.get(target_type, []))
+
+
+def _study(session: Session, study_uid: str) -> Study | None:
+    return session.execute(select(Study).where(Study.study_uid == study_uid)).scalar_one_or_none()
+
+
+def _may_see(session: Session, user: User, study: Study) -> bool:
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.PATIENT:
+        return user.patient_id is not None and study.patient_id == user.patient_id
+    if (
+        is_staff(user)
+        and user.institution_id is not None
+        and study.source_institution_id == user.institution_id
+    ):
+        return True
+    links = session.execute(
+        select(StudyLink.target_type, StudyLink.target_id).where(StudyLink.study_id == study.id)
+    ).all()
+    return any(_takes_part(session, user, t, tid) for t, tid in links)
+
+
+def can_see_study(*, session: Session, user: User, study_uid: str) -> bool:
+    """True when `user` may see the study (unknown studies are not visible)."""
+    study = _study(session, study_uid)
+    return study is not None and _may_see(session, user, study)
+
+
+def get_visible_study(*, session: Session, user: User, study_uid: str) -> Study:
+    """The study if the user may see it; 404 otherwise (no existence leak)."""
+    study = _study(session, study_uid)
+    if study is None or not _may_see(session, user, study):
+        raise NotFound(f"study {study_uid} not found")
+    return study
+
+
+def _visible_filter(session: Session, user: User) -> Any:
+    """A SQL condition on Study selecting what `user` may see (None: everything)."""
+    if user.role == Role.ADMIN:
+        return None
+    if user.role == Role.PATIENT:
+        if user.patient_id is None:
+            return col(Study.id).is_(None)
+        return Study.patient_id == user.patient_id
+    conds: list[Any] = []
+    if is_staff(user) and user.institution_id is not None:
+        conds.append(Study.source_institution_id == user.institution_id)
+    # Linked studies: ask each registered resolver once per distinct target.
+    targets = session.execute(select(StudyLink.target_type, StudyLink.target_id).distinct()).all()
+    granted = [tid for t, tid in targets if _takes_part(session, user, t, tid)]
+    if granted:
+        conds.append(
+            col(Study.id).in_(
+                select(StudyLink.study_id).where(col(StudyLink.target_id).in_(granted))
+            )
+        )
+    if not conds:
+        return col(Study.id).is_(None)
+    return or_(*conds)
+
+
+def visible_study_uids(
+    *, session: Session, user: User, among: Iterable[str] | None = None
+) -> set[str]:
+    """Study UIDs the user may see (restricted to `among` when given)."""
+    stmt = select(Study.study_uid)
+    cond = _visible_filter(session, user)
+    if cond is not None:
+        stmt = stmt.where(cond)
+    if among is not None:
+        wanted = list(among)
+        if not wanted:
+            return set()
+        stmt = stmt.where(col(Study.study_uid).in_(wanted))
+    return set(session.execute(stmt).scalars())
+
+
+def summary_of(session: Session, study: Study) -> StudySummary:
+    """The list view of one study."""
+    inst = (
+        session.get(Institution, study.source_institution_id)
+        if study.source_institution_id
+        else None
+    )
+    return StudySummary(
+        study_uid=study.study_uid,
+        patient_name=study.patient_name,
+        dicom_patient_id=study.dicom_patient_id,
+        patient_id=study.patient_id,
+        modality=study.modality,
+        study_date=study.study_date,
+        description=study.description,
+        accession_number=study.accession_number,
+        series_count=study.series_count,
+        instance_count=study.instance_count,
+        size_bytes=study.size_bytes,
+        source_institution_id=study.source_institution_id,
+        source_institution_name=inst.name_zh if inst else None,
+        source_ae=study.source_ae,
+        source=study.source,
+        created_at=study.created_at,
+    )
+
+
+def list_studies(
+    *,
+    session: Session,
+    user: User,
+    limit: int = 50,
+    offset: int = 0,
+    patient_id: uuid.UUID | None = None,
+    modality: str | None = None,
+) -> tuple[list[StudySummary], int]:
+    """The studies `user` may see, newest first, with the total."""
+    stmt = select(Study)
+    cond = _visible_filter(session, user)
+    if cond is not None:
+        stmt = stmt.where(cond)
+    if patient_id is not None:
+        stmt = stmt.where(Study.patient_id == patient_id)
+    if modality:
+        stmt = stmt.where(col(Study.modality).contains(modality.upper()))
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.execute(
+        stmt.order_by(col(Study.created_at).desc(), col(Study.id).desc())
+        .limit(limit)
+        .offset(offset)
+    ).scalars()
+    return [summary_of(session, s) for s in rows], int(total)
+
+
+def record_access(
+    *,
+    session: Session,
+    user: User,
+    study: Study,
+    what: str,
+    now: datetime,
+    ip: str | None = None,
+    action: str = "read",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write one audit row: who accessed which study, what (qido, metadata, frames ...)."""
+    audit.record(
+        session=session,
+        actor_id=user.id,
+        actor_role=user.role,
+        action=action,
+        object_type="study",
+        object_id=study.study_uid,
+        patient_id=study.patient_id,
+        ip=ip,
+        detail={"what": what, **(detail or {})},
+        at=now,
+    )
+
+
+def link_study(
+    *,
+    session: Session,
+    study_uid: str,
+    target_type: str,
+    target_id: uuid.UUID,
+    by: User,
+    now: datetime,
+) -> StudyLink:
+    """Attach a study to a consultation/referral; the linker must see the study. Idempotent."""
+    if target_type not in {t.value for t in LinkTarget}:
+        raise Invalid(f"unknown target type {target_type!r}", field="target_type")
+    study = get_visible_study(session=session, user=by, study_uid=study_uid)
+    existing = session.execute(
+        select(StudyLink).where(
+            StudyLink.study_uid == study_uid,
+            StudyLink.target_type == target_type,
+            StudyLink.target_id == target_id,
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    values = {
+        "id": uuid.uuid4(),
+        "study_id": study.id,
+        "study_uid": study_uid,
+        "target_type": target_type,
+        "target_id": target_id,
+        "linked_by_id": by.id,
+        "created_at": now,
+    }
+    # Concurrent linkers: the unique constraint decides, the loser reads the winner's row.
+    session.execute(
+        _insert(session, StudyLink)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["study_uid", "target_type", "target_id"])
+    )
+    link = session.execute(
+        select(StudyLink).where(
+            StudyLink.study_uid == study_uid,
+            StudyLink.target_type == target_type,
+            StudyLink.target_id == target_id,
+        )
+    ).scalar_one()
+    record_access(
+        session=session,
+        user=by,
+        study=study,
+        what="link",
+        now=now,
+        action="create",
+        detail={"target_type": target_type, "target_id": str(target_id)},
+    )
+    session.flush()
+    return link
+
+
+def studies_for(*, session: Session, target_type: str, target_id: uuid.UUID) -> list[StudySummary]:
+    """The studies linked to a consultation/referral (the caller authorizes the target)."""
+    rows = session.execute(
+        select(Study)
+        .join(StudyLink, col(StudyLink.study_id) == Study.id)
+        .where(StudyLink.target_type == target_type, StudyLink.target_id == target_id)
+        .order_by(col(StudyLink.created_at))
+    ).scalars()
+    return [summary_of(session, s) for s in rows]
+
+
+# ---------------------------------------------------------------- index (ingest side)
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    """The attributes of one instance the index keeps (read from its header)."""
+
+    study_uid: str
+    series_uid: str
+    sop_uid: str
+    sop_class_uid: str
+    transfer_syntax_uid: str
+    size_bytes: int
+    modality: str = ""
+    patient_name: str = ""
+    dicom_patient_id: str = ""
+    patient_birth_date: str = ""
+    patient_sex: str = ""
+    study_date: str = ""
+    description: str = ""
+    accession_number: str = ""
+    series_number: int | None = None
+    instance_number: int | None = None
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def _parse_date(value: str) -> date | None:
+    try:
+        return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+    except (ValueError, IndexError):
+        return None
+
+
+def _match_patient(
+    session: Session, info: InstanceInfo, institution_id: uuid.UUID | None
+) -> uuid.UUID | None:
+    """Our patient for a DICOM patient: PatientID is our id, or same name+birth date+hospital."""
+    try:
+        pid = uuid.UUID(info.dicom_patient_id)
+        if session.get(Patient, pid) is not None:
+            return pid
+    except ValueError:
+        pass
+    born = _parse_date(info.patient_birth_date)
+    if institution_id is None or born is None or not info.patient_name:
+        return None
+    name = info.patient_name.replace("^", " ").strip()
+    rows = session.execute(
+        select(Patient.id).where(
+            Patient.institution_id == institution_id,
+            Patient.birth_date == born,
+            Patient.name == name,
+        )
+    ).all()
+    return rows[0][0] if len(rows) == 1 else None
+
+
+def index_instance(
+    *,
+    session: Session,
+    info: InstanceInfo,
+    institution_id: uuid.UUID | None,
+    source_ae: str | None,
+    source: str,
+    now: datetime,
+    path: str | None = None,
+    patient_id: uuid.UUID | None = None,
+) -> tuple[Study, bool]:
+    """Record one instance (and its study) in the index. Returns (study, newly indexed).
+
+    Idempotent and safe under concurrency: the unique SOP Instance UID decides, counters
+    are incremented in SQL only by the insert that won.
+    """
+    session.execute(
+        _insert(session, Study)
+        .values(
+            id=uuid.uuid4(),
+            study_uid=info.study_uid,
+            patient_name=info.patient_name[:200],
+            dicom_patient_id=info.dicom_patient_id[:64],
+            patient_birth_date=info.patient_birth_date[:8],
+            patient_sex=info.patient_sex[:16],
+            patient_id=patient_id or _match_patient(session, info, institution_id),
+            modality=info.modality[:64],
+            study_date=_parse_date(info.study_date),
+            description=info.description[:200],
+            accession_number=info.accession_number[:64],
+            series_count=0,
+            instance_count=0,
+            size_bytes=0,
+            source_institution_id=institution_id,
+            source_ae=source_ae,
+            source=source,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["study_uid"])
+    )
+    study = session.execute(select(Study).where(Study.study_uid == info.study_uid)).scalar_one()
+    inserted = session.execute(
+        _insert(session, Instance)
+        .values(
+            id=uuid.uuid4(),
+            sop_uid=info.sop_uid,
+            study_id=study.id,
+            study_uid=info.study_uid,
+            series_uid=info.series_uid,
+            sop_class_uid=info.sop_class_uid,
+            transfer_syntax_uid=info.transfer_syntax_uid,
+            modality=info.modality[:16],
+            series_number=info.series_number,
+            instance_number=info.instance_number,
+            size_bytes=info.size_bytes,
+            path=path,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["sop_uid"])
+        .returning(Instance.id)
+    ).first()
+    if inserted is None:
+        return study, False
+    new_series = (
+        session.execute(
+            select(func.count())
+            .select_from(Instance)
+            .where(Instance.study_id == study.id, Instance.series_uid == info.series_uid)
+        ).scalar_one()
+        == 1
+    )
+    modalities = set(filter(None, study.modality.split("/")))
+    values: dict[str, Any] = {
+        "instance_count": Study.instance_count + 1,
+        "size_bytes": Study.size_bytes + info.size_bytes,
+        "series_count": Study.series_count + (1 if new_series else 0),
+        "updated_at": now,
+    }
+    if info.modality and info.modality not in modalities:
+        values["modality"] = "/".join(sorted(modalities | {info.modality}))[:64]
+    session.execute(update(Study).where(Study.id == study.id).values(**values))
+    session.flush()
+    session.refresh(study)
+    return study, True
+
+
+def instances_of(*, session: Session, study_uid: str) -> list[Instance]:
+    """Indexed instances of a study in series/instance order."""
+    return list(
+        session.execute(
+            select(Instance)
+            .where(Instance.study_uid == study_uid)
+            .order_by(
+                col(Instance.series_number), col(Instance.series_uid), col(Instance.instance_number)
+            )
+        ).scalars()
+    )

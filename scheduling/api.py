@@ -1,0 +1,478 @@
+"""Routes of scheduling: slots, holds, bookings, schedules, waitlist, notifications, exports."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from scheduling import fhir, service
+from scheduling.holidays import Calendar
+from scheduling.horizon import expire_holds, materialize
+from scheduling.ics import booking_ics
+from scheduling.models import Booking, Holiday, ScheduleRule, Slot
+from scheduling.schemas import (
+    BookingCreate,
+    BookingPublic,
+    CancelRequest,
+    DayPublic,
+    ExceptionCreate,
+    ExceptionPublic,
+    HoldCreate,
+    HolidayCreate,
+    HorizonPublic,
+    NotificationPublic,
+    RescheduleRequest,
+    RuleCreate,
+    RulePublic,
+    RuleUpdate,
+    SlotView,
+    WaitlistCreate,
+    WaitlistPublic,
+)
+from telemed.core import audit
+from telemed.core.deps import NowDep, SessionDep
+from telemed.core.errors import NotFound
+from telemed.core.notifications import Notification
+from telemed.identity.deps import ClientIP, CurrentUser, StaffUser
+from telemed.identity.models import Role
+
+router = APIRouter(prefix="/api/v1", tags=["scheduling"])
+fhir_router = APIRouter(prefix="/fhir/R4", tags=["fhir"])
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+FHIR_JSON = "application/fhir+json"
+
+
+def _audit_read(session: Any, user: Any, booking: Booking, ip: str | None, what: str) -> None:
+    if booking.patient_id is not None:
+        audit.record(
+            session=session,
+            actor_id=user.id,
+            actor_role=user.role,
+            action="read",
+            object_type="booking",
+            object_id=booking.id,
+            patient_id=booking.patient_id,
+            ip=ip,
+            detail={"view": what},
+        )
+
+
+@router.get("/slots", response_model=list[SlotView])
+def search_slots(
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    specialty: str | None = None,
+    service_class: str | None = None,
+    institution_id: uuid.UUID | None = None,
+    tier: str | None = None,
+    league: str | None = None,
+    alliance_id: uuid.UUID | None = None,
+    specialist_id: uuid.UUID | None = None,
+    title: str | None = None,
+    start_from: datetime | None = None,
+    start_to: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[SlotView]:
+    """Free slots across the network, earliest first."""
+    return service.search_slots(
+        session=session,
+        viewer=user,
+        now=now,
+        specialty=specialty,
+        service_class=service_class,
+        institution_id=institution_id,
+        tier=tier,
+        league=league,
+        alliance_id=alliance_id,
+        specialist_id=specialist_id,
+        title=title,
+        start_from=start_from,
+        start_to=start_to,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post("/slots/{slot_id}/hold", response_model=BookingPublic, status_code=201)
+def hold_slot(
+    slot_id: uuid.UUID,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    idempotency_key: IdempotencyKey = None,
+    body: HoldCreate | None = None,
+) -> Booking:
+    """Hold one place for a few minutes while the booking flow completes."""
+    return service.hold_slot(
+        session=session,
+        slot_id=slot_id,
+        by=user,
+        patient_id=body.patient_id if body else None,
+        now=now,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post("/bookings", response_model=BookingPublic, status_code=201)
+def create_booking(
+    body: BookingCreate,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Booking:
+    """Book from a hold or straight from a slot."""
+    return service.book(
+        session=session,
+        slot_id=body.slot_id,
+        by=user,
+        patient_id=body.patient_id,
+        now=now,
+        idempotency_key=idempotency_key,
+        reference_type=body.reference_type,
+        reference_id=body.reference_id,
+        hold_id=body.hold_id,
+    )
+
+
+@router.get("/bookings", response_model=list[BookingPublic])
+def my_bookings(
+    session: SessionDep,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[Booking]:
+    """The caller's bookings (as booker or patient)."""
+    return service.bookings_for(session=session, user=user, limit=limit, offset=offset)
+
+
+@router.get("/bookings/{booking_id}.ics")
+def booking_calendar(
+    booking_id: uuid.UUID, session: SessionDep, user: CurrentUser, now: NowDep, ip: ClientIP
+) -> Response:
+    """The booking as an iCalendar file."""
+    booking = service.visible_booking(session=session, user=user, booking_id=booking_id)
+    _audit_read(session, user, booking, ip, "ics")
+    slot = service.slot_of(session=session, booking=booking)
+    return Response(
+        booking_ics(booking, slot, now=now),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="booking-{booking.id}.ics"'},
+    )
+
+
+@router.get("/bookings/{booking_id}", response_model=BookingPublic)
+def get_booking(
+    booking_id: uuid.UUID, session: SessionDep, user: CurrentUser, ip: ClientIP
+) -> Booking:
+    booking = service.visible_booking(session=session, user=user, booking_id=booking_id)
+    _audit_read(session, user, booking, ip, "booking")
+    return booking
+
+
+@router.post("/bookings/{booking_id}/cancel", response_model=BookingPublic)
+def cancel_booking(
+    booking_id: uuid.UUID,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    body: CancelRequest | None = None,
+) -> Booking:
+    """Cancel (patients: up to the configured time before the start)."""
+    return service.cancel_booking(
+        session=session, booking_id=booking_id, by=user, now=now, reason=body.reason if body else ""
+    )
+
+
+@router.post("/bookings/{booking_id}/reschedule", response_model=BookingPublic, status_code=201)
+def reschedule_booking(
+    booking_id: uuid.UUID,
+    body: RescheduleRequest,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Booking:
+    """Move a booking to another slot; answers the new booking."""
+    return service.reschedule(
+        session=session,
+        booking_id=booking_id,
+        new_slot_id=body.slot_id,
+        by=user,
+        now=now,
+        reason=body.reason,
+        idempotency_key=idempotency_key,
+    )
+
+
+def _mark(action: str) -> Any:
+    def handler(
+        booking_id: uuid.UUID, session: SessionDep, user: StaffUser, now: NowDep
+    ) -> Booking:
+        return service.mark(session=session, booking_id=booking_id, action=action, by=user, now=now)
+
+    handler.__doc__ = f"Record `{action}` for a booking (staff running the slot)."
+    return handler
+
+
+router.post("/bookings/{booking_id}/arrive", response_model=BookingPublic)(_mark("arrive"))
+router.post("/bookings/{booking_id}/noshow", response_model=BookingPublic)(_mark("noshow"))
+router.post("/bookings/{booking_id}/fulfil", response_model=BookingPublic)(_mark("fulfil"))
+
+
+# ------------------------------------------------------------ schedules
+
+
+@router.get("/schedules", response_model=list[RulePublic])
+def list_schedules(
+    session: SessionDep,
+    user: CurrentUser,
+    institution_id: uuid.UUID | None = None,
+    specialist_id: uuid.UUID | None = None,
+) -> list[ScheduleRule]:
+    return service.list_rules(
+        session=session, institution_id=institution_id, specialist_id=specialist_id
+    )
+
+
+@router.post("/schedules", response_model=RulePublic, status_code=201)
+def create_schedule(
+    body: RuleCreate, session: SessionDep, user: StaffUser, now: NowDep
+) -> ScheduleRule:
+    """Create a weekly rule (coordinators of the hospital); its slots are materialized."""
+    return service.create_rule(session=session, data=body, by=user, now=now)
+
+
+@router.get("/schedules/{rule_id}", response_model=RulePublic)
+def get_schedule(rule_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> ScheduleRule:
+    return service.get_rule(session=session, rule_id=rule_id)
+
+
+@router.patch("/schedules/{rule_id}", response_model=RulePublic)
+def update_schedule(
+    rule_id: uuid.UUID, body: RuleUpdate, session: SessionDep, user: StaffUser, now: NowDep
+) -> ScheduleRule:
+    """Change a rule; bookings on removed slots are flagged for rescheduling."""
+    rule, _ = service.update_rule(session=session, rule_id=rule_id, data=body, by=user, now=now)
+    return rule
+
+
+@router.delete("/schedules/{rule_id}", response_model=RulePublic)
+def deactivate_schedule(
+    rule_id: uuid.UUID, session: SessionDep, user: StaffUser, now: NowDep
+) -> ScheduleRule:
+    """Deactivate a rule (kept for history); its free future slots go, booked ones are flagged."""
+    rule, _ = service.update_rule(
+        session=session, rule_id=rule_id, data=RuleUpdate(active=False), by=user, now=now
+    )
+    return rule
+
+
+@router.post("/schedules/exceptions", response_model=ExceptionPublic, status_code=201)
+def add_exception(body: ExceptionCreate, session: SessionDep, user: StaffUser, now: NowDep) -> Any:
+    """Leave or an extra session."""
+    ex, _ = service.add_exception(session=session, data=body, by=user, now=now)
+    return ex
+
+
+@router.post("/schedules/materialize", response_model=HorizonPublic)
+def run_horizon(session: SessionDep, user: StaffUser, now: NowDep) -> HorizonPublic:
+    """Run the rolling-horizon job now (admins, coordinators); safe to repeat."""
+    from telemed.core.errors import Forbidden
+    from telemed.core.settings import get_settings
+
+    if user.role not in (Role.ADMIN, Role.COORDINATOR):
+        raise Forbidden("only coordinators and admins run the horizon job")
+    expire_holds(session=session, now=now)
+    r = materialize(session=session, now=now, horizon_days=get_settings().scheduling.horizon_days)
+    return HorizonPublic(**r.__dict__)
+
+
+@router.get("/holidays", response_model=list[DayPublic])
+def list_holidays(
+    session: SessionDep, user: CurrentUser, start: date, end: date
+) -> list[DayPublic]:
+    """Days off and adjusted working days (调休) between two dates."""
+    if (end - start).days > 800:
+        from telemed.core.errors import Invalid
+
+        raise Invalid("at most 800 days at a time", field="end")
+    cal = Calendar.load(session=session, start=start, end=end)
+    out = []
+    day = start
+    while day <= end:
+        kind, name = cal.kind(day)
+        if kind in ("holiday", "adjusted_workday"):
+            out.append(DayPublic(day=day, kind=kind, name=name))
+        day += timedelta(days=1)
+    return out
+
+
+@router.post("/holidays", response_model=DayPublic, status_code=201)
+def put_holiday(body: HolidayCreate, session: SessionDep, user: StaffUser) -> DayPublic:
+    """Add or correct a calendar day (admins), e.g. the next year's notice."""
+    from telemed.core.errors import Forbidden
+
+    if user.role != Role.ADMIN:
+        raise Forbidden("only admins maintain the holiday calendar")
+    row = session.get(Holiday, body.day) or Holiday(day=body.day, kind=body.kind)
+    row.kind, row.name, row.source = body.kind, body.name, body.source
+    session.add(row)
+    session.flush()
+    kind, name = Calendar({row.day: row}).kind(row.day)
+    return DayPublic(day=row.day, kind=kind, name=name)
+
+
+# ------------------------------------------------------------ waitlist
+
+
+@router.post("/waitlist", response_model=WaitlistPublic, status_code=201)
+def join_waitlist(body: WaitlistCreate, session: SessionDep, user: CurrentUser, now: NowDep) -> Any:
+    """Wait for a slot; a cancellation offers it to the first in line as a hold."""
+    return service.join_waitlist(session=session, data=body, by=user, now=now)
+
+
+# ------------------------------------------------------------ notifications (in-app channel)
+
+
+@router.get("/notifications", response_model=list[NotificationPublic], tags=["notifications"])
+def my_notifications(
+    session: SessionDep,
+    user: CurrentUser,
+    unread: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[Notification]:
+    """The caller's in-app notifications, newest first."""
+    stmt = select(Notification).where(
+        Notification.user_id == user.id, Notification.channel == "in_app"
+    )
+    if unread:
+        stmt = stmt.where(col(Notification.read_at).is_(None))
+    stmt = stmt.order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
+    return list(session.execute(stmt.limit(limit).offset(offset)).scalars())
+
+
+@router.post(
+    "/notifications/{notification_id}/read",
+    response_model=NotificationPublic,
+    tags=["notifications"],
+)
+def mark_read(
+    notification_id: uuid.UUID, session: SessionDep, user: CurrentUser, now: NowDep
+) -> Notification:
+    row = session.get(Notification, notification_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(f"notification {notification_id} not found")
+    if row.read_at is None:
+        row.read_at = now
+    session.flush()
+    return row
+
+
+@router.post("/notifications/read-all", status_code=204, tags=["notifications"])
+def mark_all_read(session: SessionDep, user: CurrentUser, now: NowDep) -> Response:
+    session.execute(
+        update(Notification)
+        .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
+        .values(read_at=now)
+    )
+    return Response(status_code=204)
+
+
+# ------------------------------------------------------------ FHIR R4
+
+
+@fhir_router.get("/Slot")
+def fhir_slots(
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    specialty: str | None = None,
+    service_type: Annotated[str | None, Query(alias="service-type")] = None,
+    start: Annotated[list[str] | None, Query()] = None,
+    count: Annotated[int, Query(alias="_count", ge=1, le=200)] = 20,
+) -> Response:
+    """Free slots as a FHIR searchset (`start=geYYYY-MM-DD`, `start=lt...`)."""
+    start_from, start_to = _fhir_date_range(start or [])
+    views = service.search_slots(
+        session=session,
+        viewer=user,
+        now=now,
+        specialty=specialty,
+        service_class=service_type,
+        start_from=start_from,
+        start_to=start_to,
+        limit=count,
+    )
+    slots = {
+        s.id: s
+        for s in session.execute(
+            select(Slot).where(col(Slot.id).in_([v.id for v in views]))
+        ).scalars()
+    }
+    body = fhir.searchset([fhir.slot_resource(slots[v.id], remaining=v.remaining) for v in views])
+    return _fhir(body)
+
+
+@fhir_router.get("/Schedule")
+def fhir_schedules(
+    session: SessionDep,
+    user: CurrentUser,
+    actor: str | None = None,
+    count: Annotated[int, Query(alias="_count", ge=1, le=200)] = 50,
+) -> Response:
+    """Schedules (one per rule); `actor=Practitioner/<id>` filters."""
+    stmt = select(ScheduleRule).where(ScheduleRule.active == True)  # noqa: E712
+    if actor:
+        try:
+            uid = uuid.UUID(actor.rsplit("/", 1)[-1])
+        except ValueError:
+            from telemed.core.errors import Invalid
+
+            raise Invalid("actor must be Practitioner/<id>", field="actor") from None
+        stmt = stmt.where(ScheduleRule.specialist_id == uid)
+    rules = session.execute(stmt.order_by(col(ScheduleRule.created_at)).limit(count)).scalars()
+    return _fhir(fhir.searchset([fhir.schedule_resource(r) for r in rules]))
+
+
+@fhir_router.get("/Appointment/{booking_id}")
+def fhir_appointment(
+    booking_id: uuid.UUID, session: SessionDep, user: CurrentUser, ip: ClientIP
+) -> Response:
+    booking = service.visible_booking(session=session, user=user, booking_id=booking_id)
+    _audit_read(session, user, booking, ip, "fhir")
+    return _fhir(fhir.appointment_resource(booking))
+
+
+def _fhir(body: dict[str, Any]) -> Response:
+    import json
+
+    return Response(json.dumps(body, ensure_ascii=False), media_type=FHIR_JSON)
+
+
+def _fhir_date_range(values: list[str]) -> tuple[datetime | None, datetime | None]:
+    from telemed.core.clock import SHANGHAI
+    from telemed.core.errors import Invalid
+
+    lo = hi = None
+    for v in values:
+        prefix, text = (v[:2], v[2:]) if v[:2] in ("ge", "gt", "lt", "le") else ("ge", v)
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            raise Invalid(f"bad date {v!r}", field="start") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=SHANGHAI)
+        if prefix in ("ge", "gt"):
+            lo = when
+        else:
+            hi = when
+    return lo, hi

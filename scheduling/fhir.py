@@ -1,0 +1,110 @@
+"""FHIR R4 views (Slot, Schedule, Appointment), validated by `fhir.resources` (R4B models)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from fhir.resources.R4B.appointment import Appointment
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.schedule import Schedule
+from fhir.resources.R4B.slot import Slot as FhirSlot
+
+from scheduling.models import Booking, ScheduleRule, Slot
+
+SYSTEM = "https://telemed.example/fhir/CodeSystem/"
+
+
+def _dump(resource: Any) -> dict[str, Any]:
+    return json.loads(resource.model_dump_json(exclude_none=True))
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _concept(system: str, code: str) -> dict[str, Any]:
+    return {"coding": [{"system": SYSTEM + system, "code": code}], "text": code}
+
+
+def slot_resource(slot: Slot, *, remaining: int | None = None) -> dict[str, Any]:
+    """A Slot: free while places remain (for this viewer), busy when full."""
+    free = (slot.capacity - slot.booked if remaining is None else remaining) > 0
+    status = "busy-unavailable" if slot.status != "active" else ("free" if free else "busy")
+    data: dict[str, Any] = {
+        "resourceType": "Slot",
+        "id": str(slot.id),
+        "schedule": {"reference": f"Schedule/{slot.rule_id}" if slot.rule_id else "Schedule/adhoc"},
+        "status": status,
+        "start": _iso(slot.start_at),
+        "end": _iso(slot.end_at),
+        "serviceType": [_concept("service-class", slot.service_class)],
+        "specialty": [_concept("specialty", slot.specialty_code)],
+        "overbooked": False,
+        "comment": f"{slot.institution_name} {slot.specialist_name or ''}".strip(),
+    }
+    return _dump(FhirSlot.model_validate(data))
+
+
+def schedule_resource(rule: ScheduleRule) -> dict[str, Any]:
+    """A Schedule: the rule's actor (practitioner or location) and what it offers."""
+    actor = (
+        {"reference": f"Practitioner/{rule.specialist_id}"}
+        if rule.specialist_id
+        else {"display": rule.resource_name or "resource"}
+    )
+    data = {
+        "resourceType": "Schedule",
+        "id": str(rule.id),
+        "active": rule.active,
+        "actor": [actor, {"reference": f"Organization/{rule.institution_id}"}],
+        "serviceType": [_concept("service-class", rule.service_class)],
+        "specialty": [_concept("specialty", rule.specialty_code)],
+        "comment": (
+            f"weekdays {rule.weekdays} {rule.start_time:%H:%M}-{rule.end_time:%H:%M} "
+            f"Asia/Shanghai, {rule.slot_minutes} min, capacity {rule.capacity}"
+        ),
+    }
+    return _dump(Schedule.model_validate(data))
+
+
+def appointment_resource(booking: Booking) -> dict[str, Any]:
+    """An Appointment with the patient (or the booking doctor) and the practitioner."""
+    participants: list[dict[str, Any]] = []
+    if booking.patient_id:
+        participants.append(
+            {"actor": {"reference": f"Patient/{booking.patient_id}"}, "status": "accepted"}
+        )
+    participants.append(
+        {"actor": {"reference": f"Practitioner/{booking.booked_by_id}"}, "status": "accepted"}
+    )
+    if booking.specialist_id:
+        participants.append(
+            {"actor": {"reference": f"Practitioner/{booking.specialist_id}"}, "status": "accepted"}
+        )
+    data: dict[str, Any] = {
+        "resourceType": "Appointment",
+        "id": str(booking.id),
+        "status": booking.status,
+        "serviceType": [_concept("service-class", booking.service_class)],
+        "start": _iso(booking.start_at),
+        "end": _iso(booking.end_at),
+        "slot": [{"reference": f"Slot/{booking.slot_id}"}],
+        "created": _iso(booking.created_at),
+        "participant": participants,
+    }
+    if booking.status == "cancelled" and booking.status_reason:
+        data["cancelationReason"] = {"text": booking.status_reason}
+    return _dump(Appointment.model_validate(data))
+
+
+def searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """A searchset Bundle of the given resources."""
+    data = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "entry": [{"fullUrl": f"{r['resourceType']}/{r['id']}", "resource": r} for r in resources],
+    }
+    return _dump(Bundle.model_validate(data))

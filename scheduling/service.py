@@ -1,0 +1,1131 @@
+"""Rules of scheduling: search, holds, bookings, cancel/reschedule, waitlist, schedules.
+
+Never overbooked: a place is taken by one atomic `UPDATE scheduling_slot SET booked =
+booked + 1 WHERE id = :slot AND booked < capacity AND <pool has room>` — the UPDATE takes
+the slot's row lock and PostgreSQL re-checks the WHERE clause against the committed row, so
+concurrent bookings serialize on the slot and the loser gets 409 `slot_full`. CHECK
+constraints (`booked <= capacity`, `reserved_booked <= reserved`) back it up. The UPDATE is
+the last statement of a booking, so the lock is held only until the commit that follows.
+Releasing places (cancel, expired holds) locks the slot with `FOR NO KEY UPDATE` first.
+Overlapping bookings of one person are refused by a PostgreSQL exclusion constraint (and
+re-checked under SQLite's single write lock). Each public booking call runs in a
+savepoint: a refusal leaves no hold, booking, notification or idempotency key behind."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from scheduling.horizon import HorizonResult, holders, materialize
+from scheduling.models import (
+    ACTIVE_STATUSES,
+    Booking,
+    BookingStatus,
+    ScheduleException,
+    ScheduleRule,
+    Slot,
+    WaitlistEntry,
+)
+from scheduling.rules import parse_weekdays
+from scheduling.schemas import (
+    ExceptionCreate,
+    RuleCreate,
+    RuleUpdate,
+    SlotView,
+    WaitlistCreate,
+)
+from scheduling.states import BOOKING
+from telemed.core import idempotency, notifications
+from telemed.core.clock import to_shanghai
+from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
+from telemed.core.settings import SchedulingSettings, get_settings
+from telemed.identity.models import Patient, Role, User
+from telemed.identity.permissions import can_act_for_patient
+from telemed.network.models import AllianceMember, Institution
+
+__all__ = [
+    "book",
+    "cancel_booking",
+    "get_booking",
+    "hold_slot",
+    "register_reserved_eligibility",
+    "reschedule",
+    "search_slots",
+    "slot_of",
+]
+
+# (session, user, patient_id) -> may this booking use family-doctor reserved capacity?
+ReservedEligibility = Callable[[Session, User, uuid.UUID | None], bool]
+_eligibility: list[ReservedEligibility] = []
+
+PATIENT_SERVICE_CLASSES = {"outpatient", "home_visit", "training"}
+WAITLIST_OFFER_MINUTES = 120
+NOSHOW_WINDOW_DAYS = 180
+
+
+def register_reserved_eligibility(fn: ReservedEligibility) -> None:
+    """Let a domain (referrals) say who may use reserved capacity. Default: nobody."""
+    if fn not in _eligibility:
+        _eligibility.append(fn)
+
+
+def _eligible(session: Session, user: User, patient_id: uuid.UUID | None) -> bool:
+    return any(fn(session, user, patient_id) for fn in _eligibility)
+
+
+def _settings() -> SchedulingSettings:
+    return get_settings().scheduling
+
+
+# ---------------------------------------------------------------- search
+
+
+def _remaining_expr(now: datetime, eligible: bool) -> Any:
+    if eligible:
+        return Slot.capacity - Slot.booked
+    return case(
+        (col(Slot.release_at) <= now, Slot.capacity - Slot.booked),
+        else_=Slot.capacity - Slot.reserved - (Slot.booked - Slot.reserved_booked),
+    )
+
+
+def viewer_eligible(*, session: Session, viewer: User | None) -> bool:
+    """Whether reserved places count for this viewer in search results."""
+    if viewer is None:
+        return False
+    if viewer.role == Role.FAMILY_DOCTOR:
+        return True
+    return _eligible(session, viewer, viewer.patient_id)
+
+
+def search_slots(
+    *,
+    session: Session,
+    viewer: User | None,
+    now: datetime,
+    specialty: str | None = None,
+    service_class: str | None = None,
+    institution_id: uuid.UUID | None = None,
+    tier: str | None = None,
+    league: str | None = None,
+    alliance_id: uuid.UUID | None = None,
+    specialist_id: uuid.UUID | None = None,
+    title: str | None = None,
+    start_from: datetime | None = None,
+    start_to: datetime | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[SlotView]:
+    """Free slots across the network, earliest first, with the capacity the viewer may use."""
+    if start_from is not None and start_to is not None and start_to < start_from:
+        raise Invalid("start_to must not be before start_from", field="start_to")
+    remaining = _remaining_expr(now, viewer_eligible(session=session, viewer=viewer))
+    lower = max(now, start_from) if start_from is not None else now
+    stmt = select(Slot, remaining.label("remaining")).where(
+        Slot.status == "active", col(Slot.start_at) > lower, remaining > 0
+    )
+    if specialty:
+        stmt = stmt.where(Slot.specialty_code == specialty)
+    if service_class:
+        stmt = stmt.where(Slot.service_class == service_class)
+    if institution_id:
+        stmt = stmt.where(Slot.institution_id == institution_id)
+    if tier:
+        stmt = stmt.where(Slot.tier == tier)
+    if league:
+        stmt = stmt.where(Slot.league_code == league)
+    if specialist_id:
+        stmt = stmt.where(Slot.specialist_id == specialist_id)
+    if title:
+        stmt = stmt.where(Slot.title == title)
+    if start_to is not None:
+        stmt = stmt.where(col(Slot.start_at) < start_to)
+    if alliance_id:
+        members = select(AllianceMember.institution_id).where(
+            AllianceMember.alliance_id == alliance_id
+        )
+        stmt = stmt.where(col(Slot.institution_id).in_(members))
+    stmt = stmt.order_by(col(Slot.start_at), col(Slot.id)).limit(limit).offset(offset)
+    return [
+        SlotView(
+            id=s.id,
+            institution_id=s.institution_id,
+            institution_name=s.institution_name,
+            specialist_id=s.specialist_id,
+            specialist_name=s.specialist_name,
+            specialty_code=s.specialty_code,
+            title=s.title,
+            service_class=s.service_class,
+            start_at=s.start_at,
+            end_at=s.end_at,
+            remaining=int(rem),
+            tier=s.tier,
+            league_code=s.league_code,
+            capacity=s.capacity,
+        )
+        for s, rem in session.execute(stmt).all()
+    ]
+
+
+def get_slot(*, session: Session, slot_id: uuid.UUID) -> Slot:
+    slot = session.get(Slot, slot_id)
+    if slot is None:
+        raise NotFound(f"slot {slot_id} not found")
+    return slot
+
+
+# ---------------------------------------------------------------- bookings
+
+
+def get_booking(*, session: Session, booking_id: uuid.UUID) -> Booking:
+    """A booking by id (no authorization: callers decide who may see it)."""
+    booking = session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFound(f"booking {booking_id} not found")
+    return booking
+
+
+def slot_of(*, session: Session, booking: Booking) -> Slot:
+    """The slot of a booking."""
+    return get_slot(session=session, slot_id=booking.slot_id)
+
+
+def can_see_booking(*, session: Session, user: User, booking: Booking) -> bool:
+    """Booker, the patient, the specialist, staff of the slot's institution, admins."""
+    if user.role == Role.ADMIN or user.id in (booking.booked_by_id, booking.specialist_id):
+        return True
+    if user.role == Role.PATIENT:
+        return booking.patient_id is not None and user.patient_id == booking.patient_id
+    return (
+        user.role == Role.COORDINATOR
+        and user.institution_id == booking.institution_id
+        or (user.institution_id == booking.institution_id and user.role == Role.SPECIALIST)
+    )
+
+
+def visible_booking(*, session: Session, user: User, booking_id: uuid.UUID) -> Booking:
+    """A booking the user may see; 404 otherwise (no existence leak)."""
+    booking = session.get(Booking, booking_id)
+    if booking is None or not can_see_booking(session=session, user=user, booking=booking):
+        raise NotFound(f"booking {booking_id} not found")
+    return booking
+
+
+def _lock_slot(session: Session, slot_id: uuid.UUID) -> Slot:
+    slot = session.execute(
+        select(Slot)
+        .where(Slot.id == slot_id)
+        # FOR NO KEY UPDATE: does not conflict with the KEY SHARE locks that concurrent
+        # booking inserts take through their foreign key (FOR UPDATE would deadlock).
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if slot is None:
+        raise NotFound(f"slot {slot_id} not found")
+    return slot
+
+
+def _release(session: Session, slot: Slot, booking: Booking) -> None:
+    """Give a booking's place back to its (locked) slot."""
+    session.execute(
+        update(Slot)
+        .where(col(Slot.id) == slot.id)
+        .values(
+            booked=Slot.booked - 1,
+            reserved_booked=Slot.reserved_booked - (1 if booking.uses_reserved else 0),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def release_expired_holds(*, session: Session, slot: Slot, now: datetime) -> int:
+    """Cancel the expired holds of a slot locked by the caller; return how many.
+
+    One UPDATE ... RETURNING, so a hold confirmed at the same moment is never also expired.
+    """
+    rows = session.execute(
+        update(Booking)
+        .where(
+            col(Booking.slot_id) == slot.id,
+            col(Booking.status) == BookingStatus.PENDING,
+            col(Booking.hold_expires_at) <= now,
+        )
+        .values(
+            status=BookingStatus.CANCELLED,
+            hold_expires_at=None,
+            status_changed_at=now,
+            status_changed_by_id=None,
+            status_reason="hold expired",
+        )
+        .returning(col(Booking.id), col(Booking.uses_reserved))
+        .execution_options(synchronize_session=False)
+    ).all()
+    if rows:
+        session.execute(
+            update(Slot)
+            .where(col(Slot.id) == slot.id)
+            .values(
+                booked=Slot.booked - len(rows),
+                reserved_booked=Slot.reserved_booked - sum(1 for r in rows if r[1]),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        for booking_id, _ in rows:  # objects already loaded in this session see the change
+            cached = session.identity_map.get(session.identity_key(Booking, booking_id))  # type: ignore[arg-type]
+            if cached is not None:
+                session.refresh(cached)
+    return len(rows)
+
+
+def _set_status(
+    booking: Booking, action: str, *, by: User | None, now: datetime, reason: str = ""
+) -> None:
+    booking.status = BOOKING.next(booking.status, action)
+    booking.status_changed_at = now
+    booking.status_changed_by_id = by.id if by else None
+    booking.status_reason = reason[:200]
+    if booking.status != BookingStatus.PENDING:
+        booking.hold_expires_at = None
+
+
+def _resolve_patient(session: Session, by: User, patient_id: uuid.UUID | None) -> uuid.UUID | None:
+    """Who the booking is for, refusing what the booker may not do (403/404)."""
+    if by.role == Role.PATIENT:
+        if patient_id is not None and patient_id != by.patient_id:
+            raise Forbidden("patients book only for themselves", code="not_your_patient")
+        return by.patient_id
+    if patient_id is None:
+        return None
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound(f"patient {patient_id} not found")
+    if not can_act_for_patient(session, by, patient):
+        raise Forbidden(
+            "your role does not allow booking for this patient", code="not_your_patient"
+        )
+    return patient_id
+
+
+def _check_noshow_policy(
+    session: Session, by: User, patient_id: uuid.UUID | None, now: datetime
+) -> None:
+    if by.role != Role.PATIENT or patient_id is None:
+        return
+    limit = _settings().noshow_limit
+    count = session.execute(
+        select(func.count())
+        .select_from(Booking)
+        .where(
+            Booking.patient_id == patient_id,
+            Booking.status == BookingStatus.NOSHOW,
+            col(Booking.start_at) > now - timedelta(days=NOSHOW_WINDOW_DAYS),
+        )
+    ).scalar_one()
+    if limit and count >= limit:
+        raise Forbidden(
+            f"{count} missed appointments in {NOSHOW_WINDOW_DAYS} days: online booking is "
+            "suspended; please book through your doctor",
+            code="noshow_limit",
+        )
+
+
+def _reserve(
+    session: Session,
+    *,
+    slot_id: uuid.UUID,
+    by: User,
+    patient_id: uuid.UUID | None,
+    now: datetime,
+    status: str,
+    hold_minutes: int | None = None,
+    reference_type: str | None = None,
+    reference_id: uuid.UUID | None = None,
+) -> tuple[Booking, bool]:
+    """Write a new booking or hold for a slot; the caller then calls `_take_place` last.
+
+    Returns the booking and whether it may use reserved capacity. The place itself is taken
+    by `_take_place` as the last statement of the transaction, so the slot's row lock is
+    held only until the commit that follows (short lock under a booking rush).
+    """
+    patient_id = _resolve_patient(session, by, patient_id)
+    _check_noshow_policy(session, by, patient_id, now)
+    slot = session.get(Slot, slot_id)
+    if slot is None:
+        raise NotFound(f"slot {slot_id} not found")
+    if slot.status != "active":
+        raise Conflict("this slot was withdrawn from the schedule", code="slot_withdrawn")
+    if slot.start_at <= now:
+        raise Invalid("this slot is in the past", field="slot_id", code="slot_in_past")
+    if by.role == Role.PATIENT and slot.service_class not in PATIENT_SERVICE_CLASSES:
+        raise Forbidden(
+            f"patients cannot book {slot.service_class} slots", code="service_class_not_allowed"
+        )
+    want_reserved = (
+        slot.reserved > 0 and now < slot.release_at and _eligible(session, by, patient_id)
+    )
+    person = patient_id or by.id
+    _clear_person_overlap(session, person, slot, now)
+    minutes = hold_minutes if hold_minutes is not None else _settings().hold_minutes
+    booking = Booking(
+        slot_id=slot.id,
+        patient_id=patient_id,
+        booked_by_id=by.id,
+        person_id=person,
+        status=status,
+        reference_type=reference_type,
+        reference_id=reference_id,
+        start_at=slot.start_at,
+        end_at=slot.end_at,
+        institution_id=slot.institution_id,
+        specialist_id=slot.specialist_id,
+        service_class=slot.service_class,
+        uses_reserved=False,
+        hold_expires_at=now + timedelta(minutes=minutes) if status == "pending" else None,
+        status_changed_at=now,
+        status_changed_by_id=by.id,
+        created_at=now,
+    )
+    session.add(booking)
+    session.flush()  # PostgreSQL: the exclusion constraint refuses an overlapping booking here
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite has no exclusion constraint; our insert holds its single write lock now,
+        # so this check cannot race.
+        _clear_person_overlap(session, person, slot, now, exclude=booking.id)
+    return booking, want_reserved
+
+
+def _clear_person_overlap(
+    session: Session, person: uuid.UUID, slot: Slot, now: datetime, exclude: uuid.UUID | None = None
+) -> None:
+    """Refuse when the person has an active booking overlapping the slot; release their
+    own stale holds there (an expired hold must not block them)."""
+    stmt = select(Booking).where(
+        Booking.person_id == person,
+        col(Booking.status).in_(ACTIVE_STATUSES),
+        col(Booking.start_at) < slot.end_at,
+        col(Booking.end_at) > slot.start_at,
+    )
+    if exclude is not None:
+        stmt = stmt.where(Booking.id != exclude)
+    for other in session.execute(stmt).scalars().all():
+        stale = (
+            other.status == BookingStatus.PENDING
+            and other.hold_expires_at is not None
+            and other.hold_expires_at <= now
+        )
+        if not stale:
+            raise Conflict(
+                "this person already has an appointment at that time", code="person_overlap"
+            )
+        release_expired_holds(session=session, slot=_lock_slot(session, other.slot_id), now=now)
+
+
+def _try_take(session: Session, slot_id: uuid.UUID, now: datetime, *, reserved: bool) -> bool:
+    """One atomic UPDATE that takes a place if the pool has one (row lock + re-check)."""
+    pool = (
+        (col(Slot.reserved_booked) < col(Slot.reserved)) & (col(Slot.release_at) > now)
+        if reserved
+        else (col(Slot.release_at) <= now)
+        | (
+            (col(Slot.booked) - col(Slot.reserved_booked))
+            < (col(Slot.capacity) - col(Slot.reserved))
+        )
+    )
+    moved = session.execute(
+        update(Slot)
+        .where(
+            col(Slot.id) == slot_id,
+            col(Slot.status) == "active",
+            col(Slot.booked) < col(Slot.capacity),
+            pool,
+        )
+        .values(
+            booked=Slot.booked + 1,
+            reserved_booked=Slot.reserved_booked + (1 if reserved else 0),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _has_expired_holds(session: Session, slot_id: uuid.UUID, now: datetime) -> bool:
+    return (
+        session.execute(
+            select(Booking.id)
+            .where(
+                Booking.slot_id == slot_id,
+                Booking.status == BookingStatus.PENDING,
+                col(Booking.hold_expires_at) <= now,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def _take_place(session: Session, booking: Booking, now: datetime, want_reserved: bool) -> None:
+    """Take the booking's place in its slot, or raise 409 slot_full (savepoint rolls back)."""
+    for attempt in range(2):
+        if want_reserved and _try_take(session, booking.slot_id, now, reserved=True):
+            booking.uses_reserved = True
+            session.flush()
+            return
+        if _try_take(session, booking.slot_id, now, reserved=False):
+            return
+        if attempt == 0 and _has_expired_holds(session, booking.slot_id, now):
+            # Full, but expired holds still count: release them under the slot lock, retry.
+            slot = _lock_slot(session, booking.slot_id)
+            if release_expired_holds(session=session, slot=slot, now=now) == 0:
+                break
+        else:
+            break
+    raise Conflict("this slot is fully booked", code="slot_full", slot_id=str(booking.slot_id))
+
+
+def _integrity_conflict(exc: IntegrityError) -> Conflict:
+    text = str(exc.orig)
+    if "person_overlap" in text:
+        return Conflict(
+            "this person already has an appointment at that time", code="person_overlap"
+        )
+    if "booked_within_capacity" in text or "reserved_booked" in text:
+        return Conflict("this slot is fully booked", code="slot_full")
+    return Conflict("the booking conflicts with existing data", code="booking_conflict")
+
+
+def _idempotent(
+    session: Session,
+    *,
+    scope: str,
+    by: User,
+    key: str | None,
+    payload: dict[str, Any],
+    now: datetime,
+) -> tuple[str | None, Booking | None]:
+    if not key:
+        return None, None
+    scoped = idempotency.scoped_key(scope=scope, user_id=by.id, key=key)
+    previous = idempotency.claim(session=session, key=scoped, payload=payload, now=now)
+    if previous is None:
+        return scoped, None
+    booking_id = previous.response.get("booking_id")
+    if not booking_id:
+        raise Conflict("the first request with this key is still running", code="idempotency_busy")
+    return scoped, get_booking(session=session, booking_id=uuid.UUID(booking_id))
+
+
+def _notify(
+    session: Session, booking: Booking, *, kind: str, title: str, body: str, now: datetime
+) -> None:
+    for uid in holders(session, booking):
+        notifications.enqueue(
+            session=session,
+            user_id=uid,
+            kind=kind,
+            title=title,
+            body=body,
+            data={"booking_id": str(booking.id), "slot_id": str(booking.slot_id)},
+            channels=("in_app", "sms"),
+            now=now,
+        )
+
+
+def _when(booking: Booking) -> str:
+    return f"{to_shanghai(booking.start_at):%Y-%m-%d %H:%M}"
+
+
+def hold_slot(
+    *,
+    session: Session,
+    slot_id: uuid.UUID,
+    by: User,
+    patient_id: uuid.UUID | None,
+    now: datetime,
+    idempotency_key: str | None = None,
+    minutes: int | None = None,
+) -> Booking:
+    """Hold one place of a slot for a few minutes (a `pending` booking)."""
+    payload = {"slot_id": str(slot_id), "patient_id": str(patient_id)}
+    try:
+        with session.begin_nested():
+            scoped, previous = _idempotent(
+                session,
+                scope="scheduling.hold",
+                by=by,
+                key=idempotency_key,
+                payload=payload,
+                now=now,
+            )
+            if previous is not None:
+                return previous
+            hold, want_reserved = _reserve(
+                session,
+                slot_id=slot_id,
+                by=by,
+                patient_id=patient_id,
+                now=now,
+                status=BookingStatus.PENDING,
+                hold_minutes=minutes,
+            )
+            if scoped:
+                idempotency.store(
+                    session=session,
+                    key=scoped,
+                    status_code=201,
+                    response={"booking_id": str(hold.id)},
+                )
+            _take_place(session, hold, now, want_reserved)
+            return hold
+    except IntegrityError as exc:
+        raise _integrity_conflict(exc) from None
+
+
+def book(
+    *,
+    session: Session,
+    slot_id: uuid.UUID | None,
+    by: User,
+    patient_id: uuid.UUID | None,
+    now: datetime,
+    idempotency_key: str | None = None,
+    reference_type: str | None = None,
+    reference_id: uuid.UUID | None = None,
+    hold_id: uuid.UUID | None = None,
+) -> Booking:
+    """Book a slot, straight or by confirming the caller's hold; 409 slot_full / hold_expired."""
+    payload = {
+        "slot_id": str(slot_id),
+        "patient_id": str(patient_id),
+        "hold_id": str(hold_id),
+        "reference_type": reference_type,
+        "reference_id": str(reference_id),
+    }
+    try:
+        with session.begin_nested():
+            scoped, previous = _idempotent(
+                session,
+                scope="scheduling.book",
+                by=by,
+                key=idempotency_key,
+                payload=payload,
+                now=now,
+            )
+            if previous is not None:
+                return previous
+            want_reserved: bool | None = None
+            if hold_id is not None:
+                booking = _confirm_hold(
+                    session,
+                    hold_id=hold_id,
+                    slot_id=slot_id,
+                    by=by,
+                    patient_id=patient_id,
+                    now=now,
+                    reference_type=reference_type,
+                    reference_id=reference_id,
+                )
+            elif slot_id is None:
+                raise Invalid("give slot_id or hold_id", field="slot_id")
+            else:
+                booking, want_reserved = _reserve(
+                    session,
+                    slot_id=slot_id,
+                    by=by,
+                    patient_id=patient_id,
+                    now=now,
+                    status=BookingStatus.BOOKED,
+                    reference_type=reference_type,
+                    reference_id=reference_id,
+                )
+            _notify(
+                session,
+                booking,
+                kind="booking.confirmed",
+                title="预约成功 Appointment confirmed",
+                body=f"{_when(booking)} 预约已确认。",
+                now=now,
+            )
+            if scoped:
+                idempotency.store(
+                    session=session,
+                    key=scoped,
+                    status_code=201,
+                    response={"booking_id": str(booking.id)},
+                )
+            if want_reserved is not None:
+                _take_place(session, booking, now, want_reserved)  # last: short slot lock
+            return booking
+    except IntegrityError as exc:
+        raise _integrity_conflict(exc) from None
+
+
+def _confirm_hold(
+    session: Session,
+    *,
+    hold_id: uuid.UUID,
+    slot_id: uuid.UUID | None,
+    by: User,
+    patient_id: uuid.UUID | None,
+    now: datetime,
+    reference_type: str | None,
+    reference_id: uuid.UUID | None,
+) -> Booking:
+    hold = session.get(Booking, hold_id)
+    if hold is None or hold.booked_by_id != by.id:
+        raise NotFound(f"hold {hold_id} not found")
+    if slot_id is not None and slot_id != hold.slot_id:
+        raise Invalid("the hold is for another slot", field="slot_id")
+    if patient_id is not None and hold.patient_id is not None and patient_id != hold.patient_id:
+        raise Invalid("the hold is for another patient", field="patient_id")
+    # One atomic UPDATE: a concurrent expiry (under the slot lock) and this confirmation
+    # cannot both win.
+    confirmed = session.execute(
+        update(Booking)
+        .where(
+            col(Booking.id) == hold.id,
+            col(Booking.status) == BookingStatus.PENDING,
+            col(Booking.hold_expires_at) > now,
+        )
+        .values(
+            status=BookingStatus.BOOKED,
+            hold_expires_at=None,
+            status_changed_at=now,
+            status_changed_by_id=by.id,
+            status_reason="",
+            reference_type=reference_type or hold.reference_type,
+            reference_id=reference_id or hold.reference_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(hold)
+    if confirmed.rowcount != 1:  # type: ignore[attr-defined]
+        if hold.status == BookingStatus.PENDING or hold.status_reason == "hold expired":
+            raise Conflict("the hold has expired; hold the slot again", code="hold_expired")
+        BOOKING.next(hold.status, "confirm")  # raises InvalidTransition
+    if hold.waitlist_entry_id is not None:
+        entry = session.get(WaitlistEntry, hold.waitlist_entry_id)
+        if entry is not None:
+            entry.status = "done"
+    session.flush()
+    return hold
+
+
+def _may_manage(session: Session, user: User, booking: Booking) -> bool:
+    """Staff who run the slot: its specialist, coordinators of its institution, admins."""
+    if user.role == Role.ADMIN or user.id == booking.specialist_id:
+        return True
+    return user.role in (Role.COORDINATOR, Role.SPECIALIST, Role.COUNTY_DOCTOR) and (
+        user.institution_id == booking.institution_id
+    )
+
+
+def cancel_booking(
+    *, session: Session, booking_id: uuid.UUID, by: User, now: datetime, reason: str
+) -> Booking:
+    """Cancel a booking or hold, free its place, notify, and offer it to the waitlist."""
+    with session.begin_nested():
+        booking = visible_booking(session=session, user=by, booking_id=booking_id)
+        slot = _lock_slot(session, booking.slot_id)
+        session.refresh(booking)
+        if by.role == Role.PATIENT and booking.status == BookingStatus.BOOKED:
+            limit = timedelta(hours=_settings().patient_cancel_hours_before)
+            if booking.start_at - now < limit:
+                raise Conflict(
+                    f"appointments can be cancelled online up to {limit} before the start",
+                    code="too_late_to_cancel",
+                )
+        was_hold = booking.status == BookingStatus.PENDING
+        _set_status(booking, "cancel", by=by, now=now, reason=reason)
+        session.flush()
+        _release(session, slot, booking)
+        if not was_hold:
+            _notify(
+                session,
+                booking,
+                kind="booking.cancelled",
+                title="预约已取消 Appointment cancelled",
+                body=f"{_when(booking)} 的预约已取消。{reason}".strip(),
+                now=now,
+            )
+        if slot.status == "active" and slot.start_at > now:
+            offer_waitlist(session=session, slot=slot, now=now)
+        return booking
+
+
+def reschedule(
+    *,
+    session: Session,
+    booking_id: uuid.UUID,
+    new_slot_id: uuid.UUID,
+    by: User,
+    now: datetime,
+    reason: str = "",
+    idempotency_key: str | None = None,
+) -> Booking:
+    """Move a booking to another slot in one step (old place freed only if the new one is taken)."""
+    payload = {"booking_id": str(booking_id), "slot_id": str(new_slot_id)}
+    try:
+        with session.begin_nested():
+            scoped, previous = _idempotent(
+                session,
+                scope="scheduling.reschedule",
+                by=by,
+                key=idempotency_key,
+                payload=payload,
+                now=now,
+            )
+            if previous is not None:
+                return previous
+            old = visible_booking(session=session, user=by, booking_id=booking_id)
+            if old.status != BookingStatus.BOOKED:
+                BOOKING.next(old.status, "cancel")  # raises for finished bookings
+            old_slot = _lock_slot(session, old.slot_id)
+            session.refresh(old)
+            _set_status(old, "cancel", by=by, now=now, reason=reason or "rescheduled")
+            session.flush()
+            _release(session, old_slot, old)
+            new, want_reserved = _reserve(
+                session,
+                slot_id=new_slot_id,
+                by=by,
+                patient_id=old.patient_id,
+                now=now,
+                status=BookingStatus.BOOKED,
+                reference_type=old.reference_type,
+                reference_id=old.reference_id,
+            )
+            new.rescheduled_from_id = old.id
+            _take_place(session, new, now, want_reserved)
+            _notify(
+                session,
+                new,
+                kind="booking.changed",
+                title="预约已改期 Appointment changed",
+                body=f"预约由 {_when(old)} 改至 {_when(new)}。",
+                now=now,
+            )
+            if scoped:
+                idempotency.store(
+                    session=session,
+                    key=scoped,
+                    status_code=201,
+                    response={"booking_id": str(new.id)},
+                )
+            session.flush()
+            if old_slot.status == "active" and old_slot.start_at > now:
+                offer_waitlist(session=session, slot=old_slot, now=now)
+            return new
+    except IntegrityError as exc:
+        raise _integrity_conflict(exc) from None
+
+
+def mark(
+    *, session: Session, booking_id: uuid.UUID, action: str, by: User, now: datetime
+) -> Booking:
+    """Arrive, fulfil or noshow: done by the staff running the slot."""
+    booking = visible_booking(session=session, user=by, booking_id=booking_id)
+    if not _may_manage(session, by, booking):
+        raise Forbidden("only the staff running this slot may record attendance")
+    if action == "noshow" and booking.start_at > now:
+        raise Conflict("a no-show is recorded only after the start time", code="too_early")
+    _set_status(booking, action, by=by, now=now)
+    session.flush()
+    return booking
+
+
+def bookings_for(
+    *, session: Session, user: User, limit: int = 50, offset: int = 0
+) -> list[Booking]:
+    """The user's own bookings (as booker or patient), newest slot first."""
+    cond = col(Booking.booked_by_id) == user.id
+    if user.patient_id is not None:
+        cond = cond | (col(Booking.patient_id) == user.patient_id)
+    stmt = (
+        select(Booking)
+        .where(cond)
+        .order_by(col(Booking.start_at).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def send_reminders(*, session: Session, now: datetime) -> int:
+    """Enqueue the day-before reminder for bookings starting in the next 24 hours (once each)."""
+    rows = list(
+        session.execute(
+            select(Booking)
+            .where(
+                Booking.status == BookingStatus.BOOKED,
+                col(Booking.reminded_at).is_(None),
+                col(Booking.start_at) > now,
+                col(Booking.start_at) <= now + timedelta(hours=24),
+            )
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    )
+    for b in rows:
+        b.reminded_at = now
+        _notify(
+            session,
+            b,
+            kind="booking.reminder",
+            title="就诊提醒 Appointment reminder",
+            body=f"您明天 {_when(b)} 有预约。",
+            now=now,
+        )
+    session.flush()
+    return len(rows)
+
+
+# ---------------------------------------------------------------- waitlist
+
+
+def join_waitlist(
+    *, session: Session, data: WaitlistCreate, by: User, now: datetime
+) -> WaitlistEntry:
+    """Wait for a slot of a specialty (and institution, class) in a date range."""
+    if data.end_at <= now:
+        raise Invalid("the range is in the past", field="end_at")
+    patient_id = _resolve_patient(session, by, data.patient_id)
+    entry = WaitlistEntry(
+        requested_by_id=by.id,
+        patient_id=patient_id,
+        specialty_code=data.specialty_code,
+        service_class=data.service_class,
+        institution_id=data.institution_id,
+        start_at=data.start_at,
+        end_at=data.end_at,
+        created_at=now,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | None:
+    """Offer a freed place to the first matching waiting request, as a hold; notify it."""
+    stmt = (
+        select(WaitlistEntry)
+        .where(
+            WaitlistEntry.status == "waiting",
+            WaitlistEntry.specialty_code == slot.specialty_code,
+            col(WaitlistEntry.start_at) <= slot.start_at,
+            col(WaitlistEntry.end_at) >= slot.end_at,
+            (col(WaitlistEntry.institution_id).is_(None))
+            | (col(WaitlistEntry.institution_id) == slot.institution_id),
+            (col(WaitlistEntry.service_class).is_(None))
+            | (col(WaitlistEntry.service_class) == slot.service_class),
+        )
+        .order_by(col(WaitlistEntry.created_at), col(WaitlistEntry.id))
+        .with_for_update(skip_locked=True)
+        .limit(20)
+    )
+    for entry in session.execute(stmt).scalars().all():
+        requester = session.get(User, entry.requested_by_id)
+        if requester is None:
+            continue
+        try:
+            with session.begin_nested():
+                hold, want_reserved = _reserve(
+                    session,
+                    slot_id=slot.id,
+                    by=requester,
+                    patient_id=entry.patient_id,
+                    now=now,
+                    status=BookingStatus.PENDING,
+                    hold_minutes=WAITLIST_OFFER_MINUTES,
+                )
+                _take_place(session, hold, now, want_reserved)
+                hold.waitlist_entry_id = entry.id
+                entry.status = "offered"
+                entry.offered_booking_id = hold.id
+                _notify(
+                    session,
+                    hold,
+                    kind="waitlist.offer",
+                    title="候补号源 A slot is offered to you",
+                    body=(
+                        f"{_when(hold)} 有空余号源，"
+                        f"已为您保留 {WAITLIST_OFFER_MINUTES} 分钟，请确认。"
+                    ),
+                    now=now,
+                )
+                session.flush()
+                return hold
+        except (Conflict, Forbidden, Invalid, NotFound, IntegrityError):
+            continue  # this request cannot take it (overlap, policy): next in line
+    return None
+
+
+# ---------------------------------------------------------------- schedules
+
+
+def _require_scheduler(user: User, institution_id: uuid.UUID) -> None:
+    if user.role == Role.ADMIN:
+        return
+    if user.role == Role.COORDINATOR and user.institution_id == institution_id:
+        return
+    raise Forbidden("only coordinators of the hospital manage its schedules")
+
+
+def _check_overlap(session: Session, rule: ScheduleRule) -> None:
+    if rule.specialist_id is None or not rule.active:
+        return
+    days = parse_weekdays(rule.weekdays)
+    others = session.execute(
+        select(ScheduleRule).where(
+            ScheduleRule.specialist_id == rule.specialist_id,
+            ScheduleRule.active == True,  # noqa: E712
+            ScheduleRule.id != rule.id,
+        )
+    ).scalars()
+    for other in others:
+        if not days & parse_weekdays(other.weekdays):
+            continue
+        if not (rule.start_time < other.end_time and other.start_time < rule.end_time):
+            continue
+        if rule.valid_to is not None and rule.valid_to < other.valid_from:
+            continue
+        if other.valid_to is not None and other.valid_to < rule.valid_from:
+            continue
+        raise Conflict(
+            f"overlaps rule {other.id} of the same specialist",
+            code="rule_overlap",
+            rule_id=str(other.id),
+        )
+
+
+def create_rule(*, session: Session, data: RuleCreate, by: User, now: datetime) -> ScheduleRule:
+    """Create a weekly rule (validated, no overlap per specialist) and materialize its slots."""
+    specialist = session.get(User, data.specialist_id) if data.specialist_id else None
+    if data.specialist_id and specialist is None:
+        raise NotFound(f"user {data.specialist_id} not found")
+    institution_id = data.institution_id or (specialist.institution_id if specialist else None)
+    if institution_id is None or session.get(Institution, institution_id) is None:
+        raise Invalid("unknown institution", field="institution_id")
+    if specialist is not None and specialist.institution_id != institution_id:
+        raise Invalid("the specialist works at another institution", field="specialist_id")
+    _require_scheduler(by, institution_id)
+    specialty = data.specialty_code or (specialist.specialty_code if specialist else None)
+    if not specialty:
+        raise Invalid("specialty_code is required for a resource", field="specialty_code")
+    today = to_shanghai(now).date()
+    valid_from = data.valid_from or today
+    if valid_from < today:
+        raise Invalid("valid_from is in the past", field="valid_from")
+    rule = ScheduleRule(
+        institution_id=institution_id,
+        specialist_id=data.specialist_id,
+        resource_name=data.resource_name,
+        specialty_code=specialty,
+        service_class=data.service_class,
+        weekdays=",".join(str(d) for d in data.weekdays),
+        start_time=data.start_time,
+        end_time=data.end_time,
+        slot_minutes=data.slot_minutes,
+        capacity=data.capacity,
+        reserved_share=data.reserved_share,
+        release_hours_before=data.release_hours_before,
+        valid_from=valid_from,
+        valid_to=data.valid_to,
+        follow_holidays=data.follow_holidays,
+        created_by_id=by.id,
+        created_at=now,
+        updated_at=now,
+    )
+    _check_overlap(session, rule)
+    session.add(rule)
+    session.flush()
+    materialize(session=session, now=now, horizon_days=_settings().horizon_days, rule_ids=[rule.id])
+    return rule
+
+
+def get_rule(*, session: Session, rule_id: uuid.UUID) -> ScheduleRule:
+    rule = session.get(ScheduleRule, rule_id)
+    if rule is None:
+        raise NotFound(f"schedule rule {rule_id} not found")
+    return rule
+
+
+def update_rule(
+    *, session: Session, rule_id: uuid.UUID, data: RuleUpdate, by: User, now: datetime
+) -> tuple[ScheduleRule, HorizonResult]:
+    """Change a rule; slots follow, bookings on removed slots are flagged, never dropped."""
+    rule = get_rule(session=session, rule_id=rule_id)
+    _require_scheduler(by, rule.institution_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "weekdays" in changes and changes["weekdays"] is not None:
+        days = changes.pop("weekdays")
+        if not days or any(d < 0 or d > 6 for d in days):
+            raise Invalid("weekdays are 0 (Monday) to 6 (Sunday)", field="weekdays")
+        rule.weekdays = ",".join(str(d) for d in sorted(set(days)))
+    for name, value in changes.items():
+        if value is not None or name == "valid_to":
+            setattr(rule, name, value)
+    if rule.end_time <= rule.start_time:
+        raise Invalid("end_time must be after start_time", field="end_time")
+    rule.version += 1
+    rule.updated_at = now
+    _check_overlap(session, rule)
+    session.flush()
+    result = materialize(
+        session=session, now=now, horizon_days=_settings().horizon_days, rule_ids=[rule.id]
+    )
+    return rule, result
+
+
+def list_rules(
+    *,
+    session: Session,
+    institution_id: uuid.UUID | None = None,
+    specialist_id: uuid.UUID | None = None,
+) -> list[ScheduleRule]:
+    stmt = select(ScheduleRule)
+    if institution_id:
+        stmt = stmt.where(ScheduleRule.institution_id == institution_id)
+    if specialist_id:
+        stmt = stmt.where(ScheduleRule.specialist_id == specialist_id)
+    return list(session.execute(stmt.order_by(col(ScheduleRule.created_at)).limit(500)).scalars())
+
+
+def add_exception(
+    *, session: Session, data: ExceptionCreate, by: User, now: datetime
+) -> tuple[ScheduleException, HorizonResult]:
+    """Record leave or an extra session and re-materialize the rules it touches."""
+    if data.end_at <= now:
+        raise Invalid("the exception is in the past", field="end_at")
+    if data.rule_id:
+        rule = get_rule(session=session, rule_id=data.rule_id)
+        institution_id = rule.institution_id
+        rule_ids = [rule.id]
+    else:
+        doc = session.get(User, data.specialist_id)
+        if doc is None or doc.institution_id is None:
+            raise NotFound(f"user {data.specialist_id} not found")
+        institution_id = doc.institution_id
+        rule_ids = [r.id for r in list_rules(session=session, specialist_id=doc.id)]
+    _require_scheduler(by, institution_id)
+    ex = ScheduleException(
+        kind=data.kind,
+        institution_id=institution_id,
+        rule_id=data.rule_id,
+        specialist_id=data.specialist_id,
+        start_at=data.start_at,
+        end_at=data.end_at,
+        reason=data.reason,
+        created_by_id=by.id,
+        created_at=now,
+    )
+    session.add(ex)
+    session.flush()
+    result = materialize(
+        session=session, now=now, horizon_days=_settings().horizon_days, rule_ids=rule_ids
+    )
+    return ex, result

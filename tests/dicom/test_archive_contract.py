@@ -1,0 +1,96 @@
+"""One contract, two archives: the embedded LocalArchive and a real Orthanc."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import pydicom
+import pytest
+from PIL import Image
+
+from dicom.archive import Archive, ArchiveError, LocalArchive, NotInArchive, OrthancArchive
+from tests.support.dicom_files import ct_series, to_bytes
+
+
+@pytest.fixture(params=["local", "orthanc"])
+def archive(request, tmp_path) -> Archive:  # type: ignore[no-untyped-def]
+    if request.param == "local":
+        return LocalArchive(tmp_path / "archive")
+    server = request.getfixturevalue("orthanc_server")
+    return OrthancArchive(server.url, server.username, server.password)
+
+
+@pytest.fixture
+def stored(archive):  # type: ignore[no-untyped-def]
+    datasets = ct_series(3, size=16, patient_id="CONTRACT1", patient_name="CONTRACT^ONE")
+    for ds in datasets:
+        assert not archive.store(to_bytes(ds)).already_stored
+    yield datasets
+    archive.delete_study(str(datasets[0].StudyInstanceUID))
+
+
+def _uid(item: dict, tag: str) -> str:  # type: ignore[type-arg]
+    return str(item[tag]["Value"][0])
+
+
+def test_store_is_idempotent(archive, stored) -> None:  # type: ignore[no-untyped-def]
+    again = archive.store(to_bytes(stored[0]))
+    assert again.already_stored
+    assert again.sop_uid == stored[0].SOPInstanceUID
+    assert archive.has_instance(str(stored[0].SOPInstanceUID))
+    assert not archive.has_instance("1.2.3.4.5.6.7.8.9")
+
+
+def test_qido_at_every_level(archive, stored) -> None:  # type: ignore[no-untyped-def]
+    study_uid = str(stored[0].StudyInstanceUID)
+    series_uid = str(stored[0].SeriesInstanceUID)
+    studies = archive.search("studies", {"PatientID": "CONTRACT1"})
+    assert [_uid(s, "0020000D") for s in studies] == [study_uid]
+    assert archive.search("studies", {"StudyInstanceUID": study_uid})
+    assert archive.search("studies", {"PatientID": "NOBODY"}) == []
+    series = archive.search("series", study_uid=study_uid)
+    assert [_uid(s, "0020000E") for s in series] == [series_uid]
+    assert _uid(series[0], "00080060") == "CT"
+    instances = archive.search("instances", study_uid=study_uid, series_uid=series_uid)
+    assert {_uid(i, "00080018") for i in instances} == {str(d.SOPInstanceUID) for d in stored}
+    assert archive.search("series", study_uid="1.2.3.999") == []
+
+
+def test_metadata_has_every_instance_without_pixels(archive, stored) -> None:  # type: ignore[no-untyped-def]
+    meta = archive.metadata(str(stored[0].StudyInstanceUID))
+    assert {_uid(m, "00080018") for m in meta} == {str(d.SOPInstanceUID) for d in stored}
+    assert all("Value" not in m.get("7FE00010", {}) for m in meta)
+    assert all(_uid(m, "00100020") == "CONTRACT1" for m in meta)
+    with pytest.raises(NotInArchive):
+        archive.metadata("1.2.3.999")
+
+
+def test_instance_frames_and_rendered(archive, stored) -> None:  # type: ignore[no-untyped-def]
+    ds = stored[1]
+    key = (str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID))
+    back = pydicom.dcmread(BytesIO(archive.instance(*key)))
+    assert back.SOPInstanceUID == ds.SOPInstanceUID
+    assert archive.frames(*key, [1]) == [bytes(ds.PixelData)]
+    png = archive.rendered(*key)
+    img = Image.open(BytesIO(png))
+    assert img.size == (16, 16)
+    narrow = archive.rendered(*key, window=(-1000.0, 10.0))
+    assert Image.open(BytesIO(narrow)).tobytes() != img.tobytes()
+    with pytest.raises(NotInArchive):
+        archive.frames(*key, [2])
+    with pytest.raises(NotInArchive):
+        archive.instance(key[0], key[1], "1.2.3.4.5")
+
+
+def test_whole_study_and_delete(archive, stored) -> None:  # type: ignore[no-untyped-def]
+    study_uid = str(stored[0].StudyInstanceUID)
+    sops = {pydicom.dcmread(BytesIO(b)).SOPInstanceUID for b in archive.study_instances(study_uid)}
+    assert sops == {d.SOPInstanceUID for d in stored}
+    archive.delete_study(study_uid)
+    assert archive.search("studies", {"StudyInstanceUID": study_uid}) == []
+
+
+def test_non_dicom_is_refused(archive) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ArchiveError):
+        archive.store(b"this is not DICOM at all" * 10)
+    archive.ping()
