@@ -14,6 +14,7 @@ declare module 'vue-router' {
   interface RouteMeta {
     public?: boolean
     roles?: import('./lib/session').Role[] | 'all'
+    needs?: string
   }
 }
 

@@ -2,7 +2,7 @@
 import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router'
 import { restore } from './lib/api'
 import { session, type Role } from './lib/session'
-import { loadCapabilities } from './lib/capabilities'
+import { hasApi, loadCapabilities } from './lib/capabilities'
 import { allowed, navFor, NAV } from './nav'
 
 const pages: Record<string, () => Promise<unknown>> = {
@@ -13,6 +13,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   me: () => import('./views/MeView.vue'),
   book: () => import('./views/BookView.vue'),
   appointments: () => import('./views/AppointmentsView.vue'),
+  consultations: () => import('./views/ConsultationsView.vue'),
 }
 
 const routes: RouteRecordRaw[] = [
@@ -23,6 +24,18 @@ const routes: RouteRecordRaw[] = [
     component: pages[n.name] as RouteRecordRaw['component'],
     meta: { roles: n.roles },
   })) as RouteRecordRaw[],
+  {
+    path: '/consultations/new',
+    name: 'consultation-new',
+    component: () => import('./views/NewConsultationView.vue'),
+    meta: { roles: ['county_doctor', 'family_doctor', 'specialist'], needs: '/api/v1/consultations' },
+  },
+  {
+    path: '/consultations/:id',
+    name: 'consultation',
+    component: () => import('./views/ConsultationView.vue'),
+    meta: { roles: 'all', needs: '/api/v1/consultations/{consultation_id}' },
+  },
   { path: '/:pathMatch(.*)*', name: 'notfound', component: () => import('./views/NotFoundView.vue') },
 ]
 
@@ -41,8 +54,8 @@ router.beforeEach(async (to) => {
   }
   if (!session.user) return { name: 'login', query: { redirect: to.fullPath } }
   if (!allowed(to.meta.roles as Role[] | 'all' | undefined, session.user.role)) return { name: 'home' }
-  if (to.name && to.name !== 'notfound' && !navFor(session.user.role).some((n) => n.name === to.name)) {
-    return { name: 'home' }
-  }
+  const inNav = NAV.some((n) => n.name === to.name)
+  if (inNav && !navFor(session.user.role).some((n) => n.name === to.name)) return { name: 'home' }
+  if (!hasApi(to.meta.needs)) return { name: 'home' }
   return true
 })

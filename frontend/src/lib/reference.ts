@@ -96,3 +96,20 @@ export function doctorTitle(code: string | null | undefined): string {
   const key = `doctorTitle.${code}`
   return has(key) ? t(key) : code
 }
+
+const patients = reactive({} as Record<string, { name: string; resident_id_masked: string }>)
+const pendingPatients = new Set<string>()
+/** A patient's name, loaded on first use (the read is authorized and audited by the API). */
+export function patientName(id: string | null | undefined): string {
+  if (!id) return ''
+  const p = patients[id]
+  if (p) return p.name
+  if (!pendingPatients.has(id)) {
+    pendingPatients.add(id)
+    api.get<{ name: string; resident_id_masked: string }>(`/patients/${id}`).then(
+      (row) => (patients[id] = row),
+      () => undefined,
+    )
+  }
+  return ''
+}
