@@ -19,6 +19,7 @@ export const NAV: NavItem[] = [
   { name: 'book', path: '/book', label: 'nav.book', roles: ['patient'], needs: '/api/v1/slots' },
   { name: 'appointments', path: '/appointments', label: 'nav.appointments', roles: ['patient', ...STAFF], needs: '/api/v1/bookings' },
   { name: 'consultations', path: '/consultations', label: 'nav.consultations', roles: ['county_doctor', 'family_doctor', 'specialist', 'coordinator', 'admin'], needs: '/api/v1/consultations' },
+  { name: 'studies', path: '/studies', label: 'nav.studies', roles: STAFF, needs: '/api/v1/studies' },
   { name: 'patients', path: '/patients', label: 'nav.patients', roles: STAFF },
   { name: 'audit', path: '/audit', label: 'nav.audit', roles: ['admin'] },
   { name: 'me', path: '/me', label: 'nav.me', roles: 'all' },

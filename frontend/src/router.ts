@@ -14,6 +14,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   book: () => import('./views/BookView.vue'),
   appointments: () => import('./views/AppointmentsView.vue'),
   consultations: () => import('./views/ConsultationsView.vue'),
+  studies: () => import('./views/StudiesView.vue'),
 }
 
 const routes: RouteRecordRaw[] = [
@@ -35,6 +36,12 @@ const routes: RouteRecordRaw[] = [
     name: 'consultation',
     component: () => import('./views/ConsultationView.vue'),
     meta: { roles: 'all', needs: '/api/v1/consultations/{consultation_id}' },
+  },
+  {
+    path: '/viewer/:study',
+    name: 'viewer',
+    component: () => import('./views/ViewerView.vue'),
+    meta: { roles: 'all', needs: '/dicom-web/studies/{study_uid}/series' },
   },
   { path: '/:pathMatch(.*)*', name: 'notfound', component: () => import('./views/NotFoundView.vue') },
 ]

@@ -65,7 +65,9 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url: str) -> Iterator[LiveServer]:
+def live_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """uvicorn on a free port, on a database of its own (migrated and demo-seeded here),
     so what the browser commits never leaks into the rolled-back tests."""
     dist = _build_frontend()
@@ -81,6 +83,11 @@ def live_server(database_url: str) -> Iterator[LiveServer]:
         "TELEMED_SECRET_KEY": os.environ["TELEMED_SECRET_KEY"],
         "TELEMED_FRONTEND_DIR": str(dist),
         "TELEMED_LOG_LEVEL": "WARNING",
+        # Images go to a throwaway local archive; no DICOM gateway on a fixed port.
+        "TELEMED_DICOM__ARCHIVE_DIR": str(tmp_path_factory.mktemp("archive")),
+        "TELEMED_DICOM__SPOOL_DIR": str(tmp_path_factory.mktemp("spool")),
+        "TELEMED_DICOM__GATEWAY_ENABLED": "false",
+        "TELEMED_DICOM_PORT": str(free_port()),
     }
     py = sys.executable
     subprocess.run([py, "-m", "telemed.cli", "db", "upgrade"], env=base_env, check=True, cwd=ROOT)
