@@ -4,14 +4,16 @@ blank), CT presets change the picture, the wheel scrolls the stack, a length is 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pydicom
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import LiveServer, login, shot
-from tests.support.dicom_files import ct_series, to_bytes
+from tests.support.dicom_files import ct_series, to_bytes, write_series
 
 pytestmark = pytest.mark.e2e
 
@@ -121,3 +123,24 @@ def test_a_study_outside_the_users_reach_is_not_shown(
     page.goto(f"/#/viewer/{study_uid}")
     page.locator(".banner.error").wait_for()
     assert page.get_by_test_id("series").count() == 0
+
+
+def test_a_dicom_folder_uploads_with_progress_and_opens_in_the_viewer(
+    new_page: Any, live_server: LiveServer, dicomweb: None, tmp_path: Path
+) -> None:
+    files = write_series(ct_series(6, size=32, patient_name="E2E^UPLOAD"), tmp_path / "ct")
+    study_uid = str(pydicom.dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
+    (tmp_path / "ct" / "not-dicom.txt").write_text("a note that is no DICOM file")
+    page = new_page()
+    login(page, "county-doctor")
+    page.get_by_test_id("nav-studies").click()
+    page.locator("details.card summary").click()
+    page.get_by_test_id("upload-folder").set_input_files(tmp_path / "ct")
+    rows = page.get_by_test_id("dicom-upload").locator(".upload-list li")
+    expect(rows).to_have_count(7)
+    expect(rows.locator("xpath=self::li[@data-state='done']")).to_have_count(6)
+    expect(rows.locator("xpath=self::li[@data-state='failed']")).to_have_count(1)
+    expect(page.get_by_test_id("upload-retry")).to_be_visible()
+    shot(page, "county_doctor-upload")
+    page.get_by_test_id(f"view-{study_uid}").click()
+    expect(page.get_by_test_id("slice-index")).to_contain_text("/ 6")

@@ -349,6 +349,16 @@ const en: Messages = {
     images: 'Images',
     source: 'Source',
   },
+  upload: {
+    title: 'Upload images',
+    folder: 'Choose a folder',
+    files: 'Choose files',
+    retry: 'Retry the {n} failed files',
+    summary: '{done} of {total} uploaded, {failed} failed',
+    rejected: 'The server refused this file (not a storable DICOM file)',
+    attached: '{n} studies attached',
+    state: { waiting: 'Waiting', sending: 'Sending', done: 'Done', failed: 'Failed' },
+  },
   errors: {
     consent_required: 'The patient\'s consent is needed before submitting',
     no_specialist: 'No specialist found; try another specialty or hospital',

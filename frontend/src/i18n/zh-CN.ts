@@ -347,6 +347,16 @@ const zhCN = {
     images: '图像数',
     source: '来源',
   },
+  upload: {
+    title: '上传影像',
+    folder: '选择文件夹',
+    files: '选择文件',
+    retry: '重试失败的 {n} 个文件',
+    summary: '已上传 {done} / {total}，失败 {failed}',
+    rejected: '服务器未接收此文件（不是可存储的 DICOM 文件）',
+    attached: '已关联 {n} 个检查',
+    state: { waiting: '等待', sending: '上传中', done: '完成', failed: '失败' },
+  },
   errors: {
     consent_required: '提交前需要患者的知情同意',
     no_specialist: '没有找到可接诊的专家，请换个专科或医院',
