@@ -43,6 +43,12 @@ const routes: RouteRecordRaw[] = [
     component: () => import('./views/ViewerView.vue'),
     meta: { roles: 'all', needs: '/dicom-web/studies/{study_uid}/series' },
   },
+  {
+    path: '/room/:id',
+    name: 'room',
+    component: () => import('./views/RoomView.vue'),
+    meta: { roles: 'all', needs: '/api/v1/rooms/{room_id}' },
+  },
   { path: '/:pathMatch(.*)*', name: 'notfound', component: () => import('./views/NotFoundView.vue') },
 ]
 
