@@ -159,6 +159,8 @@ def media_browser() -> Iterator[Any]:
                 *CHROMIUM_ARGS,
                 "--use-fake-device-for-media-stream",
                 "--use-fake-ui-for-media-stream",
+                # Real host addresses in ICE candidates: no mDNS resolver runs here.
+                "--disable-features=WebRtcHideLocalIpsWithMdns",
             ],
         )
         yield b

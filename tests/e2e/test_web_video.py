@@ -79,6 +79,10 @@ def test_two_browsers_see_each_other(
         guest.locator("#chat-input").fill("能看到影像吗？")
         guest.locator("#chat-input").press("Enter")
         expect(host.get_by_test_id("chat")).to_contain_text("能看到影像吗？")
+    except Exception:
+        for i, page in enumerate(pages):
+            shot(page, f"FAILED-video-{i}")
+        raise
     finally:
         for page in pages:
             page.context.close()
