@@ -136,35 +136,38 @@ def live_server(
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def playwright() -> Iterator[Any]:
+    """One Playwright driver per run (a second sync instance cannot start beside it)."""
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        yield pw
 
 
 @pytest.fixture(scope="session")
-def media_browser() -> Iterator[Any]:
-    """Chromium with a fake camera and microphone that never asks for permission."""
-    from playwright.sync_api import sync_playwright
+def browser(playwright: Any) -> Iterator[Any]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
 
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                *CHROMIUM_ARGS,
-                "--use-fake-device-for-media-stream",
-                "--use-fake-ui-for-media-stream",
-                # Real host addresses in ICE candidates: no mDNS resolver runs here.
-                "--disable-features=WebRtcHideLocalIpsWithMdns",
-            ],
-        )
-        yield b
-        b.close()
+
+@pytest.fixture(scope="session")
+def media_browser(playwright: Any) -> Iterator[Any]:
+    """Chromium with a fake camera and microphone that never asks for permission."""
+    b = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            # Real host addresses in ICE candidates: no mDNS resolver runs here.
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+        ],
+    )
+    yield b
+    b.close()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
