@@ -109,7 +109,7 @@ def server(url: str, *, workers: int = 1) -> Iterator[str]:
         cwd=ROOT,
     )
     try:
-        wait_port(port, timeout=60)
+        wait_port(port, timeout=240)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

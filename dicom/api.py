@@ -54,8 +54,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 router = APIRouter(prefix="/api/v1", tags=["imaging"], lifespan=lifespan)
 
-if get_settings().dicom.orthanc_url:
-    readiness_probes["archive"] = lambda: get_archive().ping()
+
+def register_readiness(settings: Settings) -> None:
+    """When Orthanc is configured, `/readyz` also checks that it answers."""
+    if settings.dicom.orthanc_url:
+        readiness_probes["archive"] = lambda: get_archive(settings).ping()
+
+
+register_readiness(get_settings())
 
 
 @router.get("/studies", response_model=Page[StudySummary])

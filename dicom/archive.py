@@ -284,7 +284,12 @@ class LocalArchive:
         params = dict(params or {})
         if study_uid and not self._dir(study_uid).exists():
             return []
-        headers = list(self._headers(study_uid, series_uid))
+        # Match on every attribute of the instances first (a series query may name the
+        # PatientID), then aggregate; study-level aggregates are matched afterwards.
+        aggregate = {"ModalitiesInStudy", "00080061", "limit", "offset"}
+        pre = {k: v for k, v in params.items() if k not in aggregate}
+        post = {k: v for k, v in params.items() if k in aggregate}
+        headers = _filter(list(self._headers(study_uid, series_uid)), pre)
         if level == "instances":
             items = [_pick(h, INSTANCE_TAGS) for h in headers]
         elif level == "series":
@@ -313,7 +318,7 @@ class LocalArchive:
             items = list(by_study.values())
         else:
             raise ValueError(f"unknown QIDO level {level!r}")
-        return _filter(items, params)
+        return _filter(items, post)
 
     def metadata(
         self, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None

@@ -19,14 +19,14 @@ from collections.abc import Iterable
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
-from pydicom.uid import UID, generate_uid
+from pydicom.uid import UID
 
 DEID_UID_PREFIX = "2.25."
 CODES = [
     ("113100", "Basic Application Confidentiality Profile"),
     ("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
 ]
-METHOD = "PS3.15 E.1 Basic Profile; Retain Longitudinal Temporal Information Modified Dates"
+METHOD = "PS3.15 Annex E Basic Profile; Modified Dates"  # LO: at most 64 chars
 
 # Action D: replace with a dummy value of the same VR.
 DUMMY = {"PatientName": "ANONYMOUS", "PatientID": None}  # PatientID: per-patient pseudonym
@@ -181,9 +181,9 @@ class Pseudonymizer:
     def uid(self, original: str) -> str:
         """The replacement of an instance UID (same input, same output)."""
         if original not in self.uids:
-            self.uids[original] = str(
-                generate_uid(prefix=None, entropy_srcs=[self.secret.hex(), original])
-            )
+            # 2.25.<128-bit integer> (PS3.5 B.2), derived with the secret: stable per run.
+            n = int.from_bytes(self._digest("uid", original)[:16], "big")
+            self.uids[original] = f"{DEID_UID_PREFIX}{n}"
         return self.uids[original]
 
     def patient_id(self, original: str) -> str:

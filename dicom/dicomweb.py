@@ -99,6 +99,34 @@ def _search_unpaged(params: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in params.items() if k not in ("limit", "offset")}
 
 
+UID_CHUNK = 100  # UIDs per archive query (keeps the URL under ~7 kB)
+MAX_UID_LIST = 2000  # beyond this, ask unrestricted and filter
+
+
+def _search_visible(
+    session: Session, user: User, level: str, params: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Search the archive only among the studies the user may see (UID list matching).
+
+    Without this, a reader's query would scan the whole archive and be filtered here.
+    Results are still filtered afterwards (`_filtered`) whatever the archive returns.
+    """
+    query = _search_unpaged(params)
+    archive = get_archive()
+    if user.role == Role.ADMIN or "StudyInstanceUID" in query or "0020000D" in query:
+        return _call(archive.search, level, query)
+    visible = sorted(service.visible_study_uids(session=session, user=user))
+    if not visible:
+        return []
+    if len(visible) > MAX_UID_LIST:
+        return _call(archive.search, level, query)
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(visible), UID_CHUNK):
+        chunk = ",".join(visible[i : i + UID_CHUNK])
+        out.extend(_call(archive.search, level, {**query, "StudyInstanceUID": chunk}))
+    return out
+
+
 # ---------------------------------------------------------------- QIDO-RS
 
 
@@ -108,7 +136,7 @@ def search_studies(
 ) -> Response:
     """QIDO-RS: the studies the caller may see that match the query."""
     params = _params(request)
-    items = _call(get_archive().search, "studies", _search_unpaged(params))
+    items = _search_visible(session, user, "studies", params)
     return _json(_filtered(session, user, items, params, what="qido-studies", now=now, ip=ip))
 
 
@@ -117,7 +145,7 @@ def search_all_series(
     request: Request, session: SessionDep, user: CurrentUser, now: NowDep, ip: ClientIP
 ) -> Response:
     params = _params(request)
-    items = _call(get_archive().search, "series", _search_unpaged(params))
+    items = _search_visible(session, user, "series", params)
     return _json(_filtered(session, user, items, params, what="qido-series", now=now, ip=ip))
 
 
@@ -126,7 +154,7 @@ def search_all_instances(
     request: Request, session: SessionDep, user: CurrentUser, now: NowDep, ip: ClientIP
 ) -> Response:
     params = _params(request)
-    items = _call(get_archive().search, "instances", _search_unpaged(params))
+    items = _search_visible(session, user, "instances", params)
     return _json(_filtered(session, user, items, params, what="qido-instances", now=now, ip=ip))
 
 

@@ -9,6 +9,7 @@ Handlers live here, away from the rules (pynetdicom `apps/qrscp/handlers.py` sty
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import uuid
 from collections.abc import Callable
@@ -39,6 +40,14 @@ def registry_resolver(engine: Engine) -> AEResolver:
             return (ae.institution_id, ae.host or "") if ae is not None else None
 
     return resolve
+
+
+def _no_delay(event: Any) -> None:
+    """Disable Nagle on accepted sockets: small C-STORE-RSPs must not wait ~40 ms for the
+    peer's delayed ACK (the same stall DCMTK peers avoid with TCP_NODELAY=1)."""
+    sock = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class StorageGateway:
@@ -83,6 +92,7 @@ class StorageGateway:
 
     def start(self) -> StorageGateway:
         handlers: list[Any] = [
+            (evt.EVT_CONN_OPEN, _no_delay),
             (evt.EVT_REQUESTED, self._on_requested),
             (evt.EVT_C_STORE, self._on_store),
             (evt.EVT_C_ECHO, lambda event: 0x0000),

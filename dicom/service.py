@@ -347,6 +347,44 @@ def _match_patient(
     return rows[0][0] if len(rows) == 1 else None
 
 
+def _insert_study(
+    session: Session,
+    *,
+    info: InstanceInfo,
+    institution_id: uuid.UUID | None,
+    source_ae: str | None,
+    source: str,
+    now: datetime,
+    patient_id: uuid.UUID | None,
+) -> None:
+    """Insert the study row unless a concurrent ingest already did (the UID decides)."""
+    session.execute(
+        _insert(session, Study)
+        .values(
+            id=uuid.uuid4(),
+            study_uid=info.study_uid,
+            patient_name=info.patient_name[:200],
+            dicom_patient_id=info.dicom_patient_id[:64],
+            patient_birth_date=info.patient_birth_date[:8],
+            patient_sex=info.patient_sex[:16],
+            patient_id=patient_id,
+            modality=info.modality[:64],
+            study_date=_parse_date(info.study_date),
+            description=info.description[:200],
+            accession_number=info.accession_number[:64],
+            series_count=0,
+            instance_count=0,
+            size_bytes=0,
+            source_institution_id=institution_id,
+            source_ae=source_ae,
+            source=source,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["study_uid"])
+    )
+
+
 def index_instance(
     *,
     session: Session,
@@ -363,32 +401,20 @@ def index_instance(
     Idempotent and safe under concurrency: the unique SOP Instance UID decides, counters
     are incremented in SQL only by the insert that won.
     """
-    session.execute(
-        _insert(session, Study)
-        .values(
-            id=uuid.uuid4(),
-            study_uid=info.study_uid,
-            patient_name=info.patient_name[:200],
-            dicom_patient_id=info.dicom_patient_id[:64],
-            patient_birth_date=info.patient_birth_date[:8],
-            patient_sex=info.patient_sex[:16],
-            patient_id=patient_id or _match_patient(session, info, institution_id),
-            modality=info.modality[:64],
-            study_date=_parse_date(info.study_date),
-            description=info.description[:200],
-            accession_number=info.accession_number[:64],
-            series_count=0,
-            instance_count=0,
-            size_bytes=0,
-            source_institution_id=institution_id,
+    study = session.execute(
+        select(Study).where(Study.study_uid == info.study_uid)
+    ).scalar_one_or_none()
+    if study is None:
+        _insert_study(
+            session,
+            info=info,
+            institution_id=institution_id,
             source_ae=source_ae,
             source=source,
-            created_at=now,
-            updated_at=now,
+            now=now,
+            patient_id=patient_id or _match_patient(session, info, institution_id),
         )
-        .on_conflict_do_nothing(index_elements=["study_uid"])
-    )
-    study = session.execute(select(Study).where(Study.study_uid == info.study_uid)).scalar_one()
+        study = session.execute(select(Study).where(Study.study_uid == info.study_uid)).scalar_one()
     inserted = session.execute(
         _insert(session, Instance)
         .values(
@@ -411,19 +437,18 @@ def index_instance(
     ).first()
     if inserted is None:
         return study, False
-    new_series = (
-        session.execute(
-            select(func.count())
-            .select_from(Instance)
-            .where(Instance.study_id == study.id, Instance.series_uid == info.series_uid)
-        ).scalar_one()
-        == 1
+    # Distinct series counted in SQL, never incremented from a Python-side guess: two
+    # concurrent first instances of one series must not count it twice.
+    distinct_series = (
+        select(func.count(func.distinct(Instance.series_uid)))
+        .where(Instance.study_id == study.id)
+        .scalar_subquery()
     )
     modalities = set(filter(None, study.modality.split("/")))
     values: dict[str, Any] = {
         "instance_count": Study.instance_count + 1,
         "size_bytes": Study.size_bytes + info.size_bytes,
-        "series_count": Study.series_count + (1 if new_series else 0),
+        "series_count": distinct_series,
         "updated_at": now,
     }
     if info.modality and info.modality not in modalities:

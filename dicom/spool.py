@@ -243,20 +243,23 @@ class Forwarder:
                     raise
                 session.rollback()
                 state, error, sop = SpoolState.REJECTED, f"archive refused: {exc}", ""
+            # Successes leave no row when nothing went wrong (the hot path stays lean);
+            # retried and refused instances keep their history.
             entry = session.execute(
                 select(SpoolEntry).where(SpoolEntry.spool_name == name)
             ).scalar_one_or_none()
-            if entry is None:
+            if entry is None and state != SpoolState.FORWARDED:
                 entry = SpoolEntry(spool_name=name, received_at=now)
                 session.add(entry)
-            entry.state = state
-            entry.sop_uid = sop
-            entry.source_ae = meta.get("source_ae")
-            entry.attempts += 1
-            entry.last_error = error
-            entry.forwarded_at = now if state == SpoolState.FORWARDED else None
-            if inst_id:
-                entry.source_institution_id = uuid.UUID(inst_id)
+            if entry is not None:
+                entry.state = state
+                entry.sop_uid = sop
+                entry.source_ae = meta.get("source_ae")
+                entry.attempts += 1
+                entry.last_error = error
+                entry.forwarded_at = now if state == SpoolState.FORWARDED else None
+                if inst_id:
+                    entry.source_institution_id = uuid.UUID(inst_id)
             session.commit()
         if state == SpoolState.FORWARDED:
             self.spool.done(name)

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
+from pydantic import TypeAdapter
 from sqlalchemy import update
 from sqlmodel import col, select
 
@@ -62,6 +63,9 @@ def _audit_read(session: Any, user: Any, booking: Booking, ip: str | None, what:
         )
 
 
+_SLOT_LIST = TypeAdapter(list[SlotView])
+
+
 @router.get("/slots", response_model=list[SlotView])
 def search_slots(
     session: SessionDep,
@@ -79,9 +83,9 @@ def search_slots(
     start_to: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[SlotView]:
+) -> Response:
     """Free slots across the network, earliest first."""
-    return service.search_slots(
+    views = service.search_slots(
         session=session,
         viewer=user,
         now=now,
@@ -98,6 +102,8 @@ def search_slots(
         limit=limit,
         offset=offset,
     )
+    # Serialized once here (the hot path): no second validation pass by FastAPI.
+    return Response(_SLOT_LIST.dump_json(views), media_type="application/json")
 
 
 @router.post("/slots/{slot_id}/hold", response_model=BookingPublic, status_code=201)
@@ -117,6 +123,7 @@ def hold_slot(
         patient_id=body.patient_id if body else None,
         now=now,
         idempotency_key=idempotency_key,
+        atomic=False,  # the request's transaction is the unit
     )
 
 
@@ -139,6 +146,7 @@ def create_booking(
         reference_type=body.reference_type,
         reference_id=body.reference_id,
         hold_id=body.hold_id,
+        atomic=False,  # the request's transaction is the unit
     )
 
 

@@ -128,6 +128,7 @@ class Slot(SQLModel, table=True):
             "specialty_code",
             "league_code",
             "start_at",
+            "id",
             postgresql_where=text("status = 'active'"),
         ),
         Index("ix_scheduling_slot_search_start", "start_at", "service_class"),

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, func, update
+from sqlalchemy import bindparam, case, func, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -43,6 +45,7 @@ from scheduling.schemas import (
 from scheduling.states import BOOKING
 from telemed.core import idempotency, notifications
 from telemed.core.clock import to_shanghai
+from telemed.core.db import UTCDateTime
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.settings import SchedulingSettings, get_settings
 from telemed.identity.models import Patient, Role, User
@@ -86,15 +89,6 @@ def _settings() -> SchedulingSettings:
 # ---------------------------------------------------------------- search
 
 
-def _remaining_expr(now: datetime, eligible: bool) -> Any:
-    if eligible:
-        return Slot.capacity - Slot.booked
-    return case(
-        (col(Slot.release_at) <= now, Slot.capacity - Slot.booked),
-        else_=Slot.capacity - Slot.reserved - (Slot.booked - Slot.reserved_booked),
-    )
-
-
 def viewer_eligible(*, session: Session, viewer: User | None) -> bool:
     """Whether reserved places count for this viewer in search results."""
     if viewer is None:
@@ -125,52 +119,83 @@ def search_slots(
     """Free slots across the network, earliest first, with the capacity the viewer may use."""
     if start_from is not None and start_to is not None and start_to < start_from:
         raise Invalid("start_to must not be before start_from", field="start_to")
-    remaining = _remaining_expr(now, viewer_eligible(session=session, viewer=viewer))
-    lower = max(now, start_from) if start_from is not None else now
-    stmt = select(Slot, remaining.label("remaining")).where(
-        Slot.status == "active", col(Slot.start_at) > lower, remaining > 0
+    eligible = viewer_eligible(session=session, viewer=viewer)
+    filters = {
+        "specialty_code": specialty,
+        "service_class": service_class,
+        "institution_id": institution_id,
+        "tier": tier,
+        "league_code": league,
+        "specialist_id": specialist_id,
+        "title": title,
+        "start_to": start_to,
+        "alliance_id": alliance_id,
+    }
+    present = tuple(k for k, v in filters.items() if v is not None and v != "")
+    params: dict[str, Any] = {k: filters[k] for k in present}
+    params.update(
+        now=now,
+        lower=max(now, start_from) if start_from is not None else now,
+        limit=limit,
+        offset=offset,
     )
-    if specialty:
-        stmt = stmt.where(Slot.specialty_code == specialty)
-    if service_class:
-        stmt = stmt.where(Slot.service_class == service_class)
-    if institution_id:
-        stmt = stmt.where(Slot.institution_id == institution_id)
-    if tier:
-        stmt = stmt.where(Slot.tier == tier)
-    if league:
-        stmt = stmt.where(Slot.league_code == league)
-    if specialist_id:
-        stmt = stmt.where(Slot.specialist_id == specialist_id)
-    if title:
-        stmt = stmt.where(Slot.title == title)
-    if start_to is not None:
-        stmt = stmt.where(col(Slot.start_at) < start_to)
-    if alliance_id:
-        members = select(AllianceMember.institution_id).where(
-            AllianceMember.alliance_id == alliance_id
-        )
-        stmt = stmt.where(col(Slot.institution_id).in_(members))
-    stmt = stmt.order_by(col(Slot.start_at), col(Slot.id)).limit(limit).offset(offset)
+    stmt = _search_statement(eligible, present)
+    fields = list(SlotView.model_fields)
     return [
-        SlotView(
-            id=s.id,
-            institution_id=s.institution_id,
-            institution_name=s.institution_name,
-            specialist_id=s.specialist_id,
-            specialist_name=s.specialist_name,
-            specialty_code=s.specialty_code,
-            title=s.title,
-            service_class=s.service_class,
-            start_at=s.start_at,
-            end_at=s.end_at,
-            remaining=int(rem),
-            tier=s.tier,
-            league_code=s.league_code,
-            capacity=s.capacity,
-        )
-        for s, rem in session.execute(stmt).all()
+        SlotView.model_construct(**dict(zip(fields, row, strict=True)))
+        for row in session.execute(stmt, params).all()
     ]
+
+
+@lru_cache(maxsize=256)
+def _search_statement(eligible: bool, present: tuple[str, ...]) -> Any:
+    """The search query for one combination of filters, built once (hot path)."""
+    now = bindparam("now", type_=UTCDateTime())
+    if eligible:
+        remaining: Any = Slot.capacity - Slot.booked
+    else:
+        remaining = case(
+            (col(Slot.release_at) <= now, Slot.capacity - Slot.booked),
+            else_=Slot.capacity - Slot.reserved - (Slot.booked - Slot.reserved_booked),
+        )
+    stmt = select(  # type: ignore[call-overload]
+        Slot.id,
+        Slot.institution_id,
+        Slot.institution_name,
+        Slot.specialist_id,
+        Slot.specialist_name,
+        Slot.specialty_code,
+        Slot.title,
+        Slot.service_class,
+        Slot.start_at,
+        Slot.end_at,
+        remaining.label("remaining"),
+        Slot.tier,
+        Slot.league_code,
+        Slot.capacity,
+    ).where(
+        # A literal, not a bound parameter: the partial search index (WHERE status =
+        # 'active') must stay usable when psycopg switches to a prepared, generic plan.
+        text("scheduling_slot.status = 'active'"),
+        col(Slot.start_at) > bindparam("lower", type_=UTCDateTime()),
+        remaining > 0,
+    )
+    for name in present:
+        if name == "start_to":
+            stmt = stmt.where(col(Slot.start_at) < bindparam("start_to", type_=UTCDateTime()))
+        elif name == "alliance_id":
+            members = select(AllianceMember.institution_id).where(
+                col(AllianceMember.alliance_id) == bindparam("alliance_id")
+            )
+            stmt = stmt.where(col(Slot.institution_id).in_(members))
+        else:
+            column = getattr(Slot, name)
+            stmt = stmt.where(column == bindparam(name, type_=column.type))
+    return (
+        stmt.order_by(col(Slot.start_at), col(Slot.id))
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
 
 
 def get_slot(*, session: Session, slot_id: uuid.UUID) -> Slot:
@@ -489,12 +514,12 @@ def _take_place(session: Session, booking: Booking, now: datetime, want_reserved
 
 
 def _integrity_conflict(exc: IntegrityError) -> Conflict:
-    text = str(exc.orig)
-    if "person_overlap" in text:
+    message = str(exc.orig)
+    if "person_overlap" in message:
         return Conflict(
             "this person already has an appointment at that time", code="person_overlap"
         )
-    if "booked_within_capacity" in text or "reserved_booked" in text:
+    if "booked_within_capacity" in message or "reserved_booked" in message:
         return Conflict("this slot is fully booked", code="slot_full")
     return Conflict("the booking conflicts with existing data", code="booking_conflict")
 
@@ -540,6 +565,12 @@ def _when(booking: Booking) -> str:
     return f"{to_shanghai(booking.start_at):%Y-%m-%d %H:%M}"
 
 
+def _atomic(session: Session, enabled: bool) -> AbstractContextManager[Any]:
+    """A savepoint, so a refusal leaves nothing behind for in-process callers. Routes pass
+    `atomic=False`: their whole request transaction rolls back on any refusal anyway."""
+    return session.begin_nested() if enabled else nullcontext()
+
+
 def hold_slot(
     *,
     session: Session,
@@ -549,11 +580,12 @@ def hold_slot(
     now: datetime,
     idempotency_key: str | None = None,
     minutes: int | None = None,
+    atomic: bool = True,
 ) -> Booking:
     """Hold one place of a slot for a few minutes (a `pending` booking)."""
     payload = {"slot_id": str(slot_id), "patient_id": str(patient_id)}
     try:
-        with session.begin_nested():
+        with _atomic(session, atomic):
             scoped, previous = _idempotent(
                 session,
                 scope="scheduling.hold",
@@ -597,6 +629,7 @@ def book(
     reference_type: str | None = None,
     reference_id: uuid.UUID | None = None,
     hold_id: uuid.UUID | None = None,
+    atomic: bool = True,
 ) -> Booking:
     """Book a slot, straight or by confirming the caller's hold; 409 slot_full / hold_expired."""
     payload = {
@@ -607,7 +640,7 @@ def book(
         "reference_id": str(reference_id),
     }
     try:
-        with session.begin_nested():
+        with _atomic(session, atomic):
             scoped, previous = _idempotent(
                 session,
                 scope="scheduling.book",

@@ -11,9 +11,12 @@ from fastapi.staticfiles import StaticFiles
 
 from dicom.api import router as dicom_router
 from dicom.dicomweb import router as dicomweb_router
+from referrals.api import fhir_router as referrals_fhir_router
+from referrals.api import router as referrals_router
 from scheduling.api import fhir_router as scheduling_fhir_router
 from scheduling.api import router as scheduling_router
 from telemed import __version__
+from telemed.consultations.api import install as install_consultations
 from telemed.core.errors import install_error_handlers, problem
 from telemed.core.health import readiness
 from telemed.core.logging import RequestIdMiddleware, configure_logging
@@ -68,10 +71,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(identity_router)
     app.include_router(network_router)
+    install_consultations(app, settings)
     app.include_router(scheduling_router)
     app.include_router(scheduling_fhir_router)
     app.include_router(dicom_router)
     app.include_router(dicomweb_router)
+    app.include_router(referrals_router)
+    app.include_router(referrals_fhir_router)
 
     dist = settings.frontend_dir or FRONTEND_DIST
     if (dist / "index.html").exists():

@@ -8,11 +8,14 @@ from typing import Annotated
 
 import typer
 
+from dicom import cli as dicom_cli
+
 app = typer.Typer(help="telemed: remote consultation and referral system", no_args_is_help=True)
 db_app = typer.Typer(help="database")
 users_app = typer.Typer(help="users")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(dicom_cli.app, name="dicom")
 
 
 def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
@@ -126,6 +129,22 @@ def serve(
     )
 
 
+@app.command()
+def demo(
+    server: Annotated[str, typer.Option(help="base URL of a running telemed")] = (
+        "http://127.0.0.1:8000"
+    ),
+) -> None:
+    """Run the main story against a running server (exit 1 when a step fails)."""
+    from telemed.consultations.demo import DemoFailed, run
+
+    try:
+        run(server, say=typer.echo)
+    except DemoFailed as exc:
+        typer.echo(f"demo FAILED: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
 @users_app.command("create")
 def users_create(
     username: str,
@@ -166,6 +185,26 @@ def users_create(
         user = create_user(session=session, data=data, now=clock.now())
         session.commit()
         typer.echo(f"created {user.username} ({user.role}) {user.id}")
+
+
+@app.command("referral-jobs")
+def referral_jobs() -> None:
+    """Contract expiry, activation and reminders; escalation of referrals past their
+    contact date (run from cron every few minutes)."""
+    from sqlmodel import Session
+
+    from referrals import contracts
+    from referrals import service as referrals_service
+    from telemed.core import clock
+    from telemed.core.db import get_engine
+    from telemed.core.settings import get_settings
+
+    with Session(get_engine()) as session:
+        now = clock.now()
+        out = contracts.run_contract_jobs(session=session, now=now, settings=get_settings())
+        out["escalated"] = referrals_service.escalate_breaches(session=session, now=now)
+        session.commit()
+    typer.echo(" ".join(f"{k}={v}" for k, v in out.items()))
 
 
 def main() -> None:  # pragma: no cover

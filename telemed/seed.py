@@ -12,14 +12,21 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from referrals import seed as referrals_seed
 from scheduling import seed as scheduling_seed
+from telemed.consultations import seed as consultations_seed
 from telemed.core import clock
 from telemed.core.settings import Settings
 from telemed.identity import resident_id as rid
 from telemed.identity.models import Patient, Role, Title, User
 from telemed.identity.security import hash_password
 from telemed.network.models import Department, DicomAE, Institution
-from telemed.network.seed import DEMO_COUNTY_CODE, DEMO_REGIONAL_NAME, load_demo_network
+from telemed.network.seed import (
+    DEMO_COUNTY_CODE,
+    DEMO_REGIONAL_NAME,
+    DemoNetwork,
+    load_demo_network,
+)
 
 DEMO_PASSWORD = "telemed-demo"
 DEMO_AE_TITLE = "DEMO_COUNTY"
@@ -43,6 +50,12 @@ def seed_demo(session: Session, settings: Settings) -> dict[str, int]:
     net = load_demo_network(session)
     if session.execute(select(User.id).where(User.username == "admin")).first():
         return {"created_users": 0}
+    result = _seed_accounts(session, settings, net)
+    consultations_seed.seed_demo(session, settings)
+    return result
+
+
+def _seed_accounts(session: Session, settings: Settings, net: DemoNetwork) -> dict[str, int]:
     now = clock.now()
     pw = hash_password(DEMO_PASSWORD)  # one hash for every demo account: seeding stays fast
     regional = next(i for i in net.regional if i.name_zh == DEMO_REGIONAL_NAME)
@@ -150,4 +163,5 @@ def seed_demo(session: Session, settings: Settings) -> dict[str, int]:
     for seeder in extra_seeders:
         seeder(session, settings)
     scheduling_seed.seed_demo(session, settings)
+    referrals_seed.seed_demo(session, settings)
     return {"created_users": created}

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, select
@@ -76,8 +76,10 @@ def claim(*, session: Session, key: str, payload: Any, now: datetime) -> Idempot
 
 def store(*, session: Session, key: str, status_code: int, response: dict[str, Any]) -> None:
     """Record the outcome for `key` (same transaction as the work)."""
-    record = session.get(IdempotencyRecord, key)
-    assert record is not None
-    record.status_code = status_code
-    record.response = response
-    session.flush()
+    # One UPDATE (no read first): this sits on the booking hot path.
+    done = session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.key == key)  # type: ignore[arg-type]
+        .values(status_code=status_code, response=response)
+    )
+    assert done.rowcount == 1, "store() without a claim()"  # type: ignore[attr-defined]

@@ -66,6 +66,37 @@ class SchedulingSettings(BaseModel):
     noshow_limit: int = 3
 
 
+class ConsultationSettings(BaseModel):
+    """Service levels of remote consultations (minutes, per urgency) and the breach sweep."""
+
+    accept_minutes: dict[str, int] = {"emergency": 30, "urgent": 120, "routine": 48 * 60}
+    report_minutes: dict[str, int] = {"emergency": 120, "urgent": 24 * 60, "routine": 72 * 60}
+    # per service class and urgency, overriding both the class default and report_minutes
+    class_report_minutes: dict[str, dict[str, int]] = {}
+    # a request nobody accepted expires at created + expire_factor * accept limit
+    expire_factor: float = 2.0
+    emergency_session_minutes: int = 30
+    sweep_interval_seconds: int = 60
+    sweep_enabled: bool = True
+    max_document_bytes: int = 20 * 1024 * 1024
+
+
+class ReferralSettings(BaseModel):
+    """Tiered referrals and family-doctor contracts (see docs/referrals.md)."""
+
+    # National guidance: one family doctor serves about 2,000 contracted residents.
+    residents_per_family_doctor: int = 2000
+    contract_months: int = 12
+    expiry_reminder_days: int = 30
+    # Upward referrals may climb this many tiers at once without urgency or green channel.
+    max_tier_step: int = 1
+    # Urgencies that may skip tiers (a reason is still recorded).
+    tier_skip_urgencies: list[str] = ["urgent", "emergency"]
+    # Days (from submission) by which the receiver contacts the patient, per urgency.
+    contact_by_days: dict[str, float] = {"routine": 14, "urgent": 2, "emergency": 0.25}
+    cross_region_filing_days: int = 180
+
+
 class Settings(BaseSettings):
     """All configuration; see `.env.example` for every variable."""
 
@@ -86,6 +117,9 @@ class Settings(BaseSettings):
     dicom: DicomSettings = DicomSettings()
     video: VideoSettings = VideoSettings()
     scheduling: SchedulingSettings = SchedulingSettings()
+    consultations: ConsultationSettings = ConsultationSettings()
+
+    referrals: ReferralSettings = ReferralSettings()
 
     # Flat aliases for the options operators set most.
     orthanc_url: str | None = Field(

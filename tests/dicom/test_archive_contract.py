@@ -94,3 +94,27 @@ def test_non_dicom_is_refused(archive) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ArchiveError):
         archive.store(b"this is not DICOM at all" * 10)
     archive.ping()
+
+
+def test_readiness_probe_follows_orthanc(orthanc_server) -> None:  # type: ignore[no-untyped-def]
+    from dicom.api import register_readiness
+    from dicom.archive import set_archive
+    from telemed.core.health import readiness, readiness_probes
+    from telemed.core.settings import Settings
+
+    settings = Settings(
+        env="test",
+        secret_key="x" * 32,
+        orthanc_url=orthanc_server.url,
+        orthanc_username=orthanc_server.username,
+        orthanc_password=orthanc_server.password,
+    )
+    set_archive(None)
+    register_readiness(settings)
+    try:
+        assert readiness()["archive"] == "ok"
+        bogus = Settings(env="test", secret_key="x" * 32, orthanc_url="http://127.0.0.1:9")
+        register_readiness(bogus)
+        assert readiness()["archive"] != "ok"
+    finally:
+        readiness_probes.pop("archive", None)

@@ -105,7 +105,7 @@ def test_other_patient_does_not_see_it(any_archive, client, login, stow, session
     )
 
 
-def test_stow_bad_input(any_archive, client, login, stow, settings_override=None) -> None:  # type: ignore[no-untyped-def]
+def test_stow_bad_input(any_archive, client, login, stow) -> None:  # type: ignore[no-untyped-def]
     county = login("county-doctor")
     good = to_bytes(ct_series(1)[0])
     truncated = good[: len(good) - 100]
@@ -200,3 +200,27 @@ def test_cors_is_configurable(monkeypatch, session) -> None:  # type: ignore[no-
             },
         )
     assert r.headers.get("access-control-allow-origin") == "https://viewer.example"
+
+
+def test_searches_are_restricted_to_visible_studies_in_chunks(
+    any_archive, client, login, stow, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import dicom.dicomweb as dw
+
+    monkeypatch.setattr(dw, "UID_CHUNK", 1)
+    county, spec2 = login("county-doctor"), login("specialist2")
+    uids = []
+    for _ in range(2):
+        ds = ct_series(1, patient_id="CHUNK-1")[0]
+        assert stow([to_bytes(ds)], county).status_code == 200
+        uids.append(str(ds.StudyInstanceUID))
+    found = client.get("/dicom-web/studies", params={"PatientID": "CHUNK-1"}, headers=county)
+    assert _uids(found) == set(uids)
+    series = client.get("/dicom-web/series", params={"PatientID": "CHUNK-1"}, headers=county)
+    assert {s["0020000D"]["Value"][0] for s in series.json()} == set(uids)
+    paged = client.get(
+        "/dicom-web/studies", params={"PatientID": "CHUNK-1", "limit": 1}, headers=county
+    )
+    assert len(paged.json()) == 1
+    none = client.get("/dicom-web/studies", params={"PatientID": "CHUNK-1"}, headers=spec2)
+    assert none.json() == []

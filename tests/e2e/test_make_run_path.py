@@ -31,7 +31,7 @@ def test_fresh_sqlite_seed_and_serve(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     try:
-        wait_port(port, timeout=120)
+        wait_port(port, timeout=300)
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
         ready = httpx.get(f"{base}/readyz")

@@ -160,3 +160,22 @@ def test_holidays_endpoint_lists_adjusted_workdays(client, login):
     )
     kinds = {d["day"]: d["kind"] for d in r.json()}
     assert kinds["2026-02-14"] == "adjusted_workday" and kinds["2026-02-17"] == "holiday"
+
+
+def test_demo_patient_and_county_doctor_find_and_book_across_the_network(client, login):
+    # the demo seed ran with the real clock; search "now" at the real time too
+    ph, dh = login("patient"), login("county-doctor")
+    found = client.get(
+        "/api/v1/slots", params={"service_class": "outpatient", "limit": 50}, headers=ph
+    ).json()
+    assert found
+    booked = client.post("/api/v1/bookings", json={"slot_id": found[-1]["id"]}, headers=ph)
+    assert booked.status_code == 201, booked.text
+    consult = client.get(
+        "/api/v1/slots",
+        params={"service_class": "consultation", "tier": "league", "limit": 50},
+        headers=dh,
+    ).json()
+    assert len({s["institution_id"] for s in consult}) >= 1
+    r = client.post("/api/v1/bookings", json={"slot_id": consult[-1]["id"]}, headers=dh)
+    assert r.status_code == 201, r.text

@@ -45,6 +45,7 @@ class OrthancServer:
     username: str = USERNAME
     password: str = PASSWORD
     modalities: dict[str, list[Any]] = field(default_factory=dict)
+    always_allow_store: bool = True
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -78,7 +79,7 @@ class OrthancServer:
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "StudiesMetadata": "Full"},
             "DicomModalities": self.modalities,
             "DicomCheckCalledAet": False,
-            "DicomAlwaysAllowStore": True,
+            "DicomAlwaysAllowStore": self.always_allow_store,
             "DicomAlwaysAllowEcho": True,
             "StableAge": 2,
             "HttpTimeout": 60,
@@ -162,7 +163,9 @@ class OrthancServer:
             r.raise_for_status()
 
 
-def start(*, modalities: dict[str, list[Any]] | None = None) -> OrthancServer:
+def start(
+    *, modalities: dict[str, list[Any]] | None = None, always_allow_store: bool = True
+) -> OrthancServer:
     """Start an Orthanc on free ports with a temp storage dir; waits until it answers."""
     if not available():
         raise RuntimeError(
@@ -170,7 +173,11 @@ def start(*, modalities: dict[str, list[Any]] | None = None) -> OrthancServer:
         )
     base = Path(tempfile.mkdtemp(prefix="telemed-orthanc-"))
     server = OrthancServer(
-        base=base, http_port=free_port(), dicom_port=free_port(), modalities=modalities or {}
+        base=base,
+        http_port=free_port(),
+        dicom_port=free_port(),
+        modalities=modalities or {},
+        always_allow_store=always_allow_store,
     )
     server._launch()
     return server

@@ -1,0 +1,186 @@
+"""The alternative ingest path: Orthanc's own DICOM port, fed from the network registry.
+
+`sync_modalities` writes every registered AE into Orthanc's `/modalities` (Orthanc runs
+with `DicomAlwaysAllowStore: false`, so unregistered calling AEs are refused by Orthanc);
+`ChangeFeed` follows Orthanc's `/changes` and indexes each instance received over DICOM
+under the institution of its calling AE (`RemoteAET`). Orthanc acknowledges a C-STORE only
+after it has stored the instance, so there is no spool on this path.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from dicom import service
+from dicom.archive import OrthancArchive
+from telemed.core import clock
+from telemed.network import service as network_service
+from telemed.network.models import DicomAE
+
+log = logging.getLogger("telemed.dicom.feed")
+
+
+def sync_modalities(*, engine: Engine, archive: OrthancArchive) -> int:
+    """Make Orthanc's modality list equal to the registry's AEs; returns how many."""
+    with Session(engine) as session:
+        aes = list(session.exec(select(DicomAE)))
+    client = archive.client
+    wanted = {ae.ae_title: ae for ae in aes}
+    for title, ae in wanted.items():
+        r = client.put(
+            f"{archive.url}/modalities/{title}",
+            json={
+                "AET": title,
+                "Host": ae.host or "127.0.0.1",
+                "Port": ae.port,
+                "AllowStore": True,
+                "AllowEcho": True,
+                "AllowFind": False,
+                "AllowMove": False,
+            },
+        )
+        r.raise_for_status()
+    for name in client.get(f"{archive.url}/modalities").json():
+        if name not in wanted:
+            client.delete(f"{archive.url}/modalities/{name}")
+    return len(wanted)
+
+
+class ChangeFeed:
+    """Follow Orthanc's change log and index instances that arrived over DICOM."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        archive: OrthancArchive,
+        state_file: Path | None = None,
+        poll_interval: float = 0.2,
+        workers: int = 4,
+    ) -> None:
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str], dict[str, Any]] = {}
+        self.engine = engine
+        self.archive = archive
+        self.state_file = state_file
+        self.poll_interval = poll_interval
+        self.seq = int(state_file.read_text()) if state_file and state_file.exists() else 0
+        self.indexed = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> ChangeFeed:
+        self._thread = threading.Thread(target=self._run, name="orthanc-feed", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if not self.poll_once():
+                    self._stop.wait(self.poll_interval)
+            except Exception:  # Orthanc down or restarting: try again later
+                log.exception("change feed poll failed")
+                self._stop.wait(2.0)
+
+    def poll_once(self) -> bool:
+        """Process one page of changes; True when more may be waiting."""
+        c = self.archive.client
+        page = c.get(f"{self.archive.url}/changes", params={"since": self.seq, "limit": 200})
+        page.raise_for_status()
+        body = page.json()
+        changes = body.get("Changes", [])
+        new = [c["ID"] for c in changes if c.get("ChangeType") == "NewInstance"]
+        if new:
+            # Index a page concurrently (each call is 3 REST reads + one transaction);
+            # the position only moves once the whole page is indexed.
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                list(pool.map(self._index, new))
+        if changes:
+            self.seq = int(changes[-1]["Seq"])
+        if self.state_file is not None:
+            self.state_file.write_text(str(self.seq))
+        return not body.get("Done", True)
+
+    def _parent(self, kind: str, orthanc_id: str) -> dict[str, Any]:
+        """Series/study resources, cached: their main tags are read once per series."""
+        key = (kind, orthanc_id)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is None:
+            hit = self.archive.client.get(f"{self.archive.url}/{kind}/{orthanc_id}").json()
+            with self._lock:
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[key] = hit
+        return hit
+
+    def _index(self, orthanc_id: str) -> None:
+        # Two light reads per instance (no DICOM file parse in Orthanc), parents cached.
+        c, url = self.archive.client, self.archive.url
+        meta: dict[str, Any] = c.get(f"{url}/instances/{orthanc_id}/metadata?expand").json()
+        if meta.get("Origin") != "DicomProtocol":
+            return  # REST uploads come from our own forwarder/STOW, already indexed
+        instance = c.get(f"{url}/instances/{orthanc_id}").json()
+        series = self._parent("series", instance["ParentSeries"])
+        study = self._parent("studies", series["ParentStudy"])
+        tags = {
+            **study.get("PatientMainDicomTags", {}),
+            **study.get("MainDicomTags", {}),
+            **series.get("MainDicomTags", {}),
+            **instance.get("MainDicomTags", {}),
+        }
+        calling = meta.get("RemoteAET", "")
+        with Session(self.engine) as session:
+            ae = network_service.find_ae(session=session, ae_title=calling) if calling else None
+            info = service.InstanceInfo(
+                study_uid=tags.get("StudyInstanceUID", ""),
+                series_uid=tags.get("SeriesInstanceUID", ""),
+                sop_uid=tags.get("SOPInstanceUID", ""),
+                sop_class_uid=meta.get("SopClassUid", ""),
+                transfer_syntax_uid=meta.get("TransferSyntax", ""),
+                size_bytes=int(instance.get("FileSize", 0) or 0),
+                modality=tags.get("Modality", ""),
+                patient_name=tags.get("PatientName", ""),
+                dicom_patient_id=tags.get("PatientID", ""),
+                patient_birth_date=tags.get("PatientBirthDate", ""),
+                patient_sex=tags.get("PatientSex", ""),
+                study_date=tags.get("StudyDate", ""),
+                description=tags.get("StudyDescription", ""),
+                accession_number=tags.get("AccessionNumber", ""),
+                series_number=_int(tags.get("SeriesNumber")),
+                instance_number=_int(tags.get("InstanceNumber")),
+            )
+            inst_id: uuid.UUID | None = ae.institution_id if ae is not None else None
+            service.index_instance(
+                session=session,
+                info=info,
+                institution_id=inst_id,
+                source_ae=calling or None,
+                source="cstore",
+                now=clock.now(),
+            )
+            session.commit()
+        with self._lock:
+            self.indexed += 1
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

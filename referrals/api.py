@@ -1,0 +1,962 @@
+"""Routes of referrals, family-doctor teams and contracts, and their FHIR view."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from referrals import contracts, fhir, home, imaging, policy, reports, service
+from referrals.models import Contract, FamilyDoctorTeam, Referral, ServicePackage
+from referrals.schemas import (
+    ActionIn,
+    BedVisitIn,
+    BookIn,
+    CompleteIn,
+    ContactByIn,
+    ContractCreate,
+    ContractPublic,
+    ContractRenew,
+    DischargeIn,
+    FilingPublic,
+    FollowUpDone,
+    FollowUpPublic,
+    HomeBedCreate,
+    HomeBedPublic,
+    HomeVisitCreate,
+    HomeVisitPublic,
+    HomeVisitSchedule,
+    MemberIn,
+    MemberPublic,
+    OutcomeIn,
+    PackagePublic,
+    ReasonIn,
+    ReceiverProposal,
+    ReferralCreate,
+    ReferralEventPublic,
+    ReferralPublic,
+    ReferralReport,
+    StudyLinkIn,
+    TeamCreate,
+    TeamPublic,
+    TeamWorklist,
+)
+from referrals.states import REFERRAL
+from telemed.core import audit, idempotency
+from telemed.core.deps import NowDep, SessionDep, SettingsDep
+from telemed.core.errors import Forbidden, NotFound
+from telemed.core.pagination import Page, PageDep, paginate
+from telemed.identity.deps import AdminUser, ClientIP, CurrentUser, StaffUser
+from telemed.identity.models import Role, User
+from telemed.identity.permissions import require_patient_read
+from telemed.network.models import Institution
+
+router = APIRouter(prefix="/api/v1", tags=["referrals"])
+fhir_router = APIRouter(prefix="/fhir/R4", tags=["fhir"])
+FHIR_JSON = "application/fhir+json"
+
+
+def _fields(obj: Any, model: type[BaseModel] | None = None) -> dict[str, Any]:
+    """Column values read through attributes (a model_dump would miss expired ones)."""
+    from sqlalchemy import inspect as sa_inspect
+
+    names = (
+        list(model.model_fields)
+        if model is not None
+        else [c.key for c in sa_inspect(type(obj)).mapper.column_attrs]
+    )
+    return {n: getattr(obj, n) for n in names if hasattr(obj, n)}
+
+
+def _json(obj: Any) -> dict[str, Any]:
+    from fastapi.encoders import jsonable_encoder
+
+    out: dict[str, Any] = jsonable_encoder(_fields(obj))
+    return out
+
+
+def _audit_read(
+    session: Any, user: User, kind: str, obj_id: uuid.UUID, patient_id: uuid.UUID, ip: str | None
+) -> None:
+    audit.record(
+        session=session,
+        actor_id=user.id,
+        actor_role=user.role,
+        action="read",
+        object_type=kind,
+        object_id=obj_id,
+        patient_id=patient_id,
+        ip=ip,
+    )
+
+
+# ---------------------------------------------------------------- family doctors
+
+
+def _package(p: ServicePackage) -> PackagePublic:
+    return PackagePublic(
+        **{k: v for k, v in _fields(p).items() if k != "fee_fen"}, fee_yuan=p.fee_fen / 100
+    )
+
+
+@router.get("/family-doctors/packages", response_model=list[PackagePublic], tags=["family doctors"])
+def list_packages(session: SessionDep) -> list[PackagePublic]:
+    """Service packages: basic (基础包) and personalised ones, with fees and insurance share."""
+    return [_package(p) for p in contracts.list_packages(session=session)]
+
+
+def _team(session: Any, team: FamilyDoctorTeam, settings: Any) -> TeamPublic:
+    return TeamPublic(
+        id=team.id,
+        institution_id=team.institution_id,
+        name=team.name,
+        lead_doctor_id=team.lead_doctor_id,
+        served_areas=team.served_areas,
+        capacity=contracts.capacity_of(session=session, team=team, settings=settings),
+        contracted=contracts.contracted_count(session=session, team_id=team.id),
+        members=[
+            MemberPublic(user_id=m.user_id, role=m.role)
+            for m in contracts.members_of(session=session, team_id=team.id)
+        ],
+    )
+
+
+@router.post(
+    "/family-doctors/teams", response_model=TeamPublic, status_code=201, tags=["family doctors"]
+)
+def create_team(
+    data: TeamCreate, user: StaffUser, session: SessionDep, now: NowDep, settings: SettingsDep
+) -> TeamPublic:
+    """Create a family-doctor team at a primary institution."""
+    team = contracts.create_team(
+        session=session,
+        institution_id=data.institution_id,
+        name=data.name,
+        lead_doctor_id=data.lead_doctor_id,
+        members=[(m.user_id, m.role) for m in data.members],
+        served_areas=data.served_areas,
+        capacity=data.capacity,
+        by=user,
+        now=now,
+    )
+    return _team(session, team, settings)
+
+
+@router.get("/family-doctors/teams", response_model=list[TeamPublic], tags=["family doctors"])
+def list_teams(
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    institution_id: uuid.UUID | None = None,
+    county: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+) -> list[TeamPublic]:
+    """Teams (no patient data): residents choose one to sign with."""
+    return [
+        _team(session, t, settings)
+        for t in contracts.list_teams(
+            session=session, institution_id=institution_id, county_code=county
+        )
+    ]
+
+
+@router.get("/family-doctors/teams/{team_id}", response_model=TeamPublic, tags=["family doctors"])
+def get_team(
+    team_id: uuid.UUID, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> TeamPublic:
+    return _team(session, contracts.get_team(session=session, team_id=team_id), settings)
+
+
+@router.post(
+    "/family-doctors/teams/{team_id}/members", response_model=TeamPublic, tags=["family doctors"]
+)
+def add_member(
+    team_id: uuid.UUID, data: MemberIn, user: StaffUser, session: SessionDep, settings: SettingsDep
+) -> TeamPublic:
+    team = contracts.get_team(session=session, team_id=team_id)
+    if user.role != Role.ADMIN and user.id != team.lead_doctor_id:
+        raise Forbidden("the team lead or an admin adds members")
+    contracts.add_member(session=session, team=team, user_id=data.user_id, role=data.role)
+    return _team(session, team, settings)
+
+
+def _team_member_or_admin(session: Any, user: User, team_id: uuid.UUID) -> FamilyDoctorTeam:
+    team = contracts.get_team(session=session, team_id=team_id)
+    if user.role != Role.ADMIN and not contracts.is_member(
+        session=session, user=user, team_id=team_id
+    ):
+        raise NotFound(f"team {team_id} worklist not found")
+    return team
+
+
+@router.get(
+    "/family-doctors/teams/{team_id}/worklist", response_model=TeamWorklist, tags=["family doctors"]
+)
+def team_worklist(
+    team_id: uuid.UUID, user: CurrentUser, session: SessionDep, now: NowDep, ip: ClientIP
+) -> TeamWorklist:
+    """What the team must do: overdue follow-ups, care plans from referrals, home visits,
+    home sick beds due a visit, referrals waiting at the team's institution."""
+    team = _team_member_or_admin(session, user, team_id)
+    overdue = contracts.overdue_follow_ups(session=session, team_id=team_id, now=now)
+    plans = service.care_plans_of_team(session=session, team_id=team_id)
+    visits = home.open_home_visits(session=session, team_id=team_id)
+    beds = home.beds_due(session=session, team_id=team_id, now=now)
+    waiting = [
+        r for r in service.receiver_worklist(session=session, institution_id=team.institution_id)
+    ]
+    for pid in {*(f.patient_id for f in overdue), *(p.patient_id for p in plans)}:
+        _audit_read(session, user, "team_worklist", team_id, pid, ip)
+    return TeamWorklist(
+        team_id=team_id,
+        overdue_follow_ups=[_json(f) for f in overdue],
+        care_plans=[_json(p) for p in plans],
+        home_visits=[_json(v) for v in visits],
+        home_beds_due=[
+            {"bed_id": str(b.id), "patient_id": str(b.patient_id), "due_at": d.isoformat()}
+            for b, d in beds
+        ],
+        waiting_referrals=[_waiting(r, now) for r in waiting],
+    )
+
+
+def _contract(session: Any, c: Contract) -> ContractPublic:
+    return ContractPublic(
+        **{k: v for k, v in _fields(c, ContractPublic).items() if k != "package_codes"},
+        package_codes=contracts.packages_of(session=session, contract_id=c.id),
+    )
+
+
+def _visible_contract(session: Any, user: User, contract_id: uuid.UUID, ip: str | None) -> Contract:
+    c = contracts.get_contract(session=session, contract_id=contract_id)
+    if not contracts.can_see_contract(session=session, user=user, contract=c):
+        raise NotFound(f"contract {contract_id} not found")
+    _audit_read(session, user, "contract", c.id, c.patient_id, ip)
+    return c
+
+
+@router.post(
+    "/family-doctors/contracts",
+    response_model=ContractPublic,
+    status_code=201,
+    tags=["family doctors"],
+)
+def sign_contract(
+    data: ContractCreate, user: CurrentUser, session: SessionDep, now: NowDep, settings: SettingsDep
+) -> ContractPublic:
+    """Sign a resident: by the resident in the app (pending until the team confirms) or by a
+    team doctor with the resident's recorded consent."""
+    c = contracts.sign_contract(
+        session=session,
+        patient_id=data.patient_id,
+        team_id=data.team_id,
+        package_codes=data.package_codes,
+        by=user,
+        now=now,
+        settings=settings,
+        consent=data.consent.model_dump() if data.consent else None,
+        term_start=data.term_start,
+        moving=data.moving,
+    )
+    return _contract(session, c)
+
+
+@router.get(
+    "/family-doctors/contracts", response_model=list[ContractPublic], tags=["family doctors"]
+)
+def contracts_of_patient(
+    patient_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+) -> list[ContractPublic]:
+    """A resident's contracts, newest term first."""
+    rows = [
+        c
+        for c in contracts.contracts_of_patient(session=session, patient_id=patient_id)
+        if contracts.can_see_contract(session=session, user=user, contract=c)
+    ]
+    for c in rows:
+        _audit_read(session, user, "contract", c.id, c.patient_id, ip)
+    return [_contract(session, c) for c in rows]
+
+
+@router.get(
+    "/family-doctors/contracts/{contract_id}",
+    response_model=ContractPublic,
+    tags=["family doctors"],
+)
+def get_contract(
+    contract_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+) -> ContractPublic:
+    return _contract(session, _visible_contract(session, user, contract_id, ip))
+
+
+@router.post(
+    "/family-doctors/contracts/{contract_id}/confirm",
+    response_model=ContractPublic,
+    tags=["family doctors"],
+)
+def confirm_contract(
+    contract_id: uuid.UUID, user: StaffUser, session: SessionDep, now: NowDep, ip: ClientIP
+) -> ContractPublic:
+    c = _visible_contract(session, user, contract_id, ip)
+    return _contract(session, contracts.confirm(session=session, contract=c, by=user, now=now))
+
+
+@router.post(
+    "/family-doctors/contracts/{contract_id}/renew",
+    response_model=ContractPublic,
+    status_code=201,
+    tags=["family doctors"],
+)
+def renew_contract(
+    contract_id: uuid.UUID,
+    data: ContractRenew,
+    user: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+    ip: ClientIP,
+) -> ContractPublic:
+    """Create the next term; the resident may choose another team here."""
+    c = _visible_contract(session, user, contract_id, ip)
+    nxt = contracts.renew(
+        session=session,
+        contract=c,
+        by=user,
+        now=now,
+        settings=settings,
+        team_id=data.team_id,
+        package_codes=data.package_codes,
+        consent=data.consent.model_dump() if data.consent else None,
+    )
+    return _contract(session, nxt)
+
+
+@router.post(
+    "/family-doctors/contracts/{contract_id}/terminate",
+    response_model=ContractPublic,
+    tags=["family doctors"],
+)
+def terminate_contract(
+    contract_id: uuid.UUID,
+    data: ReasonIn,
+    user: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
+    ip: ClientIP,
+) -> ContractPublic:
+    """End a contract early (the resident, or a doctor of the team)."""
+    c = _visible_contract(session, user, contract_id, ip)
+    own = user.role == Role.PATIENT and user.patient_id == c.patient_id
+    if not own and not contracts.is_member(session=session, user=user, team_id=c.team_id):
+        raise Forbidden("the resident or the team ends a contract", code="not_team_member")
+    return _contract(
+        session,
+        contracts.terminate(session=session, contract=c, by=user, now=now, reason=data.reason),
+    )
+
+
+@router.get(
+    "/family-doctors/contracts/{contract_id}/follow-ups",
+    response_model=list[FollowUpPublic],
+    tags=["family doctors"],
+)
+def follow_ups(
+    contract_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+) -> list[FollowUpPublic]:
+    c = _visible_contract(session, user, contract_id, ip)
+    return [
+        FollowUpPublic.model_validate(f, from_attributes=True)
+        for f in contracts.follow_ups_of(session=session, contract_id=c.id)
+    ]
+
+
+@router.post(
+    "/family-doctors/follow-ups/{follow_up_id}/done",
+    response_model=FollowUpPublic,
+    tags=["family doctors"],
+)
+def follow_up_done(
+    follow_up_id: uuid.UUID, data: FollowUpDone, user: StaffUser, session: SessionDep, now: NowDep
+) -> FollowUpPublic:
+    fu = contracts.complete_follow_up(
+        session=session,
+        follow_up_id=follow_up_id,
+        by=user,
+        now=now,
+        notes=data.notes,
+        measurements=data.measurements,
+    )
+    return FollowUpPublic.model_validate(fu, from_attributes=True)
+
+
+@router.post("/family-doctors/care-plans/{task_id}/done", tags=["family doctors"])
+def care_plan_done(
+    task_id: uuid.UUID, user: StaffUser, session: SessionDep, now: NowDep
+) -> dict[str, Any]:
+    task = service.complete_care_plan(session=session, task_id=task_id, by=user, now=now)
+    return _json(task)
+
+
+def _bed(session: Any, bed: Any) -> HomeBedPublic:
+    return HomeBedPublic(
+        **{k: v for k, v in _fields(bed, HomeBedPublic).items() if k != "visits"},
+        visits=[_json(v) for v in home.visits_of(session=session, bed_id=bed.id)],
+    )
+
+
+@router.post(
+    "/family-doctors/home-beds",
+    response_model=HomeBedPublic,
+    status_code=201,
+    tags=["family doctors"],
+)
+def admit_home_bed(
+    data: HomeBedCreate, user: StaffUser, session: SessionDep, now: NowDep
+) -> HomeBedPublic:
+    """Admit a contracted resident to a home sick bed (家庭病床)."""
+    bed = home.admit_home_bed(
+        session=session,
+        patient_id=data.patient_id,
+        by=user,
+        now=now,
+        diagnosis_code=data.diagnosis_code,
+        reason=data.reason,
+        visit_interval_days=data.visit_interval_days,
+        planned_services=data.planned_services,
+    )
+    return _bed(session, bed)
+
+
+@router.get(
+    "/family-doctors/home-beds/{bed_id}", response_model=HomeBedPublic, tags=["family doctors"]
+)
+def get_home_bed(
+    bed_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+) -> HomeBedPublic:
+    bed = home.get_bed(session=session, bed_id=bed_id, user=user)
+    _audit_read(session, user, "home_bed", bed.id, bed.patient_id, ip)
+    return _bed(session, bed)
+
+
+@router.post(
+    "/family-doctors/home-beds/{bed_id}/visits",
+    response_model=HomeBedPublic,
+    tags=["family doctors"],
+)
+def home_bed_visit(
+    bed_id: uuid.UUID, data: BedVisitIn, user: StaffUser, session: SessionDep, now: NowDep
+) -> HomeBedPublic:
+    bed = home.get_bed(session=session, bed_id=bed_id, user=user)
+    home.record_bed_visit(
+        session=session, bed=bed, by=user, now=now, notes=data.notes, vitals=data.vitals
+    )
+    return _bed(session, bed)
+
+
+@router.post(
+    "/family-doctors/home-beds/{bed_id}/discharge",
+    response_model=HomeBedPublic,
+    tags=["family doctors"],
+)
+def home_bed_discharge(
+    bed_id: uuid.UUID, data: DischargeIn, user: StaffUser, session: SessionDep, now: NowDep
+) -> HomeBedPublic:
+    bed = home.get_bed(session=session, bed_id=bed_id, user=user)
+    return _bed(
+        session,
+        home.discharge_bed(session=session, bed=bed, by=user, now=now, summary=data.summary),
+    )
+
+
+@router.post(
+    "/family-doctors/home-visits",
+    response_model=HomeVisitPublic,
+    status_code=201,
+    tags=["family doctors"],
+)
+def request_home_visit(
+    data: HomeVisitCreate, user: CurrentUser, session: SessionDep, now: NowDep
+) -> HomeVisitPublic:
+    """A resident (or their team) asks for a home visit (上门服务)."""
+    req = home.request_home_visit(
+        session=session,
+        patient_id=data.patient_id,
+        by=user,
+        now=now,
+        reason=data.reason,
+        preferred_date=data.preferred_date,
+    )
+    return HomeVisitPublic.model_validate(req, from_attributes=True)
+
+
+@router.get(
+    "/family-doctors/home-visits/{visit_id}",
+    response_model=HomeVisitPublic,
+    tags=["family doctors"],
+)
+def get_home_visit(
+    visit_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+) -> HomeVisitPublic:
+    req = home.get_home_visit(session=session, visit_id=visit_id, user=user)
+    _audit_read(session, user, "home_visit", req.id, req.patient_id, ip)
+    return HomeVisitPublic.model_validate(req, from_attributes=True)
+
+
+@router.post(
+    "/family-doctors/home-visits/{visit_id}/schedule",
+    response_model=HomeVisitPublic,
+    tags=["family doctors"],
+)
+def schedule_home_visit(
+    visit_id: uuid.UUID, data: HomeVisitSchedule, user: StaffUser, session: SessionDep, now: NowDep
+) -> HomeVisitPublic:
+    req = home.get_home_visit(session=session, visit_id=visit_id, user=user)
+    req = home.schedule_home_visit(
+        session=session,
+        req=req,
+        by=user,
+        now=now,
+        slot_id=data.slot_id,
+        scheduled_at=data.scheduled_at,
+    )
+    return HomeVisitPublic.model_validate(req, from_attributes=True)
+
+
+@router.post(
+    "/family-doctors/home-visits/{visit_id}/{outcome}",
+    response_model=HomeVisitPublic,
+    tags=["family doctors"],
+)
+def finish_home_visit(
+    visit_id: uuid.UUID,
+    outcome: Literal["done", "cancel"],
+    user: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
+) -> HomeVisitPublic:
+    req = home.get_home_visit(session=session, visit_id=visit_id, user=user)
+    req = home.finish_home_visit(session=session, req=req, by=user, now=now, done=outcome == "done")
+    return HomeVisitPublic.model_validate(req, from_attributes=True)
+
+
+@router.post("/referrals/jobs/run", tags=["referrals"])
+def run_jobs(
+    admin: AdminUser, session: SessionDep, now: NowDep, settings: SettingsDep
+) -> dict[str, int]:
+    """Run the periodic jobs now: contract expiry/activation/reminders and breach escalation
+    (operators call this from cron; see docs/referrals.md)."""
+    out = contracts.run_contract_jobs(session=session, now=now, settings=settings)
+    out["escalated"] = service.escalate_breaches(session=session, now=now)
+    return out
+
+
+# ---------------------------------------------------------------- referrals
+
+
+def _public(session: Any, r: Referral, user: User, now: datetime) -> ReferralPublic:
+    parties = policy.parties_of(user, r)
+    actions = [a for a in REFERRAL.allowed(r.status) if parties & set(policy.PARTIES.get(a, ()))]
+    return ReferralPublic(
+        **{
+            k: v
+            for k, v in _fields(r, ReferralPublic).items()
+            if k not in ("allowed_actions", "contact_by_breached")
+        },
+        allowed_actions=actions,
+        contact_by_breached=bool(
+            r.contact_by
+            and r.contact_by < now
+            and r.status in ("requested", "received", "accepted")
+        ),
+    )
+
+
+def _waiting(r: Referral, now: datetime) -> dict[str, Any]:
+    return {
+        "referral_id": str(r.id),
+        "patient_id": str(r.patient_id),
+        "status": r.status,
+        "urgency": r.urgency,
+        "direction": r.direction,
+        "contact_by": r.contact_by.isoformat() if r.contact_by else None,
+        "breached": bool(r.contact_by and r.contact_by < now),
+        "escalation_level": r.escalation_level,
+    }
+
+
+@router.post("/referrals", response_model=ReferralPublic, status_code=201)
+def create_referral(
+    data: ReferralCreate,
+    user: StaffUser,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Any:
+    """Create a draft referral (checked against the tier policy); submit it next."""
+    key = None
+    if idempotency_key:
+        key = idempotency.scoped_key(scope="referral.create", user_id=user.id, key=idempotency_key)
+        previous = idempotency.claim(
+            session=session, key=key, payload=data.model_dump(mode="json"), now=now
+        )
+        if previous is not None:
+            return JSONResponse(previous.response, status_code=previous.status_code)
+    r = service.create_referral(session=session, data=data, by=user, now=now, settings=settings)
+    out = _public(session, r, user, now)
+    if key:
+        idempotency.store(
+            session=session, key=key, status_code=201, response=out.model_dump(mode="json")
+        )
+    return out
+
+
+@router.get("/referrals", response_model=Page[ReferralPublic])
+def list_referrals(
+    user: CurrentUser,
+    session: SessionDep,
+    page: PageDep,
+    now: NowDep,
+    ip: ClientIP,
+    role: Literal["sent", "received"] | None = None,
+    status: str | None = None,
+    patient_id: uuid.UUID | None = None,
+) -> Page[ReferralPublic]:
+    """Referrals the caller sees: sent, received, their own (patients) or their residents'."""
+    stmt = service.list_for_user(
+        session=session, user=user, role=role, status=status, patient_id=patient_id
+    )
+    rows, total = paginate(session, stmt, page)
+    for r in rows:
+        _audit_read(session, user, "referral", r.id, r.patient_id, ip)
+    return Page(
+        items=[_public(session, r, user, now) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/referrals/worklist", response_model=list[dict[str, Any]])
+def referral_worklist(user: StaffUser, session: SessionDep, now: NowDep) -> list[dict[str, Any]]:
+    """Referrals waiting at the caller's institution with the date the patient will be
+    contacted by (breached ones flagged): no referral waits unseen."""
+    if user.institution_id is None:
+        return []
+    return [
+        _waiting(r, now)
+        for r in service.receiver_worklist(session=session, institution_id=user.institution_id)
+    ]
+
+
+@router.get("/referrals/receivers", response_model=list[ReceiverProposal])
+def propose_receivers(
+    patient_id: uuid.UUID,
+    direction: Literal["up", "down", "lateral"],
+    user: StaffUser,
+    session: SessionDep,
+    specialty: str | None = None,
+) -> list[ReceiverProposal]:
+    """Candidate receivers for a referral, those in the patient's alliances first."""
+    patient = require_patient_read(session, user, patient_id)
+    if user.institution_id is None:
+        return []
+    src = session.get(Institution, user.institution_id)
+    assert src is not None
+    if direction == "down":
+        contract = contracts.active_contract_for(session=session, patient_id=patient.id)
+        if contract is not None:
+            team = contracts.get_team(session=session, team_id=contract.team_id)
+            inst = session.get(Institution, team.institution_id)
+            assert inst is not None
+            return [
+                ReceiverProposal(
+                    institution_id=inst.id,
+                    name_zh=inst.name_zh,
+                    tier=inst.tier,
+                    league_code=inst.league_code,
+                    in_alliance=True,
+                    alliance_ids=[],
+                )
+            ]
+    props = policy.propose_receivers(
+        session=session,
+        src=src,
+        direction=direction,
+        patient_institution_id=patient.institution_id,
+        specialty=specialty,
+    )
+    return [
+        ReceiverProposal(
+            institution_id=p.institution.id,
+            name_zh=p.institution.name_zh,
+            tier=p.institution.tier,
+            league_code=p.institution.league_code,
+            in_alliance=p.in_alliance,
+            alliance_ids=p.alliance_ids,
+        )
+        for p in props
+    ]
+
+
+@router.get("/referrals/reports", response_model=ReferralReport)
+def referral_reports(
+    user: StaffUser,
+    session: SessionDep,
+    now: NowDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    league: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+) -> ReferralReport:
+    """Aggregates (no patient data): up/down per alliance and league, acceptance times,
+    closure rate, referrals waiting past their contact date."""
+    return reports.referral_report(
+        session=session, now=now, since=since, until=until, league_code=league
+    )
+
+
+@router.get("/referrals/{referral_id}", response_model=ReferralPublic)
+def get_referral(
+    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, now: NowDep, ip: ClientIP
+) -> ReferralPublic:
+    r = service.get_referral(session=session, referral_id=referral_id, user=user)
+    _audit_read(session, user, "referral", r.id, r.patient_id, ip)
+    return _public(session, r, user, now)
+
+
+@router.get("/referrals/{referral_id}/events", response_model=list[ReferralEventPublic])
+def referral_events(
+    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+) -> list[ReferralEventPublic]:
+    """Where the referral stands: every transition with who, when and why."""
+    r = service.get_referral(session=session, referral_id=referral_id, user=user)
+    _audit_read(session, user, "referral", r.id, r.patient_id, ip)
+    return [
+        ReferralEventPublic.model_validate(e, from_attributes=True)
+        for e in service.events_of(session=session, referral_id=r.id)
+    ]
+
+
+def _act(
+    request_action: str,
+    referral_id: uuid.UUID,
+    user: User,
+    session: Any,
+    now: datetime,
+    settings: Any,
+    **kw: Any,
+) -> ReferralPublic:
+    r = service.transition(
+        session=session,
+        referral_id=referral_id,
+        action=request_action,
+        by=user,
+        now=now,
+        settings=settings,
+        **kw,
+    )
+    return _public(session, r, user, now)
+
+
+ACTIONS = {
+    "submit": "submit",
+    "receive": "receive",
+    "accept": "accept",
+    "reject": "reject",
+    "return": "return_with_advice",
+    "arrive": "arrive",
+    "close": "close",
+    "cancel": "cancel",
+}
+
+
+@router.post("/referrals/{referral_id}/book", response_model=ReferralPublic)
+def book_referral(
+    referral_id: uuid.UUID,
+    data: BookIn,
+    user: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> ReferralPublic:
+    """Book the accepted referral into a slot (reserved capacity for the resident's own
+    family doctor) or record an appointment time."""
+    return _act(
+        "book",
+        referral_id,
+        user,
+        session,
+        now,
+        settings,
+        slot_id=data.slot_id,
+        appointment_at=data.appointment_at,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post("/referrals/{referral_id}/complete", response_model=ReferralPublic)
+def complete_referral(
+    referral_id: uuid.UUID,
+    data: CompleteIn,
+    user: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> ReferralPublic:
+    """The receiver completes the visit, optionally sending the outcome with it."""
+    return _act("complete", referral_id, user, session, now, settings, outcome=data.outcome)
+
+
+@router.post("/referrals/{referral_id}/outcome", response_model=ReferralPublic)
+def referral_outcome(
+    referral_id: uuid.UUID, data: OutcomeIn, user: CurrentUser, session: SessionDep, now: NowDep
+) -> ReferralPublic:
+    """The receiver sends the outcome back (discharge or visit summary, recommendations)."""
+    r = service.send_outcome(
+        session=session, referral_id=referral_id, by=user, now=now, outcome=data
+    )
+    return _public(session, r, user, now)
+
+
+@router.post("/referrals/{referral_id}/contact-by", response_model=ReferralPublic)
+def referral_contact_by(
+    referral_id: uuid.UUID, data: ContactByIn, user: CurrentUser, session: SessionDep, now: NowDep
+) -> ReferralPublic:
+    """The receiver sets by when the waiting patient will be contacted."""
+    r = service.set_contact_by(
+        session=session,
+        referral_id=referral_id,
+        by=user,
+        now=now,
+        contact_by=data.contact_by,
+        reason=data.reason,
+    )
+    return _public(session, r, user, now)
+
+
+@router.get("/referrals/{referral_id}/studies")
+def referral_studies(
+    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+) -> list[Any]:
+    """Imaging studies linked to the referral (visible to its participants)."""
+    r = service.get_referral(session=session, referral_id=referral_id, user=user)
+    _audit_read(session, user, "referral_studies", r.id, r.patient_id, ip)
+    return imaging.studies(session=session, referral_id=r.id)
+
+
+@router.post("/referrals/{referral_id}/studies", response_model=ReferralPublic)
+def link_referral_study(
+    referral_id: uuid.UUID, data: StudyLinkIn, user: CurrentUser, session: SessionDep, now: NowDep
+) -> ReferralPublic:
+    """Attach an imaging study the caller may see (referrer or receiver)."""
+    r = service.link_study(
+        session=session, referral_id=referral_id, study_uid=data.study_uid, by=user, now=now
+    )
+    return _public(session, r, user, now)
+
+
+@router.get("/referrals/{referral_id}/filing", response_model=FilingPublic)
+def referral_filing(
+    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+) -> FilingPublic:
+    """The cross-region treatment filing (异地就医备案) of a referral, when it needs one."""
+    r = service.get_referral(session=session, referral_id=referral_id, user=user)
+    filing = service.filing_of(session=session, referral_id=r.id)
+    if filing is None:
+        raise NotFound("this referral needs no cross-region filing")
+    _audit_read(session, user, "referral_filing", filing.id, r.patient_id, ip)
+    return FilingPublic.model_validate(filing, from_attributes=True)
+
+
+# Declared last: the generic action path would shadow the named ones above.
+@router.post("/referrals/{referral_id}/{action}", response_model=ReferralPublic)
+def referral_action(
+    referral_id: uuid.UUID,
+    action: Literal["submit", "receive", "accept", "reject", "return", "arrive", "close", "cancel"],
+    user: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+    data: ActionIn | None = None,
+) -> ReferralPublic:
+    """Move the referral on: submit, receive, accept, reject (reason), return (advice),
+    arrive, close (the referrer acknowledges the outcome), cancel (reason)."""
+    return _act(
+        ACTIONS[action],
+        referral_id,
+        user,
+        session,
+        now,
+        settings,
+        reason=data.reason if data else None,
+    )
+
+
+# ---------------------------------------------------------------- FHIR
+
+
+def _fhir(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, media_type=FHIR_JSON)
+
+
+@fhir_router.get("/ServiceRequest/{referral_id}")
+def fhir_service_request(
+    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+) -> JSONResponse:
+    """The referral as a FHIR R4 ServiceRequest."""
+    r = service.get_referral(session=session, referral_id=referral_id, user=user)
+    _audit_read(session, user, "referral", r.id, r.patient_id, ip)
+    return _fhir(fhir.service_request(r))
+
+
+@fhir_router.get("/Task/{referral_id}")
+def fhir_task(
+    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+) -> JSONResponse:
+    r = service.get_referral(session=session, referral_id=referral_id, user=user)
+    _audit_read(session, user, "referral", r.id, r.patient_id, ip)
+    return _fhir(fhir.task(r))
+
+
+@fhir_router.get("/Task")
+def fhir_task_search(
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    ip: ClientIP,
+    focus: str | None = None,
+    patient: str | None = None,
+    status: str | None = None,
+    owner: str | None = None,
+    count: Annotated[int, Query(alias="_count", ge=1, le=200)] = 50,
+) -> JSONResponse:
+    """Search Tasks: focus=ServiceRequest/{id}, patient=Patient/{id} (or id),
+    owner=Organization/{id}, status=<FHIR Task status>."""
+    stmt = service.list_for_user(session=session, user=user)
+
+    def _ref(value: str, kind: str) -> uuid.UUID:
+        try:
+            return uuid.UUID(value.removeprefix(f"{kind}/"))
+        except ValueError as exc:
+            from telemed.core.errors import Invalid
+
+            raise Invalid(f"not a {kind} reference: {value}", field=kind.lower()) from exc
+
+    if focus:
+        stmt = stmt.where(Referral.id == _ref(focus, "ServiceRequest"))
+    if patient:
+        stmt = stmt.where(Referral.patient_id == _ref(patient, "Patient"))
+    if owner:
+        stmt = stmt.where(Referral.to_institution_id == _ref(owner, "Organization"))
+    if status:
+        states = [k for k, v in fhir.TASK_STATUS.items() if v == status]
+        stmt = stmt.where(Referral.status.in_(states))  # type: ignore[attr-defined]
+    rows = list(session.execute(stmt.limit(count)).scalars())
+    for r in rows:
+        _audit_read(session, user, "referral", r.id, r.patient_id, ip)
+    base = str(request.base_url).rstrip("/") + "/fhir/R4"
+    return _fhir(fhir.task_bundle(rows, base))

@@ -1,0 +1,252 @@
+"""Home services of a family-doctor team: home sick beds (家庭病床) and home visits (上门服务)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from referrals import booking, contracts
+from referrals.models import HomeBedVisit, HomeSickBed, HomeVisitRequest
+from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
+from telemed.identity.models import Role, User
+
+
+def _require_team_staff(session: Session, user: User, team_id: uuid.UUID) -> None:
+    if not contracts.is_member(session=session, user=user, team_id=team_id):
+        raise Forbidden("only members of the resident's team do this", code="not_team_member")
+
+
+def _contracted_team(session: Session, patient_id: uuid.UUID) -> uuid.UUID:
+    contract = contracts.active_contract_for(session=session, patient_id=patient_id)
+    if contract is None:
+        raise Conflict(
+            "home services need an active family-doctor contract", code="no_active_contract"
+        )
+    return contract.team_id
+
+
+def admit_home_bed(
+    *,
+    session: Session,
+    patient_id: uuid.UUID,
+    by: User,
+    now: datetime,
+    diagnosis_code: str,
+    reason: str,
+    visit_interval_days: int,
+    planned_services: list[str],
+) -> HomeSickBed:
+    """Admit a contracted resident to a home sick bed with a visit plan."""
+    team_id = _contracted_team(session, patient_id)
+    _require_team_staff(session, by, team_id)
+    open_bed = session.execute(
+        select(HomeSickBed.id).where(
+            HomeSickBed.patient_id == patient_id, HomeSickBed.status == "admitted"
+        )
+    ).first()
+    if open_bed is not None:
+        raise Conflict("the resident has a home sick bed already", code="home_bed_open")
+    bed = HomeSickBed(
+        patient_id=patient_id,
+        team_id=team_id,
+        diagnosis_code=diagnosis_code,
+        reason=reason,
+        visit_interval_days=visit_interval_days,
+        planned_services=planned_services,
+        admitted_at=now,
+        admitted_by_id=by.id,
+    )
+    session.add(bed)
+    session.flush()
+    return bed
+
+
+def get_bed(*, session: Session, bed_id: uuid.UUID, user: User) -> HomeSickBed:
+    bed = session.get(HomeSickBed, bed_id)
+    visible = bed is not None and (
+        user.role == Role.ADMIN
+        or (user.role == Role.PATIENT and user.patient_id == bed.patient_id)
+        or contracts.is_member(session=session, user=user, team_id=bed.team_id)
+    )
+    if bed is None or not visible:
+        raise NotFound(f"home sick bed {bed_id} not found")
+    return bed
+
+
+def record_bed_visit(
+    *,
+    session: Session,
+    bed: HomeSickBed,
+    by: User,
+    now: datetime,
+    notes: str,
+    vitals: dict[str, Any],
+) -> HomeBedVisit:
+    _require_team_staff(session, by, bed.team_id)
+    if bed.status != "admitted":
+        raise Conflict("the home sick bed is discharged", code="home_bed_discharged")
+    visit = HomeBedVisit(bed_id=bed.id, visited_at=now, by_id=by.id, notes=notes, vitals=vitals)
+    session.add(visit)
+    session.flush()
+    return visit
+
+
+def discharge_bed(
+    *, session: Session, bed: HomeSickBed, by: User, now: datetime, summary: str
+) -> HomeSickBed:
+    _require_team_staff(session, by, bed.team_id)
+    if bed.status != "admitted":
+        raise Conflict("the home sick bed is discharged already", code="home_bed_discharged")
+    if not summary.strip():
+        raise Invalid("a discharge summary is required", field="summary")
+    bed.status = "discharged"
+    bed.discharged_at = now
+    bed.discharge_summary = summary
+    session.flush()
+    return bed
+
+
+def visits_of(*, session: Session, bed_id: uuid.UUID) -> list[HomeBedVisit]:
+    return list(
+        session.execute(
+            select(HomeBedVisit)
+            .where(HomeBedVisit.bed_id == bed_id)
+            .order_by(col(HomeBedVisit.visited_at))
+        ).scalars()
+    )
+
+
+def beds_due(
+    *, session: Session, team_id: uuid.UUID, now: datetime
+) -> list[tuple[HomeSickBed, datetime]]:
+    """Admitted beds of the team with the date their next planned visit is due."""
+    last = (
+        select(HomeBedVisit.bed_id, func.max(HomeBedVisit.visited_at).label("last"))
+        .group_by(col(HomeBedVisit.bed_id))
+        .subquery()
+    )
+    rows = session.execute(
+        select(HomeSickBed, last.c.last)
+        .outerjoin(last, last.c.bed_id == HomeSickBed.id)
+        .where(HomeSickBed.team_id == team_id, HomeSickBed.status == "admitted")
+    ).all()
+    out = []
+    for bed, last_at in rows:
+        from telemed.core.clock import as_utc
+
+        base = as_utc(last_at) if last_at is not None else bed.admitted_at
+        due = base + timedelta(days=bed.visit_interval_days)
+        if due <= now + timedelta(days=1):
+            out.append((bed, due))
+    return sorted(out, key=lambda x: x[1])
+
+
+def request_home_visit(
+    *,
+    session: Session,
+    patient_id: uuid.UUID,
+    by: User,
+    now: datetime,
+    reason: str,
+    preferred_date: date | None,
+) -> HomeVisitRequest:
+    """The resident (in the app) or a team member asks for a home visit."""
+    team_id = _contracted_team(session, patient_id)
+    if by.role == Role.PATIENT:
+        if by.patient_id != patient_id:
+            raise NotFound(f"patient {patient_id} not found")
+    else:
+        _require_team_staff(session, by, team_id)
+    req = HomeVisitRequest(
+        patient_id=patient_id,
+        team_id=team_id,
+        requested_by_id=by.id,
+        reason=reason,
+        preferred_date=preferred_date,
+        created_at=now,
+    )
+    session.add(req)
+    session.flush()
+    return req
+
+
+def get_home_visit(*, session: Session, visit_id: uuid.UUID, user: User) -> HomeVisitRequest:
+    req = session.get(HomeVisitRequest, visit_id)
+    visible = req is not None and (
+        user.role == Role.ADMIN
+        or (user.role == Role.PATIENT and user.patient_id == req.patient_id)
+        or contracts.is_member(session=session, user=user, team_id=req.team_id)
+    )
+    if req is None or not visible:
+        raise NotFound(f"home visit {visit_id} not found")
+    return req
+
+
+def schedule_home_visit(
+    *,
+    session: Session,
+    req: HomeVisitRequest,
+    by: User,
+    now: datetime,
+    slot_id: uuid.UUID | None,
+    scheduled_at: datetime | None,
+) -> HomeVisitRequest:
+    """Schedule through a `home_visit` slot of the scheduling service (or a given time)."""
+    _require_team_staff(session, by, req.team_id)
+    if req.status != "requested":
+        raise Conflict(f"home visit is {req.status}", code="not_requested")
+    if slot_id is not None:
+        b = booking.book_slot(
+            session=session,
+            slot_id=slot_id,
+            by=by,
+            patient_id=req.patient_id,
+            now=now,
+            reference_type="home_visit",
+            reference_id=req.id,
+            institution_id=contracts.get_team(session=session, team_id=req.team_id).institution_id,
+        )
+        req.booking_id = b.booking_id
+        req.scheduled_at = b.start_at
+    elif scheduled_at is not None:
+        req.scheduled_at = scheduled_at
+    else:
+        raise Invalid("give slot_id or scheduled_at", field="slot_id")
+    req.status = "scheduled"
+    session.flush()
+    return req
+
+
+def finish_home_visit(
+    *, session: Session, req: HomeVisitRequest, by: User, now: datetime, done: bool
+) -> HomeVisitRequest:
+    """Mark a home visit done (team) or cancel it (team or the resident)."""
+    if by.role == Role.PATIENT and not done and by.patient_id == req.patient_id:
+        pass
+    else:
+        _require_team_staff(session, by, req.team_id)
+    if req.status not in ("requested", "scheduled"):
+        raise Conflict(f"home visit is {req.status}", code="visit_finished")
+    if done and req.status != "scheduled":
+        raise Conflict("schedule the visit first", code="not_scheduled")
+    req.status = "done" if done else "cancelled"
+    req.done_at = now
+    session.flush()
+    return req
+
+
+def open_home_visits(*, session: Session, team_id: uuid.UUID) -> list[HomeVisitRequest]:
+    return list(
+        session.execute(
+            select(HomeVisitRequest)
+            .where(
+                HomeVisitRequest.team_id == team_id,
+                col(HomeVisitRequest.status).in_(["requested", "scheduled"]),
+            )
+            .order_by(col(HomeVisitRequest.created_at))
+        ).scalars()
+    )

@@ -1,0 +1,60 @@
+"""The seam to the imaging domain: studies linked to referrals (attachments of kind `study`).
+
+Participants of a referral see its linked studies: referrals registers who takes part with
+`dicom.service.register_link_access("referral", ...)`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+
+from sqlmodel import Session
+
+from telemed.core.errors import Unavailable
+from telemed.identity.models import User
+
+
+def _dicom() -> ModuleType | None:
+    try:
+        from dicom import service as dicom_service
+    except ImportError as exc:  # imaging not installed (or an empty namespace package)
+        if exc.name not in ("dicom", "dicom.service"):
+            raise
+        return None
+    return dicom_service
+
+
+def register_hooks(takes_part: Callable[[Session, User, uuid.UUID], bool]) -> bool:
+    svc = _dicom()
+    if svc is None or not hasattr(svc, "register_link_access"):
+        return False
+    svc.register_link_access("referral", takes_part)
+    return True
+
+
+def link(
+    *, session: Session, referral_id: uuid.UUID, study_uid: str, by: User, now: datetime
+) -> None:
+    """Link a study the user may see to the referral (404 when they may not)."""
+    svc = _dicom()
+    if svc is None:
+        raise Unavailable("the imaging service is not installed", code="imaging_unavailable")
+    svc.link_study(
+        session=session,
+        study_uid=study_uid,
+        target_type="referral",
+        target_id=referral_id,
+        by=by,
+        now=now,
+    )
+
+
+def studies(*, session: Session, referral_id: uuid.UUID) -> list[Any]:
+    svc = _dicom()
+    if svc is None:
+        return []
+    return list(svc.studies_for(session=session, target_type="referral", target_id=referral_id))

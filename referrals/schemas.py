@@ -1,0 +1,334 @@
+"""API shapes of referrals and family-doctor contracts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+ICD10 = r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$"
+Direction = Literal["up", "down", "lateral"]
+Urgency = Literal["routine", "urgent", "emergency"]
+
+
+# ---------------------------------------------------------------- family doctors
+
+
+class PackagePublic(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    kind: str
+    services: list[str]
+    visits_per_year: int
+    follow_up_interval_days: int | None
+    fee_yuan: float
+    insurance_share_pct: int
+    eligibility: str | None
+
+
+class MemberIn(BaseModel):
+    user_id: uuid.UUID
+    role: Literal["family_doctor", "nurse", "public_health", "village_doctor"]
+
+
+class TeamCreate(BaseModel):
+    institution_id: uuid.UUID
+    name: str = Field(min_length=1, max_length=100)
+    lead_doctor_id: uuid.UUID
+    members: list[MemberIn] = []
+    served_areas: list[str] = []
+    capacity: int | None = Field(default=None, ge=1)
+
+
+class MemberPublic(BaseModel):
+    user_id: uuid.UUID
+    role: str
+
+
+class TeamPublic(BaseModel):
+    id: uuid.UUID
+    institution_id: uuid.UUID
+    name: str
+    lead_doctor_id: uuid.UUID
+    served_areas: list[str]
+    capacity: int
+    contracted: int
+    members: list[MemberPublic]
+
+
+class ConsentIn(BaseModel):
+    """The resident's consent when a doctor signs on their behalf."""
+
+    method: Literal["written", "electronic_signature", "verbal_witnessed", "fingerprint"]
+    witness: str | None = None
+    note: str | None = None
+
+
+class ContractCreate(BaseModel):
+    patient_id: uuid.UUID
+    team_id: uuid.UUID
+    package_codes: list[str] = []
+    term_start: date | None = None
+    consent: ConsentIn | None = None
+    moving: bool = Field(default=False, description="the resident moved: switch teams now")
+
+
+class ContractRenew(BaseModel):
+    team_id: uuid.UUID | None = None
+    package_codes: list[str] | None = None
+    consent: ConsentIn | None = None
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class FollowUpPublic(BaseModel):
+    id: uuid.UUID
+    package_code: str
+    due_on: date
+    done_at: datetime | None
+    notes: str
+
+
+class ContractPublic(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    team_id: uuid.UUID
+    status: str
+    term_start: date
+    term_end: date
+    signing_channel: str
+    signed_by_id: uuid.UUID
+    signed_at: datetime
+    consent: dict[str, Any]
+    confirmed_at: datetime | None
+    previous_contract_id: uuid.UUID | None
+    activated_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    package_codes: list[str]
+
+
+class FollowUpDone(BaseModel):
+    notes: str = ""
+    measurements: dict[str, Any] = {}
+
+
+class HomeBedCreate(BaseModel):
+    patient_id: uuid.UUID
+    diagnosis_code: str = Field(pattern=ICD10)
+    reason: str = ""
+    visit_interval_days: int = Field(default=7, ge=1, le=90)
+    planned_services: list[str] = []
+
+
+class HomeBedPublic(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    team_id: uuid.UUID
+    status: str
+    diagnosis_code: str
+    reason: str
+    visit_interval_days: int
+    planned_services: list[str]
+    admitted_at: datetime
+    discharged_at: datetime | None
+    discharge_summary: str | None
+    visits: list[dict[str, Any]] = []
+
+
+class BedVisitIn(BaseModel):
+    notes: str = ""
+    vitals: dict[str, Any] = {}
+
+
+class DischargeIn(BaseModel):
+    summary: str = Field(min_length=1)
+
+
+class HomeVisitCreate(BaseModel):
+    patient_id: uuid.UUID
+    reason: str = Field(min_length=1, max_length=500)
+    preferred_date: date | None = None
+
+
+class HomeVisitSchedule(BaseModel):
+    slot_id: uuid.UUID | None = None
+    scheduled_at: datetime | None = None
+
+
+class HomeVisitPublic(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    team_id: uuid.UUID
+    reason: str
+    preferred_date: date | None
+    status: str
+    scheduled_at: datetime | None
+    booking_id: uuid.UUID | None
+
+
+class TeamWorklist(BaseModel):
+    team_id: uuid.UUID
+    overdue_follow_ups: list[dict[str, Any]]
+    care_plans: list[dict[str, Any]]
+    home_visits: list[dict[str, Any]]
+    home_beds_due: list[dict[str, Any]]
+    waiting_referrals: list[dict[str, Any]]
+
+
+# ---------------------------------------------------------------- referrals
+
+
+class AttachmentIn(BaseModel):
+    kind: Literal["document", "study", "lab", "image"]
+    title: str = Field(min_length=1, max_length=200)
+    uri: str | None = Field(default=None, max_length=500)
+    study_uid: str | None = Field(default=None, max_length=64, pattern=r"^[0-9.]+$")
+
+
+class ReferralCreate(BaseModel):
+    patient_id: uuid.UUID
+    to_institution_id: uuid.UUID | None = None
+    to_department_id: uuid.UUID | None = None
+    to_specialist_id: uuid.UUID | None = None
+    direction: Direction
+    urgency: Urgency = "routine"
+    green_channel: bool = False
+    green_channel_reason: str | None = Field(default=None, max_length=500)
+    reason: str = Field(min_length=1, max_length=2000)
+    diagnosis_code: str = Field(pattern=ICD10, description="ICD-10, e.g. I10 or E11.9")
+    diagnosis_text: str = ""
+    clinical_summary: str = ""
+    attachments: list[AttachmentIn] = []
+    insurance_notes: str = ""
+    care_plan: str | None = None
+
+
+class StudyLinkIn(BaseModel):
+    study_uid: str = Field(min_length=1, max_length=64, pattern=r"^[0-9.]+$")
+
+
+class OutcomeIn(BaseModel):
+    kind: Literal["discharge_summary", "visit_summary"] = "visit_summary"
+    summary: str = Field(min_length=1)
+    recommendations: str | None = None
+    care_plan: str | None = None
+
+
+class ActionIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class BookIn(BaseModel):
+    slot_id: uuid.UUID | None = None
+    appointment_at: datetime | None = None
+
+
+class CompleteIn(BaseModel):
+    outcome: OutcomeIn | None = None
+
+
+class ContactByIn(BaseModel):
+    contact_by: datetime
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReferralPublic(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    from_doctor_id: uuid.UUID
+    from_institution_id: uuid.UUID
+    to_institution_id: uuid.UUID
+    to_department_id: uuid.UUID | None
+    to_specialist_id: uuid.UUID | None
+    to_team_id: uuid.UUID | None
+    direction: str
+    urgency: str
+    green_channel: bool
+    green_channel_reason: str | None
+    reason: str
+    diagnosis_code: str
+    diagnosis_text: str
+    clinical_summary: str
+    attachments: list[dict[str, Any]]
+    insurance_notes: str
+    care_plan: str | None
+    status: str
+    allowed_actions: list[str] = []
+    contact_by: datetime | None
+    contact_by_breached: bool = False
+    escalation_level: int
+    booking_id: uuid.UUID | None
+    appointment_at: datetime | None
+    outcome_kind: str | None
+    outcome_summary: str | None
+    outcome_recommendations: str | None
+    outcome_sent_at: datetime | None
+    acknowledged_at: datetime | None
+    created_at: datetime
+    requested_at: datetime | None
+    accepted_at: datetime | None
+    updated_at: datetime
+
+
+class ReferralEventPublic(BaseModel):
+    action: str
+    from_status: str
+    to_status: str
+    by_id: uuid.UUID | None
+    at: datetime
+    reason: str | None
+    data: dict[str, Any]
+
+
+class ReceiverProposal(BaseModel):
+    institution_id: uuid.UUID
+    name_zh: str
+    tier: str
+    league_code: str
+    in_alliance: bool
+    alliance_ids: list[uuid.UUID]
+
+
+class FilingPublic(BaseModel):
+    id: uuid.UUID
+    referral_id: uuid.UUID
+    patient_id: uuid.UUID
+    scope: str
+    insured_league_code: str | None
+    treatment_league_code: str
+    treatment_institution_id: uuid.UUID
+    diagnosis_code: str
+    valid_from: date
+    valid_to: date
+    status: str
+    filing_number: str | None
+    adapter_message: str | None
+    filed_at: datetime | None
+
+
+class GroupCounts(BaseModel):
+    key: str
+    name: str
+    up: int = 0
+    down: int = 0
+    lateral: int = 0
+
+
+class ReferralReport(BaseModel):
+    since: datetime | None
+    until: datetime | None
+    total: int
+    by_direction: dict[str, int]
+    by_status: dict[str, int]
+    by_league: list[GroupCounts]
+    by_alliance: list[GroupCounts]
+    acceptance_hours_mean: float | None
+    acceptance_hours_median: float | None
+    closure_rate: float | None
+    waiting_past_contact_date: int

@@ -1,0 +1,316 @@
+"""API shapes of remote consultations."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from telemed.consultations.service_classes import ServiceClass, Urgency
+from telemed.identity.models import Title
+
+ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$")
+
+
+class ConsentCreate(BaseModel):
+    """Informed consent: who gave it, when, how (signed form, or verbal recorded by the doctor)."""
+
+    given_by: str = Field(min_length=1, max_length=64)
+    relationship: str = Field(default="self", max_length=32)
+    method: Literal["signed_form", "verbal"]
+    given_at: datetime
+    document_id: uuid.UUID | None = None
+    note: str = Field(default="", max_length=500)
+
+
+class ConsentPublic(ConsentCreate):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    recorded_by_id: uuid.UUID
+    recorded_at: datetime
+
+
+class ConsultationCreate(BaseModel):
+    patient_id: uuid.UUID
+    service_class: ServiceClass
+    urgency: Urgency = Urgency.ROUTINE
+    summary: str = Field(min_length=1, max_length=20000)
+    question: str = Field(min_length=1, max_length=5000)
+    wanted_specialty: str = Field(min_length=1, max_length=40)
+    wanted_title: Title | None = None
+    chosen_institution_id: uuid.UUID | None = None
+    chosen_specialist_id: uuid.UUID | None = None
+    consent: ConsentCreate | None = None
+
+
+class ConsultationUpdate(BaseModel):
+    """Changes to a draft."""
+
+    urgency: Urgency | None = None
+    summary: str | None = Field(default=None, min_length=1, max_length=20000)
+    question: str | None = Field(default=None, min_length=1, max_length=5000)
+    wanted_specialty: str | None = Field(default=None, min_length=1, max_length=40)
+    wanted_title: Title | None = None
+    chosen_institution_id: uuid.UUID | None = None
+    chosen_specialist_id: uuid.UUID | None = None
+
+
+class ConsultationPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    requesting_doctor_id: uuid.UUID
+    requesting_institution_id: uuid.UUID
+    service_class: str
+    urgency: str
+    live_session: bool
+    summary: str
+    question: str
+    wanted_specialty: str
+    wanted_title: str | None
+    chosen_institution_id: uuid.UUID | None
+    chosen_specialist_id: uuid.UUID | None
+    proposed_specialist_id: uuid.UUID | None
+    assigned_specialist_id: uuid.UUID | None
+    receiving_institution_id: uuid.UUID | None
+    state: str
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    accepted_at: datetime | None
+    reported_at: datetime | None
+    closed_at: datetime | None
+    accept_due_at: datetime | None
+    report_due_at: datetime | None
+    expires_at: datetime | None
+    booking_id: uuid.UUID | None
+    session_start_at: datetime | None
+    session_end_at: datetime | None
+    fee_cents: int
+    currency: str
+    payment_state: str
+    allowed_actions: list[str] = []
+    my_relations: list[str] = []
+
+
+class TransitionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    action: str
+    from_state: str
+    to_state: str
+    by_id: uuid.UUID | None
+    at: datetime
+    reason: str
+    data: dict[str, Any]
+
+
+class ReasonBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class AcceptBody(BaseModel):
+    specialist_id: uuid.UUID | None = None  # coordinators assign; a specialist accepts for self
+    slot_id: uuid.UUID | None = None  # live sessions: this slot, else the earliest one
+    note: str = Field(default="", max_length=1000)
+
+
+class ScheduleBody(BaseModel):
+    slot_id: uuid.UUID
+
+
+class RedirectBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000)
+    institution_id: uuid.UUID | None = None
+    specialist_id: uuid.UUID | None = None
+
+
+class ProposalQuery(BaseModel):
+    service_class: ServiceClass
+    wanted_specialty: str
+    wanted_title: Title | None = None
+    institution_id: uuid.UUID | None = None
+    limit: int = Field(default=10, ge=1, le=50)
+
+
+class Proposal(BaseModel):
+    """A specialist the request could go to, with why they rank where they do."""
+
+    specialist_id: uuid.UUID
+    specialist_name: str
+    title: str | None
+    specialty_code: str | None
+    institution_id: uuid.UUID
+    institution_name: str
+    tier: str
+    same_alliance: bool
+    earliest_slot_id: uuid.UUID | None = None
+    earliest_slot_at: datetime | None = None
+
+
+class DocumentPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by_id: uuid.UUID
+    uploaded_at: datetime
+
+
+class StudyAttach(BaseModel):
+    study_uid: str = Field(min_length=1, max_length=64, pattern=r"^[0-9.]+$")
+
+
+class StudyPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    study_uid: str
+    linked_by_id: uuid.UUID
+    linked_at: datetime
+
+
+class ReferralAdvice(BaseModel):
+    refer: bool = False
+    specialty: str | None = None
+    urgency: Urgency | None = None
+    note: str = Field(default="", max_length=2000)
+
+
+class OpinionWrite(BaseModel):
+    """The structured opinion (会诊意见)."""
+
+    findings: str = Field(min_length=1, max_length=20000)
+    impression: str = Field(min_length=1, max_length=5000)
+    icd10: list[str] = Field(default_factory=list, max_length=20)
+    recommendations: str = Field(default="", max_length=20000)
+    referral_advice: ReferralAdvice = ReferralAdvice()
+
+    @field_validator("icd10")
+    @classmethod
+    def _icd10(cls, codes: list[str]) -> list[str]:
+        out = []
+        for code in codes:
+            c = code.strip().upper()
+            if not ICD10.match(c):
+                raise ValueError(f"{code!r} is not an ICD-10 code (e.g. I21.0, J18.9)")
+            out.append(c)
+        return out
+
+
+class OpinionCorrection(OpinionWrite):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class OpinionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    consultation_id: uuid.UUID
+    version: int
+    author_id: uuid.UUID
+    findings: str
+    impression: str
+    icd10: list[str]
+    recommendations: str
+    referral_advice: dict[str, Any]
+    supersedes_id: uuid.UUID | None
+    correction_reason: str
+    created_at: datetime
+    signed_at: datetime | None
+    key_id: str | None
+    signature: str | None
+    canonical: str | None  # the exact UTF-8 text the signature covers
+
+
+class VerifyResult(BaseModel):
+    consultation_id: uuid.UUID
+    version: int
+    valid: bool
+    algorithm: str
+    key_id: str | None
+    signer_id: uuid.UUID
+    fingerprint: str | None
+    signed_at: datetime | None
+    reason: str
+
+
+class KeyPublic(BaseModel):
+    key_id: str
+    user_id: uuid.UUID
+    algorithm: str
+    public_key: str
+    public_key_pem: str
+    fingerprint: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class FeePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    service_class: str
+    tier: str
+    amount_cents: int
+    currency: str
+    updated_at: datetime
+
+
+class FeeSet(BaseModel):
+    service_class: ServiceClass
+    tier: Literal["regional", "league", "county"]
+    amount_cents: int = Field(ge=0, le=10_000_000)
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+
+
+class PaymentPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str
+    provider: str
+    provider_ref: str
+    amount_cents: int
+    currency: str
+    status: str
+    created_at: datetime
+
+
+class ServiceClassPublic(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    live_session: bool
+    expected_attachments: list[str]
+    accept_minutes: dict[str, int]
+    report_minutes: dict[str, int]
+
+
+class ComplianceRow(BaseModel):
+    key: str
+    name: str
+    requests: int
+    accept_measured: int
+    accepted_in_time: int
+    accept_breaches: int
+    accept_compliance: float | None
+    report_measured: int
+    reported_in_time: int
+    report_breaches: int
+    report_compliance: float | None
+
+
+class ComplianceReport(BaseModel):
+    start: datetime | None
+    end: datetime | None
+    generated_at: datetime
+    by_institution: list[ComplianceRow]
+    by_league: list[ComplianceRow]
+    by_service_class: list[ComplianceRow]

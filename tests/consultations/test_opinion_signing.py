@@ -1,0 +1,167 @@
+"""Signed opinions: round trip, published keys, tamper detection, immutability, corrections."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+from telemed.consultations.models import Opinion, SpecialistKey
+
+API = "/api/v1/consultations"
+OPINION = {
+    "findings": "右肺上叶见一约8mm磨玻璃结节。",
+    "impression": "右肺上叶磨玻璃结节",
+    "icd10": ["r91", "J18.9"],
+    "recommendations": "3个月后复查",
+    "referral_advice": {"refer": True, "specialty": "respiratory", "note": "呼吸科门诊随访"},
+}
+
+
+@pytest.fixture
+def signed(client: TestClient, login: Any, make_request: Any) -> dict[str, Any]:
+    c = make_request()
+    client.post(f"{API}/{c['id']}/accept", headers=login("specialist2"))
+    r = client.put(f"{API}/{c['id']}/opinion", json=OPINION, headers=login("specialist2"))
+    assert r.status_code == 200, r.text
+    assert r.json()["icd10"] == ["R91", "J18.9"]
+    r = client.post(f"{API}/{c['id']}/opinion/sign", headers=login("specialist2"))
+    assert r.status_code == 200, r.text
+    return {"consultation": c, "opinion": r.json()}
+
+
+def test_signature_round_trip_with_the_published_key(
+    client: TestClient, login: Any, signed: dict[str, Any], session: Session
+) -> None:
+    cid = signed["consultation"]["id"]
+    v = client.get(f"{API}/{cid}/opinion/verify", headers=login("county-doctor")).json()
+    assert v["valid"] is True and v["algorithm"] == "Ed25519"
+    keys = client.get(f"{API}/keys/{v['signer_id']}").json()
+    assert [k["key_id"] for k in keys] == [v["key_id"]]
+    # an outside verifier needs only the published key and the canonical form
+    op = session.get(Opinion, signed["opinion"]["id"])
+    assert op is not None and op.canonical is not None
+    pub = Ed25519PublicKey.from_public_bytes(base64.b64decode(keys[0]["public_key"]))
+    pub.verify(base64.b64decode(signed["opinion"]["signature"]), op.canonical.encode())
+    assert keys[0]["fingerprint"] == v["fingerprint"]
+    # the private key is not stored in the clear
+    key = session.get(SpecialistKey, v["key_id"])
+    assert key is not None and "PRIVATE" not in key.private_key_encrypted
+
+
+def test_tampering_is_detected(
+    client: TestClient, login: Any, signed: dict[str, Any], session: Session
+) -> None:
+    cid = signed["consultation"]["id"]
+    # only someone able to switch the database's guard off could change a signed row
+    session.execute(
+        text("ALTER TABLE consultation_opinion DISABLE TRIGGER consultation_opinion_no_change")
+    )
+    session.execute(
+        text("UPDATE consultation_opinion SET impression = '未见异常' WHERE id = :id"),
+        {"id": signed["opinion"]["id"]},
+    )
+    session.expire_all()
+    v = client.get(f"{API}/{cid}/opinion/verify", headers=login("county-doctor")).json()
+    assert v["valid"] is False
+    assert "differs" in v["reason"]
+
+
+def test_a_forged_canonical_form_fails_the_signature(
+    client: TestClient, login: Any, signed: dict[str, Any], session: Session
+) -> None:
+    cid = signed["consultation"]["id"]
+    session.execute(
+        text("ALTER TABLE consultation_opinion DISABLE TRIGGER consultation_opinion_no_change")
+    )
+    session.execute(
+        text(
+            "UPDATE consultation_opinion SET impression = '未见异常', "
+            "canonical = replace(canonical, '右肺上叶磨玻璃结节\"', '未见异常\"') WHERE id = :id"
+        ),
+        {"id": signed["opinion"]["id"]},
+    )
+    session.expire_all()
+    v = client.get(f"{API}/{cid}/opinion/verify", headers=login("county-doctor")).json()
+    assert (v["valid"], v["reason"]) == (False, "signature does not match")
+
+
+def test_the_database_refuses_to_change_a_signed_opinion(
+    signed: dict[str, Any], session: Session
+) -> None:
+    for stmt in (
+        "UPDATE consultation_opinion SET impression = 'x' WHERE id = :id",
+        "DELETE FROM consultation_opinion WHERE id = :id",
+    ):
+        with pytest.raises(DBAPIError, match="immutable"):
+            with session.begin_nested():
+                session.execute(text(stmt), {"id": signed["opinion"]["id"]})
+
+
+def test_editing_or_resigning_a_signed_opinion_is_refused(
+    client: TestClient, login: Any, signed: dict[str, Any]
+) -> None:
+    cid = signed["consultation"]["id"]
+    r = client.put(f"{API}/{cid}/opinion", json=OPINION, headers=login("specialist2"))
+    assert r.status_code == 409 and r.json()["current_state"] == "reported"
+    r = client.post(f"{API}/{cid}/opinion/sign", headers=login("specialist2"))
+    assert r.status_code == 409
+
+
+def test_corrections_are_new_signed_versions(
+    client: TestClient, login: Any, signed: dict[str, Any]
+) -> None:
+    cid = signed["consultation"]["id"]
+    r = client.post(
+        f"{API}/{cid}/opinion/corrections",
+        json={**OPINION, "impression": "右肺上叶磨玻璃结节，建议随访", "reason": "补充随访建议"},
+        headers=login("specialist2"),
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["version"] == 2 and r.json()["supersedes_id"] == signed["opinion"]["id"]
+    versions = client.get(f"{API}/{cid}/opinion/versions", headers=login("county-doctor")).json()
+    assert [v["version"] for v in versions] == [1, 2]
+    assert versions[0]["impression"] == OPINION["impression"]  # v1 untouched
+    for n in (1, 2):
+        v = client.get(f"{API}/{cid}/opinion/verify?version={n}", headers=login("county-doctor"))
+        assert v.json()["valid"] is True
+    latest = client.get(f"{API}/{cid}/opinion", headers=login("county-doctor")).json()
+    assert latest["version"] == 2
+    # the requester acknowledges; corrections stay possible after closing
+    assert (
+        client.post(f"{API}/{cid}/acknowledge", headers=login("county-doctor")).json()["state"]
+        == "closed"
+    )
+    r = client.post(
+        f"{API}/{cid}/opinion/corrections",
+        json={**OPINION, "reason": "更正笔误"},
+        headers=login("county-doctor"),
+    )
+    assert r.status_code == 403  # only the assigned specialist corrects
+
+
+def test_printable_pdf_of_the_signed_opinion(
+    client: TestClient, login: Any, signed: dict[str, Any]
+) -> None:
+    cid = signed["consultation"]["id"]
+    r = client.get(f"{API}/{cid}/opinion.pdf", headers=login("county-doctor"))
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF") and b"STSong-Light" in r.content
+
+
+def test_bad_icd10_codes_are_refused(client: TestClient, login: Any, make_request: Any) -> None:
+    c = make_request()
+    client.post(f"{API}/{c['id']}/accept", headers=login("specialist2"))
+    r = client.put(
+        f"{API}/{c['id']}/opinion",
+        json={**OPINION, "icd10": ["lung nodule"]},
+        headers=login("specialist2"),
+    )
+    assert r.status_code == 422

@@ -1,0 +1,169 @@
+"""Home sick beds (家庭病床) and home-visit requests (上门服务) of a contracted resident."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from referrals import contracts
+from telemed.core.settings import get_settings
+from tests.referrals.conftest import CONSENT, demo_team, new_patient, user_named
+
+Login = Callable[[str], dict[str, str]]
+
+
+def _sign(session: Session, patient_id: object, packages: list[str], clock) -> None:  # type: ignore[no-untyped-def]
+    contracts.sign_contract(
+        session=session,
+        patient_id=patient_id,  # type: ignore[arg-type]
+        team_id=demo_team(session).id,
+        package_codes=packages,
+        by=user_named(session, "family-doctor"),
+        now=clock.at,
+        settings=get_settings(),
+        consent=CONSENT,
+    )
+
+
+def test_home_sick_bed_admission_visits_and_discharge(
+    client: TestClient, session: Session, login: Login, clock
+) -> None:
+    fd = login("family-doctor")
+    p = new_patient(session, born=date(1940, 2, 2))
+    session.commit()  # (a refused request rolls the shared test session back to here)
+    r = client.post(
+        "/api/v1/family-doctors/home-beds",
+        json={"patient_id": str(p.id), "diagnosis_code": "I63.9"},
+        headers=fd,
+    )
+    assert r.status_code == 409 and r.json()["code"] == "no_active_contract"
+    _sign(session, p.id, ["elderly"], clock)
+    session.commit()
+    r = client.post(
+        "/api/v1/family-doctors/home-beds",
+        json={
+            "patient_id": str(p.id),
+            "diagnosis_code": "I63.9",
+            "reason": "脑梗后偏瘫，行动不便",
+            "visit_interval_days": 3,
+            "planned_services": ["换药", "康复指导", "血压监测"],
+        },
+        headers=fd,
+    )
+    assert r.status_code == 201, r.text
+    bed = r.json()
+    assert client.post(
+        "/api/v1/family-doctors/home-beds",
+        json={"patient_id": str(p.id), "diagnosis_code": "I63.9"},
+        headers=fd,
+    ).status_code == 409  # one open bed  # fmt: skip
+    # a visit is due after the interval: on the worklist
+    clock.advance(hours=3 * 24 - 20)
+    from telemed.identity.service import issue_token
+
+    tok, _ = issue_token(
+        session=session,
+        user=user_named(session, "family-doctor"),
+        now=clock.at,
+        settings=get_settings(),
+    )
+    fd = {"Authorization": f"Bearer {tok}"}
+    session.commit()
+    team = demo_team(session)
+    wl = client.get(f"/api/v1/family-doctors/teams/{team.id}/worklist", headers=fd).json()
+    assert any(b["bed_id"] == bed["id"] for b in wl["home_beds_due"])
+    r = client.post(
+        f"/api/v1/family-doctors/home-beds/{bed['id']}/visits",
+        json={"notes": "伤口愈合良好", "vitals": {"bp": "138/82"}},
+        headers=fd,
+    )
+    assert r.status_code == 200 and len(r.json()["visits"]) == 1
+    assert client.get(
+        f"/api/v1/family-doctors/home-beds/{bed['id']}", headers=login("specialist")
+    ).status_code in (401, 404)
+    r = client.post(
+        f"/api/v1/family-doctors/home-beds/{bed['id']}/discharge",
+        json={"summary": "好转出院"},
+        headers=fd,
+    )
+    assert r.status_code == 200 and r.json()["status"] == "discharged"
+    r = client.post(f"/api/v1/family-doctors/home-beds/{bed['id']}/visits", json={}, headers=fd)
+    assert r.status_code == 409
+
+
+def test_home_visit_request_by_the_resident_scheduled_by_the_team(
+    client: TestClient, session: Session, login: Login, clock
+) -> None:
+    pid = user_named(session, "patient").patient_id
+    _sign(session, pid, [], clock)
+    session.commit()
+    r = client.post(
+        "/api/v1/family-doctors/home-visits",
+        json={"patient_id": str(pid), "reason": "行动不便，需上门测血糖"},
+        headers=login("patient"),
+    )
+    assert r.status_code == 201, r.text
+    vid = r.json()["id"]
+    wl = client.get(
+        f"/api/v1/family-doctors/teams/{demo_team(session).id}/worklist",
+        headers=login("family-doctor"),
+    ).json()
+    assert any(v["id"] == vid for v in wl["home_visits"])
+    assert (
+        client.post(
+            f"/api/v1/family-doctors/home-visits/{vid}/done", headers=login("family-doctor")
+        ).status_code
+        == 409
+    )
+    r = client.post(
+        f"/api/v1/family-doctors/home-visits/{vid}/schedule",
+        json={"scheduled_at": (clock.at + timedelta(days=1)).isoformat()},
+        headers=login("family-doctor"),
+    )
+    assert r.status_code == 200 and r.json()["status"] == "scheduled"
+    assert client.post(
+        f"/api/v1/family-doctors/home-visits/{vid}/schedule",
+        json={},
+        headers=login("county-doctor"),
+    ).status_code in (403, 404)
+    r = client.post(
+        f"/api/v1/family-doctors/home-visits/{vid}/done", headers=login("family-doctor")
+    )
+    assert r.status_code == 200 and r.json()["status"] == "done"
+
+
+def test_home_visit_is_scheduled_into_a_home_visit_slot(
+    client: TestClient, session: Session, login: Login, clock
+) -> None:
+    from scheduling import service as scheduling_service
+    from tests.referrals.conftest import reserved_slot
+
+    fd = user_named(session, "family-doctor")
+    p = new_patient(session)
+    _sign(session, p.id, [], clock)
+    from telemed.network.models import Institution
+
+    inst = session.get(Institution, fd.institution_id)
+    assert inst is not None
+    slot = reserved_slot(
+        session, inst, clock.at + timedelta(days=1), reserved=0, service_class="home_visit"
+    )
+    session.commit()
+    h = login("family-doctor")
+    vid = client.post(
+        "/api/v1/family-doctors/home-visits",
+        json={"patient_id": str(p.id), "reason": "术后换药"},
+        headers=h,
+    ).json()["id"]
+    r = client.post(
+        f"/api/v1/family-doctors/home-visits/{vid}/schedule",
+        json={"slot_id": str(slot.id)},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["scheduled_at"] and r.json()["booking_id"]
+    b = scheduling_service.get_booking(session=session, booking_id=r.json()["booking_id"])
+    assert b.reference_type == "home_visit" and str(b.reference_id) == vid
