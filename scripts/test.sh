@@ -12,6 +12,7 @@ ls /usr/share/orthanc/plugins/libOrthancDicomWeb.so >/dev/null 2>&1 || need+=(or
 command -v storescu >/dev/null || need+=(dcmtk)
 command -v turnserver >/dev/null || need+=(coturn)
 command -v chromium >/dev/null || need+=(chromium)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)  # CJK glyphs in Chromium
 command -v ffprobe >/dev/null || need+=(ffmpeg)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
@@ -24,7 +25,10 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 bash scripts/bootstrap.sh
-if [ -f frontend/package.json ]; then bash scripts/frontend.sh build; fi
+if [ -f frontend/package.json ]; then
+  bash scripts/frontend.sh build
+  echo "== vitest"; bash scripts/frontend.sh test
+fi
 
 export TCP_NODELAY=1
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .

@@ -1,0 +1,115 @@
+/** Reference data loaded once: specialties, leagues, institution names. Names follow the locale. */
+import { reactive } from 'vue'
+import { api } from './api'
+import { has, locale, t } from '../i18n'
+
+export interface Specialty {
+  code: string
+  name_zh: string
+  name_en: string
+}
+export interface League {
+  code: string
+  name_zh: string
+  name_en: string
+  kind: string
+}
+export interface Institution {
+  id: string
+  code: string
+  name_zh: string
+  name_en: string
+  tier: string
+  league_code: string
+  county_code: string | null
+  in_network: boolean
+  grade: string
+}
+
+const store = reactive({
+  specialties: [] as Specialty[],
+  leagues: [] as League[],
+  institutions: {} as Record<string, Institution>,
+})
+let loading: Promise<void> | null = null
+
+export function loadReference(): Promise<void> {
+  loading ??= Promise.all([
+    api.get<Specialty[]>('/network/specialties').then((s) => (store.specialties = s)),
+    api.get<League[]>('/network/leagues').then((l) => (store.leagues = l)),
+  ]).then(
+    () => undefined,
+    (e) => {
+      loading = null
+      throw e
+    },
+  )
+  return loading
+}
+
+export function localName(x: { name_zh: string; name_en?: string } | undefined | null): string {
+  if (!x) return ''
+  return locale.value === 'en' && x.name_en ? x.name_en : x.name_zh
+}
+
+export function specialties(): Specialty[] {
+  return store.specialties
+}
+export function leagues(): League[] {
+  return store.leagues
+}
+export function specialtyName(code: string | null | undefined): string {
+  if (!code) return ''
+  return localName(store.specialties.find((s) => s.code === code)) || code
+}
+export function leagueName(code: string | null | undefined): string {
+  if (!code) return ''
+  return localName(store.leagues.find((l) => l.code === code)) || code
+}
+
+const pendingInst = new Map<string, Promise<void>>()
+/** The institution's name in the locale (loads it on first use; empty until loaded). */
+export function institutionName(id: string | null | undefined): string {
+  if (!id) return ''
+  const inst = store.institutions[id]
+  if (inst) return localName(inst)
+  if (!pendingInst.has(id)) {
+    pendingInst.set(
+      id,
+      api.get<Institution>(`/network/institutions/${id}`).then(
+        (i) => {
+          store.institutions[id] = i
+        },
+        () => undefined,
+      ),
+    )
+  }
+  return ''
+}
+export function rememberInstitutions(rows: Institution[]): void {
+  for (const r of rows) store.institutions[r.id] = r
+}
+
+/** A doctor's title (职称) in the locale; unknown values as they are. */
+export function doctorTitle(code: string | null | undefined): string {
+  if (!code) return ''
+  const key = `doctorTitle.${code}`
+  return has(key) ? t(key) : code
+}
+
+const patients = reactive({} as Record<string, { name: string; resident_id_masked: string }>)
+const pendingPatients = new Set<string>()
+/** A patient's name, loaded on first use (the read is authorized and audited by the API). */
+export function patientName(id: string | null | undefined): string {
+  if (!id) return ''
+  const p = patients[id]
+  if (p) return p.name
+  if (!pendingPatients.has(id)) {
+    pendingPatients.add(id)
+    api.get<{ name: string; resident_id_masked: string }>(`/patients/${id}`).then(
+      (row) => (patients[id] = row),
+      () => undefined,
+    )
+  }
+  return ''
+}

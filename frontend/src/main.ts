@@ -1,0 +1,15 @@
+import { createApp } from 'vue'
+import App from './App.vue'
+import { router } from './router'
+import { locale, t } from './i18n'
+import { formatDate, formatDateTime } from './lib/time'
+import './style.css'
+
+document.documentElement.lang = locale.value
+
+const app = createApp(App)
+app.config.globalProperties.$t = t
+app.config.globalProperties.$dt = formatDateTime
+app.config.globalProperties.$d = formatDate
+app.use(router)
+app.mount('#app')

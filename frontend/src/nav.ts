@@ -1,0 +1,35 @@
+/** Which pages each role sees: the single source for the router guard and the navigation. */
+import type { Role } from './lib/session'
+import { hasApi } from './lib/capabilities'
+
+export interface NavItem {
+  name: string
+  path: string
+  label: string
+  roles: Role[] | 'all'
+  /** An API path the page needs; the page is offered only when the server has it. */
+  needs?: string
+}
+
+export const STAFF: Role[] = ['family_doctor', 'county_doctor', 'specialist', 'coordinator', 'admin']
+
+export const NAV: NavItem[] = [
+  { name: 'home', path: '/', label: 'nav.home', roles: 'all' },
+  { name: 'network', path: '/network', label: 'nav.network', roles: ['coordinator', 'admin'] },
+  { name: 'book', path: '/book', label: 'nav.book', roles: ['patient'], needs: '/api/v1/slots' },
+  { name: 'appointments', path: '/appointments', label: 'nav.appointments', roles: ['patient', ...STAFF], needs: '/api/v1/bookings' },
+  { name: 'consultations', path: '/consultations', label: 'nav.consultations', roles: ['county_doctor', 'family_doctor', 'specialist', 'coordinator', 'admin'], needs: '/api/v1/consultations' },
+  { name: 'studies', path: '/studies', label: 'nav.studies', roles: STAFF, needs: '/api/v1/studies' },
+  { name: 'patients', path: '/patients', label: 'nav.patients', roles: STAFF },
+  { name: 'audit', path: '/audit', label: 'nav.audit', roles: ['admin'] },
+  { name: 'me', path: '/me', label: 'nav.me', roles: 'all' },
+]
+
+export function allowed(roles: Role[] | 'all' | undefined, role: Role | undefined): boolean {
+  if (!roles || roles === 'all') return true
+  return role !== undefined && roles.includes(role)
+}
+
+export function navFor(role: Role | undefined): NavItem[] {
+  return NAV.filter((n) => allowed(n.roles, role) && hasApi(n.needs))
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest'
+import { ApiError, fieldKey, problemMessage, toProblem } from '../src/lib/problem'
+import { has, setLocale, t } from '../src/i18n'
+
+describe('problem+json handling', () => {
+  it('keys field errors by the field the form shows', () => {
+    expect(fieldKey('body.resident_id')).toBe('resident_id')
+    expect(fieldKey('query.q')).toBe('q')
+    expect(fieldKey('items.0.name')).toBe('name')
+    const e = new ApiError(
+      toProblem(422, {
+        status: 422,
+        code: 'invalid',
+        detail: 'resident_id: bad',
+        errors: [{ field: 'resident_id', message: 'check digit is 1, expected X' }],
+      }),
+    )
+    expect(e.fieldErrors).toEqual({ resident_id: 'check digit is 1, expected X' })
+  })
+
+  it('reads FastAPI default validation bodies too', () => {
+    const p = toProblem(422, { detail: [{ loc: ['body', 'name'], msg: 'Field required' }] })
+    expect(p.errors).toEqual([{ field: 'body.name', message: 'Field required' }])
+    expect(new ApiError(p).fieldErrors).toEqual({ name: 'Field required' })
+  })
+
+  it('translates known codes and falls back to the status', () => {
+    setLocale('en')
+    const known = new ApiError({ status: 409, code: 'patient_exists', detail: 'x' })
+    expect(problemMessage(known, t, has)).toBe('A patient with this resident ID is registered already')
+    const unknown = new ApiError({ status: 418, code: 'teapot', detail: 'x' })
+    expect(problemMessage(unknown, t, has)).toBe('The request failed (418)')
+    setLocale('zh-CN')
+    expect(problemMessage(known, t, has)).toBe('该身份证号的患者已登记')
+    expect(problemMessage(new ApiError({ status: 0, detail: 'offline' }), t, has)).toBe(
+      '无法连接服务器，请检查网络后重试',
+    )
+  })
+
+  it('keeps plain-text bodies as the detail', () => {
+    expect(toProblem(502, null, 'Bad Gateway')).toEqual({ status: 502, detail: 'Bad Gateway' })
+  })
+})

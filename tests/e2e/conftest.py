@@ -1,0 +1,227 @@
+"""Browser tests: a real uvicorn serving the built web app on its own seeded PostgreSQL
+database, driven by Playwright for Python in Debian's Chromium (no downloaded browser)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.support.ports import free_port, wait_port
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+CHROMIUM = os.environ.get("TELEMED_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DEMO_PASSWORD = "telemed-demo"
+
+
+def _build_frontend() -> Path:
+    dist = ROOT / "frontend" / "dist"
+    if (ROOT / "frontend" / "package.json").exists():
+        subprocess.run(["bash", str(ROOT / "scripts" / "frontend.sh"), "build"], check=True)
+    if not (dist / "index.html").exists():
+        pytest.fail("frontend/dist/index.html missing: `bash scripts/frontend.sh build` failed")
+    return dist
+
+
+@dataclass
+class LiveServer:
+    url: str
+    database_url: str
+
+    def token(self, username: str) -> str:
+        r = httpx.post(
+            f"{self.url}/api/v1/auth/token",
+            data={"username": username, "password": DEMO_PASSWORD},
+        )
+        r.raise_for_status()
+        return str(r.json()["access_token"])
+
+    def api(self, username: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=f"{self.url}/api/v1",
+            headers={"Authorization": f"Bearer {self.token(username)}"},
+            timeout=30,
+        )
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """uvicorn on a free port, on a database of its own (migrated and demo-seeded here),
+    so what the browser commits never leaks into the rolled-back tests."""
+    dist = _build_frontend()
+    dbname = f"telemed_e2e_{uuid.uuid4().hex[:8]}"
+    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+    url = database_url.rsplit("/", 1)[0] + "/" + dbname
+    base_env = {
+        **os.environ,
+        "TELEMED_DATABASE_URL": url,
+        "TELEMED_SECRET_KEY": os.environ["TELEMED_SECRET_KEY"],
+        "TELEMED_FRONTEND_DIR": str(dist),
+        "TELEMED_LOG_LEVEL": "WARNING",
+        # Images go to a throwaway local archive; no DICOM gateway on a fixed port.
+        "TELEMED_DICOM__ARCHIVE_DIR": str(tmp_path_factory.mktemp("archive")),
+        "TELEMED_DICOM__SPOOL_DIR": str(tmp_path_factory.mktemp("spool")),
+        "TELEMED_DICOM__GATEWAY_ENABLED": "false",
+        "TELEMED_DICOM_PORT": str(free_port()),
+    }
+    py = sys.executable
+    subprocess.run([py, "-m", "telemed.cli", "db", "upgrade"], env=base_env, check=True, cwd=ROOT)
+    subprocess.run(
+        [py, "-m", "telemed.cli", "seed", "--demo"],
+        env={**base_env, "TELEMED_ENV": "development"},
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    port = free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = (ARTIFACTS / "server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            py,
+            "-m",
+            "uvicorn",
+            "telemed.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env={**base_env, "TELEMED_ENV": "test"},
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_port(port, timeout=120)
+        yield LiveServer(url=f"http://127.0.0.1:{port}", database_url=url)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Any]:
+    """One Playwright driver per run (a second sync instance cannot start beside it)."""
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="session")
+def media_browser(playwright: Any) -> Iterator[Any]:
+    """Chromium with a fake camera and microphone that never asks for permission."""
+    b = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            # Real host addresses in ICE candidates: no mDNS resolver runs here.
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+        ],
+    )
+    yield b
+    b.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Remember each phase's outcome on the test item (for screenshots of failures)."""
+    rep = yield
+    setattr(item, f"rep_{rep.when}", rep)
+    return rep
+
+
+@pytest.fixture
+def new_page(
+    browser: Any, live_server: LiveServer, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Any]]:
+    """Open pages in fresh browser contexts (own storage); console errors fail the test."""
+    contexts: list[Any] = []
+    errors: list[str] = []
+
+    def _open(*, phone: bool = False, locale: str = "zh-CN", **ctx: Any) -> Any:
+        viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 860}
+        context = browser.new_context(
+            viewport=viewport, locale=locale, base_url=live_server.url, **ctx
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+        return page
+
+    yield _open
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        for i, c in enumerate(contexts):
+            for j, p in enumerate(c.pages):
+                name = f"FAILED-{request.node.name}-{i}-{j}".replace("/", "_")
+                shot(p, name[:120])
+    for c in contexts:
+        c.close()
+    assert not errors, errors
+
+
+def shot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot as a test artefact."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def login(page: Any, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Log in through the form and wait for the shell."""
+    page.goto("/#/login")
+    page.get_by_test_id("login-form").wait_for()
+    page.locator("#login-username").fill(username)
+    page.locator("#login-password").fill(password)
+    page.locator("#login-password").press("Enter")
+    page.get_by_test_id("who").wait_for(state="attached")
