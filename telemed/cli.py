@@ -214,6 +214,17 @@ def referral_jobs() -> None:
     typer.echo(" ".join(f"{k}={v}" for k, v in out.items()))
 
 
+@app.command("jobs")
+def run_jobs() -> None:
+    """Every periodic job once: slot horizon, hold expiry, booking reminders, contract and
+    referral jobs. Safe to re-run; schedule it from cron (see docs/operations.md)."""
+    from scheduling import jobs as scheduling_jobs
+
+    for job in ("horizon", "reminders"):
+        typer.echo(f"scheduling {job}: {scheduling_jobs.run(job)}")
+    referral_jobs()
+
+
 def main() -> None:  # pragma: no cover
     os.environ.setdefault("TELEMED_ENV", "production")
     app()
