@@ -135,9 +135,11 @@ def live_server(
         admin.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Any]:
-    """One Playwright driver per run (a second sync instance cannot start beside it)."""
+    """One Playwright driver for the browser tests (a second sync instance cannot start
+    beside it). Package scope: the driver's event loop must be gone before tests of other
+    packages call asyncio.run()."""
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -146,14 +148,14 @@ def playwright() -> Iterator[Any]:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Any) -> Iterator[Any]:
     b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield b
     b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def media_browser(playwright: Any) -> Iterator[Any]:
     """Chromium with a fake camera and microphone that never asks for permission."""
     b = playwright.chromium.launch(
