@@ -349,13 +349,7 @@ class LocalArchive:
         count = int(getattr(ds, "NumberOfFrames", 1) or 1)
         if any(not 1 <= n <= count for n in numbers):
             raise NotInArchive(f"frames {numbers} out of 1..{count}")
-        if ds.file_meta.TransferSyntaxUID.is_compressed:
-            arr = ds.pixel_array
-            frames = [arr] if count == 1 else [arr[i] for i in range(count)]
-            return [frames[n - 1].tobytes() for n in numbers]
-        data = bytes(ds.PixelData)
-        size = len(data) // count
-        return [data[(n - 1) * size : n * size] for n in numbers]
+        return _frames_of(ds, count, numbers)
 
     def rendered(
         self,
@@ -527,8 +521,12 @@ class OrthancArchive:
         count = len(self._get(f"/instances/{iid}/frames").json())
         if any(not 1 <= n <= count for n in numbers):
             raise NotInArchive(f"frames {numbers} out of 1..{count}")
-        # Orthanc numbers frames from 0; "raw" is the stored (here uncompressed) frame.
-        return [self._get(f"/instances/{iid}/frames/{n - 1}/raw").content for n in numbers]
+        syntax = self._get(f"/instances/{iid}/metadata/TransferSyntax").text.strip()
+        if syntax in _NATIVE_LITTLE_ENDIAN:
+            # Orthanc numbers frames from 0; "raw" is the stored frame, here already native.
+            return [self._get(f"/instances/{iid}/frames/{n - 1}/raw").content for n in numbers]
+        ds = pydicom.dcmread(BytesIO(self._get(f"/instances/{iid}/file").content))
+        return _frames_of(ds, count, numbers)
 
     def rendered(
         self,
@@ -589,3 +587,18 @@ def get_archive(settings: Settings | None = None) -> Archive:
         return _override
     d = (settings or get_settings()).dicom
     return _configured(d.orthanc_url, d.orthanc_username, d.orthanc_password, str(d.archive_dir))
+
+
+_NATIVE_LITTLE_ENDIAN = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
+
+
+def _frames_of(ds: Dataset, count: int, numbers: list[int]) -> list[bytes]:
+    """Frames as native little-endian pixel bytes, decoding compressed or big-endian data."""
+    if str(ds.file_meta.TransferSyntaxUID) not in _NATIVE_LITTLE_ENDIAN:
+        arr = ds.pixel_array
+        arr = arr.astype(arr.dtype.newbyteorder("<"))
+        frames = [arr] if count == 1 else [arr[i] for i in range(count)]
+        return [frames[n - 1].tobytes() for n in numbers]
+    data = bytes(ds.PixelData)
+    size = len(data) // count
+    return [data[(n - 1) * size : n * size] for n in numbers]

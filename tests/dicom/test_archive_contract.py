@@ -118,3 +118,18 @@ def test_readiness_probe_follows_orthanc(orthanc_server) -> None:  # type: ignor
         assert readiness()["archive"] != "ok"
     finally:
         readiness_probes.pop("archive", None)
+
+
+def test_frames_of_a_compressed_instance_are_decoded(archive) -> None:  # type: ignore[no-untyped-def]
+    """WADO-RS frames are served as Explicit VR Little Endian, so compressed instances
+    (here RLE Lossless, shipped inside pydicom) must come back decoded."""
+    from pydicom.data import get_testdata_file
+
+    rle = pydicom.dcmread(get_testdata_file("MR_small_RLE.dcm"))
+    plain = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    archive.store(to_bytes(rle))
+    key = (str(rle.StudyInstanceUID), str(rle.SeriesInstanceUID), str(rle.SOPInstanceUID))
+    try:
+        assert archive.frames(*key, [1]) == [plain.pixel_array.astype("<i2").tobytes()]
+    finally:
+        archive.delete_study(key[0])
