@@ -83,6 +83,8 @@ def test_family_doctor_signs_refers_up_books_and_closes_the_loop(
     cd = new_page()
     login(cd, "county-doctor")
     cd.goto("/#/referrals")
+    with cd.expect_response(lambda r: "role=received" in r.url):
+        cd.get_by_test_id("side").select_option("received")
     incoming = cd.get_by_test_id("referrals").locator("li[data-status='requested']").first
     incoming.wait_for()
     _step(cd, incoming, "receive")

@@ -454,6 +454,10 @@ const en: Messages = {
     expire: 'Expired',
   },
   referrals: {
+    show: 'Show',
+    sideAll: 'All referrals',
+    sideReceived: 'Incoming (most pressing first)',
+    sideSent: 'Sent by us',
     title: 'Referrals',
     new: 'New referral',
     none: 'No referrals',

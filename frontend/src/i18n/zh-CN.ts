@@ -452,6 +452,10 @@ const zhCN = {
     expire: '过期',
   },
   referrals: {
+    show: '显示',
+    sideAll: '全部转诊',
+    sideReceived: '转入本院（待处理在前）',
+    sideSent: '本院转出',
     title: '双向转诊',
     new: '发起转诊',
     none: '暂无转诊',
