@@ -22,6 +22,7 @@ export const NAV: NavItem[] = [
   { name: 'family', path: '/family', label: 'nav.family', roles: ['patient', 'family_doctor'], needs: '/api/v1/family-doctors/contracts' },
   { name: 'referrals', path: '/referrals', label: 'nav.referrals', roles: ['patient', 'family_doctor', 'county_doctor', 'specialist', 'coordinator', 'admin'], needs: '/api/v1/referrals' },
   { name: 'notifications', path: '/notifications', label: 'nav.notifications', roles: 'all', needs: '/api/v1/notifications' },
+  { name: 'schedules', path: '/schedules', label: 'nav.schedules', roles: ['coordinator'], needs: '/api/v1/schedules' },
   { name: 'studies', path: '/studies', label: 'nav.studies', roles: STAFF, needs: '/api/v1/studies' },
   { name: 'patients', path: '/patients', label: 'nav.patients', roles: STAFF },
   { name: 'audit', path: '/audit', label: 'nav.audit', roles: ['admin'] },

@@ -18,6 +18,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   family: () => import('./views/FamilyView.vue'),
   referrals: () => import('./views/ReferralsView.vue'),
   notifications: () => import('./views/NotificationsView.vue'),
+  schedules: () => import('./views/SchedulesView.vue'),
 }
 
 const routes: RouteRecordRaw[] = [
