@@ -165,12 +165,28 @@ def find_patients(
         stmt = stmt.where(Patient.resident_id_hash == digest)
     if query:
         stmt = stmt.where(col(Patient.name).startswith(query))
-    if user.role != Role.ADMIN and user.role != Role.PATIENT:
+    # A family doctor signs residents of their institution's county, who are registered
+    # elsewhere (the county hospital): found by the exact resident ID read off the ID card.
+    county = _family_doctor_county(session, user) if resident_id and not query else None
+    if user.role != Role.ADMIN and user.role != Role.PATIENT and county is None:
         stmt = stmt.where(Patient.institution_id == user.institution_id)
     if user.role == Role.PATIENT:
         stmt = stmt.where(Patient.id == user.patient_id)
     rows = session.execute(stmt.order_by(Patient.name).limit(limit)).scalars().all()
-    return [p for p in rows if can_read_patient(session, user, p)]
+    return [
+        p
+        for p in rows
+        if (county is not None and p.county_code == county) or can_read_patient(session, user, p)
+    ]
+
+
+def _family_doctor_county(session: Session, user: User) -> str | None:
+    if user.role != Role.FAMILY_DOCTOR or user.institution_id is None:
+        return None
+    from telemed.network.models import Institution
+
+    inst = session.get(Institution, user.institution_id)
+    return inst.county_code if inst is not None and inst.county_code else None
 
 
 def get_user(*, session: Session, user_id: uuid.UUID) -> User:

@@ -19,12 +19,28 @@ pytestmark = pytest.mark.e2e
 # role -> (username, nav items it must see, nav items it must not see)
 ROLES = {
     "admin": ("admin", ["home", "network", "patients", "audit", "me"], []),
-    "coordinator": ("coordinator", ["home", "network", "patients", "me"], ["audit"]),
-    "county_doctor": ("county-doctor", ["home", "patients", "me"], ["network", "audit"]),
+    "coordinator": (
+        "coordinator",
+        ["home", "network", "patients", "referrals", "schedules", "notifications", "me"],
+        ["audit", "family"],
+    ),
+    "county_doctor": (
+        "county-doctor",
+        ["home", "patients", "referrals", "me"],
+        ["network", "audit", "family", "schedules"],
+    ),
     "specialist": ("specialist", ["home", "patients", "me"], ["network", "audit"]),
     "specialist2": ("specialist2", ["home", "patients", "me"], ["network", "audit"]),
-    "family_doctor": ("family-doctor", ["home", "patients", "me"], ["network", "audit"]),
-    "patient": ("patient", ["home", "me"], ["network", "patients", "audit"]),
+    "family_doctor": (
+        "family-doctor",
+        ["home", "patients", "family", "referrals", "me"],
+        ["network", "audit", "schedules"],
+    ),
+    "patient": (
+        "patient",
+        ["home", "family", "referrals", "notifications", "me"],
+        ["network", "patients", "audit", "schedules"],
+    ),
 }
 
 

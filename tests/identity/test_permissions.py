@@ -94,3 +94,19 @@ def test_patients_cannot_register_patients(
         "/api/v1/patients", json={"name": "x", "resident_id": number}, headers=login("patient")
     )
     assert r.status_code == 403
+
+
+def test_family_doctor_finds_county_residents_by_resident_id_only(
+    client: TestClient, login: Callable[[str], dict[str, str]]
+) -> None:
+    """Residents of the family doctor's county are registered at the county hospital: the
+    family doctor finds them to sign by the exact resident ID, never by a name prefix."""
+    number = rid.make("150122", date(1962, 3, 14), 17)  # the demo patient
+    fd = login("family-doctor")
+    found = client.get("/api/v1/patients", params={"resident_id": number}, headers=fd)
+    assert [p["name"] for p in found.json()] == ["巴特尔"]
+    assert client.get("/api/v1/patients", params={"q": "巴特尔"}, headers=fd).json() == []
+    other = client.get(
+        "/api/v1/patients", params={"resident_id": number}, headers=login("specialist")
+    )
+    assert other.json() == []

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest'
+import { byUrgency, packageName, type Package, type Referral } from '../src/lib/referrals'
+
+function ref(id: string, contact_by: string | null, breached = false): Referral {
+  return {
+    id, patient_id: 'p', from_institution_id: 'a', to_institution_id: 'b', direction: 'up',
+    urgency: 'routine', reason: '', diagnosis_code: 'I10', diagnosis_text: '', care_plan: null,
+    status: 'requested', allowed_actions: [], contact_by, contact_by_breached: breached,
+    booking_id: null, appointment_at: null, outcome_summary: null,
+  }
+}
+
+describe('referral worklist order', () => {
+  it('puts breached referrals first, then the soonest contact date, undated last', () => {
+    const rows = [
+      ref('later', '2026-12-10T00:00:00Z'),
+      ref('none', null),
+      ref('breached', '2026-12-20T00:00:00Z', true),
+      ref('sooner', '2026-12-01T00:00:00Z'),
+    ]
+    expect(byUrgency(rows).map((r) => r.id)).toEqual(['breached', 'sooner', 'later', 'none'])
+  })
+})
+
+describe('package names', () => {
+  it('follow the locale', () => {
+    const p = { code: 'hypertension', name_zh: '高血压包', name_en: 'Hypertension' } as Package
+    expect(packageName(p, 'zh-CN')).toBe('高血压包')
+    expect(packageName(p, 'en')).toBe('Hypertension')
+  })
+})

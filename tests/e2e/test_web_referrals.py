@@ -1,0 +1,144 @@
+"""The family-doctor story in the browser: `family-doctor` signs `patient` to the hypertension
+package with recorded consent, refers them up to the county hospital, `county-doctor`
+receives and accepts, the family doctor books a slot there (the reserved share counts for
+the contracted doctor), the county hospital records the arrival and sends the outcome back,
+the recommendation lands on the team worklist, the family doctor closes the loop; the patient
+sees the contract, the referral and its history, and the notifications. Skipped while the
+referrals API is absent."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from telemed.identity import resident_id as rid
+from tests.e2e.conftest import LiveServer, login, shot
+
+pytestmark = pytest.mark.e2e
+# The demo patient 巴特尔, registered at the county hospital: the family doctor of the
+# township finds them by the resident ID on their card.
+DEMO_RESIDENT_ID = rid.make("150122", date(1962, 3, 14), 17)
+
+
+@pytest.fixture
+def referrals_api(live_server: LiveServer) -> None:
+    paths = httpx.get(f"{live_server.url}/openapi.json").json()["paths"]
+    if "/api/v1/referrals" not in paths or "/api/v1/family-doctors/contracts" not in paths:
+        pytest.skip("the referrals API is not in this build")
+
+
+def _pick_patient(page: Any, name: str) -> None:
+    page.locator("#search-rid").fill(DEMO_RESIDENT_ID)
+    page.get_by_test_id("search-submit").click()
+    results = page.get_by_test_id("patient-results")
+    results.wait_for()
+    results.locator("tr", has_text=name).get_by_role("button").click()
+    expect(page.get_by_test_id("picked-patient")).to_contain_text(name)
+
+
+def _step(page: Any, referral: Any, action: str) -> None:
+    with page.expect_response(lambda r: f"/{action}" in r.url and r.request.method == "POST"):
+        referral.get_by_test_id(f"act-{action}").click()
+
+
+def test_family_doctor_signs_refers_up_books_and_closes_the_loop(
+    new_page: Any, live_server: LiveServer, referrals_api: None
+) -> None:
+    fd = new_page()
+    login(fd, "family-doctor")
+
+    # 1. Contract with recorded consent.
+    fd.goto("/#/family")
+    fd.get_by_test_id("worklist").wait_for()
+    _pick_patient(fd, "巴特尔")
+    form = fd.get_by_test_id("sign-form")
+    form.get_by_test_id("pkg-hypertension").check()
+    form.locator("#c-method").select_option("written")
+    form.locator("#c-witness").fill("家属")
+    form.get_by_test_id("sign-submit").click()
+    expect(form.get_by_test_id("signed")).to_contain_text("生效中")
+    shot(fd, "family_doctor-contract-signed")
+
+    # 2. Refer up: the county hospital is proposed first.
+    fd.goto("/#/referrals")
+    fd.get_by_test_id("new-referral").click()
+    _pick_patient(fd, "巴特尔")
+    rform = fd.get_by_test_id("referral-form")
+    expect(rform.locator("#r-to option").first).to_contain_text("托克托县人民医院")
+    rform.locator("#r-reason").fill("血压控制不佳，需调整用药")
+    rform.locator("#r-dx").fill("I10")
+    rform.locator("#r-dxt").fill("原发性高血压")
+    shot(fd, "family_doctor-referral-form")
+    rform.get_by_test_id("referral-submit").click()
+    item = fd.get_by_test_id("referrals").locator("li[data-status='requested']").first
+    item.wait_for()
+    expect(item.get_by_test_id("events")).to_contain_text("提交")
+    shot(fd, "family_doctor-referral-sent")
+
+    # 3. The county hospital receives and accepts.
+    cd = new_page()
+    login(cd, "county-doctor")
+    cd.goto("/#/referrals")
+    with cd.expect_response(lambda r: "role=received" in r.url):
+        cd.get_by_test_id("side").select_option("received")
+    incoming = cd.get_by_test_id("referrals").locator("li[data-status='requested']").first
+    incoming.wait_for()
+    _step(cd, incoming, "receive")
+    accepted = cd.get_by_test_id("referrals").locator("li[data-status='received']").first
+    _step(cd, accepted, "accept")
+    cd.get_by_test_id("referrals").locator("li[data-status='accepted']").first.wait_for()
+
+    # 4. The family doctor books a slot of the county hospital.
+    fd.reload()
+    ready = fd.get_by_test_id("referrals").locator("li[data-status='accepted']").first
+    ready.get_by_test_id("act-book").click()
+    picker = ready.get_by_test_id("slot-picker")
+    picker.locator("li").first.wait_for()
+    shot(fd, "family_doctor-referral-slots")
+    picker.locator("li").first.get_by_role("button").click()
+    booked = fd.get_by_test_id("referrals").locator("li[data-status='booked']").first
+    expect(booked.get_by_test_id("appointment")).to_be_visible()
+
+    # 5. Arrival, completion with the outcome sent back.
+    cd.reload()
+    visit = cd.get_by_test_id("referrals").locator("li[data-status='booked']").first
+    _step(cd, visit, "arrive")
+    here = cd.get_by_test_id("referrals").locator("li[data-status='arrived']").first
+    here.get_by_test_id("act-complete").click()
+    here.locator("textarea").first.fill("调整为氨氯地平+缬沙坦")
+    here.locator("textarea").nth(1).fill("每2周社区测血压，4周后复诊")
+    here.get_by_test_id("complete-confirm").click()
+    cd.get_by_test_id("referrals").locator("li[data-status='completed']").first.wait_for()
+    shot(cd, "county_doctor-referral-completed")
+
+    # 6. The recommendation is on the team worklist; the family doctor closes the loop.
+    fd.goto("/#/family")
+    expect(fd.get_by_test_id("care-plans")).to_contain_text("每2周社区测血压")
+    shot(fd, "family_doctor-worklist")
+    fd.goto("/#/referrals")
+    done = fd.get_by_test_id("referrals").locator("li[data-status='completed']").first
+    _step(fd, done, "close")
+    closed = fd.get_by_test_id("referrals").locator("li[data-status='closed']").first
+    expect(closed.get_by_test_id("events")).to_contain_text("确认结果并闭环")
+
+    # 7. The patient sees the contract, the referral's history and the notifications.
+    pt = new_page(phone=True)
+    login(pt, "patient")
+    pt.goto("/#/family")
+    contract = pt.get_by_test_id("contracts").locator("li[data-status='active']")
+    expect(contract).to_contain_text("高血压")
+    shot(pt, "patient-family-contract")
+    pt.goto("/#/referrals")
+    mine = pt.get_by_test_id("referrals").locator("li[data-status='closed']").first
+    mine.get_by_test_id("events-toggle").click()
+    expect(mine.get_by_test_id("events")).to_contain_text("登记到诊")
+    shot(pt, "patient-referrals")
+    pt.goto("/#/notifications")
+    pt.get_by_test_id("notifications").locator("li").first.wait_for()
+    shot(pt, "patient-notifications")
+    width = pt.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the notifications page scrolls sideways ({width}px)"
