@@ -183,10 +183,10 @@ def find_patients(
 def _family_doctor_county(session: Session, user: User) -> str | None:
     if user.role != Role.FAMILY_DOCTOR or user.institution_id is None:
         return None
-    from telemed.network.models import Institution
+    from telemed.network import service as network_service
 
-    inst = session.get(Institution, user.institution_id)
-    return inst.county_code if inst is not None and inst.county_code else None
+    inst = network_service.get_institution(session=session, institution_id=user.institution_id)
+    return inst.county_code or None
 
 
 def get_user(*, session: Session, user_id: uuid.UUID) -> User:
