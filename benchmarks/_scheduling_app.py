@@ -22,4 +22,8 @@ def make_app() -> FastAPI:
         session.execute(text("INSERT INTO bench_plain (user_id) VALUES (:u)"), {"u": str(user.id)})
         return {"ok": "1"}
 
+    # create_app mounts the built frontend at "/", which would answer first (405): put the
+    # baseline route ahead of that catch-all mount.
+    routes = app.router.routes
+    routes.insert(0, routes.pop())
     return app

@@ -188,6 +188,8 @@ def main() -> None:
                 fire(base, "/api/v1/bookings", bodies, users, args.concurrency)
             )
         bad, booked = overbooked(url)
+    if set(b_codes) - {201}:
+        raise SystemExit(f"baseline route failed, codes {b_codes}: the ratio would be meaningless")
     places = args.slots * args.capacity
     print(
         f"booking rush: {n} requests, {args.concurrency} concurrent clients, "
