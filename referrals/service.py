@@ -27,6 +27,7 @@ from referrals.models import (
 from referrals.schemas import OutcomeIn, ReferralCreate
 from referrals.states import REFERRAL, WAITING
 from telemed.core import notifications
+from telemed.core.clock import to_shanghai
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.settings import Settings
 from telemed.identity import permissions
@@ -498,7 +499,7 @@ def set_contact_by(
         r,
         "referral.contact_by",
         "转诊联系日期 When you will hear back",
-        f"you will be contacted by {contact_by.isoformat()}",
+        f"you will be contacted by {_shown(contact_by)}",
         now,
     )
     return r
@@ -550,8 +551,7 @@ def _announce(
             r,
             "referral.requested",
             "新转诊申请 New referral",
-            f"{r.direction} referral, {r.urgency}; contact the patient by "
-            f"{r.contact_by.isoformat() if r.contact_by else '-'}",
+            f"{r.direction} referral, {r.urgency}; contact the patient by {_shown(r.contact_by)}",
             now,
         )
         _notify(
@@ -560,7 +560,7 @@ def _announce(
             r,
             "referral.requested",
             "转诊已提交 Your referral is sent",
-            f"you will be contacted by {r.contact_by.isoformat() if r.contact_by else '-'}",
+            f"you will be contacted by {_shown(r.contact_by)}",
             now,
         )
     elif action in ("accept", "reject", "return_with_advice", "book", "complete", "cancel"):
@@ -767,3 +767,10 @@ def file_record(
     filing.filed_at = now if result.accepted else None
     session.flush()
     return filing
+
+
+def _shown(value: datetime | None) -> str:
+    """A time as people read it in a message: Asia/Shanghai, to the minute."""
+    if value is None:
+        return "-"
+    return to_shanghai(value).strftime("%Y-%m-%d %H:%M") + " (Asia/Shanghai)"
