@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +63,19 @@ class ChangeFeed:
         archive: OrthancArchive,
         state_file: Path | None = None,
         poll_interval: float = 0.2,
-        workers: int = 4,
+        batch_wait: float = 0.5,
     ) -> None:
-        self.workers = workers
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], dict[str, Any]] = {}
         self.engine = engine
         self.archive = archive
         self.state_file = state_file
         self.poll_interval = poll_interval
+        # After a page with new instances, wait this long before the next poll: while a
+        # modality is still sending, the feed then indexes larger pages less often and
+        # leaves the CPU to Orthanc (visible at most about this much later).
+        self.batch_wait = batch_wait
+        self._last_new = 0
         self.seq = int(state_file.read_text()) if state_file and state_file.exists() else 0
         self.indexed = 0
         self._stop = threading.Event()
@@ -92,7 +95,7 @@ class ChangeFeed:
         while not self._stop.is_set():
             try:
                 if not self.poll_once():
-                    self._stop.wait(self.poll_interval)
+                    self._stop.wait(self.batch_wait if self._last_new else self.poll_interval)
             except Exception:  # Orthanc down or restarting: try again later
                 log.exception("change feed poll failed")
                 self._stop.wait(2.0)
@@ -105,16 +108,34 @@ class ChangeFeed:
         body = page.json()
         changes = body.get("Changes", [])
         new = [c["ID"] for c in changes if c.get("ChangeType") == "NewInstance"]
+        self._last_new = len(new)
         if new:
-            # Index a page concurrently (each call is 3 REST reads + one transaction);
-            # the position only moves once the whole page is indexed.
-            with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                list(pool.map(self._index, new))
+            # A whole page in one REST call and one transaction: the feed must not take
+            # CPU from Orthanc while it is still receiving. The position only moves once
+            # the page is indexed.
+            self._index_page(new)
         if changes:
             self.seq = int(changes[-1]["Seq"])
         if self.state_file is not None:
             self.state_file.write_text(str(self.seq))
         return not body.get("Done", True)
+
+    def _describe(self, ids: list[str]) -> list[dict[str, Any]]:
+        """Main tags, metadata and parent of each instance (`/tools/bulk-content`, 1.9.5+)."""
+        c, url = self.archive.client, self.archive.url
+        r = c.post(
+            f"{url}/tools/bulk-content",
+            json={"Resources": ids, "Level": "Instance", "Metadata": True},
+        )
+        if r.status_code in (404, 405):  # older Orthanc: two reads per instance
+            described = []
+            for orthanc_id in ids:
+                instance = c.get(f"{url}/instances/{orthanc_id}").json()
+                instance["Metadata"] = c.get(f"{url}/instances/{orthanc_id}/metadata?expand").json()
+                described.append(instance)
+            return described
+        r.raise_for_status()
+        return list(r.json())
 
     def _parent(self, kind: str, orthanc_id: str) -> dict[str, Any]:
         """Series/study resources, cached: their main tags are read once per series."""
@@ -129,24 +150,20 @@ class ChangeFeed:
                 self._cache[key] = hit
         return hit
 
-    def _index(self, orthanc_id: str) -> None:
-        # Two light reads per instance (no DICOM file parse in Orthanc), parents cached.
-        c, url = self.archive.client, self.archive.url
-        meta: dict[str, Any] = c.get(f"{url}/instances/{orthanc_id}/metadata?expand").json()
-        if meta.get("Origin") != "DicomProtocol":
-            return  # REST uploads come from our own forwarder/STOW, already indexed
-        instance = c.get(f"{url}/instances/{orthanc_id}").json()
-        series = self._parent("series", instance["ParentSeries"])
-        study = self._parent("studies", series["ParentStudy"])
-        tags = {
-            **study.get("PatientMainDicomTags", {}),
-            **study.get("MainDicomTags", {}),
-            **series.get("MainDicomTags", {}),
-            **instance.get("MainDicomTags", {}),
-        }
-        calling = meta.get("RemoteAET", "")
-        with Session(self.engine) as session:
-            ae = network_service.find_ae(session=session, ae_title=calling) if calling else None
+    def _index_page(self, ids: list[str]) -> None:
+        items: list[tuple[service.InstanceInfo, str]] = []
+        for instance in self._describe(ids):
+            meta: dict[str, Any] = instance.get("Metadata", {})
+            if meta.get("Origin") != "DicomProtocol":
+                continue  # REST uploads come from our own forwarder/STOW, already indexed
+            series = self._parent("series", instance["ParentSeries"])
+            study = self._parent("studies", series["ParentStudy"])
+            tags = {
+                **study.get("PatientMainDicomTags", {}),
+                **study.get("MainDicomTags", {}),
+                **series.get("MainDicomTags", {}),
+                **instance.get("MainDicomTags", {}),
+            }
             info = service.InstanceInfo(
                 study_uid=tags.get("StudyInstanceUID", ""),
                 series_uid=tags.get("SeriesInstanceUID", ""),
@@ -165,18 +182,25 @@ class ChangeFeed:
                 series_number=_int(tags.get("SeriesNumber")),
                 instance_number=_int(tags.get("InstanceNumber")),
             )
-            inst_id: uuid.UUID | None = ae.institution_id if ae is not None else None
-            service.index_instance(
+            items.append((info, meta.get("RemoteAET", "")))
+        if not items:
+            return
+        with Session(self.engine) as session:
+            institutions: dict[str, uuid.UUID | None] = {}
+            for calling in {aet for _, aet in items}:
+                ae = network_service.find_ae(session=session, ae_title=calling) if calling else None
+                institutions[calling] = ae.institution_id if ae is not None else None
+            _, new = service.index_instances(
                 session=session,
-                info=info,
-                institution_id=inst_id,
-                source_ae=calling or None,
+                items=[
+                    service.Received(info, institutions[aet], aet or None) for info, aet in items
+                ],
                 source="cstore",
                 now=clock.now(),
             )
             session.commit()
         with self._lock:
-            self.indexed += 1
+            self.indexed += len(items)
 
 
 def _int(value: Any) -> int | None:

@@ -34,7 +34,9 @@ __all__ = [
     "LinkAccess",
     "can_see_study",
     "get_visible_study",
+    "Received",
     "index_instance",
+    "index_instances",
     "link_study",
     "list_studies",
     "record_access",
@@ -385,6 +387,17 @@ def _insert_study(
     )
 
 
+@dataclass(frozen=True)
+class Received:
+    """One instance to index and where it came from."""
+
+    info: InstanceInfo
+    institution_id: uuid.UUID | None
+    source_ae: str | None
+    path: str | None = None
+    patient_id: uuid.UUID | None = None
+
+
 def index_instance(
     *,
     session: Session,
@@ -396,47 +409,87 @@ def index_instance(
     path: str | None = None,
     patient_id: uuid.UUID | None = None,
 ) -> tuple[Study, bool]:
-    """Record one instance (and its study) in the index. Returns (study, newly indexed).
+    """Record one instance (and its study) in the index. Returns (study, newly indexed)."""
+    item = Received(info, institution_id, source_ae, path, patient_id)
+    studies, new = index_instances(session=session, items=[item], source=source, now=now)
+    return studies[info.study_uid], bool(new)
 
-    Idempotent and safe under concurrency: the unique SOP Instance UID decides, counters
-    are incremented in SQL only by the insert that won.
+
+def index_instances(
+    *, session: Session, items: list[Received], source: str, now: datetime
+) -> tuple[dict[str, Study], set[str]]:
+    """Record a batch of instances (and their studies) in the index with a few statements.
+
+    Returns the studies by UID and the SOP Instance UIDs newly indexed. Idempotent and
+    safe under concurrency: the unique SOP Instance UID decides which insert counts, and
+    the study counters are incremented in SQL by the inserts that won only.
     """
-    study = session.execute(
-        select(Study).where(Study.study_uid == info.study_uid)
-    ).scalar_one_or_none()
-    if study is None:
-        _insert_study(
-            session,
-            info=info,
-            institution_id=institution_id,
-            source_ae=source_ae,
-            source=source,
-            now=now,
-            patient_id=patient_id or _match_patient(session, info, institution_id),
+    firsts: dict[str, Received] = {}
+    for item in items:
+        firsts.setdefault(item.info.study_uid, item)
+    found = _studies_by_uid(session, list(firsts))
+    for uid, item in firsts.items():
+        if uid not in found:
+            _insert_study(
+                session,
+                info=item.info,
+                institution_id=item.institution_id,
+                source_ae=item.source_ae,
+                source=source,
+                now=now,
+                patient_id=item.patient_id
+                or _match_patient(session, item.info, item.institution_id),
+            )
+    if len(found) < len(firsts):
+        found = _studies_by_uid(session, list(firsts))
+    rows: dict[str, dict[str, Any]] = {}
+    for item in items:  # one row per SOP Instance UID (a batch may repeat one)
+        info = item.info
+        rows.setdefault(
+            info.sop_uid,
+            {
+                "id": uuid.uuid4(),
+                "sop_uid": info.sop_uid,
+                "study_id": found[info.study_uid].id,
+                "study_uid": info.study_uid,
+                "series_uid": info.series_uid,
+                "sop_class_uid": info.sop_class_uid,
+                "transfer_syntax_uid": info.transfer_syntax_uid,
+                "modality": info.modality[:16],
+                "series_number": info.series_number,
+                "instance_number": info.instance_number,
+                "size_bytes": info.size_bytes,
+                "path": item.path,
+                "created_at": now,
+            },
         )
-        study = session.execute(select(Study).where(Study.study_uid == info.study_uid)).scalar_one()
     inserted = session.execute(
         _insert(session, Instance)
-        .values(
-            id=uuid.uuid4(),
-            sop_uid=info.sop_uid,
-            study_id=study.id,
-            study_uid=info.study_uid,
-            series_uid=info.series_uid,
-            sop_class_uid=info.sop_class_uid,
-            transfer_syntax_uid=info.transfer_syntax_uid,
-            modality=info.modality[:16],
-            series_number=info.series_number,
-            instance_number=info.instance_number,
-            size_bytes=info.size_bytes,
-            path=path,
-            created_at=now,
-        )
+        .values(list(rows.values()))
         .on_conflict_do_nothing(index_elements=["sop_uid"])
-        .returning(Instance.id)
-    ).first()
-    if inserted is None:
-        return study, False
+        .returning(Instance.sop_uid)
+    ).all()
+    new = {sop for (sop,) in inserted}
+    for uid, study in found.items():
+        won = [rows[sop] for sop in new if rows[sop]["study_uid"] == uid]
+        if won:
+            _count_in(session, study, won, now)
+    if new:
+        session.flush()
+        for study in found.values():
+            session.refresh(study)
+    return found, new
+
+
+def _studies_by_uid(session: Session, uids: list[str]) -> dict[str, Study]:
+    return {
+        s.study_uid: s
+        for s in session.execute(select(Study).where(col(Study.study_uid).in_(uids))).scalars()
+    }
+
+
+def _count_in(session: Session, study: Study, won: list[dict[str, Any]], now: datetime) -> None:
+    """Add the instances that won their insert to the study's counters (in SQL)."""
     # Distinct series counted in SQL, never incremented from a Python-side guess: two
     # concurrent first instances of one series must not count it twice.
     distinct_series = (
@@ -445,18 +498,16 @@ def index_instance(
         .scalar_subquery()
     )
     modalities = set(filter(None, study.modality.split("/")))
+    added = {r["modality"] for r in won if r["modality"]}
     values: dict[str, Any] = {
-        "instance_count": Study.instance_count + 1,
-        "size_bytes": Study.size_bytes + info.size_bytes,
+        "instance_count": Study.instance_count + len(won),
+        "size_bytes": Study.size_bytes + sum(r["size_bytes"] for r in won),
         "series_count": distinct_series,
         "updated_at": now,
     }
-    if info.modality and info.modality not in modalities:
-        values["modality"] = "/".join(sorted(modalities | {info.modality}))[:64]
-    session.execute(update(Study).where(Study.id == study.id).values(**values))
-    session.flush()
-    session.refresh(study)
-    return study, True
+    if added - modalities:
+        values["modality"] = "/".join(sorted(modalities | added))[:64]
+    session.execute(update(Study).where(col(Study.id) == study.id).values(**values))
 
 
 def instances_of(*, session: Session, study_uid: str) -> list[Instance]:
