@@ -20,7 +20,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, text, update
+from sqlalchemy import bindparam, case, exists, func, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -47,6 +48,7 @@ from telemed.core import idempotency, notifications
 from telemed.core.clock import to_shanghai
 from telemed.core.db import UTCDateTime
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
+from telemed.core.ids import uuid7
 from telemed.core.settings import SchedulingSettings, get_settings
 from telemed.identity.models import Patient, Role, User
 from telemed.identity.permissions import can_act_for_patient
@@ -363,6 +365,7 @@ def _check_noshow_policy(
 def _reserve(
     session: Session,
     *,
+    booking_id: uuid.UUID | None = None,
     slot_id: uuid.UUID,
     by: User,
     patient_id: uuid.UUID | None,
@@ -371,18 +374,54 @@ def _reserve(
     hold_minutes: int | None = None,
     reference_type: str | None = None,
     reference_id: uuid.UUID | None = None,
-) -> tuple[Booking, bool]:
+    key: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> tuple[Booking, bool, bool]:
     """Write a new booking or hold for a slot; the caller then calls `_take_place` last.
 
-    Returns the booking and whether it may use reserved capacity. The place itself is taken
-    by `_take_place` as the last statement of the transaction, so the slot's row lock is
-    held only until the commit that follows (short lock under a booking rush).
+    Returns the booking, whether it may use reserved capacity, and whether it is the
+    replay of an earlier request with the same idempotency `key` (then nothing was written
+    and the caller returns it as it is). The place itself is taken by `_take_place` as the
+    last statement of the transaction, so the slot's row lock is held only until the
+    commit that follows (short lock under a booking rush).
     """
+    booking_id = booking_id or uuid7()
+    hinted = (by.patient_id if by.role == Role.PATIENT else patient_id) or by.id
+    # One round trip: the slot, whether the person has an overlapping active booking,
+    # whether the slot has expired holds (which still count until released), and an
+    # earlier use of the idempotency key.
+    overlap = exists().where(
+        col(Booking.person_id) == hinted,
+        col(Booking.status).in_(ACTIVE_STATUSES),
+        col(Booking.start_at) < Slot.end_at,
+        col(Booking.end_at) > Slot.start_at,
+    )
+    expired = exists().where(
+        col(Booking.slot_id) == Slot.id,
+        col(Booking.status) == BookingStatus.PENDING,
+        col(Booking.hold_expires_at) <= now,
+    )
+    earlier_hash, earlier_response = idempotency.earlier_use(key or "")
+    row = session.execute(
+        sa_select(  # sqlmodel's select() types at most four columns
+            Slot,
+            overlap.label("overlap"),
+            expired.label("expired"),
+            earlier_hash.label("earlier_hash"),
+            earlier_response.label("earlier_response"),
+        )
+        .where(col(Slot.id) == slot_id)
+        .execution_options(populate_existing=True)  # the committed counters, not a stale copy
+    ).first()
+    if row is None:
+        raise NotFound(f"slot {slot_id} not found")
+    slot, has_overlap, has_expired, stored_hash, stored_response = row
+    if key and stored_hash is not None:
+        idempotency.verify_replay(stored_hash=stored_hash, payload=payload)
+        return _replay(session, stored_response), False, True
     patient_id = _resolve_patient(session, by, patient_id)
     _check_noshow_policy(session, by, patient_id, now)
-    slot = session.get(Slot, slot_id)
-    if slot is None:
-        raise NotFound(f"slot {slot_id} not found")
+    person = patient_id or by.id
     if slot.status != "active":
         raise Conflict("this slot was withdrawn from the schedule", code="slot_withdrawn")
     if slot.start_at <= now:
@@ -394,10 +433,29 @@ def _reserve(
     want_reserved = (
         slot.reserved > 0 and now < slot.release_at and _eligible(session, by, patient_id)
     )
-    person = patient_id or by.id
-    _clear_person_overlap(session, person, slot, now)
+    if not has_expired and not (
+        (want_reserved and _has_room(slot, now, reserved=True))
+        or _has_room(slot, now, reserved=False)
+    ):
+        # Refused early on the committed state just read (nothing written); when there
+        # may be room, the atomic UPDATE in `_take_place` is what decides.
+        raise Conflict("this slot is fully booked", code="slot_full", slot_id=str(slot.id))
+    if has_overlap or person != hinted:
+        _clear_person_overlap(session, person, slot, now)
+    if key:
+        previous = idempotency.claim(
+            session=session,
+            key=key,
+            payload=payload,
+            now=now,
+            status_code=201,
+            response={"booking_id": str(booking_id)},
+        )
+        if previous is not None:  # a concurrent duplicate committed after our read
+            return _replay(session, previous.response), False, True
     minutes = hold_minutes if hold_minutes is not None else _settings().hold_minutes
     booking = Booking(
+        id=booking_id,
         slot_id=slot.id,
         patient_id=patient_id,
         booked_by_id=by.id,
@@ -422,7 +480,7 @@ def _reserve(
         # SQLite has no exclusion constraint; our insert holds its single write lock now,
         # so this check cannot race.
         _clear_person_overlap(session, person, slot, now, exclude=booking.id)
-    return booking, want_reserved
+    return booking, want_reserved, False
 
 
 def _clear_person_overlap(
@@ -449,6 +507,17 @@ def _clear_person_overlap(
                 "this person already has an appointment at that time", code="person_overlap"
             )
         release_expired_holds(session=session, slot=_lock_slot(session, other.slot_id), now=now)
+
+
+def _has_room(slot: Slot, now: datetime, *, reserved: bool) -> bool:
+    """Whether the pool had a place in the state read (the same test as `_try_take`)."""
+    if slot.booked >= slot.capacity:
+        return False
+    if reserved:
+        return slot.reserved_booked < slot.reserved and slot.release_at > now
+    return slot.release_at <= now or (
+        slot.booked - slot.reserved_booked < slot.capacity - slot.reserved
+    )
 
 
 def _try_take(session: Session, slot_id: uuid.UUID, now: datetime, *, reserved: bool) -> bool:
@@ -532,17 +601,36 @@ def _idempotent(
     key: str | None,
     payload: dict[str, Any],
     now: datetime,
+    booking_id: uuid.UUID | None = None,
 ) -> tuple[str | None, Booking | None]:
+    """Claim the key; with `booking_id` the outcome is recorded in the same statement."""
     if not key:
         return None, None
     scoped = idempotency.scoped_key(scope=scope, user_id=by.id, key=key)
-    previous = idempotency.claim(session=session, key=scoped, payload=payload, now=now)
+    outcome = {"booking_id": str(booking_id)} if booking_id is not None else None
+    previous = idempotency.claim(
+        session=session,
+        key=scoped,
+        payload=payload,
+        now=now,
+        status_code=201 if outcome else 0,
+        response=outcome,
+    )
     if previous is None:
         return scoped, None
-    booking_id = previous.response.get("booking_id")
+    return scoped, _replay(session, previous.response)
+
+
+def _scoped(key: str | None, scope: str, by: User) -> str | None:
+    return idempotency.scoped_key(scope=scope, user_id=by.id, key=key) if key else None
+
+
+def _replay(session: Session, response: dict[str, Any] | None) -> Booking:
+    """The booking an earlier request with the same idempotency key created."""
+    booking_id = (response or {}).get("booking_id")
     if not booking_id:
         raise Conflict("the first request with this key is still running", code="idempotency_busy")
-    return scoped, get_booking(session=session, booking_id=uuid.UUID(booking_id))
+    return get_booking(session=session, booking_id=uuid.UUID(booking_id))
 
 
 def _notify(
@@ -584,19 +672,10 @@ def hold_slot(
 ) -> Booking:
     """Hold one place of a slot for a few minutes (a `pending` booking)."""
     payload = {"slot_id": str(slot_id), "patient_id": str(patient_id)}
+    scoped = _scoped(idempotency_key, "scheduling.hold", by)
     try:
         with _atomic(session, atomic):
-            scoped, previous = _idempotent(
-                session,
-                scope="scheduling.hold",
-                by=by,
-                key=idempotency_key,
-                payload=payload,
-                now=now,
-            )
-            if previous is not None:
-                return previous
-            hold, want_reserved = _reserve(
+            hold, want_reserved, replayed = _reserve(
                 session,
                 slot_id=slot_id,
                 by=by,
@@ -604,14 +683,11 @@ def hold_slot(
                 now=now,
                 status=BookingStatus.PENDING,
                 hold_minutes=minutes,
+                key=scoped,
+                payload=payload,
             )
-            if scoped:
-                idempotency.store(
-                    session=session,
-                    key=scoped,
-                    status_code=201,
-                    response={"booking_id": str(hold.id)},
-                )
+            if replayed:
+                return hold
             _take_place(session, hold, now, want_reserved)
             return hold
     except IntegrityError as exc:
@@ -641,18 +717,19 @@ def book(
     }
     try:
         with _atomic(session, atomic):
-            scoped, previous = _idempotent(
-                session,
-                scope="scheduling.book",
-                by=by,
-                key=idempotency_key,
-                payload=payload,
-                now=now,
-            )
-            if previous is not None:
-                return previous
             want_reserved: bool | None = None
             if hold_id is not None:
+                _, previous = _idempotent(
+                    session,
+                    scope="scheduling.book",
+                    by=by,
+                    key=idempotency_key,
+                    payload=payload,
+                    now=now,
+                    booking_id=hold_id,  # confirming keeps the hold's id
+                )
+                if previous is not None:
+                    return previous
                 booking = _confirm_hold(
                     session,
                     hold_id=hold_id,
@@ -666,7 +743,7 @@ def book(
             elif slot_id is None:
                 raise Invalid("give slot_id or hold_id", field="slot_id")
             else:
-                booking, want_reserved = _reserve(
+                booking, want_reserved, replayed = _reserve(
                     session,
                     slot_id=slot_id,
                     by=by,
@@ -675,7 +752,11 @@ def book(
                     status=BookingStatus.BOOKED,
                     reference_type=reference_type,
                     reference_id=reference_id,
+                    key=_scoped(idempotency_key, "scheduling.book", by),
+                    payload=payload,
                 )
+                if replayed:
+                    return booking
             _notify(
                 session,
                 booking,
@@ -684,13 +765,6 @@ def book(
                 body=f"{_when(booking)} 预约已确认。",
                 now=now,
             )
-            if scoped:
-                idempotency.store(
-                    session=session,
-                    key=scoped,
-                    status_code=201,
-                    response={"booking_id": str(booking.id)},
-                )
             if want_reserved is not None:
                 _take_place(session, booking, now, want_reserved)  # last: short slot lock
             return booking
@@ -803,15 +877,17 @@ def reschedule(
 ) -> Booking:
     """Move a booking to another slot in one step (old place freed only if the new one is taken)."""
     payload = {"booking_id": str(booking_id), "slot_id": str(new_slot_id)}
+    new_id = uuid7()
     try:
         with session.begin_nested():
-            scoped, previous = _idempotent(
+            _, previous = _idempotent(
                 session,
                 scope="scheduling.reschedule",
                 by=by,
                 key=idempotency_key,
                 payload=payload,
                 now=now,
+                booking_id=new_id,
             )
             if previous is not None:
                 return previous
@@ -823,8 +899,9 @@ def reschedule(
             _set_status(old, "cancel", by=by, now=now, reason=reason or "rescheduled")
             session.flush()
             _release(session, old_slot, old)
-            new, want_reserved = _reserve(
+            new, want_reserved, _ = _reserve(
                 session,
+                booking_id=new_id,
                 slot_id=new_slot_id,
                 by=by,
                 patient_id=old.patient_id,
@@ -843,13 +920,6 @@ def reschedule(
                 body=f"预约由 {_when(old)} 改至 {_when(new)}。",
                 now=now,
             )
-            if scoped:
-                idempotency.store(
-                    session=session,
-                    key=scoped,
-                    status_code=201,
-                    response={"booking_id": str(new.id)},
-                )
             session.flush()
             if old_slot.status == "active" and old_slot.start_at > now:
                 offer_waitlist(session=session, slot=old_slot, now=now)
@@ -966,7 +1036,7 @@ def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | 
             continue
         try:
             with session.begin_nested():
-                hold, want_reserved = _reserve(
+                hold, want_reserved, _ = _reserve(
                     session,
                     slot_id=slot.id,
                     by=requester,

@@ -43,18 +43,29 @@ def request_hash(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def claim(*, session: Session, key: str, payload: Any, now: datetime) -> IdempotencyRecord | None:
+def claim(
+    *,
+    session: Session,
+    key: str,
+    payload: Any,
+    now: datetime,
+    status_code: int = 0,
+    response: dict[str, Any] | None = None,
+) -> IdempotencyRecord | None:
     """Claim `key` for this request; return the earlier record when it was used before.
 
-    Returns None when the key is new (the caller does the work and calls `store`).
-    The insert takes the key's lock, so a concurrent duplicate waits for our commit.
+    Returns None when the key is new: the caller does the work and calls `store`, or,
+    when the outcome is known up front (the id of the object about to be created), passes
+    it here as `status_code`/`response` and skips `store` (one statement fewer; if the
+    work fails, the claim rolls back with it). The insert takes the key's lock, so a
+    concurrent duplicate waits for our commit.
     """
     digest = request_hash(payload)
     values = {
         "key": key,
         "request_hash": digest,
-        "status_code": 0,
-        "response": {},
+        "status_code": status_code,
+        "response": response or {},
         "created_at": now,
     }
     dialect = session.get_bind().dialect.name
@@ -66,12 +77,28 @@ def claim(*, session: Session, key: str, payload: Any, now: datetime) -> Idempot
         select(IdempotencyRecord).where(IdempotencyRecord.key == key)
     ).scalar_one()
     session.refresh(previous)
-    if previous.request_hash != digest:
+    verify_replay(stored_hash=previous.request_hash, payload=payload)
+    return previous
+
+
+def earlier_use(key: str) -> tuple[Any, Any]:
+    """Scalar subqueries giving the request hash and response of an earlier use of `key`
+    (NULL when unused), to read in the same round trip as the work's first SELECT: a
+    request that will be refused then costs no write."""
+    where = IdempotencyRecord.key == key
+    return (
+        select(IdempotencyRecord.request_hash).where(where).scalar_subquery(),
+        select(IdempotencyRecord.response).where(where).scalar_subquery(),
+    )
+
+
+def verify_replay(*, stored_hash: str, payload: Any) -> None:
+    """Refuse a key reused with a different request (409 `idempotency_key_reused`)."""
+    if stored_hash != request_hash(payload):
         raise Conflict(
             "this Idempotency-Key was used with a different request",
             code="idempotency_key_reused",
         )
-    return previous
 
 
 def store(*, session: Session, key: str, status_code: int, response: dict[str, Any]) -> None:
