@@ -370,6 +370,16 @@ const en: Messages = {
     attached: '{n} studies attached',
     state: { waiting: 'Waiting', sending: 'Sending', done: 'Done', failed: 'Failed' },
   },
+  pick: {
+    title: 'Pick images your hospital already received',
+    reload: 'Refresh',
+    none: 'Your hospital has received no study yet',
+    matched: 'Studies of this patient',
+    unmatched: 'Studies not matched to a patient (check the name)',
+    noDescription: 'no description',
+    detail: '{series} series, {images} images, from {source} ({ae})',
+    chosen: '{n} studies chosen; they are linked when you submit',
+  },
   room: {
     title: 'Video room',
     check: 'Camera and microphone check',

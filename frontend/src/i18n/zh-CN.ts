@@ -368,6 +368,16 @@ const zhCN = {
     attached: '已关联 {n} 个检查',
     state: { waiting: '等待', sending: '上传中', done: '完成', failed: '失败' },
   },
+  pick: {
+    title: '选择本院已收到的影像',
+    reload: '刷新',
+    none: '本院还没有收到可用的影像检查',
+    matched: '该患者的检查',
+    unmatched: '未匹配到患者的检查（请核对姓名）',
+    noDescription: '无描述',
+    detail: '{series} 个序列，{images} 幅图像，来自 {source}（{ae}）',
+    chosen: '已选 {n} 项检查，提交时关联到会诊',
+  },
   room: {
     title: '视频会诊室',
     check: '摄像头和麦克风检查',
