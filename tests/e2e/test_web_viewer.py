@@ -164,7 +164,9 @@ def _multiframe(study_uid: str, frames: int = 5, size: int = 64) -> pydicom.Data
     ds.SeriesDescription = "CINE"
     ds.NumberOfFrames = frames
     ramp = np.add.outer(np.arange(size), np.arange(size)).astype(np.int16) * 16
-    ds.PixelData = b"".join((ramp + 1024 - 200 + k * 100).astype(np.int16).tobytes() for k in range(frames))
+    ds.PixelData = b"".join(
+        (ramp + 1024 - 200 + k * 100).astype(np.int16).tobytes() for k in range(frames)
+    )
     return ds
 
 
