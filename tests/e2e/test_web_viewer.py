@@ -260,6 +260,12 @@ def test_viewer_thumbnails_zoom_pan_measure_under_zoom_and_multiframe(
     page.keyboard.press("+")
     expect(page.get_by_test_id("zoom")).to_contain_text("120%")
     page.keyboard.press("Shift+ArrowLeft")
+    canvas.hover()
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -120)  # Ctrl+wheel zooms about the pointer instead of scrolling
+    page.keyboard.up("Control")
+    expect(page.get_by_test_id("zoom")).to_contain_text("144%")
+    canvas.focus()
     page.keyboard.press("0")
     expect(page.get_by_test_id("zoom")).to_contain_text("100%")
     reset = canvas.evaluate(CANVAS_STATS)
