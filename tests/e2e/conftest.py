@@ -9,7 +9,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,9 @@ def _build_frontend() -> Path:
 class LiveServer:
     url: str
     database_url: str
+    # The server's environment (database, archive, spool), for helper processes such as a
+    # DICOM gateway that must share them.
+    env: dict[str, str] = field(default_factory=dict)
 
     def token(self, username: str) -> str:
         r = httpx.post(
@@ -122,7 +125,7 @@ def live_server(
     )
     try:
         wait_port(port, timeout=120)
-        yield LiveServer(url=f"http://127.0.0.1:{port}", database_url=url)
+        yield LiveServer(url=f"http://127.0.0.1:{port}", database_url=url, env=dict(base_env))
     finally:
         proc.terminate()
         try:

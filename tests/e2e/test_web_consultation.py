@@ -5,6 +5,8 @@ Skipped while the consultations API is absent."""
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 
 import httpx
@@ -99,3 +101,107 @@ def test_county_doctor_requests_and_specialist_signs_an_opinion(
     county.get_by_test_id("action-close").click()
     expect(county.get_by_test_id("consult-state")).to_have_text("已完成")
     shot(county, "county_doctor-opinion-acknowledged")
+
+
+def _cstore_from_demo_county(live_server: LiveServer, datasets: list[Any]) -> None:
+    """Run our storage gateway beside the live server (same database, archive and spool) and
+    send the datasets to it by C-STORE from the demo county hospital's registered AE."""
+    import subprocess
+    import sys
+
+    from pynetdicom import AE
+    from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
+
+    from tests.e2e.conftest import ARTIFACTS, ROOT
+    from tests.support.ports import free_port, wait_port
+
+    port = free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with (ARTIFACTS / "gateway.log").open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "telemed.cli", "dicom", "gateway", "--port", str(port)],
+            env={**live_server.env, "TELEMED_ENV": "test"},
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_port(port, timeout=60)
+            ae = AE(ae_title="DEMO_COUNTY")
+            ae.add_requested_context(CTImageStorage, "1.2.840.10008.1.2.1")
+            assoc = ae.associate("127.0.0.1", port, ae_title="TELEMED")
+            assert assoc.is_established, "the gateway refused the demo county AE"
+            try:
+                for ds in datasets:
+                    assert assoc.send_c_store(ds).Status == 0
+            finally:
+                assoc.release()
+            # Acknowledged once spooled; wait until the forwarder has indexed the study.
+            uid = str(datasets[0].StudyInstanceUID)
+            deadline = time.monotonic() + 60
+            with live_server.api("county-doctor") as api:
+                while time.monotonic() < deadline:
+                    items = api.get("/studies", params={"limit": 100}).json()["items"]
+                    if any(
+                        s["study_uid"] == uid and s["instance_count"] == len(datasets)
+                        for s in items
+                    ):
+                        return
+                    time.sleep(0.2)
+            pytest.fail("the C-STORE'd study was not indexed within 60 s")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def test_wizard_links_a_study_received_from_the_hospitals_modality(
+    new_page: Any, live_server: LiveServer, consultations: None
+) -> None:
+    paths = httpx.get(f"{live_server.url}/openapi.json").json()["paths"]
+    if "/api/v1/studies" not in paths:
+        pytest.skip("the imaging API is not in this build")
+    from tests.support.dicom_files import ct_series
+
+    with live_server.api("county-doctor") as api:
+        patient = api.get("/patients").json()[0]
+    # The modality sends under our patient id, so the study is matched to the patient.
+    datasets = ct_series(3, size=32, patient_name="E2E^MODALITY", patient_id=patient["id"])
+    study_uid = str(datasets[0].StudyInstanceUID)
+    _cstore_from_demo_county(live_server, datasets)
+
+    page = new_page()
+    login(page, "county-doctor")
+    page.get_by_test_id("nav-consultations").click()
+    page.get_by_test_id("new-consultation").click()
+    page.locator("#search-q").fill(patient["name"])
+    page.get_by_test_id("search-submit").click()
+    page.get_by_test_id("patient-results").get_by_role("button").first.click()
+    page.get_by_test_id("chosen-patient").wait_for()
+
+    picker = page.get_by_test_id("study-picker")
+    pick = picker.get_by_test_id(f"pick-{study_uid}")
+    pick.wait_for()
+    expect(picker.locator("fieldset").first).to_contain_text("DEMO_COUNTY")
+    pick.check()
+    expect(page.get_by_test_id("studies-picked")).to_contain_text("1")
+
+    page.locator("#c-class").select_option("imaging_diagnosis")
+    page.locator("#c-specialty").select_option("radiology")
+    page.locator("#c-question").fill("请阅县医院 CT 室传来的胸部 CT。")
+    page.locator("#c-summary").fill("女，58岁，体检发现肺结节。")
+    page.get_by_test_id("consent").check()
+    shot(page, "county_doctor-wizard-pick-study")
+    page.get_by_test_id("submit-consultation").click()
+    page.wait_for_url(re.compile(r"#/consultations/[0-9a-f-]{36}$"))
+    consultation_id = page.url.rsplit("/", 1)[1]
+
+    with live_server.api("county-doctor") as api:
+        r = api.get(f"/consultations/{consultation_id}/studies")
+        assert r.status_code == 200, r.text
+        assert [s["study_uid"] for s in r.json()] == [study_uid]
+        links = api.get(f"/studies/{study_uid}/links").json()
+        assert any(
+            link["target_type"] == "consultation" and link["target_id"] == consultation_id
+            for link in links
+        ), links
+    shot(page, "county_doctor-consultation-with-received-study")

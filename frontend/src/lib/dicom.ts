@@ -37,6 +37,9 @@ export const T = {
   RescaleSlope: '00281053',
   ImagePosition: '00200032',
   NumberOfSeriesRelatedInstances: '00201209',
+  SharedFunctionalGroups: '52009229',
+  PerFrameFunctionalGroups: '52009230',
+  PixelMeasures: '00289110',
 } as const
 
 export interface Preset {
@@ -189,4 +192,26 @@ export function lengthMm(p: [number, number], q: [number, number], spacing: numb
   const dx = (q[0] - p[0]) * Number(spacing[1])
   const dy = (q[1] - p[1]) * Number(spacing[0])
   return Math.hypot(dx, dy)
+}
+
+/**
+ * PixelSpacing (row, column in mm) of a frame: the top-level attribute, else the pixel
+ * measures of the enhanced multi-frame functional groups (per-frame first, then shared).
+ */
+export function pixelSpacing(meta: DicomJson, frame = 1): number[] | undefined {
+  const top = tags<number>(meta, T.PixelSpacing)
+  if (top.length >= 2) return top.map(Number)
+  const fromGroup = (group: DicomJson | undefined): number[] | undefined => {
+    const measures = group ? tag<DicomJson>(group, T.PixelMeasures) : undefined
+    const v = measures ? tags<number>(measures, T.PixelSpacing) : []
+    return v.length >= 2 ? v.map(Number) : undefined
+  }
+  const perFrame = tags<DicomJson>(meta, T.PerFrameFunctionalGroups)[frame - 1]
+  return fromGroup(perFrame) ?? fromGroup(tag<DicomJson>(meta, T.SharedFunctionalGroups))
+}
+
+/** Number of frames of an instance (1 when absent). */
+export function frameCount(meta: DicomJson): number {
+  const n = Number(tag(meta, T.NumberOfFrames) ?? 1)
+  return Number.isInteger(n) && n > 0 ? n : 1
 }

@@ -1,0 +1,36 @@
+/** Imaging studies as `GET /api/v1/studies` lists them. */
+export interface StudySummary {
+  study_uid: string
+  patient_name: string
+  dicom_patient_id: string
+  patient_id: string | null
+  modality: string
+  study_date: string | null
+  description: string
+  accession_number: string
+  series_count: number
+  instance_count: number
+  size_bytes: number
+  source_institution_name: string | null
+  source_ae: string | null
+  source: string
+  created_at: string
+}
+
+/**
+ * Studies to offer for a patient: those matched to the patient first, then those the archive
+ * could not match to any patient (received from a modality under another ID), newest first
+ * in each group. Studies matched to another patient are never offered.
+ */
+export function studiesForPatient(
+  matched: StudySummary[],
+  all: StudySummary[],
+  patientId: string,
+): { matched: StudySummary[]; unmatched: StudySummary[] } {
+  const newest = (a: StudySummary, b: StudySummary) =>
+    (b.study_date ?? '').localeCompare(a.study_date ?? '') || b.created_at.localeCompare(a.created_at)
+  const mine = new Map<string, StudySummary>()
+  for (const s of [...matched, ...all]) if (s.patient_id === patientId) mine.set(s.study_uid, s)
+  const unmatched = all.filter((s) => s.patient_id === null && !mine.has(s.study_uid))
+  return { matched: [...mine.values()].sort(newest), unmatched: [...unmatched].sort(newest) }
+}
