@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Date, cast, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from telemed.consultations.models import Consultation, SlaBreach
@@ -72,6 +73,11 @@ class Tally:
         )
 
 
+# One row per request and kind at most (unique constraint): outer joins do not multiply rows.
+_ACCEPT_BREACH = aliased(SlaBreach, name="accept_breach")
+_REPORT_BREACH = aliased(SlaBreach, name="report_breach")
+
+
 def _measures() -> list[Any]:
     """The counts of `Tally` as SQL aggregates over submitted requests.
 
@@ -80,26 +86,21 @@ def _measures() -> list[Any]:
     """
     c = Consultation
 
-    def breached(kind: str) -> Any:
-        return (
-            select(SlaBreach.id)
-            .where(col(SlaBreach.consultation_id) == c.id, col(SlaBreach.kind) == kind)
-            .exists()
-        )
-
     def n(cond: Any) -> Any:
         return func.count().filter(cond)
 
+    accept_breached = col(_ACCEPT_BREACH.id).is_not(None)
+    report_breached = col(_REPORT_BREACH.id).is_not(None)
     accepted = col(c.accepted_at).is_not(None)
     reported = col(c.reported_at).is_not(None)
     return [
         func.count().label("requests"),
-        n(or_(accepted, col(c.state) == "expired", breached("accept"))).label("accept_measured"),
+        n(or_(accepted, col(c.state) == "expired", accept_breached)).label("accept_measured"),
         n(col(c.accepted_at) <= col(c.accept_due_at)).label("accepted_in_time"),
-        n(breached("accept")).label("accept_breaches"),
-        n(or_(reported, breached("report"))).label("report_measured"),
+        n(accept_breached).label("accept_breaches"),
+        n(or_(reported, report_breached)).label("report_measured"),
         n(col(c.reported_at) <= col(c.report_due_at)).label("reported_in_time"),
-        n(breached("report")).label("report_breaches"),
+        n(report_breached).label("report_breaches"),
     ]
 
 
@@ -115,6 +116,16 @@ def _grouped(
         .select_from(Consultation)
         .join(Institution, col(Institution.id) == Consultation.receiving_institution_id)
         .join(League, col(League.code) == Institution.league_code)
+        .outerjoin(
+            _ACCEPT_BREACH,
+            (col(_ACCEPT_BREACH.consultation_id) == Consultation.id)
+            & (col(_ACCEPT_BREACH.kind) == "accept"),
+        )
+        .outerjoin(
+            _REPORT_BREACH,
+            (col(_REPORT_BREACH.consultation_id) == Consultation.id)
+            & (col(_REPORT_BREACH.kind) == "report"),
+        )
         .where(col(Consultation.submitted_at).is_not(None), *conds)
         .group_by(*keys)
     )
