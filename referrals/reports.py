@@ -4,10 +4,12 @@ closure rate (closed of completed) and referrals waiting past their contact date
 from __future__ import annotations
 
 import statistics
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Date, cast, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from referrals.models import Referral
@@ -102,3 +104,57 @@ def referral_report(
         closure_rate=round(int(by_status.get("closed", 0)) / completed, 4) if completed else None,
         waiting_past_contact_date=int(waiting),
     )
+
+
+@dataclass
+class LeagueReferrals:
+    """Referrals sent from one league's hospitals (drafts not counted)."""
+
+    total: int = 0
+    up: int = 0
+    down: int = 0
+    completed: int = 0  # completed or closed
+    closed: int = 0
+
+    @property
+    def closure_rate(self) -> float | None:
+        """Closed of completed, as `referral_report` counts it."""
+        return round(self.closed / self.completed, 4) if self.completed else None
+
+
+def by_league(*, session: Session, since: datetime, until: datetime) -> dict[str, LeagueReferrals]:
+    """Per league of the sending hospital: referrals sent in [since, until), one GROUP BY."""
+    from telemed.network.models import Institution
+
+    def n(cond: Any) -> Any:
+        return func.count().filter(cond)
+
+    rows = session.execute(
+        sa_select(
+            col(Institution.league_code),
+            func.count(),
+            n(col(Referral.direction) == "up"),
+            n(col(Referral.direction) == "down"),
+            n(col(Referral.status).in_(("completed", "closed"))),
+            n(col(Referral.status) == "closed"),
+        )
+        .join(Institution, col(Institution.id) == Referral.from_institution_id)
+        .where(
+            col(Referral.requested_at).is_not(None),
+            col(Referral.requested_at) >= since,
+            col(Referral.requested_at) < until,
+        )
+        .group_by(col(Institution.league_code))
+    ).all()
+    return {code: LeagueReferrals(*(int(v) for v in counts)) for code, *counts in rows}
+
+
+def by_day(*, session: Session, since: datetime, until: datetime, tz: str) -> dict[date, int]:
+    """Referrals sent per calendar day in `tz`, over [since, until)."""
+    day = cast(func.timezone(tz, col(Referral.requested_at)), Date)
+    rows = session.execute(
+        select(day, func.count())
+        .where(col(Referral.requested_at) >= since, col(Referral.requested_at) < until)
+        .group_by(day)
+    ).all()
+    return {d: int(n) for d, n in rows}

@@ -21,6 +21,7 @@ from telemed.core.errors import install_error_handlers, problem
 from telemed.core.health import readiness
 from telemed.core.logging import RequestIdMiddleware, configure_logging
 from telemed.core.settings import Settings, get_settings
+from telemed.dashboard.api import router as dashboard_router
 from telemed.identity.api import router as identity_router
 from telemed.network.api import router as network_router
 from telemed.video.api import router as video_router
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dicomweb_router)
     app.include_router(referrals_router)
     app.include_router(referrals_fhir_router)
+    app.include_router(dashboard_router)
 
     dist = settings.frontend_dir or FRONTEND_DIST
     if (dist / "index.html").exists():

@@ -16,6 +16,7 @@ export const STAFF: Role[] = ['family_doctor', 'county_doctor', 'specialist', 'c
 export const NAV: NavItem[] = [
   { name: 'home', path: '/', label: 'nav.home', roles: 'all' },
   { name: 'network', path: '/network', label: 'nav.network', roles: ['coordinator', 'admin'] },
+  { name: 'dashboard', path: '/dashboard', label: 'nav.dashboard', roles: ['coordinator', 'admin'], needs: '/api/v1/dashboard/network' },
   { name: 'book', path: '/book', label: 'nav.book', roles: ['patient'], needs: '/api/v1/slots' },
   { name: 'appointments', path: '/appointments', label: 'nav.appointments', roles: ['patient', ...STAFF], needs: '/api/v1/bookings' },
   { name: 'consultations', path: '/consultations', label: 'nav.consultations', roles: ['county_doctor', 'family_doctor', 'specialist', 'coordinator', 'admin'], needs: '/api/v1/consultations' },

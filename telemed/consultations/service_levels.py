@@ -8,9 +8,13 @@ those per class. Report limits run from acceptance.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import Date, cast, func, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
 
 from telemed.consultations.models import Consultation, SlaBreach
 from telemed.consultations.schemas import ComplianceReport, ComplianceRow
@@ -44,30 +48,103 @@ def class_levels(
     }
 
 
-class _Tally:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.requests = 0
-        self.accept_measured = self.accepted_in_time = self.accept_breaches = 0
-        self.report_measured = self.reported_in_time = self.report_breaches = 0
+@dataclass
+class Tally:
+    """Counts of requests and of the service levels they met (one group of a report)."""
 
-    def row(self, key: str) -> ComplianceRow:
+    requests: int = 0
+    accept_measured: int = 0
+    accepted_in_time: int = 0
+    accept_breaches: int = 0
+    report_measured: int = 0
+    reported_in_time: int = 0
+    report_breaches: int = 0
+
+    def row(self, key: str, name: str) -> ComplianceRow:
         def ratio(a: int, b: int) -> float | None:
             return round(a / b, 4) if b else None
 
         return ComplianceRow(
             key=key,
-            name=self.name,
-            requests=self.requests,
-            accept_measured=self.accept_measured,
-            accepted_in_time=self.accepted_in_time,
-            accept_breaches=self.accept_breaches,
+            name=name,
+            **asdict(self),
             accept_compliance=ratio(self.accepted_in_time, self.accept_measured),
-            report_measured=self.report_measured,
-            reported_in_time=self.reported_in_time,
-            report_breaches=self.report_breaches,
             report_compliance=ratio(self.reported_in_time, self.report_measured),
         )
+
+
+# One row per request and kind at most (unique constraint): outer joins do not multiply rows.
+_ACCEPT_BREACH = aliased(SlaBreach, name="accept_breach")
+_REPORT_BREACH = aliased(SlaBreach, name="report_breach")
+
+
+def _measures() -> list[Any]:
+    """The counts of `Tally` as SQL aggregates over submitted requests.
+
+    A request counts for acceptance once it was accepted, expired or breached; for
+    reporting once it was reported or breached.
+    """
+    c = Consultation
+
+    def n(cond: Any) -> Any:
+        return func.count().filter(cond)
+
+    accept_breached = col(_ACCEPT_BREACH.id).is_not(None)
+    report_breached = col(_REPORT_BREACH.id).is_not(None)
+    accepted = col(c.accepted_at).is_not(None)
+    reported = col(c.reported_at).is_not(None)
+    return [
+        func.count().label("requests"),
+        n(or_(accepted, col(c.state) == "expired", accept_breached)).label("accept_measured"),
+        n(col(c.accepted_at) <= col(c.accept_due_at)).label("accepted_in_time"),
+        n(accept_breached).label("accept_breaches"),
+        n(or_(reported, report_breached)).label("report_measured"),
+        n(col(c.reported_at) <= col(c.report_due_at)).label("reported_in_time"),
+        n(report_breached).label("report_breaches"),
+    ]
+
+
+_FIELDS = tuple(f.name for f in fields(Tally))
+
+
+def _grouped(
+    session: Session, keys: list[Any], conds: list[Any]
+) -> list[tuple[tuple[Any, ...], Tally]]:
+    """One GROUP BY over submitted requests joined to their receiving hospital and league."""
+    stmt = (
+        select(*keys, *_measures())
+        .select_from(Consultation)
+        .join(Institution, col(Institution.id) == Consultation.receiving_institution_id)
+        .join(League, col(League.code) == Institution.league_code)
+        .outerjoin(
+            _ACCEPT_BREACH,
+            (col(_ACCEPT_BREACH.consultation_id) == Consultation.id)
+            & (col(_ACCEPT_BREACH.kind) == "accept"),
+        )
+        .outerjoin(
+            _REPORT_BREACH,
+            (col(_REPORT_BREACH.consultation_id) == Consultation.id)
+            & (col(_REPORT_BREACH.kind) == "report"),
+        )
+        .where(col(Consultation.submitted_at).is_not(None), *conds)
+        .group_by(*keys)
+    )
+    out = []
+    for row in session.execute(stmt).all():
+        values = tuple(row)
+        out.append(
+            (values[: len(keys)], Tally(**dict(zip(_FIELDS, values[len(keys) :], strict=True))))
+        )
+    return out
+
+
+def _window(start: datetime | None, end: datetime | None) -> list[Any]:
+    conds: list[Any] = []
+    if start:
+        conds.append(col(Consultation.submitted_at) >= start)
+    if end:
+        conds.append(col(Consultation.submitted_at) < end)
+    return conds
 
 
 def compliance(
@@ -80,75 +157,59 @@ def compliance(
     league: str | None = None,
     service_class: str | None = None,
 ) -> ComplianceReport:
-    """Share of requests accepted and reported in time, by receiving institution, league, class.
-
-    A request counts for acceptance once it was accepted, expired or breached; for
-    reporting once it was reported or breached.
-    """
-    stmt = (
-        select(Consultation, Institution.name_zh, Institution.league_code, League.name_zh)
-        .join(Institution, Institution.id == Consultation.receiving_institution_id)  # type: ignore[arg-type]
-        .join(League, League.code == Institution.league_code)  # type: ignore[arg-type]
-        .where(Consultation.submitted_at.is_not(None))  # type: ignore[union-attr]
-    )
-    if start:
-        stmt = stmt.where(Consultation.submitted_at >= start)  # type: ignore[operator]
-    if end:
-        stmt = stmt.where(Consultation.submitted_at < end)  # type: ignore[operator]
+    """Share of requests accepted and reported in time, by receiving institution, league, class."""
+    conds = _window(start, end)
     if institution_id:
-        stmt = stmt.where(Consultation.receiving_institution_id == institution_id)
+        conds.append(col(Consultation.receiving_institution_id) == institution_id)
     if league:
-        stmt = stmt.where(Institution.league_code == league)
+        conds.append(col(Institution.league_code) == league)
     if service_class:
-        stmt = stmt.where(Consultation.service_class == service_class)
-    rows = session.execute(stmt).all()
-    ids = [r[0].id for r in rows]
-    breaches: dict[object, set[str]] = defaultdict(set)
-    if ids:
-        for cid, kind in session.execute(
-            select(SlaBreach.consultation_id, SlaBreach.kind).where(
-                SlaBreach.consultation_id.in_(ids)  # type: ignore[attr-defined]
-            )
-        ).all():
-            breaches[cid].add(kind)
-
-    by_inst: dict[str, _Tally] = {}
-    by_league: dict[str, _Tally] = {}
-    by_class: dict[str, _Tally] = {}
-    for c, inst_name, league_code, league_name in rows:
-        kinds = breaches.get(c.id, set())
-        tallies = (
-            by_inst.setdefault(str(c.receiving_institution_id), _Tally(inst_name)),
-            by_league.setdefault(league_code, _Tally(league_name)),
-            by_class.setdefault(c.service_class, _Tally(info(c.service_class).name_zh)),
+        conds.append(col(Consultation.service_class) == service_class)
+    by_inst = [
+        t.row(str(k[0]), k[1])
+        for k, t in _grouped(
+            session, [col(Consultation.receiving_institution_id), col(Institution.name_zh)], conds
         )
-        for t in tallies:
-            t.requests += 1
-            if c.accepted_at is not None or c.state == "expired" or "accept" in kinds:
-                t.accept_measured += 1
-                if (
-                    c.accepted_at is not None
-                    and c.accept_due_at
-                    and c.accepted_at <= c.accept_due_at
-                ):
-                    t.accepted_in_time += 1
-            if "accept" in kinds:
-                t.accept_breaches += 1
-            if c.reported_at is not None or "report" in kinds:
-                t.report_measured += 1
-                if (
-                    c.reported_at is not None
-                    and c.report_due_at
-                    and c.reported_at <= c.report_due_at
-                ):
-                    t.reported_in_time += 1
-            if "report" in kinds:
-                t.report_breaches += 1
+    ]
+    by_league = [
+        t.row(k[0], k[1])
+        for k, t in _grouped(session, [col(Institution.league_code), col(League.name_zh)], conds)
+    ]
+    by_class = [
+        t.row(k[0], info(k[0]).name_zh)
+        for k, t in _grouped(session, [col(Consultation.service_class)], conds)
+    ]
     return ComplianceReport(
         start=start,
         end=end,
         generated_at=now,
-        by_institution=[t.row(k) for k, t in sorted(by_inst.items(), key=lambda kv: kv[1].name)],
-        by_league=[t.row(k) for k, t in sorted(by_league.items())],
-        by_service_class=[t.row(k) for k, t in sorted(by_class.items())],
+        by_institution=sorted(by_inst, key=lambda r: r.name),
+        by_league=sorted(by_league, key=lambda r: r.key),
+        by_service_class=sorted(by_class, key=lambda r: r.key),
     )
+
+
+def by_league(
+    *, session: Session, start: datetime, end: datetime
+) -> dict[str, tuple[Tally, dict[str, int]]]:
+    """Per league of the receiving hospital: the tally and the requests by state,
+    over requests submitted in [start, end)."""
+    conds = _window(start, end)
+    tallies = {k[0]: t for k, t in _grouped(session, [col(Institution.league_code)], conds)}
+    states: dict[str, dict[str, int]] = defaultdict(dict)
+    keys: list[Any] = [col(Institution.league_code), col(Consultation.state)]
+    for league_code, state, n in session.execute(
+        select(*keys, func.count().label("n"))  # type: ignore[call-overload]
+        .select_from(Consultation)
+        .join(Institution, col(Institution.id) == Consultation.receiving_institution_id)
+        .where(col(Consultation.submitted_at).is_not(None), *conds)
+        .group_by(*keys)
+    ).all():
+        states[league_code][state] = int(n)
+    return {code: (t, states[code]) for code, t in tallies.items()}
+
+
+def by_day(*, session: Session, start: datetime, end: datetime, tz: str) -> dict[date, Tally]:
+    """Per calendar day in `tz` of submission: the tally of requests submitted in [start, end)."""
+    day = cast(func.timezone(tz, col(Consultation.submitted_at)), Date)
+    return {k[0]: t for k, t in _grouped(session, [day], _window(start, end))}

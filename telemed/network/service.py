@@ -66,6 +66,20 @@ def summary(*, session: Session) -> NetworkSummary:
     )
 
 
+def leagues_with_hospitals(*, session: Session) -> list[tuple[League, int]]:
+    """Every league (by code) with its count of network hospitals."""
+    rows = session.execute(
+        select(League, func.count(Institution.id))  # type: ignore[arg-type]
+        .outerjoin(
+            Institution,
+            (col(Institution.league_code) == League.code) & col(Institution.in_network).is_(True),
+        )
+        .group_by(col(League.code))
+        .order_by(col(League.code))
+    ).all()
+    return [(league, int(n)) for league, n in rows]
+
+
 def list_institutions(
     *,
     session: Session,
