@@ -42,7 +42,7 @@ class Consultation(SQLModel, table=True):
     state: str = Field(default="draft", max_length=16, index=True)
     created_at: datetime = utc_field()
     updated_at: datetime = utc_field()
-    submitted_at: datetime | None = utc_field(nullable=True)
+    submitted_at: datetime | None = utc_field(nullable=True, index=True)
     accepted_at: datetime | None = utc_field(nullable=True)
     reported_at: datetime | None = utc_field(nullable=True)
     closed_at: datetime | None = utc_field(nullable=True)
