@@ -25,7 +25,7 @@ from dicom.schemas import (
     StudyLinkPublic,
     StudySummary,
 )
-from telemed.core.db import get_engine
+from telemed.core.db import get_engine, get_or_404
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.health import readiness_probes
@@ -125,9 +125,7 @@ def study_links(study_uid: str, session: SessionDep, user: CurrentUser) -> list[
 
 
 def _ae_for(session: Session, user: User, ae_id: uuid.UUID) -> DicomAE:
-    ae = session.get(DicomAE, ae_id)
-    if ae is None:
-        raise NotFound(f"AE {ae_id} not found")
+    ae = get_or_404(session, DicomAE, ae_id, "AE")
     if user.role not in (Role.ADMIN, Role.COORDINATOR) and ae.institution_id != user.institution_id:
         raise Forbidden("this AE belongs to another institution")
     return ae

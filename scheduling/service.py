@@ -46,7 +46,7 @@ from scheduling.schemas import (
 from scheduling.states import BOOKING
 from telemed.core import idempotency, notifications
 from telemed.core.clock import to_shanghai
-from telemed.core.db import UTCDateTime
+from telemed.core.db import UTCDateTime, get_or_404
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.ids import uuid7
 from telemed.core.settings import SchedulingSettings, get_settings
@@ -201,9 +201,7 @@ def _search_statement(eligible: bool, present: tuple[str, ...]) -> Any:
 
 
 def get_slot(*, session: Session, slot_id: uuid.UUID) -> Slot:
-    slot = session.get(Slot, slot_id)
-    if slot is None:
-        raise NotFound(f"slot {slot_id} not found")
+    slot = get_or_404(session, Slot, slot_id, "slot")
     return slot
 
 
@@ -212,9 +210,7 @@ def get_slot(*, session: Session, slot_id: uuid.UUID) -> Slot:
 
 def get_booking(*, session: Session, booking_id: uuid.UUID) -> Booking:
     """A booking by id (no authorization: callers decide who may see it)."""
-    booking = session.get(Booking, booking_id)
-    if booking is None:
-        raise NotFound(f"booking {booking_id} not found")
+    booking = get_or_404(session, Booking, booking_id, "booking")
     return booking
 
 
@@ -329,9 +325,7 @@ def _resolve_patient(session: Session, by: User, patient_id: uuid.UUID | None) -
         return by.patient_id
     if patient_id is None:
         return None
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        raise NotFound(f"patient {patient_id} not found")
+    patient = get_or_404(session, Patient, patient_id, "patient")
     if not can_act_for_patient(session, by, patient):
         raise Forbidden(
             "your role does not allow booking for this patient", code="not_your_patient"
@@ -1151,9 +1145,7 @@ def create_rule(*, session: Session, data: RuleCreate, by: User, now: datetime) 
 
 
 def get_rule(*, session: Session, rule_id: uuid.UUID) -> ScheduleRule:
-    rule = session.get(ScheduleRule, rule_id)
-    if rule is None:
-        raise NotFound(f"schedule rule {rule_id} not found")
+    rule = get_or_404(session, ScheduleRule, rule_id, "schedule rule")
     return rule
 
 

@@ -42,6 +42,7 @@ from telemed.consultations.service_classes import DOCUMENT_KINDS, Urgency, info
 from telemed.consultations.service_levels import accept_minutes, report_minutes
 from telemed.consultations.states import machine_for
 from telemed.core import audit, idempotency, notifications
+from telemed.core.db import get_or_404
 from telemed.core.errors import Conflict, Invalid, InvalidTransition, NotFound
 from telemed.core.pagination import PageParams, paginate
 from telemed.core.settings import Settings
@@ -59,9 +60,7 @@ TITLE_RANK = {Title.RESIDENT: 0, Title.ATTENDING: 1, Title.ASSOCIATE_CHIEF: 2, T
 
 def get_consultation(*, session: Session, consultation_id: uuid.UUID) -> Consultation:
     """The request, or 404."""
-    c = session.get(Consultation, consultation_id)
-    if c is None:
-        raise NotFound(f"consultation {consultation_id} not found")
+    c = get_or_404(session, Consultation, consultation_id, "consultation")
     return c
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
@@ -31,6 +31,9 @@ NAMING_CONVENTION = {
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
+
+
+_M = TypeVar("_M")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -104,3 +107,13 @@ def get_session() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def get_or_404(session: Any, model: type[_M], ident: Any, label: str) -> _M:
+    """`session.get`, or the 404 problem `<label> <id> not found`."""
+    from telemed.core.errors import NotFound
+
+    row = session.get(model, ident)
+    if row is None:
+        raise NotFound(f"{label} {ident} not found")
+    return row  # type: ignore[no-any-return]

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from telemed.core import audit
-from telemed.core.errors import Conflict, Invalid, NotFound, Unauthorized
+from telemed.core.db import get_or_404
+from telemed.core.errors import Conflict, Invalid, Unauthorized
 from telemed.core.settings import Settings
 from telemed.identity import resident_id as rid
 from telemed.identity.models import AuthToken, Patient, Role, User
@@ -192,9 +193,7 @@ def _family_doctor_county(session: Session, user: User) -> str | None:
 
 
 def get_user(*, session: Session, user_id: uuid.UUID) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} not found")
+    user = get_or_404(session, User, user_id, "user")
     return user
 
 

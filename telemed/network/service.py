@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from telemed.core.errors import Conflict, Invalid, NotFound
+from telemed.core.db import get_or_404
+from telemed.core.errors import Conflict, Invalid
 from telemed.core.pagination import PageParams, paginate
 from telemed.network.models import (
     TIER_RANK,
@@ -120,9 +121,7 @@ def list_institutions(
 
 
 def get_institution(*, session: Session, institution_id: uuid.UUID) -> Institution:
-    inst = session.get(Institution, institution_id)
-    if inst is None:
-        raise NotFound(f"institution {institution_id} not found")
+    inst = get_or_404(session, Institution, institution_id, "institution")
     return inst
 
 
