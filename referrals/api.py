@@ -208,18 +208,34 @@ def team_worklist(
     waiting = [
         r for r in service.receiver_worklist(session=session, institution_id=team.institution_id)
     ]
-    for pid in {*(f.patient_id for f in overdue), *(p.patient_id for p in plans)}:
+    pids = {
+        *(f.patient_id for f in overdue),
+        *(p.patient_id for p in plans),
+        *(v.patient_id for v in visits),
+        *(b.patient_id for b, _ in beds),
+        *(r.patient_id for r in waiting),
+    }
+    for pid in pids:
         _audit_read(session, user, "team_worklist", team_id, pid, ip)
+    labels = _labels(session, pids)
+
+    def named(row: dict[str, Any], pid: uuid.UUID) -> dict[str, Any]:
+        name, masked = labels.get(pid, (None, None))
+        return {**row, "patient_name": name, "patient_resident_id_masked": masked}
+
     return TeamWorklist(
         team_id=team_id,
-        overdue_follow_ups=[_json(f) for f in overdue],
-        care_plans=[_json(p) for p in plans],
-        home_visits=[_json(v) for v in visits],
+        overdue_follow_ups=[named(_json(f), f.patient_id) for f in overdue],
+        care_plans=[named(_json(p), p.patient_id) for p in plans],
+        home_visits=[named(_json(v), v.patient_id) for v in visits],
         home_beds_due=[
-            {"bed_id": str(b.id), "patient_id": str(b.patient_id), "due_at": d.isoformat()}
+            named(
+                {"bed_id": str(b.id), "patient_id": str(b.patient_id), "due_at": d.isoformat()},
+                b.patient_id,
+            )
             for b, d in beds
         ],
-        waiting_referrals=[_waiting(r, now) for r in waiting],
+        waiting_referrals=[named(_waiting(r, now), r.patient_id) for r in waiting],
     )
 
 

@@ -19,6 +19,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   referrals: () => import('./views/ReferralsView.vue'),
   notifications: () => import('./views/NotificationsView.vue'),
   schedules: () => import('./views/SchedulesView.vue'),
+  homeBeds: () => import('./views/HomeBedsView.vue'),
 }
 
 const routes: RouteRecordRaw[] = [
