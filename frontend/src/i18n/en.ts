@@ -473,6 +473,7 @@ const en: Messages = {
     summary: 'Discharge summary',
     summaryRequired: 'Enter a discharge summary',
     dischargeSubmit: 'Discharge',
+    back: 'Close',
   },
   homeBedStatus: { admitted: 'Admitted', discharged: 'Discharged' },
   homeVisitStatus: { requested: 'Requested', scheduled: 'Scheduled', done: 'Done', cancelled: 'Cancelled' },

@@ -471,6 +471,7 @@ const zhCN = {
     summary: '撤床小结',
     summaryRequired: '请填写撤床小结',
     dischargeSubmit: '确认撤床',
+    back: '收起',
   },
   homeBedStatus: { admitted: '在床', discharged: '已撤床' },
   homeVisitStatus: { requested: '待安排', scheduled: '已安排', done: '已完成', cancelled: '已取消' },
