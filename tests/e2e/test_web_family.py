@@ -104,8 +104,8 @@ def test_resident_signs_in_app_and_family_doctor_confirms_then_runs_a_home_sick_
     bed = fd.get_by_test_id("beds").locator(f"li[data-patient='{name}']")
     expect(bed).to_have_attribute("data-status", "admitted")
     expect(bed.get_by_test_id("bed-next")).to_be_visible()
-    bed.get_by_test_id("bed-toggle").click()
-    detail = bed.get_by_test_id("bed-detail")
+    detail = bed.get_by_test_id("bed-detail")  # the new bed opens at once
+    expect(bed.get_by_test_id("bed-toggle")).to_have_attribute("aria-expanded", "true")
     expect(detail).to_contain_text("康复指导")
     shot(fd, "family_doctor-home-bed-admitted")
 

@@ -427,6 +427,7 @@ const en: Messages = {
     noPending: 'No contract waits for confirmation',
     signedAt: 'Requested {at}',
     confirm: 'Confirm contract',
+    toIncoming: 'Handle referrals to this institution',
   },
   homeBeds: {
     title: 'Home sick beds',

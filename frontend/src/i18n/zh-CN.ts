@@ -425,6 +425,7 @@ const zhCN = {
     noPending: '暂无待确认的签约',
     signedAt: '申请于 {at}',
     confirm: '确认签约',
+    toIncoming: '处理转入本机构的转诊',
   },
   homeBeds: {
     title: '家庭病床',
