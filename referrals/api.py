@@ -48,7 +48,7 @@ from referrals.schemas import (
 from referrals.states import REFERRAL
 from telemed.core import audit, idempotency
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
-from telemed.core.errors import Forbidden, NotFound
+from telemed.core.errors import Forbidden, Invalid, NotFound
 from telemed.core.pagination import Page, PageDep, paginate
 from telemed.identity.deps import AdminUser, ClientIP, CurrentUser, StaffUser
 from telemed.identity.models import Role, User
@@ -208,26 +208,58 @@ def team_worklist(
     waiting = [
         r for r in service.receiver_worklist(session=session, institution_id=team.institution_id)
     ]
-    for pid in {*(f.patient_id for f in overdue), *(p.patient_id for p in plans)}:
+    pids = {
+        *(f.patient_id for f in overdue),
+        *(p.patient_id for p in plans),
+        *(v.patient_id for v in visits),
+        *(b.patient_id for b, _ in beds),
+        *(r.patient_id for r in waiting),
+    }
+    for pid in pids:
         _audit_read(session, user, "team_worklist", team_id, pid, ip)
+    labels = _labels(session, pids)
+
+    def named(row: dict[str, Any], pid: uuid.UUID) -> dict[str, Any]:
+        name, masked = labels.get(pid, (None, None))
+        return {**row, "patient_name": name, "patient_resident_id_masked": masked}
+
     return TeamWorklist(
         team_id=team_id,
-        overdue_follow_ups=[_json(f) for f in overdue],
-        care_plans=[_json(p) for p in plans],
-        home_visits=[_json(v) for v in visits],
+        overdue_follow_ups=[named(_json(f), f.patient_id) for f in overdue],
+        care_plans=[named(_json(p), p.patient_id) for p in plans],
+        home_visits=[named(_json(v), v.patient_id) for v in visits],
         home_beds_due=[
-            {"bed_id": str(b.id), "patient_id": str(b.patient_id), "due_at": d.isoformat()}
+            named(
+                {"bed_id": str(b.id), "patient_id": str(b.patient_id), "due_at": d.isoformat()},
+                b.patient_id,
+            )
             for b, d in beds
         ],
-        waiting_referrals=[_waiting(r, now) for r in waiting],
+        waiting_referrals=[named(_waiting(r, now), r.patient_id) for r in waiting],
     )
 
 
-def _contract(session: Any, c: Contract) -> ContractPublic:
+def _contract(
+    session: Any, c: Contract, labels: dict[uuid.UUID, tuple[str, str]] | None = None
+) -> ContractPublic:
+    labels = labels if labels is not None else _labels(session, {c.patient_id})
+    name, masked = labels.get(c.patient_id, (None, None))
+    extra = {"package_codes", "patient_name", "patient_resident_id_masked"}
     return ContractPublic(
-        **{k: v for k, v in _fields(c, ContractPublic).items() if k != "package_codes"},
+        **{k: v for k, v in _fields(c, ContractPublic).items() if k not in extra},
         package_codes=contracts.packages_of(session=session, contract_id=c.id),
+        patient_name=name,
+        patient_resident_id_masked=masked,
     )
+
+
+def _require_team_reader(session: Any, user: User, team_id: uuid.UUID) -> None:
+    """Team-wide lists are for the team's members and admins: others get 403."""
+    contracts.get_team(session=session, team_id=team_id)
+    if user.role != Role.ADMIN and not contracts.is_member(
+        session=session, user=user, team_id=team_id
+    ):
+        raise Forbidden("only members of the team see its residents", code="not_team_member")
 
 
 def _visible_contract(session: Any, user: User, contract_id: uuid.UUID, ip: str | None) -> Contract:
@@ -267,18 +299,36 @@ def sign_contract(
 @router.get(
     "/family-doctors/contracts", response_model=list[ContractPublic], tags=["family doctors"]
 )
-def contracts_of_patient(
-    patient_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+def list_contracts(
+    user: CurrentUser,
+    session: SessionDep,
+    ip: ClientIP,
+    patient_id: uuid.UUID | None = None,
+    team_id: uuid.UUID | None = None,
+    status: Literal["pending", "active", "expired", "terminated"] | None = None,
 ) -> list[ContractPublic]:
-    """A resident's contracts, newest term first."""
-    rows = [
-        c
-        for c in contracts.contracts_of_patient(session=session, patient_id=patient_id)
-        if contracts.can_see_contract(session=session, user=user, contract=c)
-    ]
+    """A resident's contracts (`patient_id`, newest term first), or a team's (`team_id`,
+    members of the team and admins only; oldest signing first) — `status=pending` is the
+    team's queue of app signings to confirm."""
+    if patient_id is None and team_id is None:
+        raise Invalid("give patient_id or team_id", field="patient_id")
+    if team_id is not None:
+        _require_team_reader(session, user, team_id)
+        rows = contracts.contracts_of_team(session=session, team_id=team_id, status=status)
+        if patient_id is not None:
+            rows = [c for c in rows if c.patient_id == patient_id]
+    else:
+        assert patient_id is not None
+        rows = [
+            c
+            for c in contracts.contracts_of_patient(session=session, patient_id=patient_id)
+            if contracts.can_see_contract(session=session, user=user, contract=c)
+            and (status is None or c.status == status)
+        ]
     for c in rows:
         _audit_read(session, user, "contract", c.id, c.patient_id, ip)
-    return [_contract(session, c) for c in rows]
+    labels = _labels(session, {c.patient_id for c in rows})
+    return [_contract(session, c, labels) for c in rows]
 
 
 @router.get(
@@ -400,11 +450,54 @@ def care_plan_done(
     return _json(task)
 
 
-def _bed(session: Any, bed: Any) -> HomeBedPublic:
+def _labels(session: Any, patient_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
+    return contracts.patient_labels(session=session, patient_ids=patient_ids)
+
+
+def _bed(
+    session: Any, bed: Any, labels: dict[uuid.UUID, tuple[str, str]] | None = None
+) -> HomeBedPublic:
+    labels = labels if labels is not None else _labels(session, {bed.patient_id})
+    name, masked = labels.get(bed.patient_id, (None, None))
+    extra = {
+        "visits",
+        "patient_name",
+        "patient_resident_id_masked",
+        "next_visit_due",
+        "home_visits",
+    }
     return HomeBedPublic(
-        **{k: v for k, v in _fields(bed, HomeBedPublic).items() if k != "visits"},
+        **{k: v for k, v in _fields(bed, HomeBedPublic).items() if k not in extra},
         visits=[_json(v) for v in home.visits_of(session=session, bed_id=bed.id)],
+        patient_name=name,
+        patient_resident_id_masked=masked,
+        next_visit_due=home.next_visit_due(session=session, bed=bed),
+        home_visits=[
+            _json(v)
+            for v in home.home_visits_of_patient(
+                session=session, team_id=bed.team_id, patient_id=bed.patient_id
+            )
+        ],
     )
+
+
+@router.get(
+    "/family-doctors/home-beds", response_model=list[HomeBedPublic], tags=["family doctors"]
+)
+def list_home_beds(
+    team_id: uuid.UUID,
+    user: CurrentUser,
+    session: SessionDep,
+    ip: ClientIP,
+    status: Literal["admitted", "discharged"] | None = None,
+) -> list[HomeBedPublic]:
+    """The team's home sick beds (members of the team and admins), newest admission first."""
+    _require_team_reader(session, user, team_id)
+    beds = home.beds_of_team(session=session, team_id=team_id, status=status)
+    for b in beds:
+        _audit_read(session, user, "home_bed", b.id, b.patient_id, ip)
+    labels = _labels(session, {b.patient_id for b in beds})
+    return [_bed(session, b, labels) for b in beds]
 
 
 @router.post(
@@ -451,7 +544,13 @@ def home_bed_visit(
 ) -> HomeBedPublic:
     bed = home.get_bed(session=session, bed_id=bed_id, user=user)
     home.record_bed_visit(
-        session=session, bed=bed, by=user, now=now, notes=data.notes, vitals=data.vitals
+        session=session,
+        bed=bed,
+        by=user,
+        now=now,
+        notes=data.notes,
+        vitals=data.vitals,
+        home_visit_id=data.home_visit_id,
     )
     return _bed(session, bed)
 
@@ -556,15 +655,24 @@ def run_jobs(
 # ---------------------------------------------------------------- referrals
 
 
-def _public(session: Any, r: Referral, user: User, now: datetime) -> ReferralPublic:
+def _public(
+    session: Any,
+    r: Referral,
+    user: User,
+    now: datetime,
+    labels: dict[uuid.UUID, tuple[str, str]] | None = None,
+) -> ReferralPublic:
+    """The referral as `user` sees it, with the patient's name and masked resident ID (whoever
+    sees the referral may read its patient; reads are audited by the routes)."""
     parties = policy.parties_of(user, r)
     actions = [a for a in REFERRAL.allowed(r.status) if parties & set(policy.PARTIES.get(a, ()))]
+    labels = labels if labels is not None else _labels(session, {r.patient_id})
+    name, masked = labels.get(r.patient_id, (None, None))
+    extra = {"allowed_actions", "contact_by_breached", "patient_name", "patient_resident_id_masked"}
     return ReferralPublic(
-        **{
-            k: v
-            for k, v in _fields(r, ReferralPublic).items()
-            if k not in ("allowed_actions", "contact_by_breached")
-        },
+        **{k: v for k, v in _fields(r, ReferralPublic).items() if k not in extra},
+        patient_name=name,
+        patient_resident_id_masked=masked,
         allowed_actions=actions,
         contact_by_breached=bool(
             r.contact_by
@@ -632,8 +740,9 @@ def list_referrals(
     rows, total = paginate(session, stmt, page)
     for r in rows:
         _audit_read(session, user, "referral", r.id, r.patient_id, ip)
+    labels = _labels(session, {r.patient_id for r in rows})
     return Page(
-        items=[_public(session, r, user, now) for r in rows],
+        items=[_public(session, r, user, now, labels) for r in rows],
         total=total,
         limit=page.limit,
         offset=page.offset,

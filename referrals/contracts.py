@@ -306,6 +306,31 @@ def contracts_of_patient(*, session: Session, patient_id: uuid.UUID) -> list[Con
     )
 
 
+def contracts_of_team(
+    *, session: Session, team_id: uuid.UUID, status: str | None = None
+) -> list[Contract]:
+    """A team's contracts (optionally of one status), oldest signing first: the pending ones
+    are the app signings waiting for a doctor of the team to confirm."""
+    stmt = select(Contract).where(Contract.team_id == team_id)
+    if status is not None:
+        stmt = stmt.where(Contract.status == status)
+    return list(session.execute(stmt.order_by(col(Contract.signed_at), col(Contract.id))).scalars())
+
+
+def patient_labels(
+    *, session: Session, patient_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str]]:
+    """Display name and masked resident ID of each patient (callers authorize and audit)."""
+    if not patient_ids:
+        return {}
+    rows = session.execute(
+        select(Patient.id, Patient.name, Patient.resident_id_masked).where(
+            col(Patient.id).in_(patient_ids)
+        )
+    ).all()
+    return {pid: (name, masked) for pid, name, masked in rows}
+
+
 def _may_sign_for(session: Session, doctor: User, team: FamilyDoctorTeam, patient: Patient) -> bool:
     """A team doctor signs residents of the team's county, or patients they may read."""
     inst = session.get(Institution, team.institution_id)

@@ -85,10 +85,21 @@ def record_bed_visit(
     now: datetime,
     notes: str,
     vitals: dict[str, Any],
+    home_visit_id: uuid.UUID | None = None,
 ) -> HomeBedVisit:
+    """Record a visit of the bed; with `home_visit_id` the scheduled home visit of the same
+    resident and team it carried out is marked done in the same transaction."""
     _require_team_staff(session, by, bed.team_id)
     if bed.status != "admitted":
         raise Conflict("the home sick bed is discharged", code="home_bed_discharged")
+    if home_visit_id is not None:
+        req = session.get(HomeVisitRequest, home_visit_id, with_for_update=True)
+        if req is None or req.patient_id != bed.patient_id or req.team_id != bed.team_id:
+            raise Invalid("not a home visit of this resident", field="home_visit_id")
+        if req.status != "scheduled":
+            raise Conflict(f"home visit is {req.status}", code="not_scheduled")
+        req.status = "done"
+        req.done_at = now
     visit = HomeBedVisit(bed_id=bed.id, visited_at=now, by_id=by.id, notes=notes, vitals=vitals)
     session.add(visit)
     session.flush()
@@ -116,6 +127,47 @@ def visits_of(*, session: Session, bed_id: uuid.UUID) -> list[HomeBedVisit]:
             select(HomeBedVisit)
             .where(HomeBedVisit.bed_id == bed_id)
             .order_by(col(HomeBedVisit.visited_at))
+        ).scalars()
+    )
+
+
+def beds_of_team(
+    *, session: Session, team_id: uuid.UUID, status: str | None = None
+) -> list[HomeSickBed]:
+    """The team's home sick beds (admitted or discharged), newest admission first."""
+    stmt = select(HomeSickBed).where(HomeSickBed.team_id == team_id)
+    if status is not None:
+        stmt = stmt.where(HomeSickBed.status == status)
+    return list(
+        session.execute(
+            stmt.order_by(col(HomeSickBed.admitted_at).desc(), col(HomeSickBed.id))
+        ).scalars()
+    )
+
+
+def next_visit_due(*, session: Session, bed: HomeSickBed) -> datetime | None:
+    """When the next planned visit of an admitted bed is due (last visit or admission plus
+    the interval); None once discharged."""
+    if bed.status != "admitted":
+        return None
+    from telemed.core.clock import as_utc
+
+    last = session.execute(
+        select(func.max(HomeBedVisit.visited_at)).where(HomeBedVisit.bed_id == bed.id)
+    ).scalar_one_or_none()
+    base = as_utc(last) if last is not None else as_utc(bed.admitted_at)
+    return base + timedelta(days=bed.visit_interval_days)
+
+
+def home_visits_of_patient(
+    *, session: Session, team_id: uuid.UUID, patient_id: uuid.UUID
+) -> list[HomeVisitRequest]:
+    """The team's home visits of one resident, newest first."""
+    return list(
+        session.execute(
+            select(HomeVisitRequest)
+            .where(HomeVisitRequest.team_id == team_id, HomeVisitRequest.patient_id == patient_id)
+            .order_by(col(HomeVisitRequest.created_at).desc())
         ).scalars()
     )
 

@@ -111,6 +111,8 @@ class ContractPublic(BaseModel):
     ended_at: datetime | None
     end_reason: str | None
     package_codes: list[str]
+    patient_name: str | None = None
+    patient_resident_id_masked: str | None = None
 
 
 class FollowUpDone(BaseModel):
@@ -139,11 +141,20 @@ class HomeBedPublic(BaseModel):
     discharged_at: datetime | None
     discharge_summary: str | None
     visits: list[dict[str, Any]] = []
+    patient_name: str | None = None
+    patient_resident_id_masked: str | None = None
+    next_visit_due: datetime | None = None
+    home_visits: list[dict[str, Any]] = Field(
+        default=[], description="the team's home visits (上门服务) of this resident, newest first"
+    )
 
 
 class BedVisitIn(BaseModel):
     notes: str = ""
     vitals: dict[str, Any] = {}
+    home_visit_id: uuid.UUID | None = Field(
+        default=None, description="the scheduled home visit this record completes"
+    )
 
 
 class DischargeIn(BaseModel):
@@ -274,6 +285,8 @@ class ReferralPublic(BaseModel):
     requested_at: datetime | None
     accepted_at: datetime | None
     updated_at: datetime
+    patient_name: str | None = None
+    patient_resident_id_masked: str | None = None
 
 
 class ReferralEventPublic(BaseModel):

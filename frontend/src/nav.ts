@@ -21,6 +21,7 @@ export const NAV: NavItem[] = [
   { name: 'appointments', path: '/appointments', label: 'nav.appointments', roles: ['patient', ...STAFF], needs: '/api/v1/bookings' },
   { name: 'consultations', path: '/consultations', label: 'nav.consultations', roles: ['county_doctor', 'family_doctor', 'specialist', 'coordinator', 'admin'], needs: '/api/v1/consultations' },
   { name: 'family', path: '/family', label: 'nav.family', roles: ['patient', 'family_doctor'], needs: '/api/v1/family-doctors/contracts' },
+  { name: 'homeBeds', path: '/home-beds', label: 'nav.homeBeds', roles: ['family_doctor'], needs: '/api/v1/family-doctors/home-beds' },
   { name: 'referrals', path: '/referrals', label: 'nav.referrals', roles: ['patient', 'family_doctor', 'county_doctor', 'specialist', 'coordinator', 'admin'], needs: '/api/v1/referrals' },
   { name: 'notifications', path: '/notifications', label: 'nav.notifications', roles: 'all', needs: '/api/v1/notifications' },
   { name: 'schedules', path: '/schedules', label: 'nav.schedules', roles: ['coordinator'], needs: '/api/v1/schedules' },

@@ -20,6 +20,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   notifications: () => import('./views/NotificationsView.vue'),
   schedules: () => import('./views/SchedulesView.vue'),
   dashboard: () => import('./views/DashboardView.vue'),
+  homeBeds: () => import('./views/HomeBedsView.vue'),
 }
 
 const routes: RouteRecordRaw[] = [

@@ -77,6 +77,7 @@ def test_family_doctor_signs_refers_up_books_and_closes_the_loop(
     item = fd.get_by_test_id("referrals").locator("li[data-status='requested']").first
     item.wait_for()
     expect(item.get_by_test_id("events")).to_contain_text("提交")
+    expect(item.get_by_test_id("referral-patient")).to_contain_text("巴特尔")  # name on the card
     shot(fd, "family_doctor-referral-sent")
 
     # 3. The county hospital receives and accepts.
@@ -87,6 +88,7 @@ def test_family_doctor_signs_refers_up_books_and_closes_the_loop(
         cd.get_by_test_id("side").select_option("received")
     incoming = cd.get_by_test_id("referrals").locator("li[data-status='requested']").first
     incoming.wait_for()
+    expect(incoming.get_by_test_id("referral-patient")).to_contain_text("巴特尔")
     _step(cd, incoming, "receive")
     accepted = cd.get_by_test_id("referrals").locator("li[data-status='received']").first
     _step(cd, accepted, "accept")

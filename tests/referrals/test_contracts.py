@@ -239,6 +239,8 @@ def test_overdue_follow_ups_show_on_the_team_worklist(
     wl = client.get(f"/api/v1/family-doctors/teams/{team.id}/worklist", headers=headers).json()
     overdue = [f for f in wl["overdue_follow_ups"] if f["contract_id"] == str(c.id)]
     assert len(overdue) == 1
+    assert overdue[0]["patient_name"] == p.name  # the worklist names the resident
+    assert overdue[0]["patient_resident_id_masked"] == p.resident_id_masked
     r = client.post(
         f"/api/v1/family-doctors/follow-ups/{overdue[0]['id']}/done",
         json={"notes": "FPG 7.8", "measurements": {"fpg_mmol_l": 7.8}},

@@ -20,15 +20,23 @@ export function useFormErrors() {
     },
     /**
      * Show `err`: each named field gets a message in the user's language followed by the
-     * server's words; the rest goes to the banner. `known` lists the fields this form shows.
+     * server's words; the rest goes to the banner. `known` lists the fields this form shows;
+     * `codeFields` puts a problem without a field (409 `code`) next to the field it is about.
      */
-    show(err: unknown, known: string[] = []) {
+    show(err: unknown, known: string[] = [], codeFields: Record<string, string> = {}) {
       state.fields = {}
       state.message = problemMessage(err, t, has)
       state.detail = err instanceof ApiError ? err.detail : String(err)
       if (err instanceof ApiError) {
         for (const [field, msg] of Object.entries(err.fieldErrors)) {
           if (known.includes(field)) state.fields[field] = `${t('errors.fieldInvalid')}: ${msg}`
+        }
+        // a conflict about one field (e.g. the resident has no contract): shown next to it
+        const byCode = codeFields[err.code]
+        if (byCode && !state.fields[byCode]) {
+          state.fields[byCode] = state.message
+          state.message = ''
+          return
         }
         if (Object.keys(state.fields).length && err.status === 422) state.detail = ''
       }

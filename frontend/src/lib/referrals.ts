@@ -30,6 +30,8 @@ export interface Contract {
   signed_at: string
   consent: Record<string, unknown>
   package_codes: string[]
+  patient_name?: string | null
+  patient_resident_id_masked?: string | null
 }
 
 export interface Referral {
@@ -50,6 +52,8 @@ export interface Referral {
   booking_id: string | null
   appointment_at: string | null
   outcome_summary: string | null
+  patient_name?: string | null
+  patient_resident_id_masked?: string | null
 }
 
 export interface ReferralEvent {

@@ -1,0 +1,119 @@
+/** Home sick beds (家庭病床) and home visits (上门服务) of a family-doctor team: shapes, calls and the form rules. */
+import { api } from './api'
+import { shanghaiToUtc } from './time'
+
+export interface HomeVisit {
+  id: string
+  patient_id: string
+  reason: string
+  preferred_date: string | null
+  status: string
+  scheduled_at: string | null
+  done_at: string | null
+}
+
+export interface BedVisit {
+  id: string
+  visited_at: string
+  notes: string
+  vitals: Record<string, string | number>
+}
+
+export interface HomeBed {
+  id: string
+  patient_id: string
+  team_id: string
+  status: string
+  diagnosis_code: string
+  reason: string
+  visit_interval_days: number
+  planned_services: string[]
+  admitted_at: string
+  discharged_at: string | null
+  discharge_summary: string | null
+  visits: BedVisit[]
+  home_visits: HomeVisit[]
+  patient_name?: string | null
+  patient_resident_id_masked?: string | null
+  next_visit_due: string | null
+}
+
+const BASE = '/family-doctors'
+export const homeBeds = {
+  list: (teamId: string, status = '') =>
+    api.get<HomeBed[]>(`${BASE}/home-beds`, status ? { team_id: teamId, status } : { team_id: teamId }),
+  get: (id: string) => api.get<HomeBed>(`${BASE}/home-beds/${id}`),
+  admit: (body: Record<string, unknown>) => api.post<HomeBed>(`${BASE}/home-beds`, body),
+  visit: (id: string, body: Record<string, unknown>) => api.post<HomeBed>(`${BASE}/home-beds/${id}/visits`, body),
+  discharge: (id: string, summary: string) => api.post<HomeBed>(`${BASE}/home-beds/${id}/discharge`, { summary }),
+  requestVisit: (patientId: string, reason: string) =>
+    api.post<HomeVisit>(`${BASE}/home-visits`, { patient_id: patientId, reason }),
+  scheduleVisit: (id: string, scheduledAt: string) =>
+    api.post<HomeVisit>(`${BASE}/home-visits/${id}/schedule`, { scheduled_at: scheduledAt }),
+  cancelVisit: (id: string) => api.post<HomeVisit>(`${BASE}/home-visits/${id}/cancel`),
+}
+
+/** Admitted beds first, the most pressing next visit first; then discharged ones, latest first. */
+export function bedsInOrder(beds: HomeBed[]): HomeBed[] {
+  const key = (b: HomeBed) =>
+    b.status === 'admitted' ? `0${b.next_visit_due ?? '9999'}` : `1${invert(b.discharged_at ?? b.admitted_at)}`
+  return [...beds].sort((a, b) => key(a).localeCompare(key(b)))
+}
+
+function invert(iso: string): string {
+  // later dates sort first: complement each digit
+  return iso.replace(/\d/g, (d) => String(9 - Number(d)))
+}
+
+/** An admitted bed whose next planned visit is past. */
+export function visitOverdue(bed: HomeBed, now: Date = new Date()): boolean {
+  return bed.status === 'admitted' && !!bed.next_visit_due && new Date(bed.next_visit_due) < now
+}
+
+/** Planned services typed as one line: split on Chinese or Latin commas, 、 and semicolons. */
+export function servicesFrom(text: string): string[] {
+  const out: string[] = []
+  for (const part of text.split(/[,，、;；\n]/)) {
+    const s = part.trim()
+    if (s && !out.includes(s)) out.push(s)
+  }
+  return out
+}
+
+export interface VisitForm {
+  bp: string
+  pulse: string
+  notes: string
+}
+
+/**
+ * Vital signs of a bed visit. Blood pressure "systolic/diastolic" in mmHg (systolic 60–280
+ * above diastolic 30–180), pulse 20–250 per minute; both optional. Field errors are message
+ * keys, keyed by the form field.
+ */
+export function vitalsFrom(form: VisitForm): { vitals: Record<string, string | number>; errors: Record<string, string> } {
+  const vitals: Record<string, string | number> = {}
+  const errors: Record<string, string> = {}
+  const bp = form.bp.trim().replace('／', '/')
+  if (bp) {
+    const m = bp.match(/^(\d{2,3})\s*\/\s*(\d{2,3})$/)
+    const sys = m ? Number(m[1]) : 0
+    const dia = m ? Number(m[2]) : 0
+    if (!m || sys < 60 || sys > 280 || dia < 30 || dia > 180 || sys <= dia) errors.bp = 'homeBeds.bpInvalid'
+    else vitals.bp = `${sys}/${dia}`
+  }
+  const pulse = form.pulse.trim()
+  if (pulse) {
+    const n = Number(pulse)
+    if (!/^\d{2,3}$/.test(pulse) || n < 20 || n > 250) errors.pulse = 'homeBeds.pulseInvalid'
+    else vitals.pulse = n
+  }
+  return { vitals, errors }
+}
+
+/** A date and time typed in Asia/Shanghai (the `datetime-local` value) as UTC ISO; null when empty or malformed. */
+export function scheduledAtFrom(local: string): string | null {
+  const m = local.match(/^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/)
+  if (!m) return null
+  return shanghaiToUtc(m[1], m[2]).toISOString()
+}

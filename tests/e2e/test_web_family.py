@@ -1,0 +1,147 @@
+"""The family doctor's own work in the browser: a resident signs a contract in the app, the
+family doctor confirms it from the team's queue; then opens a home sick bed (家庭病床) for the
+resident, schedules a home visit, records it (a wrong blood pressure is shown next to its
+field first), and discharges the bed. Skipped while the home-bed listing is absent."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from telemed.identity import resident_id as rid
+from tests.e2e.conftest import DEMO_PASSWORD, LiveServer, login, shot
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def family_api(live_server: LiveServer) -> None:
+    paths = httpx.get(f"{live_server.url}/openapi.json", timeout=120).json()["paths"]
+    if "/api/v1/family-doctors/home-beds" not in paths:
+        pytest.skip("the family-doctor API is not in this build")
+
+
+def _new_resident(live_server: LiveServer) -> dict[str, str]:
+    """A resident of the demo county with an app account (registered through the API)."""
+    seq = secrets.randbelow(400) * 2 + 101
+    number = rid.make("150122", date(1950, 1, 1) + timedelta(days=secrets.randbelow(3000)), seq)
+    name = f"乌兰{seq}"
+    with live_server.api("family-doctor") as fd:
+        r = fd.post(
+            "/patients", json={"name": name, "resident_id": number, "county_code": "150122"}
+        )
+        assert r.status_code == 201, r.text
+        patient = r.json()
+    username = f"resident-{seq}-{secrets.token_hex(3)}"
+    with live_server.api("admin") as admin:
+        r = admin.post(
+            "/users",
+            json={
+                "username": username,
+                "password": DEMO_PASSWORD,
+                "role": "patient",
+                "full_name": name,
+                "patient_id": patient["id"],
+            },
+        )
+        assert r.status_code == 201, r.text
+    return {"id": patient["id"], "name": name, "username": username}
+
+
+def test_resident_signs_in_app_and_family_doctor_confirms_then_runs_a_home_sick_bed(
+    new_page: Any, live_server: LiveServer, family_api: None
+) -> None:
+    resident = _new_resident(live_server)
+    name = resident["name"]
+
+    # 1. The resident signs in the app: pending until the team confirms.
+    pt = new_page(phone=True)
+    login(pt, resident["username"])
+    pt.goto("/#/family")
+    form = pt.get_by_test_id("sign-form")
+    form.get_by_test_id("pkg-hypertension").check()
+    form.get_by_test_id("sign-submit").click()
+    expect(form.get_by_test_id("signed")).to_contain_text("待确认")
+    expect(pt.get_by_test_id("contracts").locator("li[data-status='pending']")).to_be_visible()
+    shot(pt, "patient-family-signed-pending")
+
+    # 2. The family doctor sees it in the team's queue, with the name, and confirms.
+    fd = new_page()
+    login(fd, "family-doctor")
+    fd.goto("/#/family")
+    queue = fd.get_by_test_id("pending-contracts")
+    row = queue.locator(f"li[data-patient='{name}']")
+    expect(row).to_contain_text("高血压")
+    shot(fd, "family_doctor-pending-contracts")
+    with fd.expect_response(lambda r: r.url.endswith("/confirm") and r.status == 200):
+        row.get_by_test_id("confirm-contract").click()
+    expect(row).to_have_count(0)
+    pt.reload()
+    expect(pt.get_by_test_id("contracts").locator("li[data-status='active']")).to_contain_text(
+        "高血压"
+    )
+
+    # 3. A home sick bed for the resident: an invalid code is shown next to its field.
+    fd.goto("/#/home-beds")
+    fd.get_by_test_id("open-bed").click()
+    bform = fd.get_by_test_id("bed-form")
+    expect(bform.locator("#hb-patient option", has_text=name)).to_have_count(1)
+    bform.locator("#hb-patient").select_option(resident["id"])
+    bform.locator("#hb-dx").fill("脑梗")
+    bform.locator("#hb-reason").fill("脑梗后偏瘫，行动不便")
+    bform.get_by_test_id("bed-submit").click()
+    expect(bform.locator("#hb-dx-error")).to_be_visible()
+    expect(bform.locator("#hb-dx")).to_have_value("脑梗")  # nothing typed is lost
+    bform.locator("#hb-dx").fill("I69.3")
+    bform.locator("#hb-interval").fill("3")
+    bform.locator("#hb-services").fill("康复指导、血压监测")
+    bform.get_by_test_id("bed-submit").click()
+    bed = fd.get_by_test_id("beds").locator(f"li[data-patient='{name}']")
+    expect(bed).to_have_attribute("data-status", "admitted")
+    expect(bed.get_by_test_id("bed-next")).to_be_visible()
+    detail = bed.get_by_test_id("bed-detail")  # the new bed opens at once
+    expect(bed.get_by_test_id("bed-toggle")).to_have_attribute("aria-expanded", "true")
+    expect(detail).to_contain_text("康复指导")
+    shot(fd, "family_doctor-home-bed-admitted")
+
+    # 4. Schedule a home visit for tomorrow 09:30 (Beijing time).
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    detail.get_by_test_id("hv-reason").fill("家庭病床查床")
+    detail.get_by_test_id("hv-at").fill(f"{tomorrow}T09:30")
+    detail.get_by_test_id("hv-submit").click()
+    expect(
+        detail.get_by_test_id("home-visits").locator("li[data-status='scheduled']")
+    ).to_contain_text("09:30")
+
+    # 5. Record the visit: the wrong blood pressure first, then the right one.
+    record = detail.get_by_test_id("record-form")
+    record.get_by_test_id("rv-bp").fill("80/140")
+    record.get_by_test_id("rv-notes").fill("肌力较前改善，继续康复训练")
+    record.get_by_test_id("rv-submit").click()
+    bp_error = record.locator("[id$='-error']").first
+    expect(bp_error).to_contain_text("收缩压")
+    expect(record.get_by_test_id("rv-bp")).to_have_attribute("aria-invalid", "true")
+    record.get_by_test_id("rv-bp").fill("142/88")
+    record.get_by_test_id("rv-pulse").fill("76")
+    record.get_by_test_id("rv-submit").click()
+    expect(detail.get_by_test_id("bed-visits")).to_contain_text("142/88")
+    expect(detail.get_by_test_id("home-visits").locator("li[data-status='done']")).to_have_count(1)
+    shot(fd, "family_doctor-home-bed-visit")
+
+    # 6. Discharge with a summary; the bed moves to the discharged list.
+    dform = detail.get_by_test_id("discharge-form")
+    dform.get_by_test_id("dc-submit").click()
+    expect(dform.locator("[role='alert']")).to_be_visible()
+    dform.get_by_test_id("dc-summary").fill("肢体功能恢复，可门诊随访，撤床")
+    dform.get_by_test_id("dc-submit").click()
+    expect(bed).to_have_attribute("data-status", "discharged")
+    with fd.expect_response(lambda r: "status=discharged" in r.url):
+        fd.get_by_test_id("bed-status-filter").select_option("discharged")
+    gone = fd.get_by_test_id("beds").locator(f"li[data-patient='{name}']")
+    expect(gone).to_contain_text("撤床")
+    shot(fd, "family_doctor-home-beds-discharged")
