@@ -6,16 +6,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from io import BytesIO
 from typing import Annotated, Any
 
 import pydicom
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Query
 from sqlmodel import Session, select
 
-from dicom import deid, outbound, service
+from dicom import deid, jobs, outbound, service
 from dicom.archive import ArchiveError, get_archive
-from dicom.ingest import ingest
 from dicom.models import JobKind, OutboundJob, Study, StudyLink
 from dicom.schemas import (
     EchoResult,
@@ -149,6 +147,14 @@ def echo_ae(
     )
 
 
+def _start(tasks: BackgroundTasks, job: OutboundJob, settings: Settings) -> None:
+    """Run the job after the response (its row is committed by then); `telemed jobs`
+    runs it again if this process stops first."""
+    tasks.add_task(
+        outbound.run_job, engine=get_engine(), job_id=job.id, work=jobs.work_for(job, settings)
+    )
+
+
 def _job_public(job: OutboundJob) -> JobPublic:
     return JobPublic.model_validate(job, from_attributes=True)
 
@@ -181,25 +187,7 @@ def send_study(
         ip=ip,
         detail={"ae": ae.ae_title, "job": str(job.id)},
     )
-    ae_snapshot = DicomAE.model_validate(ae.model_dump())
-    calling = settings.dicom.ae_title
-
-    def work(job_session: Session, j: OutboundJob) -> dict[str, Any]:
-        def progress(done: int, failed: int) -> None:
-            j.completed, j.failed = done, failed
-            job_session.commit()
-
-        result = outbound.send_study(
-            archive=get_archive(),
-            study_uid=study_uid,
-            ae=ae_snapshot,
-            calling_ae=calling,
-            progress=progress,
-        )
-        j.total = result["total"]
-        return result
-
-    tasks.add_task(outbound.run_job, engine=get_engine(), job_id=job.id, work=work)
+    _start(tasks, job, settings)
     return _job_public(job)
 
 
@@ -269,50 +257,9 @@ def retrieve_prior(
         ae_id=pacs.id,
         by=user.id,
         now=now,
+        params={"source_study_id": str(study.id)},
     )
-    pacs_snapshot = DicomAE.model_validate(pacs.model_dump())
-    calling = settings.dicom.ae_title
-    source_study_id = study.id
-
-    def work(job_session: Session, j: OutboundJob) -> dict[str, Any]:
-        result = outbound.move_study(
-            ae=pacs_snapshot, calling_ae=calling, study_uid=prior_uid, destination=calling
-        )
-        j.completed, j.failed = result.get("completed", 0), result.get("failed", 0)
-        deadline = time.monotonic() + 60
-        prior = None
-        while time.monotonic() < deadline:  # the gateway's forwarder indexes it
-            prior = job_session.exec(select(Study).where(Study.study_uid == prior_uid)).first()
-            if prior is not None:
-                break
-            job_session.rollback()
-            time.sleep(0.2)
-        if prior is not None:
-            links = job_session.exec(
-                select(StudyLink).where(StudyLink.study_id == source_study_id)
-            ).all()
-            for link in links:
-                exists = job_session.exec(
-                    select(StudyLink).where(
-                        StudyLink.study_id == prior.id,
-                        StudyLink.target_type == link.target_type,
-                        StudyLink.target_id == link.target_id,
-                    )
-                ).first()
-                if exists is None:
-                    job_session.add(
-                        StudyLink(
-                            study_id=prior.id,
-                            study_uid=prior_uid,
-                            target_type=link.target_type,
-                            target_id=link.target_id,
-                            linked_by_id=j.requested_by_id,
-                            created_at=link.created_at,
-                        )
-                    )
-        return {**result, "indexed": prior is not None}
-
-    tasks.add_task(outbound.run_job, engine=get_engine(), job_id=job.id, work=work)
+    _start(tasks, job, settings)
     return _job_public(job)
 
 
@@ -345,56 +292,10 @@ def deidentify_study(
         ae_id=None,
         by=user.id,
         now=now,
+        params={"institution_id": str(user.institution_id) if user.institution_id else None},
     )
     service.record_access(
         session=session, user=user, study=study, what="deidentify", now=now, ip=ip
     )
-    secret = settings.security.secret_key
-    institution_id = user.institution_id
-    max_bytes = settings.dicom.max_study_bytes
-
-    def work(job_session: Session, j: OutboundJob) -> dict[str, Any]:
-        return deidentify_into_archive(
-            session=job_session,
-            study_uid=study_uid,
-            secret=secret,
-            institution_id=institution_id,
-            max_study_bytes=max_bytes,
-        )
-
-    tasks.add_task(outbound.run_job, engine=get_engine(), job_id=job.id, work=work)
+    _start(tasks, job, settings)
     return _job_public(job)
-
-
-def deidentify_into_archive(
-    *,
-    session: Session,
-    study_uid: str,
-    secret: str,
-    institution_id: uuid.UUID | None,
-    max_study_bytes: int,
-    settings: Settings | None = None,
-) -> dict[str, Any]:
-    """De-identify every instance of a study and store the copy (a new study UID)."""
-    from telemed.core import clock
-
-    archive = get_archive(settings)
-    p = deid.Pseudonymizer(secret)
-    new_uid = p.uid(study_uid)
-    count = 0
-    for data in archive.study_instances(study_uid):
-        ds = deid.deidentify(pydicom.dcmread(BytesIO(data)), p)
-        buf = BytesIO()
-        ds.save_as(buf, enforce_file_format=True)
-        ingest(
-            session=session,
-            archive=archive,
-            data=buf.getvalue(),
-            institution_id=institution_id,
-            source_ae=None,
-            source="deid",
-            now=clock.now(),
-            max_study_bytes=max_study_bytes,
-        )
-        count += 1
-    return {"deidentified_study_uid": new_uid, "instances": count}

@@ -135,6 +135,11 @@ class OutboundJob(SQLModel, table=True):
     failed: int = 0
     error: str | None = Field(default=None, max_length=500)
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # What the job needs besides its kind, study and AE (see dicom.jobs.work_for).
+    params: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = utc_field()
     started_at: datetime | None = utc_field(nullable=True)
     finished_at: datetime | None = utc_field(nullable=True)

@@ -167,6 +167,7 @@ def run_job(
             return
         job.status = JobStatus.RUNNING
         job.started_at = clock.now()
+        job.attempts += 1
         session.commit()
         try:
             result = work(session, job)
@@ -217,9 +218,15 @@ def new_job(
     ae_id: uuid.UUID | None,
     by: uuid.UUID,
     now: datetime,
+    params: dict[str, Any] | None = None,
 ) -> OutboundJob:
     job = OutboundJob(
-        kind=kind, study_uid=study_uid, ae_id=ae_id, requested_by_id=by, created_at=now
+        kind=kind,
+        study_uid=study_uid,
+        ae_id=ae_id,
+        requested_by_id=by,
+        created_at=now,
+        params=params or {},
     )
     session.add(job)
     session.flush()

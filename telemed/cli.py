@@ -217,12 +217,19 @@ def referral_jobs() -> None:
 @app.command("jobs")
 def run_jobs() -> None:
     """Every periodic job once: slot horizon, hold expiry, booking reminders, contract and
-    referral jobs. Safe to re-run; schedule it from cron (see docs/operations.md)."""
+    referral jobs, imaging jobs a stopped process left behind. Safe to re-run; schedule it
+    from cron (see docs/operations.md)."""
+    from dicom import jobs as dicom_jobs
     from scheduling import jobs as scheduling_jobs
+    from telemed.core import clock
+    from telemed.core.db import get_engine
+    from telemed.core.settings import get_settings
 
     for job in ("horizon", "reminders"):
         typer.echo(f"scheduling {job}: {scheduling_jobs.run(job)}")
     referral_jobs()
+    rerun = dicom_jobs.recover(engine=get_engine(), settings=get_settings(), now=clock.now())
+    typer.echo(f"imaging jobs re-run after an interruption: {rerun}")
 
 
 def main() -> None:  # pragma: no cover

@@ -153,7 +153,7 @@ def test_api_refuses_burned_in_and_copies_a_clean_study(
     client, login, stow, tmp_path, session, demo_user
 ) -> None:  # type: ignore[no-untyped-def]
     from dicom import service
-    from dicom.api import deidentify_into_archive
+    from dicom.jobs import deidentify_into_archive
 
     set_archive(LocalArchive(tmp_path / "archive"))
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     StudyRootQueryRetrieveInformationModelMove,
     Verification,
 )
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
 from dicom import outbound
 from dicom.archive import LocalArchive
@@ -243,4 +244,74 @@ def test_priors_find_and_move_into_the_gateway(gateway, committed_engine, demo_u
         purge_studies(committed_engine, uid)
         with Session(committed_engine) as s:
             s.exec(delete(DicomAE).where(DicomAE.ae_title == "COUNTY_QR"))  # type: ignore[call-overload]
+            s.commit()
+
+
+def test_jobs_left_by_a_stopped_process_are_run_again_then_given_up(
+    committed_engine, tmp_path, store_scp, demo_user
+) -> None:  # type: ignore[no-untyped-def]
+    from dicom import jobs
+    from dicom.archive import set_archive
+    from telemed.core import clock
+    from telemed.core.settings import get_settings
+
+    archive = LocalArchive(tmp_path / "archive")
+    datasets = ct_series(2)
+    for ds in datasets:
+        archive.store(to_bytes(ds))
+    study_uid = str(datasets[0].StudyInstanceUID)
+    specialist = demo_user("specialist")
+    store_scp.expected = 2
+    now = clock.now()
+    long_ago = now - jobs.STALE_AFTER - timedelta(minutes=1)
+    with Session(committed_engine) as s:
+        ae = DicomAE(
+            institution_id=specialist.institution_id,
+            ae_title="READER_PACS_R",
+            host="127.0.0.1",
+            port=store_scp.port,
+            kind="pacs",
+        )
+        s.add(ae)
+        s.flush()
+
+        def job(status: str, started: datetime | None, attempts: int) -> OutboundJob:
+            row = OutboundJob(
+                kind="send",
+                study_uid=study_uid,
+                ae_id=ae.id,
+                requested_by_id=specialist.id,
+                status=status,
+                started_at=started,
+                attempts=attempts,
+                created_at=long_ago,
+            )
+            s.add(row)
+            return row
+
+        interrupted = job("running", long_ago, 1)  # its process died mid-send
+        exhausted = job("running", long_ago, jobs.MAX_ATTEMPTS)
+        live = job("running", now, 1)  # another process is running it right now
+        s.commit()
+        ids = {"interrupted": interrupted.id, "exhausted": exhausted.id, "live": live.id}
+        ae_id = ae.id
+    set_archive(archive)
+    try:
+        ran = jobs.recover(engine=committed_engine, settings=get_settings(), now=now)
+        assert ran == 1
+        with Session(committed_engine) as s:
+            got = {k: s.get(OutboundJob, v) for k, v in ids.items()}
+            assert got["interrupted"].status == JobStatus.DONE, got["interrupted"].error
+            assert got["interrupted"].attempts == 2 and got["interrupted"].result["sent"] == 2
+            assert got["exhausted"].status == JobStatus.FAILED
+            assert "given up" in (got["exhausted"].error or "")
+            assert got["live"].status == "running" and got["live"].attempts == 1
+        assert sorted(store_scp.received) == sorted(str(d.SOPInstanceUID) for d in datasets)
+        # Nothing stale is left: a second pass runs nothing.
+        assert jobs.recover(engine=committed_engine, settings=get_settings(), now=now) == 0
+    finally:
+        set_archive(None)
+        with Session(committed_engine) as s:
+            s.exec(delete(OutboundJob).where(col(OutboundJob.id).in_(list(ids.values()))))  # type: ignore[call-overload]
+            s.exec(delete(DicomAE).where(DicomAE.id == ae_id))  # type: ignore[call-overload]
             s.commit()

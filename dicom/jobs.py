@@ -1,0 +1,215 @@
+"""What each imaging job does, rebuilt from its row: jobs survive a restart.
+
+A job's work is a function of its row (kind, study UID, AE, `params`) and the settings, so
+the API starts it in the background right away and `recover` (run by `telemed jobs`) runs
+again what a stopped process left queued or running. A job is given up as failed after
+`MAX_ATTEMPTS` starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from io import BytesIO
+from typing import Any
+
+import pydicom
+from sqlalchemy import or_, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from dicom import deid, outbound
+from dicom.archive import get_archive
+from dicom.ingest import ingest
+from dicom.models import JobKind, JobStatus, OutboundJob, Study, StudyLink
+from telemed.core import clock
+from telemed.core.settings import Settings
+from telemed.network.models import DicomAE
+
+log = logging.getLogger("telemed.dicom.jobs")
+
+Work = Callable[[Session, OutboundJob], dict[str, Any]]
+
+STALE_AFTER = timedelta(minutes=30)  # queued/running this long: its process is gone
+MAX_ATTEMPTS = 3
+
+
+def work_for(job: OutboundJob, settings: Settings) -> Work:
+    """The work of a job, from its row alone."""
+    builders: dict[str, Callable[[OutboundJob, Settings], Work]] = {
+        JobKind.SEND: _send,
+        JobKind.RETRIEVE: _retrieve,
+        JobKind.DEIDENTIFY: _deidentify,
+    }
+    return builders[job.kind](job, settings)
+
+
+def _ae(session: Session, job: OutboundJob) -> DicomAE:
+    ae = session.get(DicomAE, job.ae_id)
+    if ae is None:
+        raise LookupError(f"AE {job.ae_id} is no longer registered")
+    return ae
+
+
+def _send(job: OutboundJob, settings: Settings) -> Work:
+    def work(session: Session, j: OutboundJob) -> dict[str, Any]:
+        def progress(done: int, failed: int) -> None:
+            j.completed, j.failed = done, failed
+            session.commit()
+
+        result = outbound.send_study(
+            archive=get_archive(settings),
+            study_uid=j.study_uid,
+            ae=_ae(session, j),
+            calling_ae=settings.dicom.ae_title,
+            progress=progress,
+        )
+        j.total = result["total"]
+        return result
+
+    return work
+
+
+def _retrieve(job: OutboundJob, settings: Settings) -> Work:
+    def work(session: Session, j: OutboundJob) -> dict[str, Any]:
+        calling = settings.dicom.ae_title
+        result = outbound.move_study(
+            ae=_ae(session, j), calling_ae=calling, study_uid=j.study_uid, destination=calling
+        )
+        j.completed, j.failed = result.get("completed", 0), result.get("failed", 0)
+        deadline = time.monotonic() + 60
+        prior = None
+        while time.monotonic() < deadline:  # the gateway's forwarder indexes it
+            prior = session.exec(select(Study).where(Study.study_uid == j.study_uid)).first()
+            if prior is not None:
+                break
+            session.rollback()
+            time.sleep(0.2)
+        if prior is not None:
+            _copy_links(session, j, prior, uuid.UUID(j.params["source_study_id"]))
+        return {**result, "indexed": prior is not None}
+
+    return work
+
+
+def _copy_links(session: Session, j: OutboundJob, prior: Study, source_study_id: uuid.UUID) -> None:
+    """The prior joins every consultation/referral its current study is linked to."""
+    for link in session.exec(select(StudyLink).where(StudyLink.study_id == source_study_id)):
+        exists = session.exec(
+            select(StudyLink).where(
+                StudyLink.study_id == prior.id,
+                StudyLink.target_type == link.target_type,
+                StudyLink.target_id == link.target_id,
+            )
+        ).first()
+        if exists is None:
+            session.add(
+                StudyLink(
+                    study_id=prior.id,
+                    study_uid=prior.study_uid,
+                    target_type=link.target_type,
+                    target_id=link.target_id,
+                    linked_by_id=j.requested_by_id,
+                    created_at=link.created_at,
+                )
+            )
+
+
+def _deidentify(job: OutboundJob, settings: Settings) -> Work:
+    def work(session: Session, j: OutboundJob) -> dict[str, Any]:
+        institution = j.params.get("institution_id")
+        return deidentify_into_archive(
+            session=session,
+            study_uid=j.study_uid,
+            secret=settings.security.secret_key,
+            institution_id=uuid.UUID(institution) if institution else None,
+            max_study_bytes=settings.dicom.max_study_bytes,
+            settings=settings,
+        )
+
+    return work
+
+
+def deidentify_into_archive(
+    *,
+    session: Session,
+    study_uid: str,
+    secret: str,
+    institution_id: uuid.UUID | None,
+    max_study_bytes: int,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """De-identify every instance of a study and store the copy (a new study UID)."""
+    archive = get_archive(settings)
+    p = deid.Pseudonymizer(secret)
+    new_uid = p.uid(study_uid)
+    count = 0
+    for data in archive.study_instances(study_uid):
+        ds = deid.deidentify(pydicom.dcmread(BytesIO(data)), p)
+        buf = BytesIO()
+        ds.save_as(buf, enforce_file_format=True)
+        ingest(
+            session=session,
+            archive=archive,
+            data=buf.getvalue(),
+            institution_id=institution_id,
+            source_ae=None,
+            source="deid",
+            now=clock.now(),
+            max_study_bytes=max_study_bytes,
+        )
+        count += 1
+    return {"deidentified_study_uid": new_uid, "instances": count}
+
+
+def recover(*, engine: Engine, settings: Settings, now: datetime) -> int:
+    """Run again the jobs a stopped process left queued or running; returns how many ran.
+
+    Each stale job is claimed with one conditional UPDATE (so two recoverers never run the
+    same job); after `MAX_ATTEMPTS` starts it is failed with a reason instead.
+    """
+    cutoff = now - STALE_AFTER
+    with Session(engine) as session:
+        stale = session.exec(
+            select(OutboundJob.id).where(
+                col(OutboundJob.status).in_((JobStatus.QUEUED, JobStatus.RUNNING)),
+                or_(
+                    col(OutboundJob.started_at) < cutoff,
+                    col(OutboundJob.started_at).is_(None) & (col(OutboundJob.created_at) < cutoff),
+                ),
+            )
+        ).all()
+    ran = 0
+    for job_id in stale:
+        with Session(engine) as session:
+            claimed = session.execute(
+                update(OutboundJob)
+                .where(
+                    col(OutboundJob.id) == job_id,
+                    col(OutboundJob.status).in_((JobStatus.QUEUED, JobStatus.RUNNING)),
+                    or_(
+                        col(OutboundJob.started_at) < cutoff,
+                        col(OutboundJob.started_at).is_(None),
+                    ),
+                )
+                .values(status=JobStatus.QUEUED, started_at=now)  # ours for STALE_AFTER
+            )
+            session.commit()
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            job = session.get(OutboundJob, job_id)
+            assert job is not None
+            if job.attempts >= MAX_ATTEMPTS:
+                job.status = JobStatus.FAILED
+                job.error = f"interrupted {job.attempts} times; given up"
+                job.finished_at = now
+                session.commit()
+                continue
+            work = work_for(job, settings)
+        log.info("re-running interrupted job %s (%s)", job_id, job.kind)
+        outbound.run_job(engine=engine, job_id=job_id, work=work)
+        ran += 1
+    return ran
