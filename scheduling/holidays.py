@@ -5,6 +5,12 @@ Office of the State Council's yearly notice 《国务院办公厅关于{year}年
 currently through 2026). It ships its data, so nothing is fetched at run time.
 Operators add later years, or correct a day, in the `scheduling_holiday` table
 (`POST /api/v1/holidays`); a row there overrides the package.
+
+Past the package's last year, the fixed-date statutory days of 《全国年节及纪念日放假办法》
+(2024 revision: 元旦 1 Jan, 劳动节 1–2 May, 国庆节 1–3 Oct) are days off provisionally;
+the lunar holidays (春节, 清明, 端午, 中秋) and the 调休 arrangements of such a year are
+unknown until the State Council's notice is entered, and `uncovered_years` names the years
+for which nothing was entered (the horizon job warns about them).
 """
 
 from __future__ import annotations
@@ -38,8 +44,22 @@ def _builtin() -> tuple[dict[date, str], dict[date, str], int]:
 _HOLIDAYS, _WORKDAYS, BUILTIN_LAST_YEAR = _builtin()
 
 
+# Fixed-date statutory days off (《全国年节及纪念日放假办法》, 2024 revision).
+FIXED_STATUTORY = {
+    (1, 1): "元旦",
+    (5, 1): "劳动节",
+    (5, 2): "劳动节",
+    (10, 1): "国庆节",
+    (10, 2): "国庆节",
+    (10, 3): "国庆节",
+}
+
+
 def builtin_kind(day: date) -> tuple[DayKind, str]:
-    """Kind of `day` by the built-in calendar (weekday/weekend past its last covered year)."""
+    """Kind of `day` by the built-in calendar; past its last year, the fixed-date statutory
+    days are holidays (provisionally) and other days are plain weekdays/weekends."""
+    if day.year > BUILTIN_LAST_YEAR and (day.month, day.day) in FIXED_STATUTORY:
+        return DayKind.HOLIDAY, f"{FIXED_STATUTORY[(day.month, day.day)]}（法定，待当年通知）"
     if day in _HOLIDAYS:
         # The package lists weekend days of a holiday too; they are days off either way.
         return DayKind.HOLIDAY, _HOLIDAYS[day]
@@ -60,6 +80,13 @@ class Calendar:
             select(Holiday).where(col(Holiday.day) >= start, col(Holiday.day) <= end)
         ).scalars()
         return cls({r.day: r for r in rows})
+
+    def uncovered_years(self, start: date, end: date) -> list[int]:
+        """Years in [start, end] past the built-in calendar with no operator rows loaded."""
+        entered = {d.year for d in self.overrides}
+        return [
+            y for y in range(start.year, end.year + 1) if y > BUILTIN_LAST_YEAR and y not in entered
+        ]
 
     def kind(self, day: date) -> tuple[DayKind, str]:
         row = self.overrides.get(day)

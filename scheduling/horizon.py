@@ -7,9 +7,10 @@ are flagged `needs_reschedule` and their holders notified.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, insert
@@ -30,6 +31,8 @@ from telemed.core.ids import uuid7
 from telemed.identity.models import User
 from telemed.network.models import Institution
 
+log = logging.getLogger("telemed.scheduling.horizon")
+
 
 @dataclass
 class HorizonResult:
@@ -39,6 +42,7 @@ class HorizonResult:
     withdrawn: int = 0
     deleted: int = 0
     flagged_bookings: int = 0
+    uncovered_years: list[int] = field(default_factory=list)
 
 
 def materialize(
@@ -60,6 +64,15 @@ def materialize(
     if not rules:
         return result
     calendar = Calendar.load(session=session, start=first_day, end=last_day)
+    for year in calendar.uncovered_years(first_day, last_day):
+        log.warning(
+            "holiday calendar: %s is past the built-in calendar and has no entered days; "
+            "only 元旦/劳动节/国庆节 are days off. Enter the State Council's notice for %s "
+            "(春节, 清明, 端午, 中秋 and 调休) with POST /api/v1/holidays",
+            year,
+            year,
+        )
+        result.uncovered_years.append(year)
     inst_ids = {r.institution_id for r in rules}
     insts = {
         i.id: i

@@ -119,3 +119,20 @@ def test_materialized_slots_are_utc_and_skip_the_holiday(session, clock, make_ru
     assert date(2026, 12, 14) not in {s.start_at.date() for s in slots}
     assert date(2026, 12, 15) in {s.start_at.date() for s in slots}
     assert max(s.start_at for s in slots).date() <= date(2026, 12, 29)  # 28-day horizon
+
+
+def test_past_the_builtin_calendar_fixed_statutory_days_are_off_and_the_year_is_flagged() -> None:
+    from scheduling.holidays import BUILTIN_LAST_YEAR
+
+    year = BUILTIN_LAST_YEAR + 1
+    assert builtin_kind(date(year, 1, 1))[0] == DayKind.HOLIDAY
+    assert builtin_kind(date(year, 5, 2))[0] == DayKind.HOLIDAY
+    assert builtin_kind(date(year, 10, 3))[0] == DayKind.HOLIDAY
+    assert builtin_kind(date(year, 10, 4))[0] in (DayKind.WORKDAY, DayKind.WEEKEND)
+    cal = Calendar()
+    assert cal.uncovered_years(date(year - 1, 12, 20), date(year, 1, 17)) == [year]
+    entered = Holiday(day=date(year, 2, 6), kind="off", name="春节")
+    assert (
+        Calendar({entered.day: entered}).uncovered_years(date(year - 1, 12, 20), date(year, 1, 17))
+        == []
+    )
