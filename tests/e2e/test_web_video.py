@@ -222,3 +222,53 @@ def test_screen_share_and_reconnect_after_a_drop(call: Call) -> None:
         page.wait_for_function(until(f"r.frames > {frames}"), polling=250)
     expect(host.get_by_test_id("remote-video")).to_have_count(1)
     shot(guest, "video-reconnected")
+
+
+def test_rooms_are_opened_and_entered_from_the_consultation(
+    new_page: Any, live_server: LiveServer, video: None
+) -> None:
+    with live_server.api("county-doctor") as county_api, live_server.api("specialist") as spec_api:
+        specialist_id = spec_api.get("/auth/me").json()["id"]
+        patient = county_api.get("/patients").json()[0]
+        created = county_api.post(
+            "/consultations",
+            json={
+                "patient_id": patient["id"],
+                "service_class": "consultation",
+                "urgency": "emergency",
+                "summary": "男，64岁，胸痛3小时",
+                "question": "请协助诊治",
+                "wanted_specialty": "cardiology",
+                "chosen_specialist_id": specialist_id,
+                "consent": {
+                    "given_by": patient["name"],
+                    "relationship": "self",
+                    "method": "verbal",
+                    "given_at": datetime.now(UTC).isoformat(),
+                },
+            },
+        )
+        assert created.status_code == 201, created.text
+        cid = created.json()["id"]
+        assert county_api.post(f"/consultations/{cid}/submit").is_success
+        accepted = spec_api.post(f"/consultations/{cid}/accept")
+        assert accepted.is_success, accepted.text
+
+    spec = new_page()
+    login(spec, "specialist")
+    spec.goto(f"/#/consultations/{cid}")
+    rooms = spec.get_by_test_id("consult-rooms")
+    expect(rooms).to_contain_text("尚未开设视频会诊室")
+    spec.get_by_test_id("create-room").click()
+    enter = rooms.get_by_role("link", name="进入会诊室")
+    expect(enter).to_have_count(1)
+    shot(spec, "specialist-consultation-room")
+    enter.click()
+    spec.get_by_test_id("join").wait_for()
+
+    county = new_page()
+    login(county, "county-doctor")
+    county.goto(f"/#/consultations/{cid}")
+    expect(county.get_by_test_id("create-room")).to_have_count(0)  # it has its room already
+    county.get_by_test_id("consult-rooms").get_by_role("link", name="进入会诊室").click()
+    county.get_by_test_id("start-check").wait_for()

@@ -432,6 +432,19 @@ const en: Messages = {
       closed_room_full: 'The room is full',
       closed_flooding: 'Disconnected for sending too many messages',
     },
+    list: {
+      title: 'Video rooms',
+      none: 'No video room yet',
+      window: '{start} to {end}',
+      enter: 'Enter the room',
+      create: 'Open a video room for this consultation',
+      defaultTitle: 'Consultation video session',
+      status: {
+        scheduled: 'scheduled',
+        live: 'in progress',
+        ended: 'ended',
+      },
+    },
   },
   family: {
     title: 'Family doctor',

@@ -430,6 +430,19 @@ const zhCN = {
       closed_room_full: '会诊室已满',
       closed_flooding: '因发送消息过多已断开连接',
     },
+    list: {
+      title: '视频会诊室',
+      none: '尚未开设视频会诊室',
+      window: '{start} 至 {end}',
+      enter: '进入会诊室',
+      create: '为本会诊开设视频会诊室',
+      defaultTitle: '视频会诊',
+      status: {
+        scheduled: '未开始',
+        live: '进行中',
+        ended: '已结束',
+      },
+    },
   },
   family: {
     title: '家庭医生签约',
