@@ -34,6 +34,17 @@ def create_room(
     return service.room_public(session=session, room=room, settings=settings.video)
 
 
+@router.get("/rooms", response_model=list[RoomPublic])
+def list_rooms(
+    consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> list[RoomPublic]:
+    """The rooms of a consultation that the caller takes part in (to join from its page)."""
+    rooms = service.rooms_of_consultation(
+        session=session, consultation_id=consultation_id, user=user
+    )
+    return [service.room_public(session=session, room=r, settings=settings.video) for r in rooms]
+
+
 @router.get("/rooms/{room_id}", response_model=RoomPublic)
 def get_room(
     room_id: uuid.UUID, session: SessionDep, user: CurrentUser, settings: SettingsDep

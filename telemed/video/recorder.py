@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fractions
+import threading
 from typing import Any
 
 import av
@@ -26,6 +27,10 @@ class _Lane:
         self.track, self.stream, self.first = track, stream, first
         self.origin: int | None = None
         self.task: asyncio.Task[None] | None = None
+        # One user of the codec at a time: a cancelled lane's encode may still be running in
+        # its worker thread when stop() flushes (concurrent use of an x264 context crashes).
+        self.lock = threading.Lock()
+        self.closed = False
 
 
 class SessionRecorder:
@@ -57,6 +62,19 @@ class SessionRecorder:
 
     def _encode(self, lane: _Lane, frame: Any) -> list[Any]:
         """Encode one frame (runs in a worker thread: x264 must not stall the event loop)."""
+        with lane.lock:
+            if lane.closed:
+                return []
+            return self._encode_locked(lane, frame)
+
+    @staticmethod
+    def _flush(lane: _Lane) -> list[Any]:
+        """The encoder's last packets; the lane encodes nothing afterwards."""
+        with lane.lock:
+            lane.closed = True
+            return list(lane.stream.encode(None))
+
+    def _encode_locked(self, lane: _Lane, frame: Any) -> list[Any]:
         if frame.pts is not None:
             if lane.origin is None:
                 lane.origin = frame.pts
@@ -91,7 +109,7 @@ class SessionRecorder:
             return
         for lane in self.lanes:
             with contextlib.suppress(Exception):
-                for packet in lane.stream.encode(None):
+                for packet in await asyncio.to_thread(self._flush, lane):
                     self.container.mux(packet)
         self.container.close()
         self.container = None

@@ -149,6 +149,21 @@ def room_for(*, session: Session, room_id: uuid.UUID, user: User) -> Room:
     return room
 
 
+def rooms_of_consultation(
+    *, session: Session, consultation_id: uuid.UUID, user: User
+) -> list[Room]:
+    """The rooms of a consultation the user takes part in (admins: all), earliest first."""
+    rooms = session.execute(
+        select(Room).where(Room.consultation_id == consultation_id).order_by(col(Room.starts_at))
+    ).scalars()
+    return [
+        room
+        for room in rooms
+        if user.role == Role.ADMIN
+        or user.id in room_participants.participant_ids(session=session, room=room)
+    ]
+
+
 def room_public(*, session: Session, room: Room, settings: VideoSettings) -> RoomPublic:
     opens_at, closes_at = window(room=room, settings=settings)
     return RoomPublic(

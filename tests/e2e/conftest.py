@@ -55,6 +55,7 @@ class LiveServer:
         r = httpx.post(
             f"{self.url}/api/v1/auth/token",
             data={"username": username, "password": DEMO_PASSWORD},
+            timeout=30,  # argon2 on a loaded machine
         )
         r.raise_for_status()
         return str(r.json()["access_token"])

@@ -1,8 +1,18 @@
-"""A two-browser video call: the specialist hosts, the county doctor waits and is admitted,
-and each side's getStats() shows decoded remote video frames. Skipped without the video API."""
+"""The video room in two Chromium browsers: the specialist hosts, the county doctor checks
+camera and microphone, waits and is admitted; each side's getStats() shows decoded remote
+video frames; mute and camera toggles, chat, recording consent and the recording indicator;
+screen share swaps the sent track and the other side decodes the screen; a dropped socket
+reconnects and frames flow again. Skipped without the video API.
+
+Chromium's fake devices (`--use-fake-device-for-media-stream --use-fake-ui-for-media-stream`)
+give getUserMedia a 640x480 (4:3) camera with a beeping microphone and getDisplayMedia a
+1280x720 (16:9) fake screen, even headless: the aspect ratio of the decoded frames tells
+which track the other side receives."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,16 +24,46 @@ from tests.e2e.conftest import LiveServer, login, shot
 
 pytestmark = pytest.mark.e2e
 
-FRAMES_DECODED = """async () => {
-  let frames = 0
+# Decoded video frames and the last frame size over the room's connections
+# (only those not in window.__oldPeers, when set).
+INBOUND = """async () => {
+  let frames = 0, width = 0, height = 0
+  const old = window.__oldPeers || new Set()
   for (const pc of window.__telemedPeers.values()) {
+    if (old.has(pc)) continue
     const stats = await pc.getStats()
     stats.forEach((s) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0
+      if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        frames += s.framesDecoded || 0
+        if (s.frameWidth) { width = s.frameWidth; height = s.frameHeight }
+      }
     })
   }
-  return frames
+  return { frames, width, height }
 }"""
+
+
+def until(expr: str) -> str:
+    """A wait_for_function body: INBOUND's result `r` satisfies `expr`."""
+    return f"async () => {{ const r = await ({INBOUND})(); return {expr} }}"
+
+
+# Every outgoing video sender of the room sends the given track.
+SENDS = """(which) => {
+  const room = window.__telemedRoom
+  const track = which === 'screen' ? room.screenTrack() : room.cameraTrack()
+  const pcs = [...window.__telemedPeers.values()]
+  return !!track && pcs.length > 0 && pcs.every((pc) =>
+    pc.getSenders().some((s) => s.track && s.track.kind === 'video' && s.track === track))
+}"""
+
+
+@dataclass
+class Call:
+    room_id: str
+    county_id: str
+    host: Any
+    guest: Any
 
 
 @pytest.fixture
@@ -33,16 +73,18 @@ def video(live_server: LiveServer) -> None:
         pytest.skip("the video API is not in this build")
 
 
-def test_two_browsers_see_each_other(
-    media_browser: Any, live_server: LiveServer, video: None
-) -> None:
+@pytest.fixture
+def call(
+    media_browser: Any, live_server: LiveServer, video: None, request: pytest.FixtureRequest
+) -> Iterator[Call]:
+    """A room with the specialist (host) and the county doctor, both in, media flowing."""
     with live_server.api("county-doctor") as county_api, live_server.api("specialist") as spec_api:
         county_id = county_api.get("/auth/me").json()["id"]
         now = datetime.now(UTC)
         room = spec_api.post(
             "/rooms",
             json={
-                "title": "e2e call",
+                "title": f"e2e {request.node.name}",
                 "starts_at": now.isoformat(),
                 "ends_at": (now + timedelta(hours=1)).isoformat(),
                 "invited_user_ids": [county_id],
@@ -52,37 +94,181 @@ def test_two_browsers_see_each_other(
         room_id = room.json()["id"]
 
     pages = []
-    for username in ("specialist", "county-doctor"):
-        ctx = media_browser.new_context(
-            base_url=live_server.url, viewport={"width": 1100, "height": 900}
-        )
-        ctx.set_default_timeout(20_000)
-        page = ctx.new_page()
-        login(page, username)
-        page.goto(f"/#/room/{room_id}")
-        page.get_by_test_id("join").click()
-        pages.append(page)
-    host, guest = pages
     try:
+        for username in ("specialist", "county-doctor"):
+            ctx = media_browser.new_context(
+                base_url=live_server.url, viewport={"width": 1100, "height": 900}
+            )
+            ctx.set_default_timeout(30_000)
+            page = ctx.new_page()
+            pages.append(page)
+            login(page, username)
+            page.goto(f"/#/room/{room_id}")
+        host, guest = pages
+        # The guest checks camera and microphone first: the picture shows, the beep is heard.
+        guest.get_by_test_id("start-check").click()
+        guest.wait_for_function(
+            "document.querySelector('[data-testid=camera-check]')?.classList.contains('ok')"
+        )
+        guest.wait_for_function(
+            "document.querySelector('[data-testid=mic-check]')?.classList.contains('ok')"
+        )
+        shot(guest, "video-check")
+        host.get_by_test_id("join").click()
+        guest.get_by_test_id("join").click()
         guest.get_by_test_id("waiting").wait_for()
         host.get_by_test_id(f"admit-{county_id}").click()
         for page in pages:
             expect(page.get_by_test_id("remote-video")).to_have_count(1)
-            page.wait_for_function(
-                FRAMES_DECODED.replace("async () =>", "async () => (await (async () =>")
-                + ")()) > 0",
-                polling=500,
-            )
-        for name, page in zip(("host", "guest"), pages, strict=True):
-            assert page.evaluate(FRAMES_DECODED) > 0, name
-            shot(page, f"video-{name}")
-        guest.locator("#chat-input").fill("能看到影像吗？")
-        guest.locator("#chat-input").press("Enter")
-        expect(host.get_by_test_id("chat")).to_contain_text("能看到影像吗？")
+            page.wait_for_function(until("r.frames > 0"), polling=250)
+        yield Call(room_id, county_id, host, guest)
     except Exception:
         for i, page in enumerate(pages):
-            shot(page, f"FAILED-video-{i}")
+            shot(page, f"FAILED-video-{request.node.name}-{i}")
         raise
+    else:
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            for i, page in enumerate(pages):
+                shot(page, f"FAILED-video-{request.node.name}-{i}")
     finally:
         for page in pages:
             page.context.close()
+
+
+def test_two_browsers_call_chat_toggle_and_record(call: Call, live_server: LiveServer) -> None:
+    host, guest = call.host, call.guest
+    for name, page in (("host", host), ("guest", guest)):
+        assert page.evaluate(INBOUND)["frames"] > 0, name
+        shot(page, f"video-{name}")
+
+    # Mute and camera off stop what the guest sends; toggled back on, they send again.
+    sent_enabled = """(kind) => [...window.__telemedPeers.values()].flatMap((pc) =>
+        pc.getSenders().filter((s) => s.track && s.track.kind === kind)
+          .map((s) => s.track.enabled))"""
+    guest.get_by_test_id("mute").click()
+    guest.get_by_test_id("camera").click()
+    expect(guest.get_by_test_id("mute")).to_have_attribute("aria-pressed", "true")
+    assert guest.evaluate(sent_enabled, "audio") == [False]
+    assert guest.evaluate(sent_enabled, "video") == [False]
+    guest.get_by_test_id("mute").click()
+    guest.get_by_test_id("camera").click()
+    assert guest.evaluate(sent_enabled, "audio") == [True]
+    assert guest.evaluate(sent_enabled, "video") == [True]
+
+    guest.locator("#chat-input").fill("能看到影像吗？")
+    guest.locator("#chat-input").press("Enter")
+    expect(host.get_by_test_id("chat")).to_contain_text("能看到影像吗？")
+    expect(guest.get_by_test_id("chat")).to_contain_text("能看到影像吗？")
+
+    # Recording needs everyone's consent: refused first, then it runs and both see it.
+    expect(guest.get_by_test_id("consent-prompt")).to_be_visible()
+    host.get_by_test_id("record").click()
+    expect(host.get_by_role("alert")).to_contain_text("尚有参会者未同意录制")
+    host.get_by_test_id("consent-yes").click()
+    guest.get_by_test_id("consent-yes").click()
+    expect(guest.get_by_test_id("consent-given")).to_be_visible()
+    expect(host.get_by_test_id("roster")).to_contain_text("同意录制")
+    host.get_by_test_id("record").click()
+    # The server peer's upstream offers were answered with each browser's media.
+    for page in (host, guest):
+        expect(page.get_by_test_id("recording")).to_be_visible(timeout=60_000)
+    shot(guest, "video-recording")
+    host.get_by_test_id("record").click()
+    for page in (host, guest):
+        expect(page.get_by_test_id("recording")).to_be_hidden(timeout=60_000)
+    with live_server.api("specialist") as spec_api:
+        recordings = spec_api.get(f"/rooms/{call.room_id}/recordings").json()
+    assert len(recordings) == 1, recordings
+
+
+def test_screen_share_and_reconnect_after_a_drop(call: Call) -> None:
+    host, guest = call.host, call.guest
+    # The camera is 4:3 on arrival.
+    guest.wait_for_function(until("r.height > 0 && r.width / r.height < 1.5"), polling=250)
+
+    # Share: the host's senders carry the screen track, the guest decodes 16:9 frames.
+    host.get_by_test_id("share").click()
+    host.wait_for_function(SENDS, arg="screen", polling=100)
+    expect(host.get_by_test_id("share")).to_have_attribute("aria-pressed", "true")
+    before = guest.evaluate(INBOUND)["frames"]
+    guest.wait_for_function(
+        until(f"r.frames > {before} && r.width / r.height > 1.7"), polling=250, timeout=60_000
+    )
+    shot(guest, "video-screen-share")
+
+    # Stop sharing: back to the camera on both ends.
+    host.get_by_test_id("share").click()
+    host.wait_for_function(SENDS, arg="camera", polling=100)
+    assert host.evaluate("window.__telemedRoom.screenTrack()") is None
+    guest.wait_for_function(until("r.width / r.height < 1.5"), polling=250, timeout=60_000)
+
+    # Drop the guest's socket without a bye: it reconnects by itself with new connections.
+    for page in (host, guest):
+        page.evaluate("window.__oldPeers = new Set(window.__telemedPeers.values())")
+    guest.evaluate("window.__telemedRoom.socket().close()")
+    for page in (host, guest):
+        page.wait_for_function(
+            "[...window.__telemedPeers.values()].some((pc) => !window.__oldPeers.has(pc))",
+            polling=100,
+        )
+        page.wait_for_function(until("r.frames > 0"), polling=250, timeout=60_000)
+    expect(guest.get_by_test_id("connected")).to_be_attached()
+    expect(guest.get_by_test_id("reconnecting")).to_have_count(0)
+    assert guest.evaluate("window.__telemedRoom.drops") == 1
+    # ... and frames keep coming on both sides.
+    for page in (host, guest):
+        frames = page.evaluate(INBOUND)["frames"]
+        page.wait_for_function(until(f"r.frames > {frames}"), polling=250)
+    expect(host.get_by_test_id("remote-video")).to_have_count(1)
+    shot(guest, "video-reconnected")
+
+
+def test_rooms_are_opened_and_entered_from_the_consultation(
+    new_page: Any, live_server: LiveServer, video: None
+) -> None:
+    with live_server.api("county-doctor") as county_api, live_server.api("specialist") as spec_api:
+        specialist_id = spec_api.get("/auth/me").json()["id"]
+        patient = county_api.get("/patients").json()[0]
+        created = county_api.post(
+            "/consultations",
+            json={
+                "patient_id": patient["id"],
+                "service_class": "consultation",
+                "urgency": "emergency",
+                "summary": "男，64岁，胸痛3小时",
+                "question": "请协助诊治",
+                "wanted_specialty": "cardiology",
+                "chosen_specialist_id": specialist_id,
+                "consent": {
+                    "given_by": patient["name"],
+                    "relationship": "self",
+                    "method": "verbal",
+                    "given_at": datetime.now(UTC).isoformat(),
+                },
+            },
+        )
+        assert created.status_code == 201, created.text
+        cid = created.json()["id"]
+        assert county_api.post(f"/consultations/{cid}/submit").is_success
+        accepted = spec_api.post(f"/consultations/{cid}/accept")
+        assert accepted.is_success, accepted.text
+
+    spec = new_page()
+    login(spec, "specialist")
+    spec.goto(f"/#/consultations/{cid}")
+    rooms = spec.get_by_test_id("consult-rooms")
+    expect(rooms).to_contain_text("尚未开设视频会诊室")
+    spec.get_by_test_id("create-room").click()
+    enter = rooms.get_by_role("link", name="进入会诊室")
+    expect(enter).to_have_count(1)
+    shot(spec, "specialist-consultation-room")
+    enter.click()
+    spec.get_by_test_id("join").wait_for()
+
+    county = new_page()
+    login(county, "county-doctor")
+    county.goto(f"/#/consultations/{cid}")
+    expect(county.get_by_test_id("create-room")).to_have_count(0)  # it has its room already
+    county.get_by_test_id("consult-rooms").get_by_role("link", name="进入会诊室").click()
+    county.get_by_test_id("start-check").wait_for()

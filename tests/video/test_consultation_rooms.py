@@ -77,6 +77,16 @@ def test_a_consultation_room_takes_its_people_and_window_and_feeds_the_record(
         headers=login("specialist"),
     )
     assert again.status_code == 409
+    # Its participants find it from the consultation's page; others get an empty list.
+    for username in ("county-doctor", "specialist"):
+        listed = client.get(
+            "/api/v1/rooms", params={"consultation_id": cid}, headers=login(username)
+        )
+        assert [x["id"] for x in listed.json()] == [room["id"]], username
+    outsider = client.get(
+        "/api/v1/rooms", params={"consultation_id": cid}, headers=login("specialist2")
+    )
+    assert outsider.status_code == 200 and outsider.json() == []
     # Someone outside the consultation does not see the room.
     with pytest.raises(NotFound):
         service.room_for(
