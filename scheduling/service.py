@@ -381,31 +381,9 @@ def _reserve(
     """
     booking_id = booking_id or uuid7()
     hinted = (by.patient_id if by.role == Role.PATIENT else patient_id) or by.id
-    # One round trip: the slot, whether the person has an overlapping active booking,
-    # whether the slot has expired holds (which still count until released), and an
-    # earlier use of the idempotency key.
-    overlap = exists().where(
-        col(Booking.person_id) == hinted,
-        col(Booking.status).in_(ACTIVE_STATUSES),
-        col(Booking.start_at) < Slot.end_at,
-        col(Booking.end_at) > Slot.start_at,
-    )
-    expired = exists().where(
-        col(Booking.slot_id) == Slot.id,
-        col(Booking.status) == BookingStatus.PENDING,
-        col(Booking.hold_expires_at) <= now,
-    )
-    earlier_hash, earlier_response = idempotency.earlier_use(key or "")
     row = session.execute(
-        sa_select(  # sqlmodel's select() types at most four columns
-            Slot,
-            overlap.label("overlap"),
-            expired.label("expired"),
-            earlier_hash.label("earlier_hash"),
-            earlier_response.label("earlier_response"),
-        )
-        .where(col(Slot.id) == slot_id)
-        .execution_options(populate_existing=True)  # the committed counters, not a stale copy
+        _slot_state_statement(),
+        {"slot_id": slot_id, "person": hinted, "now": now, "key": key or ""},
     ).first()
     if row is None:
         raise NotFound(f"slot {slot_id} not found")
@@ -501,6 +479,36 @@ def _clear_person_overlap(
                 "this person already has an appointment at that time", code="person_overlap"
             )
         release_expired_holds(session=session, slot=_lock_slot(session, other.slot_id), now=now)
+
+
+@lru_cache(maxsize=1)
+def _slot_state_statement() -> Any:
+    """One round trip for a booking: the slot, whether the person has an overlapping active
+    booking, whether the slot has expired holds (which still count until released), and an
+    earlier use of the idempotency key. Built once (the hot path of a booking rush)."""
+    overlap = exists().where(
+        col(Booking.person_id) == bindparam("person"),
+        col(Booking.status).in_(ACTIVE_STATUSES),
+        col(Booking.start_at) < Slot.end_at,
+        col(Booking.end_at) > Slot.start_at,
+    )
+    expired = exists().where(
+        col(Booking.slot_id) == Slot.id,
+        col(Booking.status) == BookingStatus.PENDING,
+        col(Booking.hold_expires_at) <= bindparam("now", type_=UTCDateTime()),
+    )
+    earlier_hash, earlier_response = idempotency.earlier_use(bindparam("key"))
+    return (
+        sa_select(  # sqlmodel's select() types at most four columns
+            Slot,
+            overlap.label("overlap"),
+            expired.label("expired"),
+            earlier_hash.label("earlier_hash"),
+            earlier_response.label("earlier_response"),
+        )
+        .where(col(Slot.id) == bindparam("slot_id"))
+        .execution_options(populate_existing=True)  # the committed counters, not a stale copy
+    )
 
 
 def _has_room(slot: Slot, now: datetime, *, reserved: bool) -> bool:

@@ -81,10 +81,10 @@ def claim(
     return previous
 
 
-def earlier_use(key: str) -> tuple[Any, Any]:
+def earlier_use(key: Any) -> tuple[Any, Any]:
     """Scalar subqueries giving the request hash and response of an earlier use of `key`
     (NULL when unused), to read in the same round trip as the work's first SELECT: a
-    request that will be refused then costs no write."""
+    request that will be refused then costs no write. `key` may be a bind parameter."""
     where = IdempotencyRecord.key == key
     return (
         select(IdempotencyRecord.request_hash).where(where).scalar_subquery(),
