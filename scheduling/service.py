@@ -447,10 +447,12 @@ def _reserve(
         created_at=now,
     )
     session.add(booking)
-    session.flush()  # PostgreSQL: the exclusion constraint refuses an overlapping booking here
+    # PostgreSQL: the insert is flushed together with the outbox rows, right before the
+    # place-taking UPDATE; the exclusion constraint refuses an overlapping booking there.
     if session.get_bind().dialect.name != "postgresql":
-        # SQLite has no exclusion constraint; our insert holds its single write lock now,
+        # SQLite has no exclusion constraint; our insert takes its single write lock now,
         # so this check cannot race.
+        session.flush()
         _clear_person_overlap(session, person, slot, now, exclude=booking.id)
     return booking, want_reserved, False
 
