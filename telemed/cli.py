@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from dicom import cli as dicom_cli
+from telemed.reference import cli as reference_cli
 
 app = typer.Typer(help="telemed: remote consultation and referral system", no_args_is_help=True)
 db_app = typer.Typer(help="database")
@@ -16,6 +17,7 @@ users_app = typer.Typer(help="users")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(dicom_cli.app, name="dicom")
+app.add_typer(reference_cli.app, name="reference")
 
 
 def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
@@ -105,6 +107,9 @@ def seed(
         else:
             load_reference(session)
             result = {}
+        from telemed.reference.seed import seed_reference
+
+        seed_reference(session, settings)
         session.commit()
     typer.echo(f"seeded {result}")
 
