@@ -96,6 +96,10 @@ def seed(
 
     settings = get_settings()
     with Session(get_engine()) as session:
+        from telemed.reference.seed import seed_reference
+
+        seed_reference(session, settings)  # reference data: always, also into a used database
+        session.commit()
         if if_empty and session.execute(select(func.count()).select_from(User)).scalar_one():
             typer.echo("database has data; seed skipped")
             return
@@ -107,9 +111,6 @@ def seed(
         else:
             load_reference(session)
             result = {}
-        from telemed.reference.seed import seed_reference
-
-        seed_reference(session, settings)
         session.commit()
     typer.echo(f"seeded {result}")
 

@@ -10,5 +10,5 @@ from telemed.reference import service
 
 
 def seed_reference(session: Session, settings: Settings) -> None:
-    """Upsert the shipped catalogue; codes imported later by an admin are kept."""
+    """Add the shipped catalogue's missing codes; names imported by an admin are kept."""
     service.load_catalogue(session=session, now=clock.now())

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from telemed.core.errors import Invalid, NotFound
@@ -116,9 +117,15 @@ def parse_csv(text: str) -> list[dict[str, str]]:
     return list(rows.values())
 
 
-def upsert(*, session: Session, rows: Iterable[Mapping[str, str]], now: datetime) -> ImportResult:
-    """Insert new codes and update the names of known ones (codes are never deleted:
-    signed opinions and referrals keep pointing at them)."""
+def upsert(
+    *,
+    session: Session,
+    rows: Iterable[Mapping[str, str]],
+    now: datetime,
+    overwrite: bool = True,
+) -> ImportResult:
+    """Insert new codes and (with `overwrite`) update the names of known ones. Codes are
+    never deleted: signed opinions and referrals keep pointing at them."""
     items = list(rows)
     if not items:
         return ImportResult(created=0, updated=0, unchanged=0)
@@ -134,14 +141,19 @@ def upsert(*, session: Session, rows: Iterable[Mapping[str, str]], now: datetime
         old = existing.get(i["code"])
         if old is None:
             created += 1
-        elif (old.name_zh, old.name_en, old.chapter) == (i["name_zh"], i["name_en"], i["chapter"]):
+        elif not overwrite or (old.name_zh, old.name_en, old.chapter) == (
+            i["name_zh"],
+            i["name_en"],
+            i["chapter"],
+        ):
             unchanged += 1
             continue
         else:
             updated += 1
         changed.append({**i, "updated_at": now})
-    for start in range(0, len(changed), 1000):
-        stmt = pg_insert(Icd10Code).values(changed[start : start + 1000])
+    for start in range(0, len(changed), 500):
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(Icd10Code).values(changed[start : start + 500])
         stmt = stmt.on_conflict_do_update(
             index_elements=["code"],
             set_={
@@ -162,5 +174,7 @@ def import_csv(*, session: Session, text: str, now: datetime) -> ImportResult:
 
 
 def load_catalogue(*, session: Session, now: datetime) -> ImportResult:
-    """Load the starter catalogue shipped in `data/icd10.csv` (idempotent)."""
-    return import_csv(session=session, text=DATA_FILE.read_text(encoding="utf-8"), now=now)
+    """Add the codes of the starter catalogue (`data/icd10.csv`) that are missing; names an
+    admin imported since are kept (idempotent, runs on every `telemed seed`)."""
+    rows = parse_csv(DATA_FILE.read_text(encoding="utf-8"))
+    return upsert(session=session, rows=rows, now=now, overwrite=False)

@@ -199,3 +199,19 @@ def test_the_cli_imports_a_csv_file(committed_engine, tmp_path) -> None:  # type
             if row is not None:
                 s.delete(row)
                 s.commit()
+
+
+def test_seeding_again_adds_missing_codes_but_keeps_imported_names(session: Session) -> None:
+    service.import_csv(
+        session=session,
+        text="code,name_zh,name_en\nI10,原发性高血压,Hypertension\n",
+        now=clock.now(),
+    )
+    row = session.get(Icd10Code, "J18.9")
+    assert row is not None
+    session.delete(row)
+    session.flush()
+    result = service.load_catalogue(session=session, now=clock.now())
+    assert result.created == 1 and result.updated == 0
+    assert service.get(session=session, code="I10").name_zh == "原发性高血压"
+    assert service.get(session=session, code="J18.9").name_zh == "肺炎，未特指"
