@@ -24,6 +24,7 @@ from telemed.core.settings import Settings, get_settings
 from telemed.dashboard.api import router as dashboard_router
 from telemed.identity.api import router as identity_router
 from telemed.network.api import router as network_router
+from telemed.reference.api import router as reference_router
 from telemed.video.api import router as video_router
 
 FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(referrals_router)
     app.include_router(referrals_fhir_router)
     app.include_router(dashboard_router)
+    app.include_router(reference_router)
 
     dist = settings.frontend_dir or FRONTEND_DIST
     if (dist / "index.html").exists():

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from dicom import cli as dicom_cli
+from telemed.reference import cli as reference_cli
 
 app = typer.Typer(help="telemed: remote consultation and referral system", no_args_is_help=True)
 db_app = typer.Typer(help="database")
@@ -16,6 +17,7 @@ users_app = typer.Typer(help="users")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(dicom_cli.app, name="dicom")
+app.add_typer(reference_cli.app, name="reference")
 
 
 def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
@@ -94,6 +96,10 @@ def seed(
 
     settings = get_settings()
     with Session(get_engine()) as session:
+        from telemed.reference.seed import seed_reference
+
+        seed_reference(session, settings)  # reference data: always, also into a used database
+        session.commit()
         if if_empty and session.execute(select(func.count()).select_from(User)).scalar_one():
             typer.echo("database has data; seed skipped")
             return

@@ -27,6 +27,7 @@ from telemed.network.seed import (
     DemoNetwork,
     load_demo_network,
 )
+from telemed.reference import seed as reference_seed
 from telemed.video import seed as video_seed
 
 DEMO_PASSWORD = "telemed-demo"
@@ -49,6 +50,7 @@ def _dept(session: Session, inst: Institution, specialty: str) -> Department:
 def seed_demo(session: Session, settings: Settings) -> dict[str, int]:
     """Load the demo network and accounts; idempotent (skips what exists)."""
     net = load_demo_network(session)
+    reference_seed.seed_reference(session, settings)
     if session.execute(select(User.id).where(User.username == "admin")).first():
         return {"created_users": 0}
     result = _seed_accounts(session, settings, net)

@@ -11,6 +11,7 @@ for _mod in (
     "referrals.models",
     "telemed.consultations.models",
     "telemed.video.models",
+    "telemed.reference.models",
 ):
     try:
         __import__(_mod)

@@ -269,7 +269,7 @@ const en: Messages = {
     findings: 'Findings',
     impression: 'Impression / diagnosis',
     icd10: 'ICD-10 codes',
-    icd10Hint: 'Separate codes with commas, e.g. R91, J18.9',
+    icd10Hint: 'Type a code or a disease name to search (e.g. hypertension, I21); separate codes with commas',
     icd10Invalid: '{code} is not an ICD-10 code (e.g. I21.0, J18.9)',
     recommendations: 'Recommendations',
     saveDraft: 'Save draft',
@@ -598,7 +598,7 @@ const en: Messages = {
     inAlliance: 'same alliance',
     reason: 'Reason',
     diagnosisCode: 'Diagnosis (ICD-10)',
-    diagnosisHint: 'e.g. I10 or E11.9',
+    diagnosisHint: 'Type a code or a disease name to search, e.g. I10, diabetes',
     diagnosisText: 'Diagnosis',
     summary: 'Clinical summary',
     carePlan: 'Care plan (downward)',
@@ -760,6 +760,11 @@ const en: Messages = {
     chartSlaDaysDesc: 'Compliance of the consultations submitted each day; days with nothing measured leave a gap',
     definitions:
       'Consultations count by the receiving hospital\'s league and the day submitted; compliance = deadlines met (accepted and reported in time) ÷ deadlines measured. Referrals count by the sending hospital\'s league and the day sent; closure rate = closed ÷ (completed + closed).',
+  },
+  icd10: {
+    listLabel: 'ICD-10 diagnoses',
+    none: 'No diagnosis in the catalogue matches; a well-formed code can still be typed',
+    count: '{n} diagnoses, choose with the up and down arrow keys, Enter to confirm',
   },
 }
 

@@ -267,7 +267,7 @@ const zhCN = {
     findings: '所见',
     impression: '印象 / 诊断',
     icd10: 'ICD-10 编码',
-    icd10Hint: '多个编码用逗号分隔，例如 R91, J18.9',
+    icd10Hint: '输入编码或疾病名称搜索（例如 高血压、I21），多个编码用逗号分隔',
     icd10Invalid: '{code} 不是 ICD-10 编码（例如 I21.0、J18.9）',
     recommendations: '建议',
     saveDraft: '保存草稿',
@@ -596,7 +596,7 @@ const zhCN = {
     inAlliance: '同一医联体',
     reason: '转诊原因',
     diagnosisCode: '诊断编码（ICD-10）',
-    diagnosisHint: '例如 I10 或 E11.9',
+    diagnosisHint: '输入编码或疾病名称搜索，例如 I10、糖尿病',
     diagnosisText: '诊断名称',
     summary: '病情摘要',
     carePlan: '下转照护计划',
@@ -758,6 +758,11 @@ const zhCN = {
     chartSlaDaysDesc: '按提交日期统计的会诊时限达标率，无可计量会诊的日期不画线',
     definitions:
       '会诊按接收医院所在盟市、提交日期统计；时限达标率 = 按时接收与按时出具报告的次数 ÷ 应计量次数。转诊按发出医院所在盟市、发出日期统计；闭环率 = 已闭环 ÷（已完成 + 已闭环）。',
+  },
+  icd10: {
+    listLabel: 'ICD-10 诊断',
+    none: '目录中没有匹配的诊断；符合格式的编码仍可直接输入',
+    count: '{n} 条诊断，用上下方向键选择，回车确认',
   },
 }
 

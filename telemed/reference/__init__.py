@@ -1,0 +1,1 @@
+"""Reference data: the ICD-10 diagnosis catalogue offered when coding opinions and referrals."""
