@@ -74,6 +74,7 @@ def db_revision(
             rev_id=rev_id,
             head=head or ("0002" if branch else "head"),
             branch_label=branch,
+            splice=bool(branch),  # a new domain branches off the kernel, which is no head
         )
 
 
