@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkRuleForm, emptyRuleForm, hhmm, parseWeekdays, ruleBody, sortRules, specialistIds, type Rule } from '../src/lib/schedules'
+import { checkRuleForm, emptyRuleForm, hhmm, parseWeekdays, ruleBody, sortRules, type Rule } from '../src/lib/schedules'
 
 describe('schedule rules', () => {
   it('parse weekdays, dropping junk and sorting', () => {
@@ -43,9 +43,5 @@ describe('new weekly rule form', () => {
       release_hours_before: 48,
     })
     expect(ruleBody({ ...f, valid_from: '2026-12-01' }).valid_from).toBe('2026-12-01')
-  })
-  it('lists the specialists that have rules once each', () => {
-    const r = (sp: string | null) => ({ specialist_id: sp }) as Rule
-    expect(specialistIds([r('a'), r(null), r('b'), r('a')])).toEqual(['a', 'b'])
   })
 })

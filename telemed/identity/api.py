@@ -83,6 +83,15 @@ def create_user(data: UserCreate, admin: AdminUser, session: SessionDep, now: No
     return UserPublic.model_validate(user, from_attributes=True)
 
 
+@router.get("/users", response_model=list[UserPublic])
+def list_doctors(
+    institution_id: uuid.UUID, user: StaffUser, session: SessionDep
+) -> list[UserPublic]:
+    """The active doctors of an institution (own institution; admins any)."""
+    doctors = service.list_doctors(session=session, by=user, institution_id=institution_id)
+    return [UserPublic.model_validate(d, from_attributes=True) for d in doctors]
+
+
 @router.post("/patients", response_model=PatientPublic, status_code=201)
 def register_patient(
     data: PatientCreate,

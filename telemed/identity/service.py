@@ -9,10 +9,10 @@ from sqlmodel import Session, col, select
 
 from telemed.core import audit
 from telemed.core.db import get_or_404
-from telemed.core.errors import Conflict, Invalid, Unauthorized
+from telemed.core.errors import Conflict, Forbidden, Invalid, Unauthorized
 from telemed.core.settings import Settings
 from telemed.identity import resident_id as rid
-from telemed.identity.models import AuthToken, Patient, Role, User
+from telemed.identity.models import DOCTOR_ROLES, AuthToken, Patient, Role, User
 from telemed.identity.permissions import can_read_patient
 from telemed.identity.schemas import PatientCreate, PatientPublic, UserCreate
 from telemed.identity.security import hash_password, new_token, token_digest, verify_password
@@ -190,6 +190,24 @@ def _family_doctor_county(session: Session, user: User) -> str | None:
 
     inst = network_service.get_institution(session=session, institution_id=user.institution_id)
     return inst.county_code or None
+
+
+def list_doctors(*, session: Session, by: User, institution_id: uuid.UUID) -> list[User]:
+    """Active doctors of an institution, by name: staff see their own institution's,
+    admins any (who can be given a schedule, referred to, invited)."""
+    if by.role != Role.ADMIN and by.institution_id != institution_id:
+        raise Forbidden("you may list the doctors of your own institution only")
+    return list(
+        session.execute(
+            select(User)
+            .where(
+                User.institution_id == institution_id,
+                col(User.role).in_(DOCTOR_ROLES),
+                col(User.is_active).is_(True),
+            )
+            .order_by(col(User.full_name), col(User.id))
+        ).scalars()
+    )
 
 
 def get_user(*, session: Session, user_id: uuid.UUID) -> User:

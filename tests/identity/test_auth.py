@@ -70,3 +70,41 @@ def test_admin_creates_users_and_usernames_are_unique(
     again = client.post("/api/v1/users", json=body, headers=login("admin"))
     assert again.status_code == 409 and again.json()["code"] == "username_taken"
     assert _token(client, "new-doc", "long-enough-pw").status_code == 200
+
+
+def test_staff_list_the_doctors_of_their_own_institution_only(
+    client: TestClient, login: Callable[[str], dict[str, str]]
+) -> None:
+    coordinator = client.get("/api/v1/auth/me", headers=login("coordinator")).json()
+    county = client.get("/api/v1/auth/me", headers=login("county-doctor")).json()
+    own = client.get(
+        "/api/v1/users",
+        params={"institution_id": coordinator["institution_id"]},
+        headers=login("coordinator"),
+    )
+    assert own.status_code == 200
+    doctors = own.json()
+    assert "specialist" in {d["username"] for d in doctors}
+    assert all(d["institution_id"] == coordinator["institution_id"] for d in doctors)
+    assert {d["role"] for d in doctors} <= {"specialist", "county_doctor", "family_doctor"}
+    other = client.get(
+        "/api/v1/users",
+        params={"institution_id": county["institution_id"]},
+        headers=login("coordinator"),
+    )
+    assert other.status_code == 403
+    assert other.headers["content-type"].startswith("application/problem+json")
+    assert (
+        client.get(
+            "/api/v1/users",
+            params={"institution_id": county["institution_id"]},
+            headers=login("patient"),
+        ).status_code
+        == 403
+    )
+    everyone = client.get(
+        "/api/v1/users", params={"institution_id": county["institution_id"]}, headers=login("admin")
+    )
+    assert everyone.status_code == 200 and "county-doctor" in {
+        d["username"] for d in everyone.json()
+    }

@@ -103,9 +103,3 @@ export function ruleBody(f: RuleForm): Record<string, unknown> {
   }
 }
 
-/** Specialists that have rules here, in first-seen order (resources have no specialist). */
-export function specialistIds(rules: Rule[]): string[] {
-  const seen = new Set<string>()
-  for (const r of rules) if (r.specialist_id) seen.add(r.specialist_id)
-  return [...seen]
-}
