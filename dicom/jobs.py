@@ -172,29 +172,18 @@ def recover(*, engine: Engine, settings: Settings, now: datetime) -> int:
     same job); after `MAX_ATTEMPTS` starts it is failed with a reason instead.
     """
     cutoff = now - STALE_AFTER
+    is_stale = col(OutboundJob.status).in_((JobStatus.QUEUED, JobStatus.RUNNING)) & or_(
+        col(OutboundJob.started_at) < cutoff,
+        col(OutboundJob.started_at).is_(None) & (col(OutboundJob.created_at) < cutoff),
+    )
     with Session(engine) as session:
-        stale = session.exec(
-            select(OutboundJob.id).where(
-                col(OutboundJob.status).in_((JobStatus.QUEUED, JobStatus.RUNNING)),
-                or_(
-                    col(OutboundJob.started_at) < cutoff,
-                    col(OutboundJob.started_at).is_(None) & (col(OutboundJob.created_at) < cutoff),
-                ),
-            )
-        ).all()
+        stale = session.exec(select(OutboundJob.id).where(is_stale)).all()
     ran = 0
     for job_id in stale:
         with Session(engine) as session:
             claimed = session.execute(
                 update(OutboundJob)
-                .where(
-                    col(OutboundJob.id) == job_id,
-                    col(OutboundJob.status).in_((JobStatus.QUEUED, JobStatus.RUNNING)),
-                    or_(
-                        col(OutboundJob.started_at) < cutoff,
-                        col(OutboundJob.started_at).is_(None),
-                    ),
-                )
+                .where(col(OutboundJob.id) == job_id, is_stale)
                 .values(status=JobStatus.QUEUED, started_at=now)  # ours for STALE_AFTER
             )
             session.commit()
