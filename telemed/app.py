@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -17,6 +21,7 @@ from scheduling.api import fhir_router as scheduling_fhir_router
 from scheduling.api import router as scheduling_router
 from telemed import __version__
 from telemed.consultations.api import install as install_consultations
+from telemed.core.db import request_gate_size
 from telemed.core.errors import install_error_handlers, problem
 from telemed.core.health import readiness
 from telemed.core.logging import RequestIdMiddleware, configure_logging
@@ -28,6 +33,21 @@ from telemed.reference.api import router as reference_router
 from telemed.video.api import router as video_router
 
 FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
+# Worker threads beyond the request gate, for work that holds no session (files, hashing).
+SPARE_THREADS = 16
+
+
+def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        size = request_gate_size(settings)
+        app.state.db_gate = anyio.Semaphore(size)
+        # Every request inside the gate must always find a worker thread to commit in.
+        threads = anyio.to_thread.current_default_thread_limiter()
+        threads.total_tokens = max(threads.total_tokens, size + SPARE_THREADS)
+        yield
+
+    return lifespan
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Remote consultation and referral system of a regional telemedicine network",
         docs_url="/docs",
+        lifespan=_lifespan(settings),
     )
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)

@@ -7,20 +7,24 @@ returns and rolls back when it raises; services only `flush()`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import nullcontext
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, create_engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from telemed.core.clock import as_utc
 from telemed.core.ids import uuid7
-from telemed.core.settings import get_settings
+from telemed.core.settings import Settings, get_settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -70,13 +74,21 @@ def id_field() -> Any:
 UUID = uuid.UUID
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(
+    url: str, *, pool_size: int = 20, max_overflow: int = 20, pool_timeout: float = 30.0
+) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        in_memory = not path or path == ":memory:"
+        if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            **({} if in_memory else pool),  # type: ignore[arg-type]
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
@@ -89,24 +101,58 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)  # type: ignore[arg-type]
 
 
 @lru_cache
 def get_engine() -> Engine:
     """The process-wide engine for the configured database."""
-    return make_engine(get_settings().database_url)
+    s = get_settings()
+    return make_engine(
+        s.database_url,
+        pool_size=s.db_pool_size,
+        max_overflow=s.db_max_overflow,
+        pool_timeout=s.db_pool_timeout,
+    )
 
 
-def get_session() -> Iterator[Session]:
-    """Request-scoped session: commit on success, roll back on error."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+def request_gate_size(settings: Settings) -> int:
+    """How many requests may hold a database session at once: the pool's connections.
+
+    Without it a burst of requests larger than the pool deadlocks a worker: a request
+    holding a connection (and perhaps a row lock) waits for a worker thread to commit,
+    while every thread is taken by requests waiting for a connection or for that lock.
+    Requests beyond the gate wait in the event loop, holding nothing.
+    """
+    return settings.db_pool_size + settings.db_max_overflow
+
+
+def _finish(session: Session, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+    finally:
+        session.close()  # rolls back whatever was not committed; returns the connection
+
+
+async def get_session(connection: HTTPConnection) -> AsyncIterator[Session]:
+    """Request-scoped session: commit on success, roll back on error.
+
+    Passes the app's request gate first (set by its lifespan); the commit or rollback
+    runs in a worker thread, shielded so that a cancelled request still ends its
+    transaction.
+    """
+    gate: anyio.Semaphore | None = getattr(connection.app.state, "db_gate", None)
+    async with gate if gate is not None else nullcontext():
+        session = Session(get_engine(), expire_on_commit=False)
         try:
             yield session
-            session.commit()
         except BaseException:
-            session.rollback()
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(_finish, session, False)
             raise
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(_finish, session, True)
 
 
 def get_or_404(session: Any, model: type[_M], ident: Any, label: str) -> _M:

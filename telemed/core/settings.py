@@ -124,6 +124,11 @@ class Settings(BaseSettings):
 
     env: Literal["development", "test", "production"] = "production"
     database_url: str = "sqlite:///var/telemed.db"
+    # Connections per process (pool + overflow); requests beyond that wait their turn
+    # before touching the database (see telemed.core.db.request_gate).
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+    db_pool_timeout: float = Field(default=30.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
     frontend_dir: Path | None = None

@@ -17,7 +17,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.support.ports import free_port, wait_port
+from tests.support.ports import free_port
+from tests.support.uvicorn import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
@@ -80,10 +81,10 @@ def live_server(
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-    url = database_url.rsplit("/", 1)[0] + "/" + dbname
+    db_url = database_url.rsplit("/", 1)[0] + "/" + dbname
     base_env = {
         **os.environ,
-        "TELEMED_DATABASE_URL": url,
+        "TELEMED_DATABASE_URL": db_url,
         "TELEMED_SECRET_KEY": os.environ["TELEMED_SECRET_KEY"],
         "TELEMED_FRONTEND_DIR": str(dist),
         "TELEMED_LOG_LEVEL": "WARNING",
@@ -102,38 +103,14 @@ def live_server(
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
-    port = free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "server.log").open("w")
-    proc = subprocess.Popen(
-        [
-            py,
-            "-m",
-            "uvicorn",
-            "telemed.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env={**base_env, "TELEMED_ENV": "test"},
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     try:
-        wait_port(port, timeout=120)
-        yield LiveServer(url=f"http://127.0.0.1:{port}", database_url=url, env=dict(base_env))
+        with (
+            (ARTIFACTS / "server.log").open("w") as log,
+            serve({**base_env, "TELEMED_ENV": "test"}, log) as url,
+        ):
+            yield LiveServer(url=url, database_url=db_url, env=dict(base_env))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
         admin.dispose()

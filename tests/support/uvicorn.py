@@ -1,0 +1,37 @@
+"""A real uvicorn process serving the app, for tests that need real HTTP and workers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from tests.support.ports import free_port, wait_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def serve(env: dict[str, str], log: IO[str], *, start_timeout: float = 120) -> Iterator[str]:
+    """`telemed.app:create_app` on a free loopback port; yields its base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "telemed.app:create_app", "--factory"]
+        + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_port(port, timeout=start_timeout)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
