@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -23,8 +24,10 @@ from typing import Any
 from sqlalchemy import bindparam, case, exists, func, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
+from scheduling import placement
 from scheduling.horizon import HorizonResult, holders, materialize
 from scheduling.models import (
     ACTIVE_STATUSES,
@@ -49,6 +52,7 @@ from telemed.core.clock import to_shanghai
 from telemed.core.db import UTCDateTime, get_or_404
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.ids import uuid7
+from telemed.core.notifications import Notification
 from telemed.core.settings import SchedulingSettings, get_settings
 from telemed.identity.models import Patient, Role, User
 from telemed.identity.permissions import can_act_for_patient
@@ -370,14 +374,18 @@ def _reserve(
     reference_id: uuid.UUID | None = None,
     key: str | None = None,
     payload: dict[str, Any] | None = None,
-) -> tuple[Booking, bool, bool]:
-    """Write a new booking or hold for a slot; the caller then calls `_take_place` last.
+    defer: bool = False,
+) -> _Pending:
+    """Check and prepare a new booking or hold for a slot; the caller then calls
+    `_take_place` last.
 
-    Returns the booking, whether it may use reserved capacity, and whether it is the
+    The result says whether the booking may use reserved capacity, and whether it is the
     replay of an earlier request with the same idempotency `key` (then nothing was written
     and the caller returns it as it is). The place itself is taken by `_take_place` as the
     last statement of the transaction, so the slot's row lock is held only until the
-    commit that follows (short lock under a booking rush).
+    commit that follows (short lock under a booking rush). With `defer` on PostgreSQL the
+    claim and the booking row are not written here: `_take_place` writes them in the same
+    statement as the place (see `scheduling.placement`).
     """
     booking_id = booking_id or uuid7()
     hinted = (by.patient_id if by.role == Role.PATIENT else patient_id) or by.id
@@ -390,7 +398,7 @@ def _reserve(
     slot, has_overlap, has_expired, stored_hash, stored_response = row
     if key and stored_hash is not None:
         idempotency.verify_replay(stored_hash=stored_hash, payload=payload)
-        return _replay(session, stored_response), False, True
+        return _Pending(_replay(session, stored_response), replayed=True)
     patient_id = _resolve_patient(session, by, patient_id)
     _check_noshow_policy(session, by, patient_id, now)
     person = patient_id or by.id
@@ -414,17 +422,22 @@ def _reserve(
         raise Conflict("this slot is fully booked", code="slot_full", slot_id=str(slot.id))
     if has_overlap or person != hinted:
         _clear_person_overlap(session, person, slot, now)
+    deferred = defer and placement.is_fast(session)
+    claim = None
     if key:
-        previous = idempotency.claim(
-            session=session,
-            key=key,
-            payload=payload,
-            now=now,
-            status_code=201,
-            response={"booking_id": str(booking_id)},
-        )
-        if previous is not None:  # a concurrent duplicate committed after our read
-            return _replay(session, previous.response), False, True
+        outcome: dict[str, Any] = {
+            "key": key,
+            "payload": payload,
+            "now": now,
+            "status_code": 201,
+            "response": {"booking_id": str(booking_id)},
+        }
+        if deferred:
+            claim = idempotency.claim_values(**outcome)
+        else:
+            previous = idempotency.claim(session=session, **outcome)
+            if previous is not None:  # a concurrent duplicate committed after our read
+                return _Pending(_replay(session, previous.response), replayed=True)
     minutes = hold_minutes if hold_minutes is not None else _settings().hold_minutes
     booking = Booking(
         id=booking_id,
@@ -446,6 +459,10 @@ def _reserve(
         status_changed_by_id=by.id,
         created_at=now,
     )
+    pending = _Pending(booking, want_reserved, claim=claim, key=key, payload=payload)
+    if deferred:
+        pending.deferred = True
+        return pending
     session.add(booking)
     # PostgreSQL: the insert is flushed together with the outbox rows, right before the
     # place-taking UPDATE; the exclusion constraint refuses an overlapping booking there.
@@ -454,7 +471,23 @@ def _reserve(
         # so this check cannot race.
         session.flush()
         _clear_person_overlap(session, person, slot, now, exclude=booking.id)
-    return booking, want_reserved, False
+    return pending
+
+
+@dataclass
+class _Pending:
+    """A booking prepared by `_reserve`, for `_take_place`."""
+
+    booking: Booking
+    want_reserved: bool = False  # may use family-doctor reserved capacity
+    replayed: bool = False  # an earlier request's booking, returned as it is
+    # PostgreSQL fast path: the booking, its notifications and the key's claim are written
+    # by `_take_place` in one statement with the place (not yet in the session).
+    deferred: bool = False
+    claim: dict[str, Any] | None = None
+    key: str | None = None
+    payload: dict[str, Any] | None = None
+    notes: list[Notification] = field(default_factory=list)
 
 
 def _clear_person_overlap(
@@ -525,30 +558,7 @@ def _has_room(slot: Slot, now: datetime, *, reserved: bool) -> bool:
 
 
 def _try_take(session: Session, slot_id: uuid.UUID, now: datetime, *, reserved: bool) -> bool:
-    """One atomic UPDATE that takes a place if the pool has one (row lock + re-check)."""
-    pool = (
-        (col(Slot.reserved_booked) < col(Slot.reserved)) & (col(Slot.release_at) > now)
-        if reserved
-        else (col(Slot.release_at) <= now)
-        | (
-            (col(Slot.booked) - col(Slot.reserved_booked))
-            < (col(Slot.capacity) - col(Slot.reserved))
-        )
-    )
-    moved = session.execute(
-        update(Slot)
-        .where(
-            col(Slot.id) == slot_id,
-            col(Slot.status) == "active",
-            col(Slot.booked) < col(Slot.capacity),
-            pool,
-        )
-        .values(
-            booked=Slot.booked + 1,
-            reserved_booked=Slot.reserved_booked + (1 if reserved else 0),
-        )
-        .execution_options(synchronize_session=False)
-    )
+    moved = session.execute(placement.take_statement(slot_id, now, reserved=reserved))
     return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
 
 
@@ -567,15 +577,43 @@ def _has_expired_holds(session: Session, slot_id: uuid.UUID, now: datetime) -> b
     )
 
 
-def _take_place(session: Session, booking: Booking, now: datetime, want_reserved: bool) -> None:
-    """Take the booking's place in its slot, or raise 409 slot_full (savepoint rolls back)."""
+def _take_place(session: Session, pending: _Pending, now: datetime) -> Booking:
+    """Take the booking's place in its slot, or raise 409 slot_full (savepoint rolls back).
+
+    Returns the booking, or, when a concurrent duplicate won the idempotency key on the
+    fast path, the booking that request made."""
+    booking, want_reserved = pending.booking, pending.want_reserved
+    if pending.deferred:
+        booking.uses_reserved = want_reserved
+        claimed, taken = placement.place(
+            session,
+            booking=booking,
+            notes=pending.notes,
+            claim=pending.claim,
+            reserved=want_reserved,
+            now=now,
+        )
+        if not claimed:
+            assert pending.key is not None
+            previous = idempotency.earlier_record(
+                session=session, key=pending.key, payload=pending.payload
+            )
+            return _replay(session, previous.response)
+        if taken:
+            make_transient_to_detached(booking)  # written above: persistent, not re-inserted
+            session.add(booking)
+            return booking
+        # That pool had no place: write the rows the ORM way and try the others.
+        booking.uses_reserved = False
+        session.add(booking)
+        session.add_all(pending.notes)
     for attempt in range(2):
         if want_reserved and _try_take(session, booking.slot_id, now, reserved=True):
             booking.uses_reserved = True
             session.flush()
-            return
+            return booking
         if _try_take(session, booking.slot_id, now, reserved=False):
-            return
+            return booking
         if attempt == 0 and _has_expired_holds(session, booking.slot_id, now):
             # Full, but expired holds still count: release them under the slot lock, retry.
             slot = _lock_slot(session, booking.slot_id)
@@ -638,10 +676,19 @@ def _replay(session: Session, response: dict[str, Any] | None) -> Booking:
 
 
 def _notify(
-    session: Session, booking: Booking, *, kind: str, title: str, body: str, now: datetime
+    session: Session,
+    booking: Booking,
+    *,
+    kind: str,
+    title: str,
+    body: str,
+    now: datetime,
+    into: _Pending | None = None,
 ) -> None:
+    """Outbox rows for the booking's holders (with `into` deferred: kept for its write)."""
+    defer = into is not None and into.deferred
     for uid in holders(session, booking):
-        notifications.enqueue(
+        rows = notifications.enqueue(
             session=session,
             user_id=uid,
             kind=kind,
@@ -650,7 +697,10 @@ def _notify(
             data={"booking_id": str(booking.id), "slot_id": str(booking.slot_id)},
             channels=("in_app", "sms"),
             now=now,
+            add=not defer,
         )
+        if defer:
+            into.notes.extend(rows)  # type: ignore[union-attr]
 
 
 def _when(booking: Booking) -> str:
@@ -679,7 +729,7 @@ def hold_slot(
     scoped = _scoped(idempotency_key, "scheduling.hold", by)
     try:
         with _atomic(session, atomic):
-            hold, want_reserved, replayed = _reserve(
+            pending = _reserve(
                 session,
                 slot_id=slot_id,
                 by=by,
@@ -689,11 +739,11 @@ def hold_slot(
                 hold_minutes=minutes,
                 key=scoped,
                 payload=payload,
+                defer=True,
             )
-            if replayed:
-                return hold
-            _take_place(session, hold, now, want_reserved)
-            return hold
+            if pending.replayed:
+                return pending.booking
+            return _take_place(session, pending, now)
     except IntegrityError as exc:
         raise _integrity_conflict(exc) from None
 
@@ -721,7 +771,7 @@ def book(
     }
     try:
         with _atomic(session, atomic):
-            want_reserved: bool | None = None
+            pending: _Pending | None = None
             if hold_id is not None:
                 _, previous = _idempotent(
                     session,
@@ -747,7 +797,7 @@ def book(
             elif slot_id is None:
                 raise Invalid("give slot_id or hold_id", field="slot_id")
             else:
-                booking, want_reserved, replayed = _reserve(
+                pending = _reserve(
                     session,
                     slot_id=slot_id,
                     by=by,
@@ -758,9 +808,11 @@ def book(
                     reference_id=reference_id,
                     key=_scoped(idempotency_key, "scheduling.book", by),
                     payload=payload,
+                    defer=True,
                 )
-                if replayed:
-                    return booking
+                if pending.replayed:
+                    return pending.booking
+                booking = pending.booking
             _notify(
                 session,
                 booking,
@@ -768,9 +820,10 @@ def book(
                 title="预约成功 Appointment confirmed",
                 body=f"{_when(booking)} 预约已确认。",
                 now=now,
+                into=pending,
             )
-            if want_reserved is not None:
-                _take_place(session, booking, now, want_reserved)  # last: short slot lock
+            if pending is not None:
+                return _take_place(session, pending, now)  # last: short slot lock
             return booking
     except IntegrityError as exc:
         raise _integrity_conflict(exc) from None
@@ -903,7 +956,7 @@ def reschedule(
             _set_status(old, "cancel", by=by, now=now, reason=reason or "rescheduled")
             session.flush()
             _release(session, old_slot, old)
-            new, want_reserved, _ = _reserve(
+            pending = _reserve(
                 session,
                 booking_id=new_id,
                 slot_id=new_slot_id,
@@ -914,8 +967,9 @@ def reschedule(
                 reference_type=old.reference_type,
                 reference_id=old.reference_id,
             )
+            new = pending.booking
             new.rescheduled_from_id = old.id
-            _take_place(session, new, now, want_reserved)
+            _take_place(session, pending, now)
             _notify(
                 session,
                 new,
@@ -1040,7 +1094,7 @@ def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | 
             continue
         try:
             with session.begin_nested():
-                hold, want_reserved, _ = _reserve(
+                pending = _reserve(
                     session,
                     slot_id=slot.id,
                     by=requester,
@@ -1049,7 +1103,7 @@ def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | 
                     status=BookingStatus.PENDING,
                     hold_minutes=WAITLIST_OFFER_MINUTES,
                 )
-                _take_place(session, hold, now, want_reserved)
+                hold = _take_place(session, pending, now)
                 hold.waitlist_entry_id = entry.id
                 entry.status = "offered"
                 entry.offered_booking_id = hold.id

@@ -60,19 +60,47 @@ def claim(
     work fails, the claim rolls back with it). The insert takes the key's lock, so a
     concurrent duplicate waits for our commit.
     """
-    digest = request_hash(payload)
-    values = {
+    dialect = session.get_bind().dialect.name
+    values = claim_values(
+        key=key, payload=payload, now=now, status_code=status_code, response=response
+    )
+    if session.execute(claim_statement(dialect, values)).first() is not None:
+        return None
+    return earlier_record(session=session, key=key, payload=payload)
+
+
+def claim_values(
+    *,
+    key: str,
+    payload: Any,
+    now: datetime,
+    status_code: int = 0,
+    response: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The claim's row."""
+    return {
         "key": key,
-        "request_hash": digest,
+        "request_hash": request_hash(payload),
         "status_code": status_code,
         "response": response or {},
         "created_at": now,
     }
-    dialect = session.get_bind().dialect.name
+
+
+def claim_statement(dialect: str, values: dict[str, Any]) -> Any:
+    """`INSERT ... ON CONFLICT DO NOTHING RETURNING key`: a row back means the key is ours.
+    `values` may be bind parameters: the statement can then be built once and used as a
+    CTE, making the work conditional on the claim in one statement."""
     ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
-    stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["key"])
-    if session.execute(stmt.returning(ins.table.c.key)).first() is not None:
-        return None
+    return (
+        ins.values(**values)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(ins.table.c.key)
+    )
+
+
+def earlier_record(*, session: Session, key: str, payload: Any) -> IdempotencyRecord:
+    """The record of the request that claimed `key` first (after a lost claim)."""
     previous = session.execute(
         select(IdempotencyRecord).where(IdempotencyRecord.key == key)
     ).scalar_one()

@@ -48,8 +48,10 @@ def enqueue(
     data: dict[str, Any] | None = None,
     channels: tuple[str, ...] = ("in_app",),
     now: datetime | None = None,
+    add: bool = True,
 ) -> list[Notification]:
-    """Add notifications to the outbox in the caller's transaction."""
+    """Add notifications to the outbox in the caller's transaction (with `add=False` the
+    rows are only built: the caller writes them, e.g. in one statement with its work)."""
     at = now or clock.now()
     rows = []
     for channel in channels:
@@ -63,7 +65,8 @@ def enqueue(
             created_at=at,
             sent_at=at if channel == "in_app" else None,
         )
-        session.add(row)
+        if add:
+            session.add(row)
         rows.append(row)
     return rows
 
