@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import TypeAdapter
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from scheduling import fhir, service
 from scheduling.holidays import Calendar
@@ -116,7 +116,7 @@ def hold_slot(
     body: HoldCreate | None = None,
 ) -> Booking:
     """Hold one place for a few minutes while the booking flow completes."""
-    return service.hold_slot(
+    hold = service.hold_slot(
         session=session,
         slot_id=slot_id,
         by=user,
@@ -125,6 +125,7 @@ def hold_slot(
         idempotency_key=idempotency_key,
         atomic=False,  # the request's transaction is the unit
     )
+    return _committed(session, hold)
 
 
 @router.post("/bookings", response_model=BookingPublic, status_code=201)
@@ -136,7 +137,7 @@ def create_booking(
     idempotency_key: IdempotencyKey = None,
 ) -> Booking:
     """Book from a hold or straight from a slot."""
-    return service.book(
+    booking = service.book(
         session=session,
         slot_id=body.slot_id,
         by=user,
@@ -148,6 +149,15 @@ def create_booking(
         hold_id=body.hold_id,
         atomic=False,  # the request's transaction is the unit
     )
+    return _committed(session, booking)
+
+
+def _committed(session: Session, booking: Booking) -> Booking:
+    """Commit in the handler's own thread, right after the place was taken: the slot's row
+    lock is then held for the commit only, not also while the request waits for another
+    worker thread to run the session's end (which a booking rush makes long)."""
+    session.commit()
+    return booking
 
 
 @router.get("/bookings", response_model=list[BookingPublic])
