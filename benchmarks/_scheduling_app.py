@@ -1,7 +1,8 @@
 """The app as served in the scheduling benchmarks, plus the baseline route.
 
 `POST /bench/plain-insert`: authenticates like every route, then performs one plain
-INSERT through the same request session (the floor our booking endpoint is compared to).
+INSERT through the same request session and commits it in the handler's thread, as the
+booking route does (the floor our booking endpoint is compared to).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ def make_app() -> FastAPI:
     @app.post("/bench/plain-insert", status_code=201)
     def plain_insert(session: SessionDep, user: CurrentUser) -> dict[str, str]:
         session.execute(text("INSERT INTO bench_plain (user_id) VALUES (:u)"), {"u": str(user.id)})
+        session.commit()  # in the handler's thread, as the booking route does
         return {"ok": "1"}
 
     # create_app mounts the built frontend at "/", which would answer first (405): put the
