@@ -15,7 +15,7 @@ from scheduling import fhir, service
 from scheduling.holidays import Calendar
 from scheduling.horizon import expire_holds, materialize
 from scheduling.ics import booking_ics
-from scheduling.models import Booking, Holiday, ScheduleRule, Slot
+from scheduling.models import Booking, Holiday, ScheduleRule, Slot, WaitlistEntry
 from scheduling.schemas import (
     BookingCreate,
     BookingPublic,
@@ -48,16 +48,23 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 FHIR_JSON = "application/fhir+json"
 
 
-def _audit_read(session: Any, user: Any, booking: Booking, ip: str | None, what: str) -> None:
-    if booking.patient_id is not None:
+def _audit_read(
+    session: Any,
+    user: Any,
+    obj: Booking | WaitlistEntry,
+    ip: str | None,
+    what: str,
+    object_type: str = "booking",
+) -> None:
+    if obj.patient_id is not None:
         audit.record(
             session=session,
             actor_id=user.id,
             actor_role=user.role,
             action="read",
-            object_type="booking",
-            object_id=booking.id,
-            patient_id=booking.patient_id,
+            object_type=object_type,
+            object_id=obj.id,
+            patient_id=obj.patient_id,
             ip=ip,
             detail={"view": what},
         )
@@ -357,6 +364,36 @@ def join_waitlist(body: WaitlistCreate, session: SessionDep, user: CurrentUser, 
     return service.join_waitlist(session=session, data=body, by=user, now=now)
 
 
+@router.get("/waitlist", response_model=list[WaitlistPublic])
+def my_waitlist(
+    session: SessionDep,
+    user: CurrentUser,
+    ip: ClientIP,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    """The caller's waitlist requests (made by them or for them), newest first."""
+    entries = service.waitlist_for(session=session, user=user, limit=limit, offset=offset)
+    for entry in entries:
+        _audit_read(session, user, entry, ip, "list", object_type="waitlist")
+    return entries
+
+
+@router.get("/waitlist/{entry_id}", response_model=WaitlistPublic)
+def waitlist_entry(
+    entry_id: uuid.UUID, session: SessionDep, user: CurrentUser, ip: ClientIP
+) -> Any:
+    entry = service.visible_waitlist_entry(session=session, user=user, entry_id=entry_id)
+    _audit_read(session, user, entry, ip, "detail", object_type="waitlist")
+    return entry
+
+
+@router.post("/waitlist/{entry_id}/cancel", response_model=WaitlistPublic)
+def leave_waitlist(entry_id: uuid.UUID, session: SessionDep, user: CurrentUser, now: NowDep) -> Any:
+    """Withdraw the request (409 when it has ended); a place offered to it goes to the next."""
+    return service.leave_waitlist(session=session, entry_id=entry_id, by=user, now=now)
+
+
 # ------------------------------------------------------------ notifications (in-app channel)
 
 
@@ -465,7 +502,13 @@ def fhir_schedules(
 def fhir_appointment(
     booking_id: uuid.UUID, session: SessionDep, user: CurrentUser, ip: ClientIP
 ) -> Response:
-    booking = service.visible_booking(session=session, user=user, booking_id=booking_id)
+    """A booking, or a waitlist request (status `waitlist`, with its requested period)."""
+    try:
+        booking = service.visible_booking(session=session, user=user, booking_id=booking_id)
+    except NotFound:
+        entry = service.visible_waitlist_entry(session=session, user=user, entry_id=booking_id)
+        _audit_read(session, user, entry, ip, "fhir", object_type="waitlist")
+        return _fhir(fhir.waitlist_appointment_resource(entry))
     _audit_read(session, user, booking, ip, "fhir")
     return _fhir(fhir.appointment_resource(booking))
 

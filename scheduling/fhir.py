@@ -11,7 +11,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.schedule import Schedule
 from fhir.resources.R4B.slot import Slot as FhirSlot
 
-from scheduling.models import Booking, ScheduleRule, Slot
+from scheduling.models import Booking, ScheduleRule, Slot, WaitlistEntry
 
 SYSTEM = "https://telemed.example/fhir/CodeSystem/"
 
@@ -69,20 +69,22 @@ def schedule_resource(rule: ScheduleRule) -> dict[str, Any]:
     return _dump(Schedule.model_validate(data))
 
 
+def _participants(*actors: tuple[str, Any, str]) -> list[dict[str, Any]]:
+    """Appointment.participant entries for (resource type, id or None, status)."""
+    return [
+        {"actor": {"reference": f"{kind}/{ident}"}, "status": status}
+        for kind, ident, status in actors
+        if ident
+    ]
+
+
 def appointment_resource(booking: Booking) -> dict[str, Any]:
     """An Appointment with the patient (or the booking doctor) and the practitioner."""
-    participants: list[dict[str, Any]] = []
-    if booking.patient_id:
-        participants.append(
-            {"actor": {"reference": f"Patient/{booking.patient_id}"}, "status": "accepted"}
-        )
-    participants.append(
-        {"actor": {"reference": f"Practitioner/{booking.booked_by_id}"}, "status": "accepted"}
+    participants = _participants(
+        ("Patient", booking.patient_id, "accepted"),
+        ("Practitioner", booking.booked_by_id, "accepted"),
+        ("Practitioner", booking.specialist_id, "accepted"),
     )
-    if booking.specialist_id:
-        participants.append(
-            {"actor": {"reference": f"Practitioner/{booking.specialist_id}"}, "status": "accepted"}
-        )
     data: dict[str, Any] = {
         "resourceType": "Appointment",
         "id": str(booking.id),
@@ -96,6 +98,39 @@ def appointment_resource(booking: Booking) -> dict[str, Any]:
     }
     if booking.status == "cancelled" and booking.status_reason:
         data["cancelationReason"] = {"text": booking.status_reason}
+    return _dump(Appointment.model_validate(data))
+
+
+_WAITLIST_STATUS = {
+    "waiting": "waitlist",
+    "offered": "waitlist",  # a place is held for it: the hold is its own Appointment
+    "done": "booked",
+    "lapsed": "cancelled",
+    "cancelled": "cancelled",
+}
+
+
+def waitlist_appointment_resource(entry: WaitlistEntry) -> dict[str, Any]:
+    """A waitlist request (候补) as an Appointment with status `waitlist`: no slot yet, the
+    period it would take a place in as `requestedPeriod`."""
+    participants = _participants(
+        ("Patient", entry.patient_id, "needs-action"),
+        ("Practitioner", entry.requested_by_id, "accepted"),
+        ("Organization", entry.institution_id, "tentative"),
+    )
+    data: dict[str, Any] = {
+        "resourceType": "Appointment",
+        "id": str(entry.id),
+        "status": _WAITLIST_STATUS[entry.status],
+        "specialty": [_concept("specialty", entry.specialty_code)],
+        "requestedPeriod": [{"start": _iso(entry.start_at), "end": _iso(entry.end_at)}],
+        "created": _iso(entry.created_at),
+        "participant": participants,
+    }
+    if entry.service_class:
+        data["serviceType"] = [_concept("service-class", entry.service_class)]
+    if entry.offered_booking_id:
+        data["comment"] = f"offered: Appointment/{entry.offered_booking_id}"
     return _dump(Appointment.model_validate(data))
 
 

@@ -251,8 +251,9 @@ def holders(session: Session, booking: Booking) -> set[uuid.UUID]:
 
 
 def expire_holds(*, session: Session, now: datetime) -> int:
-    """Release every expired hold (the booking path also does it per slot, under its lock)."""
-    from scheduling.service import release_expired_holds
+    """Release every expired hold (the booking path also does it per slot, under its lock)
+    and offer the freed places to the waitlist, in order (a lapsed offer moves on)."""
+    from scheduling.service import offer_waitlist, release_expired_holds
 
     slot_ids = [
         sid
@@ -267,7 +268,12 @@ def expire_holds(*, session: Session, now: datetime) -> int:
         slot = session.execute(
             select(Slot).where(Slot.id == sid).with_for_update(key_share=True)
         ).scalar_one()
-        n += release_expired_holds(session=session, slot=slot, now=now)
+        freed = release_expired_holds(session=session, slot=slot, now=now)
+        n += freed
+        if slot.status == "active" and slot.start_at > now:
+            for _ in range(freed):
+                if offer_waitlist(session=session, slot=slot, now=now) is None:
+                    break
     return n
 
 

@@ -46,7 +46,7 @@ from scheduling.schemas import (
     SlotView,
     WaitlistCreate,
 )
-from scheduling.states import BOOKING
+from scheduling.states import BOOKING, WAITLIST
 from telemed.core import idempotency, notifications
 from telemed.core.clock import to_shanghai
 from telemed.core.db import UTCDateTime, get_or_404
@@ -290,9 +290,17 @@ def release_expired_holds(*, session: Session, slot: Slot, now: datetime) -> int
             status_changed_by_id=None,
             status_reason="hold expired",
         )
-        .returning(col(Booking.id), col(Booking.uses_reserved))
+        .returning(col(Booking.id), col(Booking.uses_reserved), col(Booking.waitlist_entry_id))
         .execution_options(synchronize_session=False)
     ).all()
+    offers = [r[2] for r in rows if r[2] is not None]
+    if offers:  # offers not confirmed in time lapse (the place goes to the next in line)
+        session.execute(
+            update(WaitlistEntry)
+            .where(col(WaitlistEntry.id).in_(offers), col(WaitlistEntry.status) == "offered")
+            .values(status=WAITLIST.next("offered", "lapse"))
+            .execution_options(synchronize_session=False)
+        )
     if rows:
         session.execute(
             update(Slot)
@@ -303,7 +311,7 @@ def release_expired_holds(*, session: Session, slot: Slot, now: datetime) -> int
             )
             .execution_options(synchronize_session=False)
         )
-        for booking_id, _ in rows:  # objects already loaded in this session see the change
+        for booking_id, *_ in rows:  # objects already loaded in this session see the change
             cached = session.identity_map.get(session.identity_key(Booking, booking_id))  # type: ignore[arg-type]
             if cached is not None:
                 session.refresh(cached)
@@ -872,10 +880,7 @@ def _confirm_hold(
         if hold.status == BookingStatus.PENDING or hold.status_reason == "hold expired":
             raise Conflict("the hold has expired; hold the slot again", code="hold_expired")
         BOOKING.next(hold.status, "confirm")  # raises InvalidTransition
-    if hold.waitlist_entry_id is not None:
-        entry = session.get(WaitlistEntry, hold.waitlist_entry_id)
-        if entry is not None:
-            entry.status = "done"
+    _settle_offer(session, hold, "accept")
     session.flush()
     return hold
 
@@ -906,6 +911,7 @@ def cancel_booking(
                 )
         was_hold = booking.status == BookingStatus.PENDING
         _set_status(booking, "cancel", by=by, now=now, reason=reason)
+        _settle_offer(session, booking, "leave")  # declining an offer ends the request
         session.flush()
         _release(session, slot, booking)
         if not was_hold:
@@ -1070,6 +1076,67 @@ def join_waitlist(
     return entry
 
 
+def _settle_offer(session: Session, hold: Booking, action: str) -> None:
+    """The waitlist request a hold was offered to follows the hold (accept / leave)."""
+    if hold.waitlist_entry_id is None:
+        return
+    entry = session.get(WaitlistEntry, hold.waitlist_entry_id, with_for_update=True)
+    if entry is not None and entry.status == "offered":
+        entry.status = WAITLIST.next(entry.status, action)
+
+
+def _waitlist_filter(user: User) -> Any:
+    mine = col(WaitlistEntry.requested_by_id) == user.id
+    if user.patient_id is not None:
+        return mine | (col(WaitlistEntry.patient_id) == user.patient_id)
+    return mine
+
+
+def waitlist_for(
+    *, session: Session, user: User, limit: int = 50, offset: int = 0
+) -> list[WaitlistEntry]:
+    """The caller's waitlist requests (made by them or for them as the patient), newest first."""
+    stmt = (
+        select(WaitlistEntry)
+        .where(_waitlist_filter(user))
+        .order_by(col(WaitlistEntry.created_at).desc(), col(WaitlistEntry.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(session.execute(stmt).scalars().all())
+
+
+def visible_waitlist_entry(*, session: Session, user: User, entry_id: uuid.UUID) -> WaitlistEntry:
+    """A waitlist request the caller made or is the patient of; 404 otherwise."""
+    entry = session.execute(
+        select(WaitlistEntry).where(WaitlistEntry.id == entry_id, _waitlist_filter(user))
+    ).scalar_one_or_none()
+    if entry is None:
+        raise NotFound(f"waitlist request {entry_id} not found")
+    return entry
+
+
+def leave_waitlist(
+    *, session: Session, entry_id: uuid.UUID, by: User, now: datetime
+) -> WaitlistEntry:
+    """Withdraw a waitlist request; a place offered to it is released to the next in line."""
+    with session.begin_nested():
+        entry = visible_waitlist_entry(session=session, user=by, entry_id=entry_id)
+        session.refresh(entry, with_for_update=True)
+        if entry.status == "offered" and entry.offered_booking_id is not None:
+            hold = session.get(Booking, entry.offered_booking_id)
+            if hold is not None and hold.status == BookingStatus.PENDING:
+                # cancelling the offered hold ends the request too (see cancel_booking)
+                cancel_booking(
+                    session=session, booking_id=hold.id, by=by, now=now, reason="left waitlist"
+                )
+                session.refresh(entry)
+                return entry
+        entry.status = WAITLIST.next(entry.status, "leave")
+        session.flush()
+        return entry
+
+
 def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | None:
     """Offer a freed place to the first matching waiting request, as a hold; notify it."""
     stmt = (
@@ -1105,7 +1172,7 @@ def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | 
                 )
                 hold = _take_place(session, pending, now)
                 hold.waitlist_entry_id = entry.id
-                entry.status = "offered"
+                entry.status = WAITLIST.next(entry.status, "offer")
                 entry.offered_booking_id = hold.id
                 _notify(
                     session,
