@@ -18,7 +18,9 @@ from sqlmodel import Session
 
 from referrals.models import Referral
 from telemed.consultations.models import Consultation, SlaBreach
+from telemed.core.db import make_engine
 from telemed.core.settings import get_settings
+from telemed.dashboard.service import network_dashboard
 from telemed.demo_activity import has_activity, seed_activity
 
 API = "/api/v1/dashboard/network"
@@ -130,6 +132,19 @@ def test_make_run_seed_on_sqlite_adds_activity_once_and_can_skip_it(tmp_path: Pa
     assert second.returncode == 0, second.stderr
     assert "'consultations': 0, 'referrals': 0" in second.stdout
     assert counts() == (int(made[1]), int(made[2]))
+
+    # The coordinators' dashboard works on this database too: its per-day series (days in
+    # Asia/Shanghai, computed in SQL) adds up to the range's totals.
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        with Session(engine) as s:
+            board = network_dashboard(session=s, now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    assert board.totals.consultations > 100 and board.totals.referrals > 50
+    assert sum(d.consultations for d in board.days) == board.totals.consultations
+    assert sum(d.referrals for d in board.days) == board.totals.referrals
+    assert sum(1 for league in board.leagues if league.consultations) >= 6
 
 
 def test_the_activity_is_deterministic(session: Session) -> None:
