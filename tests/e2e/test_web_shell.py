@@ -56,11 +56,17 @@ def test_each_demo_role_logs_in_and_walks_its_pages(new_page: Any, role: str) ->
     for item in hidden:
         assert page.get_by_test_id(f"nav-{item}").count() == 0, item
     shot(page, f"{role}-home")
+    current = "home"  # where the login lands
     for item in visible:
-        if role == "patient":
-            if not page.get_by_test_id(f"nav-{item}").is_visible():
-                page.get_by_role("button", name="菜单").click()
-        page.get_by_test_id(f"nav-{item}").click()
+        nav = page.get_by_test_id(f"nav-{item}")
+        if role == "patient" and not nav.is_visible():
+            page.get_by_role("button", name="菜单").click()
+        nav.click()
+        if role == "patient" and item != current:
+            # The phone menu closes once the new page is shown: wait for it, or the next
+            # item may be seen open just before it closes (then clicked while hidden).
+            expect(nav).to_be_hidden()
+        current = item
         page.wait_for_load_state("networkidle")
         assert page.locator("main h1").first.is_visible()
         shot(page, f"{role}-{item}")
