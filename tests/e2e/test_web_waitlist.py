@@ -5,6 +5,7 @@ Also leaving a waiting request. Skipped while the waitlist API is absent."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from telemed.identity import resident_id as rid
 from tests.e2e.conftest import LiveServer, login, shot
 
 pytestmark = pytest.mark.e2e
@@ -47,6 +49,30 @@ def _js_iso(day: date) -> str:
 def _shown(iso: str) -> str:
     """How the page shows an instant: Shanghai 'YYYY-MM-DD HH:MM'."""
     return datetime.fromisoformat(iso).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def _contracted_resident(family_doctor: httpx.Client) -> str:
+    """A new resident signed to the family doctor's team: their family doctor may book the
+    places reserved for contracted residents (which the demo patient sees once another test
+    has signed them, but staff booking for themselves cannot take)."""
+    seq = secrets.randbelow(400) * 2 + 901
+    number = rid.make("150122", date(1950, 1, 1) + timedelta(days=secrets.randbelow(3000)), seq)
+    r = family_doctor.post(
+        "/patients", json={"name": f"其其格{seq}", "resident_id": number, "county_code": "150122"}
+    )
+    assert r.status_code == 201, r.text
+    patient_id = str(r.json()["id"])
+    teams = family_doctor.get("/family-doctors/teams", params={"county": "150122"}).json()
+    r = family_doctor.post(
+        "/family-doctors/contracts",
+        json={
+            "patient_id": patient_id,
+            "team_id": teams[0]["id"],
+            "consent": {"method": "written", "witness": "家属"},
+        },
+    )
+    assert r.status_code == 201, r.text
+    return patient_id
 
 
 def _full_day(live_server: LiveServer, patient: httpx.Client) -> dict[str, Any]:
@@ -105,6 +131,7 @@ def test_a_full_day_is_waited_for_offered_when_a_place_frees_and_confirmed(
     clients = {name: live_server.api(name) for name in BLOCKERS}
     taken: list[tuple[dict[str, Any], str, str]] = []  # (slot, holder, booking id)
     try:
+        resident: str | None = None
         for slot in free:
             for name, client in clients.items():
                 r = client.post("/bookings", json={"slot_id": slot["id"]})
@@ -112,7 +139,13 @@ def test_a_full_day_is_waited_for_offered_when_a_place_frees_and_confirmed(
                     taken.append((slot, name, r.json()["id"]))
                     break
             else:
-                pytest.fail(f"no account could take slot {slot['start_at']}: {r.text}")
+                # A place reserved for contracted residents (visible to the demo patient
+                # when they have a contract): their family doctor books it for another one.
+                fd = clients["family-doctor"]
+                resident = resident or _contracted_resident(fd)
+                r = fd.post("/bookings", json={"slot_id": slot["id"], "patient_id": resident})
+                assert r.status_code == 201, f"{slot['start_at']}: {r.text}"
+                taken.append((slot, "family-doctor", r.json()["id"]))
         with live_server.api("patient") as patient:
             assert patient.get("/slots", params=filters).json() == []
 
