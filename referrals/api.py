@@ -592,6 +592,21 @@ def request_home_visit(
 
 
 @router.get(
+    "/family-doctors/home-visits",
+    response_model=list[HomeVisitPublic],
+    tags=["family doctors"],
+)
+def list_home_visits(
+    patient_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+) -> list[HomeVisitPublic]:
+    """A resident's home visits: all of them for the resident, their team's for its members."""
+    rows = home.home_visits_for(session=session, patient_id=patient_id, user=user)
+    for req in rows:
+        _audit_read(session, user, "home_visit", req.id, req.patient_id, ip)
+    return [HomeVisitPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.get(
     "/family-doctors/home-visits/{visit_id}",
     response_model=HomeVisitPublic,
     tags=["family doctors"],

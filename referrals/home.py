@@ -226,16 +226,34 @@ def request_home_visit(
     return req
 
 
-def get_home_visit(*, session: Session, visit_id: uuid.UUID, user: User) -> HomeVisitRequest:
-    req = session.get(HomeVisitRequest, visit_id)
-    visible = req is not None and (
+def _visible(session: Session, user: User, req: HomeVisitRequest) -> bool:
+    """The resident themself, members of the request's team, admins."""
+    return (
         user.role == Role.ADMIN
         or (user.role == Role.PATIENT and user.patient_id == req.patient_id)
         or contracts.is_member(session=session, user=user, team_id=req.team_id)
     )
-    if req is None or not visible:
+
+
+def get_home_visit(*, session: Session, visit_id: uuid.UUID, user: User) -> HomeVisitRequest:
+    req = session.get(HomeVisitRequest, visit_id)
+    if req is None or not _visible(session, user, req):
         raise NotFound(f"home visit {visit_id} not found")
     return req
+
+
+def home_visits_for(
+    *, session: Session, patient_id: uuid.UUID, user: User
+) -> list[HomeVisitRequest]:
+    """A resident's home visits the user may see (their own, or their team's), newest first."""
+    if user.role == Role.PATIENT and user.patient_id != patient_id:
+        raise NotFound(f"patient {patient_id} not found")
+    rows = session.execute(
+        select(HomeVisitRequest)
+        .where(HomeVisitRequest.patient_id == patient_id)
+        .order_by(col(HomeVisitRequest.created_at).desc())
+    ).scalars()
+    return [r for r in rows if _visible(session, user, r)]
 
 
 def schedule_home_visit(

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, cast, func
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from referrals.models import Referral
 from referrals.schemas import GroupCounts, ReferralReport
 from referrals.states import WAITING
+from telemed.core.db import local_day
 from telemed.network.models import Alliance, AllianceMember, League
 
 
@@ -151,7 +152,7 @@ def by_league(*, session: Session, since: datetime, until: datetime) -> dict[str
 
 def by_day(*, session: Session, since: datetime, until: datetime, tz: str) -> dict[date, int]:
     """Referrals sent per calendar day in `tz`, over [since, until)."""
-    day = cast(func.timezone(tz, col(Referral.requested_at)), Date)
+    day = local_day(session, col(Referral.requested_at), tz)
     rows = session.execute(
         select(day, func.count())
         .where(col(Referral.requested_at) >= since, col(Referral.requested_at) < until)

@@ -253,7 +253,9 @@ def holders(session: Session, booking: Booking) -> set[uuid.UUID]:
 def expire_holds(*, session: Session, now: datetime) -> int:
     """Release every expired hold (the booking path also does it per slot, under its lock)
     and offer the freed places to the waitlist, in order (a lapsed offer moves on)."""
-    from scheduling.service import offer_waitlist, release_expired_holds
+    # Function-level: scheduling.booking imports this module (holders).
+    from scheduling.booking import release_expired_holds
+    from scheduling.waitlist import offer_waitlist
 
     slot_ids = [
         sid

@@ -84,8 +84,17 @@ def seed(
         bool, typer.Option("--demo", help="load the demo network and accounts")
     ] = False,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="only when no users exist")] = False,
+    no_activity: Annotated[
+        bool,
+        typer.Option(
+            "--no-activity",
+            help="with --demo: skip the 30 days of demo consultations and referrals",
+        ),
+    ] = False,
 ) -> None:
-    """Load data. `--demo` needs TELEMED_ENV=development."""
+    """Load data. `--demo` needs TELEMED_ENV=development; it also replays about 30 days of
+    consultations and referrals across the network (`telemed.demo_activity`) unless
+    `--no-activity`."""
     from sqlalchemy import func, select
     from sqlmodel import Session
 
@@ -109,6 +118,11 @@ def seed(
                 typer.echo("refusing demo accounts outside TELEMED_ENV=development", err=True)
                 raise typer.Exit(2)
             result = seed_demo(session, settings)
+            if not no_activity:
+                from telemed.demo_activity import seed_activity
+
+                session.commit()
+                result = {**result, **seed_activity(session, settings)}
         else:
             load_reference(session)
             result = {}

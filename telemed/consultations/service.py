@@ -44,6 +44,7 @@ from telemed.consultations.states import machine_for
 from telemed.core import audit, idempotency, notifications
 from telemed.core.db import get_or_404
 from telemed.core.errors import Conflict, Invalid, InvalidTransition, NotFound
+from telemed.core.ids import uuid7
 from telemed.core.pagination import PageParams, paginate
 from telemed.core.settings import Settings
 from telemed.identity.models import Patient, Role, Title, User
@@ -252,26 +253,34 @@ def create(
     idempotency_key: str | None = None,
 ) -> Consultation:
     """A new request in `draft` (consent may come with it); a retried key returns the first."""
-    scoped = None
+    new_id = uuid7()  # known up front: the key is claimed together with its outcome
     if idempotency_key:
         scoped = idempotency.scoped_key(
             scope="consultations.create", user_id=by.id, key=idempotency_key
         )
         previous = idempotency.claim(
-            session=session, key=scoped, payload=data.model_dump(mode="json"), now=now
+            session=session,
+            key=scoped,
+            payload=data.model_dump(mode="json"),
+            now=now,
+            status_code=201,
+            response={"id": str(new_id)},
         )
         if previous is not None:
             return get_consultation(
                 session=session, consultation_id=uuid.UUID(previous.response["id"])
             )
-    c = _create(session=session, by=by, data=data, now=now, ip=ip)
-    if scoped:
-        idempotency.store(session=session, key=scoped, status_code=201, response={"id": str(c.id)})
-    return c
+    return _create(session=session, by=by, data=data, now=now, ip=ip, new_id=new_id)
 
 
 def _create(
-    *, session: Session, by: User, data: ConsultationCreate, now: datetime, ip: str | None
+    *,
+    session: Session,
+    by: User,
+    data: ConsultationCreate,
+    now: datetime,
+    ip: str | None,
+    new_id: uuid.UUID,
 ) -> Consultation:
     if by.role not in (Role.COUNTY_DOCTOR, Role.FAMILY_DOCTOR, Role.SPECIALIST):
         raise Invalid("only doctors request remote services", field="role")
@@ -284,6 +293,7 @@ def _create(
     _check_specialty(data.wanted_specialty)
     _check_targets(session, data.chosen_institution_id, data.chosen_specialist_id)
     c = Consultation(
+        id=new_id,
         patient_id=patient.id,
         requesting_doctor_id=by.id,
         requesting_institution_id=by.institution_id,

@@ -12,13 +12,14 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, cast, func, or_
+from sqlalchemy import func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from telemed.consultations.models import Consultation, SlaBreach
 from telemed.consultations.schemas import ComplianceReport, ComplianceRow
 from telemed.consultations.service_classes import SERVICE_CLASSES, ServiceClass, Urgency, info
+from telemed.core.db import local_day
 from telemed.core.settings import ConsultationSettings
 from telemed.network.models import Institution, League
 
@@ -211,5 +212,5 @@ def by_league(
 
 def by_day(*, session: Session, start: datetime, end: datetime, tz: str) -> dict[date, Tally]:
     """Per calendar day in `tz` of submission: the tally of requests submitted in [start, end)."""
-    day = cast(func.timezone(tz, col(Consultation.submitted_at)), Date)
+    day = local_day(session, col(Consultation.submitted_at), tz)
     return {k[0]: t for k, t in _grouped(session, [day], _window(start, end))}

@@ -9,13 +9,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import anyio
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import Date, DateTime, MetaData, cast, event, func, type_coerce
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, create_engine
@@ -153,6 +154,19 @@ async def get_session(connection: HTTPConnection) -> AsyncIterator[Session]:
             raise
         with anyio.CancelScope(shield=True):
             await run_in_threadpool(_finish, session, True)
+
+
+def local_day(session: Any, column: Any, tz: str) -> Any:
+    """SQL for the calendar day in `tz` of a UTC timestamp column, as a DATE value.
+
+    PostgreSQL converts with the zone's rules; SQLite (the embedded demo) has no time
+    zones, so the zone's current UTC offset is applied: exact for zones without daylight
+    saving such as Asia/Shanghai."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone(tz, column), Date)
+    offset = datetime.now(ZoneInfo(tz)).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    return type_coerce(func.date(column, f"{minutes:+d} minutes"), Date)
 
 
 def get_or_404(session: Any, model: type[_M], ident: Any, label: str) -> _M:

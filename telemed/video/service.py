@@ -48,6 +48,7 @@ class JoinResult:
     participant: RoomParticipant
     admitted: bool
     replaced_peer: str | None  # an older socket of the same user, to be closed
+    recording_id: uuid.UUID | None = None  # a recording running now: the joiner is told
 
 
 # ---------------------------------------------------------------- rooms
@@ -315,7 +316,15 @@ def join(
         live=admitted,
     )
     session.flush()
-    return JoinResult(participant=part, admitted=admitted, replaced_peer=replaced)
+    running = session.execute(
+        select(Recording.id)
+        .where(Recording.room_id == room.id, Recording.status == RecordingStatus.RECORDING)
+        .order_by(col(Recording.started_at).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return JoinResult(
+        participant=part, admitted=admitted, replaced_peer=replaced, recording_id=running
+    )
 
 
 def leave(

@@ -301,6 +301,8 @@ class SocketSession:
                 "room": {"id": self.room_id, "title": title, "mode": mode, "host_id": host_id},
                 "peers": others if result.admitted else [],
                 "participants": roster if result.admitted else [],
+                # everyone entering, waiting room included, learns that the room is recorded
+                "recording": str(result.recording_id) if result.recording_id else None,
             }
         )
         if result.admitted:

@@ -97,7 +97,8 @@ def live_server(
     py = sys.executable
     subprocess.run([py, "-m", "telemed.cli", "db", "upgrade"], env=base_env, check=True, cwd=ROOT)
     subprocess.run(
-        [py, "-m", "telemed.cli", "seed", "--demo"],
+        # the browser stories start from the accounts alone, without the demo month of activity
+        [py, "-m", "telemed.cli", "seed", "--demo", "--no-activity"],
         env={**base_env, "TELEMED_ENV": "development"},
         check=True,
         cwd=ROOT,

@@ -86,6 +86,18 @@ def test_resident_signs_in_app_and_family_doctor_confirms_then_runs_a_home_sick_
         "高血压"
     )
 
+    # 2b. Now contracted, the resident asks the team for a home visit in the app.
+    visits = pt.get_by_test_id("home-visits")
+    visits.locator("#hv-req-reason").fill("行动不便，需上门测血压")
+    visits.get_by_test_id("home-visit-submit").click()
+    expect(visits.get_by_test_id("home-visit-sent")).to_be_visible()
+    asked = visits.locator("li[data-status='requested']")
+    expect(asked).to_contain_text("行动不便")
+    expect(asked).to_contain_text("待安排")
+    shot(pt, "patient-home-visit-requested")
+    fd.reload()  # the team's worklist lists it with the resident's name
+    expect(fd.get_by_test_id("worklist")).to_contain_text("行动不便，需上门测血压")
+
     # 3. A home sick bed for the resident: an invalid code is shown next to its field.
     fd.goto("/#/home-beds")
     fd.get_by_test_id("open-bed").click()
@@ -97,7 +109,15 @@ def test_resident_signs_in_app_and_family_doctor_confirms_then_runs_a_home_sick_
     bform.get_by_test_id("bed-submit").click()
     expect(bform.locator("#hb-dx-error")).to_be_visible()
     expect(bform.locator("#hb-dx")).to_have_value("脑梗")  # nothing typed is lost
-    bform.locator("#hb-dx").fill("I69.3")
+    # the diagnosis picked from the ICD-10 catalogue by its Chinese name
+    dx = bform.locator("#hb-dx")
+    dx.fill("")
+    dx.press_sequentially("脑梗死")
+    expect(dx).to_have_attribute("aria-expanded", "true")
+    expect(fd.get_by_role("listbox").get_by_role("option").first).to_contain_text("I63")
+    dx.press("ArrowDown")
+    dx.press("Enter")
+    expect(dx).to_have_value("I63")
     bform.locator("#hb-interval").fill("3")
     bform.locator("#hb-services").fill("康复指导、血压监测")
     bform.get_by_test_id("bed-submit").click()

@@ -70,8 +70,13 @@ def test_family_doctor_signs_refers_up_books_and_closes_the_loop(
     rform = fd.get_by_test_id("referral-form")
     expect(rform.locator("#r-to option").first).to_contain_text("托克托县人民医院")
     rform.locator("#r-reason").fill("血压控制不佳，需调整用药")
-    rform.locator("#r-dx").fill("I10")
-    rform.locator("#r-dxt").fill("原发性高血压")
+    dx = rform.locator("#r-dx")  # picked from the ICD-10 catalogue; its name fills the text
+    dx.press_sequentially("高血压")
+    expect(fd.get_by_role("listbox").get_by_role("option").first).to_contain_text("I10")
+    dx.press("ArrowDown")
+    dx.press("Enter")
+    expect(dx).to_have_value("I10")
+    expect(rform.locator("#r-dxt")).to_have_value("特发性（原发性）高血压")
     shot(fd, "family_doctor-referral-form")
     rform.get_by_test_id("referral-submit").click()
     item = fd.get_by_test_id("referrals").locator("li[data-status='requested']").first

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlmodel import Session
 
 from referrals import contracts
@@ -133,6 +134,37 @@ def test_home_visit_request_by_the_resident_scheduled_by_the_team(
         f"/api/v1/family-doctors/home-visits/{vid}/done", headers=login("family-doctor")
     )
     assert r.status_code == 200 and r.json()["status"] == "done"
+    # the resident and the team list it; nobody else does
+    for who in ("patient", "family-doctor"):
+        mine = client.get(
+            "/api/v1/family-doctors/home-visits",
+            params={"patient_id": str(pid)},
+            headers=login(who),
+        )
+        assert mine.status_code == 200 and [v["id"] for v in mine.json()] == [vid]
+        assert mine.json()[0]["status"] == "done"
+    outsider = client.get(
+        "/api/v1/family-doctors/home-visits",
+        params={"patient_id": str(pid)},
+        headers=login("county-doctor"),
+    )
+    assert outsider.status_code == 200 and outsider.json() == []
+    other = new_patient(session)
+    assert (
+        client.get(
+            "/api/v1/family-doctors/home-visits",
+            params={"patient_id": str(other.id)},
+            headers=login("patient"),
+        ).status_code
+        == 404
+    )
+    audited = session.execute(
+        text(
+            "SELECT count(*) FROM audit_event WHERE object_type = 'home_visit' AND object_id = :v"
+        ),
+        {"v": vid},
+    ).scalar_one()
+    assert audited >= 2
 
 
 def test_home_visit_is_scheduled_into_a_home_visit_slot(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -12,8 +13,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from telemed.core import clock
 from telemed.video.client import RoomClient, ws_url
-from telemed.video.models import RoomEvent
+from telemed.video.models import Recording, RoomEvent
 
 
 async def _raw(base: str, room_id: str, query: str = "") -> Any:
@@ -176,6 +178,23 @@ def test_waiting_room_deny_closes_the_guest(
     run(scenario())
 
 
+def _recording_runs(engine: Engine, room_id: str, by: Any) -> Any:
+    """A recording row in state `recording` for the room (as the server peer leaves it
+    while it records)."""
+    now = clock.now()
+    with Session(engine) as s:
+        rec = Recording(
+            room_id=uuid.UUID(room_id),
+            path="/nonexistent/recording.mp4",
+            started_by_id=by,
+            started_at=now,
+            retention_until=now + timedelta(days=1),
+        )
+        s.add(rec)
+        s.commit()
+        return rec.id
+
+
 def test_reconnecting_participant_keeps_admission_and_peers_are_told(
     live_server: str,
     tokens: Callable[[str], str],
@@ -191,7 +210,8 @@ def test_reconnecting_participant_keeps_admission_and_peers_are_told(
         guest = RoomClient(live_server, tokens("county-doctor"), room_id, send_media=False)
         back = RoomClient(live_server, tokens("county-doctor"), room_id, send_media=False)
         try:
-            await host.join()
+            host_joined = await host.join()
+            assert host_joined["recording"] is None  # nothing recorded yet
             await guest.join()
             await host.wait_message("waiting", where=lambda m: bool(m["waiting"]))
             await host.admit(guest_id)
@@ -206,9 +226,12 @@ def test_reconnecting_participant_keeps_admission_and_peers_are_told(
                 where=lambda m: any(p["state"] == "reconnecting" for p in m["participants"]),
             )
             assert roster["participants"][-1]["user_id"] == guest_id
+            recording_id = _recording_runs(committed_engine, room_id, users["specialist"].id)
             joined = await back.join()
             assert joined["state"] == "admitted"  # no second admission needed
             assert [p["peer"] for p in joined["peers"]] == [host.peer_id]
+            # the returning participant is told at once that the session is being recorded
+            assert joined["recording"] == str(recording_id)
         finally:
             await back.close()
             await guest.close()

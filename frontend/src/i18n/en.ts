@@ -507,6 +507,13 @@ const en: Messages = {
     },
   },
   family: {
+    homeVisits: 'Home visits',
+    noHomeVisits: 'No home visit requested yet',
+    homeVisitReason: 'Why a home visit is needed',
+    preferredDate: 'Preferred date',
+    preferred: 'preferred {date}',
+    requestHomeVisit: 'Request a home visit',
+    homeVisitSent: 'Sent: your family-doctor team will schedule it',
     title: 'Family doctor',
     myContracts: 'My contracts',
     noContract: 'You have no family-doctor contract yet',

@@ -505,6 +505,13 @@ const zhCN = {
     },
   },
   family: {
+    homeVisits: '上门服务',
+    noHomeVisits: '暂无上门服务申请',
+    homeVisitReason: '需要上门的原因',
+    preferredDate: '希望日期',
+    preferred: '希望 {date}',
+    requestHomeVisit: '申请上门服务',
+    homeVisitSent: '已提交，签约团队会尽快安排',
     title: '家庭医生签约',
     myContracts: '我的签约',
     noContract: '您还没有签约家庭医生',

@@ -34,6 +34,31 @@ export interface Contract {
   patient_resident_id_masked?: string | null
 }
 
+export interface HomeVisit {
+  id: string
+  patient_id: string
+  team_id: string
+  reason: string
+  preferred_date: string | null
+  status: 'requested' | 'scheduled' | 'done' | 'cancelled'
+  scheduled_at: string | null
+  booking_id: string | null
+}
+
+/** The resident's home visits (all of theirs; a team member sees their team's). */
+export function myHomeVisits(patientId: string): Promise<HomeVisit[]> {
+  return api.get<HomeVisit[]>('/family-doctors/home-visits', { patient_id: patientId })
+}
+
+/** Ask the contracted team for a home visit (上门服务). */
+export function requestHomeVisit(patientId: string, reason: string, preferredDate: string | null): Promise<HomeVisit> {
+  return api.post<HomeVisit>('/family-doctors/home-visits', {
+    patient_id: patientId,
+    reason,
+    preferred_date: preferredDate,
+  })
+}
+
 export interface Referral {
   id: string
   patient_id: string

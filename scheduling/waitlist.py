@@ -1,0 +1,155 @@
+"""The waitlist: requests waiting for a place; a freed place is offered as a hold."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from scheduling.booking import (
+    _notify,
+    _reserve,
+    _resolve_patient,
+    _take_place,
+    _when,
+    cancel_booking,
+)
+from scheduling.models import Booking, BookingStatus, Slot, WaitlistEntry
+from scheduling.schemas import WaitlistCreate
+from scheduling.states import WAITLIST
+from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
+from telemed.identity.models import User
+
+WAITLIST_OFFER_MINUTES = 120
+
+
+def join_waitlist(
+    *, session: Session, data: WaitlistCreate, by: User, now: datetime
+) -> WaitlistEntry:
+    """Wait for a slot of a specialty (and institution, class) in a date range."""
+    if data.end_at <= now:
+        raise Invalid("the range is in the past", field="end_at")
+    patient_id = _resolve_patient(session, by, data.patient_id)
+    entry = WaitlistEntry(
+        requested_by_id=by.id,
+        patient_id=patient_id,
+        specialty_code=data.specialty_code,
+        service_class=data.service_class,
+        institution_id=data.institution_id,
+        start_at=data.start_at,
+        end_at=data.end_at,
+        created_at=now,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def _waitlist_filter(user: User) -> Any:
+    mine = col(WaitlistEntry.requested_by_id) == user.id
+    if user.patient_id is not None:
+        return mine | (col(WaitlistEntry.patient_id) == user.patient_id)
+    return mine
+
+
+def waitlist_for(
+    *, session: Session, user: User, limit: int = 50, offset: int = 0
+) -> list[WaitlistEntry]:
+    """The caller's waitlist requests (made by them or for them as the patient), newest first."""
+    stmt = (
+        select(WaitlistEntry)
+        .where(_waitlist_filter(user))
+        .order_by(col(WaitlistEntry.created_at).desc(), col(WaitlistEntry.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(session.execute(stmt).scalars().all())
+
+
+def visible_waitlist_entry(*, session: Session, user: User, entry_id: uuid.UUID) -> WaitlistEntry:
+    """A waitlist request the caller made or is the patient of; 404 otherwise."""
+    entry = session.execute(
+        select(WaitlistEntry).where(WaitlistEntry.id == entry_id, _waitlist_filter(user))
+    ).scalar_one_or_none()
+    if entry is None:
+        raise NotFound(f"waitlist request {entry_id} not found")
+    return entry
+
+
+def leave_waitlist(
+    *, session: Session, entry_id: uuid.UUID, by: User, now: datetime
+) -> WaitlistEntry:
+    """Withdraw a waitlist request; a place offered to it is released to the next in line."""
+    with session.begin_nested():
+        entry = visible_waitlist_entry(session=session, user=by, entry_id=entry_id)
+        session.refresh(entry, with_for_update=True)
+        if entry.status == "offered" and entry.offered_booking_id is not None:
+            hold = session.get(Booking, entry.offered_booking_id)
+            if hold is not None and hold.status == BookingStatus.PENDING:
+                # cancelling the offered hold ends the request too (see cancel_booking)
+                cancel_booking(
+                    session=session, booking_id=hold.id, by=by, now=now, reason="left waitlist"
+                )
+                session.refresh(entry)
+                return entry
+        entry.status = WAITLIST.next(entry.status, "leave")
+        session.flush()
+        return entry
+
+
+def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | None:
+    """Offer a freed place to the first matching waiting request, as a hold; notify it."""
+    stmt = (
+        select(WaitlistEntry)
+        .where(
+            WaitlistEntry.status == "waiting",
+            WaitlistEntry.specialty_code == slot.specialty_code,
+            col(WaitlistEntry.start_at) <= slot.start_at,
+            col(WaitlistEntry.end_at) >= slot.end_at,
+            (col(WaitlistEntry.institution_id).is_(None))
+            | (col(WaitlistEntry.institution_id) == slot.institution_id),
+            (col(WaitlistEntry.service_class).is_(None))
+            | (col(WaitlistEntry.service_class) == slot.service_class),
+        )
+        .order_by(col(WaitlistEntry.created_at), col(WaitlistEntry.id))
+        .with_for_update(skip_locked=True)
+        .limit(20)
+    )
+    for entry in session.execute(stmt).scalars().all():
+        requester = session.get(User, entry.requested_by_id)
+        if requester is None:
+            continue
+        try:
+            with session.begin_nested():
+                pending = _reserve(
+                    session,
+                    slot_id=slot.id,
+                    by=requester,
+                    patient_id=entry.patient_id,
+                    now=now,
+                    status=BookingStatus.PENDING,
+                    hold_minutes=WAITLIST_OFFER_MINUTES,
+                )
+                hold = _take_place(session, pending, now)
+                hold.waitlist_entry_id = entry.id
+                entry.status = WAITLIST.next(entry.status, "offer")
+                entry.offered_booking_id = hold.id
+                _notify(
+                    session,
+                    hold,
+                    kind="waitlist.offer",
+                    title="候补号源 A slot is offered to you",
+                    body=(
+                        f"{_when(hold)} 有空余号源，"
+                        f"已为您保留 {WAITLIST_OFFER_MINUTES} 分钟，请确认。"
+                    ),
+                    now=now,
+                )
+                session.flush()
+                return hold
+        except (Conflict, Forbidden, Invalid, NotFound, IntegrityError):
+            continue  # this request cannot take it (overlap, policy): next in line
+    return None
