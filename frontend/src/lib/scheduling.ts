@@ -1,5 +1,6 @@
 /** Shapes and calls of the scheduling API (slots, holds, bookings). */
 import { api, request } from './api'
+import { formatDate, shanghaiToUtc } from './time'
 
 export interface SlotView {
   id: string
@@ -68,4 +69,107 @@ export async function downloadIcs(id: string): Promise<void> {
   a.click()
   a.remove()
   setTimeout(() => URL.revokeObjectURL(url), 10_000)
+}
+
+// ------------------------------------------------------------------ waitlist (候补)
+
+export type WaitlistStatus = 'waiting' | 'offered' | 'done' | 'lapsed' | 'cancelled'
+export const WAITLIST_STATUSES: WaitlistStatus[] = ['waiting', 'offered', 'done', 'lapsed', 'cancelled']
+
+export interface WaitlistEntry {
+  id: string
+  requested_by_id: string
+  patient_id: string | null
+  specialty_code: string
+  service_class: string | null
+  institution_id: string | null
+  start_at: string
+  end_at: string
+  status: WaitlistStatus
+  offered_booking_id: string | null
+  created_at: string
+}
+
+export interface WaitlistCreate {
+  specialty_code: string
+  service_class?: string
+  institution_id?: string
+  patient_id?: string
+  start_at: string
+  end_at: string
+}
+
+/** What the user asked for: the search's filters and a range of Shanghai dates (both included). */
+export interface WaitlistForm {
+  specialty_code: string
+  service_class: string
+  institution_id: string
+  patient_id?: string | null
+  from: string
+  to: string
+}
+
+export type WaitlistAction = 'leave' | 'confirm' | 'decline'
+
+/** The buttons an entry offers: leave while waiting; confirm or decline a held place. */
+export function waitlistActions(entry: Pick<WaitlistEntry, 'status' | 'offered_booking_id'>): WaitlistAction[] {
+  if (entry.status === 'waiting') return ['leave']
+  if (entry.status === 'offered') return entry.offered_booking_id ? ['confirm', 'decline'] : ['decline']
+  return []
+}
+
+/** The catalogue key of a status's label (unknown statuses fall back to the raw value). */
+export function waitlistStatusKey(status: string): string {
+  return (WAITLIST_STATUSES as string[]).includes(status) ? `waitlistStatus.${status}` : ''
+}
+
+/** The first and last Shanghai date of a stored range (its end is exclusive: next midnight). */
+export function waitlistDates(entry: Pick<WaitlistEntry, 'start_at' | 'end_at'>): { from: string; to: string } {
+  const end = new Date(new Date(entry.end_at).getTime() - 1)
+  return { from: formatDate(entry.start_at), to: formatDate(end) }
+}
+
+/** Add whole days to a Shanghai date ("2026-12-01" + 1 -> "2026-12-02"). */
+export function addDays(date: string, days: number): string {
+  return formatDate(new Date(shanghaiToUtc(date).getTime() + days * 86_400_000))
+}
+
+/** Browser checks before a request: field -> catalogue key. */
+export function checkWaitlistForm(f: WaitlistForm, today: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (!f.specialty_code) out.specialty_code = 'waitlist.pickSpecialty'
+  if (!f.from) out.start_at = 'waitlist.dateRequired'
+  if (!f.to) out.end_at = 'waitlist.dateRequired'
+  else if (f.to < today) out.end_at = 'waitlist.inPast'
+  else if (f.from && f.to < f.from) out.end_at = 'waitlist.endBeforeStart'
+  return out
+}
+
+/** The API body: from the first day's midnight to the midnight after the last day (UTC). */
+export function waitlistBody(f: WaitlistForm): WaitlistCreate {
+  const body: WaitlistCreate = {
+    specialty_code: f.specialty_code,
+    start_at: shanghaiToUtc(f.from).toISOString(),
+    end_at: shanghaiToUtc(addDays(f.to, 1)).toISOString(),
+  }
+  if (f.service_class) body.service_class = f.service_class
+  if (f.institution_id) body.institution_id = f.institution_id
+  if (f.patient_id) body.patient_id = f.patient_id
+  return body
+}
+
+export function joinWaitlist(body: WaitlistCreate): Promise<WaitlistEntry> {
+  return api.post<WaitlistEntry>('/waitlist', body)
+}
+
+export function myWaitlist(limit = 50, offset = 0): Promise<WaitlistEntry[]> {
+  return api.get<WaitlistEntry[]>('/waitlist', { limit, offset })
+}
+
+export function leaveWaitlist(id: string): Promise<WaitlistEntry> {
+  return api.post<WaitlistEntry>(`/waitlist/${id}/cancel`, {})
+}
+
+export function getBooking(id: string): Promise<Booking> {
+  return api.get<Booking>(`/bookings/${id}`)
 }
