@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -84,36 +83,10 @@ def database() -> Iterator[tuple[str, str]]:
 @contextmanager
 def server(url: str, *, workers: int = 1) -> Iterator[str]:
     """uvicorn serving the app (with the baseline route) on a free port."""
-    from tests.support.ports import free_port, wait_port
+    from tests.support.uvicorn import serve
 
-    port = free_port()
     env = {**os.environ, "TELEMED_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "benchmarks._scheduling_app:make_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        wait_port(port, timeout=240)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with serve(
+        env, app="benchmarks._scheduling_app:make_app", workers=workers, start_timeout=240
+    ) as base:
+        yield base

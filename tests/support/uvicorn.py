@@ -15,16 +15,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def serve(env: dict[str, str], log: IO[str], *, start_timeout: float = 120) -> Iterator[str]:
-    """`telemed.app:create_app` on a free loopback port; yields its base URL."""
+def serve(
+    env: dict[str, str],
+    log: IO[str] | None = None,
+    *,
+    app: str = "telemed.app:create_app",
+    workers: int = 1,
+    start_timeout: float = 120,
+) -> Iterator[str]:
+    """The app factory `app` on a free loopback port; yields its base URL. Without `log`
+    the server's output goes to ours."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "telemed.app:create_app", "--factory"]
-        + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "uvicorn", app, "--factory", "--workers", str(workers)]
+        + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        + ["--no-access-log"],
         env=env,
         cwd=ROOT,
         stdout=log,
-        stderr=subprocess.STDOUT,
+        stderr=subprocess.STDOUT if log is not None else None,
     )
     try:
         wait_port(port, timeout=start_timeout)
