@@ -12,10 +12,11 @@ import pydicom
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Query
 from sqlmodel import Session, select
 
-from dicom import deid, jobs, outbound, service
+from dicom import deid, deid_pixels, jobs, outbound, service
 from dicom.archive import ArchiveError, get_archive
 from dicom.models import JobKind, OutboundJob, Study, StudyLink
 from dicom.schemas import (
+    DeidentifyRequest,
     EchoResult,
     JobPublic,
     SendRequest,
@@ -272,15 +273,21 @@ def deidentify_study(
     now: NowDep,
     ip: ClientIP,
     tasks: BackgroundTasks,
+    body: DeidentifyRequest | None = None,
 ) -> JobPublic:
     """A de-identified copy for teaching (PS3.15 Annex E); refused with a reason when unsafe."""
     study = service.get_visible_study(session=session, user=user, study_uid=study_uid)
+    options = jobs.deid_options(body or DeidentifyRequest(), settings)
     try:
         metadata = get_archive().metadata(study_uid)
     except ArchiveError as exc:
         raise NotFound(f"study {study_uid} is not in the archive yet") from exc
     for item in metadata:
-        reason = deid.refusal_reason(pydicom.Dataset.from_json(item))
+        ds = pydicom.Dataset.from_json(item)
+        cleanable = options.clean_pixel_data and (
+            deid_pixels.rule_for(ds, settings.dicom.deid_pixel_regions) is not None
+        )
+        reason = deid.refusal_reason(ds, pixels_cleaned=cleanable)
         if reason:
             raise Invalid(
                 f"cannot de-identify: {reason}", field="study_uid", code="not_deidentifiable"
@@ -292,7 +299,10 @@ def deidentify_study(
         ae_id=None,
         by=user.id,
         now=now,
-        params={"institution_id": str(user.institution_id) if user.institution_id else None},
+        params={
+            "institution_id": str(user.institution_id) if user.institution_id else None,
+            "options": deid.as_params(options),
+        },
     )
     service.record_access(
         session=session, user=user, study=study, what="deidentify", now=now, ip=ip

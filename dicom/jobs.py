@@ -21,10 +21,11 @@ from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from dicom import deid, outbound
+from dicom import deid, deid_pixels, outbound
 from dicom.archive import get_archive
 from dicom.ingest import ingest
 from dicom.models import JobKind, JobStatus, OutboundJob, Study, StudyLink
+from dicom.schemas import DeidentifyRequest
 from telemed.core import clock
 from telemed.core.settings import Settings
 from telemed.network.models import DicomAE
@@ -118,6 +119,23 @@ def _copy_links(session: Session, j: OutboundJob, prior: Study, source_study_id:
             )
 
 
+def deid_options(request: DeidentifyRequest, settings: Settings) -> deid.Options:
+    """The options of a copy: the request's, else the TELEMED_DICOM__DEID_* defaults."""
+    d = settings.dicom
+
+    def pick(value: bool | None, default: bool) -> bool:
+        return default if value is None else value
+
+    return deid.Options(
+        retain_patient_characteristics=pick(
+            request.retain_patient_characteristics, d.deid_retain_patient_characteristics
+        ),
+        retain_device_identity=pick(request.retain_device_identity, d.deid_retain_device_identity),
+        retain_safe_private=d.deid_retain_safe_private,
+        clean_pixel_data=request.clean_pixel_data,
+    )
+
+
 def _deidentify(job: OutboundJob, settings: Settings) -> Work:
     def work(session: Session, j: OutboundJob) -> dict[str, Any]:
         institution = j.params.get("institution_id")
@@ -128,6 +146,7 @@ def _deidentify(job: OutboundJob, settings: Settings) -> Work:
             institution_id=uuid.UUID(institution) if institution else None,
             max_study_bytes=settings.dicom.max_study_bytes,
             settings=settings,
+            options=deid.Options(**j.params.get("options", {})),
         )
 
     return work
@@ -141,16 +160,29 @@ def deidentify_into_archive(
     institution_id: uuid.UUID | None,
     max_study_bytes: int,
     settings: Settings | None = None,
+    options: deid.Options | None = None,
 ) -> dict[str, Any]:
-    """De-identify every instance of a study and store the copy (a new study UID)."""
+    """De-identify every instance of a study and store the copy (a new study UID).
+
+    With `options.clean_pixel_data` the clean-pixel step runs on each instance a region rule
+    matches, and only those copies declare Clean Pixel Data. The result records the profile
+    and, per option code, how many instances declare it (what a later "publish" checks).
+    """
+    options = options or deid.Options()
+    regions = settings.dicom.deid_pixel_regions if settings else None
     archive = get_archive(settings)
     p = deid.Pseudonymizer(secret)
     new_uid = p.uid(study_uid)
     count = 0
+    declared: dict[str, int] = {}
     for data in archive.study_instances(study_uid):
-        ds = deid.deidentify(pydicom.dcmread(BytesIO(data)), p)
+        ds = pydicom.dcmread(BytesIO(data))
+        cleaned = options.clean_pixel_data and deid_pixels.clean_pixels(ds, regions)
+        copy = deid.deidentify(ds, p, options, pixels_cleaned=cleaned)
+        for code in deid.copy_options(copy) or []:
+            declared[code] = declared.get(code, 0) + 1
         buf = BytesIO()
-        ds.save_as(buf, enforce_file_format=True)
+        copy.save_as(buf, enforce_file_format=True)
         ingest(
             session=session,
             archive=archive,
@@ -162,7 +194,13 @@ def deidentify_into_archive(
             max_study_bytes=max_study_bytes,
         )
         count += 1
-    return {"deidentified_study_uid": new_uid, "instances": count}
+    return {
+        "deidentified_study_uid": new_uid,
+        "instances": count,
+        "deidentified_copy": True,
+        "profile": deid.profile_name(),
+        "method_codes": declared,
+    }
 
 
 def recover(*, engine: Engine, settings: Settings, now: datetime) -> int:

@@ -73,6 +73,14 @@ class RetrieveRequest(BaseModel):
     study_uid: str | None = None
 
 
+class DeidentifyRequest(BaseModel):
+    """Options of a de-identified copy; unset ones take the TELEMED_DICOM__DEID_* defaults."""
+
+    clean_pixel_data: bool = False
+    retain_patient_characteristics: bool | None = None
+    retain_device_identity: bool | None = None
+
+
 class JobPublic(BaseModel):
     id: uuid.UUID
     kind: str

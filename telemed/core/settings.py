@@ -44,6 +44,11 @@ class DicomSettings(BaseModel):
     gateway_enabled: bool = False
     gateway_host: str = "0.0.0.0"
     forwarder_workers: int = 2
+    # De-identified copies (dicom.deid): option defaults, a request may override them.
+    deid_retain_patient_characteristics: bool = True
+    deid_retain_device_identity: bool = False
+    deid_retain_safe_private: bool = False
+    deid_pixel_regions: Path | None = None  # clean-pixel rules; None: the shipped file
 
 
 class VideoSettings(BaseModel):

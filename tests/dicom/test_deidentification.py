@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from io import BytesIO
 
 import pydicom
@@ -31,6 +32,7 @@ def _identifying_series() -> list[Dataset]:
         ds.InstitutionAddress = "County road 1"
         ds.RequestingPhysician = "REQ^DOC"
         ds.AcquisitionDateTime = "20261120101700.000000"
+        ds.SeriesDescription = "Head WANG^XIAOMING MRN-778899 CT-ROOM-2"
         ds.add_new(0x00091001, "LO", "vendor note WANG")
         ds.add_new(0x60003000, "OW", b"\x00" * 8)  # overlay data
     ref = Dataset()
@@ -44,7 +46,8 @@ def test_every_attribute_is_handled_per_the_profile() -> None:
     originals = _identifying_series()
     copies = [pydicom.dcmread(BytesIO(to_bytes(d))) for d in originals]
     p = deid.Pseudonymizer("teaching-secret")
-    out = [deid.deidentify(ds, p) for ds in copies]
+    options = deid.Options(retain_patient_characteristics=False)
+    out = [deid.deidentify(ds, p, options) for ds in copies]
     a, b = out
     o1, o2 = originals
     for ds, orig in zip(out, originals, strict=True):
@@ -65,17 +68,18 @@ def test_every_attribute_is_handled_per_the_profile() -> None:
             "PatientTelephoneNumbers",
             "OtherPatientIDs",
             "PatientAge",
-            "OperatorsName",
             "PerformingPhysicianName",
-            "StationName",
-            "DeviceSerialNumber",
-            "InstitutionName",
             "InstitutionAddress",
             "RequestingPhysician",
-            "StudyDescription",
-            "SeriesDescription",
         ):
             assert kw not in ds, kw
+        # Clean Descriptors: what identifies goes, the description stays.
+        assert ds.SeriesDescription == "Head"
+        assert ds.StudyDescription == orig.StudyDescription
+        # X/Z/D: a dummy (conformant whatever the attribute's type in the IOD).
+        assert ds.OperatorsName == "ANONYMOUS"
+        for kw in ("StationName", "DeviceSerialNumber", "InstitutionName"):
+            assert ds.data_element(kw).value == "ANONYMIZED", kw
         assert not any(e.tag.is_private for e in ds.iterall())
         assert 0x60003000 not in ds
         # UIDs remapped (instances), classes and syntaxes kept.
@@ -106,8 +110,8 @@ def test_every_attribute_is_handled_per_the_profile() -> None:
         codes = {
             (c.CodeValue, c.CodingSchemeDesignator) for c in ds.DeidentificationMethodCodeSequence
         }
-        assert codes == {("113100", "DCM"), ("113107", "DCM")}
-        assert "Annex E" in ds.DeidentificationMethod or "PS3.15" in ds.DeidentificationMethod
+        assert codes == {("113100", "DCM"), ("113105", "DCM"), ("113107", "DCM")}
+        assert ds.DeidentificationMethod[0].startswith("DICOM PS3.15 2024b")
         # Pixels untouched (CT: no burned-in annotation).
         assert ds.PixelData == orig.PixelData
     # Consistent across the study: same study/series UID, same pseudonym and shift.
@@ -137,6 +141,7 @@ def test_same_secret_same_mapping_other_patient_other_shift() -> None:
     [
         ({"BurnedInAnnotation": "YES"}, "burned-in"),
         ({"Modality": "US"}, "ultrasound"),
+        ({"RecognizableVisualFeatures": "YES"}, "recognizable"),
         ({"SOPClassUID": "1.2.840.10008.5.1.4.1.1.7"}, "secondary capture"),
         ({"SOPClassUID": "1.2.840.10008.5.1.4.1.1.6.1"}, "ultrasound"),
     ],
@@ -182,5 +187,30 @@ def test_api_refuses_burned_in_and_copies_a_clean_study(
         )
         assert copy.patient_name == "ANONYMOUS" and copy.source == "deid"
         assert copy.patient_id is None
+        # The copy and the job's result say it is a de-identified copy, and with which options.
+        assert result["deidentified_copy"] is True
+        assert result["profile"] == "DICOM PS3.15 2024b Table E.1-1"
+        assert result["method_codes"] == {c: 2 for c in ("113100", "113105", "113107", "113108")}
+        from dicom.archive import get_archive
+
+        for data in get_archive().study_instances(new_uid):
+            stored = pydicom.dcmread(BytesIO(data))
+            assert deid.copy_options(stored) == ["113100", "113105", "113107", "113108"]
+        # Through the API: the job row carries the options it will apply.
+        r = client.post(
+            f"/api/v1/studies/{clean[0].StudyInstanceUID}/deidentify",
+            headers=county,
+            json={"retain_patient_characteristics": False},
+        )
+        assert r.status_code == 202, r.text
+        from dicom.models import OutboundJob
+
+        job = session.get(OutboundJob, uuid.UUID(r.json()["id"]))
+        assert job is not None and job.params["options"] == {
+            "retain_patient_characteristics": False,
+            "retain_device_identity": False,
+            "retain_safe_private": False,
+            "clean_pixel_data": False,
+        }
     finally:
         set_archive(None)
