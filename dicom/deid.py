@@ -359,7 +359,7 @@ def deidentify(
     ds.LongitudinalTemporalInformationModified = "MODIFIED"
     if pixels_cleaned:
         ds.BurnedInAnnotation = "NO"
-    if hasattr(ds, "file_meta"):
+    if hasattr(ds, "file_meta") and "SOPInstanceUID" in ds:
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     return ds
 
