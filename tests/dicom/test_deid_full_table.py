@@ -126,3 +126,26 @@ def test_safe_private_list_keeps_only_listed_numeric_elements() -> None:
     on = deid.deidentify(ds, deid.Pseudonymizer("s"), Options(retain_safe_private=True))
     kept = {int(e.tag): e.value for e in on if e.tag.is_private}
     assert kept == {0x00190010: "GEMS_ACQU_01", 0x00191023: "39.375"}
+
+
+def test_the_shipped_table_is_the_standard_s_and_names_its_edition() -> None:
+    from pydicom.datadict import dictionary_keyword
+
+    prof = profile()
+    assert prof.standard == "DICOM PS3.15 2024b"
+    assert prof.source["repository"] == "innolitics/dicom-standard"
+    assert len(prof.rows) == 621
+    for r in prof.rows:
+        if r.keyword:  # names in the table agree with pydicom's dictionary (PS3.6)
+            assert dictionary_keyword(int(r.tag, 16)) == r.keyword
+    by_kw = {r.keyword: r for r in prof.rows}
+    assert by_kw["PatientName"].basic == "Z" and by_kw["PatientID"].basic == "Z/D"
+    assert by_kw["ReferencedSOPInstanceUID"].basic == "U"
+    assert by_kw["StudyDescription"].options == {"clean_descriptors": "C"}
+    assert _action(0x60003000) == "X" and _action(0x60204000) == "X"
+    assert _action(0x50001234) == "X" and _action(0x00291010) == "X"
+    assert _action(0x00280010) is None  # Rows: not listed, kept
+
+
+def _action(tag: int) -> str | None:
+    return profile().action(tag, Options())
