@@ -76,6 +76,7 @@ def test_no_identifying_value_of_the_table_survives_anywhere(options: Options) -
 
 
 def test_options_on_the_copy_are_exactly_those_applied() -> None:
+    assert deid.copy_options(full_table_study().datasets[0]) is None  # not a copy: not publishable
     for options, expected in [
         (Options(), {"113100", "113105", "113107", "113108"}),
         (Options(retain_patient_characteristics=False), {"113100", "113105", "113107"}),
