@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import pydicom
-from fastapi import APIRouter, BackgroundTasks, FastAPI, Query
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Path, Query, Response
 from sqlmodel import Session, select
 
 from dicom import deid, deid_pixels, jobs, outbound, service
@@ -101,7 +101,7 @@ def get_study(
 def link_study(
     study_uid: str, body: StudyLinkCreate, session: SessionDep, user: StaffUser, now: NowDep
 ) -> StudyLinkPublic:
-    """Link a study to a consultation or referral (the linker must see the study)."""
+    """Link a study to a consultation or referral (who may: `dicom.policy`)."""
     link = service.link_study(
         session=session,
         study_uid=study_uid,
@@ -111,6 +111,29 @@ def link_study(
         now=now,
     )
     return StudyLinkPublic.model_validate(link, from_attributes=True)
+
+
+@router.delete("/studies/{study_uid}/links/{target_type}/{target_id}", status_code=204)
+def unlink_study(
+    study_uid: str,
+    target_type: Annotated[str, Path(pattern="^(consultation|referral)$")],
+    target_id: uuid.UUID,
+    session: SessionDep,
+    user: StaffUser,
+    now: NowDep,
+    ip: ClientIP,
+) -> Response:
+    """Remove a study's link to a consultation or referral (who may: `dicom.policy`)."""
+    service.unlink_study(
+        session=session,
+        study_uid=study_uid,
+        target_type=target_type,
+        target_id=target_id,
+        by=user,
+        now=now,
+        ip=ip,
+    )
+    return Response(status_code=204)
 
 
 @router.get("/studies/{study_uid}/links", response_model=list[StudyLinkPublic])

@@ -21,7 +21,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from dicom import deid, deid_pixels, outbound
+from dicom import deid, deid_pixels, outbound, policy
 from dicom.archive import get_archive
 from dicom.ingest import ingest
 from dicom.models import JobKind, JobStatus, OutboundJob, Study, StudyLink
@@ -97,7 +97,16 @@ def _retrieve(job: OutboundJob, settings: Settings) -> Work:
 
 
 def _copy_links(session: Session, j: OutboundJob, prior: Study, source_study_id: uuid.UUID) -> None:
-    """The prior joins every consultation/referral its current study is linked to."""
+    """The prior joins every consultation/referral its current study is linked to, when
+    `dicom.policy.may_join_links` allows (same sender, same DICOM patient)."""
+    current = session.get(Study, source_study_id)
+    if current is None or not policy.may_join_links(prior, current):
+        log.warning(
+            "prior %s does not join the links of study %s (other sender or patient)",
+            prior.study_uid,
+            source_study_id,
+        )
+        return
     for link in session.exec(select(StudyLink).where(StudyLink.study_id == source_study_id)):
         exists = session.exec(
             select(StudyLink).where(

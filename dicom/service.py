@@ -6,7 +6,8 @@ A study is visible to
   domains through `register_link_access`),
 - the patient it belongs to,
 - admins.
-Everything else is absent from queries and 404 on direct access.
+Everything else is absent from queries and 404 on direct access. Who may link and
+unlink is the rule of `dicom.policy`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from dicom import policy
 from dicom.models import Instance, LinkTarget, Study, StudyLink
 from dicom.schemas import StudySummary
 from telemed.core import audit
@@ -38,11 +40,14 @@ __all__ = [
     "index_instance",
     "index_instances",
     "link_study",
+    "links_for",
     "list_studies",
     "record_access",
     "register_link_access",
+    "register_link_target",
     "studies_for",
     "summary_of",
+    "unlink_study",
     "visible_study_uids",
 ]
 
@@ -220,6 +225,21 @@ def record_access(
     )
 
 
+register_link_target = policy.register_link_target
+
+
+def _link(
+    session: Session, study_uid: str, target_type: str, target_id: uuid.UUID
+) -> StudyLink | None:
+    return session.execute(
+        select(StudyLink).where(
+            StudyLink.study_uid == study_uid,
+            StudyLink.target_type == target_type,
+            StudyLink.target_id == target_id,
+        )
+    ).scalar_one_or_none()
+
+
 def link_study(
     *,
     session: Session,
@@ -229,17 +249,14 @@ def link_study(
     by: User,
     now: datetime,
 ) -> StudyLink:
-    """Attach a study to a consultation/referral; the linker must see the study. Idempotent."""
+    """Attach a study to a consultation/referral as `dicom.policy` allows. Idempotent."""
     if target_type not in {t.value for t in LinkTarget}:
         raise Invalid(f"unknown target type {target_type!r}", field="target_type")
     study = get_visible_study(session=session, user=by, study_uid=study_uid)
-    existing = session.execute(
-        select(StudyLink).where(
-            StudyLink.study_uid == study_uid,
-            StudyLink.target_type == target_type,
-            StudyLink.target_id == target_id,
-        )
-    ).scalar_one_or_none()
+    policy.require_may_link(
+        session=session, user=by, study=study, target_type=target_type, target_id=target_id
+    )
+    existing = _link(session, study_uid, target_type, target_id)
     if existing is not None:
         return existing
     values = {
@@ -257,13 +274,8 @@ def link_study(
         .values(**values)
         .on_conflict_do_nothing(index_elements=["study_uid", "target_type", "target_id"])
     )
-    link = session.execute(
-        select(StudyLink).where(
-            StudyLink.study_uid == study_uid,
-            StudyLink.target_type == target_type,
-            StudyLink.target_id == target_id,
-        )
-    ).scalar_one()
+    link = _link(session, study_uid, target_type, target_id)
+    assert link is not None
     record_access(
         session=session,
         user=by,
@@ -275,6 +287,52 @@ def link_study(
     )
     session.flush()
     return link
+
+
+def unlink_study(
+    *,
+    session: Session,
+    study_uid: str,
+    target_type: str,
+    target_id: uuid.UUID,
+    by: User,
+    now: datetime,
+    ip: str | None = None,
+) -> None:
+    """Remove a link as `dicom.policy` allows; its readers lose the study at once (404)."""
+    study = get_visible_study(session=session, user=by, study_uid=study_uid)
+    link = _link(session, study_uid, target_type, target_id)
+    if link is None:
+        raise NotFound(
+            f"study {study_uid} is not linked to {target_type} {target_id}", code="link_not_found"
+        )
+    policy.require_may_link(
+        session=session, user=by, study=study, target_type=target_type, target_id=target_id
+    )
+    session.delete(link)
+    policy.unlinked(session, study_uid=study_uid, target_type=target_type, target_id=target_id)
+    record_access(
+        session=session,
+        user=by,
+        study=study,
+        what="unlink",
+        now=now,
+        ip=ip,
+        action="delete",
+        detail={"target_type": target_type, "target_id": str(target_id)},
+    )
+    session.flush()
+
+
+def links_for(*, session: Session, target_type: str, target_id: uuid.UUID) -> list[StudyLink]:
+    """The links of a consultation/referral, oldest first (the caller authorizes the target)."""
+    return list(
+        session.execute(
+            select(StudyLink)
+            .where(StudyLink.target_type == target_type, StudyLink.target_id == target_id)
+            .order_by(col(StudyLink.created_at), col(StudyLink.id))
+        ).scalars()
+    )
 
 
 def studies_for(*, session: Session, target_type: str, target_id: uuid.UUID) -> list[StudySummary]:

@@ -976,9 +976,25 @@ def referral_studies(
 def link_referral_study(
     referral_id: uuid.UUID, data: StudyLinkIn, user: CurrentUser, session: SessionDep, now: NowDep
 ) -> ReferralPublic:
-    """Attach an imaging study the caller may see (referrer or receiver)."""
+    """Attach an imaging study (who may: `dicom.policy`; referrer or receiver, while open)."""
     r = service.link_study(
         session=session, referral_id=referral_id, study_uid=data.study_uid, by=user, now=now
+    )
+    return _public(session, r, user, now)
+
+
+@router.delete("/referrals/{referral_id}/studies/{study_uid}", response_model=ReferralPublic)
+def unlink_referral_study(
+    referral_id: uuid.UUID,
+    study_uid: str,
+    user: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
+    ip: ClientIP,
+) -> ReferralPublic:
+    """Unlink a study from the referral (same rule as linking); its readers lose it at once."""
+    r = service.unlink_study(
+        session=session, referral_id=referral_id, study_uid=study_uid, by=user, now=now, ip=ip
     )
     return _public(session, r, user, now)
 

@@ -8,9 +8,11 @@ doctor (or the contracted resident) use the family-doctor share of slots.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
+from typing import Any
 
 from sqlmodel import Session
 
@@ -49,12 +51,15 @@ def reserved_eligible(session: Session, user: User, patient_id: uuid.UUID | None
     return contracts.is_contracted_doctor(session=session, user=user, patient_id=patient_id)
 
 
-def register_hooks() -> bool:
-    """Register the reserved-capacity eligibility with scheduling when it is installed."""
+def register_hooks(references: dict[str, Callable[[Session, User, uuid.UUID], Any]]) -> bool:
+    """Register the reserved-capacity eligibility and who may book for our objects
+    (`references`: booking reference type -> resolver) with scheduling when installed."""
     svc = _scheduling()
     if svc is None or not hasattr(svc, "register_reserved_eligibility"):
         return False
     svc.register_reserved_eligibility(reserved_eligible)
+    for reference_type, fn in references.items():
+        svc.register_booking_reference(reference_type, fn)
     return True
 
 

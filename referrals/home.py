@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from referrals import booking, contracts
 from referrals.models import HomeBedVisit, HomeSickBed, HomeVisitRequest
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
+from telemed.core.targets import Access
 from telemed.identity.models import Role, User
 
 
@@ -233,6 +234,19 @@ def _visible(session: Session, user: User, req: HomeVisitRequest) -> bool:
         or (user.role == Role.PATIENT and user.patient_id == req.patient_id)
         or contracts.is_member(session=session, user=user, team_id=req.team_id)
     )
+
+
+def booking_reference_access(session: Session, user: User, visit_id: uuid.UUID) -> Access:
+    """Booking-reference resolver for scheduling: members of the request's team book for a
+    home visit that is still requested (or scheduled, to rebook)."""
+    req = session.get(HomeVisitRequest, visit_id)
+    if req is None:
+        return Access.MISSING
+    if not _visible(session, user, req):
+        return Access.HIDDEN
+    if not contracts.is_member(session=session, user=user, team_id=req.team_id):
+        return Access.READ_ONLY
+    return Access.WRITE if req.status in ("requested", "scheduled") else Access.CLOSED
 
 
 def get_home_visit(*, session: Session, visit_id: uuid.UUID, user: User) -> HomeVisitRequest:

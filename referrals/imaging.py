@@ -1,7 +1,8 @@
 """The seam to the imaging domain: studies linked to referrals (attachments of kind `study`).
 
 Participants of a referral see its linked studies: referrals registers who takes part with
-`dicom.service.register_link_access("referral", ...)`.
+`dicom.service.register_link_access("referral", ...)`, and who may link and unlink (the
+referrer and the receiver while the referral is open) with `register_link_target`.
 """
 
 from __future__ import annotations
@@ -28,28 +29,59 @@ def _dicom() -> ModuleType | None:
     return dicom_service
 
 
-def register_hooks(takes_part: Callable[[Session, User, uuid.UUID], bool]) -> bool:
+def _required() -> ModuleType:
+    svc = _dicom()
+    if svc is None:
+        raise Unavailable("the imaging service is not installed", code="imaging_unavailable")
+    return svc
+
+
+def register_hooks(
+    takes_part: Callable[[Session, User, uuid.UUID], bool],
+    link_access: Callable[[Session, User, uuid.UUID], Any],
+    on_unlink: Callable[[Session, str, uuid.UUID], None],
+) -> bool:
+    """Tell imaging who reads a referral's studies and who may link/unlink them."""
     svc = _dicom()
     if svc is None or not hasattr(svc, "register_link_access"):
         return False
     svc.register_link_access("referral", takes_part)
+    svc.register_link_target("referral", link_access, on_unlink=on_unlink)
     return True
 
 
 def link(
     *, session: Session, referral_id: uuid.UUID, study_uid: str, by: User, now: datetime
 ) -> None:
-    """Link a study the user may see to the referral (404 when they may not)."""
-    svc = _dicom()
-    if svc is None:
-        raise Unavailable("the imaging service is not installed", code="imaging_unavailable")
-    svc.link_study(
+    """Link a study to the referral as imaging's rule allows (`dicom.policy`)."""
+    _required().link_study(
         session=session,
         study_uid=study_uid,
         target_type="referral",
         target_id=referral_id,
         by=by,
         now=now,
+    )
+
+
+def unlink(
+    *,
+    session: Session,
+    referral_id: uuid.UUID,
+    study_uid: str,
+    by: User,
+    now: datetime,
+    ip: str | None,
+) -> None:
+    """Unlink a study from the referral (imaging applies the same rule as for linking)."""
+    _required().unlink_study(
+        session=session,
+        study_uid=study_uid,
+        target_type="referral",
+        target_id=referral_id,
+        by=by,
+        now=now,
+        ip=ip,
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from referrals import booking, contracts, imaging, policy
+from referrals import booking, contracts, home, imaging, policy
 from referrals.contracts import active_contract_for, is_contracted_doctor
 from referrals.insurance import InsuranceAdapter, default_adapter
 from referrals.models import (
@@ -25,11 +25,12 @@ from referrals.models import (
     ReferralEvent,
 )
 from referrals.schemas import OutcomeIn, ReferralCreate
-from referrals.states import REFERRAL, WAITING
+from referrals.states import OPEN, REFERRAL, WAITING
 from telemed.core import notifications
 from telemed.core.clock import to_shanghai
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.settings import Settings
+from telemed.core.targets import Access
 from telemed.identity import permissions
 from telemed.identity.models import Patient, Role, User
 from telemed.network.models import County, Department, Institution
@@ -101,10 +102,48 @@ def _takes_part(session: Session, user: User, referral_id: uuid.UUID) -> bool:
     return r is not None and can_see_referral(session=session, user=user, referral=r)
 
 
+# States in which a referral takes studies, and bookings.
+ATTACHABLE = ("draft", *OPEN)
+BOOKABLE = ("accepted", "booked")
+
+
+def _access(
+    session: Session, user: User, referral_id: uuid.UUID, states: tuple[str, ...]
+) -> Access:
+    r = session.get(Referral, referral_id)
+    if r is None:
+        return Access.MISSING
+    if not can_see_referral(session=session, user=user, referral=r):
+        return Access.HIDDEN
+    if not policy.parties_of(user, r) & {"referrer", "receiver"}:
+        return Access.READ_ONLY
+    return Access.WRITE if r.status in states else Access.CLOSED
+
+
+def _study_link_access(session: Session, user: User, referral_id: uuid.UUID) -> Access:
+    """Link-target resolver for imaging: the referrer or the receiver, while open."""
+    return _access(session, user, referral_id, ATTACHABLE)
+
+
+def _booking_reference_access(session: Session, user: User, referral_id: uuid.UUID) -> Access:
+    """Booking-reference resolver for scheduling: the referrer or the receiver of an
+    accepted (or booked, to rebook) referral."""
+    return _access(session, user, referral_id, BOOKABLE)
+
+
+def _study_unlinked(session: Session, study_uid: str, referral_id: uuid.UUID) -> None:
+    """Imaging removed a link: drop the study from the referral's attachments too."""
+    r = session.get(Referral, referral_id)
+    if r is not None and any(a.get("study_uid") == study_uid for a in r.attachments):
+        r.attachments = [a for a in r.attachments if a.get("study_uid") != study_uid]
+
+
 permissions.register_participation(_family_doctor_participation)
 permissions.register_participation(_referral_participation)
-booking.register_hooks()
-imaging.register_hooks(_takes_part)
+booking.register_hooks(
+    {"referral": _booking_reference_access, "home_visit": home.booking_reference_access}
+)
+imaging.register_hooks(_takes_part, _study_link_access, _study_unlinked)
 
 
 # ---------------------------------------------------------------- creation
@@ -208,12 +247,11 @@ def create_referral(
 def link_study(
     *, session: Session, referral_id: uuid.UUID, study_uid: str, by: User, now: datetime
 ) -> Referral:
-    """Attach a study to the referral (referrer or receiver, who must see the study)."""
+    """Attach a study to the referral as imaging's link rule allows (`dicom.policy`: the
+    referrer or the receiver while the referral is open, a study their hospital sent)."""
     r = _lock(session, referral_id)
     if not can_see_referral(session=session, user=by, referral=r):
         raise NotFound(f"referral {referral_id} not found")
-    if not policy.parties_of(by, r) & {"referrer", "receiver"}:
-        raise Forbidden("the referrer or the receiver attaches studies", code="not_your_part")
     imaging.link(session=session, referral_id=r.id, study_uid=study_uid, by=by, now=now)
     if not any(a.get("study_uid") == study_uid for a in r.attachments):
         r.attachments = [
@@ -222,6 +260,26 @@ def link_study(
         ]
     r.updated_at = now
     _event(session, r, "link_study", r.status, r.status, by, now, None, {"study_uid": study_uid})
+    session.flush()
+    return r
+
+
+def unlink_study(
+    *,
+    session: Session,
+    referral_id: uuid.UUID,
+    study_uid: str,
+    by: User,
+    now: datetime,
+    ip: str | None,
+) -> Referral:
+    """Unlink a study from the referral (the same rule as linking); its readers lose it."""
+    r = _lock(session, referral_id)
+    if not can_see_referral(session=session, user=by, referral=r):
+        raise NotFound(f"referral {referral_id} not found")
+    imaging.unlink(session=session, referral_id=r.id, study_uid=study_uid, by=by, now=now, ip=ip)
+    r.updated_at = now
+    _event(session, r, "unlink_study", r.status, r.status, by, now, None, {"study_uid": study_uid})
     session.flush()
     return r
 

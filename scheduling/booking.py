@@ -30,6 +30,7 @@ from scheduling import placement
 from scheduling.eligibility import _eligible
 from scheduling.horizon import holders
 from scheduling.models import ACTIVE_STATUSES, Booking, BookingStatus, Slot, WaitlistEntry
+from scheduling.references import require_reference
 from scheduling.states import BOOKING, WAITLIST
 from telemed.core import idempotency, notifications
 from telemed.core.clock import to_shanghai
@@ -620,7 +621,11 @@ def book(
     hold_id: uuid.UUID | None = None,
     atomic: bool = True,
 ) -> Booking:
-    """Book a slot, straight or by confirming the caller's hold; 409 slot_full / hold_expired."""
+    """Book a slot, straight or by confirming the caller's hold; 409 slot_full / hold_expired.
+    A reference must be an object the booker may act on (`scheduling.references`)."""
+    require_reference(
+        session=session, user=by, reference_type=reference_type, reference_id=reference_id
+    )
     payload = {
         "slot_id": str(slot_id),
         "patient_id": str(patient_id),

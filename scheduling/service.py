@@ -5,8 +5,9 @@ The rules live in modules named for what they hold: `scheduling.search` (slot se
 `scheduling.booking` (holds, bookings, the place-taking, cancel/reschedule, attendance,
 reminders; `scheduling.placement` is its one-statement PostgreSQL write),
 `scheduling.waitlist` (requests waiting for a freed place), `scheduling.schedules` (weekly
-rules and exceptions) and `scheduling.eligibility` (who may use reserved capacity). This
-module re-exports them; patch a private name in the module that holds it."""
+rules and exceptions), `scheduling.eligibility` (who may use reserved capacity) and
+`scheduling.references` (what a booking may reference). This module re-exports them;
+patch a private name in the module that holds it."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from scheduling.booking import (
 )
 from scheduling.eligibility import ReservedEligibility, register_reserved_eligibility
 from scheduling.eligibility import _eligibility as _eligibility  # the registered resolvers
+from scheduling.references import ReferenceAccess, register_booking_reference
 from scheduling.schedules import add_exception, create_rule, get_rule, list_rules, update_rule
 from scheduling.search import search_slots, viewer_eligible
 from scheduling.waitlist import (
@@ -44,6 +46,7 @@ __all__ = [
     "NOSHOW_WINDOW_DAYS",
     "PATIENT_SERVICE_CLASSES",
     "WAITLIST_OFFER_MINUTES",
+    "ReferenceAccess",
     "ReservedEligibility",
     "add_exception",
     "book",
@@ -60,6 +63,7 @@ __all__ = [
     "list_rules",
     "mark",
     "offer_waitlist",
+    "register_booking_reference",
     "register_reserved_eligibility",
     "release_expired_holds",
     "reschedule",

@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, File, Form, Header, Query, UploadFile
 from fastapi.responses import Response
 
 from dicom import service as dicom_service
+from scheduling import service as scheduling_service
 from telemed.consultations import jobs, payments, pdf, policy, service, signing
 from telemed.consultations.models import Consultation, Opinion
 from telemed.consultations.schemas import (
@@ -55,6 +56,8 @@ from telemed.network.models import Institution
 router = APIRouter(prefix="/api/v1/consultations", tags=["consultations"])
 register_participation(policy.participates_in_patient)
 dicom_service.register_link_access("consultation", policy.takes_part)
+dicom_service.register_link_target("consultation", policy.study_link_access)
+scheduling_service.register_booking_reference("consultation", policy.booking_reference_access)
 
 
 def _public(user: User, c: Consultation) -> ConsultationPublic:
@@ -322,10 +325,31 @@ def attach_study(
     user: CurrentUser,
     now: NowDep,
 ) -> Any:
-    """Link a DICOM study the requesting doctor can see."""
+    """Link a DICOM study (who may: `dicom.policy`; the requester, while the request is open)."""
     return service.attach_study(
         session=session, consultation_id=consultation_id, by=user, study_uid=body.study_uid, now=now
     )
+
+
+@router.delete("/{consultation_id}/studies/{study_uid}", status_code=204)
+def detach_study(
+    consultation_id: uuid.UUID,
+    study_uid: str,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    ip: ClientIP,
+) -> Response:
+    """Unlink a study from the request (same rule as linking); its readers lose it at once."""
+    service.detach_study(
+        session=session,
+        consultation_id=consultation_id,
+        by=user,
+        study_uid=study_uid,
+        now=now,
+        ip=ip,
+    )
+    return Response(status_code=204)
 
 
 @router.get("/{consultation_id}/studies", response_model=list[StudyPublic])

@@ -108,19 +108,6 @@ class ConsultationDocument(SQLModel, table=True):
     uploaded_at: datetime = utc_field()
 
 
-class ConsultationStudy(SQLModel, table=True):
-    """A DICOM study attached to a request (the access link itself lives in dicom)."""
-
-    __tablename__ = "consultation_study"
-    __table_args__ = (UniqueConstraint("consultation_id", "study_uid"),)
-
-    id: uuid.UUID = id_field()
-    consultation_id: uuid.UUID = Field(foreign_key="consultation.id", index=True)
-    study_uid: str = Field(max_length=64)
-    linked_by_id: uuid.UUID = Field(foreign_key="user_account.id")
-    linked_at: datetime = utc_field()
-
-
 class Opinion(SQLModel, table=True):
     """One version of the specialist's structured opinion; immutable once signed."""
 

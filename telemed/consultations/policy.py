@@ -22,6 +22,7 @@ from sqlmodel import Session, or_, select
 
 from telemed.consultations.models import Consultation
 from telemed.core.errors import Forbidden
+from telemed.core.targets import Access
 from telemed.identity.models import DOCTOR_ROLES, Role, User
 
 READ = frozenset(
@@ -48,7 +49,12 @@ ACTIONS: dict[str, frozenset[str]] = {
     "start_session": frozenset({"assigned", "requester"}),
     "write_opinion": frozenset({"assigned"}),
     "read_draft_opinion": frozenset({"assigned"}),
+    "attach_study": frozenset({"requester"}),
+    "book": frozenset({"requester", "assigned", "coordinator"}),
 }
+# States in which a request still takes attachments (studies) and bookings.
+ATTACHABLE_STATES = frozenset({"draft", "submitted", "accepted", "scheduled", "in_session"})
+BOOKABLE_STATES = frozenset({"submitted", "accepted", "scheduled"})
 
 
 def relations(user: User, c: Consultation) -> set[str]:
@@ -127,6 +133,32 @@ def participates_in_patient(session: Session, user: User, patient_id: uuid.UUID)
         .limit(1)
     )
     return session.execute(stmt).first() is not None
+
+
+def _access(
+    session: Session, user: User, consultation_id: uuid.UUID, action: str, states: frozenset[str]
+) -> Access:
+    c = session.get(Consultation, consultation_id)
+    if c is None:
+        return Access.MISSING
+    rel = relations(user, c)
+    if not rel & READ:
+        return Access.HIDDEN
+    if not rel & ACTIONS[action]:
+        return Access.READ_ONLY
+    return Access.WRITE if c.state in states else Access.CLOSED
+
+
+def study_link_access(session: Session, user: User, consultation_id: uuid.UUID) -> Access:
+    """Link-target resolver for dicom: the requester attaches studies while the request
+    is open (draft to in_session)."""
+    return _access(session, user, consultation_id, "attach_study", ATTACHABLE_STATES)
+
+
+def booking_reference_access(session: Session, user: User, consultation_id: uuid.UUID) -> Access:
+    """Booking-reference resolver for scheduling: the requester, the assigned specialist and
+    the receiving coordinators book for a request that is submitted, accepted or scheduled."""
+    return _access(session, user, consultation_id, "book", BOOKABLE_STATES)
 
 
 def takes_part(session: Session, user: User, consultation_id: uuid.UUID) -> bool:

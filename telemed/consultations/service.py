@@ -23,7 +23,6 @@ from telemed.consultations.models import (
     Consultation,
     ConsultationConsent,
     ConsultationDocument,
-    ConsultationStudy,
     ConsultationTransition,
     Opinion,
     SessionEvent,
@@ -36,6 +35,7 @@ from telemed.consultations.schemas import (
     OpinionCorrection,
     OpinionWrite,
     Proposal,
+    StudyPublic,
     VerifyResult,
 )
 from telemed.consultations.service_classes import DOCUMENT_KINDS, Urgency, info
@@ -479,37 +479,57 @@ def read_document(
 
 def attach_study(
     *, session: Session, consultation_id: uuid.UUID, by: User, study_uid: str, now: datetime
-) -> ConsultationStudy:
-    """Link a DICOM study the requesting doctor can see (404 otherwise); idempotent."""
+) -> StudyPublic:
+    """Link a DICOM study to the request as `dicom.policy` allows (the requester, while the
+    request is open, a study their hospital sent); idempotent."""
     c = load_visible(session=session, user=by, consultation_id=consultation_id)
-    policy.require(by, c, "edit")
-    if c.state not in ("draft", "submitted", "accepted", "scheduled", "in_session"):
-        raise InvalidTransition(entity="consultation", current=c.state, action="attach")
-    _dicom_link_study(session=session, study_uid=study_uid, consultation=c, by=by, now=now)
-    existing = session.execute(
-        select(ConsultationStudy).where(
-            ConsultationStudy.consultation_id == c.id, ConsultationStudy.study_uid == study_uid
-        )
-    ).scalar_one_or_none()
-    if existing is not None:
-        return existing
-    row = ConsultationStudy(
-        consultation_id=c.id, study_uid=study_uid, linked_by_id=by.id, linked_at=now
+    link = dicom_service.link_study(
+        session=session,
+        study_uid=study_uid,
+        target_type="consultation",
+        target_id=c.id,
+        by=by,
+        now=now,
     )
-    session.add(row)
     _audit(session, by, "attach", c, now=now, detail={"study_uid": study_uid})
-    session.flush()
-    return row
+    return _study_public(link)
 
 
-def studies(*, session: Session, consultation_id: uuid.UUID) -> list[ConsultationStudy]:
-    return list(
-        session.execute(
-            select(ConsultationStudy)
-            .where(ConsultationStudy.consultation_id == consultation_id)
-            .order_by(col(ConsultationStudy.linked_at))
-        ).scalars()
+def detach_study(
+    *,
+    session: Session,
+    consultation_id: uuid.UUID,
+    by: User,
+    study_uid: str,
+    now: datetime,
+    ip: str | None,
+) -> None:
+    """Unlink a study from the request (same rule as attaching); its readers lose it at once."""
+    c = load_visible(session=session, user=by, consultation_id=consultation_id)
+    dicom_service.unlink_study(
+        session=session,
+        study_uid=study_uid,
+        target_type="consultation",
+        target_id=c.id,
+        by=by,
+        now=now,
+        ip=ip,
     )
+    _audit(session, by, "detach", c, now=now, ip=ip, detail={"study_uid": study_uid})
+
+
+def _study_public(link: Any) -> StudyPublic:
+    return StudyPublic(
+        study_uid=link.study_uid, linked_by_id=link.linked_by_id, linked_at=link.created_at
+    )
+
+
+def studies(*, session: Session, consultation_id: uuid.UUID) -> list[StudyPublic]:
+    """The studies linked to the request (the links live in dicom)."""
+    links = dicom_service.links_for(
+        session=session, target_type="consultation", target_id=consultation_id
+    )
+    return [_study_public(link) for link in links]
 
 
 # ---------------------------------------------------------------- proposal
@@ -1318,20 +1338,6 @@ def _scheduling_cancel(
         by=booker,
         now=now,
         reason=f"consultation cancelled by {by.full_name}: {reason}"[:200],
-    )
-
-
-def _dicom_link_study(
-    *, session: Session, study_uid: str, consultation: Consultation, by: User, now: datetime
-) -> None:
-    """Link through dicom, which refuses (404) studies the doctor cannot see."""
-    dicom_service.link_study(
-        session=session,
-        study_uid=study_uid,
-        target_type="consultation",
-        target_id=consultation.id,
-        by=by,
-        now=now,
     )
 
 

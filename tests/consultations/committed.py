@@ -57,12 +57,14 @@ def purge(engine: Engine, consultation_id: uuid.UUID) -> None:
             "consultation_opinion",
             "consultation_sla_breach",
             "consultation_payment",
-            "consultation_study",
             "consultation_document",
             "consultation_session_event",
         ):
             stmt = f"DELETE FROM {table} WHERE consultation_id = :id"  # noqa: S608
             conn.execute(text(stmt), {"id": consultation_id})
+        conn.execute(
+            text("DELETE FROM dicom_study_link WHERE target_id = :id"), {"id": consultation_id}
+        )
         conn.execute(text("DELETE FROM consultation WHERE id = :id"), {"id": consultation_id})
         # what the request wrote elsewhere: its audit rows and notifications
         conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))

@@ -7,8 +7,9 @@
 - `demo_user(username)` -> User: a demo account from the seeded test database.
 - `indexed_study(institution="county-doctor", patient_id=None)` -> study UID indexed (not
   archived) in the test session, sent by that user's institution.
-- `link_participants`: a dict {target_id: {user ids}} backing a registered link resolver for
-  "consultation" and "referral" (tests of dicom only; real domains register their own).
+- `link_participants`: a dict {target_id: {user ids}} backing registered read and link
+  resolvers for "consultation" and "referral" (tests of dicom only; real domains register
+  their own).
 """
 
 from __future__ import annotations
@@ -92,20 +93,31 @@ def indexed_study(session: Session, demo_user: Callable[[str], object]) -> Calla
 
 @pytest.fixture
 def link_participants() -> Iterator[dict[uuid.UUID, set[uuid.UUID]]]:
-    """Register a test resolver for consultations and referrals backed by a dict."""
-    from dicom import service
+    """Register test resolvers for consultations and referrals backed by a dict: the users
+    listed for a target read its studies and may link to it."""
+    from dicom import policy, service
+    from telemed.core.targets import Access
 
     table: dict[uuid.UUID, set[uuid.UUID]] = {}
 
     def resolver(session: Session, user: object, target_id: uuid.UUID) -> bool:
         return getattr(user, "id", None) in table.get(target_id, set())
 
-    service.register_link_access("consultation", resolver)
-    service.register_link_access("referral", resolver)
+    def writer(session: Session, user: object, target_id: uuid.UUID) -> Access:
+        if target_id not in table:
+            return Access.MISSING
+        return Access.WRITE if resolver(session, user, target_id) else Access.HIDDEN
+
+    for kind in ("consultation", "referral"):
+        service.register_link_access(kind, resolver)
+        policy.register_link_target(kind, writer)  # type: ignore[arg-type]
     yield table
     for fns in service._link_access.values():
         if resolver in fns:
             fns.remove(resolver)
+    for wfns in policy._targets.values():
+        if writer in wfns:
+            wfns.remove(writer)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from referrals import booking, contracts, service
 from referrals.schemas import ReferralCreate
 from scheduling import service as scheduling_service
-from telemed.core.errors import Conflict
+from telemed.core.errors import Conflict, Forbidden
 from telemed.core.settings import get_settings
 from telemed.identity.models import Role, User
 from tests.referrals.conftest import (
@@ -104,11 +104,18 @@ def test_contracted_family_doctor_books_reserved_capacity_and_others_may_not(
         )  # fmt: skip
     assert exc.value.code == "reserved_for_contracted_residents"
     # the family doctor for a resident not contracted with them: refused too
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as exc:
+        scheduling_service.book(
+            session=session, slot_id=slot2.id, by=fd, patient_id=plain.id, now=clock.at
+        )
+    assert exc.value.code == "slot_full"
+    # ... and they may not book for a referral they take no part in
+    with pytest.raises(Forbidden) as refused:
         booking.book_slot(
             session=session, slot_id=slot2.id, by=fd, patient_id=plain.id, now=clock.at,
             reference_type="referral", reference_id=r2.id,
         )  # fmt: skip
+    assert refused.value.code == "reference_forbidden"
     # the receiver books the general place of a mixed slot; the reserved one stays
     mixed = reserved_slot(session, county_hospital(session), start + timedelta(hours=2), capacity=2)
     cd = user_named(session, "county-doctor")
