@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from dicom import service
+from dicom import own_urls, service
 from dicom.archive import ArchiveError, ArchiveUnavailable, NotInArchive, get_archive
 from dicom.ingest import Rejected, ingest, inspect_instance
 from dicom.spool import Spool
@@ -35,6 +35,13 @@ T = TypeVar("T")
 
 def _json(body: Any, status: int = 200) -> Response:
     return JSONResponse(body, status_code=status, media_type=DICOM_JSON)
+
+
+def _answer(request: Request, body: Any) -> Response:
+    """A QIDO/WADO metadata answer from the archive, with only our own URLs in it."""
+    base = str(request.base_url).rstrip("/") + "/dicom-web"
+    archive_url = getattr(get_archive(), "url", None)
+    return _json(own_urls.rewrite(body, archive_url=archive_url, public_base=base))
 
 
 def _call(fn: Callable[..., T], *args: Any, **kw: Any) -> T:
@@ -137,7 +144,9 @@ def search_studies(
     """QIDO-RS: the studies the caller may see that match the query."""
     params = _params(request)
     items = _search_visible(session, user, "studies", params)
-    return _json(_filtered(session, user, items, params, what="qido-studies", now=now, ip=ip))
+    return _answer(
+        request, _filtered(session, user, items, params, what="qido-studies", now=now, ip=ip)
+    )
 
 
 @router.get("/series")
@@ -146,7 +155,9 @@ def search_all_series(
 ) -> Response:
     params = _params(request)
     items = _search_visible(session, user, "series", params)
-    return _json(_filtered(session, user, items, params, what="qido-series", now=now, ip=ip))
+    return _answer(
+        request, _filtered(session, user, items, params, what="qido-series", now=now, ip=ip)
+    )
 
 
 @router.get("/instances")
@@ -155,7 +166,9 @@ def search_all_instances(
 ) -> Response:
     params = _params(request)
     items = _search_visible(session, user, "instances", params)
-    return _json(_filtered(session, user, items, params, what="qido-instances", now=now, ip=ip))
+    return _answer(
+        request, _filtered(session, user, items, params, what="qido-instances", now=now, ip=ip)
+    )
 
 
 @router.get("/studies/{study_uid}/series")
@@ -168,7 +181,9 @@ def search_series(
     ip: ClientIP,
 ) -> Response:
     _visible(session, user, study_uid, what="qido-series", now=now, ip=ip)
-    return _json(_call(get_archive().search, "series", _params(request), study_uid=study_uid))
+    return _answer(
+        request, _call(get_archive().search, "series", _params(request), study_uid=study_uid)
+    )
 
 
 @router.get("/studies/{study_uid}/instances")
@@ -181,7 +196,9 @@ def search_study_instances(
     ip: ClientIP,
 ) -> Response:
     _visible(session, user, study_uid, what="qido-instances", now=now, ip=ip)
-    return _json(_call(get_archive().search, "instances", _params(request), study_uid=study_uid))
+    return _answer(
+        request, _call(get_archive().search, "instances", _params(request), study_uid=study_uid)
+    )
 
 
 @router.get("/studies/{study_uid}/series/{series_uid}/instances")
@@ -195,14 +212,15 @@ def search_instances(
     ip: ClientIP,
 ) -> Response:
     _visible(session, user, study_uid, what="qido-instances", now=now, ip=ip)
-    return _json(
+    return _answer(
+        request,
         _call(
             get_archive().search,
             "instances",
             _params(request),
             study_uid=study_uid,
             series_uid=series_uid,
-        )
+        ),
     )
 
 
@@ -211,23 +229,29 @@ def search_instances(
 
 @router.get("/studies/{study_uid}/metadata")
 def study_metadata(
-    study_uid: str, session: SessionDep, user: CurrentUser, now: NowDep, ip: ClientIP
-) -> Response:
-    _visible(session, user, study_uid, what="metadata", now=now, ip=ip)
-    return _json(_call(get_archive().metadata, study_uid))
-
-
-@router.get("/studies/{study_uid}/series/{series_uid}/metadata")
-def series_metadata(
     study_uid: str,
-    series_uid: str,
+    request: Request,
     session: SessionDep,
     user: CurrentUser,
     now: NowDep,
     ip: ClientIP,
 ) -> Response:
     _visible(session, user, study_uid, what="metadata", now=now, ip=ip)
-    return _json(_call(get_archive().metadata, study_uid, series_uid))
+    return _answer(request, _call(get_archive().metadata, study_uid))
+
+
+@router.get("/studies/{study_uid}/series/{series_uid}/metadata")
+def series_metadata(
+    study_uid: str,
+    series_uid: str,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    ip: ClientIP,
+) -> Response:
+    _visible(session, user, study_uid, what="metadata", now=now, ip=ip)
+    return _answer(request, _call(get_archive().metadata, study_uid, series_uid))
 
 
 @router.get("/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}/metadata")
@@ -235,13 +259,14 @@ def instance_metadata(
     study_uid: str,
     series_uid: str,
     sop_uid: str,
+    request: Request,
     session: SessionDep,
     user: CurrentUser,
     now: NowDep,
     ip: ClientIP,
 ) -> Response:
     _visible(session, user, study_uid, what="metadata", now=now, ip=ip)
-    return _json(_call(get_archive().metadata, study_uid, series_uid, sop_uid))
+    return _answer(request, _call(get_archive().metadata, study_uid, series_uid, sop_uid))
 
 
 def _multipart(parts: list[bytes], media_type: str, extra: str = "") -> Response:

@@ -103,7 +103,12 @@ def register_patient(
 ) -> PatientPublic:
     """Register a real-name patient at the caller's institution."""
     patient = service.register_patient(
-        session=session, data=data, institution_id=user.institution_id, now=now, settings=settings
+        session=session,
+        data=data,
+        institution_id=user.institution_id,
+        now=now,
+        settings=settings,
+        by=user,
     )
     audit.record(
         session=session,

@@ -123,18 +123,28 @@ def register_patient(
     institution_id: uuid.UUID | None,
     now: datetime,
     settings: Settings,
+    by: User | None = None,
 ) -> Patient:
-    """Register a real-name patient; the resident ID must be valid and new."""
+    """Register a real-name patient; the resident ID must be valid and new.
+
+    A resident ID already registered is 409 `patient_exists`; the answer names the
+    existing `patient_id` only to a caller entitled to read that patient (`by`)."""
     parsed = rid.parse(data.resident_id, today=now.date())
     digest = rid.fingerprint(parsed.number, key=settings.security.secret_key)
     existing = session.execute(
         select(Patient).where(Patient.resident_id_hash == digest)
     ).scalar_one_or_none()
     if existing is not None:
+        if by is not None and can_read_patient(session, by, existing):
+            raise Conflict(
+                "a patient with this resident ID is already registered",
+                code="patient_exists",
+                patient_id=str(existing.id),
+            )
         raise Conflict(
-            "a patient with this resident ID is already registered",
+            "a patient with this resident ID is already registered elsewhere; ask the "
+            "patient's institution, or a consultation or referral that includes you",
             code="patient_exists",
-            patient_id=str(existing.id),
         )
     patient = Patient(
         name=data.name,

@@ -86,6 +86,29 @@ def test_register_patient_validates_and_masks(
     assert other.json() == []
 
 
+def test_patient_exists_names_the_patient_only_to_those_entitled(
+    client: TestClient, login: Callable[[str], dict[str, str]]
+) -> None:
+    number = rid.make("150122", date(1991, 3, 5), 46)
+    first = client.post(
+        "/api/v1/patients",
+        json={"name": "乌云", "resident_id": number},
+        headers=login("county-doctor"),
+    )
+    assert first.status_code == 201, first.text
+    pid = first.json()["id"]
+    again = {"name": "乌云", "resident_id": number}
+    own = client.post("/api/v1/patients", json=again, headers=login("county-doctor"))
+    assert own.status_code == 409 and own.json()["code"] == "patient_exists"
+    assert own.json()["patient_id"] == pid
+    for outsider in ("specialist", "specialist2", "family-doctor"):
+        r = client.post("/api/v1/patients", json=again, headers=login(outsider))
+        assert r.status_code == 409, (outsider, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == "patient_exists" and "patient_id" not in r.json()
+        assert pid not in r.text
+
+
 def test_patients_cannot_register_patients(
     client: TestClient, login: Callable[[str], dict[str, str]]
 ) -> None:
