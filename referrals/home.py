@@ -13,6 +13,7 @@ from referrals import booking, contracts
 from referrals.models import HomeBedVisit, HomeSickBed, HomeVisitRequest
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.targets import Access
+from telemed.identity import permissions
 from telemed.identity.models import Role, User
 
 
@@ -42,6 +43,7 @@ def admit_home_bed(
     planned_services: list[str],
 ) -> HomeSickBed:
     """Admit a contracted resident to a home sick bed with a visit plan."""
+    permissions.require_patient_read(session, by, patient_id)  # 404 to outsiders
     team_id = _contracted_team(session, patient_id)
     _require_team_staff(session, by, team_id)
     open_bed = session.execute(
@@ -208,6 +210,7 @@ def request_home_visit(
     preferred_date: date | None,
 ) -> HomeVisitRequest:
     """The resident (in the app) or a team member asks for a home visit."""
+    permissions.require_patient_read(session, by, patient_id)  # 404 to outsiders
     team_id = _contracted_team(session, patient_id)
     if by.role == Role.PATIENT:
         if by.patient_id != patient_id:
