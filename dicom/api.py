@@ -24,6 +24,7 @@ from dicom.schemas import (
     StudyLinkPublic,
     StudySummary,
 )
+from telemed.core import audit
 from telemed.core.db import get_engine, get_or_404
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -82,9 +83,14 @@ def list_studies(
         patient_id=patient_id,
         modality=modality,
     )
-    for item in items:
-        study = service.get_visible_study(session=session, user=user, study_uid=item.study_uid)
-        service.record_access(session=session, user=user, study=study, what="list", now=now, ip=ip)
+    audit.read(
+        session,
+        user,
+        object_type="study",
+        patient_ids=[i.patient_id for i in items],
+        object_ids=[i.study_uid for i in items],
+        what="list",
+    )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 

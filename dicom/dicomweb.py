@@ -22,6 +22,7 @@ from dicom import own_urls, service
 from dicom.archive import ArchiveError, ArchiveUnavailable, NotInArchive, get_archive
 from dicom.ingest import Rejected, ingest, inspect_instance
 from dicom.spool import Spool
+from telemed.core import audit
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Forbidden, Invalid, NotFound, Unavailable
 from telemed.identity.deps import ClientIP, CurrentUser
@@ -96,8 +97,15 @@ def _filtered(
     from dicom.models import Study
 
     shown = {_study_uid_of(i) for i in kept}
-    for study in session.exec(select(Study).where(col(Study.study_uid).in_(shown))):
-        service.record_access(session=session, user=user, study=study, what=what, now=now, ip=ip)
+    studies = list(session.exec(select(Study).where(col(Study.study_uid).in_(shown))))
+    audit.read(
+        session,
+        user,
+        object_type="study",
+        patient_ids=[s.patient_id for s in studies],
+        object_ids=sorted(s.study_uid for s in studies),
+        what=what,
+    )
     return kept
 
 

@@ -26,7 +26,7 @@ from dicom import policy
 from dicom.models import Instance, LinkTarget, Study, StudyLink
 from dicom.schemas import StudySummary
 from telemed.core import audit
-from telemed.core.errors import Invalid, NotFound
+from telemed.core.errors import Invalid
 from telemed.identity.models import Patient, Role, User
 from telemed.identity.permissions import is_staff
 from telemed.network.models import Institution
@@ -99,9 +99,15 @@ def can_see_study(*, session: Session, user: User, study_uid: str) -> bool:
 def get_visible_study(*, session: Session, user: User, study_uid: str) -> Study:
     """The study if the user may see it; 404 otherwise (no existence leak)."""
     study = _study(session, study_uid)
-    if study is None or not _may_see(session, user, study):
-        raise NotFound(f"study {study_uid} not found")
-    return study
+    return audit.visible_or_404(
+        session,
+        user,
+        study,
+        visible=study is not None and _may_see(session, user, study),
+        object_type="study",
+        ident=study_uid,
+        reason="neither of the sending institution nor taking part in a linked request",
+    )
 
 
 def _visible_filter(session: Session, user: User) -> Any:
@@ -211,6 +217,17 @@ def record_access(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Write one audit row: who accessed which study, what (qido, metadata, frames ...)."""
+    if action == "read" and not detail:
+        audit.read(
+            session,
+            user,
+            object_type="study",
+            object_id=study.study_uid,
+            patient_ids=[study.patient_id],
+            what=what,
+            at=now,
+        )
+        return
     audit.record(
         session=session,
         actor_id=user.id,

@@ -50,7 +50,7 @@ from telemed.core import audit, idempotency
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Forbidden, Invalid, NotFound
 from telemed.core.pagination import Page, PageDep, paginate
-from telemed.identity.deps import AdminUser, ClientIP, CurrentUser, StaffUser
+from telemed.identity.deps import AdminUser, CurrentUser, StaffUser
 from telemed.identity.models import Role, User
 from telemed.identity.permissions import require_patient_read
 from telemed.network.models import Institution
@@ -77,21 +77,6 @@ def _json(obj: Any) -> dict[str, Any]:
 
     out: dict[str, Any] = jsonable_encoder(_fields(obj))
     return out
-
-
-def _audit_read(
-    session: Any, user: User, kind: str, obj_id: uuid.UUID, patient_id: uuid.UUID, ip: str | None
-) -> None:
-    audit.record(
-        session=session,
-        actor_id=user.id,
-        actor_role=user.role,
-        action="read",
-        object_type=kind,
-        object_id=obj_id,
-        patient_id=patient_id,
-        ip=ip,
-    )
 
 
 # ---------------------------------------------------------------- family doctors
@@ -196,7 +181,7 @@ def _team_member_or_admin(session: Any, user: User, team_id: uuid.UUID) -> Famil
     "/family-doctors/teams/{team_id}/worklist", response_model=TeamWorklist, tags=["family doctors"]
 )
 def team_worklist(
-    team_id: uuid.UUID, user: CurrentUser, session: SessionDep, now: NowDep, ip: ClientIP
+    team_id: uuid.UUID, user: CurrentUser, session: SessionDep, now: NowDep
 ) -> TeamWorklist:
     """What the team must do: overdue follow-ups, care plans from referrals, home visits,
     home sick beds due a visit, referrals waiting at the team's institution."""
@@ -215,8 +200,7 @@ def team_worklist(
         *(b.patient_id for b, _ in beds),
         *(r.patient_id for r in waiting),
     }
-    for pid in pids:
-        _audit_read(session, user, "team_worklist", team_id, pid, ip)
+    audit.read(session, user, object_type="team_worklist", object_id=team_id, patient_ids=pids)
     labels = _labels(session, pids)
 
     def named(row: dict[str, Any], pid: uuid.UUID) -> dict[str, Any]:
@@ -262,11 +246,9 @@ def _require_team_reader(session: Any, user: User, team_id: uuid.UUID) -> None:
         raise Forbidden("only members of the team see its residents", code="not_team_member")
 
 
-def _visible_contract(session: Any, user: User, contract_id: uuid.UUID, ip: str | None) -> Contract:
-    c = contracts.get_contract(session=session, contract_id=contract_id)
-    if not contracts.can_see_contract(session=session, user=user, contract=c):
-        raise NotFound(f"contract {contract_id} not found")
-    _audit_read(session, user, "contract", c.id, c.patient_id, ip)
+def _visible_contract(session: Any, user: User, contract_id: uuid.UUID) -> Contract:
+    c = contracts.visible_contract(session=session, user=user, contract_id=contract_id)
+    audit.read(session, user, object_type="contract", object_id=c.id, patient_ids=[c.patient_id])
     return c
 
 
@@ -302,7 +284,6 @@ def sign_contract(
 def list_contracts(
     user: CurrentUser,
     session: SessionDep,
-    ip: ClientIP,
     patient_id: uuid.UUID | None = None,
     team_id: uuid.UUID | None = None,
     status: Literal["pending", "active", "expired", "terminated"] | None = None,
@@ -325,8 +306,13 @@ def list_contracts(
             if contracts.can_see_contract(session=session, user=user, contract=c)
             and (status is None or c.status == status)
         ]
-    for c in rows:
-        _audit_read(session, user, "contract", c.id, c.patient_id, ip)
+    audit.read(
+        session,
+        user,
+        object_type="contract",
+        patient_ids=[c.patient_id for c in rows],
+        object_ids=[c.id for c in rows],
+    )
     labels = _labels(session, {c.patient_id for c in rows})
     return [_contract(session, c, labels) for c in rows]
 
@@ -336,10 +322,8 @@ def list_contracts(
     response_model=ContractPublic,
     tags=["family doctors"],
 )
-def get_contract(
-    contract_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
-) -> ContractPublic:
-    return _contract(session, _visible_contract(session, user, contract_id, ip))
+def get_contract(contract_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> ContractPublic:
+    return _contract(session, _visible_contract(session, user, contract_id))
 
 
 @router.post(
@@ -348,9 +332,9 @@ def get_contract(
     tags=["family doctors"],
 )
 def confirm_contract(
-    contract_id: uuid.UUID, user: StaffUser, session: SessionDep, now: NowDep, ip: ClientIP
+    contract_id: uuid.UUID, user: StaffUser, session: SessionDep, now: NowDep
 ) -> ContractPublic:
-    c = _visible_contract(session, user, contract_id, ip)
+    c = _visible_contract(session, user, contract_id)
     return _contract(session, contracts.confirm(session=session, contract=c, by=user, now=now))
 
 
@@ -367,10 +351,9 @@ def renew_contract(
     session: SessionDep,
     now: NowDep,
     settings: SettingsDep,
-    ip: ClientIP,
 ) -> ContractPublic:
     """Create the next term; the resident may choose another team here."""
-    c = _visible_contract(session, user, contract_id, ip)
+    c = _visible_contract(session, user, contract_id)
     nxt = contracts.renew(
         session=session,
         contract=c,
@@ -395,10 +378,9 @@ def terminate_contract(
     user: CurrentUser,
     session: SessionDep,
     now: NowDep,
-    ip: ClientIP,
 ) -> ContractPublic:
     """End a contract early (the resident, or a doctor of the team)."""
-    c = _visible_contract(session, user, contract_id, ip)
+    c = _visible_contract(session, user, contract_id)
     own = user.role == Role.PATIENT and user.patient_id == c.patient_id
     if not own and not contracts.is_member(session=session, user=user, team_id=c.team_id):
         raise Forbidden("the resident or the team ends a contract", code="not_team_member")
@@ -414,9 +396,9 @@ def terminate_contract(
     tags=["family doctors"],
 )
 def follow_ups(
-    contract_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+    contract_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> list[FollowUpPublic]:
-    c = _visible_contract(session, user, contract_id, ip)
+    c = _visible_contract(session, user, contract_id)
     return [
         FollowUpPublic.model_validate(f, from_attributes=True)
         for f in contracts.follow_ups_of(session=session, contract_id=c.id)
@@ -488,14 +470,18 @@ def list_home_beds(
     team_id: uuid.UUID,
     user: CurrentUser,
     session: SessionDep,
-    ip: ClientIP,
     status: Literal["admitted", "discharged"] | None = None,
 ) -> list[HomeBedPublic]:
     """The team's home sick beds (members of the team and admins), newest admission first."""
     _require_team_reader(session, user, team_id)
     beds = home.beds_of_team(session=session, team_id=team_id, status=status)
-    for b in beds:
-        _audit_read(session, user, "home_bed", b.id, b.patient_id, ip)
+    audit.read(
+        session,
+        user,
+        object_type="home_bed",
+        patient_ids=[b.patient_id for b in beds],
+        object_ids=[b.id for b in beds],
+    )
     labels = _labels(session, {b.patient_id for b in beds})
     return [_bed(session, b, labels) for b in beds]
 
@@ -526,11 +512,11 @@ def admit_home_bed(
 @router.get(
     "/family-doctors/home-beds/{bed_id}", response_model=HomeBedPublic, tags=["family doctors"]
 )
-def get_home_bed(
-    bed_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
-) -> HomeBedPublic:
+def get_home_bed(bed_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> HomeBedPublic:
     bed = home.get_bed(session=session, bed_id=bed_id, user=user)
-    _audit_read(session, user, "home_bed", bed.id, bed.patient_id, ip)
+    audit.read(
+        session, user, object_type="home_bed", object_id=bed.id, patient_ids=[bed.patient_id]
+    )
     return _bed(session, bed)
 
 
@@ -597,12 +583,17 @@ def request_home_visit(
     tags=["family doctors"],
 )
 def list_home_visits(
-    patient_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+    patient_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> list[HomeVisitPublic]:
     """A resident's home visits: all of them for the resident, their team's for its members."""
     rows = home.home_visits_for(session=session, patient_id=patient_id, user=user)
-    for req in rows:
-        _audit_read(session, user, "home_visit", req.id, req.patient_id, ip)
+    audit.read(
+        session,
+        user,
+        object_type="home_visit",
+        patient_ids=[req.patient_id for req in rows],
+        object_ids=[req.id for req in rows],
+    )
     return [HomeVisitPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
@@ -611,11 +602,11 @@ def list_home_visits(
     response_model=HomeVisitPublic,
     tags=["family doctors"],
 )
-def get_home_visit(
-    visit_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
-) -> HomeVisitPublic:
+def get_home_visit(visit_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> HomeVisitPublic:
     req = home.get_home_visit(session=session, visit_id=visit_id, user=user)
-    _audit_read(session, user, "home_visit", req.id, req.patient_id, ip)
+    audit.read(
+        session, user, object_type="home_visit", object_id=req.id, patient_ids=[req.patient_id]
+    )
     return HomeVisitPublic.model_validate(req, from_attributes=True)
 
 
@@ -743,7 +734,6 @@ def list_referrals(
     session: SessionDep,
     page: PageDep,
     now: NowDep,
-    ip: ClientIP,
     role: Literal["sent", "received"] | None = None,
     status: str | None = None,
     patient_id: uuid.UUID | None = None,
@@ -753,8 +743,13 @@ def list_referrals(
         session=session, user=user, role=role, status=status, patient_id=patient_id
     )
     rows, total = paginate(session, stmt, page)
-    for r in rows:
-        _audit_read(session, user, "referral", r.id, r.patient_id, ip)
+    audit.read(
+        session,
+        user,
+        object_type="referral",
+        patient_ids=[r.patient_id for r in rows],
+        object_ids=[r.id for r in rows],
+    )
     labels = _labels(session, {r.patient_id for r in rows})
     return Page(
         items=[_public(session, r, user, now, labels) for r in rows],
@@ -770,10 +765,16 @@ def referral_worklist(user: StaffUser, session: SessionDep, now: NowDep) -> list
     contacted by (breached ones flagged): no referral waits unseen."""
     if user.institution_id is None:
         return []
-    return [
-        _waiting(r, now)
-        for r in service.receiver_worklist(session=session, institution_id=user.institution_id)
-    ]
+    rows = service.receiver_worklist(session=session, institution_id=user.institution_id)
+    audit.read(
+        session,
+        user,
+        object_type="referral",
+        patient_ids=[r.patient_id for r in rows],
+        object_ids=[r.id for r in rows],
+        what="worklist",
+    )
+    return [_waiting(r, now) for r in rows]
 
 
 @router.get("/referrals/receivers", response_model=list[ReceiverProposal])
@@ -844,20 +845,20 @@ def referral_reports(
 
 @router.get("/referrals/{referral_id}", response_model=ReferralPublic)
 def get_referral(
-    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, now: NowDep, ip: ClientIP
+    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, now: NowDep
 ) -> ReferralPublic:
     r = service.get_referral(session=session, referral_id=referral_id, user=user)
-    _audit_read(session, user, "referral", r.id, r.patient_id, ip)
+    audit.read(session, user, object_type="referral", object_id=r.id, patient_ids=[r.patient_id])
     return _public(session, r, user, now)
 
 
 @router.get("/referrals/{referral_id}/events", response_model=list[ReferralEventPublic])
 def referral_events(
-    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> list[ReferralEventPublic]:
     """Where the referral stands: every transition with who, when and why."""
     r = service.get_referral(session=session, referral_id=referral_id, user=user)
-    _audit_read(session, user, "referral", r.id, r.patient_id, ip)
+    audit.read(session, user, object_type="referral", object_id=r.id, patient_ids=[r.patient_id])
     return [
         ReferralEventPublic.model_validate(e, from_attributes=True)
         for e in service.events_of(session=session, referral_id=r.id)
@@ -963,12 +964,12 @@ def referral_contact_by(
 
 
 @router.get("/referrals/{referral_id}/studies")
-def referral_studies(
-    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
-) -> list[Any]:
+def referral_studies(referral_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> list[Any]:
     """Imaging studies linked to the referral (visible to its participants)."""
     r = service.get_referral(session=session, referral_id=referral_id, user=user)
-    _audit_read(session, user, "referral_studies", r.id, r.patient_id, ip)
+    audit.read(
+        session, user, object_type="referral_studies", object_id=r.id, patient_ids=[r.patient_id]
+    )
     return imaging.studies(session=session, referral_id=r.id)
 
 
@@ -1000,15 +1001,19 @@ def unlink_referral_study(
 
 
 @router.get("/referrals/{referral_id}/filing", response_model=FilingPublic)
-def referral_filing(
-    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
-) -> FilingPublic:
+def referral_filing(referral_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> FilingPublic:
     """The cross-region treatment filing (异地就医备案) of a referral, when it needs one."""
     r = service.get_referral(session=session, referral_id=referral_id, user=user)
     filing = service.filing_of(session=session, referral_id=r.id)
     if filing is None:
         raise NotFound("this referral needs no cross-region filing")
-    _audit_read(session, user, "referral_filing", filing.id, r.patient_id, ip)
+    audit.read(
+        session,
+        user,
+        object_type="referral_filing",
+        object_id=filing.id,
+        patient_ids=[r.patient_id],
+    )
     return FilingPublic.model_validate(filing, from_attributes=True)
 
 
@@ -1045,20 +1050,18 @@ def _fhir(body: dict[str, Any]) -> JSONResponse:
 
 @fhir_router.get("/ServiceRequest/{referral_id}")
 def fhir_service_request(
-    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
+    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> JSONResponse:
     """The referral as a FHIR R4 ServiceRequest."""
     r = service.get_referral(session=session, referral_id=referral_id, user=user)
-    _audit_read(session, user, "referral", r.id, r.patient_id, ip)
+    audit.read(session, user, object_type="referral", object_id=r.id, patient_ids=[r.patient_id])
     return _fhir(fhir.service_request(r))
 
 
 @fhir_router.get("/Task/{referral_id}")
-def fhir_task(
-    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
-) -> JSONResponse:
+def fhir_task(referral_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> JSONResponse:
     r = service.get_referral(session=session, referral_id=referral_id, user=user)
-    _audit_read(session, user, "referral", r.id, r.patient_id, ip)
+    audit.read(session, user, object_type="referral", object_id=r.id, patient_ids=[r.patient_id])
     return _fhir(fhir.task(r))
 
 
@@ -1067,7 +1070,6 @@ def fhir_task_search(
     request: Request,
     user: CurrentUser,
     session: SessionDep,
-    ip: ClientIP,
     focus: str | None = None,
     patient: str | None = None,
     status: str | None = None,
@@ -1096,7 +1098,12 @@ def fhir_task_search(
         states = [k for k, v in fhir.TASK_STATUS.items() if v == status]
         stmt = stmt.where(Referral.status.in_(states))  # type: ignore[attr-defined]
     rows = list(session.execute(stmt.limit(count)).scalars())
-    for r in rows:
-        _audit_read(session, user, "referral", r.id, r.patient_id, ip)
+    audit.read(
+        session,
+        user,
+        object_type="referral",
+        patient_ids=[r.patient_id for r in rows],
+        object_ids=[r.id for r in rows],
+    )
     base = str(request.base_url).rstrip("/") + "/fhir/R4"
     return _fhir(fhir.task_bundle(rows, base))

@@ -30,7 +30,7 @@ from referrals.models import (
 )
 from referrals.packages import CATALOGUE
 from referrals.states import CONTRACT
-from telemed.core import notifications
+from telemed.core import audit, notifications
 from telemed.core.clock import to_shanghai
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.settings import Settings
@@ -283,6 +283,20 @@ def get_contract(*, session: Session, contract_id: uuid.UUID) -> Contract:
     if contract is None:
         raise NotFound(f"contract {contract_id} not found")
     return contract
+
+
+def visible_contract(*, session: Session, user: User, contract_id: uuid.UUID) -> Contract:
+    """A contract the user may see; 404 otherwise (the refusal audited)."""
+    c = session.get(Contract, contract_id)
+    return audit.visible_or_404(
+        session,
+        user,
+        c,
+        visible=c is not None and can_see_contract(session=session, user=user, contract=c),
+        object_type="contract",
+        ident=contract_id,
+        reason="neither the resident nor staff of the contract's team or institution",
+    )
 
 
 def can_see_contract(*, session: Session, user: User, contract: Contract) -> bool:

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from referrals import booking, contracts
 from referrals.models import HomeBedVisit, HomeSickBed, HomeVisitRequest
+from telemed.core import audit
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.targets import Access
 from telemed.identity import permissions
@@ -75,9 +76,16 @@ def get_bed(*, session: Session, bed_id: uuid.UUID, user: User) -> HomeSickBed:
         or (user.role == Role.PATIENT and user.patient_id == bed.patient_id)
         or contracts.is_member(session=session, user=user, team_id=bed.team_id)
     )
-    if bed is None or not visible:
-        raise NotFound(f"home sick bed {bed_id} not found")
-    return bed
+    return audit.visible_or_404(
+        session,
+        user,
+        bed,
+        visible=visible,
+        object_type="home_bed",
+        ident=bed_id,
+        label="home sick bed",
+        reason="neither the patient nor a member of the bed's team",
+    )
 
 
 def record_bed_visit(
@@ -254,9 +262,16 @@ def booking_reference_access(session: Session, user: User, visit_id: uuid.UUID) 
 
 def get_home_visit(*, session: Session, visit_id: uuid.UUID, user: User) -> HomeVisitRequest:
     req = session.get(HomeVisitRequest, visit_id)
-    if req is None or not _visible(session, user, req):
-        raise NotFound(f"home visit {visit_id} not found")
-    return req
+    return audit.visible_or_404(
+        session,
+        user,
+        req,
+        visible=req is not None and _visible(session, user, req),
+        object_type="home_visit",
+        ident=visit_id,
+        label="home visit",
+        reason="neither the patient nor a member of their team",
+    )
 
 
 def home_visits_for(

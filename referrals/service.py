@@ -26,7 +26,7 @@ from referrals.models import (
 )
 from referrals.schemas import OutcomeIn, ReferralCreate
 from referrals.states import OPEN, REFERRAL, WAITING
-from telemed.core import notifications
+from telemed.core import audit, notifications
 from telemed.core.clock import to_shanghai
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.settings import Settings
@@ -66,9 +66,15 @@ def can_see_referral(*, session: Session, user: User, referral: Referral) -> boo
 def get_referral(*, session: Session, referral_id: uuid.UUID, user: User) -> Referral:
     """Load a referral the user may see; hidden ones are 404."""
     r = session.get(Referral, referral_id)
-    if r is None or not can_see_referral(session=session, user=user, referral=r):
-        raise NotFound(f"referral {referral_id} not found")
-    return r
+    return audit.visible_or_404(
+        session,
+        user,
+        r,
+        visible=r is not None and can_see_referral(session=session, user=user, referral=r),
+        object_type="referral",
+        ident=referral_id,
+        reason="takes no part in this referral",
+    )
 
 
 def _referral_participation(session: Session, user: User, patient_id: uuid.UUID) -> bool:

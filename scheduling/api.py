@@ -15,7 +15,7 @@ from scheduling import fhir, service
 from scheduling.holidays import Calendar
 from scheduling.horizon import expire_holds, materialize
 from scheduling.ics import booking_ics
-from scheduling.models import Booking, Holiday, ScheduleRule, Slot, WaitlistEntry
+from scheduling.models import Booking, Holiday, ScheduleRule, Slot
 from scheduling.schemas import (
     BookingCreate,
     BookingPublic,
@@ -35,39 +35,16 @@ from scheduling.schemas import (
     WaitlistCreate,
     WaitlistPublic,
 )
-from telemed.core import audit
 from telemed.core.deps import NowDep, SessionDep
 from telemed.core.errors import NotFound
 from telemed.core.notifications import Notification
-from telemed.identity.deps import ClientIP, CurrentUser, StaffUser
+from telemed.identity.deps import CurrentUser, StaffUser
 from telemed.identity.models import Role
 
 router = APIRouter(prefix="/api/v1", tags=["scheduling"])
 fhir_router = APIRouter(prefix="/fhir/R4", tags=["fhir"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 FHIR_JSON = "application/fhir+json"
-
-
-def _audit_read(
-    session: Any,
-    user: Any,
-    obj: Booking | WaitlistEntry,
-    ip: str | None,
-    what: str,
-    object_type: str = "booking",
-) -> None:
-    if obj.patient_id is not None:
-        audit.record(
-            session=session,
-            actor_id=user.id,
-            actor_role=user.role,
-            action="read",
-            object_type=object_type,
-            object_id=obj.id,
-            patient_id=obj.patient_id,
-            ip=ip,
-            detail={"view": what},
-        )
 
 
 _SLOT_LIST = TypeAdapter(list[SlotView])
@@ -180,11 +157,10 @@ def my_bookings(
 
 @router.get("/bookings/{booking_id}.ics")
 def booking_calendar(
-    booking_id: uuid.UUID, session: SessionDep, user: CurrentUser, now: NowDep, ip: ClientIP
+    booking_id: uuid.UUID, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> Response:
     """The booking as an iCalendar file."""
-    booking = service.visible_booking(session=session, user=user, booking_id=booking_id)
-    _audit_read(session, user, booking, ip, "ics")
+    booking = service.read_booking(session=session, user=user, booking_id=booking_id, what="ics")
     slot = service.slot_of(session=session, booking=booking)
     return Response(
         booking_ics(booking, slot, now=now),
@@ -194,12 +170,8 @@ def booking_calendar(
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingPublic)
-def get_booking(
-    booking_id: uuid.UUID, session: SessionDep, user: CurrentUser, ip: ClientIP
-) -> Booking:
-    booking = service.visible_booking(session=session, user=user, booking_id=booking_id)
-    _audit_read(session, user, booking, ip, "booking")
-    return booking
+def get_booking(booking_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Booking:
+    return service.read_booking(session=session, user=user, booking_id=booking_id)
 
 
 @router.post("/bookings/{booking_id}/cancel", response_model=BookingPublic)
@@ -368,24 +340,16 @@ def join_waitlist(body: WaitlistCreate, session: SessionDep, user: CurrentUser, 
 def my_waitlist(
     session: SessionDep,
     user: CurrentUser,
-    ip: ClientIP,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
     """The caller's waitlist requests (made by them or for them), newest first."""
-    entries = service.waitlist_for(session=session, user=user, limit=limit, offset=offset)
-    for entry in entries:
-        _audit_read(session, user, entry, ip, "list", object_type="waitlist")
-    return entries
+    return service.waitlist_for(session=session, user=user, limit=limit, offset=offset)
 
 
 @router.get("/waitlist/{entry_id}", response_model=WaitlistPublic)
-def waitlist_entry(
-    entry_id: uuid.UUID, session: SessionDep, user: CurrentUser, ip: ClientIP
-) -> Any:
-    entry = service.visible_waitlist_entry(session=session, user=user, entry_id=entry_id)
-    _audit_read(session, user, entry, ip, "detail", object_type="waitlist")
-    return entry
+def waitlist_entry(entry_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Any:
+    return service.read_waitlist_entry(session=session, user=user, entry_id=entry_id)
 
 
 @router.post("/waitlist/{entry_id}/cancel", response_model=WaitlistPublic)
@@ -499,17 +463,17 @@ def fhir_schedules(
 
 
 @fhir_router.get("/Appointment/{booking_id}")
-def fhir_appointment(
-    booking_id: uuid.UUID, session: SessionDep, user: CurrentUser, ip: ClientIP
-) -> Response:
+def fhir_appointment(booking_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Response:
     """A booking, or a waitlist request (status `waitlist`, with its requested period)."""
     try:
-        booking = service.visible_booking(session=session, user=user, booking_id=booking_id)
+        booking = service.read_booking(
+            session=session, user=user, booking_id=booking_id, what="fhir"
+        )
     except NotFound:
-        entry = service.visible_waitlist_entry(session=session, user=user, entry_id=booking_id)
-        _audit_read(session, user, entry, ip, "fhir", object_type="waitlist")
+        entry = service.read_waitlist_entry(
+            session=session, user=user, entry_id=booking_id, what="fhir"
+        )
         return _fhir(fhir.waitlist_appointment_resource(entry))
-    _audit_read(session, user, booking, ip, "fhir")
     return _fhir(fhir.appointment_resource(booking))
 
 

@@ -32,7 +32,7 @@ from scheduling.horizon import holders
 from scheduling.models import ACTIVE_STATUSES, Booking, BookingStatus, Slot, WaitlistEntry
 from scheduling.references import require_reference
 from scheduling.states import BOOKING, WAITLIST
-from telemed.core import idempotency, notifications
+from telemed.core import audit, idempotency, notifications
 from telemed.core.clock import to_shanghai
 from telemed.core.db import UTCDateTime, get_or_404
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -82,8 +82,31 @@ def can_see_booking(*, session: Session, user: User, booking: Booking) -> bool:
 def visible_booking(*, session: Session, user: User, booking_id: uuid.UUID) -> Booking:
     """A booking the user may see; 404 otherwise (no existence leak)."""
     booking = session.get(Booking, booking_id)
-    if booking is None or not can_see_booking(session=session, user=user, booking=booking):
-        raise NotFound(f"booking {booking_id} not found")
+    return audit.visible_or_404(
+        session,
+        user,
+        booking,
+        visible=booking is not None
+        and can_see_booking(session=session, user=user, booking=booking),
+        object_type="booking",
+        ident=booking_id,
+        reason="neither booker, patient, specialist nor staff of the slot's institution",
+    )
+
+
+def read_booking(
+    *, session: Session, user: User, booking_id: uuid.UUID, what: str | None = None
+) -> Booking:
+    """A booking the user may see, for display; the read audited (`what`: ics, fhir ...)."""
+    booking = visible_booking(session=session, user=user, booking_id=booking_id)
+    audit.read(
+        session,
+        user,
+        object_type="booking",
+        object_id=booking.id,
+        patient_ids=[booking.patient_id],
+        what=what,
+    )
     return booking
 
 
@@ -882,7 +905,15 @@ def bookings_for(
         .limit(limit)
         .offset(offset)
     )
-    return list(session.execute(stmt).scalars())
+    rows = list(session.execute(stmt).scalars())
+    audit.read(
+        session,
+        user,
+        object_type="booking",
+        patient_ids=[b.patient_id for b in rows],
+        object_ids=[b.id for b in rows],
+    )
+    return rows
 
 
 def send_reminders(*, session: Session, now: datetime) -> int:

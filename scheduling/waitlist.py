@@ -20,6 +20,7 @@ from scheduling.booking import (
 from scheduling.models import Booking, BookingStatus, Slot, WaitlistEntry
 from scheduling.schemas import WaitlistCreate
 from scheduling.states import WAITLIST
+from telemed.core import audit
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.identity.models import User
 
@@ -66,7 +67,15 @@ def waitlist_for(
         .limit(limit)
         .offset(offset)
     )
-    return list(session.execute(stmt).scalars().all())
+    rows = list(session.execute(stmt).scalars().all())
+    audit.read(
+        session,
+        user,
+        object_type="waitlist",
+        patient_ids=[e.patient_id for e in rows],
+        object_ids=[e.id for e in rows],
+    )
+    return rows
 
 
 def visible_waitlist_entry(*, session: Session, user: User, entry_id: uuid.UUID) -> WaitlistEntry:
@@ -74,8 +83,33 @@ def visible_waitlist_entry(*, session: Session, user: User, entry_id: uuid.UUID)
     entry = session.execute(
         select(WaitlistEntry).where(WaitlistEntry.id == entry_id, _waitlist_filter(user))
     ).scalar_one_or_none()
-    if entry is None:
-        raise NotFound(f"waitlist request {entry_id} not found")
+    if entry is not None:
+        return entry
+    return audit.visible_or_404(
+        session,
+        user,
+        session.get(WaitlistEntry, entry_id),
+        visible=False,
+        object_type="waitlist",
+        ident=entry_id,
+        label="waitlist request",
+        reason="neither made the request nor is its patient",
+    )
+
+
+def read_waitlist_entry(
+    *, session: Session, user: User, entry_id: uuid.UUID, what: str | None = None
+) -> WaitlistEntry:
+    """A waitlist request the caller may see, for display; the read audited."""
+    entry = visible_waitlist_entry(session=session, user=user, entry_id=entry_id)
+    audit.read(
+        session,
+        user,
+        object_type="waitlist",
+        object_id=entry.id,
+        patient_ids=[entry.patient_id],
+        what=what,
+    )
     return entry
 
 

@@ -88,7 +88,7 @@ def session(committed_engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def app(session: Session):  # type: ignore[no-untyped-def]
     from telemed.app import create_app
-    from telemed.core.db import get_session
+    from telemed.core.db import get_session, roll_back
 
     application = create_app()
 
@@ -97,7 +97,7 @@ def app(session: Session):  # type: ignore[no-untyped-def]
             yield session
             session.commit()
         except BaseException:
-            session.rollback()
+            roll_back(session)  # as the app does: rollback, then what must survive it
             raise
 
     application.dependency_overrides[get_session] = _session

@@ -214,9 +214,9 @@ def create(
 
 @router.get("/{consultation_id}", response_model=ConsultationPublic)
 def get_one(
-    consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser, now: NowDep, ip: ClientIP
+    consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser
 ) -> ConsultationPublic:
-    c = service.read(session=session, user=user, consultation_id=consultation_id, ip=ip, now=now)
+    c = service.read(session=session, user=user, consultation_id=consultation_id)
     return _public(user, c)
 
 
@@ -237,7 +237,7 @@ def update(
 @router.get("/{consultation_id}/history", response_model=list[TransitionPublic])
 def history(consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Any:
     """Every transition: who, when, why, from, to."""
-    service.load_visible(session=session, user=user, consultation_id=consultation_id)
+    service.read(session=session, user=user, consultation_id=consultation_id, what="history")
     return service.history(session=session, consultation_id=consultation_id)
 
 
@@ -257,7 +257,7 @@ def consent(
 
 @router.get("/{consultation_id}/consent", response_model=list[ConsentPublic])
 def consent_list(consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Any:
-    service.load_visible(session=session, user=user, consultation_id=consultation_id)
+    service.read(session=session, user=user, consultation_id=consultation_id, what="consent")
     return service.consents(session=session, consultation_id=consultation_id)
 
 
@@ -289,7 +289,7 @@ async def upload_document(
 
 @router.get("/{consultation_id}/documents", response_model=list[DocumentPublic])
 def list_documents(consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Any:
-    service.load_visible(session=session, user=user, consultation_id=consultation_id)
+    service.read(session=session, user=user, consultation_id=consultation_id, what="documents")
     return service.documents(session=session, consultation_id=consultation_id)
 
 
@@ -299,16 +299,9 @@ def download_document(
     document_id: uuid.UUID,
     session: SessionDep,
     user: CurrentUser,
-    now: NowDep,
-    ip: ClientIP,
 ) -> Response:
     doc = service.read_document(
-        session=session,
-        consultation_id=consultation_id,
-        document_id=document_id,
-        by=user,
-        now=now,
-        ip=ip,
+        session=session, consultation_id=consultation_id, document_id=document_id, by=user
     )
     return Response(
         doc.content,
@@ -354,7 +347,7 @@ def detach_study(
 
 @router.get("/{consultation_id}/studies", response_model=list[StudyPublic])
 def list_studies(consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Any:
-    service.load_visible(session=session, user=user, consultation_id=consultation_id)
+    service.read(session=session, user=user, consultation_id=consultation_id, what="studies")
     return service.studies(session=session, consultation_id=consultation_id)
 
 
@@ -505,7 +498,7 @@ def pay(
 
 @router.get("/{consultation_id}/payments", response_model=list[PaymentPublic])
 def list_payments(consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Any:
-    service.load_visible(session=session, user=user, consultation_id=consultation_id)
+    service.read(session=session, user=user, consultation_id=consultation_id, what="payments")
     return payments.payments_of(session=session, consultation_id=consultation_id)
 
 
@@ -567,12 +560,10 @@ def read_opinion(
     consultation_id: uuid.UUID,
     session: SessionDep,
     user: CurrentUser,
-    now: NowDep,
-    ip: ClientIP,
     version: int | None = None,
 ) -> Any:
     return service.opinion_for(
-        session=session, consultation_id=consultation_id, by=user, now=now, ip=ip, version=version
+        session=session, consultation_id=consultation_id, by=user, version=version
     )
 
 
@@ -597,12 +588,11 @@ def opinion_pdf(
     session: SessionDep,
     user: CurrentUser,
     now: NowDep,
-    ip: ClientIP,
     version: int | None = None,
 ) -> Response:
     """The signed opinion, printable."""
     op: Opinion = service.opinion_for(
-        session=session, consultation_id=consultation_id, by=user, now=now, ip=ip, version=version
+        session=session, consultation_id=consultation_id, by=user, version=version
     )
     if op.signed_at is None or op.key_id is None:
         raise NotFound("no signed opinion")

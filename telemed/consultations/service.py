@@ -83,17 +83,30 @@ def load_visible(
 ) -> Consultation:
     """The request if `user` takes part in it, else 404 (no existence leak)."""
     c = _locked(session, consultation_id) if lock else session.get(Consultation, consultation_id)
-    if c is None or not policy.can_read(user, c):
-        raise NotFound(f"consultation {consultation_id} not found")
-    return c
+    return audit.visible_or_404(
+        session,
+        user,
+        c,
+        visible=c is not None and policy.can_read(user, c),
+        object_type="consultation",
+        ident=consultation_id,
+        reason="takes no part in this consultation",
+    )
 
 
 def read(
-    *, session: Session, user: User, consultation_id: uuid.UUID, ip: str | None, now: datetime
+    *, session: Session, user: User, consultation_id: uuid.UUID, what: str | None = None
 ) -> Consultation:
-    """Load for display and audit the read (it carries patient data)."""
+    """Load for display and audit the read (`what`: which part is shown, e.g. history)."""
     c = load_visible(session=session, user=user, consultation_id=consultation_id)
-    _audit(session, user, "read", c, ip=ip, now=now)
+    audit.read(
+        session,
+        user,
+        object_type="consultation",
+        object_id=c.id,
+        patient_ids=[c.patient_id],
+        what=what,
+    )
     return c
 
 
@@ -457,22 +470,18 @@ def read_document(
     consultation_id: uuid.UUID,
     document_id: uuid.UUID,
     by: User,
-    now: datetime,
-    ip: str | None,
 ) -> ConsultationDocument:
+    """One attached document's content; the read audited."""
     c = load_visible(session=session, user=by, consultation_id=consultation_id)
     doc = session.get(ConsultationDocument, document_id)
     if doc is None or doc.consultation_id != c.id:
         raise NotFound(f"document {document_id} not found")
-    _audit(
+    audit.read(
         session,
         by,
-        "read",
-        c,
-        now=now,
-        ip=ip,
         object_type="consultation_document",
         object_id=doc.id,
+        patient_ids=[c.patient_id],
     )
     return doc
 
@@ -1082,8 +1091,6 @@ def opinion_for(
     session: Session,
     consultation_id: uuid.UUID,
     by: User,
-    now: datetime,
-    ip: str | None,
     version: int | None = None,
 ) -> Opinion:
     """The latest signed opinion (or a given version); its author also sees the draft."""
@@ -1096,22 +1103,28 @@ def opinion_for(
         versions = [v for v in versions if v.version == version]
     if not versions:
         raise NotFound("no opinion yet")
-    _audit(
+    audit.read(
         session,
         by,
-        "read",
-        c,
-        now=now,
-        ip=ip,
         object_type="consultation_opinion",
         object_id=versions[-1].id,
+        patient_ids=[c.patient_id],
     )
     return versions[-1]
 
 
 def opinion_versions(*, session: Session, consultation_id: uuid.UUID, by: User) -> list[Opinion]:
+    """Every signed version (full text); the read audited as one list row."""
     c = load_visible(session=session, user=by, consultation_id=consultation_id)
-    return [v for v in _opinions(session, c.id) if v.signed_at is not None]
+    signed = [v for v in _opinions(session, c.id) if v.signed_at is not None]
+    audit.read(
+        session,
+        by,
+        object_type="consultation_opinion",
+        patient_ids=[c.patient_id],
+        object_ids=[v.id for v in signed],
+    )
+    return signed
 
 
 def verify(
@@ -1217,6 +1230,13 @@ def worklist(
     if state:
         stmt = stmt.where(Consultation.state == state)
     rows, total = paginate(session, stmt, PageParams(limit=limit, offset=offset))
+    audit.read(
+        session,
+        user,
+        object_type="consultation",
+        patient_ids=[c.patient_id for c in rows],
+        object_ids=[c.id for c in rows],
+    )
     return rows, total
 
 

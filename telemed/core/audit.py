@@ -1,21 +1,64 @@
 """Append-only audit log of reads and changes of patient-related objects.
 
-Rows are written in the same transaction as the action they describe. On
-PostgreSQL a trigger (see the migration) refuses UPDATE and DELETE.
+Three calls write it, and nothing else does:
+
+- `read(session, actor, object_type=..., object_id=..., patient_ids=...)`: one row for every
+  response that carries patient data: a single object, or a list (one row per list call,
+  `object_id="*"`, naming every patient and object returned). Routes do not call it: the
+  domains' visibility loaders and list queries do, so a read cannot skip its row.
+- `refused(session, actor, object_type=..., object_id=..., patient_id=..., reason=...)`: a
+  security event (`action="refused"`) when an existing object is hidden from or denied to the
+  caller. The request then fails and its transaction rolls back; the row is written again
+  after the rollback (`telemed.core.db.after_rollback`), so it survives.
+- `record(...)`: a change (create, update, a workflow action, login ...), in the caller's
+  transaction.
+
+Every row names the patients it concerns in `audit_event_patient` (and, when there is
+exactly one, in `audit_event.patient_id`), so "who saw this patient" finds list reads too.
+The client address, method and path come from the request being served. On PostgreSQL a
+trigger (see the migrations) refuses UPDATE and DELETE of both tables.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, ForeignKey
 from sqlmodel import Field, Session, SQLModel
 
 from telemed.core import clock
-from telemed.core.db import id_field, utc_field
-from telemed.core.logging import request_id_var
+from telemed.core.db import after_rollback, id_field, utc_field
+from telemed.core.errors import NotFound
+from telemed.core.logging import request_id_var, request_origin_var
+
+__all__ = [
+    "LIST",
+    "REFUSED",
+    "Actor",
+    "AuditEvent",
+    "AuditEventPatient",
+    "read",
+    "record",
+    "refused",
+    "visible_or_404",
+]
+
+LIST = "*"  # object_id of a list read
+REFUSED = "refused"  # action of a refused attempt on an existing object
+_T = TypeVar("_T")
+
+
+class Actor(Protocol):
+    """Who acts: a user (identity's `User` satisfies this)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def role(self) -> str: ...
 
 
 class AuditEvent(SQLModel, table=True):
@@ -27,7 +70,7 @@ class AuditEvent(SQLModel, table=True):
     at: datetime = utc_field(index=True)
     actor_id: uuid.UUID | None = Field(default=None, index=True)
     actor_role: str | None = None
-    action: str = Field(max_length=32)  # read, create, update, delete, login, ...
+    action: str = Field(max_length=32)  # read, refused, create, update, login, ...
     object_type: str = Field(max_length=64, index=True)
     object_id: str = Field(max_length=128, index=True)
     patient_id: uuid.UUID | None = Field(default=None, index=True)
@@ -36,13 +79,57 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class AuditContext:
-    """The actor and origin of the current request, passed to services."""
+class AuditEventPatient(SQLModel, table=True):
+    """One patient an audit row concerns (a list read names many)."""
 
-    def __init__(self, *, actor_id: uuid.UUID | None, actor_role: str | None, ip: str | None):
-        self.actor_id = actor_id
-        self.actor_role = actor_role
-        self.ip = ip
+    __tablename__ = "audit_event_patient"
+
+    event_id: uuid.UUID = Field(
+        sa_column=Column(
+            ForeignKey("audit_event.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    patient_id: uuid.UUID = Field(primary_key=True, index=True)
+
+
+def _event(
+    *,
+    actor_id: uuid.UUID | None,
+    actor_role: str | None,
+    action: str,
+    object_type: str,
+    object_id: str | uuid.UUID,
+    patients: list[uuid.UUID],
+    ip: str | None,
+    detail: dict[str, Any],
+    at: datetime | None,
+    event_id: uuid.UUID | None = None,
+) -> tuple[AuditEvent, list[AuditEventPatient]]:
+    origin = request_origin_var.get()
+    event = AuditEvent(
+        at=at or clock.now(),
+        actor_id=actor_id,
+        actor_role=actor_role,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        patient_id=patients[0] if len(patients) == 1 else None,
+        ip=ip if ip is not None else (origin[0] if origin else None),
+        request_id=request_id_var.get(),
+        detail=detail,
+    )
+    if event_id is not None:
+        event.id = event_id
+    return event, [AuditEventPatient(event_id=event.id, patient_id=p) for p in patients]
+
+
+def _add(session: Session, event: AuditEvent, links: list[AuditEventPatient]) -> None:
+    session.add(event)
+    session.add_all(links)  # inserted after the event: the unit of work follows the FK
+
+
+def _distinct(ids: Iterable[uuid.UUID | None]) -> list[uuid.UUID]:
+    return list(dict.fromkeys(i for i in ids if i is not None))
 
 
 def record(
@@ -58,18 +145,125 @@ def record(
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one audit row in the caller's transaction."""
-    event = AuditEvent(
-        at=at or clock.now(),
+    """Append one row about a change (or login) in the caller's transaction."""
+    event, links = _event(
         actor_id=actor_id,
         actor_role=actor_role,
         action=action,
         object_type=object_type,
-        object_id=str(object_id),
-        patient_id=patient_id,
+        object_id=object_id,
+        patients=_distinct([patient_id]),
         ip=ip,
-        request_id=request_id_var.get(),
         detail=detail or {},
+        at=at,
     )
-    session.add(event)
+    _add(session, event, links)
     return event
+
+
+def read(
+    session: Session,
+    actor: Actor | None,
+    *,
+    object_type: str,
+    object_id: str | uuid.UUID | None = None,
+    patient_ids: Iterable[uuid.UUID | None] = (),
+    object_ids: Iterable[str | uuid.UUID] | None = None,
+    what: str | None = None,
+    at: datetime | None = None,
+) -> AuditEvent | None:
+    """Record that `actor` was shown patient data: one object, or a list.
+
+    A list read (no `object_id`) is one row with `object_id="*"`, naming the patients and
+    objects returned (`detail.object_ids`, `detail.count`); an empty list records nothing.
+    `what` says which part of the object was shown (`detail.what`: history, documents ...).
+    """
+    patients = _distinct(patient_ids)
+    detail: dict[str, Any] = {}
+    if what:
+        detail["what"] = what
+    if object_id is None:
+        ids = [str(i) for i in (object_ids or ())]
+        if not ids and not patients:
+            return None
+        detail["count"] = len(ids)
+        detail["object_ids"] = ids
+    event, links = _event(
+        actor_id=actor.id if actor else None,
+        actor_role=actor.role if actor else None,
+        action="read",
+        object_type=object_type,
+        object_id=LIST if object_id is None else object_id,
+        patients=patients,
+        ip=None,
+        detail=detail,
+        at=at,
+    )
+    _add(session, event, links)
+    return event
+
+
+def refused(
+    session: Session,
+    actor: Actor | None,
+    *,
+    object_type: str,
+    object_id: str | uuid.UUID,
+    reason: str,
+    patient_id: uuid.UUID | None = None,
+) -> AuditEvent:
+    """Record a refused attempt on an existing object; the row survives the rollback.
+
+    `detail` carries the `reason`, and the `method` and `path` of the request."""
+    origin = request_origin_var.get()
+    detail: dict[str, Any] = {"reason": reason}
+    if origin:
+        detail["method"], detail["path"] = origin[1], origin[2]
+    fields: dict[str, Any] = {
+        "actor_id": actor.id if actor else None,
+        "actor_role": actor.role if actor else None,
+        "action": REFUSED,
+        "object_type": object_type,
+        "object_id": object_id,
+        "patients": _distinct([patient_id]),
+        "ip": origin[0] if origin else None,
+        "detail": detail,
+        "at": clock.now(),
+    }
+    event, links = _event(**fields)
+    _add(session, event, links)
+
+    def _again(s: Session) -> None:
+        if s.get(AuditEvent, event.id) is None:  # not committed before the failure
+            _add(s, *_event(**fields, event_id=event.id))
+
+    after_rollback(session, _again)
+    return event
+
+
+def visible_or_404(
+    session: Session,
+    actor: Actor | None,
+    obj: _T | None,
+    *,
+    visible: bool,
+    object_type: str,
+    ident: object,
+    reason: str,
+    label: str | None = None,
+    patient_id: uuid.UUID | None = None,
+) -> _T:
+    """`obj` when the actor may see it; else 404 `<label> <ident> not found` (no existence
+    leak), and when `obj` exists a refusal row (its patient: `patient_id` or `obj.patient_id`)."""
+    if obj is not None and visible:
+        return obj
+    if obj is not None:
+        refused(
+            session,
+            actor,
+            object_type=object_type,
+            object_id=str(ident),
+            patient_id=patient_id or getattr(obj, "patient_id", None),
+            reason=reason,
+        )
+    raise NotFound(f"{label or object_type} {ident} not found")

@@ -6,8 +6,9 @@ returns and rolls back when it raises; services only `flush()`.
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -39,6 +40,7 @@ metadata: MetaData = SQLModel.metadata
 
 
 _M = TypeVar("_M")
+log = logging.getLogger("telemed.db")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -128,10 +130,37 @@ def request_gate_size(settings: Settings) -> int:
     return settings.db_pool_size + settings.db_max_overflow
 
 
+AFTER_ROLLBACK = "telemed.after_rollback"
+
+
+def after_rollback(session: Session, hook: Callable[[Session], None]) -> None:
+    """Run `hook(session)` in a new transaction if this request's transaction rolls back.
+
+    For records that must outlive a failed request (the audit row of a refused read)."""
+    session.info.setdefault(AFTER_ROLLBACK, []).append(hook)
+
+
+def roll_back(session: Session) -> None:
+    """Roll back the request's transaction, then commit what its `after_rollback` hooks add."""
+    session.rollback()
+    hooks = session.info.pop(AFTER_ROLLBACK, [])
+    if not hooks:
+        return
+    try:
+        for hook in hooks:
+            hook(session)
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("an after-rollback record could not be written")
+
+
 def _finish(session: Session, commit: bool) -> None:
     try:
         if commit:
             session.commit()
+        else:
+            roll_back(session)
     finally:
         session.close()  # rolls back whatever was not committed; returns the connection
 

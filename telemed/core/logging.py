@@ -13,6 +13,10 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+# (client address, method, path) of the request being served, for audit rows
+request_origin_var: ContextVar[tuple[str | None, str, str] | None] = ContextVar(
+    "request_origin", default=None
+)
 _STD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
@@ -63,6 +67,10 @@ class RequestIdMiddleware:
                 rid = v.decode("latin-1")[:64]
         rid = rid or uuid.uuid4().hex
         token = request_id_var.set(rid)
+        client = scope.get("client")
+        origin = request_origin_var.set(
+            (client[0] if client else None, scope.get("method", ""), scope.get("path", ""))
+        )
         start = time.perf_counter()
         status = 0
 
@@ -87,3 +95,4 @@ class RequestIdMiddleware:
                 },
             )
             request_id_var.reset(token)
+            request_origin_var.reset(origin)

@@ -7,17 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.security import OAuth2PasswordRequestForm
-from sqlmodel import select
 
 from telemed.core import audit
-from telemed.core.audit import AuditEvent
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Forbidden
-from telemed.core.pagination import Page, PageDep, paginate
-from telemed.identity import service
+from telemed.core.pagination import Page, PageDep
+from telemed.identity import audit_log, service
 from telemed.identity.deps import AdminUser, ClientIP, CurrentUser, StaffUser, TokenDep
 from telemed.identity.models import Role
-from telemed.identity.permissions import require_patient_read
 from telemed.identity.schemas import (
     AuditEventPublic,
     PatientCreate,
@@ -128,7 +125,6 @@ def search_patients(
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
-    ip: ClientIP,
     q: Annotated[str | None, Query(max_length=64, description="name prefix")] = None,
     resident_id: Annotated[str | None, Query(max_length=18)] = None,
 ) -> list[PatientPublic]:
@@ -138,18 +134,13 @@ def search_patients(
     rows = service.find_patients(
         session=session, user=user, query=q, resident_id=resident_id, settings=settings
     )
-    for p in rows:
-        service.audit_patient_read(session=session, user=user, patient=p, ip=ip)
     return [service.patient_public(p) for p in rows]
 
 
 @router.get("/patients/{patient_id}", response_model=PatientPublic)
-def read_patient(
-    patient_id: uuid.UUID, user: CurrentUser, session: SessionDep, ip: ClientIP
-) -> PatientPublic:
+def read_patient(patient_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> PatientPublic:
     """One patient, if the caller may see them (else 404)."""
-    patient = require_patient_read(session, user, patient_id)
-    service.audit_patient_read(session=session, user=user, patient=patient, ip=ip)
+    patient = service.read_patient(session=session, user=user, patient_id=patient_id)
     return service.patient_public(patient)
 
 
@@ -160,23 +151,18 @@ def read_audit(
     page: PageDep,
     patient_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
+    action: str | None = None,
     object_type: str | None = None,
     object_id: str | None = None,
 ) -> Page[AuditEventPublic]:
     """The audit log, newest first (admins only)."""
-    stmt = select(AuditEvent).order_by(AuditEvent.at.desc())  # type: ignore[attr-defined]
-    if patient_id:
-        stmt = stmt.where(AuditEvent.patient_id == patient_id)
-    if actor_id:
-        stmt = stmt.where(AuditEvent.actor_id == actor_id)
-    if object_type:
-        stmt = stmt.where(AuditEvent.object_type == object_type)
-    if object_id:
-        stmt = stmt.where(AuditEvent.object_id == object_id)
-    rows, total = paginate(session, stmt, page)
-    return Page(
-        items=[AuditEventPublic.model_validate(r, from_attributes=True) for r in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
+    rows, total = audit_log.events(
+        session=session,
+        page=page,
+        patient_id=patient_id,
+        actor_id=actor_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
     )
+    return Page(items=rows, total=total, limit=page.limit, offset=page.offset)

@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 from sqlmodel import Session
 
-from telemed.core.errors import Forbidden, NotFound
+from telemed.core import audit
+from telemed.core.errors import Forbidden
 from telemed.identity.models import DOCTOR_ROLES, Patient, Role, User
 
 # (session, user, patient_id) -> True when the user takes part in care of that patient
@@ -56,9 +57,16 @@ def can_act_for_patient(session: Session, user: User, patient: Patient) -> bool:
 def require_patient_read(session: Session, user: User, patient_id: uuid.UUID) -> Patient:
     """Load a patient the user may see; 404 when absent or hidden (no existence leak)."""
     patient = session.get(Patient, patient_id)
-    if patient is None or not can_read_patient(session, user, patient):
-        raise NotFound(f"patient {patient_id} not found")
-    return patient
+    return audit.visible_or_404(
+        session,
+        user,
+        patient,
+        visible=patient is not None and can_read_patient(session, user, patient),
+        object_type="patient",
+        ident=patient_id,
+        patient_id=patient_id,
+        reason="neither of the patient's institution nor taking part in their care",
+    )
 
 
 def require_same_institution(user: User, institution_id: uuid.UUID | None) -> None:

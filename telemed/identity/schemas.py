@@ -69,6 +69,7 @@ class AuditEventPublic(BaseModel):
     object_type: str
     object_id: str
     patient_id: uuid.UUID | None
+    patient_ids: list[uuid.UUID] = []
     ip: str | None
     request_id: str | None
     detail: dict[str, Any]

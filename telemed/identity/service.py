@@ -13,7 +13,7 @@ from telemed.core.errors import Conflict, Forbidden, Invalid, Unauthorized
 from telemed.core.settings import Settings
 from telemed.identity import resident_id as rid
 from telemed.identity.models import DOCTOR_ROLES, AuthToken, Patient, Role, User
-from telemed.identity.permissions import can_read_patient
+from telemed.identity.permissions import can_read_patient, require_patient_read
 from telemed.identity.schemas import PatientCreate, PatientPublic, UserCreate
 from telemed.identity.security import hash_password, new_token, token_digest, verify_password
 
@@ -186,11 +186,14 @@ def find_patients(
     if user.role == Role.PATIENT:
         stmt = stmt.where(Patient.id == user.patient_id)
     rows = session.execute(stmt.order_by(Patient.name).limit(limit)).scalars().all()
-    return [
+    found = [
         p
         for p in rows
         if (county is not None and p.county_code == county) or can_read_patient(session, user, p)
     ]
+    ids = [p.id for p in found]
+    audit.read(session, user, object_type="patient", patient_ids=ids, object_ids=ids)
+    return found
 
 
 def _family_doctor_county(session: Session, user: User) -> str | None:
@@ -239,16 +242,8 @@ def patient_public(patient: Patient) -> PatientPublic:
     )
 
 
-def audit_patient_read(
-    *, session: Session, user: User, patient: Patient, ip: str | None, what: str = "patient"
-) -> None:
-    audit.record(
-        session=session,
-        actor_id=user.id,
-        actor_role=user.role,
-        action="read",
-        object_type=what,
-        object_id=patient.id,
-        patient_id=patient.id,
-        ip=ip,
-    )
+def read_patient(*, session: Session, user: User, patient_id: uuid.UUID) -> Patient:
+    """One patient the user may see (else 404, the refusal audited); the read audited."""
+    patient = require_patient_read(session, user, patient_id)
+    audit.read(session, user, object_type="patient", object_id=patient.id, patient_ids=[patient.id])
+    return patient

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.settings import get_settings
-from telemed.identity.deps import ClientIP, CurrentUser
+from telemed.identity.deps import CurrentUser
 from telemed.video import service, turn
 from telemed.video.schemas import (
     IceServersPublic,
@@ -50,7 +50,7 @@ def get_room(
     room_id: uuid.UUID, session: SessionDep, user: CurrentUser, settings: SettingsDep
 ) -> RoomPublic:
     """A room the caller takes part in."""
-    room = service.room_for(session=session, room_id=room_id, user=user)
+    room = service.read_room(session=session, room_id=room_id, user=user)
     return service.room_public(session=session, room=room, settings=settings.video)
 
 
@@ -68,7 +68,7 @@ def room_events(
     room_id: uuid.UUID, session: SessionDep, user: CurrentUser
 ) -> list[RoomEventPublic]:
     """The session record: joins, leaves, admissions, consent, chat, recordings."""
-    service.room_for(session=session, room_id=room_id, user=user)
+    service.read_room(session=session, room_id=room_id, user=user, what="events")
     return [
         RoomEventPublic.model_validate(e, from_attributes=True)
         for e in service.events(session=session, room_id=room_id)
@@ -80,7 +80,7 @@ def room_recordings(
     room_id: uuid.UUID, session: SessionDep, user: CurrentUser
 ) -> list[RecordingPublic]:
     """Recordings of the room the caller is entitled to."""
-    service.room_for(session=session, room_id=room_id, user=user)
+    service.read_room(session=session, room_id=room_id, user=user, what="recordings")
     return [
         RecordingPublic.model_validate(r, from_attributes=True)
         for r in service.recordings_for(session=session, room_id=room_id, viewer=user)
@@ -89,12 +89,10 @@ def room_recordings(
 
 @router.get("/recordings/{recording_id}/file")
 def recording_file(
-    recording_id: uuid.UUID, session: SessionDep, user: CurrentUser, now: NowDep, ip: ClientIP
+    recording_id: uuid.UUID, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> FileResponse:
     """The recorded file (audited; hidden recordings are 404)."""
-    rec = service.open_recording(
-        session=session, recording_id=recording_id, viewer=user, ip=ip, now=now
-    )
+    rec = service.open_recording(session=session, recording_id=recording_id, viewer=user, now=now)
     return FileResponse(rec.path, media_type=rec.media_type, filename=f"{rec.id}.mp4")
 
 

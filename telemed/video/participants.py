@@ -34,6 +34,14 @@ def participant_ids(*, session: Session, room: Room) -> set[uuid.UUID]:
     return ids
 
 
+def patient_of(*, session: Session, room: Room) -> uuid.UUID | None:
+    """The patient of the room's consultation (None for rooms of no consultation)."""
+    if room.consultation_id is None:
+        return None
+    c = consultations.get_consultation(session=session, consultation_id=room.consultation_id)
+    return c.patient_id
+
+
 def consultation_participants(*, session: Session, consultation_id: uuid.UUID) -> set[uuid.UUID]:
     """The consultation's participants (404 when it does not exist)."""
     return consultations.participants(session=session, consultation_id=consultation_id)

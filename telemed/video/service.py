@@ -142,11 +142,35 @@ def get_room(*, session: Session, room_id: uuid.UUID) -> Room:
 
 def room_for(*, session: Session, room_id: uuid.UUID, user: User) -> Room:
     """A room the user takes part in (admins see all); 404 otherwise."""
-    room = get_room(session=session, room_id=room_id)
-    if user.role != Role.ADMIN and user.id not in room_participants.participant_ids(
-        session=session, room=room
-    ):
-        raise NotFound(f"room {room_id} not found")
+    room = session.get(Room, room_id)
+    return audit.visible_or_404(
+        session,
+        user,
+        room,
+        visible=room is not None
+        and (
+            user.role == Role.ADMIN
+            or user.id in room_participants.participant_ids(session=session, room=room)
+        ),
+        object_type="video_room",
+        ident=room_id,
+        label="room",
+        patient_id=room_participants.patient_of(session=session, room=room) if room else None,
+        reason="not a participant of the room",
+    )
+
+
+def read_room(*, session: Session, room_id: uuid.UUID, user: User, what: str | None = None) -> Room:
+    """A room the user takes part in, for display (`what`: events, recordings); audited."""
+    room = room_for(session=session, room_id=room_id, user=user)
+    audit.read(
+        session,
+        user,
+        object_type="video_room",
+        object_id=room.id,
+        patient_ids=[room_participants.patient_of(session=session, room=room)],
+        what=what,
+    )
     return room
 
 
@@ -157,12 +181,20 @@ def rooms_of_consultation(
     rooms = session.execute(
         select(Room).where(Room.consultation_id == consultation_id).order_by(col(Room.starts_at))
     ).scalars()
-    return [
+    shown = [
         room
         for room in rooms
         if user.role == Role.ADMIN
         or user.id in room_participants.participant_ids(session=session, room=room)
     ]
+    audit.read(
+        session,
+        user,
+        object_type="video_room",
+        patient_ids=[room_participants.patient_of(session=session, room=r) for r in shown],
+        object_ids=[r.id for r in shown],
+    )
+    return shown
 
 
 def room_public(*, session: Session, room: Room, settings: VideoSettings) -> RoomPublic:
@@ -637,22 +669,32 @@ def recordings_for(*, session: Session, room_id: uuid.UUID, viewer: User) -> lis
 
 
 def open_recording(
-    *, session: Session, recording_id: uuid.UUID, viewer: User, ip: str | None, now: datetime
+    *, session: Session, recording_id: uuid.UUID, viewer: User, now: datetime
 ) -> Recording:
     """A finished recording the viewer may play; audited. Hidden ones are 404."""
     rec = session.get(Recording, recording_id)
-    if rec is None or not _may_access(rec, viewer) or rec.status != RecordingStatus.FINISHED:
-        raise NotFound(f"recording {recording_id} not found")
-    audit.record(
-        session=session,
-        actor_id=viewer.id,
-        actor_role=viewer.role,
-        action="read",
+    if rec is not None and rec.status != RecordingStatus.FINISHED:
+        rec = None  # not playable: absent for everyone
+    room = session.get(Room, rec.room_id) if rec is not None else None
+    patient_id = room_participants.patient_of(session=session, room=room) if room else None
+    rec = audit.visible_or_404(
+        session,
+        viewer,
+        rec,
+        visible=rec is not None and _may_access(rec, viewer),
+        object_type="video_recording",
+        ident=recording_id,
+        label="recording",
+        patient_id=patient_id,
+        reason="not among the recording's viewers",
+    )
+    audit.read(
+        session,
+        viewer,
         object_type="video_recording",
         object_id=rec.id,
-        ip=ip,
+        patient_ids=[patient_id],
         at=now,
-        detail={"room_id": str(rec.room_id), "consultation_id": str(rec.consultation_id)},
     )
     return rec
 

@@ -68,10 +68,12 @@ def purge(engine: Engine, consultation_id: uuid.UUID) -> None:
         conn.execute(text("DELETE FROM consultation WHERE id = :id"), {"id": consultation_id})
         # what the request wrote elsewhere: its audit rows and notifications
         conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+        conn.execute(text("ALTER TABLE audit_event_patient DISABLE TRIGGER USER"))
         conn.execute(
             text("DELETE FROM audit_event WHERE object_id = :id"), {"id": str(consultation_id)}
         )
         conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+        conn.execute(text("ALTER TABLE audit_event_patient ENABLE TRIGGER USER"))
         conn.execute(
             text("DELETE FROM notification WHERE data->>'consultation_id' = :id"),
             {"id": str(consultation_id)},
