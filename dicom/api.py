@@ -143,8 +143,11 @@ def unlink_study(
 
 
 @router.get("/studies/{study_uid}/links", response_model=list[StudyLinkPublic])
-def study_links(study_uid: str, session: SessionDep, user: CurrentUser) -> list[StudyLinkPublic]:
+def study_links(
+    study_uid: str, session: SessionDep, user: CurrentUser, now: NowDep
+) -> list[StudyLinkPublic]:
     study = service.get_visible_study(session=session, user=user, study_uid=study_uid)
+    service.record_access(session=session, user=user, study=study, what="links", now=now)
     rows = session.exec(select(StudyLink).where(StudyLink.study_id == study.id)).all()
     return [StudyLinkPublic.model_validate(r, from_attributes=True) for r in rows]
 

@@ -169,12 +169,21 @@ def add_member(
 
 
 def _team_member_or_admin(session: Any, user: User, team_id: uuid.UUID) -> FamilyDoctorTeam:
-    team = contracts.get_team(session=session, team_id=team_id)
-    if user.role != Role.ADMIN and not contracts.is_member(
-        session=session, user=user, team_id=team_id
-    ):
-        raise NotFound(f"team {team_id} worklist not found")
-    return team
+    team = session.get(FamilyDoctorTeam, team_id)
+    return audit.visible_or_404(
+        session,
+        user,
+        team,
+        visible=team is not None
+        and (
+            user.role == Role.ADMIN
+            or contracts.is_member(session=session, user=user, team_id=team_id)
+        ),
+        object_type="team_worklist",
+        ident=team_id,
+        label="team",
+        reason="not a member of the team",
+    )
 
 
 @router.get(
