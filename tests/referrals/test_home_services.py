@@ -160,7 +160,8 @@ def test_home_visit_request_by_the_resident_scheduled_by_the_team(
     )
     audited = session.execute(
         text(
-            "SELECT count(*) FROM audit_event WHERE object_type = 'home_visit' AND object_id = :v"
+            "SELECT count(*) FROM audit_event WHERE object_type = 'home_visit' AND action = 'read'"
+            " AND (object_id = :v OR jsonb_exists(detail::jsonb -> 'object_ids', :v))"
         ),
         {"v": vid},
     ).scalar_one()

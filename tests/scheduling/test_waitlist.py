@@ -103,7 +103,10 @@ def test_waitlist_over_http_list_leave_and_fhir(client, login, session, clock, m
     assert appt.requestedPeriod[0].start == slot.start_at - timedelta(days=1)
     assert appt.participant[0].actor.reference.startswith("Patient/")
     audit = session.execute(
-        text("SELECT count(*) FROM audit_event WHERE object_type = 'waitlist' AND object_id = :id"),
+        text(
+            "SELECT count(*) FROM audit_event WHERE object_type = 'waitlist' AND action = 'read'"
+            " AND (object_id = :id OR jsonb_exists(detail::jsonb -> 'object_ids', :id))"
+        ),
         {"id": entry_id},
     ).scalar_one()
     assert audit >= 2  # the list and the FHIR read
