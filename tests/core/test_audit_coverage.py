@@ -166,6 +166,101 @@ PATIENT_READS: dict[str, Read] = {
 }
 
 
+_C = _CONSULTATION
+_GAP = "GAP: returns patient data and records no audit row yet (write-side audit, issue 13)"
+# Routes other than GET whose response carries a patient-data shape (one that a patient read
+# above returns): each must say what it records. Writes are not walked here (see the report
+# of issue 13 part C); the entries marked _GAP are the writes still to be audited.
+WRITES: dict[str, str] = {
+    "POST /api/v1/patients": "create patient",
+    "POST /api/v1/rooms": _GAP,
+    "POST /api/v1/consultations": "create consultation",
+    f"PATCH {_C}": "update consultation",
+    f"POST {_C}/consent": "consent consultation",
+    f"POST {_C}/documents": "attach consultation_document",
+    f"POST {_C}/studies": "attach consultation",
+    **{
+        f"POST {_C}/{a}": f"{a} consultation"
+        for a in ("submit", "accept", "decline", "redirect", "schedule", "start", "cancel")
+    },
+    f"POST {_C}/acknowledge": "acknowledge (close) consultation",
+    f"POST {_C}/payments": "pay consultation",
+    f"PUT {_C}/opinion": _GAP,
+    f"POST {_C}/opinion/sign": "report consultation",
+    f"POST {_C}/opinion/corrections": "amend consultation",
+    "POST /api/v1/slots/{slot_id}/hold": _GAP,
+    "POST /api/v1/bookings": _GAP,
+    **{
+        f"POST /api/v1/bookings/{{booking_id}}/{a}": _GAP
+        for a in ("cancel", "reschedule", "arrive", "noshow", "fulfil")
+    },
+    "POST /api/v1/waitlist": _GAP,
+    "POST /api/v1/waitlist/{entry_id}/cancel": _GAP,
+    "POST /api/v1/studies/{study_uid}/links": "link study",
+    f"POST {_FAMILY}/contracts": _GAP,
+    **{
+        f"POST {_FAMILY}/contracts/{{contract_id}}/{a}": "read contract (its loader)"
+        for a in ("confirm", "renew", "terminate")
+    },
+    f"POST {_FAMILY}/follow-ups/{{follow_up_id}}/done": _GAP,
+    f"POST {_FAMILY}/home-beds": _GAP,
+    f"POST {_FAMILY}/home-beds/{{bed_id}}/visits": _GAP,
+    f"POST {_FAMILY}/home-beds/{{bed_id}}/discharge": _GAP,
+    f"POST {_FAMILY}/home-visits": _GAP,
+    f"POST {_FAMILY}/home-visits/{{visit_id}}/schedule": _GAP,
+    f"POST {_FAMILY}/home-visits/{{visit_id}}/{{outcome}}": _GAP,
+    "POST /api/v1/referrals": _GAP,
+    **{
+        f"POST /api/v1/referrals/{{referral_id}}/{a}": _GAP
+        for a in ("book", "complete", "outcome", "contact-by", "studies", "{action}")
+    },
+}
+
+
+def _schema_refs(node: Any, schemas: dict[str, Any], out: set[str]) -> set[str]:
+    """Names of the component schemas `node` refers to, transitively."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                name = value.rsplit("/", 1)[-1]
+                if name not in out:
+                    out.add(name)
+                    _schema_refs(schemas.get(name, {}), schemas, out)
+            else:
+                _schema_refs(value, schemas, out)
+    elif isinstance(node, list):
+        for value in node:
+            _schema_refs(value, schemas, out)
+    return out
+
+
+def _response_schemas(operation: dict[str, Any], schemas: dict[str, Any]) -> set[str]:
+    ok = [r for code, r in operation.get("responses", {}).items() if code.startswith("2")]
+    return _schema_refs([r.get("content", {}) for r in ok], schemas, set())
+
+
+def test_every_route_returning_patient_data_is_classified() -> None:
+    from telemed.app import create_app
+
+    spec = create_app().openapi()
+    paths, schemas = spec["paths"], spec["components"]["schemas"]
+    patient_shapes: set[str] = set()
+    for path in PATIENT_READS:
+        patient_shapes |= _response_schemas(paths[path]["get"], schemas)
+    assert {"PatientPublic", "ConsultationPublic", "ReferralPublic"} <= patient_shapes
+    returning = {
+        f"{method.upper()} {path}"
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if method != "get" and _response_schemas(operation, schemas) & patient_shapes
+    }
+    assert not sorted(returning - WRITES.keys()), (
+        "routes returning patient data without saying what they audit: "
+        f"{sorted(returning - WRITES.keys())}"
+    )
+    assert not sorted(WRITES.keys() - returning), sorted(WRITES.keys() - returning)
+
+
 def _get_routes() -> set[str]:
     from telemed.app import create_app
 
