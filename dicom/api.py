@@ -12,17 +12,24 @@ import pydicom
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Path, Query, Response
 from sqlmodel import Session, select
 
-from dicom import deid, deid_pixels, jobs, outbound, service
+from dicom import deid, deid_pixels, jobs, outbound, service, worklist
 from dicom.archive import ArchiveError, get_archive
 from dicom.models import JobKind, OutboundJob, Study, StudyLink
 from dicom.schemas import (
+    AssignmentCheck,
+    DicomDemographics,
     DeidentifyRequest,
     EchoResult,
     JobPublic,
+    PatientDemographics,
     SendRequest,
+    StudyAssign,
+    StudyAssigned,
     StudyLinkCreate,
     StudyLinkPublic,
     StudySummary,
+    UnmatchedStudy,
+    WorklistItemPublic,
 )
 from telemed.core import audit
 from telemed.core.db import get_engine, get_or_404
@@ -341,3 +348,125 @@ def deidentify_study(
     )
     _start(tasks, job, settings)
     return _job_public(job)
+
+
+# ---------------------------------------------------------------- worklist, reconciliation
+
+
+def _demographics(study: Study) -> DicomDemographics:
+    return DicomDemographics(
+        patient_name=study.patient_name,
+        patient_sex=study.patient_sex,
+        patient_birth_date=study.patient_birth_date,
+        dicom_patient_id=study.dicom_patient_id,
+    )
+
+
+@router.get("/dicom/worklist", response_model=list[WorklistItemPublic])
+def hospital_worklist(
+    session: SessionDep,
+    user: StaffUser,
+    now: NowDep,
+    ip: ClientIP,
+    target_id: uuid.UUID | None = None,
+    status: Annotated[str | None, Query(pattern="^(scheduled|completed|cancelled)$")] = None,
+) -> list[WorklistItemPublic]:
+    """The modality worklist of the caller's hospital (what its modalities see by C-FIND)."""
+    if user.institution_id is None:
+        raise Forbidden("only staff of a hospital have a worklist")
+    items = worklist.orders_for_institution(
+        session=session, institution_id=user.institution_id, target_id=target_id, status=status
+    )
+    aes = worklist.modality_aes(session=session, institution_id=user.institution_id)
+    for item in items:
+        audit.record(
+            session=session,
+            actor_id=user.id,
+            actor_role=user.role,
+            action="read",
+            object_type="worklist_item",
+            object_id=item.id,
+            patient_id=item.patient_id,
+            ip=ip,
+            at=now,
+        )
+    return [
+        WorklistItemPublic.model_validate(
+            {**item.model_dump(), "scheduled_station_aes": aes}, from_attributes=False
+        )
+        for item in items
+    ]
+
+
+@router.get("/dicom/reconciliation", response_model=Page[UnmatchedStudy])
+def reconciliation_list(
+    session: SessionDep, user: CurrentUser, page: PageDep, now: NowDep, ip: ClientIP
+) -> Page[UnmatchedStudy]:
+    """Studies the caller's hospital sent that matched no order (doctors of that hospital)."""
+    studies, total = service.unmatched_studies(
+        session=session, user=user, limit=page.limit, offset=page.offset
+    )
+    for study in studies:
+        service.record_access(
+            session=session, user=user, study=study, what="reconciliation-list", now=now, ip=ip
+        )
+    items = [
+        UnmatchedStudy(study=service.summary_of(session, s), dicom=_demographics(s))
+        for s in studies
+    ]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/dicom/reconciliation/{study_uid}/compare", response_model=AssignmentCheck)
+def reconciliation_compare(
+    study_uid: str,
+    patient_id: uuid.UUID,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    ip: ClientIP,
+) -> AssignmentCheck:
+    """The study's DICOM demographics beside a candidate patient's, with the disagreements."""
+    study, patient, mismatches = service.compare_for_assignment(
+        session=session, user=user, study_uid=study_uid, patient_id=patient_id
+    )
+    service.record_access(
+        session=session,
+        user=user,
+        study=study,
+        what="reconciliation-compare",
+        now=now,
+        ip=ip,
+        detail={"candidate_patient_id": str(patient.id)},
+    )
+    return AssignmentCheck(
+        study_uid=study.study_uid,
+        dicom=_demographics(study),
+        patient=PatientDemographics(
+            id=patient.id, name=patient.name, sex=patient.sex, birth_date=patient.birth_date
+        ),
+        mismatches=mismatches,
+    )
+
+
+@router.post("/dicom/reconciliation/{study_uid}/assign", response_model=StudyAssigned)
+def reconciliation_assign(
+    study_uid: str,
+    body: StudyAssign,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    ip: ClientIP,
+) -> StudyAssigned:
+    """Assign an unmatched study to a patient (and optionally a request of this hospital)."""
+    study, mismatches = service.assign_study(
+        session=session,
+        user=user,
+        study_uid=study_uid,
+        patient_id=body.patient_id,
+        consultation_id=body.consultation_id,
+        confirm_mismatch=body.confirm_mismatch,
+        now=now,
+        ip=ip,
+    )
+    return StudyAssigned(study=service.summary_of(session, study), mismatches=mismatches)

@@ -505,13 +505,7 @@ def _store_all(
         if expected_study and info.study_uid != expected_study:
             failed.append({**ref, "00081197": {"vr": "US", "Value": [0xA900]}})
             continue
-        # An existing study sent by another institution may only grow by those who see it.
-        existing = service._study(session, info.study_uid)
-        if existing is not None and not service.can_see_study(
-            session=session, user=user, study_uid=info.study_uid
-        ):
-            failed.append({**ref, "00081197": {"vr": "US", "Value": [0xA900]}})
-            continue
+        # One owner per study: `ingest` refuses (0x0124) a study another institution sent.
         try:
             with session.begin_nested():
                 result = ingest(

@@ -1,4 +1,5 @@
-"""The storage gateway: a pynetdicom C-STORE SCP for county modalities and PACS.
+"""The storage gateway: a pynetdicom C-STORE SCP for county modalities and PACS, and the
+Modality Worklist C-FIND SCP (`dicom.mwl`) on the same port and AE title.
 
 Only calling AE titles registered in the network registry may associate (others get an
 A-ASSOCIATE-RJ "calling AE title not recognised"). Each instance is checked, written
@@ -16,11 +17,15 @@ from collections.abc import Callable
 from typing import Any
 
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
-from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    ModalityWorklistInformationFind,
+    Verification,
+)
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from dicom.ingest import STATUS_OUT_OF_RESOURCES, Rejected, inspect_instance
+from dicom import mwl
+from dicom.ingest import STATUS_OUT_OF_RESOURCES, Rejected, inspect_instance, refuse_if_foreign
 from dicom.models import Study
 from dicom.spool import Spool
 from telemed.network import service as network_service
@@ -74,10 +79,12 @@ class StorageGateway:
         self.max_study_bytes = max_study_bytes
         self.validate = validate
         self._server: Any = None
-        self._study_bytes: dict[str, int] = {}
+        # study UID -> (owning institution, bytes received so far)
+        self._studies: dict[str, tuple[uuid.UUID | None, int]] = {}
         self._lock = threading.Lock()
         self.received = 0
-        self.refused = 0
+        self.refused = 0  # associations
+        self.refused_instances = 0
 
     def _ae(self) -> AE:
         ae = AE(ae_title=self.ae_title)
@@ -86,6 +93,8 @@ class StorageGateway:
             # Accept every transfer syntax, or compressed studies would be refused.
             ae.add_supported_context(str(cx.abstract_syntax), ALL_TRANSFER_SYNTAXES)
         ae.add_supported_context(Verification)
+        if self.engine is not None:  # the modality worklist needs the database
+            ae.add_supported_context(ModalityWorklistInformationFind)
         ae.network_timeout = 60
         ae.dimse_timeout = 60
         return ae
@@ -97,6 +106,8 @@ class StorageGateway:
             (evt.EVT_C_STORE, self._on_store),
             (evt.EVT_C_ECHO, lambda event: 0x0000),
         ]
+        if self.engine is not None:
+            handlers.append((evt.EVT_C_FIND, mwl.find_handler(self.engine)))
         self._server = self._ae().start_server(
             (self.host, self.port), block=False, evt_handlers=handlers
         )
@@ -131,37 +142,54 @@ class StorageGateway:
         assoc.telemed_institution_id = found[0]
         assoc.telemed_calling_ae = calling
 
-    def _study_would_exceed(self, study_uid: str, size: int) -> bool:
+    def _admit(self, study_uid: str, size: int, institution_id: uuid.UUID) -> None:
+        """Refuse (raise `Rejected`) a foreign study or one over the size limit.
+
+        The owner and size of a study are read once per gateway run and then tracked here;
+        the forwarder's ingest checks the owner again against the index.
+        """
         with self._lock:
-            current = self._study_bytes.get(study_uid)
-            if current is None:
-                current = 0
+            known = self._studies.get(study_uid)
+            if known is None:
+                exists, owner, current = False, None, 0
                 if self.engine is not None:
                     with Session(self.engine) as session:
-                        current = (
-                            session.execute(
-                                select(Study.size_bytes).where(Study.study_uid == study_uid)
-                            ).scalar_one_or_none()
-                            or 0
-                        )
+                        row = session.execute(
+                            select(Study.source_institution_id, Study.size_bytes).where(
+                                Study.study_uid == study_uid
+                            )
+                        ).first()
+                    if row is not None:
+                        exists, owner, current = True, row[0], row[1] or 0
+                # A study first seen here belongs to the institution that sent it.
+                known = (owner if exists else institution_id, current)
+            owner, current = known
+            refuse_if_foreign(
+                study_uid=study_uid, exists=True, owner=owner, institution_id=institution_id
+            )
             if current + size > self.max_study_bytes:
-                return True
-            self._study_bytes[study_uid] = current + size
-            return False
+                raise Rejected(
+                    "study_too_large",
+                    f"study {study_uid} would exceed the limit of {self.max_study_bytes} bytes",
+                    status=STATUS_OUT_OF_RESOURCES,
+                )
+            self._studies[study_uid] = (owner, current + size)
 
     def _on_store(self, event: Any) -> int:
         assoc = event.assoc
         data = bytes(event.encoded_dataset())  # fast path: no decode/re-encode
         study_uid = ""
-        if self.validate:
-            try:
+        try:
+            if self.validate:
                 study_uid = inspect_instance(data).info.study_uid
-            except Rejected as exc:
-                log.warning("refused instance from %s: %s", assoc.telemed_calling_ae, exc.reason)
-                return exc.status
-        if study_uid and self._study_would_exceed(study_uid, len(data)):
-            log.warning("refused instance: study %s over the size limit", study_uid)
-            return STATUS_OUT_OF_RESOURCES
+            else:  # benchmarks: the study UID from the request's dataset
+                study_uid = str(getattr(event.dataset, "StudyInstanceUID", "") or "")
+            if study_uid:
+                self._admit(study_uid, len(data), assoc.telemed_institution_id)
+        except Rejected as exc:
+            log.warning("refused instance from %s: %s", assoc.telemed_calling_ae, exc.reason)
+            self.refused_instances += 1
+            return exc.status
         try:
             self.spool.put(
                 data,

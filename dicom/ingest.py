@@ -32,6 +32,9 @@ REQUIRED = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstance
 
 # C-STORE statuses (PS3.4 B.2.3) used for refusals.
 STATUS_OUT_OF_RESOURCES = 0xA700
+# PS3.7 C.4 (general failure status, also valid for C-STORE): "Refused: Not Authorized".
+# Answered for an instance whose study belongs to another institution.
+STATUS_NOT_AUTHORIZED = 0x0124
 STATUS_DATASET_MISMATCH = 0xA900
 STATUS_CANNOT_UNDERSTAND = 0xC000
 
@@ -183,6 +186,39 @@ def check_study_size(*, session: Session, info: service.InstanceInfo, max_study_
         )
 
 
+def study_owner(session: Session, study_uid: str) -> tuple[bool, uuid.UUID | None]:
+    """(whether the study is indexed, the institution that owns it)."""
+    row = session.execute(
+        select(Study.source_institution_id).where(Study.study_uid == study_uid)
+    ).first()
+    return (row is not None, row[0] if row is not None else None)
+
+
+def check_owner(*, session: Session, study_uid: str, institution_id: uuid.UUID | None) -> None:
+    """One owner per study: refuse an instance whose study another institution sent.
+
+    The single rule used by every ingest path (gateway, forwarder, STOW-RS, push,
+    C-MOVE of priors through the gateway, the Orthanc change feed).
+    """
+    exists, owner = study_owner(session, study_uid)
+    refuse_if_foreign(
+        study_uid=study_uid, exists=exists, owner=owner, institution_id=institution_id
+    )
+
+
+def refuse_if_foreign(
+    *, study_uid: str, exists: bool, owner: uuid.UUID | None, institution_id: uuid.UUID | None
+) -> None:
+    """Raise `Rejected` (0x0124, `foreign_study`) when the study exists under another owner."""
+    if exists and owner != institution_id:
+        raise Rejected(
+            "foreign_study",
+            f"study {study_uid} belongs to another institution; "
+            "only its sending institution may add instances to it",
+            status=STATUS_NOT_AUTHORIZED,
+        )
+
+
 def ingest(
     *,
     session: Session,
@@ -200,6 +236,7 @@ def ingest(
     inspected = inspected or inspect_instance(data)
     data = inspected.data
     info = inspected.info
+    check_owner(session=session, study_uid=info.study_uid, institution_id=institution_id)
     already = session.execute(
         select(Study.id).where(Study.study_uid == info.study_uid)
     ).first() is not None and _indexed(session, info.sop_uid)
@@ -209,7 +246,7 @@ def ingest(
     path = None
     if archive.name == "local":
         path = f"{info.study_uid}/{info.series_uid}/{info.sop_uid}.dcm"
-    _, created = service.index_instance(
+    study, created = service.index_instance(
         session=session,
         info=info,
         institution_id=institution_id,
@@ -218,6 +255,14 @@ def ingest(
         now=now,
         path=path,
         patient_id=patient_id,
+    )
+    # A concurrent first instance from another institution may have created the study
+    # between the check above and our insert: the index row decides (the caller rolls back).
+    refuse_if_foreign(
+        study_uid=info.study_uid,
+        exists=True,
+        owner=study.source_institution_id,
+        institution_id=institution_id,
     )
     return StoredInstance(
         study_uid=info.study_uid,

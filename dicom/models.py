@@ -143,3 +143,40 @@ class OutboundJob(SQLModel, table=True):
     created_at: datetime = utc_field()
     started_at: datetime | None = utc_field(nullable=True)
     finished_at: datetime | None = utc_field(nullable=True)
+
+
+class OrderStatus(StrEnum):
+    SCHEDULED = "scheduled"  # on the worklist, no study yet
+    COMPLETED = "completed"  # a study with its accession number arrived
+    CANCELLED = "cancelled"  # the request was withdrawn: off the worklist
+
+
+class WorklistItem(SQLModel, table=True):
+    """A scheduled procedure step of a remote imaging request (DICOM Modality Worklist).
+
+    Published by the requesting domain (consultations) for the requesting hospital; its
+    modalities query it by C-FIND and studies arriving with its accession number are
+    matched to the patient and attached to the request.
+    """
+
+    __tablename__ = "dicom_worklist_item"
+
+    id: uuid.UUID = id_field()
+    accession_number: str = Field(unique=True, max_length=16)  # SH
+    study_uid: str = Field(max_length=64)  # suggested Study Instance UID for the modality
+    institution_id: uuid.UUID = Field(foreign_key="institution.id", index=True)
+    patient_id: uuid.UUID = Field(foreign_key="patient.id", index=True)
+    # The patient in the requesting hospital's namespace (IssuerOfPatientID), never our id.
+    dicom_patient_id: str = Field(max_length=64)
+    issuer_of_patient_id: str = Field(max_length=64)
+    target_type: str = Field(max_length=16)  # consultation | referral
+    target_id: uuid.UUID = Field(index=True)
+    modality: str = Field(max_length=16)
+    procedure: str = Field(default="", max_length=64)
+    scheduled_at: datetime = utc_field()
+    requested_by_id: uuid.UUID = Field(foreign_key="user_account.id")
+    referring_physician: str = Field(default="", max_length=64)
+    status: str = Field(default=OrderStatus.SCHEDULED, max_length=16, index=True)
+    matched_study_uid: str | None = Field(default=None, max_length=64)
+    created_at: datetime = utc_field()
+    updated_at: datetime = utc_field()

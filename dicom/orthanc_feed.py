@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 
 from dicom import service
 from dicom.archive import OrthancArchive
+from dicom.ingest import Rejected, refuse_if_foreign, study_owner
 from telemed.core import clock
 from telemed.network import service as network_service
 from telemed.network.models import DicomAE
@@ -78,6 +79,7 @@ class ChangeFeed:
         self._last_new = 0
         self.seq = int(state_file.read_text()) if state_file and state_file.exists() else 0
         self.indexed = 0
+        self.refused = 0  # instances of another institution's study, removed from Orthanc
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -151,7 +153,7 @@ class ChangeFeed:
         return hit
 
     def _index_page(self, ids: list[str]) -> None:
-        items: list[tuple[service.InstanceInfo, str]] = []
+        items: list[tuple[service.InstanceInfo, str, str]] = []
         for instance in self._describe(ids):
             meta: dict[str, Any] = instance.get("Metadata", {})
             if meta.get("Origin") != "DicomProtocol":
@@ -182,25 +184,67 @@ class ChangeFeed:
                 series_number=_int(tags.get("SeriesNumber")),
                 instance_number=_int(tags.get("InstanceNumber")),
             )
-            items.append((info, meta.get("RemoteAET", "")))
+            items.append((info, meta.get("RemoteAET", ""), instance.get("ID", "")))
         if not items:
             return
         with Session(self.engine) as session:
             institutions: dict[str, uuid.UUID | None] = {}
-            for calling in {aet for _, aet in items}:
+            for calling in {aet for _, aet, _ in items}:
                 ae = network_service.find_ae(session=session, ae_title=calling) if calling else None
                 institutions[calling] = ae.institution_id if ae is not None else None
-            _, new = service.index_instances(
-                session=session,
-                items=[
-                    service.Received(info, institutions[aet], aet or None) for info, aet in items
-                ],
-                source="cstore",
-                now=clock.now(),
-            )
+            accepted, foreign = self._owned(session, items, institutions)
+            if accepted:
+                service.index_instances(
+                    session=session,
+                    items=[
+                        service.Received(info, institutions[aet], aet or None)
+                        for info, aet, _ in accepted
+                    ],
+                    source="cstore",
+                    now=clock.now(),
+                )
             session.commit()
+        for info, aet, orthanc_id in foreign:
+            # Orthanc acknowledged it before we could judge: take it out of the owner's study.
+            log.warning(
+                "removed instance %s from %s: study %s belongs to another institution",
+                info.sop_uid,
+                aet,
+                info.study_uid,
+            )
+            self.archive.client.delete(f"{self.archive.url}/instances/{orthanc_id}")
         with self._lock:
-            self.indexed += len(items)
+            self.indexed += len(accepted)
+            self.refused += len(foreign)
+
+    @staticmethod
+    def _owned(
+        session: Session,
+        items: list[tuple[service.InstanceInfo, str, str]],
+        institutions: dict[str, uuid.UUID | None],
+    ) -> tuple[
+        list[tuple[service.InstanceInfo, str, str]], list[tuple[service.InstanceInfo, str, str]]
+    ]:
+        """Split a page by the one-owner rule (`dicom.ingest.refuse_if_foreign`)."""
+        owners: dict[str, tuple[bool, uuid.UUID | None]] = {}
+        accepted, foreign = [], []
+        for item in items:
+            info, aet, _ = item
+            sender = institutions[aet]
+            if info.study_uid not in owners:
+                owners[info.study_uid] = study_owner(session, info.study_uid)
+            exists, owner = owners[info.study_uid]
+            if not exists:  # the first sender in this page owns a new study
+                owners[info.study_uid] = (True, sender)
+                exists, owner = True, sender
+            try:
+                refuse_if_foreign(
+                    study_uid=info.study_uid, exists=exists, owner=owner, institution_id=sender
+                )
+                accepted.append(item)
+            except Rejected:
+                foreign.append(item)
+        return accepted, foreign
 
 
 def _int(value: Any) -> int | None:

@@ -95,3 +95,66 @@ class JobPublic(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class WorklistItemPublic(BaseModel):
+    """One modality worklist entry (scheduled procedure step) of the caller's hospital."""
+
+    id: uuid.UUID
+    accession_number: str
+    study_uid: str
+    patient_id: uuid.UUID
+    dicom_patient_id: str
+    issuer_of_patient_id: str
+    target_type: str
+    target_id: uuid.UUID
+    modality: str
+    procedure: str
+    scheduled_at: datetime
+    scheduled_station_aes: list[str]
+    status: str
+    matched_study_uid: str | None
+    created_at: datetime
+
+
+class DicomDemographics(BaseModel):
+    """The patient as the study's DICOM header names them."""
+
+    patient_name: str
+    patient_sex: str
+    patient_birth_date: str
+    dicom_patient_id: str
+
+
+class UnmatchedStudy(BaseModel):
+    """A study of the caller's hospital that no order matched: waiting for reconciliation."""
+
+    study: StudySummary
+    dicom: DicomDemographics
+
+
+class PatientDemographics(BaseModel):
+    id: uuid.UUID
+    name: str
+    sex: str
+    birth_date: date
+
+
+class AssignmentCheck(BaseModel):
+    """The DICOM demographics beside ours, and which of name/sex/birth_date disagree."""
+
+    study_uid: str
+    dicom: DicomDemographics
+    patient: PatientDemographics
+    mismatches: list[str]
+
+
+class StudyAssign(BaseModel):
+    patient_id: uuid.UUID
+    consultation_id: uuid.UUID | None = None
+    confirm_mismatch: bool = False
+
+
+class StudyAssigned(BaseModel):
+    study: StudySummary
+    mismatches: list[str]

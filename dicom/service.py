@@ -12,6 +12,7 @@ unlink is the rule of `dicom.policy`.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,16 +23,25 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from dicom import policy
-from dicom.models import Instance, LinkTarget, Study, StudyLink
+from dicom import policy, worklist
+from dicom.models import Instance, LinkTarget, OrderStatus, Study, StudyLink, WorklistItem
 from dicom.schemas import StudySummary
 from telemed.core import audit
-from telemed.core.errors import Invalid
-from telemed.identity.models import Patient, Role, User
-from telemed.identity.permissions import is_staff
+from telemed.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from telemed.identity.models import DOCTOR_ROLES, Patient, Role, User
+from telemed.identity.permissions import is_staff, require_patient_read
 from telemed.network.models import Institution
 
 __all__ = [
+    "TargetAttach",
+    "assign_study",
+    "cancel_orders",
+    "compare_for_assignment",
+    "demographic_mismatches",
+    "orders_of",
+    "publish_order",
+    "register_target_attach",
+    "unmatched_studies",
     "InstanceInfo",
     "LinkAccess",
     "can_see_study",
@@ -50,6 +60,8 @@ __all__ = [
     "unlink_study",
     "visible_study_uids",
 ]
+
+log = logging.getLogger("telemed.dicom")
 
 # (session, user, target_id) -> True when the user takes part in that consultation/referral
 LinkAccess = Callable[[Session, User, uuid.UUID], bool]
@@ -400,30 +412,6 @@ def _parse_date(value: str) -> date | None:
         return None
 
 
-def _match_patient(
-    session: Session, info: InstanceInfo, institution_id: uuid.UUID | None
-) -> uuid.UUID | None:
-    """Our patient for a DICOM patient: PatientID is our id, or same name+birth date+hospital."""
-    try:
-        pid = uuid.UUID(info.dicom_patient_id)
-        if session.get(Patient, pid) is not None:
-            return pid
-    except ValueError:
-        pass
-    born = _parse_date(info.patient_birth_date)
-    if institution_id is None or born is None or not info.patient_name:
-        return None
-    name = info.patient_name.replace("^", " ").strip()
-    rows = session.execute(
-        select(Patient.id).where(
-            Patient.institution_id == institution_id,
-            Patient.birth_date == born,
-            Patient.name == name,
-        )
-    ).all()
-    return rows[0][0] if len(rows) == 1 else None
-
-
 def _insert_study(
     session: Session,
     *,
@@ -503,6 +491,17 @@ def index_instances(
     for item in items:
         firsts.setdefault(item.info.study_uid, item)
     found = _studies_by_uid(session, list(firsts))
+    # Patient identity comes from the order (accession number on the sender's worklist),
+    # never from identifiers in the header: the rest waits for reconciliation.
+    orders = {
+        uid: worklist.match_order(
+            session=session,
+            accession_number=item.info.accession_number,
+            institution_id=item.institution_id,
+        )
+        for uid, item in firsts.items()
+        if uid not in found
+    }
     for uid, item in firsts.items():
         if uid not in found:
             _insert_study(
@@ -512,11 +511,15 @@ def index_instances(
                 source_ae=item.source_ae,
                 source=source,
                 now=now,
-                patient_id=item.patient_id
-                or _match_patient(session, item.info, item.institution_id),
+                patient_id=item.patient_id or _order_patient(orders.get(uid)),
             )
     if len(found) < len(firsts):
+        created = set(firsts) - set(found)
         found = _studies_by_uid(session, list(firsts))
+        for uid in created:
+            order = orders.get(uid)
+            if order is not None and found[uid].source_institution_id == order.institution_id:
+                _fulfil(session, order, found[uid], now)
     rows: dict[str, dict[str, Any]] = {}
     for item in items:  # one row per SOP Instance UID (a batch may repeat one)
         info = item.info
@@ -554,6 +557,10 @@ def index_instances(
         for study in found.values():
             session.refresh(study)
     return found, new
+
+
+def _order_patient(order: WorklistItem | None) -> uuid.UUID | None:
+    return order.patient_id if order is not None else None
 
 
 def _studies_by_uid(session: Session, uids: list[str]) -> dict[str, Study]:
@@ -596,3 +603,245 @@ def instances_of(*, session: Session, study_uid: str) -> list[Instance]:
             )
         ).scalars()
     )
+
+
+# ---------------------------------------------------------------- orders and reconciliation
+
+# (session, target_id, study_uid, by_id, patient_id, institution_id, now): record a study on
+# a consultation/referral of that hospital and patient; raise NotFound when it is not one.
+TargetAttach = Callable[[Session, uuid.UUID, str, uuid.UUID, uuid.UUID, uuid.UUID, datetime], None]
+_attachers: dict[str, TargetAttach] = {}
+
+
+def register_target_attach(target_type: str, fn: TargetAttach) -> None:
+    """Let consultations/referrals record a study matched to (or assigned to) their request."""
+    if target_type not in {t.value for t in LinkTarget}:
+        raise ValueError(f"unknown link target type {target_type!r}")
+    _attachers[target_type] = fn
+
+
+def publish_order(
+    *,
+    session: Session,
+    target_type: str,
+    target_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    institution_id: uuid.UUID,
+    by: User,
+    modality: str,
+    scheduled_at: datetime,
+    procedure: str,
+    now: datetime,
+) -> WorklistItem:
+    """Publish a modality worklist entry for a remote imaging request (see `dicom.worklist`)."""
+    if target_type not in {t.value for t in LinkTarget}:
+        raise Invalid(f"unknown target type {target_type!r}", field="target_type")
+    item = worklist.publish_order(
+        session=session,
+        target_type=target_type,
+        target_id=target_id,
+        patient_id=patient_id,
+        institution_id=institution_id,
+        by=by,
+        modality=modality,
+        scheduled_at=scheduled_at,
+        procedure=procedure,
+        now=now,
+    )
+    audit.record(
+        session=session,
+        actor_id=by.id,
+        actor_role=by.role,
+        action="create",
+        object_type="worklist_item",
+        object_id=item.id,
+        patient_id=patient_id,
+        detail={"accession_number": item.accession_number, target_type: str(target_id)},
+        at=now,
+    )
+    return item
+
+
+cancel_orders = worklist.cancel_orders
+orders_of = worklist.orders_of
+
+
+def _attach(
+    session: Session,
+    study: Study,
+    target_type: str,
+    target_id: uuid.UUID,
+    by_id: uuid.UUID,
+    institution_id: uuid.UUID,
+    now: datetime,
+) -> None:
+    """Record the study on the target (its domain checks it) and link it for access."""
+    assert study.patient_id is not None
+    fn = _attachers.get(target_type)
+    if fn is not None:
+        fn(session, target_id, study.study_uid, by_id, study.patient_id, institution_id, now)
+    session.execute(
+        _insert(session, StudyLink)
+        .values(
+            id=uuid.uuid4(),
+            study_id=study.id,
+            study_uid=study.study_uid,
+            target_type=target_type,
+            target_id=target_id,
+            linked_by_id=by_id,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["study_uid", "target_type", "target_id"])
+    )
+
+
+def _fulfil(session: Session, order: WorklistItem, study: Study, now: datetime) -> None:
+    """A study arrived with the order's accession number: patient, request, worklist."""
+    if study.patient_id != order.patient_id:
+        return  # the uploader named another patient explicitly: reconciliation decides
+    order.status = OrderStatus.COMPLETED
+    order.matched_study_uid = study.study_uid
+    order.updated_at = now
+    try:
+        with session.begin_nested():
+            _attach(
+                session,
+                study,
+                order.target_type,
+                order.target_id,
+                order.requested_by_id,
+                order.institution_id,
+                now,
+            )
+    except DomainError:  # the request no longer takes studies: the patient still matches
+        log.warning("order %s: study %s not attached", order.accession_number, study.study_uid)
+    audit.record(
+        session=session,
+        actor_id=None,
+        actor_role="system",
+        action="update",
+        object_type="study",
+        object_id=study.study_uid,
+        patient_id=study.patient_id,
+        detail={
+            "what": "order-match",
+            "accession_number": order.accession_number,
+            "target_type": order.target_type,
+            "target_id": str(order.target_id),
+        },
+        at=now,
+    )
+
+
+def _may_reconcile(user: User) -> bool:
+    return user.role in DOCTOR_ROLES and user.institution_id is not None
+
+
+def unmatched_studies(
+    *, session: Session, user: User, limit: int = 50, offset: int = 0
+) -> tuple[list[Study], int]:
+    """The reconciliation list: studies the user's hospital sent that match no patient."""
+    if not _may_reconcile(user):
+        raise Forbidden("only doctors of the sending institution reconcile its studies")
+    stmt = select(Study).where(
+        Study.source_institution_id == user.institution_id, col(Study.patient_id).is_(None)
+    )
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.execute(
+        stmt.order_by(col(Study.created_at).desc(), col(Study.id).desc())
+        .limit(limit)
+        .offset(offset)
+    ).scalars()
+    return list(rows), int(total)
+
+
+def _unmatched_study(session: Session, user: User, study_uid: str) -> Study:
+    if not _may_reconcile(user):
+        raise Forbidden("only doctors of the sending institution reconcile its studies")
+    study = _study(session, study_uid)
+    if study is None or study.source_institution_id != user.institution_id:
+        raise NotFound(f"study {study_uid} not found")
+    return study
+
+
+def _name_forms(pn: str) -> set[str]:
+    """A DICOM person name's component groups (alphabetic=ideographic=phonetic), normalized."""
+    forms = set()
+    for group in pn.split("="):
+        norm = "".join(group.replace("^", " ").split()).casefold()
+        if norm:
+            forms.add(norm)
+    return forms
+
+
+_SEX = {"M": "male", "F": "female"}
+
+
+def demographic_mismatches(study: Study, patient: Patient) -> list[str]:
+    """Which of name, sex, birth date the DICOM header and our patient disagree on."""
+    out = []
+    if "".join(patient.name.split()).casefold() not in _name_forms(study.patient_name):
+        out.append("name")
+    if _SEX.get(study.patient_sex.strip().upper()) != patient.sex:
+        out.append("sex")
+    if _parse_date(study.patient_birth_date) != patient.birth_date:
+        out.append("birth_date")
+    return out
+
+
+def compare_for_assignment(
+    *, session: Session, user: User, study_uid: str, patient_id: uuid.UUID
+) -> tuple[Study, Patient, list[str]]:
+    """The study, the candidate patient and what disagrees (for the reconciliation page)."""
+    study = _unmatched_study(session, user, study_uid)
+    patient = require_patient_read(session, user, patient_id)
+    return study, patient, demographic_mismatches(study, patient)
+
+
+def assign_study(
+    *,
+    session: Session,
+    user: User,
+    study_uid: str,
+    patient_id: uuid.UUID,
+    consultation_id: uuid.UUID | None,
+    confirm_mismatch: bool,
+    now: datetime,
+    ip: str | None = None,
+) -> tuple[Study, list[str]]:
+    """Assign an unmatched study to a patient (and a consultation of that hospital)."""
+    study = _unmatched_study(session, user, study_uid)
+    if study.patient_id is not None:
+        raise Conflict(
+            f"study {study_uid} is already assigned to a patient", code="already_assigned"
+        )
+    patient = require_patient_read(session, user, patient_id)
+    mismatches = demographic_mismatches(study, patient)
+    if mismatches and not confirm_mismatch:
+        raise Conflict(
+            "the study's DICOM demographics disagree with the patient's on "
+            + ", ".join(mismatches)
+            + "; check the patient and send confirm_mismatch=true to assign anyway",
+            code="demographics_mismatch",
+        )
+    study.patient_id = patient.id
+    study.updated_at = now
+    session.flush()
+    assert user.institution_id is not None
+    if consultation_id is not None:
+        _attach(session, study, "consultation", consultation_id, user.id, user.institution_id, now)
+    record_access(
+        session=session,
+        user=user,
+        study=study,
+        what="reconcile",
+        now=now,
+        ip=ip,
+        action="update",
+        detail={
+            "mismatches": mismatches,
+            "consultation_id": str(consultation_id) if consultation_id else None,
+        },
+    )
+    session.flush()
+    return study, mismatches

@@ -9,7 +9,11 @@ from typing import Annotated
 import typer
 
 from dicom import cli as dicom_cli
+from telemed.consultations import service as _consultations_service  # noqa: F401
 from telemed.reference import cli as reference_cli
+
+# `telemed dicom gateway` / `orthanc-feed` run without the app: importing the consultations
+# service registers how a study matched by its worklist order is attached to the request.
 
 app = typer.Typer(help="telemed: remote consultation and referral system", no_args_is_help=True)
 db_app = typer.Typer(help="database")

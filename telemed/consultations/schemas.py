@@ -33,6 +33,14 @@ class ConsentPublic(ConsentCreate):
     recorded_at: datetime
 
 
+class ImagingOrder(BaseModel):
+    """The study expected from the requesting hospital: published on its modality worklist."""
+
+    modality: str = Field(min_length=1, max_length=16, pattern=r"^[A-Z0-9_ ]+$")
+    scheduled_at: datetime | None = None  # default: now
+    procedure: str = Field(default="", max_length=64)
+
+
 class ConsultationCreate(BaseModel):
     patient_id: uuid.UUID
     service_class: ServiceClass
@@ -44,6 +52,8 @@ class ConsultationCreate(BaseModel):
     chosen_institution_id: uuid.UUID | None = None
     chosen_specialist_id: uuid.UUID | None = None
     consent: ConsentCreate | None = None
+    # imaging diagnosis only: the study will come from our modality (MWL entry published)
+    imaging_order: ImagingOrder | None = None
 
 
 class ConsultationUpdate(BaseModel):

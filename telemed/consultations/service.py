@@ -305,6 +305,10 @@ def _create(
         raise NotFound(f"patient {data.patient_id} not found")
     _check_specialty(data.wanted_specialty)
     _check_targets(session, data.chosen_institution_id, data.chosen_specialist_id)
+    if data.imaging_order is not None and data.service_class != "imaging_diagnosis":
+        raise Invalid(
+            "an imaging order goes with an imaging_diagnosis request", field="imaging_order"
+        )
     c = Consultation(
         id=new_id,
         patient_id=patient.id,
@@ -338,6 +342,8 @@ def _create(
     _audit(session, by, "create", c, now=now, ip=ip)
     if data.consent is not None:
         record_consent(session=session, consultation_id=c.id, by=by, data=data.consent, now=now)
+    if data.imaging_order is not None:
+        _dicom_publish_order(session=session, consultation=c, by=by, now=now, order=data)
     session.flush()
     return c
 
@@ -912,6 +918,9 @@ def cancel(
     if c.booking_id is not None:
         _scheduling_cancel(session=session, booking_id=c.booking_id, by=by, now=now, reason=reason)
     payments.refund_if_paid(session=session, c=c, by_id=by.id, now=now)
+    dicom_service.cancel_orders(
+        session=session, target_type="consultation", target_id=c.id, now=now
+    )
     others = {c.assigned_specialist_id, c.proposed_specialist_id} - {None}
     others |= coordinators_of(session=session, institution_id=c.receiving_institution_id)
     _notify(session, others, c, "cancelled", "会诊申请已撤销", now)  # type: ignore[arg-type]
@@ -1359,6 +1368,53 @@ def _scheduling_cancel(
         now=now,
         reason=f"consultation cancelled by {by.full_name}: {reason}"[:200],
     )
+
+
+def _dicom_publish_order(
+    *, session: Session, consultation: Consultation, by: User, now: datetime, order: Any
+) -> None:
+    """Publish the expected study on the requesting hospital's modality worklist."""
+    o = order.imaging_order
+    dicom_service.publish_order(
+        session=session,
+        target_type="consultation",
+        target_id=consultation.id,
+        patient_id=consultation.patient_id,
+        institution_id=consultation.requesting_institution_id,
+        by=by,
+        modality=o.modality,
+        scheduled_at=o.scheduled_at or now,
+        procedure=o.procedure,
+        now=now,
+    )
+
+
+ATTACHABLE_STATES = ("draft", "submitted", "accepted", "scheduled", "in_session")
+
+
+def attach_matched_study(
+    session: Session,
+    consultation_id: uuid.UUID,
+    study_uid: str,
+    by_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    institution_id: uuid.UUID,
+    now: datetime,
+) -> None:
+    """Check that a study matched by its order (or assigned on reconciliation) may join the request.
+
+    Only a request of that hospital for that patient, in a state that takes attachments;
+    anything else is "not found" for the sending hospital.
+    """
+    c = session.get(Consultation, consultation_id)
+    if c is None or c.requesting_institution_id != institution_id or c.patient_id != patient_id:
+        raise NotFound(f"consultation {consultation_id} not found for this patient")
+    if c.state not in ATTACHABLE_STATES:
+        raise InvalidTransition(entity="consultation", current=c.state, action="attach")
+    # The study link dicom writes next is the only record of the attachment.
+
+
+dicom_service.register_target_attach("consultation", attach_matched_study)
 
 
 def _referrals_is_contracted_doctor(*, session: Session, user: User, patient_id: uuid.UUID) -> bool:
