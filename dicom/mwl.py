@@ -120,7 +120,8 @@ def matches(query: Dataset, full: Dataset) -> bool:
 def project(query: Dataset, full: Dataset) -> Dataset:
     """The response identifier: the requested attributes, with our values where we have them."""
     out = Dataset()
-    out.SpecificCharacterSet = full.SpecificCharacterSet
+    if "SpecificCharacterSet" in full:
+        out.SpecificCharacterSet = full.SpecificCharacterSet
     for elem in query:
         kw = elem.keyword
         if not kw or kw == "SpecificCharacterSet":

@@ -227,3 +227,24 @@ def live_server(app):  # type: ignore[no-untyped-def]
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def other_hospital_ae(committed_engine) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A modality AE `REGIONAL_CT` registered (committed) for the hospital of `specialist`."""
+    from sqlalchemy import delete
+
+    from telemed.identity.models import User
+    from telemed.network.models import DicomAE
+
+    with Session(committed_engine) as s:
+        spec = s.exec(select(User).where(User.username == "specialist")).one()
+        ae = DicomAE(institution_id=spec.institution_id, ae_title="REGIONAL_CT", kind="modality")
+        s.add(ae)
+        s.commit()
+    try:
+        yield "REGIONAL_CT"
+    finally:
+        with Session(committed_engine) as s:
+            s.execute(delete(DicomAE).where(DicomAE.ae_title == "REGIONAL_CT"))  # type: ignore[arg-type]
+            s.commit()

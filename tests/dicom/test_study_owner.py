@@ -12,40 +12,19 @@ import os
 import re
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pydicom
 import pytest
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
 from pynetdicom import AE
-from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from dicom.ingest import STATUS_NOT_AUTHORIZED
 from dicom.models import Study
 from telemed.identity.models import User
-from telemed.network.models import DicomAE
 from tests.dicom.helpers import dcmtk, purge_studies, storescu
 from tests.support.dicom_files import ct_series, to_bytes, write_series
-
-OTHER_AE = "REGIONAL_CT"
-
-
-@pytest.fixture
-def other_hospital_ae(committed_engine) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """A modality AE registered (committed) for the regional hospital of `specialist`."""
-    with Session(committed_engine) as s:
-        spec = s.exec(select(User).where(User.username == "specialist")).one()
-        ae = DicomAE(institution_id=spec.institution_id, ae_title=OTHER_AE, kind="modality")
-        s.add(ae)
-        s.commit()
-    try:
-        yield OTHER_AE
-    finally:
-        with Session(committed_engine) as s:
-            s.execute(delete(DicomAE).where(DicomAE.ae_title == OTHER_AE))  # type: ignore[arg-type]
-            s.commit()
 
 
 def _orthanc_sops(server, study_uid: str) -> set[str]:  # type: ignore[no-untyped-def]

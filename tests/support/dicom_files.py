@@ -34,6 +34,8 @@ def ct_dataset(
     study_date: str = "20261120",
     accession: str = "ACC0001",
     sop_uid: str | None = None,
+    patient_sex: str = "M",
+    patient_birth_date: str = "19620314",
 ) -> Dataset:
     """One CT slice with a deterministic gradient image."""
     sop_uid = sop_uid or generate_uid(prefix=PREFIX)
@@ -49,10 +51,12 @@ def ct_dataset(
     ds.StudyInstanceUID = study_uid
     ds.SeriesInstanceUID = series_uid
     ds.FrameOfReferenceUID = generate_uid(prefix=PREFIX, entropy_srcs=[study_uid])
+    if not patient_name.isascii():
+        ds.SpecificCharacterSet = "ISO_IR 192"
     ds.PatientName = patient_name
     ds.PatientID = patient_id
-    ds.PatientBirthDate = "19620314"
-    ds.PatientSex = "M"
+    ds.PatientBirthDate = patient_birth_date
+    ds.PatientSex = patient_sex
     ds.StudyDate = study_date
     ds.SeriesDate = study_date
     ds.ContentDate = study_date
