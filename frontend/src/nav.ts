@@ -26,6 +26,7 @@ export const NAV: NavItem[] = [
   { name: 'notifications', path: '/notifications', label: 'nav.notifications', roles: 'all', needs: '/api/v1/notifications' },
   { name: 'schedules', path: '/schedules', label: 'nav.schedules', roles: ['coordinator'], needs: '/api/v1/schedules' },
   { name: 'studies', path: '/studies', label: 'nav.studies', roles: STAFF, needs: '/api/v1/studies' },
+  { name: 'reconcile', path: '/reconcile', label: 'nav.reconcile', roles: ['county_doctor', 'family_doctor', 'specialist'], needs: '/api/v1/dicom/reconciliation' },
   { name: 'patients', path: '/patients', label: 'nav.patients', roles: STAFF },
   { name: 'audit', path: '/audit', label: 'nav.audit', roles: ['admin'] },
   { name: 'me', path: '/me', label: 'nav.me', roles: 'all' },

@@ -15,6 +15,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   appointments: () => import('./views/AppointmentsView.vue'),
   consultations: () => import('./views/ConsultationsView.vue'),
   studies: () => import('./views/StudiesView.vue'),
+  reconcile: () => import('./views/ReconcileView.vue'),
   family: () => import('./views/FamilyView.vue'),
   referrals: () => import('./views/ReferralsView.vue'),
   notifications: () => import('./views/NotificationsView.vue'),

@@ -1,6 +1,8 @@
 """`telemed demo`: the main story over HTTP against a running server.
 
-A county doctor uploads a CT study (STOW-RS), requests an urgent imaging diagnosis;
+A county doctor requests an urgent imaging diagnosis, which publishes a modality worklist
+entry; the county CT sends the study (STOW-RS) under its accession number and it lands on
+the request without anyone picking it;
 the system proposes a specialist, who accepts, views the study through DICOMweb and
 signs an opinion; the county doctor receives it and the signature verifies (on the
 server and here, with the published public key). Every step is printed; the first
@@ -13,7 +15,7 @@ import base64
 import io
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -27,7 +29,14 @@ class DemoFailed(Exception):
     """A step of the demo did not do what it should."""
 
 
-def ct_study(*, patient_id: str, slices: int = SLICES, size: int = 32) -> tuple[str, list[bytes]]:
+def ct_study(
+    *,
+    patient_id: str,
+    slices: int = SLICES,
+    size: int = 32,
+    accession_number: str | None = None,
+    study_uid: str | None = None,
+) -> tuple[str, list[bytes]]:
     """A small synthetic CT series as Part-10 bytes (generated, never downloaded)."""
     import numpy as np
     from pydicom.dataset import Dataset, FileMetaDataset
@@ -38,7 +47,7 @@ def ct_study(*, patient_id: str, slices: int = SLICES, size: int = 32) -> tuple[
         generate_uid,
     )
 
-    study_uid, series_uid = generate_uid(), generate_uid()
+    study_uid, series_uid = study_uid or generate_uid(), generate_uid()
     today = datetime.now(UTC).strftime("%Y%m%d")
     out = []
     for i in range(slices):
@@ -56,7 +65,7 @@ def ct_study(*, patient_id: str, slices: int = SLICES, size: int = 32) -> tuple[
         ds.PatientBirthDate, ds.PatientSex = "19620314", "M"
         ds.StudyDate = ds.SeriesDate = today
         ds.StudyTime = "101500"
-        ds.AccessionNumber = "DEMO" + sop[-8:]
+        ds.AccessionNumber = accession_number or "DEMO" + sop[-8:]
         ds.StudyID, ds.SeriesNumber, ds.InstanceNumber = "1", 1, i + 1
         ds.StudyDescription, ds.SeriesDescription = "CT CHEST", "AXIAL 5mm"
         ds.Modality, ds.Manufacturer = "CT", "TELEMED-DEMO"
@@ -134,8 +143,6 @@ def run(
     """Run the whole story; return what it produced; raise DemoFailed on the first failed step."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    from telemed.identity import resident_id as rid
-
     s = _Story(server, say, timeout)
     api = "/api/v1/consultations"
     s.step(f"server {server} is up")
@@ -151,19 +158,6 @@ def run(
         )
     patient = patients[0]
     s.ok(f"patient {patient['name']} {patient['resident_id_masked']}")
-
-    s.step(f"county doctor uploads a CT study ({SLICES} slices) by STOW-RS")
-    number = rid.make("150122", date(1962, 3, 14), 17)  # the demo patient's resident ID
-    study_uid, parts = ct_study(patient_id=number)
-    body, ctype = _multipart_related(parts)
-    r = s.http.post(
-        "/dicom-web/studies",
-        content=body,
-        headers={**county, "Content-Type": ctype, "Accept": "application/dicom+json"},
-    )
-    if r.status_code not in (200, 202):
-        raise DemoFailed(f"STOW-RS: HTTP {r.status_code}: {r.text[:500]}")
-    s.ok(f"study {study_uid} stored")
 
     s.step("county doctor requests an urgent imaging diagnosis (consent recorded)")
     consent = {
@@ -186,11 +180,37 @@ def run(
             "question": "请协助判断右肺上叶结节性质及下一步处理。",
             "wanted_specialty": "radiology",
             "consent": consent,
+            "imaging_order": {"modality": "CT", "procedure": "CT CHEST"},
         },
     ).json()
     cid = c["id"]
-    s.call("POST", f"{api}/{cid}/studies", county, expect=201, json={"study_uid": study_uid})
-    s.ok(f"request {cid} (draft) with the study attached")
+    orders = s.call("GET", "/api/v1/dicom/worklist", county, params={"target_id": cid}).json()
+    if len(orders) != 1:
+        raise DemoFailed(f"expected one modality worklist entry, found {len(orders)}")
+    order = orders[0]
+    s.ok(
+        f"request {cid} (draft); worklist entry {order['accession_number']} for "
+        f"{', '.join(order['scheduled_station_aes']) or 'no AE'} ({order['modality']})"
+    )
+
+    s.step(f"the county CT sends the study ({SLICES} slices, by STOW-RS) under that accession")
+    study_uid, parts = ct_study(
+        patient_id=order["dicom_patient_id"],
+        accession_number=order["accession_number"],
+        study_uid=order["study_uid"],
+    )
+    body, ctype = _multipart_related(parts)
+    r = s.http.post(
+        "/dicom-web/studies",
+        content=body,
+        headers={**county, "Content-Type": ctype, "Accept": "application/dicom+json"},
+    )
+    if r.status_code not in (200, 202):
+        raise DemoFailed(f"STOW-RS: HTTP {r.status_code}: {r.text[:500]}")
+    attached = s.call("GET", f"{api}/{cid}/studies", county).json()
+    if [a["study_uid"] for a in attached] != [study_uid]:
+        raise DemoFailed(f"the study was not matched to the request by accession: {attached}")
+    s.ok(f"study {study_uid} stored and on the request without anyone picking it")
 
     s.step("county doctor submits; the system proposes a specialist")
     c = s.call("POST", f"{api}/{cid}/submit", county).json()
