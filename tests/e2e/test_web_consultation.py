@@ -178,8 +178,9 @@ def test_wizard_links_a_study_received_from_the_hospitals_modality(
 
     with live_server.api("county-doctor") as api:
         patient = api.get("/patients").json()[0]
-    # The modality sends under our patient id, so the study is matched to the patient.
-    datasets = ct_series(3, size=32, patient_name="E2E^MODALITY", patient_id=patient["id"])
+    # The modality sends under the hospital's own ID: no order matches it, so the wizard
+    # offers it among the hospital's unmatched studies (our patient ids are never matched).
+    datasets = ct_series(3, size=32, patient_name="E2E^MODALITY", patient_id="CT-LOCAL-0042")
     study_uid = str(datasets[0].StudyInstanceUID)
     _cstore_from_demo_county(live_server, datasets)
 
