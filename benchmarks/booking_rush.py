@@ -56,7 +56,7 @@ def prepare(url: str, *, users: int, slots: int, capacity: int) -> tuple[list[st
                     "full_name": "rush",
                     "institution_id": county.institution_id,
                     "is_active": True,
-                    "failed_logins": 0,
+                    "must_change_password": False,
                     "created_at": now,
                 }
             )

@@ -70,12 +70,12 @@ def populate(dsn: str, slots_per_day: int) -> tuple[int, int, list[str]]:
         conn.execute(
             """
             INSERT INTO user_account (id, username, password_hash, role, full_name,
-                institution_id, specialty_code, title, is_active, failed_logins, created_at)
+                institution_id, specialty_code, title, is_active, must_change_password, created_at)
             SELECT gen_random_uuid(), 'bench-' || i.code || '-' || n, 'x', 'specialist',
                    '专家' || n, i.id, (%(specs)s::text[])[1 + (n %% 18)],
                    (ARRAY['chief_physician','associate_chief_physician',
                           'attending_physician','resident_physician'])[1 + (n %% 4)],
-                   true, 0, now()
+                   true, false, now()
             FROM institution i CROSS JOIN generate_series(1, 30) n
             WHERE i.in_network AND i.tier IN ('regional', 'league', 'county')
             """,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -25,6 +26,7 @@ from telemed.core.db import request_gate_size
 from telemed.core.errors import install_error_handlers, problem
 from telemed.core.health import readiness
 from telemed.core.logging import RequestIdMiddleware, configure_logging
+from telemed.core.security_headers import SecurityHeadersMiddleware
 from telemed.core.settings import Settings, get_settings
 from telemed.dashboard.api import router as dashboard_router
 from telemed.identity.api import router as identity_router
@@ -58,7 +60,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="telemed",
         version=__version__,
         description="Remote consultation and referral system of a regional telemedicine network",
-        docs_url="/docs",
+        # API documentation only where enabled (TELEMED_API_DOCS; off in production).
+        docs_url="/docs" if settings.api_docs_enabled else None,
+        redoc_url="/redoc" if settings.api_docs_enabled else None,
+        openapi_url="/openapi.json" if settings.api_docs_enabled else None,
         lifespan=_lifespan(settings),
     )
     install_error_handlers(app)
@@ -71,6 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["x-request-id"],
         )
+    headers: dict[str, Any] = {
+        "hsts": settings.security.hsts,
+        "hsts_max_age": settings.security.hsts_max_age,
+    }
+    app.state.security_headers = headers  # for the 500 handler, outside every middleware
+    app.add_middleware(SecurityHeadersMiddleware, **headers)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

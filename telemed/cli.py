@@ -192,6 +192,8 @@ def users_create(
 
     from telemed.core import clock
     from telemed.core.db import get_engine
+    from telemed.core.errors import DomainError
+    from telemed.core.settings import get_settings
     from telemed.identity.models import Role
     from telemed.identity.schemas import UserCreate
     from telemed.identity.service import create_user
@@ -214,7 +216,11 @@ def users_create(
             full_name=full_name,
             institution_id=inst_id,
         )
-        user = create_user(session=session, data=data, now=clock.now())
+        try:
+            user = create_user(session=session, data=data, now=clock.now(), settings=get_settings())
+        except DomainError as exc:
+            typer.echo(f"{exc.code}: {exc.detail}", err=True)
+            raise typer.Exit(1) from exc
         session.commit()
         typer.echo(f"created {user.username} ({user.role}) {user.id}")
 

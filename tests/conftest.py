@@ -14,6 +14,10 @@ from datetime import UTC, datetime
 os.environ["TELEMED_ENV"] = "test"
 os.environ.setdefault("TELEMED_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("TELEMED_LOG_LEVEL", "WARNING")
+# Cheap argon2 under test only (production refuses it): every login of the suite and of
+# its uvicorn children hashes in microseconds instead of ~50 ms.
+os.environ.setdefault("TELEMED_SECURITY__ARGON2_TIME_COST", "1")
+os.environ.setdefault("TELEMED_SECURITY__ARGON2_MEMORY_KIB", "8")
 
 import pytest
 from fastapi.testclient import TestClient

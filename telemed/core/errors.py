@@ -7,7 +7,8 @@
     ├── Conflict                409 conflict
     │   └── InvalidTransition   409 invalid_transition (carries the current state)
     ├── Invalid                 422 invalid (optionally names a field)
-    └── Unavailable             503 unavailable
+    ├── Unavailable             503 unavailable
+    └── throttle.Throttled      429 throttled (carries retry_after, sent as Retry-After)
 
 Every error leaving the API is `application/problem+json` with `type`, `title`,
 `status`, `detail`, `code`, `instance` and, where it applies, `errors` or extra members.
@@ -22,6 +23,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from telemed.core.security_headers import security_headers
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://telemed.example/problems/"
@@ -132,7 +135,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        if "retry_after" in exc.extra:
+            headers["Retry-After"] = str(exc.extra["retry_after"])
         return problem(
             status=exc.status,
             code=exc.code,
@@ -177,10 +182,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
+        # Answered by the outermost middleware, past the security headers one: add them here.
+        config = getattr(request.app.state, "security_headers", None)
         return problem(
             status=500,
             code="internal_error",
             title="Internal server error",
             detail="an unexpected error occurred; it has been logged",
             instance=request.url.path,
+            headers=security_headers(request.scope, **config) if config else None,
         )

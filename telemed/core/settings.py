@@ -18,13 +18,46 @@ DEV_SECRET = "development-only-secret-do-not-use"
 DEV_TURN_SECRET = "development-only-turn-secret"
 
 
+# The placeholder values of `.env.example` (a test keeps this list and the file in step):
+# a production deployment that copied the example unchanged refuses to start.
+EXAMPLE_SECRETS = frozenset({"CHANGE_ME", "CHANGE_ME_LONG_RANDOM", DEV_SECRET, DEV_TURN_SECRET})
+MIN_SECRET_BYTES = 32
+# OWASP's smallest recommended argon2id cost (19 MiB, 2 passes): production refuses less.
+MIN_ARGON2_MEMORY_KIB = 19 * 1024
+MIN_ARGON2_TIME_COST = 2
+
+
 class SecuritySettings(BaseModel):
-    """Tokens, passwords and lockout."""
+    """Tokens, password hashing and policy, login throttling (docs/operations.md)."""
 
     secret_key: str = DEV_SECRET
     token_ttl_minutes: int = 12 * 60
-    max_failed_logins: int = 5
-    lockout_minutes: int = 15
+    # argon2id cost. One hash takes one core (parallelism 1) for about 50 ms on the
+    # reference 2-core machine (benchmarks/login_abuse.py prints it); tests run cheap ones.
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_memory_kib: int = Field(default=19 * 1024, ge=8)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    # Password hashes (login, password change) running at once per worker; others queue
+    # for at most login_queue_seconds, then get 429 login_busy.
+    max_concurrent_hashes: int = Field(default=1, ge=1)
+    login_queue_seconds: float = Field(default=5.0, gt=0)
+    password_min_length: int = Field(default=10, ge=8)
+    # zxcvbn score (0-4) a new password must reach.
+    password_min_score: int = Field(default=3, ge=0, le=4)
+    # Login throttling: failures allowed free, then a block of 1 s doubling per failure
+    # up to the cap; counters are forgotten after throttle_forget_seconds without failure.
+    address_free_failures: int = Field(default=10, ge=1)
+    account_free_failures: int = Field(default=5, ge=1)
+    throttle_base_seconds: float = Field(default=1.0, gt=0)
+    throttle_max_seconds: float = Field(default=15 * 60, gt=0)
+    throttle_forget_seconds: float = Field(default=3600, gt=0)
+    # An address that logged in to an account within this many days is known-good for
+    # it: failures elsewhere never block the account there.
+    known_address_days: int = Field(default=90, ge=1)
+    # HSTS on every response (besides those that arrived over TLS or with
+    # X-Forwarded-Proto: https, which always get it).
+    hsts: bool = False
+    hsts_max_age: int = 365 * 24 * 3600
 
 
 class DicomSettings(BaseModel):
@@ -134,6 +167,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
     db_pool_timeout: float = Field(default=30.0, gt=0)
+    # /docs, /redoc and /openapi.json; unset: on in development and test, off in production.
+    api_docs: bool | None = None
     log_level: str = "INFO"
     log_json: bool = True
     frontend_dir: Path | None = None
@@ -192,7 +227,41 @@ class Settings(BaseSettings):
                 )
             if self.video.turn_urls and self.video.turn_secret == DEV_TURN_SECRET:
                 raise ValueError("TELEMED_TURN_SECRET must be set when TURN servers are configured")
+        if self.env == "production":
+            self._refuse_weak_production_configuration()
         return self
+
+    def _refuse_weak_production_configuration(self) -> None:
+        secrets = {"TELEMED_SECRET_KEY": self.security.secret_key}
+        if self.video.turn_urls:
+            secrets["TELEMED_TURN_SECRET"] = self.video.turn_secret
+        for name, value in secrets.items():
+            if value in EXAMPLE_SECRETS:
+                raise ValueError(f"{name} is an example value; set a random secret of its own")
+            if len(value.encode()) < MIN_SECRET_BYTES:
+                raise ValueError(
+                    f"{name} is {len(value.encode())} bytes; production needs at least "
+                    f"{MIN_SECRET_BYTES} (e.g. `python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(32))'`)"
+                )
+        if self.dicom.orthanc_password in EXAMPLE_SECRETS:
+            raise ValueError("TELEMED_ORTHANC_PASSWORD is an example value; set the real one")
+        if any(f":{example}@" in self.database_url for example in EXAMPLE_SECRETS):
+            raise ValueError("TELEMED_DATABASE_URL carries an example password; set the real one")
+        sec = self.security
+        if sec.argon2_memory_kib < MIN_ARGON2_MEMORY_KIB or sec.argon2_time_cost < (
+            MIN_ARGON2_TIME_COST
+        ):
+            raise ValueError(
+                "argon2 cost below the production minimum "
+                f"({MIN_ARGON2_MEMORY_KIB} KiB, {MIN_ARGON2_TIME_COST} passes): "
+                "cheap hashing is for TELEMED_ENV=test only"
+            )
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        """Whether /docs, /redoc and /openapi.json are served."""
+        return self.api_docs if self.api_docs is not None else self.env != "production"
 
     @property
     def is_sqlite(self) -> bool:

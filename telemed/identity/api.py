@@ -11,12 +11,22 @@ from fastapi.security import OAuth2PasswordRequestForm
 from telemed.core import audit
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Forbidden
-from telemed.core.pagination import Page, PageDep
+from telemed.core.pagination import Page, PageDep, paginate
 from telemed.identity import audit_log, service
-from telemed.identity.deps import AdminUser, ClientIP, CurrentUser, StaffUser, TokenDep
+from telemed.identity import login as login_flow
+from telemed.identity.deps import (
+    AdminUser,
+    AnyCurrentUser,
+    ClientIP,
+    CurrentUser,
+    HashSlot,
+    StaffUser,
+    TokenDep,
+)
 from telemed.identity.models import Role
 from telemed.identity.schemas import (
     AuditEventPublic,
+    PasswordChange,
     PatientCreate,
     PatientPublic,
     TokenPublic,
@@ -27,25 +37,38 @@ from telemed.identity.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
 
-@router.post("/auth/token", response_model=TokenPublic)
+@router.post(
+    "/auth/token",
+    response_model=TokenPublic,
+    responses={
+        401: {"description": "wrong username or password (code wrong_credentials)"},
+        429: {"description": "login_throttled or login_busy; see Retry-After"},
+    },
+)
 def login(
+    _slot: HashSlot,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     now: NowDep,
     settings: SettingsDep,
     ip: ClientIP,
 ) -> TokenPublic:
-    """OAuth2 password flow: exchange username and password for a bearer token."""
+    """OAuth2 password flow: exchange username and password for a bearer token.
+
+    Throttled per address and per account with exponential back-off (429 +
+    Retry-After); an address the user logged in from before is never blocked by
+    failures elsewhere (docs/operations.md)."""
     try:
-        user = service.authenticate(
+        user = login_flow.authenticate(
             session=session,
             username=form.username,
             password=form.password,
+            address=ip,
             now=now,
-            settings=settings,
+            sec=settings.security,
         )
-    except Exception:
-        # The failed-login counter must persist even though we answer 401.
+    except login_flow.WrongCredentials:
+        # The failure counters must persist even though we answer 401.
         session.commit()
         raise
     token, row = service.issue_token(session=session, user=user, now=now, settings=settings)
@@ -58,25 +81,108 @@ def login(
         object_id=user.id,
         ip=ip,
     )
-    return TokenPublic(access_token=token, expires_at=row.expires_at)
+    return TokenPublic(
+        access_token=token,
+        expires_at=row.expires_at,
+        must_change_password=user.must_change_password,
+    )
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(user: CurrentUser, token: TokenDep, session: SessionDep, now: NowDep) -> None:
+def logout(user: AnyCurrentUser, token: TokenDep, session: SessionDep, now: NowDep) -> None:
     """Revoke the token used for this request."""
     assert token is not None
     service.revoke_token(session=session, token=token, now=now)
 
 
 @router.get("/auth/me", response_model=UserPublic)
-def me(user: CurrentUser) -> UserPublic:
+def me(user: AnyCurrentUser) -> UserPublic:
     return UserPublic.model_validate(user, from_attributes=True)
 
 
+@router.post(
+    "/auth/password",
+    status_code=204,
+    responses={
+        422: {
+            "description": "wrong_current_password, password_unchanged, password_too_short, "
+            "password_too_weak, password_personal"
+        },
+        429: {"description": "login_throttled or login_busy; see Retry-After"},
+    },
+)
+def change_password(
+    _slot: HashSlot,
+    data: PasswordChange,
+    user: AnyCurrentUser,
+    token: TokenDep,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+    ip: ClientIP,
+) -> None:
+    """Change one's own password (the current one required); ends a forced change and
+    revokes the user's other tokens. Wrong current passwords count as failed logins."""
+    keys = login_flow.throttle_keys(
+        session=session,
+        user=user,
+        username=user.username,
+        address=login_flow.address_key(ip),
+        now=now,
+        sec=settings.security,
+    )
+    login_flow.check_throttle(session=session, keys=keys, now=now)
+    try:
+        service.change_password(
+            session=session, user=user, data=data, keep_token=token, now=now, settings=settings
+        )
+    except service.WrongCurrentPassword:
+        login_flow.record_failures(session=session, keys=keys, now=now, sec=settings.security)
+        session.commit()
+        raise
+    audit.record(
+        session=session,
+        actor_id=user.id,
+        actor_role=user.role,
+        action="change_password",
+        object_type="user",
+        object_id=user.id,
+        ip=ip,
+    )
+
+
 @router.post("/users", response_model=UserPublic, status_code=201)
-def create_user(data: UserCreate, admin: AdminUser, session: SessionDep, now: NowDep) -> UserPublic:
-    """Create a user (admins only)."""
-    user = service.create_user(session=session, data=data, now=now)
+def create_user(
+    _slot: HashSlot,
+    data: UserCreate,
+    admin: AdminUser,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> UserPublic:
+    """Create a user (admins only); the password must meet the policy (422 otherwise)."""
+    user = service.create_user(session=session, data=data, now=now, settings=settings)
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.post("/users/{user_id}/require-password-change", response_model=UserPublic)
+def require_password_change(
+    user_id: uuid.UUID, admin: AdminUser, session: SessionDep, ip: ClientIP
+) -> UserPublic:
+    """Force a user to change their password: their next login allows nothing else
+    (admins only)."""
+    user = service.require_password_change(
+        session=session, user=service.get_user(session=session, user_id=user_id)
+    )
+    audit.record(
+        session=session,
+        actor_id=admin.id,
+        actor_role=admin.role,
+        action="require_password_change",
+        object_type="user",
+        object_id=user.id,
+        ip=ip,
+    )
     return UserPublic.model_validate(user, from_attributes=True)
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from telemed.core.deps import NowDep, SessionDep
+from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Forbidden, Unauthorized
+from telemed.core.throttle import Throttled
 from telemed.identity import service
 from telemed.identity.models import Role, User
 
@@ -17,7 +20,12 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
-def current_user(session: SessionDep, token: TokenDep, now: NowDep, request: Request) -> User:
+class PasswordChangeRequired(Forbidden):
+    code, title = "password_change_required", "Password change required"
+
+
+def any_current_user(session: SessionDep, token: TokenDep, now: NowDep, request: Request) -> User:
+    """The caller, even one who still has to change their password."""
     if not token:
         raise Unauthorized("a bearer token is required")
     user = service.user_for_token(session=session, token=token, now=now)
@@ -25,7 +33,45 @@ def current_user(session: SessionDep, token: TokenDep, now: NowDep, request: Req
     return user
 
 
+def current_user(user: Annotated[User, Depends(any_current_user)]) -> User:
+    if user.must_change_password:
+        raise PasswordChangeRequired(
+            "change your password first (POST /api/v1/auth/password); "
+            "until then this login allows nothing else"
+        )
+    return user
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
+# Only for /auth/me, /auth/password and /auth/logout: a forced password change pending.
+AnyCurrentUser = Annotated[User, Depends(any_current_user)]
+
+
+async def hash_slot(request: Request, settings: SettingsDep) -> AsyncIterator[None]:
+    """One of the worker's few password-hashing slots, waited for in the event loop before
+    the request takes a database session: a flood of logins queues here (or is refused
+    with 429 login_busy) instead of taking every thread and connection."""
+    sec = settings.security
+    slots: anyio.Semaphore | None = getattr(request.app.state, "hash_slots", None)
+    if slots is None:
+        slots = request.app.state.hash_slots = anyio.Semaphore(sec.max_concurrent_hashes)
+    acquired = False
+    with anyio.move_on_after(sec.login_queue_seconds):
+        await slots.acquire()
+        acquired = True
+    if not acquired:
+        raise Throttled(
+            "the server is busy checking other passwords; try again shortly",
+            code="login_busy",
+            retry_after=max(1, math.ceil(sec.login_queue_seconds / 2)),
+        )
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+HashSlot = Annotated[None, Depends(hash_slot, scope="function")]
 
 
 def require_roles(*roles: Role) -> Callable[[User], User]:

@@ -57,9 +57,21 @@ class User(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=20)
     patient_id: uuid.UUID | None = Field(default=None, foreign_key="patient.id", unique=True)
     is_active: bool = True
-    failed_logins: int = 0
-    locked_until: datetime | None = utc_field(nullable=True)
+    # Set by an admin (or at creation): the next login only allows changing the password.
+    must_change_password: bool = False
+    password_changed_at: datetime | None = utc_field(nullable=True)
     created_at: datetime = utc_field()
+
+
+class KnownLoginAddress(SQLModel, table=True):
+    """An address a user logged in from successfully: failures from elsewhere never
+    block the account there (docs/operations.md, login throttling)."""
+
+    __tablename__ = "known_login_address"
+
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", primary_key=True)
+    address: str = Field(primary_key=True, max_length=64)
+    last_login_at: datetime = utc_field()
 
 
 class Patient(SQLModel, table=True):

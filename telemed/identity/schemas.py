@@ -15,6 +15,9 @@ class TokenPublic(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_at: datetime
+    # True: the token allows only /auth/me, /auth/password and /auth/logout until the
+    # password is changed.
+    must_change_password: bool = False
 
 
 class UserPublic(BaseModel):
@@ -27,11 +30,17 @@ class UserPublic(BaseModel):
     specialty_code: str | None
     title: str | None
     patient_id: uuid.UUID | None
+    must_change_password: bool = False
 
 
 class UserCreate(BaseModel):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
-    password: str = Field(min_length=8, max_length=128)
+    password: str = Field(
+        min_length=1,
+        max_length=128,
+        description="at least 10 characters, not common, not derived from the username "
+        "or name (422 password_too_short | password_too_weak | password_personal)",
+    )
     role: Role
     full_name: str = Field(min_length=1, max_length=64)
     institution_id: uuid.UUID | None = None
@@ -40,6 +49,16 @@ class UserCreate(BaseModel):
     title: Title | None = None
     phone: str | None = Field(default=None, pattern=r"^1\d{10}$")
     patient_id: uuid.UUID | None = None
+    must_change_password: bool = Field(
+        default=False, description="the first login only allows changing the password"
+    )
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(
+        min_length=1, max_length=128, description="the same policy as at creation"
+    )
 
 
 class PatientCreate(BaseModel):

@@ -13,39 +13,10 @@ from telemed.core.errors import Conflict, Forbidden, Invalid, Unauthorized
 from telemed.core.settings import Settings
 from telemed.identity import resident_id as rid
 from telemed.identity.models import DOCTOR_ROLES, AuthToken, Patient, Role, User
+from telemed.identity.passwords import WeakPassword, check_password
 from telemed.identity.permissions import can_read_patient, require_patient_read
-from telemed.identity.schemas import PatientCreate, PatientPublic, UserCreate
+from telemed.identity.schemas import PasswordChange, PatientCreate, PatientPublic, UserCreate
 from telemed.identity.security import hash_password, new_token, token_digest, verify_password
-
-
-class AccountLocked(Unauthorized):
-    code, title = "account_locked", "Account locked"
-
-
-def authenticate(
-    *, session: Session, username: str, password: str, now: datetime, settings: Settings
-) -> User:
-    """Check a password; lock the account after too many failures."""
-    user = session.execute(
-        select(User).where(User.username == username).with_for_update()
-    ).scalar_one_or_none()
-    if user is None or not user.is_active:
-        raise Unauthorized("wrong username or password")
-    if user.locked_until is not None and user.locked_until > now:
-        raise AccountLocked(
-            f"account locked after repeated failed logins until {user.locked_until.isoformat()}"
-        )
-    if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= settings.security.max_failed_logins:
-            user.locked_until = now + timedelta(minutes=settings.security.lockout_minutes)
-            user.failed_logins = 0
-        session.flush()
-        raise Unauthorized("wrong username or password")
-    user.failed_logins = 0
-    user.locked_until = None
-    session.flush()
-    return user
 
 
 def issue_token(
@@ -92,12 +63,15 @@ def revoke_token(*, session: Session, token: str, now: datetime) -> None:
         session.flush()
 
 
-def create_user(*, session: Session, data: UserCreate, now: datetime) -> User:
-    """Create a user; usernames are unique."""
+def create_user(*, session: Session, data: UserCreate, now: datetime, settings: Settings) -> User:
+    """Create a user; usernames are unique and the password meets the policy."""
     if session.execute(select(User.id).where(User.username == data.username)).first():
         raise Conflict(f"username {data.username!r} is taken", code="username_taken")
     if data.role != Role.PATIENT and data.role != Role.ADMIN and data.institution_id is None:
         raise Invalid("staff users need an institution", field="institution_id")
+    check_password(
+        data.password, username=data.username, full_name=data.full_name, sec=settings.security
+    )
     user = User(
         username=data.username,
         password_hash=hash_password(data.password),
@@ -109,9 +83,61 @@ def create_user(*, session: Session, data: UserCreate, now: datetime) -> User:
         title=data.title,
         phone=data.phone,
         patient_id=data.patient_id,
+        must_change_password=data.must_change_password,
+        password_changed_at=now,
         created_at=now,
     )
     session.add(user)
+    session.flush()
+    return user
+
+
+class WrongCurrentPassword(Invalid):
+    code = "wrong_current_password"
+
+
+def change_password(
+    *,
+    session: Session,
+    user: User,
+    data: PasswordChange,
+    keep_token: str | None,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    """Change the user's own password (the current one is required); every other token of
+    the user is revoked and a pending forced change is done."""
+    if not verify_password(user.password_hash, data.current_password):
+        raise WrongCurrentPassword("the current password is wrong", field="current_password")
+    if data.new_password == data.current_password:
+        raise WeakPassword(
+            "the new password must differ from the current one",
+            code="password_unchanged",
+            field="new_password",
+        )
+    check_password(
+        data.new_password,
+        username=user.username,
+        full_name=user.full_name,
+        sec=settings.security,
+        field="new_password",
+    )
+    user.password_hash = hash_password(data.new_password)
+    user.must_change_password = False
+    user.password_changed_at = now
+    keep = token_digest(keep_token) if keep_token else None
+    others = select(AuthToken).where(
+        AuthToken.user_id == user.id, col(AuthToken.revoked_at).is_(None)
+    )
+    for row in session.execute(others).scalars():
+        if row.token_hash != keep:
+            row.revoked_at = now
+    session.flush()
+
+
+def require_password_change(*, session: Session, user: User) -> User:
+    """Flag a user: their next login only allows changing the password (admins)."""
+    user.must_change_password = True
     session.flush()
     return user
 

@@ -1,6 +1,6 @@
 """Every table, imported so Alembic sees the whole metadata."""
 
-from telemed.core import audit, idempotency, notifications  # noqa: F401
+from telemed.core import audit, idempotency, notifications, throttle  # noqa: F401
 from telemed.identity import models as identity_models  # noqa: F401
 from telemed.network import models as network_models  # noqa: F401
 

@@ -16,37 +16,35 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _production(**extra: str) -> dict[str, str]:
+    """The test run's environment, as production: without the tests' cheap argon2 cost
+    (which production refuses)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMED_SECURITY__ARGON2")}
+    return {**env, "TELEMED_ENV": "production", **extra}
+
+
 def test_demo_seed_is_refused_outside_development(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "TELEMED_ENV": "production",
-        "TELEMED_SECRET_KEY": "k" * 32,
-        "TELEMED_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
-    }
+    env = _production(
+        TELEMED_SECRET_KEY="k" * 32, TELEMED_DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}"
+    )
     assert _cli("db", "upgrade", env=env).returncode == 0
     r = _cli("seed", "--demo", env=env)
     assert r.returncode == 2 and "development" in r.stderr
 
 
 def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "TELEMED_ENV": "production",
-        "TELEMED_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
-    }
+    env = _production(TELEMED_DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}")
     env.pop("TELEMED_SECRET_KEY", None)
     r = _cli("db", "upgrade", env=env)
     assert r.returncode != 0 and "TELEMED_SECRET_KEY" in r.stderr
 
 
 def test_users_create_makes_a_user_who_can_log_in(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "TELEMED_ENV": "production",
-        "TELEMED_SECRET_KEY": "k" * 32,
-        "TELEMED_DATABASE_URL": f"sqlite:///{tmp_path / 'u.db'}",
-        "TELEMED_NEW_PASSWORD": "first-admin-pw",
-    }
+    env = _production(
+        TELEMED_SECRET_KEY="k" * 32,
+        TELEMED_DATABASE_URL=f"sqlite:///{tmp_path / 'u.db'}",
+        TELEMED_NEW_PASSWORD="Grassland-eagle-1947",
+    )
     assert _cli("db", "upgrade", env=env).returncode == 0
     r = _cli("users", "create", "root", "--role", "admin", "--name", "Root", env=env)
     assert r.returncode == 0, r.stderr
@@ -58,4 +56,15 @@ def test_users_create_makes_a_user_who_can_log_in(tmp_path: Path) -> None:
 
     with Session(create_engine(env["TELEMED_DATABASE_URL"])) as s:
         user = s.execute(select(User).where(User.username == "root")).scalar_one()
-        assert user.role == "admin" and verify_password(user.password_hash, "first-admin-pw")
+        assert user.role == "admin" and verify_password(user.password_hash, "Grassland-eagle-1947")
+    weak = _cli(
+        "users",
+        "create",
+        "root2",
+        "--role",
+        "admin",
+        "--name",
+        "Root",
+        env={**env, "TELEMED_NEW_PASSWORD": "password123"},
+    )
+    assert weak.returncode == 1 and "password_too_weak" in weak.stderr

@@ -1,0 +1,173 @@
+"""Password login with throttling that protects accounts without locking their owners out.
+
+Failures are counted in `telemed.core.throttle` (one table: every worker sees the same
+counts), under keys chosen by where the attempt comes from:
+
+- from an address the user logged in from before (a *known* address): only the pair
+  `pair:<user>|<address>`: the owner's own mistakes slow the owner there, nobody else's;
+- from anywhere else: the address (`addr:<address>`, which stops spraying across
+  accounts) and the account (`acct:<user>`, which stops many addresses guessing one
+  password); these never block a known address.
+
+An unknown username goes through the same keys and a dummy argon2 verification, so
+neither the timing nor the throttling tells which usernames exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from telemed.core import throttle
+from telemed.core.errors import Unauthorized
+from telemed.core.settings import SecuritySettings
+from telemed.identity.models import KnownLoginAddress, User
+from telemed.identity.security import hash_password, needs_rehash, verify_dummy, verify_password
+
+_PLAIN_USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+class WrongCredentials(Unauthorized):
+    code = "wrong_credentials"
+
+
+def address_key(address: str | None) -> str:
+    """The throttled unit of a client address: the IPv4 address, the IPv6 /64."""
+    if not address:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _name_key(username: str) -> str:
+    if _PLAIN_USERNAME.match(username):
+        return username
+    return "#" + hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _backoffs(sec: SecuritySettings) -> dict[str, throttle.Backoff]:
+    def kind(free: int) -> throttle.Backoff:
+        return throttle.Backoff(
+            free=free,
+            base_seconds=sec.throttle_base_seconds,
+            max_seconds=sec.throttle_max_seconds,
+            forget_seconds=sec.throttle_forget_seconds,
+        )
+
+    return {
+        "addr": kind(sec.address_free_failures),
+        "acct": kind(sec.account_free_failures),
+        "pair": kind(sec.account_free_failures),
+    }
+
+
+def _is_known(
+    session: Session, user: User, address: str, now: datetime, sec: SecuritySettings
+) -> bool:
+    since = now - timedelta(days=sec.known_address_days)
+    return (
+        session.execute(
+            select(KnownLoginAddress.user_id).where(
+                KnownLoginAddress.user_id == user.id,
+                KnownLoginAddress.address == address,
+                col(KnownLoginAddress.last_login_at) >= since,
+            )
+        ).first()
+        is not None
+    )
+
+
+def _remember(session: Session, user: User, address: str, now: datetime) -> None:
+    table = KnownLoginAddress.__table__  # type: ignore[attr-defined]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(table)
+        .values(user_id=user.id, address=address, last_login_at=now)
+        .on_conflict_do_update(
+            index_elements=[table.c.user_id, table.c.address], set_={"last_login_at": now}
+        )
+    )
+
+
+def throttle_keys(
+    *,
+    session: Session,
+    user: User | None,
+    username: str,
+    address: str,
+    now: datetime,
+    sec: SecuritySettings,
+) -> list[str]:
+    """The counters an attempt on `username` from `address` is checked against."""
+    name = _name_key(username)
+    if user is not None and _is_known(session, user, address, now, sec):
+        return [f"pair:{name}|{address}"]
+    return [f"addr:{address}", f"acct:{name}"]
+
+
+def check_throttle(*, session: Session, keys: list[str], now: datetime) -> None:
+    """Raise 429 `login_throttled` while any of `keys` is blocked."""
+    wait = throttle.blocked_for(session=session, keys=keys, now=now)
+    if wait:
+        raise throttle.Throttled(
+            f"too many failed logins; try again in {wait} s",
+            code="login_throttled",
+            retry_after=wait,
+        )
+
+
+def record_failures(
+    *, session: Session, keys: list[str], now: datetime, sec: SecuritySettings
+) -> None:
+    """Count a failed attempt on every key (the caller commits, even though it answers 401)."""
+    backoffs = _backoffs(sec)
+    for key in keys:
+        kind = key.split(":", 1)[0]
+        throttle.record_failure(session=session, key=key, backoff=backoffs[kind], now=now)
+
+
+def authenticate(
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    address: str | None,
+    now: datetime,
+    sec: SecuritySettings,
+) -> User:
+    """Check a password under the throttle; on success the address becomes known-good."""
+    addr = address_key(address)
+    user = None
+    if _PLAIN_USERNAME.match(username):
+        user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    keys = throttle_keys(
+        session=session, user=user, username=username, address=addr, now=now, sec=sec
+    )
+    check_throttle(session=session, keys=keys, now=now)
+    if user is None or not user.is_active:
+        verify_dummy(password)
+        ok = False
+    else:
+        ok = verify_password(user.password_hash, password)
+    if not ok or user is None:
+        record_failures(session=session, keys=keys, now=now, sec=sec)
+        raise WrongCredentials("wrong username or password")
+    throttle.clear(session=session, keys=[f"pair:{_name_key(username)}|{addr}"])
+    _remember(session, user, addr, now)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    session.flush()
+    return user
