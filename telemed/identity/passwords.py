@@ -56,19 +56,20 @@ def check_password(
             code="password_too_long",
             field=field,
         )
-    lowered = password.lower()
     parts = _personal_parts(username, full_name)
-    squeezed = re.sub(r"[^0-9a-z]", "", lowered)
-    for part in parts:
-        plain = re.sub(r"[^0-9a-z]", "", part)
-        if part in lowered or (len(plain) >= 3 and plain in squeezed):
-            rest = squeezed.replace(plain, "") if plain else squeezed
-            if len(set(rest)) < 6:
-                raise WeakPassword(
-                    "the password is derived from the username or name",
-                    code="password_personal",
-                    field=field,
-                )
+    # Take every name part out (longest first); if little is left, the password is a
+    # derivation of the names (`wangfang2025`, `Fang-Wang-1990`).
+    rest = re.sub(r"[^0-9a-z]", "", password.lower())
+    found = False
+    for part in sorted({re.sub(r"[^0-9a-z]", "", p) for p in parts}, key=len, reverse=True):
+        if len(part) >= 3 and part in rest:
+            rest, found = rest.replace(part, ""), True
+    if found and len(set(rest)) < 6:
+        raise WeakPassword(
+            "the password is derived from the username or name",
+            code="password_personal",
+            field=field,
+        )
     result = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=parts)
     if result["score"] < sec.password_min_score:
         warning = result["feedback"].get("warning") or "it is too easy to guess"

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
-from telemed.core.settings import Settings
+from telemed.core.settings import EXAMPLE_SECRETS, Settings
 
 
 def test_default_secret_is_refused_outside_development(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,3 +29,66 @@ def test_flat_and_nested_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.dicom.orthanc_url == "http://orthanc:8042"
     assert s.dicom.port == 11113
     assert s.scheduling.hold_minutes == 7
+
+
+def _production(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
+    for name in ("TELEMED_SECURITY__ARGON2_TIME_COST", "TELEMED_SECURITY__ARGON2_MEMORY_KIB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TELEMED_ENV", "production")
+    monkeypatch.setenv("TELEMED_SECRET_KEY", "s" * 32)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def _env_example() -> dict[str, str]:
+    values = {}
+    for line in (Path(__file__).parents[2] / ".env.example").read_text().splitlines():
+        if line.startswith("TELEMED_") and "=" in line:
+            name, value = line.split("=", 1)
+            values[name] = value.split("#", 1)[0].strip()
+    return values
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TELEMED_SECRET_KEY": "x"}, "TELEMED_SECRET_KEY is 1 bytes"),
+        ({"TELEMED_SECRET_KEY": "s" * 31}, "at least 32"),
+        ({"TELEMED_SECRET_KEY": "CHANGE_ME_LONG_RANDOM"}, "example value"),
+        (
+            {"TELEMED_TURN_URLS": '["turn:t.example:3478"]', "TELEMED_TURN_SECRET": "short"},
+            "TELEMED_TURN_SECRET is 5 bytes",
+        ),
+        ({"TELEMED_ORTHANC_PASSWORD": "CHANGE_ME"}, "TELEMED_ORTHANC_PASSWORD"),
+        ({"TELEMED_DATABASE_URL": "postgresql://telemed:CHANGE_ME@db/telemed"}, "DATABASE_URL"),
+        ({"TELEMED_SECURITY__ARGON2_MEMORY_KIB": "8"}, "argon2 cost"),
+    ],
+)
+def test_production_refuses_weak_configuration(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        _production(monkeypatch, **env)
+
+
+def test_every_secret_of_the_env_example_is_refused_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    example = _env_example()
+    secrets = {k: v for k, v in example.items() if "SECRET" in k or "PASSWORD" in k}
+    assert secrets, ".env.example lists the secrets"
+    for name, value in secrets.items():
+        assert value in EXAMPLE_SECRETS, f"{name}={value} of .env.example is not refused"
+    with pytest.raises(ValidationError):
+        _production(monkeypatch, **example)
+
+
+def test_production_accepts_real_secrets_and_hides_the_api_docs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = _production(monkeypatch, TELEMED_SECRET_KEY="a-real-random-secret-of-44-bytes-xxxxxxxxxxx")
+    assert s.api_docs_enabled is False
+    assert _production(monkeypatch, TELEMED_API_DOCS="true").api_docs_enabled is True
+    monkeypatch.setenv("TELEMED_ENV", "development")
+    assert Settings(_env_file=None).api_docs_enabled is True  # type: ignore[call-arg]
