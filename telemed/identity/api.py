@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Query, Request
+from sqlmodel import select
 
 from telemed.core import audit
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Forbidden
 from telemed.core.pagination import Page, PageDep, paginate
+from telemed.core.throttle import Throttled
 from telemed.identity import audit_log, service
 from telemed.identity import login as login_flow
 from telemed.identity.deps import (
@@ -20,8 +22,10 @@ from telemed.identity.deps import (
     ClientIP,
     CurrentUser,
     HashSlot,
+    LoginForm,
     StaffUser,
     TokenDep,
+    remember_refusal,
 )
 from telemed.identity.models import Role
 from telemed.identity.schemas import (
@@ -46,8 +50,9 @@ router = APIRouter(prefix="/api/v1", tags=["identity"])
     },
 )
 def login(
+    form: LoginForm,
     _slot: HashSlot,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
     session: SessionDep,
     now: NowDep,
     settings: SettingsDep,
@@ -67,9 +72,15 @@ def login(
             now=now,
             sec=settings.security,
         )
-    except login_flow.WrongCredentials:
+    except login_flow.WrongCredentials as exc:
         # The failure counters must persist even though we answer 401.
         session.commit()
+        if exc.blocked_for:
+            remember_refusal(request, form.username, ip, now + timedelta(seconds=exc.blocked_for))
+        raise
+    except Throttled as exc:
+        until = now + timedelta(seconds=exc.retry_after)
+        remember_refusal(request, form.username, ip, until)
         raise
     token, row = service.issue_token(session=session, user=user, now=now, settings=settings)
     audit.record(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import anyio
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Forbidden, Unauthorized
@@ -72,6 +73,40 @@ async def hash_slot(request: Request, settings: SettingsDep) -> AsyncIterator[No
 
 
 HashSlot = Annotated[None, Depends(hash_slot, scope="function")]
+
+_REFUSED_MAX = 10_000
+
+
+def remember_refusal(request: Request, username: str, address: str | None, until: datetime) -> None:
+    """Note in this worker that (username, address) is throttled until `until`, so that the
+    next attempts are refused in the event loop, before a hash slot or a database session
+    (the database stays the authority: this only short-cuts what it already said)."""
+    refused: dict[tuple[str, str], datetime] = getattr(request.app.state, "login_refused", {})
+    if len(refused) >= _REFUSED_MAX:
+        refused = {k: v for k, v in refused.items() if v > until - timedelta(hours=1)}
+        if len(refused) >= _REFUSED_MAX:
+            refused.clear()
+    refused[(username, address or "")] = until
+    request.app.state.login_refused = refused
+
+
+async def login_precheck(
+    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], now: NowDep
+) -> OAuth2PasswordRequestForm:
+    """The login form, refused at once (429) while this worker knows it is throttled."""
+    refused: dict[tuple[str, str], datetime] = getattr(request.app.state, "login_refused", {})
+    until = refused.get((form.username, client_ip(request) or ""))
+    if until is not None and until > now:
+        wait = max(1, math.ceil((until - now).total_seconds()))
+        raise Throttled(
+            f"too many failed logins; try again in {wait} s",
+            code="login_throttled",
+            retry_after=wait,
+        )
+    return form
+
+
+LoginForm = Annotated[OAuth2PasswordRequestForm, Depends(login_precheck)]
 
 
 def require_roles(*roles: Role) -> Callable[[User], User]:

@@ -35,6 +35,8 @@ _PLAIN_USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 class WrongCredentials(Unauthorized):
     code = "wrong_credentials"
+    # seconds the failure just counted blocks the next attempt for (0: not blocked)
+    blocked_for = 0
 
 
 def address_key(address: str | None) -> str:
@@ -131,12 +133,16 @@ def check_throttle(*, session: Session, keys: list[str], now: datetime) -> None:
 
 def record_failures(
     *, session: Session, keys: list[str], now: datetime, sec: SecuritySettings
-) -> None:
-    """Count a failed attempt on every key (the caller commits, even though it answers 401)."""
+) -> int:
+    """Count a failed attempt on every key (the caller commits, even though it answers 401);
+    return the seconds the next attempt is now blocked for."""
     backoffs = _backoffs(sec)
-    for key in keys:
-        kind = key.split(":", 1)[0]
-        throttle.record_failure(session=session, key=key, backoff=backoffs[kind], now=now)
+    return max(
+        throttle.record_failure(
+            session=session, key=key, backoff=backoffs[key.split(":", 1)[0]], now=now
+        )
+        for key in keys
+    )
 
 
 def authenticate(
@@ -163,8 +169,9 @@ def authenticate(
     else:
         ok = verify_password(user.password_hash, password)
     if not ok or user is None:
-        record_failures(session=session, keys=keys, now=now, sec=sec)
-        raise WrongCredentials("wrong username or password")
+        wrong = WrongCredentials("wrong username or password")
+        wrong.blocked_for = record_failures(session=session, keys=keys, now=now, sec=sec)
+        raise wrong
     throttle.clear(session=session, keys=[f"pair:{_name_key(username)}|{addr}"])
     _remember(session, user, addr, now)
     if needs_rehash(user.password_hash):

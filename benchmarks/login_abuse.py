@@ -1,0 +1,182 @@
+"""Other requests' latency while 50 clients hammer the login route with wrong passwords.
+
+    python benchmarks/login_abuse.py   # --attackers 50 --others 4 --seconds 8 --rounds 2
+
+A throwaway PostgreSQL, the demo seed, and uvicorn serving the app with the production
+argon2 cost. `--others` clients call `GET /api/v1/auth/me` with a valid token in a loop;
+rounds alternate *baseline* (those clients alone) and *attack* (plus `--attackers`
+clients posting wrong passwords, each from its own loopback address 127.0.1.x, spread
+over the demo accounts and unknown usernames). Printed: the p95 of the other requests
+in each phase and their ratio (goal <= 1.5), the login route's throughput and answers.
+
+Two configurations are measured in the same run: the default one (throttle + hash
+slots), and one with the throttle opened wide (free failures 10^6) so that only the
+per-worker bound on concurrent hashes protects the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("TELEMED_ENV", "test")
+os.environ.setdefault("TELEMED_SECRET_KEY", "benchmark-secret-key-not-for-production")
+os.environ.setdefault("TELEMED_LOG_LEVEL", "WARNING")
+for _cheap in ("TELEMED_SECURITY__ARGON2_TIME_COST", "TELEMED_SECURITY__ARGON2_MEMORY_KIB"):
+    os.environ.pop(_cheap, None)  # the production cost is what is measured
+
+import httpx  # noqa: E402
+
+from benchmarks._scheduling_harness import database, percentile, summary  # noqa: E402
+from tests.support.uvicorn import serve  # noqa: E402
+
+TARGETS = ["specialist", "specialist2", "coordinator", "county-doctor", "admin", "nobody"]
+
+
+async def _others(base: str, token: str, n: int, stop: asyncio.Event) -> list[float]:
+    latencies: list[float] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as c:
+
+        async def loop() -> None:
+            while not stop.is_set():
+                t = time.perf_counter()
+                r = await c.get("/api/v1/auth/me")
+                latencies.append(time.perf_counter() - t)
+                assert r.status_code == 200, r.text
+
+        await asyncio.gather(*(loop() for _ in range(n)))
+    return latencies
+
+
+async def _attacker(base: str, i: int, stop: asyncio.Event, answers: Counter[int]) -> None:
+    transport = httpx.AsyncHTTPTransport(local_address=f"127.0.1.{1 + i}")
+    async with httpx.AsyncClient(base_url=base, transport=transport, timeout=60) as c:
+        k = 0
+        while not stop.is_set():
+            user = TARGETS[(i + k) % len(TARGETS)]
+            r = await c.post(
+                "/api/v1/auth/token", data={"username": user, "password": f"guess-{i}-{k}"}
+            )
+            answers[r.status_code] += 1
+            k += 1
+            if r.status_code == 429:  # a well-behaved client would wait; a bot does not
+                await asyncio.sleep(0.05)
+
+
+async def _phase(
+    base: str, token: str, others: int, attackers: int, seconds: float
+) -> tuple[list[float], Counter[int], float]:
+    stop = asyncio.Event()
+    answers: Counter[int] = Counter()
+    tasks = [asyncio.create_task(_attacker(base, i, stop, answers)) for i in range(attackers)]
+    if attackers:
+        await asyncio.sleep(1.0)  # let the attack reach its steady state first
+    measured = asyncio.create_task(_others(base, token, others, stop))
+    t = time.perf_counter()
+    await asyncio.sleep(seconds)
+    stop.set()
+    latencies = await measured
+    elapsed = time.perf_counter() - t + (1.0 if attackers else 0.0)
+    await asyncio.gather(*tasks)
+    return latencies, answers, elapsed
+
+
+def _token(base: str) -> str:
+    r = httpx.post(
+        f"{base}/api/v1/auth/token",
+        data={"username": "specialist", "password": "telemed-demo"},
+        timeout=60,
+    )
+    r.raise_for_status()
+    return str(r.json()["access_token"])
+
+
+def _hash_cost() -> str:
+    from telemed.identity.security import hash_password, verify_password
+
+    h = hash_password("x")
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        verify_password(h, "y")
+        times.append(time.perf_counter() - t)
+    return f"{min(times) * 1000:.0f} ms min, {sorted(times)[2] * 1000:.0f} ms median"
+
+
+def _forget_failures(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM throttle_counter"))
+    engine.dispose()
+
+
+def run(label: str, env: dict[str, str], args: argparse.Namespace) -> float:
+    _forget_failures(env["TELEMED_DATABASE_URL"])
+    with serve(env, start_timeout=240) as base:
+        token = _token(base)
+        base_lat: list[float] = []
+        att_lat: list[float] = []
+        total: Counter[int] = Counter()
+        attack_seconds = 0.0
+        for rnd in range(args.rounds):
+            lat, _, _ = asyncio.run(_phase(base, token, args.others, 0, args.seconds))
+            base_lat += lat
+            lat, answers, elapsed = asyncio.run(
+                _phase(base, token, args.others, args.attackers, args.seconds)
+            )
+            att_lat += lat
+            total += answers
+            attack_seconds += elapsed
+            print(
+                f"  round {rnd + 1}: others p95 baseline {percentile(base_lat, 95) * 1000:.1f} ms,"
+                f" under attack {percentile(lat, 95) * 1000:.1f} ms; logins {dict(answers)}",
+                flush=True,
+            )
+        ratio = percentile(att_lat, 95) / percentile(base_lat, 95)
+        logins = sum(total.values())
+        print(f"{label}:")
+        print(f"  other requests, baseline:     {summary(base_lat)} ({len(base_lat)} requests)")
+        print(f"  other requests, under attack: {summary(att_lat)} ({len(att_lat)} requests)")
+        print(f"  p95 ratio under attack / baseline: {ratio:.2f} (goal <= 1.5)")
+        print(
+            f"  login route: {logins / attack_seconds:.0f} answers/s, "
+            f"{total[401] / attack_seconds:.1f} password checks/s (401), answers {dict(total)}"
+        )
+        return ratio
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--attackers", type=int, default=50)
+    ap.add_argument("--others", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    with database() as (url, _dsn):
+        print(f"# argon2 verification at the configured cost: {_hash_cost()}")
+        print(f"# load average at start: {os.getloadavg()[0]:.1f}", flush=True)
+        env = {**os.environ, "TELEMED_DATABASE_URL": url, "TELEMED_FRONTEND_DIR": str(ROOT)}
+        env["TELEMED_DICOM__GATEWAY_ENABLED"] = "false"
+        run("throttle + hash slots (defaults)", env, args)
+        wide = {
+            **env,
+            "TELEMED_SECURITY__ADDRESS_FREE_FAILURES": "1000000",
+            "TELEMED_SECURITY__ACCOUNT_FREE_FAILURES": "1000000",
+        }
+        run("hash slots only (throttle opened wide)", wide, args)
+        print(f"# load average at end: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
