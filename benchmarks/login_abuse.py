@@ -22,6 +22,7 @@ import os
 import sys
 import time
 from collections import Counter
+from multiprocessing import Process, Queue
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,22 +73,43 @@ async def _attacker(base: str, i: int, stop: asyncio.Event, answers: Counter[int
                 await asyncio.sleep(0.05)
 
 
-async def _phase(
-    base: str, token: str, others: int, attackers: int, seconds: float
-) -> tuple[list[float], Counter[int], float]:
+async def _attack(base: str, attackers: int, seconds: float) -> Counter[int]:
     stop = asyncio.Event()
     answers: Counter[int] = Counter()
     tasks = [asyncio.create_task(_attacker(base, i, stop, answers)) for i in range(attackers)]
-    if attackers:
-        await asyncio.sleep(1.0)  # let the attack reach its steady state first
-    measured = asyncio.create_task(_others(base, token, others, stop))
-    t = time.perf_counter()
     await asyncio.sleep(seconds)
     stop.set()
-    latencies = await measured
-    elapsed = time.perf_counter() - t + (1.0 if attackers else 0.0)
     await asyncio.gather(*tasks)
-    return latencies, answers, elapsed
+    return answers
+
+
+def _attack_process(base: str, attackers: int, seconds: float, out: Queue) -> None:  # type: ignore[type-arg]
+    out.put(dict(asyncio.run(_attack(base, attackers, seconds))))
+
+
+async def _measure(base: str, token: str, others: int, seconds: float) -> list[float]:
+    stop = asyncio.Event()
+    measured = asyncio.create_task(_others(base, token, others, stop))
+    await asyncio.sleep(seconds)
+    stop.set()
+    return await measured
+
+
+def _phase(
+    base: str, token: str, others: int, attackers: int, seconds: float
+) -> tuple[list[float], Counter[int], float]:
+    """The other requests for `seconds`; with attackers, the attack runs in a process of
+    its own (as it would from elsewhere), from 1 s before until the measurement ends."""
+    if not attackers:
+        return asyncio.run(_measure(base, token, others, seconds)), Counter(), seconds
+    out: Queue = Queue()  # type: ignore[type-arg]
+    proc = Process(target=_attack_process, args=(base, attackers, seconds + 1.0, out))
+    proc.start()
+    time.sleep(1.0)  # let the attack reach its steady state first
+    latencies = asyncio.run(_measure(base, token, others, seconds))
+    answers = Counter(out.get(timeout=120))
+    proc.join(timeout=60)
+    return latencies, answers, seconds + 1.0
 
 
 def _token(base: str) -> str:
@@ -130,11 +152,9 @@ def run(label: str, env: dict[str, str], args: argparse.Namespace) -> float:
         total: Counter[int] = Counter()
         attack_seconds = 0.0
         for rnd in range(args.rounds):
-            lat, _, _ = asyncio.run(_phase(base, token, args.others, 0, args.seconds))
+            lat, _, _ = _phase(base, token, args.others, 0, args.seconds)
             base_lat += lat
-            lat, answers, elapsed = asyncio.run(
-                _phase(base, token, args.others, args.attackers, args.seconds)
-            )
+            lat, answers, elapsed = _phase(base, token, args.others, args.attackers, args.seconds)
             att_lat += lat
             total += answers
             attack_seconds += elapsed

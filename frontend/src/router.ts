@@ -73,6 +73,8 @@ router.beforeEach(async (to) => {
     }
   }
   if (!session.user) return { name: 'login', query: { redirect: to.fullPath } }
+  // a forced password change: nothing else until it is done (the API refuses the rest)
+  if (session.user.must_change_password && to.name !== 'me') return { name: 'me' }
   if (!allowed(to.meta.roles as Role[] | 'all' | undefined, session.user.role)) return { name: 'home' }
   const inNav = NAV.some((n) => n.name === to.name)
   if (inNav && !navFor(session.user.role).some((n) => n.name === to.name)) return { name: 'home' }

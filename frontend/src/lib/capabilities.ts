@@ -4,12 +4,17 @@
  */
 import { reactive } from 'vue'
 
-const state = reactive({ paths: new Set<string>(), loaded: false })
+// `all`: the server does not publish its OpenAPI document (production hides it,
+// TELEMED_API_DOCS=false): every page is offered and the API answers for itself.
+const state = reactive({ paths: new Set<string>(), loaded: false, all: false })
 let loading: Promise<void> | null = null
 
 export function loadCapabilities(): Promise<void> {
   loading ??= fetch('/openapi.json')
-    .then((r) => (r.ok ? r.json() : { paths: {} }))
+    .then((r) => {
+      if (r.status === 404) state.all = true
+      return r.ok ? r.json() : { paths: {} }
+    })
     .then((doc: { paths?: Record<string, unknown> }) => {
       state.paths = new Set(Object.keys(doc.paths ?? {}))
       state.loaded = true
@@ -22,7 +27,7 @@ export function loadCapabilities(): Promise<void> {
 
 /** True when the server offers `path` (exactly as OpenAPI names it, e.g. "/api/v1/slots"). */
 export function hasApi(path: string | undefined): boolean {
-  return !path || state.paths.has(path)
+  return !path || state.all || state.paths.has(path)
 }
 
 export function capabilitiesLoaded(): boolean {

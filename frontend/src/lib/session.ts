@@ -13,6 +13,8 @@ export interface User {
   specialty_code: string | null
   title: string | null
   patient_id: string | null
+  /** Set by an admin: only the password change is allowed until it is done. */
+  must_change_password?: boolean
 }
 
 const TOKEN_KEY = 'telemed.token'
