@@ -1,9 +1,12 @@
 """Other requests' latency while 50 clients hammer the login route with wrong passwords.
 
-    python benchmarks/login_abuse.py   # --attackers 50 --others 4 --seconds 8 --rounds 2
+    python benchmarks/login_abuse.py
+    # options: --attackers 50 --others 4 --rate 40 --seconds 8 --rounds 2 --workers 1
 
 A throwaway PostgreSQL, the demo seed, and uvicorn serving the app with the production
-argon2 cost. `--others` clients call `GET /api/v1/auth/me` with a valid token in a loop;
+argon2 cost. `--others` clients call `GET /api/v1/auth/me` with a valid token, `--rate` requests/s in
+all on a fixed schedule (the normal traffic of a worker; a closed loop would saturate the
+CPU by itself and measure only how the CPU is shared);
 rounds alternate *baseline* (those clients alone) and *attack* (plus `--attackers`
 clients posting wrong passwords, each from its own loopback address 127.0.1.x, spread
 over the demo accounts and unknown usernames). Printed: the p95 of the other requests
@@ -42,17 +45,23 @@ from tests.support.uvicorn import serve  # noqa: E402
 TARGETS = ["specialist", "specialist2", "coordinator", "county-doctor", "admin", "nobody"]
 
 
-async def _others(base: str, token: str, n: int, stop: asyncio.Event) -> list[float]:
+async def _others(base: str, token: str, n: int, rate: float, stop: asyncio.Event) -> list[float]:
+    """n clients sending `rate` requests/s in all, on a fixed schedule (open loop: a slow
+    answer does not lower the offered load, as with real users)."""
     latencies: list[float] = []
     headers = {"Authorization": f"Bearer {token}"}
+    interval = n / rate
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as c:
 
         async def loop() -> None:
+            due = time.perf_counter()
             while not stop.is_set():
                 t = time.perf_counter()
                 r = await c.get("/api/v1/auth/me")
                 latencies.append(time.perf_counter() - t)
                 assert r.status_code == 200, r.text
+                due += interval
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
 
         await asyncio.gather(*(loop() for _ in range(n)))
     return latencies
@@ -87,26 +96,26 @@ def _attack_process(base: str, attackers: int, seconds: float, out: Queue) -> No
     out.put(dict(asyncio.run(_attack(base, attackers, seconds))))
 
 
-async def _measure(base: str, token: str, others: int, seconds: float) -> list[float]:
+async def _measure(base: str, token: str, others: int, rate: float, seconds: float) -> list[float]:
     stop = asyncio.Event()
-    measured = asyncio.create_task(_others(base, token, others, stop))
+    measured = asyncio.create_task(_others(base, token, others, rate, stop))
     await asyncio.sleep(seconds)
     stop.set()
     return await measured
 
 
 def _phase(
-    base: str, token: str, others: int, attackers: int, seconds: float
+    base: str, token: str, others: int, rate: float, attackers: int, seconds: float
 ) -> tuple[list[float], Counter[int], float]:
     """The other requests for `seconds`; with attackers, the attack runs in a process of
     its own (as it would from elsewhere), from 1 s before until the measurement ends."""
     if not attackers:
-        return asyncio.run(_measure(base, token, others, seconds)), Counter(), seconds
+        return asyncio.run(_measure(base, token, others, rate, seconds)), Counter(), seconds
     out: Queue = Queue()  # type: ignore[type-arg]
     proc = Process(target=_attack_process, args=(base, attackers, seconds + 1.0, out))
     proc.start()
     time.sleep(1.0)  # let the attack reach its steady state first
-    latencies = asyncio.run(_measure(base, token, others, seconds))
+    latencies = asyncio.run(_measure(base, token, others, rate, seconds))
     answers = Counter(out.get(timeout=120))
     proc.join(timeout=60)
     return latencies, answers, seconds + 1.0
@@ -145,16 +154,18 @@ def _forget_failures(url: str) -> None:
 
 def run(label: str, env: dict[str, str], args: argparse.Namespace) -> float:
     _forget_failures(env["TELEMED_DATABASE_URL"])
-    with serve(env, start_timeout=240) as base:
+    with serve(env, workers=args.workers, start_timeout=240) as base:
         token = _token(base)
         base_lat: list[float] = []
         att_lat: list[float] = []
         total: Counter[int] = Counter()
         attack_seconds = 0.0
         for rnd in range(args.rounds):
-            lat, _, _ = _phase(base, token, args.others, 0, args.seconds)
+            lat, _, _ = _phase(base, token, args.others, args.rate, 0, args.seconds)
             base_lat += lat
-            lat, answers, elapsed = _phase(base, token, args.others, args.attackers, args.seconds)
+            lat, answers, elapsed = _phase(
+                base, token, args.others, args.rate, args.attackers, args.seconds
+            )
             att_lat += lat
             total += answers
             attack_seconds += elapsed
@@ -180,8 +191,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--attackers", type=int, default=50)
     ap.add_argument("--others", type=int, default=4)
+    ap.add_argument("--rate", type=float, default=40.0, help="other requests per second")
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = ap.parse_args()
     with database() as (url, _dsn):
         print(f"# argon2 verification at the configured cost: {_hash_cost()}")
