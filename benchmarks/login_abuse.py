@@ -4,7 +4,8 @@
     # options: --attackers 50 --others 4 --rate 40 --seconds 8 --rounds 2 --workers 1
 
 A throwaway PostgreSQL, the demo seed, and uvicorn serving the app with the production
-argon2 cost. `--others` clients call `GET /api/v1/auth/me` with a valid token, `--rate` requests/s in
+argon2 cost. `--others` clients call `GET /api/v1/auth/me` with a valid token, `--rate`
+requests/s in
 all on a fixed schedule (the normal traffic of a worker; a closed loop would saturate the
 CPU by itself and measure only how the CPU is shared);
 rounds alternate *baseline* (those clients alone) and *attack* (plus `--attackers`
