@@ -13,7 +13,7 @@ from fastapi import APIRouter, BackgroundTasks, FastAPI, Path, Query, Response
 from sqlmodel import Session, select
 
 from dicom import deid, deid_pixels, jobs, outbound, service, worklist
-from dicom.archive import ArchiveError, get_archive
+from dicom.archive import ArchiveError, ArchiveUnavailable, get_archive
 from dicom.models import JobKind, OutboundJob, Study, StudyLink
 from dicom.schemas import (
     AssignmentCheck,
@@ -28,13 +28,14 @@ from dicom.schemas import (
     StudyLinkCreate,
     StudyLinkPublic,
     StudySummary,
+    UIDPath,
     UnmatchedStudy,
     WorklistItemPublic,
 )
 from telemed.core import audit
 from telemed.core.db import get_engine, get_or_404
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
-from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
+from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from telemed.core.health import readiness_probes
 from telemed.core.pagination import Page, PageDep
 from telemed.core.settings import Settings, get_settings
@@ -103,7 +104,7 @@ def list_studies(
 
 @router.get("/studies/{study_uid}", response_model=StudySummary)
 def get_study(
-    study_uid: str, session: SessionDep, user: CurrentUser, now: NowDep, ip: ClientIP
+    study_uid: UIDPath, session: SessionDep, user: CurrentUser, now: NowDep, ip: ClientIP
 ) -> StudySummary:
     study = service.get_visible_study(session=session, user=user, study_uid=study_uid)
     service.record_access(session=session, user=user, study=study, what="summary", now=now, ip=ip)
@@ -112,7 +113,7 @@ def get_study(
 
 @router.post("/studies/{study_uid}/links", response_model=StudyLinkPublic, status_code=201)
 def link_study(
-    study_uid: str, body: StudyLinkCreate, session: SessionDep, user: StaffUser, now: NowDep
+    study_uid: UIDPath, body: StudyLinkCreate, session: SessionDep, user: StaffUser, now: NowDep
 ) -> StudyLinkPublic:
     """Link a study to a consultation or referral (who may: `dicom.policy`)."""
     link = service.link_study(
@@ -151,7 +152,7 @@ def unlink_study(
 
 @router.get("/studies/{study_uid}/links", response_model=list[StudyLinkPublic])
 def study_links(
-    study_uid: str, session: SessionDep, user: CurrentUser, now: NowDep
+    study_uid: UIDPath, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> list[StudyLinkPublic]:
     study = service.get_visible_study(session=session, user=user, study_uid=study_uid)
     service.record_access(session=session, user=user, study=study, what="links", now=now)
@@ -201,7 +202,7 @@ def _job_public(job: OutboundJob) -> JobPublic:
 
 @router.post("/studies/{study_uid}/send", response_model=JobPublic, status_code=202)
 def send_study(
-    study_uid: str,
+    study_uid: UIDPath,
     body: SendRequest,
     session: SessionDep,
     user: StaffUser,
@@ -254,7 +255,7 @@ def _county_pacs(session: Session, study: Study) -> DicomAE:
 
 @router.get("/studies/{study_uid}/priors")
 def find_priors(
-    study_uid: str,
+    study_uid: UIDPath,
     session: SessionDep,
     user: StaffUser,
     settings: SettingsDep,
@@ -279,8 +280,8 @@ def find_priors(
     "/studies/{study_uid}/priors/{prior_uid}/retrieve", response_model=JobPublic, status_code=202
 )
 def retrieve_prior(
-    study_uid: str,
-    prior_uid: str,
+    study_uid: UIDPath,
+    prior_uid: UIDPath,
     session: SessionDep,
     user: StaffUser,
     settings: SettingsDep,
@@ -305,7 +306,7 @@ def retrieve_prior(
 
 @router.post("/studies/{study_uid}/deidentify", response_model=JobPublic, status_code=202)
 def deidentify_study(
-    study_uid: str,
+    study_uid: UIDPath,
     session: SessionDep,
     user: StaffUser,
     settings: SettingsDep,
@@ -319,6 +320,8 @@ def deidentify_study(
     options = jobs.deid_options(body or DeidentifyRequest(), settings)
     try:
         metadata = get_archive().metadata(study_uid)
+    except ArchiveUnavailable as exc:
+        raise Unavailable(f"the image archive is unavailable: {exc}") from exc
     except ArchiveError as exc:
         raise NotFound(f"study {study_uid} is not in the archive yet") from exc
     for item in metadata:

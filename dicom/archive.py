@@ -451,7 +451,8 @@ class OrthancArchive:
             r = self.client.post(self.url + "/tools/lookup", content=uid)
         except httpx.TransportError as exc:
             raise ArchiveUnavailable(f"Orthanc unreachable: {exc}") from exc
-        r.raise_for_status()
+        if r.status_code >= 400:
+            raise ArchiveError(f"Orthanc answered {r.status_code} to a lookup: {r.text[:200]}")
         for hit in r.json():
             if hit.get("Type", "").lower() == level:
                 return str(hit["ID"])

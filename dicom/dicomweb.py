@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -21,10 +21,12 @@ from starlette.concurrency import run_in_threadpool
 from dicom import own_urls, service
 from dicom.archive import ArchiveError, ArchiveUnavailable, NotInArchive, get_archive
 from dicom.ingest import Rejected, ingest, inspect_instance
+from dicom.schemas import UIDPath
 from dicom.spool import Spool
 from telemed.core import audit
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Forbidden, Invalid, NotFound, Unavailable
+from telemed.core.pagination import MAX_OFFSET
 from telemed.identity.deps import ClientIP, CurrentUser
 from telemed.identity.models import Role, User
 from telemed.identity.permissions import is_staff
@@ -32,6 +34,7 @@ from telemed.identity.permissions import is_staff
 router = APIRouter(prefix="/dicom-web", tags=["dicomweb"])
 DICOM_JSON = "application/dicom+json"
 T = TypeVar("T")
+MAX_FRAME = 2**31 - 1  # NumberOfFrames is an IS: at most 2^31 - 1
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -58,9 +61,16 @@ def _call(fn: Callable[..., T], *args: Any, **kw: Any) -> T:
 
 
 def _params(request: Request) -> dict[str, str]:
+    """The QIDO query as one value per key; `limit` and `offset` checked here (422)."""
     out: dict[str, str] = {}
     for k, v in request.query_params.multi_items():
         out[k] = f"{out[k]},{v}" if k in out else v
+    for key in ("limit", "offset"):
+        value = out.get(key)
+        if value is not None and not (
+            value.isascii() and value.isdigit() and int(value) <= MAX_OFFSET
+        ):
+            raise Invalid(f"{key} is an integer from 0 to {MAX_OFFSET}", field=key)
     return out
 
 
@@ -181,7 +191,7 @@ def search_all_instances(
 
 @router.get("/studies/{study_uid}/series")
 def search_series(
-    study_uid: str,
+    study_uid: UIDPath,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -196,7 +206,7 @@ def search_series(
 
 @router.get("/studies/{study_uid}/instances")
 def search_study_instances(
-    study_uid: str,
+    study_uid: UIDPath,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -211,8 +221,8 @@ def search_study_instances(
 
 @router.get("/studies/{study_uid}/series/{series_uid}/instances")
 def search_instances(
-    study_uid: str,
-    series_uid: str,
+    study_uid: UIDPath,
+    series_uid: UIDPath,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -237,7 +247,7 @@ def search_instances(
 
 @router.get("/studies/{study_uid}/metadata")
 def study_metadata(
-    study_uid: str,
+    study_uid: UIDPath,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -250,8 +260,8 @@ def study_metadata(
 
 @router.get("/studies/{study_uid}/series/{series_uid}/metadata")
 def series_metadata(
-    study_uid: str,
-    series_uid: str,
+    study_uid: UIDPath,
+    series_uid: UIDPath,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -264,9 +274,9 @@ def series_metadata(
 
 @router.get("/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}/metadata")
 def instance_metadata(
-    study_uid: str,
-    series_uid: str,
-    sop_uid: str,
+    study_uid: UIDPath,
+    series_uid: UIDPath,
+    sop_uid: UIDPath,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -298,7 +308,7 @@ def _instances_of(study_uid: str, series_uid: str | None = None) -> list[tuple[s
 
 @router.get("/studies/{study_uid}")
 def retrieve_study(
-    study_uid: str, session: SessionDep, user: CurrentUser, now: NowDep, ip: ClientIP
+    study_uid: UIDPath, session: SessionDep, user: CurrentUser, now: NowDep, ip: ClientIP
 ) -> Response:
     _visible(session, user, study_uid, what="retrieve-study", now=now, ip=ip)
     archive = get_archive()
@@ -308,8 +318,8 @@ def retrieve_study(
 
 @router.get("/studies/{study_uid}/series/{series_uid}")
 def retrieve_series(
-    study_uid: str,
-    series_uid: str,
+    study_uid: UIDPath,
+    series_uid: UIDPath,
     session: SessionDep,
     user: CurrentUser,
     now: NowDep,
@@ -326,9 +336,9 @@ def retrieve_series(
 
 @router.get("/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}")
 def retrieve_instance(
-    study_uid: str,
-    series_uid: str,
-    sop_uid: str,
+    study_uid: UIDPath,
+    series_uid: UIDPath,
+    sop_uid: UIDPath,
     session: SessionDep,
     user: CurrentUser,
     now: NowDep,
@@ -346,15 +356,19 @@ def _frame_numbers(text: str) -> list[int]:
         raise Invalid("frame numbers must be integers", field="frames") from exc
     if not numbers or any(n < 1 for n in numbers):
         raise Invalid("frame numbers start at 1", field="frames")
+    if any(n > MAX_FRAME for n in numbers):
+        raise Invalid(f"frame numbers are at most {MAX_FRAME}", field="frames")
     return numbers
 
 
 @router.get("/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}/frames/{frames}")
 def retrieve_frames(
-    study_uid: str,
-    series_uid: str,
-    sop_uid: str,
-    frames: str,
+    study_uid: UIDPath,
+    series_uid: UIDPath,
+    sop_uid: UIDPath,
+    frames: Annotated[
+        str, Path(pattern=r"^[0-9]+(,[0-9]+)*$", description="1-based frame numbers, n[,m...]")
+    ],
     session: SessionDep,
     user: CurrentUser,
     now: NowDep,
@@ -383,9 +397,9 @@ def _rendered_type(request: Request) -> str:
 
 def _render(
     request: Request,
-    study_uid: str,
-    series_uid: str,
-    sop_uid: str,
+    study_uid: UIDPath,
+    series_uid: UIDPath,
+    sop_uid: UIDPath,
     frame: int,
     window: str | None,
 ) -> Response:
@@ -404,9 +418,9 @@ def _render(
 
 @router.get("/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}/rendered")
 def rendered_instance(
-    study_uid: str,
-    series_uid: str,
-    sop_uid: str,
+    study_uid: UIDPath,
+    series_uid: UIDPath,
+    sop_uid: UIDPath,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -421,10 +435,10 @@ def rendered_instance(
 
 @router.get("/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}/frames/{frame}/rendered")
 def rendered_frame(
-    study_uid: str,
-    series_uid: str,
-    sop_uid: str,
-    frame: int,
+    study_uid: UIDPath,
+    series_uid: UIDPath,
+    sop_uid: UIDPath,
+    frame: Annotated[int, Path(ge=1, le=MAX_FRAME)],
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -630,7 +644,7 @@ async def stow_studies(
 
 @router.post("/studies/{study_uid}")
 async def stow_study(
-    study_uid: str,
+    study_uid: UIDPath,
     request: Request,
     session: SessionDep,
     user: CurrentUser,

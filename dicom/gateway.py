@@ -25,7 +25,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from dicom import mwl
-from dicom.ingest import STATUS_OUT_OF_RESOURCES, Rejected, inspect_instance, refuse_if_foreign
+from dicom.ingest import (
+    STATUS_CANNOT_UNDERSTAND,
+    STATUS_OUT_OF_RESOURCES,
+    Rejected,
+    inspect_instance,
+    refuse_if_foreign,
+)
 from dicom.models import Study
 from dicom.spool import Spool
 from telemed.network import service as network_service
@@ -179,17 +185,32 @@ class StorageGateway:
         assoc = event.assoc
         data = bytes(event.encoded_dataset())  # fast path: no decode/re-encode
         study_uid = ""
+        # Every refusal is answered with a documented status (never pynetdicom's C211
+        # "exception in handler"): C000/A900 for the data, 0124 for another hospital's
+        # study, A700 for our own resources.
         try:
             if self.validate:
                 study_uid = inspect_instance(data).info.study_uid
             else:  # benchmarks: the study UID from the request's dataset
                 study_uid = str(getattr(event.dataset, "StudyInstanceUID", "") or "")
+        except Rejected as exc:
+            log.warning("refused instance from %s: %s", assoc.telemed_calling_ae, exc.reason)
+            self.refused_instances += 1
+            return exc.status
+        except Exception:
+            log.exception("unreadable instance from %s", assoc.telemed_calling_ae)
+            self.refused_instances += 1
+            return STATUS_CANNOT_UNDERSTAND
+        try:
             if study_uid:
                 self._admit(study_uid, len(data), assoc.telemed_institution_id)
         except Rejected as exc:
             log.warning("refused instance from %s: %s", assoc.telemed_calling_ae, exc.reason)
             self.refused_instances += 1
             return exc.status
+        except Exception:  # the index is unreachable: a transient refusal, the peer retries
+            log.exception("study owner/size check failed")
+            return STATUS_OUT_OF_RESOURCES
         try:
             self.spool.put(
                 data,

@@ -87,6 +87,7 @@ def inspect_instance(data: bytes) -> Inspected:
             "unreadable", f"unreadable DICOM data ({type(exc).__name__}: {exc})"
         ) from exc
     _validate_values(ds)
+    _decode_all(ds)
     ts = getattr(ds.file_meta, "TransferSyntaxUID", None)
     if not ts:
         raise Rejected("no_transfer_syntax", "the file meta header has no Transfer Syntax UID")
@@ -164,6 +165,22 @@ def _validate_values(ds: Dataset) -> None:
                     f"invalid value for {tag} (VR {vr}): {exc}".split(" Please see")[0],
                     status=STATUS_DATASET_MISMATCH,
                 ) from exc
+
+
+def _decode_all(ds: Dataset) -> None:
+    """Decode every element, nested ones included: an unknown VR (pydicom raises
+    NotImplementedError) or an undecodable value is refused here, not deep in a later step."""
+    try:
+        for _ in ds.iterall():
+            pass
+    except NotImplementedError as exc:
+        raise Rejected("unknown_vr", f"{exc}"[:300], status=STATUS_DATASET_MISMATCH) from exc
+    except Exception as exc:  # pydicom raises many kinds on broken values
+        raise Rejected(
+            "bad_value",
+            f"undecodable value ({type(exc).__name__}: {exc})"[:300],
+            status=STATUS_DATASET_MISMATCH,
+        ) from exc
 
 
 def _int(value: object) -> int | None:

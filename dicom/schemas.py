@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, Field
+
+# A DICOM UID (PS3.5 9.1): digits and dots, at most 64 characters. Every UID path parameter
+# is checked against it before it reaches SQL or the archive's URLs (422 otherwise).
+UID_PATTERN = r"^[0-9.]{1,64}$"
+UIDPath = Annotated[
+    str, Path(pattern=UID_PATTERN, description="a DICOM UID: digits and dots, 1 to 64")
+]
 
 
 class StudySummary(BaseModel):

@@ -38,6 +38,7 @@ from scheduling.schemas import (
 from telemed.core.deps import NowDep, SessionDep
 from telemed.core.errors import NotFound
 from telemed.core.notifications import Notification
+from telemed.core.pagination import OffsetQuery
 from telemed.identity.deps import CurrentUser, StaffUser
 from telemed.identity.models import Role
 
@@ -66,7 +67,7 @@ def search_slots(
     start_from: datetime | None = None,
     start_to: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Response:
     """Free slots across the network, earliest first."""
     views = service.search_slots(
@@ -149,7 +150,7 @@ def my_bookings(
     session: SessionDep,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> list[Booking]:
     """The caller's bookings (as booker or patient)."""
     return service.bookings_for(session=session, user=user, limit=limit, offset=offset)
@@ -341,7 +342,7 @@ def my_waitlist(
     session: SessionDep,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Any:
     """The caller's waitlist requests (made by them or for them), newest first."""
     return service.waitlist_for(session=session, user=user, limit=limit, offset=offset)
@@ -367,7 +368,7 @@ def my_notifications(
     user: CurrentUser,
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> list[Notification]:
     """The caller's in-app notifications, newest first."""
     stmt = select(Notification).where(

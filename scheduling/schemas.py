@@ -2,12 +2,52 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime, time
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from scheduling.models import ServiceClass
+
+_LOCAL_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?")
+
+
+def _local_time(value: Any) -> Any:
+    """A wall-clock time in Asia/Shanghai: `HH:MM` or `HH:MM:SS`, no zone, no fraction."""
+    if isinstance(value, str) and not _LOCAL_TIME.fullmatch(value):
+        raise ValueError("a local time is HH:MM or HH:MM:SS (Asia/Shanghai, no zone or fraction)")
+    if isinstance(value, time) and (value.tzinfo is not None or value.microsecond):
+        raise ValueError("a local time has no zone and no fraction of a second")
+    return value
+
+
+# Rule times are local (Asia/Shanghai) wall-clock times. The schema says so with a pattern:
+# OpenAPI's `format: time` is RFC 3339's full-time, which needs a zone, and a zoned or
+# fractional time compared with the stored naive ones raised TypeError.
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time),
+    PlainSerializer(lambda t: t.strftime("%H:%M:%S"), return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^" + _LOCAL_TIME.pattern + "$",
+            "description": "local time in Asia/Shanghai, HH:MM or HH:MM:SS",
+            "examples": ["08:00"],
+        }
+    ),
+]
 
 
 class SlotView(BaseModel):
@@ -89,8 +129,8 @@ class RuleCreate(BaseModel):
     specialty_code: str | None = Field(default=None, max_length=40)
     service_class: ServiceClass = ServiceClass.OUTPATIENT
     weekdays: list[int] = Field(min_length=1)
-    start_time: time
-    end_time: time
+    start_time: LocalTime
+    end_time: LocalTime
     slot_minutes: int = Field(default=30, ge=5, le=480)
     capacity: int = Field(default=1, ge=1, le=500)
     reserved_share: float = Field(default=0.0, ge=0, le=1)
@@ -118,13 +158,13 @@ class RuleCreate(BaseModel):
 
 
 class RuleUpdate(BaseModel):
-    weekdays: list[int] | None = None
-    start_time: time | None = None
-    end_time: time | None = None
+    weekdays: list[int] | None = Field(default=None, max_length=7)
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
     slot_minutes: int | None = Field(default=None, ge=5, le=480)
     capacity: int | None = Field(default=None, ge=1, le=500)
     reserved_share: float | None = Field(default=None, ge=0, le=1)
-    release_hours_before: int | None = Field(default=None, ge=0)
+    release_hours_before: int | None = Field(default=None, ge=0, le=24 * 60)
     valid_to: date | None = None
     follow_holidays: bool | None = None
     active: bool | None = None
@@ -140,8 +180,8 @@ class RulePublic(BaseModel):
     specialty_code: str
     service_class: str
     weekdays: str
-    start_time: time
-    end_time: time
+    start_time: LocalTime
+    end_time: LocalTime
     slot_minutes: int
     capacity: int
     reserved_share: float

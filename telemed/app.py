@@ -25,6 +25,7 @@ from telemed.consultations.api import install as install_consultations
 from telemed.core.db import request_gate_size
 from telemed.core.errors import install_error_handlers, problem
 from telemed.core.health import readiness
+from telemed.core.inputs import RejectNul
 from telemed.core.logging import RequestIdMiddleware, configure_logging
 from telemed.core.security_headers import SecurityHeadersMiddleware
 from telemed.core.settings import Settings, get_settings
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan(settings),
     )
     install_error_handlers(app)
+    app.add_middleware(RejectNul)
     app.add_middleware(RequestIdMiddleware)
     if settings.dicom.cors_origins:
         app.add_middleware(

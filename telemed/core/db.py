@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import anyio
 from sqlalchemy import Date, DateTime, MetaData, cast, event, func, type_coerce
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, create_engine
@@ -77,34 +78,66 @@ def id_field() -> Any:
 UUID = uuid.UUID
 
 
+# SQLite: how long a transaction waits for the write lock before giving up (then 503).
+SQLITE_BUSY_TIMEOUT_SECONDS = 60
+# PostgreSQL: how long opening a connection may take (an unreachable server fails fast).
+PG_CONNECT_TIMEOUT_SECONDS = 5
+
+
 def make_engine(
     url: str, *, pool_size: int = 20, max_overflow: int = 20, pool_timeout: float = 30.0
 ) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    """Create an engine. PostgreSQL: pre-ping (a pool survives a server restart) and a
+    connect timeout. SQLite: WAL, foreign keys, a busy timeout and serialized writes."""
     pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        in_memory = not path or path == ":memory:"
-        if not in_memory:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            **({} if in_memory else pool),  # type: ignore[arg-type]
-        )
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        return engine
+        return _sqlite_engine(url, pool)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, **pool)  # type: ignore[arg-type]
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS},
+        **pool,  # type: ignore[arg-type]
+    )
+
+
+def _sqlite_engine(url: str, pool: dict[str, Any]) -> Engine:
+    """SQLite as an embedded server: every transaction starts with BEGIN IMMEDIATE.
+
+    With the driver's deferred transactions, two requests that read and then write both
+    hold a read snapshot; the second to write gets "database is locked" at once (SQLite
+    cannot wait for a lock whose holder's snapshot it would then overwrite), which the
+    parallel STOW-RS uploads of the web uploader hit. Taking the write lock at BEGIN makes
+    transactions queue on the busy timeout instead: one writer at a time, readers of WAL
+    snapshots never blocked by it. SQLAlchemy's documented pysqlite recipe (the driver's
+    own BEGIN switched off) also makes SAVEPOINTs work.
+    """
+    path = url.split("///", 1)[-1]
+    in_memory = not path or path == ":memory:"
+    if not in_memory:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        **({} if in_memory else pool),
+    )
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
+        dbapi_conn.isolation_level = None  # no implicit BEGIN: ours below
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
 
 
 @lru_cache
@@ -183,6 +216,40 @@ async def get_session(connection: HTTPConnection) -> AsyncIterator[Session]:
             raise
         with anyio.CancelScope(shield=True):
             await run_in_threadpool(_finish, session, True)
+
+
+# Seconds a client is asked to wait (Retry-After) when the database is unreachable or busy.
+DATABASE_RETRY_AFTER = 5
+# PostgreSQL SQLSTATE classes meaning "not now": connection exception, insufficient
+# resources (too many connections), operator intervention (shutdown, restart).
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+_SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "disk i/o error")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) means the database cannot serve right now: a lost
+    or refused connection, an exhausted pool, a server shutting down, a locked SQLite file.
+    Such errors are answered 503 with Retry-After, never 500."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 5:
+        if isinstance(current, sa_exc.TimeoutError | sa_exc.PendingRollbackError):
+            return True
+        if isinstance(current, sa_exc.DBAPIError):
+            if current.connection_invalidated:
+                return True
+            orig = current.orig
+            sqlstate = getattr(orig, "sqlstate", None)
+            if sqlstate:
+                return str(sqlstate)[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+            if isinstance(current, sa_exc.OperationalError | sa_exc.InterfaceError):
+                if type(orig).__module__.startswith("psycopg"):
+                    return True  # no SQLSTATE: the connection itself failed
+                return any(m in str(orig).lower() for m in _SQLITE_UNAVAILABLE)
+            return False
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return False
 
 
 def local_day(session: Any, column: Any, tz: str) -> Any:

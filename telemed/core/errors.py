@@ -7,8 +7,13 @@
     ├── Conflict                409 conflict
     │   └── InvalidTransition   409 invalid_transition (carries the current state)
     ├── Invalid                 422 invalid (optionally names a field)
-    ├── Unavailable             503 unavailable
+    ├── Unavailable             503 unavailable (with Retry-After)
     └── throttle.Throttled      429 throttled (carries retry_after, sent as Retry-After)
+
+A database that cannot serve (lost connection, restart, exhausted pool, locked SQLite
+file: `telemed.core.db.database_unavailable`) is 503 `database_unavailable` with
+Retry-After; a value the database refuses (out of range, NUL in text: SQLSTATE class 22)
+is 422 `invalid_value`; any other unexpected error is 500 `internal_error`.
 
 Every error leaving the API is `application/problem+json` with `type`, `title`,
 `status`, `detail`, `code`, `instance` and, where it applies, `errors` or extra members.
@@ -22,8 +27,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from telemed.core.db import DATABASE_RETRY_AFTER, database_unavailable
 from telemed.core.security_headers import security_headers
 
 PROBLEM_JSON = "application/problem+json"
@@ -84,6 +91,7 @@ class Invalid(DomainError):
 
 class Unavailable(DomainError):
     status, code, title = 503, "unavailable", "Service unavailable"
+    retry_after = 10  # seconds, sent as Retry-After
 
 
 def problem(
@@ -138,6 +146,8 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
         if "retry_after" in exc.extra:
             headers["Retry-After"] = str(exc.extra["retry_after"])
+        elif exc.status == 503:
+            headers["Retry-After"] = str(getattr(exc, "retry_after", DATABASE_RETRY_AFTER))
         return problem(
             status=exc.status,
             code=exc.code,
@@ -179,16 +189,50 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        if isinstance(exc, DataError) and not database_unavailable(exc):
+            # A value the database cannot take (out of range, NUL in text) that slipped
+            # past validation: still the client's data, so 422, never 500.
+            log.warning("value refused by the database: %s", exc.orig)
+            return problem(
+                status=422,
+                code="invalid_value",
+                title="Invalid data",
+                detail=f"a value cannot be stored or compared: {str(exc.orig)[:200]}",
+                instance=request.url.path,
+            )
+        if not database_unavailable(exc):
+            return _internal_error(request)
+        log.warning("database unavailable: %s", exc, extra={"path": request.url.path})
+        return database_unavailable_problem(request.url.path)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"path": request.url.path})
-        # Answered by the outermost middleware, past the security headers one: add them here.
-        config = getattr(request.app.state, "security_headers", None)
-        return problem(
-            status=500,
-            code="internal_error",
-            title="Internal server error",
-            detail="an unexpected error occurred; it has been logged",
-            instance=request.url.path,
-            headers=security_headers(request.scope, **config) if config else None,
-        )
+        return _internal_error(request)
+
+
+def database_unavailable_problem(instance: str | None = None) -> JSONResponse:
+    """503 `database_unavailable` with Retry-After."""
+    return problem(
+        status=503,
+        code="database_unavailable",
+        title="Service unavailable",
+        detail="the database is unavailable or busy; retry after the given seconds",
+        instance=instance,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
+def _internal_error(request: Request) -> JSONResponse:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    # Answered by the outermost middleware, past the security headers one: add them here.
+    config = getattr(request.app.state, "security_headers", None)
+    return problem(
+        status=500,
+        code="internal_error",
+        title="Internal server error",
+        detail="an unexpected error occurred; it has been logged",
+        instance=request.url.path,
+        headers=security_headers(request.scope, **config) if config else None,
+    )

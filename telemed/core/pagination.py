@@ -12,6 +12,11 @@ from sqlmodel import Session, select
 
 T = TypeVar("T")
 
+# The largest offset a list accepts: every SQL engine takes it as an integer (an unbounded
+# one reached PostgreSQL as "bigint out of range").
+MAX_OFFSET = 2**31 - 1
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")]
+
 
 class PageParams(BaseModel):
     limit: int = 50
@@ -20,7 +25,7 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 50,
-    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+    offset: OffsetQuery = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

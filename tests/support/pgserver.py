@@ -33,6 +33,7 @@ class PgServer:
     port: int
     bindir: Path
     as_user: list[str]
+    options: str = ""
 
     @property
     def url(self) -> str:
@@ -43,6 +44,19 @@ class PgServer:
 
     def run(self, *args: str) -> None:
         subprocess.run([*self.as_user, *args], check=True, capture_output=True)
+
+    def pg_ctl(self, *args: str) -> None:
+        """Run pg_ctl on this cluster (e.g. `stop -m fast`, `start -w`)."""
+        self.run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), *args)
+
+    def halt(self) -> None:
+        """Stop the server, ending every session (a database outage); `resume()` restarts it."""
+        self.pg_ctl("-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the server again on the same port and data."""
+        log = str(self.datadir.parent / "log")
+        self.pg_ctl("-o", self.options, "-w", "-t", "60", "-l", log, "start")
 
     def stop(self) -> None:
         subprocess.run(
@@ -88,17 +102,6 @@ def start() -> PgServer:
         f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
     )
-    server.run(
-        str(bindir / "pg_ctl"),
-        "-D",
-        str(datadir),
-        "-o",
-        opts,
-        "-w",
-        "-t",
-        "60",
-        "-l",
-        str(base / "log"),
-        "start",
-    )
+    server.options = opts
+    server.resume()
     return server

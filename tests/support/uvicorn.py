@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,20 @@ from typing import IO
 from tests.support.ports import free_port, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def app_env(**settings: str) -> dict[str, str]:
+    """The environment of a served app: ours without any TELEMED_* but the test secret,
+    plus `settings` (e.g. TELEMED_DATABASE_URL=...)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMED_")}
+    env.update(
+        TELEMED_ENV="test",
+        TELEMED_SECRET_KEY=os.environ["TELEMED_SECRET_KEY"],
+        TELEMED_LOG_LEVEL="WARNING",
+        TELEMED_CONSULTATIONS__SWEEP_ENABLED="false",
+    )
+    env.update(settings)
+    return env
 
 
 @contextmanager
