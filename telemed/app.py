@@ -1,4 +1,5 @@
-"""The FastAPI application: every router, health endpoints and the built frontend."""
+"""The FastAPI application: every router, health and metrics endpoints, the built frontend,
+and (on SQLite, or with TELEMED_JOBS__IN_PROCESS=on) the job runner."""
 
 from __future__ import annotations
 
@@ -31,9 +32,15 @@ from telemed.core.security_headers import SecurityHeadersMiddleware
 from telemed.core.settings import Settings, get_settings
 from telemed.dashboard.api import router as dashboard_router
 from telemed.identity.api import router as identity_router
+from telemed.jobs import runner as jobs_runner
+from telemed.jobs.api import router as jobs_router
+from telemed.jobs.tasks import Context as JobContext
+from telemed.metrics import RequestMetrics
+from telemed.metrics import router as metrics_router
 from telemed.network.api import router as network_router
 from telemed.reference.api import router as reference_router
 from telemed.video.api import router as video_router
+from telemed.video.retention_api import router as retention_router
 
 FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 # Worker threads beyond the request gate, for work that holds no session (files, hashing).
@@ -48,7 +55,18 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         # Every request inside the gate must always find a worker thread to commit in.
         threads = anyio.to_thread.current_default_thread_limiter()
         threads.total_tokens = max(threads.total_tokens, size + SPARE_THREADS)
-        yield
+        if not jobs_runner.in_process(settings):
+            yield
+            return
+        # The job runner inside this process (`make run`; in production `telemed worker`).
+        from telemed.core.db import get_engine
+
+        jobs = jobs_runner.build_app(settings)
+        app.state.jobs_connector = jobs.connector
+        async with jobs_runner.running_worker(
+            jobs, JobContext(bind=get_engine(), settings=settings)
+        ):
+            yield
 
     return lifespan
 
@@ -70,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RejectNul)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestMetrics)
     if settings.dicom.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -118,6 +137,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(referrals_fhir_router)
     app.include_router(dashboard_router)
     app.include_router(reference_router)
+    app.include_router(jobs_router)
+    app.include_router(retention_router)
+    app.include_router(metrics_router)
 
     dist = settings.frontend_dir or FRONTEND_DIST
     if (dist / "index.html").exists():

@@ -245,22 +245,51 @@ def referral_jobs() -> None:
     typer.echo(" ".join(f"{k}={v}" for k, v in out.items()))
 
 
-@app.command("jobs")
-def run_jobs() -> None:
-    """Every periodic job once: slot horizon, hold expiry, booking reminders, contract and
-    referral jobs, imaging jobs a stopped process left behind. Safe to re-run; schedule it
-    from cron (see docs/operations.md)."""
-    from dicom import jobs as dicom_jobs
-    from scheduling import jobs as scheduling_jobs
-    from telemed.core import clock
+def _job_context():  # type: ignore[no-untyped-def]
     from telemed.core.db import get_engine
     from telemed.core.settings import get_settings
+    from telemed.jobs.tasks import Context
 
-    for job in ("horizon", "reminders"):
-        typer.echo(f"scheduling {job}: {scheduling_jobs.run(job)}")
-    referral_jobs()
-    rerun = dicom_jobs.recover(engine=get_engine(), settings=get_settings(), now=clock.now())
-    typer.echo(f"imaging jobs re-run after an interruption: {rerun}")
+    return Context(bind=get_engine(), settings=get_settings())
+
+
+@app.command("jobs")
+def run_jobs() -> None:
+    """Every periodic task once, now (the same tasks `telemed worker` runs on schedule):
+    service levels, referral escalations, holds and waitlist offers, slot horizon,
+    reminders, imaging jobs, SMS dispatch, retention. Safe to re-run."""
+    from telemed.jobs.tasks import run_all
+
+    for name, out in run_all(_job_context()).items():
+        typer.echo(f"{name}: " + " ".join(f"{k}={v}" for k, v in out.items()))
+
+
+@app.command("worker")
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="jobs run at once")] = None,
+) -> None:
+    """Run the job runner (procrastinate worker): every periodic task on its schedule,
+    with retries. Run one or more in production; they share the PostgreSQL queue."""
+    import asyncio
+
+    from telemed.core.settings import get_settings
+    from telemed.jobs.runner import build_app, worker_options
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        raise typer.BadParameter(
+            "the queue needs PostgreSQL; on SQLite the API process runs the jobs itself"
+        )
+    ctx = _job_context()
+    ctx.gateway()  # refuse a missing SMS provider at start, not at the first message
+    overrides = {"concurrency": concurrency} if concurrency else {}
+    procrastinate_app = build_app(settings)
+
+    async def run() -> None:
+        async with procrastinate_app.open_async():
+            await procrastinate_app.run_worker_async(**worker_options(ctx, **overrides))
+
+    asyncio.run(run())
 
 
 def main() -> None:  # pragma: no cover

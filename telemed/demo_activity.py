@@ -210,6 +210,7 @@ class _Sim:
                 resident_id=spec.resident_id,
                 phone=spec.phone,
                 county_code=spec.county_code,
+                sms_consent=True,
             ),
             institution_id=county.id,
             now=at,

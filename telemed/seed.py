@@ -74,6 +74,8 @@ def _seed_accounts(session: Session, settings: Settings, net: DemoNetwork) -> di
         resident_id_hash=rid.fingerprint(number, key=settings.security.secret_key),
         resident_id_masked=rid.mask(number),
         phone="13800000017",
+        sms_consent_at=now,  # agreed at registration to be told by SMS
+        sms_consent_method="registration",
         institution_id=county_hosp.id,
         county_code=DEMO_COUNTY_CODE,
         created_at=now,

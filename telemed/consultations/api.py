@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -13,7 +11,7 @@ from fastapi.responses import Response
 
 from dicom import service as dicom_service
 from scheduling import service as scheduling_service
-from telemed.consultations import jobs, payments, pdf, policy, service, signing
+from telemed.consultations import payments, pdf, policy, service, signing
 from telemed.consultations.models import Consultation, Opinion
 from telemed.consultations.schemas import (
     AcceptBody,
@@ -630,20 +628,5 @@ def opinion_pdf(
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Mount the router and run the service-level sweep in this worker (not under tests)."""
+    """Mount the router (the service-level sweep is a task of the job runner, telemed.jobs)."""
     app.include_router(router)
-    if not settings.consultations.sweep_enabled or settings.env == "test":
-        return
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: Any) -> AsyncIterator[Any]:
-        runner = jobs.SweepRunner(settings)
-        runner.start()
-        try:
-            async with inner(a) as state:
-                yield state
-        finally:
-            runner.stop()
-
-    app.router.lifespan_context = lifespan

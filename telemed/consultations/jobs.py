@@ -1,15 +1,14 @@
 """The service-level sweep: breaches, escalation, expiry. Safe in several workers.
 
-Each worker runs `sweep` every `sweep_interval_seconds` in a thread. Rows are claimed
-with `FOR UPDATE SKIP LOCKED`, so two workers never handle one request at once, and a
-breach is inserted with ON CONFLICT DO NOTHING on (consultation, kind), so a breach is
-recorded and escalated exactly once even when workers race.
+The job runner runs `sweep` every minute (task `consultations.sla_sweep`, telemed.jobs).
+Rows are claimed with `FOR UPDATE SKIP LOCKED`, so two workers never handle one request
+at once, and a breach is inserted with ON CONFLICT DO NOTHING on (consultation, kind), so
+a breach is recorded and escalated exactly once even when workers race.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,7 +19,6 @@ from sqlmodel import Session, col, select
 
 from telemed.consultations import payments, service
 from telemed.consultations.models import Consultation, SlaBreach
-from telemed.core import clock
 from telemed.core.ids import uuid7
 from telemed.core.settings import Settings
 from telemed.identity.models import Role, User
@@ -153,42 +151,3 @@ def sweep(*, session: Session, now: datetime, settings: Settings, batch: int = 2
             out.report_breaches.append(str(c.id))
     session.flush()
     return out
-
-
-class SweepRunner:
-    """Runs `sweep` periodically in a daemon thread of this worker."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="consultation-sla", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        from telemed.core.db import get_engine
-
-        while not self._stop.is_set():
-            try:
-                with Session(get_engine(), expire_on_commit=False) as session:
-                    result = sweep(session=session, now=clock.now(), settings=self.settings)
-                    session.commit()
-                if result.accept_breaches or result.expired or result.report_breaches:
-                    log.info(
-                        "sla sweep",
-                        extra={
-                            "accept_breaches": len(result.accept_breaches),
-                            "report_breaches": len(result.report_breaches),
-                            "expired": len(result.expired),
-                        },
-                    )
-            except Exception:  # keep sweeping; the next pass retries
-                log.exception("sla sweep failed")
-            self._stop.wait(self.settings.consultations.sweep_interval_seconds)

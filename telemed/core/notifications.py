@@ -1,24 +1,30 @@
 """Notification outbox, written in the same transaction as the event it announces.
 
-A dispatcher delivers pending rows through channels: `in_app` is stored and read
-at `GET /api/v1/notifications`; `sms` goes through an `SmsGateway` whose only
-implementation today logs (no provider is chosen yet).
+`in_app` rows are delivered by being stored (read at `GET /api/v1/notifications`). Other
+channels (`sms`) are `pending` until the job runner's dispatch task hands them to a
+gateway (telemed.core.sms): `sent`; `skipped` when the user has no phone they consented to
+SMS on; after a failure retried with doubling delays, and `dead` (a dead letter, listed to
+admins) after `max_attempts`.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
-from typing import Any, Protocol
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import JSON, Column
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import JSON, Column, or_
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from telemed.core import clock
 from telemed.core.db import id_field, utc_field
+from telemed.core.sms import SmsError, SmsGateway
 
 log = logging.getLogger("telemed.notifications")
+
+PENDING, SENT, SKIPPED, DEAD = "pending", "sent", "skipped", "dead"
 
 
 class Notification(SQLModel, table=True):
@@ -36,6 +42,12 @@ class Notification(SQLModel, table=True):
     created_at: datetime = utc_field(index=True)
     sent_at: datetime | None = utc_field(nullable=True)
     read_at: datetime | None = utc_field(nullable=True)
+    status: str = Field(default=PENDING, max_length=12, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime | None = utc_field(nullable=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    provider_message_id: str | None = Field(default=None, max_length=100)
+    dead_at: datetime | None = utc_field(nullable=True)
 
 
 def enqueue(
@@ -64,6 +76,7 @@ def enqueue(
             data=data or {},
             created_at=at,
             sent_at=at if channel == "in_app" else None,
+            status=SENT if channel == "in_app" else PENDING,
         )
         if add:
             session.add(row)
@@ -71,37 +84,93 @@ def enqueue(
     return rows
 
 
-class SmsGateway(Protocol):
-    def send(self, *, phone: str, text: str) -> str:
-        """Send one SMS; return the provider's message id."""
+PhoneOf = Callable[[Session, uuid.UUID], str | None]
 
 
-class LoggingSmsGateway:
-    """Stand-in until an SMS provider is contracted: logs instead of sending."""
-
-    def send(self, *, phone: str, text: str) -> str:
-        masked = phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "***"
-        log.info("sms", extra={"phone": masked, "text": text})
-        return f"log-{uuid.uuid4().hex[:12]}"
-
-
-def dispatch_pending(
-    *, session: Session, sms: SmsGateway, phone_of: Any, now: datetime, limit: int = 100
-) -> int:
-    """Deliver unsent non-in-app notifications; return how many were sent."""
-    stmt = (
-        select(Notification)
-        .where(Notification.sent_at.is_(None))  # type: ignore[union-attr]
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+def due_ids(*, session: Session, now: datetime, limit: int = 100) -> list[uuid.UUID]:
+    """Pending non-in-app notifications whose (next) attempt is due, oldest first."""
+    return list(
+        session.execute(
+            select(Notification.id)
+            .where(
+                Notification.status == PENDING,
+                Notification.channel != "in_app",
+                or_(
+                    col(Notification.next_attempt_at).is_(None),
+                    col(Notification.next_attempt_at) <= now,
+                ),
+            )
+            .order_by(col(Notification.created_at), col(Notification.id))
+            .limit(limit)
+        ).scalars()
     )
-    sent = 0
-    for row in session.execute(stmt).scalars():
-        if row.channel == "sms":
-            phone = phone_of(row.user_id)
-            if phone:
-                sms.send(phone=phone, text=f"{row.title} {row.body}".strip())
-        row.sent_at = now
-        sent += 1
+
+
+def backoff(attempts: int, *, first_seconds: int, max_seconds: int) -> timedelta:
+    """Delay before the next attempt after `attempts` failures: doubling, capped."""
+    return timedelta(seconds=min(first_seconds * 2 ** (attempts - 1), max_seconds))
+
+
+def deliver_one(
+    *,
+    session: Session,
+    notification_id: uuid.UUID,
+    sms: SmsGateway,
+    phone_of: PhoneOf,
+    params_of: Callable[[Session, Notification], dict[str, str]],
+    now: datetime,
+    max_attempts: int,
+    backoff_seconds: int = 60,
+    max_backoff_seconds: int = 3600,
+) -> str | None:
+    """Try one pending notification (claimed with SKIP LOCKED); return its new status, or
+    None when another dispatcher holds it or it is no longer due. The caller commits."""
+    row = session.execute(
+        select(Notification)
+        .where(Notification.id == notification_id, Notification.status == PENDING)
+        .with_for_update(skip_locked=True)
+    ).scalar_one_or_none()
+    if row is None or (row.next_attempt_at is not None and row.next_attempt_at > now):
+        return None
+    if row.channel != "sms":
+        _fail(row, f"no gateway for channel {row.channel!r}", now, permanent=True)
+        return row.status
+    phone = phone_of(session, row.user_id)
+    if not phone:  # no phone, or the patient has not consented to SMS
+        row.status, row.sent_at = SKIPPED, now
+        return row.status
+    row.attempts += 1
+    try:
+        row.provider_message_id = sms.send(
+            phone=phone, kind=row.kind, params=params_of(session, row), out_id=str(row.id)
+        )
+    except SmsError as exc:
+        permanent = not exc.retryable or row.attempts >= max_attempts
+        _fail(row, str(exc), now, permanent=permanent)
+        if not permanent:
+            row.next_attempt_at = now + backoff(
+                row.attempts, first_seconds=backoff_seconds, max_seconds=max_backoff_seconds
+            )
+        log.warning(
+            "sms delivery failed",
+            extra={"notification_id": str(row.id), "attempts": row.attempts, "error": str(exc)},
+        )
+        return row.status
+    row.status, row.sent_at, row.last_error = SENT, now, None
+    return row.status
+
+
+def _fail(row: Notification, error: str, now: datetime, *, permanent: bool) -> None:
+    row.last_error = error[:500]
+    if permanent:
+        row.status, row.dead_at = DEAD, now
+
+
+def retry_dead(*, session: Session, notification: Notification, now: datetime) -> Notification:
+    """Put a dead letter back in the queue (an admin fixed its cause); the caller audits."""
+    notification.status = PENDING
+    notification.attempts = 0
+    notification.next_attempt_at = now
+    notification.dead_at = None
     session.flush()
-    return sent
+    return notification

@@ -17,6 +17,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_SECRET = "development-only-secret-do-not-use"
 DEV_TURN_SECRET = "development-only-turn-secret"
 
+# Shortest retention (days) the national rules allow per record kind; production refuses
+# shorter settings. 互联网诊疗管理办法（试行）第二十二条 / 互联网诊疗监管细则（试行）: audio/video
+# and chat records of internet diagnosis and treatment are kept at least 3 years, the medical
+# record (电子病历) at least 15 years (医疗机构病历管理规定). Leap days included.
+RETENTION_MINIMUM_DAYS = {"recording": 3 * 365 + 1, "chat": 3 * 365 + 1, "record": 15 * 365 + 4}
+
 
 # The placeholder values of `.env.example` (a test keeps this list and the file in step):
 # a production deployment that copied the example unchanged refuses to start.
@@ -93,7 +99,9 @@ class VideoSettings(BaseModel):
     room_opens_minutes_before: int = 15
     room_closes_minutes_after: int = 60
     recordings_dir: Path = Path("var/recordings")
-    recording_retention_days: int = 180
+    # Retention per record kind (see RETENTION_MINIMUM_DAYS and docs/operations.md).
+    recording_retention_days: int = RETENTION_MINIMUM_DAYS["recording"]
+    chat_retention_days: int = RETENTION_MINIMUM_DAYS["chat"]
     reconnect_grace_seconds: int = 60
     max_message_bytes: int = 64 * 1024
     messages_per_second: float = 20.0
@@ -128,9 +136,10 @@ class ConsultationSettings(BaseModel):
     # a request nobody accepted expires at created + expire_factor * accept limit
     expire_factor: float = 2.0
     emergency_session_minutes: int = 30
-    sweep_interval_seconds: int = 60
-    sweep_enabled: bool = True
     max_document_bytes: int = 20 * 1024 * 1024
+    # The consultation record (requests, opinions, documents) is never purged automatically;
+    # this is the period it is kept at least, refused below the national minimum in production.
+    record_retention_days: int = RETENTION_MINIMUM_DAYS["record"]
 
 
 class ReferralSettings(BaseModel):
@@ -147,6 +156,44 @@ class ReferralSettings(BaseModel):
     # Days (from submission) by which the receiver contacts the patient, per urgency.
     contact_by_days: dict[str, float] = {"routine": 14, "urgent": 2, "emergency": 0.25}
     cross_region_filing_days: int = 180
+
+
+class JobSettings(BaseModel):
+    """The job runner (procrastinate): where it runs and when each periodic task runs."""
+
+    # Run the worker inside the API process: "auto" = on SQLite (`make run`), where the
+    # queue is in memory; in production run `telemed worker` processes instead.
+    in_process: Literal["auto", "on", "off"] = "auto"
+    concurrency: int = Field(default=2, ge=1)
+    # Cron expressions (UTC; a sixth field is seconds) overriding telemed.jobs.tasks' own.
+    schedules: dict[str, str] = {}
+    max_attempts: int = Field(default=5, ge=1)  # a failing periodic run is retried this often
+    retry_wait_base: int = Field(default=4, ge=0)  # retry n waits base**(n+1) s: 4, 16, 64 s...
+
+
+class SmsSettings(BaseModel):
+    """SMS delivery: `log` (development) or Aliyun SMS (`aliyun`, API SendSms 2017-05-25)."""
+
+    provider: Literal["log", "aliyun"] = "log"
+    endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    region_id: str = "cn-hangzhou"
+    access_key_id: str | None = None
+    access_key_secret: str | None = None
+    sign_name: str | None = None  # the approved signature (短信签名), e.g. 内蒙古远程医疗
+    # Approved template code (模板CODE) per notification kind, e.g. {"waitlist.offer": "SMS_1"}
+    template_codes: dict[str, str] = {}
+    timeout_seconds: float = 10.0
+    # Delivery attempts before a message is dead-lettered, and the first retry delay
+    # (doubling each time, at most max_backoff_seconds).
+    max_attempts: int = Field(default=6, ge=1)
+    backoff_seconds: int = Field(default=60, ge=1)
+    max_backoff_seconds: int = Field(default=3600, ge=1)
+
+
+class MetricsSettings(BaseModel):
+    """`/metrics` (Prometheus): a bearer token is required outside development."""
+
+    token: str | None = None
 
 
 class Settings(BaseSettings):
@@ -179,6 +226,9 @@ class Settings(BaseSettings):
     consultations: ConsultationSettings = ConsultationSettings()
 
     referrals: ReferralSettings = ReferralSettings()
+    jobs: JobSettings = JobSettings()
+    sms: SmsSettings = SmsSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     # Flat aliases for the options operators set most.
     orthanc_url: str | None = Field(
@@ -227,8 +277,20 @@ class Settings(BaseSettings):
                 )
             if self.video.turn_urls and self.video.turn_secret == DEV_TURN_SECRET:
                 raise ValueError("TELEMED_TURN_SECRET must be set when TURN servers are configured")
+            if self.sms.provider == "aliyun":
+                missing = [
+                    name
+                    for name in ("access_key_id", "access_key_secret", "sign_name")
+                    if not getattr(self.sms, name)
+                ]
+                if missing:
+                    raise ValueError(
+                        "Aliyun SMS needs "
+                        + ", ".join(f"TELEMED_SMS__{m.upper()}" for m in missing)
+                    )
         if self.env == "production":
             self._refuse_weak_production_configuration()
+            self._refuse_short_retention()
         return self
 
     def _refuse_weak_production_configuration(self) -> None:
@@ -257,6 +319,26 @@ class Settings(BaseSettings):
                 f"({MIN_ARGON2_MEMORY_KIB} KiB, {MIN_ARGON2_TIME_COST} passes): "
                 "cheap hashing is for TELEMED_ENV=test only"
             )
+
+
+    def _refuse_short_retention(self) -> None:
+        configured = {
+            "recording": (
+                "TELEMED_VIDEO__RECORDING_RETENTION_DAYS",
+                self.video.recording_retention_days,
+            ),
+            "chat": ("TELEMED_VIDEO__CHAT_RETENTION_DAYS", self.video.chat_retention_days),
+            "record": (
+                "TELEMED_CONSULTATIONS__RECORD_RETENTION_DAYS",
+                self.consultations.record_retention_days,
+            ),
+        }
+        for kind, (name, days) in configured.items():
+            if days < RETENTION_MINIMUM_DAYS[kind]:
+                raise ValueError(
+                    f"{name}={days} is shorter than the national minimum of "
+                    f"{RETENTION_MINIMUM_DAYS[kind]} days (docs/operations.md, retention)"
+                )
 
     @property
     def api_docs_enabled(self) -> bool:

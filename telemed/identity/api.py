@@ -33,6 +33,8 @@ from telemed.identity.schemas import (
     PasswordChange,
     PatientCreate,
     PatientPublic,
+    SmsConsentPublic,
+    SmsConsentUpdate,
     TokenPublic,
     UserCreate,
     UserPublic,
@@ -159,6 +161,19 @@ def change_password(
         object_type="user",
         object_id=user.id,
         ip=ip,
+    )
+
+
+@router.put("/auth/me/sms-consent", response_model=SmsConsentPublic)
+def set_my_sms_consent(
+    body: SmsConsentUpdate, user: CurrentUser, session: SessionDep, now: NowDep, ip: ClientIP
+) -> SmsConsentPublic:
+    """A patient agrees to (or stops) being told by SMS; audited."""
+    p = service.set_sms_consent(session=session, user=user, consent=body.consent, ip=ip, now=now)
+    return SmsConsentPublic(
+        consent=p.sms_consent_at is not None,
+        consent_at=p.sms_consent_at,
+        method=p.sms_consent_method,
     )
 
 

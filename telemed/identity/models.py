@@ -86,6 +86,9 @@ class Patient(SQLModel, table=True):
     resident_id_hash: str = Field(unique=True, max_length=64)
     resident_id_masked: str = Field(max_length=18)
     phone: str | None = Field(default=None, max_length=20)
+    # Consent to be told by SMS (短信通知同意): when, and how it was given; None = no SMS.
+    sms_consent_at: datetime | None = utc_field(nullable=True)
+    sms_consent_method: str | None = Field(default=None, max_length=32)
     institution_id: uuid.UUID | None = Field(default=None, foreign_key="institution.id", index=True)
     county_code: str | None = Field(default=None, foreign_key="county.code", max_length=6)
     created_at: datetime = utc_field()

@@ -66,6 +66,18 @@ class PatientCreate(BaseModel):
     resident_id: str = Field(min_length=1, max_length=32, description="18-character resident ID")
     phone: str | None = Field(default=None, pattern=r"^1\d{10}$")
     county_code: str | None = Field(default=None, pattern=r"^\d{6}$")
+    # The patient agreed (at registration, to the registering staff) to be told by SMS.
+    sms_consent: bool = False
+
+
+class SmsConsentUpdate(BaseModel):
+    consent: bool
+
+
+class SmsConsentPublic(BaseModel):
+    consent: bool
+    consent_at: datetime | None
+    method: str | None
 
 
 class PatientPublic(BaseModel):
@@ -77,6 +89,7 @@ class PatientPublic(BaseModel):
     phone_masked: str | None
     institution_id: uuid.UUID | None
     county_code: str | None
+    sms_consent: bool = False
 
 
 class AuditEventPublic(BaseModel):

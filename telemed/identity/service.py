@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from telemed.core import audit
 from telemed.core.db import get_or_404
-from telemed.core.errors import Conflict, Forbidden, Invalid, Unauthorized
+from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from telemed.core.settings import Settings
 from telemed.identity import resident_id as rid
 from telemed.identity.models import DOCTOR_ROLES, AuthToken, Patient, Role, User
@@ -181,9 +181,37 @@ def register_patient(
         phone=data.phone,
         institution_id=institution_id,
         county_code=data.county_code,
+        sms_consent_at=now if data.sms_consent else None,
+        sms_consent_method="registration" if data.sms_consent else None,
         created_at=now,
     )
     session.add(patient)
+    session.flush()
+    return patient
+
+
+def set_sms_consent(
+    *, session: Session, user: User, consent: bool, ip: str | None, now: datetime
+) -> Patient:
+    """A patient gives or withdraws consent to SMS for themselves; audited."""
+    if user.patient_id is None:
+        raise Forbidden("only a patient sets their own SMS consent", code="not_a_patient")
+    patient = session.get(Patient, user.patient_id)
+    if patient is None:
+        raise NotFound("patient not found")
+    patient.sms_consent_at = now if consent else None
+    patient.sms_consent_method = "self" if consent else None
+    audit.record(
+        session=session,
+        actor_id=user.id,
+        actor_role=user.role,
+        action="sms_consent" if consent else "sms_consent_withdrawn",
+        object_type="patient",
+        object_id=patient.id,
+        patient_id=patient.id,
+        ip=ip,
+        at=now,
+    )
     session.flush()
     return patient
 
@@ -265,6 +293,7 @@ def patient_public(patient: Patient) -> PatientPublic:
         phone_masked=(phone[:3] + "****" + phone[-4:]) if phone else None,
         institution_id=patient.institution_id,
         county_code=patient.county_code,
+        sms_consent=patient.sms_consent_at is not None,
     )
 
 

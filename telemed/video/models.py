@@ -148,6 +148,10 @@ class Recording(SQLModel, table=True):
     retention_until: datetime = utc_field(index=True)
     access_user_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     purged_at: datetime | None = utc_field(nullable=True)
+    # Legal hold (法律保全): kept past its retention until released (who, when, why).
+    legal_hold_at: datetime | None = utc_field(nullable=True)
+    legal_hold_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    legal_hold_reason: str | None = Field(default=None, max_length=500)
 
 
 class SignalSpill(SQLModel, table=True):

@@ -697,21 +697,3 @@ def open_recording(
         at=now,
     )
     return rec
-
-
-def purge_expired_recordings(*, session: Session, now: datetime) -> list[Recording]:
-    """Delete files past their retention; the rows stay as `purged` for the record."""
-    rows = list(
-        session.execute(
-            select(Recording).where(
-                col(Recording.retention_until) <= now,
-                col(Recording.status).in_([RecordingStatus.FINISHED, RecordingStatus.FAILED]),
-            )
-        ).scalars()
-    )
-    for rec in rows:
-        Path(rec.path).unlink(missing_ok=True)
-        rec.status = RecordingStatus.PURGED
-        rec.purged_at = now
-    session.flush()
-    return rows

@@ -4,46 +4,80 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from telemed.core.notifications import LoggingSmsGateway, Notification, dispatch_pending, enqueue
+from telemed.core import notifications
+from telemed.core.notifications import Notification, enqueue
+from telemed.core.sms import LoggingSmsGateway, SmsError
 
 
 class RecordingSms:
     """Captures what would go to the SMS provider (the one double: no provider here)."""
 
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
+    def __init__(self, fail: SmsError | None = None) -> None:
+        self.sent: list[tuple[str, str, dict[str, str]]] = []
+        self.fail = fail
 
-    def send(self, *, phone: str, text: str) -> str:
-        self.sent.append((phone, text))
+    def send(self, *, phone: str, kind: str, params: dict[str, str], out_id: str) -> str:
+        if self.fail:
+            raise self.fail
+        self.sent.append((phone, kind, params))
         return "id"
 
 
+def _deliver(session: Session, n: Notification, sms: RecordingSms, now: datetime) -> str | None:
+    return notifications.deliver_one(
+        session=session,
+        notification_id=n.id,
+        sms=sms,
+        phone_of=lambda _s, _u: "13800000000",
+        params_of=lambda _s, _n: {"time": "12月02日 09:00"},
+        now=now,
+        max_attempts=2,
+    )
+
+
 def test_in_app_is_stored_and_sms_is_dispatched_once(session: Session) -> None:
-    user_id = uuid.uuid4()
     now = datetime(2026, 12, 1, tzinfo=UTC)
     rows = enqueue(
         session=session,
-        user_id=user_id,
-        kind="booking_confirmed",
-        title="预约成功",
-        body="12月2日 09:00",
+        user_id=uuid.uuid4(),
+        kind="booking.cancelled",
+        title="预约已取消",
         channels=("in_app", "sms"),
         now=now,
     )
     session.flush()
-    assert {r.channel for r in rows} == {"in_app", "sms"}
+    in_app, sms_row = rows
+    assert (in_app.status, sms_row.status) == ("sent", "pending")
+    assert notifications.due_ids(session=session, now=now).count(sms_row.id) == 1
     sms = RecordingSms()
-    sent = dispatch_pending(session=session, sms=sms, phone_of=lambda _: "13800000000", now=now)
-    assert sent == 1 and sms.sent == [("13800000000", "预约成功 12月2日 09:00")]
-    assert dispatch_pending(session=session, sms=sms, phone_of=lambda _: "x", now=now) == 0
-    stored = session.execute(select(Notification).where(Notification.user_id == user_id))
-    assert all(n.sent_at is not None for n in stored.scalars())
+    assert _deliver(session, sms_row, sms, now) == "sent"
+    assert sms.sent == [("13800000000", "booking.cancelled", {"time": "12月02日 09:00"})]
+    assert _deliver(session, sms_row, sms, now) is None  # no longer pending
+    assert sms_row.id not in notifications.due_ids(session=session, now=now)
+
+
+def test_a_permanent_provider_error_dead_letters_at_once(session: Session) -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    [row] = enqueue(
+        session=session, user_id=uuid.uuid4(), kind="x", title="t", channels=("sms",), now=now
+    )
+    session.flush()
+    status = _deliver(session, row, RecordingSms(SmsError("bad number", retryable=False)), now)
+    assert (status, row.attempts, row.dead_at) == ("dead", 1, now)
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    delays = [notifications.backoff(n, first_seconds=60, max_seconds=600) for n in (1, 2, 3, 5)]
+    assert [d.total_seconds() for d in delays] == [60, 120, 240, 600]
 
 
 def test_logging_sms_gateway_masks_the_number(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("INFO", logger="telemed.notifications")
-    LoggingSmsGateway().send(phone="13812345678", text="hello")
+    LoggingSmsGateway().send(
+        phone="13812345678", kind="booking.cancelled", params={"time": "09:00"}, out_id="1"
+    )
     assert "13812345678" not in caplog.text
     assert any(getattr(r, "phone", "") == "138****5678" for r in caplog.records)
+    assert any(getattr(r, "text", "") == "您09:00的预约已取消。" for r in caplog.records)
