@@ -50,7 +50,9 @@ def cron_of(task: PeriodicTask, settings: Settings) -> str:
     return settings.jobs.schedules.get(task.name, task.cron)
 
 
-def _register(app: procrastinate.App, task: PeriodicTask, settings: Settings) -> None:
+def _register(
+    app: procrastinate.App, task: PeriodicTask, settings: Settings, *, schedule: bool
+) -> None:
     retry = procrastinate.RetryStrategy(
         max_attempts=settings.jobs.max_attempts, exponential_wait=settings.jobs.retry_wait_base
     )
@@ -62,18 +64,25 @@ def _register(app: procrastinate.App, task: PeriodicTask, settings: Settings) ->
         except Exception:
             log.exception("task failed", extra={"task": task.name, "timestamp": timestamp})
             raise
-        log.info("task done", extra={"task": task.name, "timestamp": timestamp, **out})
+        log.info("task done", extra={"task": task.name, "timestamp": timestamp, "result": out})
         return out
 
     run.__name__ = run.__qualname__ = task.name.replace(".", "_")
     registered = app.task(
         name=task.name, pass_context=True, retry=retry, queue=QUEUE, lock=task.name
     )(run)
-    app.periodic(cron=cron_of(task, settings), periodic_id=task.name)(registered)
+    if schedule:
+        app.periodic(cron=cron_of(task, settings), periodic_id=task.name)(registered)
 
 
-def build_app(settings: Settings, connector: procrastinate.BaseConnector | None = None):  # type: ignore[no-untyped-def]
-    """The procrastinate app with every periodic task registered."""
+def build_app(  # type: ignore[no-untyped-def]
+    settings: Settings,
+    connector: procrastinate.BaseConnector | None = None,
+    *,
+    schedule: bool = True,
+):
+    """The procrastinate app with every periodic task registered (and, unless `schedule`
+    is off, deferred on its cron schedule by each worker)."""
     if connector is None:
         connector = (
             InMemoryConnector()
@@ -82,7 +91,7 @@ def build_app(settings: Settings, connector: procrastinate.BaseConnector | None 
         )
     app = procrastinate.App(connector=connector)
     for task in PERIODIC:
-        _register(app, task, settings)
+        _register(app, task, settings, schedule=schedule)
     return app
 
 

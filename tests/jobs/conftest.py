@@ -14,7 +14,7 @@ from sqlmodel import Session
 from telemed.core.settings import Settings, SmsSettings, get_settings
 from telemed.core.sms import AliyunSmsGateway
 from telemed.jobs.tasks import Context
-from tests.consultations.conftest import make_request, users  # noqa: F401
+from tests.consultations.conftest import demo_patient, make_request, users  # noqa: F401
 from tests.scheduling.conftest import make_rule, new_doctor  # noqa: F401
 from tests.support.fake_aliyun_sms import FakeAliyunSms
 
