@@ -26,7 +26,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from telemed.core.db import get_engine
+from telemed.core.deps import SessionDep
 from telemed.core.errors import NotFound, Unauthorized
 from telemed.core.notifications import Notification
 from telemed.core.settings import get_settings
@@ -83,11 +83,12 @@ class RequestMetrics:
 class _StateCollector:
     """Gauges read from the database (and the in-memory queue under `make run`)."""
 
-    def __init__(self, connector: Any) -> None:
+    def __init__(self, session: Session, connector: Any) -> None:
+        self.session = session
         self.connector = connector
 
     def collect(self) -> Iterator[Metric]:
-        engine = get_engine()
+        session = self.session
         depth = GaugeMetricFamily(
             "telemed_job_queue_depth",
             "Jobs due, waiting for a worker",
@@ -106,7 +107,7 @@ class _StateCollector:
             "Jobs whose last attempt failed after every retry, per task",
             labels=["task"],
         )
-        for s in queue_stats(bind=engine, connector=self.connector):
+        for s in queue_stats(bind=session.connection(), connector=self.connector):
             if s.status == "todo":
                 depth.add_metric([s.task], s.jobs)
                 age.add_metric([s.task], s.oldest_age_seconds)
@@ -130,17 +131,16 @@ class _StateCollector:
             "Recordings per state",
             labels=["status"],
         )
-        with Session(engine) as session:
-            for channel, status, n in session.execute(
-                select(Notification.channel, Notification.status, func.count())
-                .where(Notification.status.in_(("pending", "dead")))  # type: ignore[attr-defined]
-                .group_by(Notification.channel, Notification.status)
-            ).all():
-                (backlog if status == "pending" else dead).add_metric([channel], n)
-            for status, n in session.execute(
-                select(Recording.status, func.count()).group_by(Recording.status)
-            ).all():
-                recordings.add_metric([status], n)
+        for channel, status, n in session.execute(
+            select(Notification.channel, Notification.status, func.count())
+            .where(Notification.status.in_(("pending", "dead")))  # type: ignore[attr-defined]
+            .group_by(Notification.channel, Notification.status)
+        ).all():
+            (backlog if status == "pending" else dead).add_metric([channel], n)
+        for status, n in session.execute(
+            select(Recording.status, func.count()).group_by(Recording.status)
+        ).all():
+            recordings.add_metric([status], n)
         yield from (backlog, dead, recordings)
 
 
@@ -160,7 +160,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request) -> Response:
+def metrics(request: Request, session: SessionDep) -> Response:
     """Prometheus metrics: request latency, job queue, outbox, recordings."""
     _authorize(request)
     registry = CollectorRegistry()
@@ -168,7 +168,8 @@ def metrics(request: Request) -> Response:
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(_Forward(REQUESTS))  # type: ignore[arg-type]
-    registry.register(_StateCollector(getattr(request.app.state, "jobs_connector", None)))  # type: ignore[arg-type]
+    connector = getattr(request.app.state, "jobs_connector", None)
+    registry.register(_StateCollector(session, connector))  # type: ignore[arg-type]
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
