@@ -18,9 +18,9 @@ DEV_SECRET = "development-only-secret-do-not-use"
 DEV_TURN_SECRET = "development-only-turn-secret"
 
 # Shortest retention (days) the national rules allow per record kind; production refuses
-# shorter settings. 互联网诊疗管理办法（试行）第二十二条 / 互联网诊疗监管细则（试行）: audio/video
-# and chat records of internet diagnosis and treatment are kept at least 3 years, the medical
-# record (电子病历) at least 15 years (医疗机构病历管理规定). Leap days included.
+# shorter settings. 互联网诊疗管理办法（试行） / 互联网诊疗监管细则（试行）: audio/video and chat
+# records of internet diagnosis and treatment are kept at least 3 years, the (outpatient)
+# medical record at least 15 years (医疗机构病历管理规定). Leap days included.
 RETENTION_MINIMUM_DAYS = {"recording": 3 * 365 + 1, "chat": 3 * 365 + 1, "record": 15 * 365 + 4}
 
 
