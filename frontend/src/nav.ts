@@ -29,6 +29,7 @@ export const NAV: NavItem[] = [
   { name: 'reconcile', path: '/reconcile', label: 'nav.reconcile', roles: ['county_doctor', 'family_doctor', 'specialist'], needs: '/api/v1/dicom/reconciliation' },
   { name: 'patients', path: '/patients', label: 'nav.patients', roles: STAFF },
   { name: 'audit', path: '/audit', label: 'nav.audit', roles: ['admin'] },
+  { name: 'outbox', path: '/outbox', label: 'nav.outbox', roles: ['admin'], needs: '/api/v1/admin/outbox' },
   { name: 'me', path: '/me', label: 'nav.me', roles: 'all' },
 ]
 

@@ -10,6 +10,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   network: () => import('./views/NetworkView.vue'),
   patients: () => import('./views/PatientsView.vue'),
   audit: () => import('./views/AuditView.vue'),
+  outbox: () => import('./views/OutboxView.vue'),
   me: () => import('./views/MeView.vue'),
   book: () => import('./views/BookView.vue'),
   appointments: () => import('./views/AppointmentsView.vue'),
