@@ -112,6 +112,10 @@ class VideoSettings(BaseModel):
     max_relay_participants: int = 3
     max_p2p_participants: int = 4
     max_recordings_per_worker: int = 2
+    # The server peer refreshes a running recording's heartbeat this often; a recording
+    # whose heartbeat is older than recording_stale_seconds was left by a dead server.
+    recording_heartbeat_seconds: float = 10.0
+    recording_stale_seconds: float = 60.0
     # Signaling fan-out between workers: auto = PostgreSQL LISTEN/NOTIFY on PostgreSQL,
     # in-process on SQLite.
     channel: Literal["auto", "memory", "postgres"] = "auto"

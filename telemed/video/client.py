@@ -89,6 +89,7 @@ class RoomClient:
         ice_servers: list[RTCIceServer] | None = None,
         send_media: bool = True,
         video_track: Callable[[], MediaStreamTrack] | None = None,
+        audio_track: Callable[[], MediaStreamTrack] | None = None,
         audio: bool = True,
         token_in_query: bool = True,
         mesh: bool = True,
@@ -100,7 +101,7 @@ class RoomClient:
         self.mesh = mesh  # False: only the server peer's connections (load tests)
         self._relay = MediaRelay()
         self._video = (video_track or SyntheticVideoTrack)() if send_media else None
-        self._audio = AudioStreamTrack() if send_media and audio else None
+        self._audio = (audio_track or AudioStreamTrack)() if send_media and audio else None
         self.ws: Any = None
         self.peer_id: str | None = None
         self.user_id: str | None = None
@@ -232,7 +233,11 @@ class RoomClient:
             await self._drop(msg.get("peer"))
 
     def _local_tracks(self) -> list[MediaStreamTrack]:
-        return [FreshTrack(self._relay, t) for t in (self._audio, self._video) if t is not None]
+        return [
+            FreshTrack(self._relay, t, keep_audio=True)
+            for t in (self._audio, self._video)
+            if t is not None
+        ]
 
     def _new_pc(self, key: PcKey) -> RTCPeerConnection:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self.ice_servers))

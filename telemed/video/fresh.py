@@ -22,11 +22,16 @@ class FreshTrack(MediaStreamTrack):
     a buffered one never drops but its latency grows without bound under load.
     """
 
-    def __init__(self, relay: MediaRelay, source: MediaStreamTrack) -> None:
+    def __init__(
+        self, relay: MediaRelay, source: MediaStreamTrack, *, keep_audio: bool = False
+    ) -> None:
         super().__init__()
         self.kind = source.kind
         self._proxy = relay.subscribe(source, buffered=True)
-        self._backlog = BACKLOG.get(source.kind, 2)
+        # keep_audio: a sender's own microphone skips nothing (a browser never drops audio).
+        self._backlog: int | None = (
+            None if keep_audio and source.kind == "audio" else BACKLOG.get(source.kind, 2)
+        )
         self._ended = False
 
     async def recv(self) -> Any:
@@ -34,7 +39,7 @@ class FreshTrack(MediaStreamTrack):
             raise MediaStreamError
         frame = await self._proxy.recv()
         queue = getattr(self._proxy, "_queue", None)  # aiortc's RelayStreamTrack buffer
-        while queue is not None and queue.qsize() > self._backlog:
+        while queue is not None and self._backlog is not None and queue.qsize() > self._backlog:
             newer = queue.get_nowait()
             if newer is None:
                 self._ended = True

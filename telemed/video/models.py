@@ -129,8 +129,20 @@ class RoomEvent(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class RecordingCheck(StrEnum):
+    """The check of a stopped recording's file against the call (recording_check.py)."""
+
+    OK = "ok"
+    SHORT = "short"  # a participant's video or audio covers less than 95 % of the call
+    UNREADABLE = "unreadable"
+
+
 class Recording(SQLModel, table=True):
-    """A recorded session file, kept until `retention_until`, readable by `access_user_ids`."""
+    """A recorded session file, kept until `retention_until`, readable by `access_user_ids`.
+
+    While it records, the server peer refreshes `heartbeat_at`; a row left `recording`
+    by a server that died is found by its old heartbeat (`service.sweep_stale_recordings`).
+    """
 
     __tablename__ = "video_recording"
 
@@ -139,7 +151,7 @@ class Recording(SQLModel, table=True):
     consultation_id: uuid.UUID | None = Field(default=None, index=True)
     path: str = Field(max_length=500)
     media_type: str = Field(default="video/mp4", max_length=40)
-    status: str = Field(default=RecordingStatus.RECORDING, max_length=12)
+    status: str = Field(default=RecordingStatus.RECORDING, max_length=12, index=True)
     started_by_id: uuid.UUID = Field(foreign_key="user_account.id")
     started_at: datetime = utc_field()
     ended_at: datetime | None = utc_field(nullable=True)
@@ -152,6 +164,18 @@ class Recording(SQLModel, table=True):
     legal_hold_at: datetime | None = utc_field(nullable=True)
     legal_hold_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
     legal_hold_reason: str | None = Field(default=None, max_length=500)
+    heartbeat_at: datetime | None = utc_field(nullable=True)
+    instance: str | None = Field(default=None, max_length=120)  # the recording server process
+    error: str | None = Field(default=None, max_length=500)  # why it failed
+    # encoder errors, timestamp jumps (logged too), kept as they happen
+    warnings: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    check_status: str | None = Field(default=None, max_length=12)  # RecordingCheck
+    # per participant and stream: user_id, kind, seconds, expected_seconds, frames, ok
+    check_streams: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    video_seconds: float | None = None  # the shortest video stream of the file
+    audio_seconds: float | None = None  # the shortest audio stream of the file
 
 
 class SignalSpill(SQLModel, table=True):

@@ -78,3 +78,11 @@ class RecordingPublic(BaseModel):
     duration_seconds: float | None
     size_bytes: int | None
     retention_until: datetime
+    heartbeat_at: datetime | None = None
+    error: str | None = None  # why it failed (a stale one: the server stopped)
+    warnings: list[str] = []
+    # the check of the stopped file: ok | short | unreadable, and per participant stream
+    check_status: str | None = None
+    check_streams: list[dict[str, Any]] = []
+    video_seconds: float | None = None
+    audio_seconds: float | None = None

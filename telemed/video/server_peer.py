@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -38,39 +40,14 @@ from telemed.core.settings import Settings
 from telemed.video import service
 from telemed.video.fresh import FreshTrack
 from telemed.video.hub import Hub, LocalPeer
-from telemed.video.recorder import SessionRecorder
+from telemed.video.recorder import SessionRecorder, Source
+from telemed.video.recording_check import CheckResult, check_file
 
 log = logging.getLogger("telemed.video.server_peer")
 
 TRACK_WAIT_SECONDS = 20.0
-
-
-def probe_duration(path: str) -> float | None:
-    """Duration of a media file in seconds, read with PyAV."""
-    import av
-
-    try:
-        with av.open(path) as container:
-            if container.duration is not None:
-                return float(container.duration) / 1_000_000
-            durations = [
-                float(s.duration * s.time_base)
-                for s in container.streams
-                if s.duration is not None and s.time_base is not None
-            ]
-            return max(durations) if durations else None
-    except (OSError, av.error.FFmpegError):
-        return None
-
-
-async def file_facts(path: str) -> tuple[float | None, int | None]:
-    """(duration, size) of a recorded file, read off the event loop."""
-
-    def _facts() -> tuple[float | None, int | None]:
-        p = Path(path)
-        return (probe_duration(path), p.stat().st_size) if p.exists() else (None, None)
-
-    return await asyncio.to_thread(_facts)
+# This process, as named on the recordings it keeps alive (for the stale sweep's reason).
+INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 
 
 async def ensure_server_peer(hub: Hub, room_id: str, settings: Settings, need: str) -> ServerPeer:
@@ -111,9 +88,11 @@ class ServerPeer:
         # downstream: (viewer peer, source peer) -> pc
         self.downstream: dict[tuple[str, str], RTCPeerConnection] = {}
         self.known: set[str] = set()
+        self.owners: dict[str, str] = {}  # participant peer -> user id
         self.recorder: SessionRecorder | None = None
         self.recording_id: uuid.UUID | None = None
         self.recording_path: str | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
         self._drains: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
         self.closed = False
@@ -157,6 +136,7 @@ class ServerPeer:
     async def _sync(self, roster: list[dict[str, Any]]) -> None:
         """Connect new admitted participants; drop those gone."""
         present = {p["peer"] for p in roster if p["state"] == "admitted" and p["peer"]}
+        self.owners.update({p["peer"]: p["user_id"] for p in roster if p["peer"]})
         async with self._lock:
             for gone in self.known - present:
                 await self._drop(gone)
@@ -248,21 +228,9 @@ class ServerPeer:
         kind = event.get("type")
         sender = envelope.get("sender")
         try:
-            if kind == "answer" and sender:
-                pc = self._pc_for(sender, event)
-                if pc is not None and pc.signalingState == "have-local-offer":
-                    await pc.setRemoteDescription(
-                        RTCSessionDescription(sdp=event["sdp"], type="answer")
-                    )
-            elif kind == "candidate" and sender:
-                pc = self._pc_for(sender, event)
-                cand = event.get("candidate")
-                if pc is not None and cand and cand.get("candidate"):
-                    sdp = str(cand["candidate"]).removeprefix("candidate:")
-                    candidate = candidate_from_sdp(sdp)
-                    candidate.sdpMid = cand.get("sdpMid")
-                    candidate.sdpMLineIndex = cand.get("sdpMLineIndex")
-                    await pc.addIceCandidate(candidate)
+            if kind in ("offer", "answer", "candidate") and sender:
+                if envelope.get("to") == self.peer_id:
+                    await self._signal_in(str(sender), str(kind), event)
             elif kind == "participants":
                 await self._sync(event.get("participants", []))
             elif kind == "bye" and event.get("peer") in self.known:
@@ -276,6 +244,47 @@ class ServerPeer:
         except Exception:
             log.exception("server peer failed on %s from %s", kind, sender)
 
+    async def _signal_in(self, sender: str, kind: str, event: dict[str, Any]) -> None:
+        """An answer or candidate for one of our connections; anything else is refused."""
+        if kind == "offer":
+            await self._refuse(sender, "invalid", "the server peer makes the offers; answer them")
+            return
+        pc = self._pc_for(sender, event)
+        if pc is None:
+            await self._refuse(
+                sender,
+                "no_offer" if kind == "answer" else "unknown_peer",
+                f"the server peer has no {event.get('purpose') or 'mesh'} connection with you"
+                + (f" for source {event['source']}" if event.get("source") else ""),
+            )
+            return
+        if kind == "answer":
+            if pc.signalingState != "have-local-offer":
+                await self._refuse(sender, "no_offer", "that offer was answered already")
+                return
+            try:
+                await pc.setRemoteDescription(
+                    RTCSessionDescription(sdp=str(event.get("sdp")), type="answer")
+                )
+            except Exception as exc:  # aiortc raises ValueError and others on bad SDP
+                log.warning("server peer: answer from %s refused: %r", sender, exc)
+                await self._refuse(sender, "invalid", f"the answer was refused: {exc}")
+            return
+        cand = event.get("candidate")
+        if not cand or not cand.get("candidate"):
+            return  # end of candidates
+        try:
+            candidate = candidate_from_sdp(str(cand["candidate"]).removeprefix("candidate:"))
+            candidate.sdpMid = cand.get("sdpMid")
+            candidate.sdpMLineIndex = cand.get("sdpMLineIndex")
+            await pc.addIceCandidate(candidate)
+        except Exception as exc:
+            log.warning("server peer: candidate from %s refused: %r", sender, exc)
+            await self._refuse(sender, "invalid", f"the candidate was refused: {exc!r}")
+
+    async def _refuse(self, to: str, code: str, detail: str) -> None:
+        await self.send(to, {"type": "error", "code": code, "detail": detail})
+
     def _pc_for(self, sender: str, event: dict[str, Any]) -> RTCPeerConnection | None:
         if event.get("purpose") == "downstream" and event.get("source"):
             return self.downstream.get((sender, str(event["source"])))
@@ -286,6 +295,7 @@ class ServerPeer:
     async def start_recording(self, recording_id: uuid.UUID, path: str) -> None:
         """Record every admitted participant once their tracks arrive."""
         self.recording_id, self.recording_path = recording_id, path
+        self._heartbeat = asyncio.ensure_future(self._beat(recording_id))
         roster = await self._roster()
         await self._sync(roster)
         for peer in sorted(self.known):
@@ -294,7 +304,8 @@ class ServerPeer:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*waits), TRACK_WAIT_SECONDS)
         sources = [
-            self.tracks[p][kind]
+            # Not FreshTrack: the recorder keeps every audio frame (its own queue).
+            Source(self.relay.subscribe(self.tracks[p][kind], buffered=True), self.owners[p])
             for p in sorted(self.tracks)
             for kind in ("video", "audio")
             if kind in self.tracks[p]
@@ -310,57 +321,101 @@ class ServerPeer:
             await self._finish(failed=True, reason="no media arrived from the participants")
             return
         await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
-        recorder = SessionRecorder(path, [FreshTrack(self.relay, track) for track in sources])
+        recorder = SessionRecorder(path, sources)
         try:
             await recorder.start()
         except (TimeoutError, MediaStreamError):
+            _unsubscribe(sources)
             await self._finish(failed=True, reason="media stopped before the recording started")
             return
         self.recorder = recorder
         await self.hub.publish(
             self.room_id,
-            {"type": "recording", "state": "started", "recording_id": str(recording_id)},
+            recording_message("started", recording_id),
             audience="everyone",
         )
+
+    async def _beat(self, recording_id: uuid.UUID) -> None:
+        """Keep the row's heartbeat fresh while this recording runs (the stale sweep)."""
+        from telemed.video.signaling import in_transaction
+
+        every = self.settings.video.recording_heartbeat_seconds
+        while self.recording_id == recording_id:
+            warnings = list(self.recorder.warnings) if self.recorder is not None else None
+            try:
+                await in_transaction(
+                    lambda s, w=warnings: service.recording_heartbeat(  # type: ignore[misc]
+                        session=s,
+                        recording_id=recording_id,
+                        now=clock.now(),
+                        instance=INSTANCE,
+                        warnings=w,
+                    )
+                )
+            except Exception as exc:  # a database hiccup: the next beat tries again
+                log.warning("recording %s: heartbeat failed: %r", recording_id, exc)
+            await asyncio.sleep(every)
 
     async def stop_recording(self, *, reason: str) -> None:
         if self.recording_id is None:
             return
         recorder, self.recorder = self.recorder, None
-        if recorder is not None:
-            await recorder.stop()
-        await self._finish(failed=recorder is None, reason=reason)
+        check: CheckResult | None = None
+        warnings: list[str] = []
+        if recorder is not None and self.recording_path is not None:
+            lanes = await recorder.stop()
+            _unsubscribe(recorder.sources)
+            warnings = recorder.warnings
+            check = await asyncio.to_thread(check_file, self.recording_path, lanes)
+            if check.status != "ok":
+                log.warning("recording %s: check %s: %s", self.recording_id, check.status, check)
+        await self._finish(failed=recorder is None, reason=reason, check=check, warnings=warnings)
         if not self.relay_mode:
             await self.close(reason="recording finished")
 
-    async def _finish(self, *, failed: bool, reason: str) -> None:
+    async def _finish(
+        self,
+        *,
+        failed: bool,
+        reason: str,
+        check: CheckResult | None = None,
+        warnings: list[str] | None = None,
+    ) -> None:
         from telemed.video.signaling import in_transaction
 
-        rec_id, path = self.recording_id, self.recording_path
+        rec_id = self.recording_id
         self.recording_id = self.recording_path = None
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
         if rec_id is None:
             return
-        duration, size = (None, None) if failed or path is None else await file_facts(path)
+        failed = failed or check is None or check.status == "unreadable"
         await in_transaction(
             lambda s: service.finish_recording(
                 session=s,
                 recording_id=rec_id,
                 now=clock.now(),
-                duration_seconds=duration,
-                size_bytes=size,
-                failed=failed or duration is None,
+                duration_seconds=check.duration_seconds if check else None,
+                size_bytes=check.size_bytes if check else None,
+                failed=failed,
                 reason=reason,
+                check_status=check.status if check else None,
+                check_streams=check.streams_json() if check else None,
+                video_seconds=check.video_seconds if check else None,
+                audio_seconds=check.audio_seconds if check else None,
+                warnings=warnings,
             )
         )
         await self.hub.publish(
             self.room_id,
-            {
-                "type": "recording",
-                "state": "failed" if failed or duration is None else "stopped",
-                "recording_id": str(rec_id),
-                "duration_seconds": duration,
-                "reason": reason,
-            },
+            recording_message(
+                "failed" if failed else "stopped",
+                rec_id,
+                reason=reason,
+                check=check,
+                warnings=warnings or [],
+            ),
             audience="everyone",
         )
 
@@ -384,10 +439,45 @@ class ServerPeer:
         with contextlib.suppress(Exception):
             await self.hub.publish(
                 self.room_id,
-                {"type": "bye", "peer": self.peer_id, "reconnecting": False, "reason": reason},
+                {
+                    "type": "bye",
+                    "peer": self.peer_id,
+                    "user_id": None,
+                    "reconnecting": False,
+                    "grace_until": None,
+                    "reason": reason,
+                },
                 audience="everyone",
                 sender=self.peer_id,
             )
+
+
+def _unsubscribe(sources: list[Source]) -> None:
+    for source in sources:  # relay subscriptions queue frames until stopped
+        source.track.stop()
+
+
+def recording_message(
+    state: str,
+    recording_id: uuid.UUID,
+    *,
+    reason: str | None = None,
+    check: CheckResult | None = None,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
+    """The `recording` message (docs/video.md): the same fields in every state."""
+    return {
+        "type": "recording",
+        "state": state,
+        "recording_id": str(recording_id),
+        "duration_seconds": check.duration_seconds if check else None,
+        "reason": reason,
+        "check_status": check.status if check else None,
+        "video_seconds": check.video_seconds if check else None,
+        "audio_seconds": check.audio_seconds if check else None,
+        "streams": check.streams_json() if check else [],
+        "warnings": list(warnings or []),
+    }
 
 
 async def _drain(track: MediaStreamTrack, on_first: Callable[[], None]) -> None:

@@ -33,6 +33,7 @@ from telemed.video.models import (
 from telemed.video.schemas import RoomCreate, RoomPublic
 
 ROOM_CREATORS = (Role.COORDINATOR, Role.SPECIALIST, Role.ADMIN)
+CHAT_MAX_CHARS = 2000
 
 
 class RoomClosed(Conflict):
@@ -348,14 +349,12 @@ def join(
         live=admitted,
     )
     session.flush()
-    running = session.execute(
-        select(Recording.id)
-        .where(Recording.room_id == room.id, Recording.status == RecordingStatus.RECORDING)
-        .order_by(col(Recording.started_at).desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    running = running_recording(session=session, room_id=room.id, now=now, settings=settings)
     return JoinResult(
-        participant=part, admitted=admitted, replaced_peer=replaced, recording_id=running
+        participant=part,
+        admitted=admitted,
+        replaced_peer=replaced,
+        recording_id=running.id if running else None,
     )
 
 
@@ -462,11 +461,14 @@ def admit(
 def deny(
     *, session: Session, room_id: uuid.UUID, by: User, user_id: uuid.UUID, now: datetime
 ) -> RoomParticipant:
-    """The host declines a waiting participant (they cannot rejoin this room)."""
+    """The host declines a participant in the waiting room (they cannot rejoin this room).
+
+    Like `admit`, only someone waiting now: a former participant who left is not banned.
+    """
     room = _require_host(session=session, room_id=room_id, by=by)
     session.execute(select(Room).where(Room.id == room_id).with_for_update()).scalar_one()
     part = _participant(session=session, room_id=room_id, user_id=user_id, lock=True)
-    if part is None or part.status != ParticipantStatus.WAITING:
+    if part is None or part.status != ParticipantStatus.WAITING or not part.connected:
         raise Conflict("that participant is not in the waiting room", code="not_waiting")
     part.status = ParticipantStatus.DENIED
     session.flush()
@@ -534,8 +536,8 @@ def add_chat(
 ) -> RoomEvent:
     """A chat message, kept in the session record."""
     text = text.strip()
-    if not text or len(text) > 2000:
-        raise Invalid("chat text must be 1-2000 characters", field="text")
+    if not text or len(text) > CHAT_MAX_CHARS:
+        raise Invalid(f"chat text must be 1-{CHAT_MAX_CHARS} characters", field="text")
     part = _participant(session=session, room_id=room_id, user_id=user.id)
     if part is None or part.status != ParticipantStatus.ADMITTED:
         raise Forbidden("only admitted participants chat")
@@ -572,12 +574,7 @@ def start_recording(
     room = session.execute(select(Room).where(Room.id == room_id).with_for_update()).scalar_one()
     if by.id != room.host_id:
         raise Forbidden("only the host starts a recording")
-    active = session.execute(
-        select(Recording.id).where(
-            Recording.room_id == room_id, Recording.status == RecordingStatus.RECORDING
-        )
-    ).first()
-    if active:
+    if running_recording(session=session, room_id=room_id, now=now, settings=settings):
         raise Conflict("a recording is already running", code="recording_active")
     consent = consent_state(session=session, room_id=room_id)
     if consent["refused"]:
@@ -598,6 +595,7 @@ def start_recording(
         path="",
         started_by_id=by.id,
         started_at=now,
+        heartbeat_at=now,
         retention_until=now + timedelta(days=settings.recording_retention_days),
         access_user_ids=sorted(
             str(u) for u in room_participants.participant_ids(session=session, room=room)
@@ -619,6 +617,46 @@ def start_recording(
     return rec
 
 
+def running_recording(
+    *, session: Session, room_id: uuid.UUID, now: datetime, settings: VideoSettings
+) -> Recording | None:
+    """The recording running in a room now: `recording`, with a heartbeat still fresh."""
+    fresh_since = now - timedelta(seconds=settings.recording_stale_seconds)
+    rows = session.execute(
+        select(Recording)
+        .where(Recording.room_id == room_id, Recording.status == RecordingStatus.RECORDING)
+        .order_by(col(Recording.started_at).desc())
+    ).scalars()
+    for rec in rows:
+        if (rec.heartbeat_at or rec.started_at) >= fresh_since:
+            return rec
+    return None
+
+
+def recording_heartbeat(
+    *,
+    session: Session,
+    recording_id: uuid.UUID,
+    now: datetime,
+    instance: str | None = None,
+    warnings: list[str] | None = None,
+) -> Recording | None:
+    """The server peer is still recording: refresh the heartbeat (and the warnings so far).
+
+    None when the row is no longer `recording` (swept as stale meanwhile, or finished).
+    """
+    rec = session.get(Recording, recording_id, with_for_update=True)
+    if rec is None or rec.status != RecordingStatus.RECORDING:
+        return None
+    rec.heartbeat_at = now
+    if instance is not None:
+        rec.instance = instance
+    if warnings is not None and warnings != rec.warnings:
+        rec.warnings = list(warnings)
+    session.flush()
+    return rec
+
+
 def finish_recording(
     *,
     session: Session,
@@ -628,30 +666,84 @@ def finish_recording(
     size_bytes: int | None,
     failed: bool = False,
     reason: str | None = None,
+    check_status: str | None = None,
+    check_streams: list[dict[str, Any]] | None = None,
+    video_seconds: float | None = None,
+    audio_seconds: float | None = None,
+    warnings: list[str] | None = None,
 ) -> Recording:
-    """Close a recording with its probed duration."""
-    rec = session.get(Recording, recording_id)
+    """Close a recording with its probed duration and the check of its file."""
+    rec = session.get(Recording, recording_id, with_for_update=True)
     if rec is None:
         raise NotFound(f"recording {recording_id} not found")
     rec.status = RecordingStatus.FAILED if failed else RecordingStatus.FINISHED
     rec.ended_at = now
     rec.duration_seconds = duration_seconds
     rec.size_bytes = size_bytes
-    room = get_room(session=session, room_id=rec.room_id)
+    rec.error = (reason or "failed")[:500] if failed else None
+    rec.check_status = check_status
+    rec.check_streams = list(check_streams or [])
+    rec.video_seconds, rec.audio_seconds = video_seconds, audio_seconds
+    if warnings is not None:
+        rec.warnings = list(warnings)
+    _recording_stopped(session=session, rec=rec, now=now, reason=reason)
+    session.flush()
+    return rec
+
+
+def _recording_stopped(
+    *, session: Session, rec: Recording, now: datetime, reason: str | None
+) -> None:
+    """The session record's entry for a recording that ended (finished, failed or swept)."""
     _event(
         session=session,
-        room=room,
+        room=get_room(session=session, room_id=rec.room_id),
         kind="recording_stopped",
         now=now,
         data={
             "recording_id": str(rec.id),
-            "duration_seconds": duration_seconds,
+            "duration_seconds": rec.duration_seconds,
             "status": rec.status,
             "reason": reason,
+            "check_status": rec.check_status,
         },
     )
+
+
+def sweep_stale_recordings(
+    *, session: Session, now: datetime, settings: VideoSettings
+) -> list[Recording]:
+    """Fail recordings left `recording` by a server that died (idempotent; a periodic task).
+
+    A running recording's server peer refreshes `heartbeat_at` every
+    `recording_heartbeat_seconds`; one silent for more than `recording_stale_seconds` is
+    marked `failed` with the reason, ended at its last heartbeat, and recorded in the room's
+    session record. Joiners are no longer told it runs (they are not from the moment it is
+    stale: `running_recording`). Its file, probably unplayable, is purged with retention.
+    """
+    cutoff = now - timedelta(seconds=settings.recording_stale_seconds)
+    rows = session.execute(
+        select(Recording)
+        .where(Recording.status == RecordingStatus.RECORDING)
+        .order_by(col(Recording.started_at))
+        .with_for_update(skip_locked=True)
+    ).scalars()
+    swept = []
+    for rec in rows:
+        last = rec.heartbeat_at or rec.started_at
+        if last >= cutoff:
+            continue
+        where = f" on {rec.instance}" if rec.instance else ""
+        reason = f"the recording server{where} stopped: no heartbeat since {last.isoformat()}"
+        rec.status = RecordingStatus.FAILED
+        rec.ended_at = last
+        rec.error = reason[:500]
+        if Path(rec.path).exists():
+            rec.size_bytes = Path(rec.path).stat().st_size
+        _recording_stopped(session=session, rec=rec, now=now, reason=reason)
+        swept.append(rec)
     session.flush()
-    return rec
+    return swept
 
 
 def _may_access(rec: Recording, user: User) -> bool:

@@ -23,7 +23,14 @@ from sqlmodel import Session
 
 from telemed.core import clock
 from telemed.core.db import get_engine
-from telemed.core.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized
+from telemed.core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthorized,
+)
 from telemed.core.settings import Settings
 from telemed.identity import service as identity_service
 from telemed.identity.models import User
@@ -44,6 +51,7 @@ CLOSE_RATE_LIMITED = 4429
 CLOSE_PROTOCOL = 4400
 
 SIGNAL_TYPES = {"offer", "answer", "candidate"}
+PURPOSES = {"mesh", "upstream", "downstream"}
 CLIENT_TYPES = SIGNAL_TYPES | {"join", "bye", "admit", "deny", "chat", "consent", "record", "ping"}
 
 
@@ -97,9 +105,20 @@ class BadMessage(Exception):
 
 def _str(msg: dict[str, Any], key: str, limit: int = 200) -> str:
     value = msg.get(key)
-    if not isinstance(value, str) or not value or len(value) > limit:
+    if not isinstance(value, str) or not value:
         raise BadMessage(f"{key!r} must be a non-empty string")
+    if len(value) > limit:
+        raise BadMessage(f"{key!r} is limited to {limit} characters")
     return value
+
+
+LinkKey = tuple[str, str, str | None]  # (remote peer, purpose, source)
+
+
+def _link(peer: str, event: dict[str, Any]) -> LinkKey:
+    """The connection a signaling message belongs to (docs/video.md: peer, purpose, source)."""
+    source = event.get("source")
+    return (peer, str(event.get("purpose") or "mesh"), str(source) if source else None)
 
 
 def _uuid(msg: dict[str, Any], key: str) -> uuid.UUID:
@@ -125,6 +144,11 @@ class SocketSession:
         self.intentional = False
         self.closed = False
         self._send_lock = asyncio.Lock()
+        # Negotiation state of this socket: admitted peers of the room as last seen,
+        # offers received and not answered yet, connections offered or answered.
+        self.room_peers: set[str] = set()
+        self.offers_in: set[LinkKey] = set()
+        self.links: set[LinkKey] = set()
 
     # ------------------------------------------------------------ plumbing
 
@@ -291,6 +315,8 @@ class SocketSession:
                 self.room_id, {"type": "_replaced"}, to=result.replaced_peer, sender=self.peer_id
             )
         others = [p for p in roster if p["peer"] != self.peer_id and p["state"] == "admitted"]
+        if result.admitted:
+            self.room_peers = {p["peer"] for p in others if p["peer"]}
         await self.send(
             {
                 "type": "joined",
@@ -334,7 +360,8 @@ class SocketSession:
                 settings=self.settings.video,
                 intentional=self.intentional,
             )
-            return None if part is None else part.grace_until
+            grace = None if part is None else part.grace_until
+            return None if grace is None else grace.isoformat()  # ISO 8601, like every time
 
         try:
             grace_until = await in_transaction(_leave)
@@ -369,19 +396,40 @@ class SocketSession:
         if kind == "_admitted":
             if self.peer is not None:
                 self.peer.admitted = True
-            await self.send({"type": "admit", "peers": event.get("peers", [])})
+            peers = event.get("peers", [])
+            self.room_peers = {p["peer"] for p in peers if p.get("peer")}
+            await self.send({"type": "admit", "peers": peers})
             await self.after_admission()
             return
         if kind == "_denied":
-            await self.send({"type": "deny", "reason": event.get("reason")})
+            await self.send({"type": "deny"})
             await self.close(CLOSE_FORBIDDEN, "the host declined your admission")
             return
         if kind.startswith("_"):
             return
+        self._track(kind, event, envelope.get("sender"))
         out = dict(event)
         if envelope.get("sender") and kind in SIGNAL_TYPES:
             out["from"] = envelope["sender"]
         await self.send(out)
+
+    def _track(self, kind: str, event: dict[str, Any], sender: str | None) -> None:
+        """Follow the room's peers and the offers made to this socket."""
+        if kind == "participants":
+            self.room_peers = {
+                p["peer"]
+                for p in event.get("participants", [])
+                if p.get("state") == "admitted" and p.get("peer") and p["peer"] != self.peer_id
+            }
+        elif kind == "offer" and sender:
+            key = _link(sender, event)
+            self.offers_in.add(key)
+            self.links.add(key)
+        elif kind == "bye" and event.get("peer"):
+            gone = str(event["peer"])
+            self.room_peers.discard(gone)
+            self.offers_in = {k for k in self.offers_in if gone not in (k[0], k[2])}
+            self.links = {k for k in self.links if gone not in (k[0], k[2])}
 
     # ------------------------------------------------------------ messages
 
@@ -436,9 +484,13 @@ class SocketSession:
             raise Forbidden("wait for the host to admit you", code="not_admitted")
         to = _str(msg, "to", 64)
         event: dict[str, Any] = {"type": kind}
-        for key in ("purpose", "source"):
-            if isinstance(msg.get(key), str) and len(msg[key]) <= 64:
-                event[key] = msg[key]
+        purpose = msg.get("purpose")
+        if purpose is not None and purpose not in PURPOSES:
+            raise BadMessage("'purpose' must be mesh, upstream or downstream")
+        if purpose is not None:
+            event["purpose"] = purpose
+        if msg.get("source") is not None:
+            event["source"] = _str(msg, "source", 64)
         if kind in ("offer", "answer"):
             event["sdp"] = _str(msg, "sdp", self.settings.video.max_message_bytes)
         else:
@@ -446,7 +498,37 @@ class SocketSession:
             if cand is not None and not isinstance(cand, dict):
                 raise BadMessage("'candidate' must be an object or null")
             event["candidate"] = cand
+        key = _link(to, event)
+        if kind == "offer":
+            if to.startswith("server-"):
+                raise Invalid("the server peer makes the offers; answer them")
+            if not await self._in_room(to):
+                raise Conflict(f"no peer {to} in this room", code="unknown_peer")
+            self.links.add(key)
+        elif kind == "answer":
+            if key not in self.offers_in:
+                raise Conflict(
+                    f"no offer from {to} to answer (purpose {key[1]}"
+                    + (f", source {key[2]})" if key[2] else ")"),
+                    code="no_offer",
+                )
+            self.offers_in.discard(key)
+        elif key not in self.links and not await self._in_room(to):
+            raise Conflict(f"no connection with {to}", code="unknown_peer")
         await self.hub.publish(self.room_id, event, to=to, sender=self.peer_id)
+
+    async def _in_room(self, peer: str) -> bool:
+        """Whether `peer` is an admitted peer of the room (the roster is read once if unsure)."""
+        if peer == self.peer_id:
+            return False
+        if peer not in self.room_peers and not peer.startswith("server-"):
+            roster = await self.roster()
+            self.room_peers = {
+                p["peer"]
+                for p in roster
+                if p["state"] == "admitted" and p["peer"] and p["peer"] != self.peer_id
+            }
+        return peer in self.room_peers
 
     async def admission(self, kind: str, target: uuid.UUID) -> None:
         assert self.user is not None
@@ -469,7 +551,13 @@ class SocketSession:
 
     async def chat(self, msg: dict[str, Any]) -> None:
         assert self.user is not None
-        text = _str(msg, "text", 2000)
+        text = msg.get("text")
+        if not isinstance(text, str):
+            raise BadMessage("'text' must be a string")
+        if not text.strip() or len(text) > service.CHAT_MAX_CHARS:
+            raise Invalid(
+                f"chat text must be 1-{service.CHAT_MAX_CHARS} characters (got {len(text)})"
+            )
         user, rid = self.user, uuid.UUID(self.room_id)
         ev = await in_transaction(
             lambda s: service.add_chat(
@@ -516,6 +604,13 @@ class SocketSession:
             room = await in_transaction(lambda s: service.get_room(session=s, room_id=rid))
             if room.host_id != user.id:
                 raise Forbidden("only the host stops a recording")
+            running = await in_transaction(
+                lambda s: service.running_recording(
+                    session=s, room_id=rid, now=clock.now(), settings=self.settings.video
+                )
+            )
+            if running is None:
+                raise Conflict("nothing is being recorded", code="not_recording")
             await self.hub.publish(self.room_id, {"type": "_record_stop"}, audience="everyone")
             return
         busy = sum(1 for srv in self.hub.servers.values() if srv.recording_id is not None)

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from telemed.video.client import RoomClient
 from telemed.video.models import Recording, RoomEvent
+from tests.video.pairs import admit_pair, consent_all
 
 
 async def _admitted_pair(
@@ -20,13 +21,7 @@ async def _admitted_pair(
 ) -> tuple[RoomClient, RoomClient]:
     host = RoomClient(base, tokens("specialist"), room_id)
     guest = RoomClient(base, tokens("county-doctor"), room_id)
-    await host.join()
-    await guest.join()
-    await host.wait_message("waiting", where=lambda m: bool(m["waiting"]))
-    await host.admit(guest_id)
-    await guest.wait_admitted()
-    await guest.wait_frames(count=5)
-    await host.wait_frames(count=5)
+    await admit_pair(host, guest, guest_id, frames=5)
     return host, guest
 
 
@@ -71,9 +66,7 @@ def test_consented_recording_produces_a_playable_file_of_the_right_length(
     async def scenario() -> None:
         host, guest = await _admitted_pair(live_server, tokens, room_id, guest_id)
         try:
-            await host.consent(True)
-            await guest.consent(True)
-            await host.wait_message("consent", where=lambda m: m["user_id"] == guest_id)
+            await consent_all(host, guest, guest_id)
             await host.record("start")
             started = await host.wait_message("recording", within=40)
             assert started["state"] == "started", started
