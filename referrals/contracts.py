@@ -260,6 +260,15 @@ def active_contract_for(*, session: Session, patient_id: uuid.UUID) -> Contract 
     ).scalar_one_or_none()
 
 
+def contract_institution_of(*, session: Session, patient_id: uuid.UUID) -> uuid.UUID | None:
+    """The institution of the team holding the resident's active contract, if any."""
+    contract = active_contract_for(session=session, patient_id=patient_id)
+    if contract is None:
+        return None
+    team = session.get(FamilyDoctorTeam, contract.team_id)
+    return team.institution_id if team else None
+
+
 def is_contracted_doctor(*, session: Session, user: User, patient_id: uuid.UUID) -> bool:
     """True when `user` is a doctor of the team holding the resident's active contract."""
     if user.role not in DOCTOR_ROLES:

@@ -151,10 +151,20 @@ def set_fee(body: FeeSet, session: SessionDep, user: AdminUser, now: NowDep) -> 
 
 @router.post("/proposals", response_model=list[Proposal])
 def proposals(body: ProposalQuery, session: SessionDep, user: StaffUser, now: NowDep) -> Any:
-    """Preview where a request would go: same alliance, higher tier, earliest slot."""
+    """Preview where a request would go under the routing rule (docs/routing.md), each
+    candidate with its reason; with `patient_id`, routed from that patient."""
     if user.institution_id is None:
         raise Forbidden("proposals are computed for a requesting institution")
+    patient_id = (
+        service.require_routing_patient(
+            session=session, user=user, patient_id=body.patient_id, now=now
+        )
+        if body.patient_id
+        else None
+    )
     return service.propose(
+        patient_id=patient_id,
+        urgency=body.urgency,
         session=session,
         viewer=user,
         requesting_institution_id=user.institution_id,
@@ -363,6 +373,8 @@ def proposals_for(
         specialty=c.wanted_specialty,
         title=c.wanted_title,
         institution_id=c.chosen_institution_id,
+        patient_id=c.patient_id,
+        urgency=c.urgency,
         now=now,
     )
 

@@ -144,7 +144,18 @@ class ProposalQuery(BaseModel):
     wanted_specialty: str
     wanted_title: Title | None = None
     institution_id: uuid.UUID | None = None
+    patient_id: uuid.UUID | None = Field(
+        default=None, description="route from this patient's county and contract"
+    )
+    urgency: Urgency = Urgency.ROUTINE
     limit: int = Field(default=10, ge=1, le=50)
+
+
+class Reason(BaseModel):
+    """Why a candidate stands where it does: a code the client renders with its params."""
+
+    code: str
+    params: dict[str, str | int | float | None]
 
 
 class Proposal(BaseModel):
@@ -160,6 +171,11 @@ class Proposal(BaseModel):
     same_alliance: bool
     earliest_slot_id: uuid.UUID | None = None
     earliest_slot_at: datetime | None = None
+    routing_tier: str = Field(description="tier of the routing rule (docs/routing.md)")
+    routing_rank: int = Field(description="1 (county medical community) .. 5 (region)")
+    distance_km: float | None = Field(description="from the patient's county seat")
+    sla_share: float | None = Field(description="deadlines met over the last 90 days, 0..1")
+    reason: Reason
 
 
 class DocumentPublic(BaseModel):

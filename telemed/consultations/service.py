@@ -18,7 +18,7 @@ from sqlmodel import Session, col, or_, select
 from dicom import service as dicom_service
 from referrals import service as referrals_service
 from scheduling import service as scheduling_service
-from telemed.consultations import payments, policy, signing
+from telemed.consultations import payments, policy, routing, signing
 from telemed.consultations.models import (
     Consultation,
     ConsultationConsent,
@@ -35,6 +35,7 @@ from telemed.consultations.schemas import (
     OpinionCorrection,
     OpinionWrite,
     Proposal,
+    Reason,
     StudyPublic,
     VerifyResult,
 )
@@ -49,7 +50,6 @@ from telemed.core.pagination import PageParams, paginate
 from telemed.core.settings import Settings
 from telemed.identity.models import Patient, Role, Title, User
 from telemed.identity.permissions import can_act_for_patient
-from telemed.network import service as network_service
 from telemed.network.models import TIER_RANK, Institution, Tier
 from telemed.network.specialties import Specialty
 
@@ -550,6 +550,30 @@ def studies(*, session: Session, consultation_id: uuid.UUID) -> list[StudyPublic
 # ---------------------------------------------------------------- proposal
 
 
+def require_routing_patient(
+    *, session: Session, user: User, patient_id: uuid.UUID, now: datetime
+) -> uuid.UUID:
+    """A patient a preview may route from: one the doctor may act for (404 otherwise,
+    audited as refused); the read of their residence is audited."""
+    patient = session.get(Patient, patient_id)
+    allowed = patient is not None and _may_act_for(session, user, patient)
+    if patient is not None:
+        audit.record(
+            session=session,
+            actor_id=user.id,
+            actor_role=user.role,
+            action="read" if allowed else "refused",
+            object_type="patient",
+            object_id=patient.id,
+            patient_id=patient.id,
+            detail={"purpose": "routing_preview"},
+            at=now,
+        )
+    if patient is None or not allowed:
+        raise NotFound("patient not found", code="patient_not_found")
+    return patient.id
+
+
 def propose(
     *,
     session: Session,
@@ -560,14 +584,15 @@ def propose(
     title: str | None,
     now: datetime,
     institution_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
+    urgency: str = "routine",
     limit: int = 10,
 ) -> list[Proposal]:
-    """Specialists who could take the request, best first.
+    """Specialists who could take the request, best first, each with the reason.
 
-    Order: hospitals sharing an alliance with the requester first, then higher tier,
-    then the earliest free slot (scheduling), then name. Only specialists of the wanted
-    specialty, at or above the wanted title, at network hospitals of a higher tier than
-    the requester (or the chosen hospital).
+    Only specialists of the wanted specialty, at or above the wanted title, at network
+    hospitals of a higher tier than the requester (or the chosen hospital); ordered by the
+    routing rule seen from the patient (`routing.rank`, docs/routing.md).
     """
     _check_specialty(specialty)
     requester = session.get(Institution, requesting_institution_id)
@@ -596,17 +621,27 @@ def propose(
         if user.title is None or TITLE_RANK.get(Title(user.title), 0) < wanted:
             continue
         candidates.append((user, inst))
-    alliance_cache: dict[uuid.UUID, bool] = {}
-    proposals = []
     slot_class = info(service_class).slot_service_class
-    for user, inst in candidates:
-        if inst.id not in alliance_cache:
-            alliance_cache[inst.id] = network_service.shared_alliance(
-                session=session, a=requesting_institution_id, b=inst.id
-            )
-        slot_id, slot_at = _scheduling_earliest_slot(
+    slots = [
+        _scheduling_earliest_slot(
             session=session, viewer=viewer, specialist_id=user.id, service_class=slot_class, now=now
         )
+        for user, _ in candidates
+    ]
+    ranked = routing.rank(
+        session=session,
+        where=routing.patient_place(session=session, patient_id=patient_id, requester=requester),
+        requester=requester,
+        specialty=specialty,
+        urgency=urgency,
+        now=now,
+        candidates=[
+            (inst, user.full_name, slots[n][1]) for n, (user, inst) in enumerate(candidates)
+        ],
+    )
+    proposals = []
+    for r in ranked[:limit]:
+        user, inst = candidates[r.index]
         proposals.append(
             Proposal(
                 specialist_id=user.id,
@@ -616,22 +651,17 @@ def propose(
                 institution_id=inst.id,
                 institution_name=inst.name_zh,
                 tier=inst.tier,
-                same_alliance=alliance_cache[inst.id],
-                earliest_slot_id=slot_id,
-                earliest_slot_at=slot_at,
+                same_alliance=r.placement.tier.code in routing.IN_ALLIANCE_TIERS,
+                earliest_slot_id=slots[r.index][0],
+                earliest_slot_at=slots[r.index][1],
+                routing_tier=r.placement.tier.code,
+                routing_rank=r.placement.tier.rank,
+                distance_km=r.placement.distance_km,
+                sla_share=r.sla_share,
+                reason=Reason(code=r.reason_code, params=r.reason_params),
             )
         )
-    far = datetime.max.replace(tzinfo=now.tzinfo)
-    proposals.sort(
-        key=lambda p: (
-            not p.same_alliance,
-            -TIER_RANK[Tier(p.tier)],
-            p.earliest_slot_at or far,
-            p.specialist_name,
-            str(p.specialist_id),
-        )
-    )
-    return proposals[:limit]
+    return proposals
 
 
 # ---------------------------------------------------------------- workflow
@@ -656,6 +686,8 @@ def _route(
         session=session,
         viewer=by,
         requesting_institution_id=c.requesting_institution_id,
+        patient_id=c.patient_id,
+        urgency=c.urgency,
         service_class=c.service_class,
         specialty=c.wanted_specialty,
         title=c.wanted_title,

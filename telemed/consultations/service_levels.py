@@ -210,6 +210,22 @@ def by_league(
     return {code: (t, states[code]) for code, t in tallies.items()}
 
 
+def share_met_by_institution(
+    *, session: Session, start: datetime, end: datetime, institution_ids: list[Any]
+) -> dict[Any, float | None]:
+    """Per receiving institution: deadlines met of deadlines measured (accept and report)
+    over requests submitted in [start, end); None when nothing was measured."""
+    if not institution_ids:
+        return {}
+    conds = [*_window(start, end), col(Institution.id).in_(institution_ids)]
+    out: dict[Any, float | None] = {}
+    for k, t in _grouped(session, [col(Consultation.receiving_institution_id)], conds):
+        measured = t.accept_measured + t.report_measured
+        met = t.accepted_in_time + t.reported_in_time
+        out[k[0]] = round(met / measured, 4) if measured else None
+    return out
+
+
 def by_day(*, session: Session, start: datetime, end: datetime, tz: str) -> dict[date, Tally]:
     """Per calendar day in `tz` of submission: the tally of requests submitted in [start, end)."""
     day = local_day(session, col(Consultation.submitted_at), tz)

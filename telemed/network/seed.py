@@ -5,7 +5,8 @@ hospitals (13 real, 3 plainly labelled demo names), one hospital per league (12,
 one county hospital per county-level division (103, named `<county>人民医院`, demo),
 primary institutions in every county, and 177 alliances: a county medical community
 per county (103), a city medical group per league (12) and 62 specialist alliances
-led by the regional hospitals.
+(专科联盟), each led by a regional hospital with the league hospitals of three leagues and
+about a third of their county hospitals as members (`specialist_alliance_plan`).
 """
 
 from __future__ import annotations
@@ -87,6 +88,43 @@ ALLIANCE_SPECIALTIES = [
     Specialty.ORTHOPEDICS,
     Specialty.EMERGENCY,
 ]
+
+
+# Lead hospitals of the specialist alliances by specialty, as indexes into the regional
+# hospitals of data/tertiary_hospitals.csv (0 自治区人民医院, 1 医科大学附属医院, 3 肿瘤医院,
+# 4 国际蒙医医院, 5 中蒙医医院, 6 妇幼保健院, 8 包医一附院, 11 赤峰学院附属医院, 12 赤峰市肿瘤医院,
+# 13 内蒙古民族大学附属医院): the n-th alliance of a specialty covers league group n below.
+# Other specialties rotate over all 16.
+SPECIALIST_LEADS: dict[Specialty, tuple[int, ...]] = {
+    Specialty.CARDIOLOGY: (0, 11, 1, 8),
+    Specialty.ONCOLOGY: (3, 12, 13, 8),
+    Specialty.OBSTETRICS_GYNECOLOGY: (6, 11, 13, 9),
+    Specialty.PEDIATRICS: (6, 13, 1, 8),
+    Specialty.MONGOLIAN_MEDICINE: (4, 5, 13, 4),
+    Specialty.RADIOLOGY: (1, 11, 0, 8),
+}
+LEAGUES_PER_ALLIANCE = 3
+
+
+def specialist_alliance_plan(
+    i: int, league_codes: Sequence[str], counties_by_league: dict[str, list[str]]
+) -> tuple[Specialty, int, list[str], list[str]]:
+    """The i-th specialist alliance: specialty, lead (regional index), member leagues and
+    member counties. The n-th alliance of a specialty takes league group n (leagues 3n..3n+2,
+    shifted by the specialty's index) and every third county hospital of those leagues, so
+    no league hospital is in every alliance and a county is in some specialties' alliances."""
+    s, n = i % len(ALLIANCE_SPECIALTIES), i // len(ALLIANCE_SPECIALTIES)
+    spec = ALLIANCE_SPECIALTIES[s]
+    leads = SPECIALIST_LEADS.get(spec)
+    lead = leads[n % len(leads)] if leads else (s + 4 * n) % REGIONAL_COUNT
+    covered = [
+        league_codes[(n * LEAGUES_PER_ALLIANCE + k + (0 if leads else s)) % len(league_codes)]
+        for k in range(LEAGUES_PER_ALLIANCE)
+    ]
+    counties = [
+        c for lc in covered for m, c in enumerate(counties_by_league[lc]) if (m + s) % 3 == 0
+    ]
+    return spec, lead, covered, counties
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -272,15 +310,16 @@ def load_demo_network(session: Session) -> DemoNetwork:
         )
     league_codes = [lg["code"] for lg in leagues]
     for i in range(SPECIALIST_ALLIANCES):
-        spec = ALLIANCE_SPECIALTIES[i % len(ALLIANCE_SPECIALTIES)]
-        lead = net.regional[i % REGIONAL_COUNT]
-        lc = league_codes[i % len(league_codes)]
-        members = [*net.league.values(), *(net.county[c] for c in counties_by_league[lc])]
+        spec, lead, covered, counties = specialist_alliance_plan(
+            i, league_codes, counties_by_league
+        )
+        members = [net.league[lc] for lc in covered] + [net.county[c] for c in counties]
+        head = net.regional[lead]
         alliance(
-            f"A-SPA-{i + 1:03d}",
-            f"{NAMES[spec][0]}专科联盟({lead.name_zh}牵头·{i + 1})",
+            f"A-SPA-{spec.value[:12]}-{i // len(ALLIANCE_SPECIALTIES) + 1}",
+            f"{NAMES[spec][0]}专科联盟({head.name_zh}牵头)",
             AllianceKind.SPECIALIST,
-            lead,
+            head,
             members,
             spec,
         )

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from telemed.core.db import get_or_404
 from telemed.core.errors import Conflict, Invalid
 from telemed.core.pagination import PageParams, paginate
+from telemed.network import routing
 from telemed.network.models import (
     TIER_RANK,
     Alliance,
@@ -22,6 +23,7 @@ from telemed.network.models import (
     League,
     Tier,
 )
+from telemed.network.routing import TIERS, PatientPlace, Placement
 from telemed.network.schemas import AECreate, InstitutionCreate, NetworkSummary
 
 
@@ -217,3 +219,26 @@ def register_ae(*, session: Session, institution_id: uuid.UUID, data: AECreate) 
     session.add(ae)
     session.flush()
     return ae
+
+
+# ---------------------------------------------------------------- routing (routing.py)
+
+ROUTING_TIERS = TIERS
+
+
+def routing_place(
+    *,
+    session: Session,
+    where: PatientPlace,
+    requester_id: uuid.UUID | None,
+    specialty: str | None,
+    institutions: list[Institution],
+) -> dict[uuid.UUID, Placement]:
+    """Each candidate hospital's routing tier seen from the patient (see `routing.TIERS`)."""
+    return routing.place(
+        session=session,
+        where=where,
+        requester_id=requester_id,
+        specialty=specialty,
+        institutions=institutions,
+    )

@@ -10,7 +10,6 @@ from sqlmodel import Session, select
 from telemed.consultations import service
 from telemed.core.clock import now as clock_now
 from telemed.identity.models import Role, Title, User
-from telemed.network import service as network_service
 from telemed.network.models import Institution
 
 API = "/api/v1/consultations"
@@ -32,37 +31,33 @@ def _specialist(session: Session, inst: Institution, name: str, title: Title) ->
     return u
 
 
-def test_proposal_prefers_same_alliance_then_higher_tier(
+def test_proposal_of_a_specialty_outside_the_alliances_follows_the_league(
     session: Session, users: Any, clock: Any
 ) -> None:
     doctor = users("county-doctor")
     county = session.get(Institution, doctor.institution_id)
     assert county is not None
-    regional = (
-        session.execute(select(Institution).where(Institution.tier == "regional")).scalars().all()
-    )
-    shared = [
-        r for r in regional if network_service.shared_alliance(session=session, a=county.id, b=r.id)
-    ]
-    apart = [
-        r
-        for r in regional
-        if not network_service.shared_alliance(session=session, a=county.id, b=r.id)
-    ]
     league = session.execute(
         select(Institution).where(
             Institution.tier == "league", Institution.league_code == county.league_code
         )
     ).scalar_one()
-    assert (
-        shared
-        and apart
-        and network_service.shared_alliance(session=session, a=county.id, b=league.id)
+    regional = session.execute(select(Institution).where(Institution.tier == "regional")).scalars()
+    same_league = next(r for r in regional if r.league_code == county.league_code)
+    elsewhere = (
+        session.execute(
+            select(Institution).where(
+                Institution.tier == "regional", Institution.league_code != county.league_code
+            )
+        )
+        .scalars()
+        .first()
     )
-    far_regional = _specialist(session, apart[0], "甲", Title.CHIEF)
+    assert elsewhere is not None
+    far_regional = _specialist(session, elsewhere, "甲", Title.CHIEF)
     near_league = _specialist(session, league, "乙", Title.CHIEF)
-    near_regional = _specialist(session, shared[0], "丙", Title.CHIEF)
-    _specialist(session, shared[0], "丁", Title.ATTENDING)  # below the wanted title
+    near_regional = _specialist(session, same_league, "丙", Title.CHIEF)
+    _specialist(session, same_league, "丁", Title.ATTENDING)  # below the wanted title
     found = service.propose(
         session=session,
         viewer=doctor,
@@ -72,8 +67,14 @@ def test_proposal_prefers_same_alliance_then_higher_tier(
         title=Title.ASSOCIATE_CHIEF,
         now=clock(),
     )
-    assert [p.specialist_id for p in found] == [near_regional.id, near_league.id, far_regional.id]
-    assert [p.same_alliance for p in found] == [True, True, False]
+    # no tcm specialist alliance exists: the city medical group, then the league, then region
+    assert [p.specialist_id for p in found] == [near_league.id, near_regional.id, far_regional.id]
+    assert [p.reason.code for p in found] == [
+        "routing.city_group",
+        "routing.league",
+        "routing.region",
+    ]
+    assert [p.same_alliance for p in found] == [True, False, False]
 
 
 def test_submitting_without_a_choice_routes_to_the_top_proposal(

@@ -289,6 +289,14 @@ const en: Messages = {
     attending_physician: 'Attending physician',
     resident_physician: 'Resident physician',
   },
+  routingReason: {
+    county_community: "Member of the patient's county medical community {alliance}",
+    city_group: "Member of the patient's city medical group {alliance}",
+    specialist_alliance: 'Member of the specialist alliance {alliance} of this specialty',
+    league: "Another hospital of the patient's league (about {km} km)",
+    region: 'Another network hospital of the region (about {km} km)',
+    emergency_earliest: 'Emergency: earliest feasible slot (about {km} km)',
+  },
   consult: {
     listTitle: 'Consultation worklist',
     newTitle: 'Request a remote consultation',

@@ -287,6 +287,14 @@ const zhCN = {
     attending_physician: '主治医师',
     resident_physician: '住院医师',
   },
+  routingReason: {
+    county_community: '患者所在县域医共体「{alliance}」成员',
+    city_group: '患者所在盟市城市医疗集团「{alliance}」成员',
+    specialist_alliance: '本专科专科联盟「{alliance}」成员',
+    league: '患者所在盟市的其他医院（约 {km} 公里）',
+    region: '区内其他网络医院（约 {km} 公里）',
+    emergency_earliest: '急诊：最早可用时段（约 {km} 公里）',
+  },
   consult: {
     listTitle: '会诊工作列表',
     newTitle: '发起远程会诊',

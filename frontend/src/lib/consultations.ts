@@ -46,6 +46,11 @@ export interface Proposal {
   same_alliance: boolean
   earliest_slot_id: string | null
   earliest_slot_at: string | null
+  routing_tier: string
+  routing_rank: number
+  distance_km: number | null
+  sla_share: number | null
+  reason: { code: string; params: Record<string, string | number | null> }
 }
 
 export interface Transition {

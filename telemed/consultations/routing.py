@@ -1,0 +1,132 @@
+"""Ranking of consultation candidates under the network's routing rule (see docs/routing.md).
+
+The tier comes from `network.service.routing_place` (seen from the patient). Within a tier:
+the Shanghai day of the earliest free slot, then the receiving hospital's service-level
+history (share of deadlines met over the last 90 days, in steps of 0.1; no history counts
+as 1.0), then the travel distance from the patient's county, then name. Emergencies ignore
+the tiers: earliest slot first (none: last), then distance.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from referrals import service as referrals_service
+from telemed.consultations import service_levels
+from telemed.core.clock import SHANGHAI
+from telemed.identity.models import Patient
+from telemed.network import service as network_service
+from telemed.network.models import County, Institution
+from telemed.network.service import PatientPlace, Placement
+
+HISTORY_DAYS = 90
+SLA_STEP = 0.1
+IN_ALLIANCE_TIERS = ("county_community", "city_group", "specialist_alliance")
+
+__all__ = ["Ranked", "patient_place", "rank"]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One candidate with its key parts and the reason shown to the requester."""
+
+    index: int  # position in the input
+    placement: Placement
+    sla_share: float | None
+    reason_code: str
+    reason_params: dict[str, str | int | float | None]
+
+
+def patient_place(
+    *, session: Session, patient_id: uuid.UUID | None, requester: Institution
+) -> PatientPlace:
+    """The patient's county (residence, else their home institution's, else the
+    requester's), its league, and anchors: home institution and family-doctor team."""
+    patient = session.get(Patient, patient_id) if patient_id else None
+    anchors: list[uuid.UUID] = []
+    county_code = None
+    if patient is not None:
+        county_code = patient.county_code
+        if patient.institution_id:
+            anchors.append(patient.institution_id)
+            home = session.get(Institution, patient.institution_id)
+            county_code = county_code or (home.county_code if home else None)
+        team_inst = referrals_service.contract_institution_of(
+            session=session, patient_id=patient.id
+        )
+        if team_inst is not None:
+            anchors.append(team_inst)
+    county_code = county_code or requester.county_code
+    county = session.get(County, county_code) if county_code else None
+    return PatientPlace(
+        county_code=county_code,
+        league_code=county.league_code if county else requester.league_code,
+        anchor_institution_ids=tuple(anchors),
+    )
+
+
+def _bucket(share: float | None) -> float:
+    return 1.0 if share is None else round(share / SLA_STEP) * SLA_STEP
+
+
+def rank(
+    *,
+    session: Session,
+    where: PatientPlace,
+    requester: Institution,
+    specialty: str,
+    urgency: str,
+    now: datetime,
+    candidates: Sequence[tuple[Institution, str, datetime | None]],
+) -> list[Ranked]:
+    """Candidates (hospital, name, earliest slot) in routing order, each with its reason."""
+    insts = list({inst.id: inst for inst, _, _ in candidates}.values())
+    placed = network_service.routing_place(
+        session=session,
+        where=where,
+        requester_id=requester.id,
+        specialty=specialty,
+        institutions=insts,
+    )
+    history = service_levels.share_met_by_institution(
+        session=session,
+        start=now - timedelta(days=HISTORY_DAYS),
+        end=now,
+        institution_ids=[i.id for i in insts],
+    )
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    emergency = urgency == "emergency"
+
+    def key(i: int) -> tuple[object, ...]:
+        inst, name, slot_at = candidates[i]
+        p = placed[inst.id]
+        dist = p.distance_km if p.distance_km is not None else float("inf")
+        if emergency:
+            return (slot_at or far, dist, inst.name_zh, name, str(inst.id))
+        day = slot_at.astimezone(SHANGHAI).date().toordinal() if slot_at else 10**9
+        share = -_bucket(history.get(inst.id))
+        return (p.tier.rank, day, share, dist, inst.name_zh, name, str(inst.id))
+
+    out = []
+    for i in sorted(range(len(candidates)), key=key):
+        inst, _, slot_at = candidates[i]
+        p = placed[inst.id]
+        share = history.get(inst.id)
+        params: dict[str, str | int | float | None] = {
+            "tier": p.tier.code,
+            "alliance": p.alliance_name,
+            "alliance_code": p.alliance_code,
+            "league": where.league_code,
+            "county": where.county_code,
+            "distance_km": p.distance_km,
+            "sla_share": share,
+            "earliest_slot_at": slot_at.isoformat() if slot_at else None,
+        }
+        code = "routing.emergency_earliest" if emergency else f"routing.{p.tier.code}"
+        out.append(Ranked(i, p, share, code, params))
+    return out
