@@ -17,8 +17,8 @@ from dicom.archive import ArchiveError, ArchiveUnavailable, get_archive
 from dicom.models import JobKind, OutboundJob, Study, StudyLink
 from dicom.schemas import (
     AssignmentCheck,
-    DicomDemographics,
     DeidentifyRequest,
+    DicomDemographics,
     EchoResult,
     JobPublic,
     PatientDemographics,

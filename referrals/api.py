@@ -50,7 +50,7 @@ from telemed.core import audit, idempotency
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Forbidden, Invalid, NotFound
 from telemed.core.pagination import Page, PageDep, paginate
-from telemed.identity.deps import AdminUser, CurrentUser, StaffUser
+from telemed.identity.deps import AdminUser, ClientIP, CurrentUser, StaffUser
 from telemed.identity.models import Role, User
 from telemed.identity.permissions import require_patient_read
 from telemed.network.models import Institution

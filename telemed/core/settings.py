@@ -324,7 +324,6 @@ class Settings(BaseSettings):
                 "cheap hashing is for TELEMED_ENV=test only"
             )
 
-
     def _refuse_short_retention(self) -> None:
         configured = {
             "recording": (

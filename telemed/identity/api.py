@@ -6,13 +6,12 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from sqlmodel import select
+from fastapi import APIRouter, Query, Request
 
 from telemed.core import audit
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Forbidden
-from telemed.core.pagination import Page, PageDep, paginate
+from telemed.core.pagination import Page, PageDep
 from telemed.core.throttle import Throttled
 from telemed.identity import audit_log, service
 from telemed.identity import login as login_flow

@@ -1,7 +1,7 @@
 """core: login throttle counters and known login addresses
 
 Revision ID: 0011
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-02 18:40:00+00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import telemed.core.db
 
 revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

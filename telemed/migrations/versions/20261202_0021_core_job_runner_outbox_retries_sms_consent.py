@@ -2,7 +2,7 @@
 patients' SMS consent
 
 Revision ID: 0021
-Revises: 0002
+Revises: 0012
 Create Date: 2026-12-02 18:50:00+00:00
 
 The procrastinate schema is a copy of the schema.sql that procrastinate 3.10.0 ships
@@ -20,7 +20,7 @@ from alembic import op
 import telemed.core.db
 
 revision: str = "0021"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """video: legal hold on recordings (who, when, why)
 
 Revision ID: 0511
-Revises: 0501
+Revises: 0502
 Create Date: 2026-12-02 18:50:00+00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import telemed.core.db
 
 revision: str = "0511"
-down_revision: str | Sequence[str] | None = "0501"
+down_revision: str | Sequence[str] | None = "0502"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
