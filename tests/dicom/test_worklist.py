@@ -22,7 +22,6 @@ from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from dicom.models import OrderStatus, Study, StudyLink, WorklistItem
-from telemed.consultations.models import ConsultationStudy
 from telemed.core.audit import AuditEvent
 from telemed.identity.models import Patient, User
 from tests.dicom.helpers import dcmtk, purge_studies, storescu
@@ -70,11 +69,7 @@ def committed_order(committed_engine) -> Iterator[tuple[uuid.UUID, WorklistItem]
     finally:
         # Transitions are append-only: the request is withdrawn (its order cancelled).
         with Session(committed_engine) as s:
-            for table, cond in (
-                (ConsultationStudy, ConsultationStudy.consultation_id == cid),
-                (StudyLink, StudyLink.target_id == cid),
-            ):
-                s.execute(delete(table).where(cond))  # type: ignore[arg-type]
+            s.execute(delete(StudyLink).where(StudyLink.target_id == cid))  # type: ignore[arg-type]
             county, _ = _county_and_patient(s)
             consultations_service.cancel(
                 session=s, consultation_id=cid, by=county, reason="test over", now=clock.now()
@@ -209,11 +204,6 @@ def test_storescu_with_the_accession_number_lands_on_the_request(
         with Session(committed_engine) as s:
             study = s.exec(select(Study).where(Study.study_uid == uid)).one()
             assert study.patient_id == item.patient_id
-            assert s.exec(
-                select(ConsultationStudy).where(
-                    ConsultationStudy.consultation_id == cid, ConsultationStudy.study_uid == uid
-                )
-            ).one()
             assert (
                 s.exec(select(StudyLink).where(StudyLink.study_uid == uid)).one().target_id == cid
             )
