@@ -38,7 +38,7 @@ def _local_time(value: Any) -> Any:
 LocalTime = Annotated[
     time,
     BeforeValidator(_local_time),
-    PlainSerializer(lambda t: t.strftime("%H:%M:%S"), return_type=str),
+    PlainSerializer(lambda t: t.strftime("%H:%M:%S"), return_type=str, when_used="json"),
     WithJsonSchema(
         {
             "type": "string",

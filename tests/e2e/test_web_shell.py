@@ -191,7 +191,7 @@ def test_a_deep_link_survives_the_login(new_page: Any) -> None:
     page.locator("#login-password").press("Enter")
     page.get_by_test_id("audit-table").wait_for()
     assert "#/audit" in page.url
-    assert "login" in page.get_by_test_id("audit-table").inner_text()
+    assert "登录" in page.get_by_test_id("audit-table").inner_text()  # the login rows
 
 
 def test_wrong_password_is_refused_in_the_users_language(new_page: Any) -> None:

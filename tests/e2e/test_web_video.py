@@ -11,6 +11,7 @@ which track the other side receives."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,8 +45,26 @@ INBOUND = """async () => {
 
 
 def until(expr: str) -> str:
-    """A wait_for_function body: INBOUND's result `r` satisfies `expr`."""
+    """A `wait_for` predicate: INBOUND's result `r` satisfies `expr`."""
     return f"async () => {{ const r = await ({INBOUND})(); return {expr} }}"
+
+
+def wait_for(
+    page: Any, js: str, arg: Any = None, *, timeout: float = 30_000, every: float = 250
+) -> None:
+    """Poll `js` (a function or an expression) with `page.evaluate` until it is truthy.
+
+    Playwright's `wait_for_function` evaluates its predicate from a string inside the page,
+    which the app's CSP (no 'unsafe-eval') refuses; `evaluate` runs over the DevTools
+    protocol, which the CSP does not govern, so the app is tested under its real policy.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        if page.evaluate(js, arg):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout / 1000:.0f} s: {js[:200]}")
+        page.wait_for_timeout(every)
 
 
 # Every outgoing video sender of the room sends the given track.
@@ -107,11 +126,11 @@ def call(
         host, guest = pages
         # The guest checks camera and microphone first: the picture shows, the beep is heard.
         guest.get_by_test_id("start-check").click()
-        guest.wait_for_function(
-            "document.querySelector('[data-testid=camera-check]')?.classList.contains('ok')"
+        wait_for(
+            guest, "document.querySelector('[data-testid=camera-check]')?.classList.contains('ok')"
         )
-        guest.wait_for_function(
-            "document.querySelector('[data-testid=mic-check]')?.classList.contains('ok')"
+        wait_for(
+            guest, "document.querySelector('[data-testid=mic-check]')?.classList.contains('ok')"
         )
         shot(guest, "video-check")
         host.get_by_test_id("join").click()
@@ -120,7 +139,7 @@ def call(
         host.get_by_test_id(f"admit-{county_id}").click()
         for page in pages:
             expect(page.get_by_test_id("remote-video")).to_have_count(1)
-            page.wait_for_function(until("r.frames > 0"), polling=250)
+            wait_for(page, until("r.frames > 0"), every=250)
         yield Call(room_id, county_id, host, guest)
     except Exception:
         for i, page in enumerate(pages):
@@ -141,7 +160,7 @@ def test_two_browsers_call_chat_toggle_and_record(call: Call, live_server: LiveS
     for name, page in (("host", host), ("guest", guest)):
         # A connection the room replaces (a late offer, a reconnect on a loaded machine) starts
         # again from zero decoded frames: wait for the current ones to decode.
-        page.wait_for_function(until("r.frames > 0"), polling=250, timeout=60_000)
+        wait_for(page, until("r.frames > 0"), every=250, timeout=60_000)
         shot(page, f"video-{name}")
 
     # Mute and camera off stop what the guest sends; toggled back on, they send again.
@@ -187,41 +206,42 @@ def test_two_browsers_call_chat_toggle_and_record(call: Call, live_server: LiveS
 def test_screen_share_and_reconnect_after_a_drop(call: Call) -> None:
     host, guest = call.host, call.guest
     # The camera is 4:3 on arrival.
-    guest.wait_for_function(until("r.height > 0 && r.width / r.height < 1.5"), polling=250)
+    wait_for(guest, until("r.height > 0 && r.width / r.height < 1.5"), every=250)
 
     # Share: the host's senders carry the screen track, the guest decodes 16:9 frames.
     host.get_by_test_id("share").click()
-    host.wait_for_function(SENDS, arg="screen", polling=100)
+    wait_for(host, SENDS, arg="screen", every=100)
     expect(host.get_by_test_id("share")).to_have_attribute("aria-pressed", "true")
     before = guest.evaluate(INBOUND)["frames"]
-    guest.wait_for_function(
-        until(f"r.frames > {before} && r.width / r.height > 1.7"), polling=250, timeout=60_000
+    wait_for(
+        guest, until(f"r.frames > {before} && r.width / r.height > 1.7"), every=250, timeout=60_000
     )
     shot(guest, "video-screen-share")
 
     # Stop sharing: back to the camera on both ends.
     host.get_by_test_id("share").click()
-    host.wait_for_function(SENDS, arg="camera", polling=100)
+    wait_for(host, SENDS, arg="camera", every=100)
     assert host.evaluate("window.__telemedRoom.screenTrack()") is None
-    guest.wait_for_function(until("r.width / r.height < 1.5"), polling=250, timeout=60_000)
+    wait_for(guest, until("r.width / r.height < 1.5"), every=250, timeout=60_000)
 
     # Drop the guest's socket without a bye: it reconnects by itself with new connections.
     for page in (host, guest):
         page.evaluate("window.__oldPeers = new Set(window.__telemedPeers.values())")
     guest.evaluate("window.__telemedRoom.socket().close()")
     for page in (host, guest):
-        page.wait_for_function(
+        wait_for(
+            page,
             "[...window.__telemedPeers.values()].some((pc) => !window.__oldPeers.has(pc))",
-            polling=100,
+            every=100,
         )
-        page.wait_for_function(until("r.frames > 0"), polling=250, timeout=60_000)
+        wait_for(page, until("r.frames > 0"), every=250, timeout=60_000)
     expect(guest.get_by_test_id("connected")).to_be_attached()
     expect(guest.get_by_test_id("reconnecting")).to_have_count(0)
     assert guest.evaluate("window.__telemedRoom.drops") == 1
     # ... and frames keep coming on both sides.
     for page in (host, guest):
         frames = page.evaluate(INBOUND)["frames"]
-        page.wait_for_function(until(f"r.frames > {frames}"), polling=250)
+        wait_for(page, until(f"r.frames > {frames}"), every=250)
     expect(host.get_by_test_id("remote-video")).to_have_count(1)
     shot(guest, "video-reconnected")
 
