@@ -54,6 +54,9 @@ def test_production_refuses_a_shorter_retention_and_accepts_a_longer_one(
     monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:
     monkeypatch.setenv("TELEMED_ENV", "production")
+    # production also refuses the tests' cheap hashing: give it the minimum cost
+    monkeypatch.setenv("TELEMED_SECURITY__ARGON2_MEMORY_KIB", "19456")
+    monkeypatch.setenv("TELEMED_SECURITY__ARGON2_TIME_COST", "2")
     monkeypatch.setenv(variable, "180")
     with pytest.raises(ValidationError, match=variable):
         Settings(_env_file=None)  # type: ignore[call-arg]
