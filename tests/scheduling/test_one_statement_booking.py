@@ -128,7 +128,7 @@ def test_no_place_in_the_reserved_pool_falls_back_to_the_open_pool(session, cloc
         text("SELECT count(*) FROM notification WHERE data->>'booking_id' = :id"),
         {"id": str(b.id)},
     ).scalar_one()
-    assert count == 2  # in-app and SMS to the family doctor, written once
+    assert count == 1  # in-app to the family doctor (staff are not texted), written once
 
 
 def test_a_full_slot_leaves_no_claim_booking_or_notification(
