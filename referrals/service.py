@@ -783,6 +783,17 @@ def escalate_breaches(*, session: Session, now: datetime) -> int:
             f"escalation level {r.escalation_level}",
             now,
         )
+        if r.escalation_level == 1:  # the patient hears once that the receiver was chased
+            _notify(
+                session,
+                contracts.patient_user_ids(session=session, patient_id=r.patient_id),
+                r,
+                "referral.overdue",
+                "转诊尚未安排 Your referral is overdue",
+                "the receiving hospital has been reminded to contact you",
+                now,
+                texted=True,
+            )
         n += 1
     session.flush()
     return n

@@ -83,10 +83,15 @@ TEMPLATES: dict[str, SmsTemplate] = {
     "referral.contact_by": SmsTemplate(
         "您的转诊申请已受理，接诊医院将于${date}前与您联系。", ("date",)
     ),
+    "referral.overdue": SmsTemplate(
+        "您转往${place}的转诊已过约定联系日期，我们已提醒该院尽快与您联系。", ("place",)
+    ),
     "referral.accepted": SmsTemplate(
         "${place}已接收您的转诊，将尽快为您安排就诊时间。", ("place",)
     ),
-    "referral.booked": SmsTemplate("您的转诊已预约：请于${time}到${place}就诊。", ("time", "place")),
+    "referral.booked": SmsTemplate(
+        "您的转诊已预约：请于${time}到${place}就诊。", ("time", "place")
+    ),
     "referral.rejected": SmsTemplate(
         "您转往${place}的申请未被接收，请联系您的转诊医生另行安排。", ("place",)
     ),

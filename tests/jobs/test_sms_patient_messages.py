@@ -174,6 +174,26 @@ def test_an_ending_is_texted_with_the_receivers_name(
     assert msg["TemplateParam"] == {"place": _place(session, r)}
 
 
+def test_a_patient_whose_contact_date_passed_is_told_once_that_the_receiver_was_chased(
+    session: Session, clock: Any, ctx: Context, fake_sms: FakeAliyunSms
+) -> None:
+    cd = user_named(session, "county-doctor")
+    r = up_referral(session, clock, patient=_resident(session, clock), urgency="urgent")
+    _do(session, r, "submit", cd, clock)
+    session.flush()
+    for _ in range(2):  # past the date, then a day later while still breached
+        clock.advance(days=3)
+        assert run_task("referrals.contact_by", ctx)["escalated"] >= 1
+    _dispatch(session, ctx)
+    session.refresh(r)
+    assert r.escalation_level == 2
+    rows = [n for n in _sms_rows(session, r) if n.kind == "referral.overdue"]
+    assert len(rows) == 1  # once, not every day
+    msg = _sent_to_provider(fake_sms, rows)["referral.overdue"]
+    assert msg["TemplateCode"] == TEMPLATE_CODES["referral.overdue"]
+    assert msg["TemplateParam"] == {"place": _place(session, r)}
+
+
 def test_a_patient_referred_back_down_is_told_where_and_by_when(
     session: Session, clock: Any, ctx: Context, fake_sms: FakeAliyunSms
 ) -> None:
