@@ -686,10 +686,8 @@ def run_contract_jobs(*, session: Session, now: datetime, settings: Settings) ->
         )
     ).scalars():
         team = session.get(FamilyDoctorTeam, c.team_id)
-        for user_id in [
-            *patient_user_ids(session=session, patient_id=c.patient_id),
-            *([team.lead_doctor_id] if team else []),
-        ]:
+        residents = patient_user_ids(session=session, patient_id=c.patient_id)
+        for user_id in [*residents, *([team.lead_doctor_id] if team else [])]:
             notifications.enqueue(
                 session=session,
                 user_id=user_id,
@@ -697,7 +695,8 @@ def run_contract_jobs(*, session: Session, now: datetime, settings: Settings) ->
                 title="家庭医生签约即将到期 Contract expires soon",
                 body=f"the contract ends on {c.term_end}; renew to keep your family doctor",
                 data={"contract_id": str(c.id), "term_end": c.term_end.isoformat()},
-                channels=("in_app", "sms"),
+                # SMS speaks to the resident; the team lead reads it in the app
+                channels=("in_app", "sms") if user_id in residents else ("in_app",),
                 now=now,
             )
         c.reminder_sent_at = now

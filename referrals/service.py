@@ -350,7 +350,11 @@ def _notify(
     title: str,
     body: str,
     now: datetime,
+    *,
+    texted: bool = False,
 ) -> None:
+    """In-app messages; with `texted` (the recipients are the patient's own accounts) also
+    by SMS, sent if the patient consented (the template of `kind` in telemed.core.sms)."""
     for uid in dict.fromkeys(user_ids):
         notifications.enqueue(
             session=session,
@@ -359,6 +363,7 @@ def _notify(
             title=title,
             body=body,
             data={"referral_id": str(r.id), "status": r.status},
+            channels=("in_app", "sms") if texted else ("in_app",),
             now=now,
         )
 
@@ -558,15 +563,11 @@ def set_contact_by(
     r.updated_at = now
     _event(session, r, "contact_by", r.status, r.status, by, now, reason, data)
     session.flush()
-    _notify(
-        session,
-        [*contracts.patient_user_ids(session=session, patient_id=r.patient_id), r.from_doctor_id],
-        r,
-        "referral.contact_by",
-        "转诊联系日期 When you will hear back",
-        f"you will be contacted by {_shown(contact_by)}",
-        now,
-    )
+    title = "转诊联系日期 When you will hear back"
+    body = f"you will be contacted by {_shown(contact_by)}"
+    patients = contracts.patient_user_ids(session=session, patient_id=r.patient_id)
+    _notify(session, patients, r, "referral.contact_by", title, body, now, texted=True)
+    _notify(session, [r.from_doctor_id], r, "referral.contact_by", title, body, now)
     return r
 
 
@@ -619,25 +620,26 @@ def _announce(
             f"{r.direction} referral, {r.urgency}; contact the patient by {_shown(r.contact_by)}",
             now,
         )
+        down = r.direction == "down"
         _notify(
             session,
             patients,
             r,
-            "referral.requested",
-            "转诊已提交 Your referral is sent",
+            "referral.referred_down" if down else "referral.requested",
+            "转回基层 You are referred back" if down else "转诊已提交 Your referral is sent",
             f"you will be contacted by {_shown(r.contact_by)}",
             now,
+            texted=True,
         )
     elif action in ("accept", "reject", "return_with_advice", "book", "complete", "cancel"):
-        _notify(
-            session,
-            [r.from_doctor_id, *patients],
-            r,
-            f"referral.{r.status}",
-            f"转诊状态 Referral {r.status}",
-            reason or "",
-            now,
+        kind, title = f"referral.{r.status}", f"转诊状态 Referral {r.status}"
+        _notify(session, [r.from_doctor_id], r, kind, title, reason or "", now)
+        # The patient is texted what changes for them; a slot booking is texted by
+        # scheduling (`booking.confirmed`, with time and place), so not twice.
+        texted = action in ("accept", "reject", "return_with_advice", "cancel") or (
+            action == "book" and r.booking_id is None
         )
+        _notify(session, patients, r, kind, title, reason or "", now, texted=texted)
     if action == "complete":
         _notify(
             session,
@@ -781,6 +783,17 @@ def escalate_breaches(*, session: Session, now: datetime) -> int:
             f"escalation level {r.escalation_level}",
             now,
         )
+        if r.escalation_level == 1:  # the patient hears once that the receiver was chased
+            _notify(
+                session,
+                contracts.patient_user_ids(session=session, patient_id=r.patient_id),
+                r,
+                "referral.overdue",
+                "转诊尚未安排 Your referral is overdue",
+                "the receiving hospital has been reminded to contact you",
+                now,
+                texted=True,
+            )
         n += 1
     session.flush()
     return n

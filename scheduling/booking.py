@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 
 from scheduling import placement
 from scheduling.eligibility import _eligible
-from scheduling.horizon import holders
+from scheduling.horizon import channels_for, holders, patient_accounts
 from scheduling.models import ACTIVE_STATUSES, Booking, BookingStatus, Slot, WaitlistEntry
 from scheduling.references import require_reference
 from scheduling.states import BOOKING, WAITLIST
@@ -570,6 +570,7 @@ def _notify(
 ) -> None:
     """Outbox rows for the booking's holders (with `into` deferred: kept for its write)."""
     defer = into is not None and into.deferred
+    texted = patient_accounts(session, booking)
     for uid in holders(session, booking):
         rows = notifications.enqueue(
             session=session,
@@ -578,7 +579,7 @@ def _notify(
             title=title,
             body=body,
             data={"booking_id": str(booking.id), "slot_id": str(booking.slot_id)},
-            channels=("in_app", "sms"),
+            channels=channels_for(uid, texted),
             now=now,
             add=not defer,
         )

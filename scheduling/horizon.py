@@ -225,6 +225,7 @@ def _flag_bookings(session: Session, slot: Slot, now: datetime) -> int:
     )
     for b in rows:
         b.needs_reschedule = True
+        texted = patient_accounts(session, b)
         for uid in holders(session, b):
             notifications.enqueue(
                 session=session,
@@ -233,7 +234,7 @@ def _flag_bookings(session: Session, slot: Slot, now: datetime) -> int:
                 title="预约需改期 Appointment needs rescheduling",
                 body=(f"{to_shanghai(b.start_at):%Y-%m-%d %H:%M} 的号源因排班调整已撤销，请改约。"),
                 data={"booking_id": str(b.id), "slot_id": str(slot.id)},
-                channels=("in_app", "sms"),
+                channels=channels_for(uid, texted),
                 now=now,
             )
     return len(rows)
@@ -241,13 +242,20 @@ def _flag_bookings(session: Session, slot: Slot, now: datetime) -> int:
 
 def holders(session: Session, booking: Booking) -> set[uuid.UUID]:
     """Users to tell about a booking: who booked it and the patient's own account."""
-    users = {booking.booked_by_id}
-    if booking.patient_id is not None:
-        for (uid,) in session.execute(
-            select(User.id).where(User.patient_id == booking.patient_id)
-        ).all():
-            users.add(uid)
-    return users
+    return {booking.booked_by_id, *patient_accounts(session, booking)}
+
+
+def patient_accounts(session: Session, booking: Booking) -> set[uuid.UUID]:
+    """The patient's own accounts: the holders also texted (SMS speaks to the patient)."""
+    if booking.patient_id is None:
+        return set()
+    return set(
+        session.execute(select(User.id).where(User.patient_id == booking.patient_id)).scalars()
+    )
+
+
+def channels_for(uid: uuid.UUID, texted: set[uuid.UUID]) -> tuple[str, ...]:
+    return ("in_app", "sms") if uid in texted else ("in_app",)
 
 
 def expire_holds(*, session: Session, now: datetime) -> int:
@@ -279,4 +287,11 @@ def expire_holds(*, session: Session, now: datetime) -> int:
     return n
 
 
-__all__ = ["HorizonResult", "expire_holds", "holders", "materialize"]
+__all__ = [
+    "HorizonResult",
+    "channels_for",
+    "expire_holds",
+    "holders",
+    "materialize",
+    "patient_accounts",
+]

@@ -74,9 +74,31 @@ TEMPLATES: dict[str, SmsTemplate] = {
         "您${time}的号源因排班调整已撤销，请登录改约。", ("time",)
     ),
     "contract.expiring": SmsTemplate("您的家庭医生签约将于${date}到期，请及时续约。", ("date",)),
+    "referral.requested": SmsTemplate(
+        "您的转诊申请已提交至${place}，接诊医院将于${date}前与您联系。", ("place", "date")
+    ),
+    "referral.referred_down": SmsTemplate(
+        "医生已将您转回${place}继续治疗康复，该机构将于${date}前与您联系。", ("place", "date")
+    ),
     "referral.contact_by": SmsTemplate(
         "您的转诊申请已受理，接诊医院将于${date}前与您联系。", ("date",)
     ),
+    "referral.overdue": SmsTemplate(
+        "您转往${place}的转诊已过约定联系日期，我们已提醒该院尽快与您联系。", ("place",)
+    ),
+    "referral.accepted": SmsTemplate(
+        "${place}已接收您的转诊，将尽快为您安排就诊时间。", ("place",)
+    ),
+    "referral.booked": SmsTemplate(
+        "您的转诊已预约：请于${time}到${place}就诊。", ("time", "place")
+    ),
+    "referral.rejected": SmsTemplate(
+        "您转往${place}的申请未被接收，请联系您的转诊医生另行安排。", ("place",)
+    ),
+    "referral.returned_with_advice": SmsTemplate(
+        "${place}已就您的转诊给出诊疗建议并转回，请联系您的转诊医生。", ("place",)
+    ),
+    "referral.cancelled": SmsTemplate("您转往${place}的转诊已取消。", ("place",)),
 }
 
 

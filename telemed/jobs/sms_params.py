@@ -1,7 +1,8 @@
 """Who may be texted, and the template parameters of each notification kind.
 
-A patient's phone is used only after the patient consented to SMS (`patient.sms_consent_at`);
-staff are texted on the work phone of their account.
+A patient's phone is used only after the patient consented to SMS (`patient.sms_consent_at`).
+Every template speaks to the patient, so staff are never texted (they read their messages
+in the app).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import date
 
 from sqlmodel import Session
 
+from referrals.models import Referral
 from scheduling.models import Booking
 from scheduling.waitlist import WAITLIST_OFFER_MINUTES
 from telemed.core.clock import to_shanghai
@@ -23,27 +25,40 @@ __all__ = ["consented_phone", "params_for"]
 
 
 def consented_phone(session: Session, user_id: uuid.UUID) -> str | None:
-    """The number to text a user on, or None (no phone, or a patient without SMS consent)."""
+    """The number to text a user on, or None (not a patient's account, no phone, or no
+    SMS consent)."""
     user = session.get(User, user_id)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or user.patient_id is None:
         return None
-    if user.patient_id is not None:
-        patient = session.get(Patient, user.patient_id)
-        if patient is None or patient.sms_consent_at is None:
-            return None
-        return patient.phone or None
-    return user.phone or None
+    patient = session.get(Patient, user.patient_id)
+    if patient is None or patient.sms_consent_at is None:
+        return None
+    return patient.phone or None
 
 
 def _booking_params(session: Session, n: Notification) -> dict[str, str]:
     booking = session.get(Booking, uuid.UUID(n.data["booking_id"]))
     if booking is None:
-        return {"time": "", "place": ""}
+        return {}
     place = session.get(Institution, booking.institution_id)
     return {
         "time": f"{to_shanghai(booking.start_at):%m月%d日 %H:%M}",
         "place": place.name_zh if place else "",
     }
+
+
+def _referral_params(session: Session, n: Notification) -> dict[str, str]:
+    # The referral as it is now (a later change is what the patient should hear).
+    r = session.get(Referral, uuid.UUID(n.data["referral_id"]))
+    if r is None:
+        return {}
+    place = session.get(Institution, r.to_institution_id)
+    values = {"place": place.name_zh if place else ""}
+    if r.contact_by is not None:
+        values["date"] = f"{to_shanghai(r.contact_by):%Y年%m月%d日}"
+    if r.appointment_at is not None:
+        values["time"] = f"{to_shanghai(r.appointment_at):%m月%d日 %H:%M}"
+    return values
 
 
 def params_for(session: Session, n: Notification) -> dict[str, str]:
@@ -52,11 +67,15 @@ def params_for(session: Session, n: Notification) -> dict[str, str]:
     if template is None:
         raise SmsError(f"no SMS template for {n.kind!r}", retryable=False)
     values: dict[str, str] = {}
+    if "referral_id" in n.data:
+        values.update(_referral_params(session, n))
     if "booking_id" in n.data:
         values.update(_booking_params(session, n))
     if n.kind == "waitlist.offer":
         values["minutes"] = str(WAITLIST_OFFER_MINUTES)
-    for key in ("term_end", "contact_by"):
-        if key in n.data:
-            values["date"] = f"{date.fromisoformat(str(n.data[key])[:10]):%Y年%m月%d日}"
-    return {name: values.get(name, "") for name in template.params}
+    if "term_end" in n.data:
+        values["date"] = f"{date.fromisoformat(str(n.data['term_end'])):%Y年%m月%d日}"
+    missing = [name for name in template.params if not values.get(name)]
+    if missing:  # a text with a hole is not sent: the admin sees it as a dead letter
+        raise SmsError(f"no value for {', '.join(missing)} of {n.kind!r}", retryable=False)
+    return {name: values[name] for name in template.params}

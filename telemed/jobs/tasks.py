@@ -28,6 +28,7 @@ from telemed.core.settings import Settings
 from telemed.core.sms import SmsGateway, build_gateway
 from telemed.jobs import sms_params
 from telemed.video import retention
+from telemed.video import service as video_service
 
 __all__ = ["PERIODIC", "Context", "PeriodicTask", "run_all", "run_task"]
 
@@ -113,9 +114,7 @@ def _chat(session: Session, now: datetime, settings: Settings) -> dict[str, Any]
 
 
 def _stale_recordings(session: Session, now: datetime, settings: Settings) -> dict[str, Any]:
-    # Issue 15 part A writes video_service.sweep_stale_recordings; at merge this line becomes
-    # `swept = video_service.sweep_stale_recordings(session=session, now=now)`.
-    swept: list[Any] = []
+    swept = video_service.sweep_stale_recordings(session=session, now=now, settings=settings.video)
     return {"swept": len(swept)}
 
 

@@ -556,7 +556,9 @@ class SocketSession:
             raise BadMessage("'text' must be a string")
         if not text.strip() or len(text) > service.CHAT_MAX_CHARS:
             raise Invalid(
-                f"chat text must be 1-{service.CHAT_MAX_CHARS} characters (got {len(text)})"
+                f"chat text must be 1-{service.CHAT_MAX_CHARS} characters (got {len(text)})",
+                field="text",
+                max_chars=service.CHAT_MAX_CHARS,
             )
         user, rid = self.user, uuid.UUID(self.room_id)
         ev = await in_transaction(

@@ -12,13 +12,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from telemed.core.settings import Settings, SmsSettings, get_settings
-from telemed.core.sms import AliyunSmsGateway
+from telemed.core.sms import TEMPLATES, AliyunSmsGateway
 from telemed.jobs.tasks import Context
 from tests.consultations.conftest import demo_patient, make_request, users  # noqa: F401
 from tests.scheduling.conftest import make_rule, new_doctor  # noqa: F401
 from tests.support.fake_aliyun_sms import FakeAliyunSms
 
-TEMPLATE_CODES = {"waitlist.offer": "SMS_900001", "booking.confirmed": "SMS_900002"}
+# An approved code per template kind, as Aliyun would assign them (SMS_900001 ...).
+TEMPLATE_CODES = {kind: f"SMS_{900001 + i}" for i, kind in enumerate(TEMPLATES)}
 
 
 @pytest.fixture

@@ -112,9 +112,19 @@ def test_the_worker_runs_every_periodic_task_with_the_fixed_clock(
         started_at=clock() - timedelta(days=1200),
         retention_until=clock() + timedelta(minutes=30),
     )
-    session.add(rec)
+    # and a recording whose server died mid-recording (no heartbeat since)
+    stale = Recording(
+        room_id=room.id,
+        path=str(tmp_path / "stale.mp4"),
+        status="recording",
+        started_by_id=room.host_id,
+        started_at=clock() - timedelta(minutes=3),
+        heartbeat_at=clock() - timedelta(minutes=2),
+        retention_until=clock() + timedelta(days=1096),
+    )
+    session.add_all([rec, stale])
     session.flush()
-    rec_id = rec.id
+    rec_id, stale_id = rec.id, stale.id
     clock.advance(hours=2, minutes=1)  # the fixed clock moves; the wall clock is irrelevant
     caplog.set_level(logging.INFO, logger="telemed.jobs")
 
@@ -127,6 +137,8 @@ def test_the_worker_runs_every_periodic_task_with_the_fixed_clock(
     assert [m["OutId"] for m in fake_sms.accepted].count(str(offer.id)) == 1
     session.expire_all()
     assert session.get(Recording, rec_id) is None and not old.exists()
+    swept = session.get(Recording, stale_id)
+    assert swept is not None and swept.status == "failed" and "no heartbeat" in (swept.error or "")
 
 
 def test_a_task_that_crashes_mid_way_is_retried_by_the_runner_without_duplicates(

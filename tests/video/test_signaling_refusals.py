@@ -114,6 +114,8 @@ def test_stop_with_nothing_recording_and_overlong_chat_get_their_own_errors(
             await host.chat("长" * 2001)
             err = await host.wait_message("error")
             assert err["code"] == "invalid" and "2000" in err["detail"], err
+            # it names the limit, so the room page can say so (room.errors.chat_length)
+            assert err["max_chars"] == 2000 and err["errors"][0]["field"] == "text", err
             await host.chat("   ")
             assert (await host.wait_message("error"))["code"] == "invalid"
             await host.send({"type": "chat", "text": 7})

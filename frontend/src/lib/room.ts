@@ -14,6 +14,22 @@ export const FINAL_CLOSE_CODES: Record<number, string> = {
   4429: 'flooding',
 }
 
+/** An `error` message of the signaling server (docs/video.md, "Errors and close codes"). */
+export interface SignalingError {
+  code: string
+  detail?: string
+  max_chars?: number
+}
+
+/** The `room.errors` text of a signaling error and its parameters: the chat length refusal
+ * is an `invalid` that names the limit (`max_chars`), the rest are their own code. */
+export function signalingErrorText(msg: SignalingError): { key: string; params: Record<string, string | number> } {
+  if (msg.code === 'invalid' && typeof msg.max_chars === 'number') {
+    return { key: 'chat_length', params: { max: msg.max_chars } }
+  }
+  return { key: msg.code, params: {} }
+}
+
 /** Whether a socket that closed with `code` should be reopened (we did not leave on purpose). */
 export function shouldReconnect(code: number, leaving: boolean): boolean {
   if (leaving) return false
