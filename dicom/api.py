@@ -129,7 +129,7 @@ def link_study(
 
 @router.delete("/studies/{study_uid}/links/{target_type}/{target_id}", status_code=204)
 def unlink_study(
-    study_uid: str,
+    study_uid: UIDPath,
     target_type: Annotated[str, Path(pattern="^(consultation|referral)$")],
     target_id: uuid.UUID,
     session: SessionDep,
@@ -422,7 +422,7 @@ def reconciliation_list(
 
 @router.get("/dicom/reconciliation/{study_uid}/compare", response_model=AssignmentCheck)
 def reconciliation_compare(
-    study_uid: str,
+    study_uid: UIDPath,
     patient_id: uuid.UUID,
     session: SessionDep,
     user: CurrentUser,
@@ -454,7 +454,7 @@ def reconciliation_compare(
 
 @router.post("/dicom/reconciliation/{study_uid}/assign", response_model=StudyAssigned)
 def reconciliation_assign(
-    study_uid: str,
+    study_uid: UIDPath,
     body: StudyAssign,
     session: SessionDep,
     user: CurrentUser,
