@@ -395,7 +395,18 @@ def test_wizard_imaging_order_goes_to_the_worklist_and_its_study_comes_back_by_i
         )
         _send(port, datasets)
         _wait_indexed(live_server, datasets)
+        # A study whose accession number no order of this hospital has: nobody guesses.
+        stray = ct_series(
+            1,
+            size=16,
+            patient_name=str(item.PatientName),
+            patient_id=item.PatientID,
+            accession=accession[:-1] + ("X" if accession[-1] != "X" else "Y"),
+        )
+        _send(port, stray)
+        _wait_indexed(live_server, stray)
     study_uid = str(datasets[0].StudyInstanceUID)
+    stray_uid = str(stray[0].StudyInstanceUID)
 
     with live_server.api("county-doctor") as api:
         linked = api.get(f"/consultations/{consultation_id}/studies").json()
@@ -407,9 +418,16 @@ def test_wizard_imaging_order_goes_to_the_worklist_and_its_study_comes_back_by_i
         assert [(o["status"], o["matched_study_uid"]) for o in orders] == [("completed", study_uid)]
         waiting = api.get("/dicom/reconciliation", params={"limit": 100}).json()["items"]
         assert study_uid not in {w["study"]["study_uid"] for w in waiting}
+        assert stray_uid in {w["study"]["study_uid"] for w in waiting}
+        assert api.get(f"/studies/{stray_uid}").json()["patient_id"] is None
     page.reload()
     expect(page.get_by_test_id("imaging-orders").get_by_test_id("order-status")).to_have_text(
         "影像已到达"
     )
     expect(page.get_by_test_id(f"view-{study_uid}")).to_be_visible()
+    expect(page.get_by_test_id(f"view-{stray_uid}")).to_have_count(0)
     shot(page, "county_doctor-consultation-order-fulfilled")
+    # The unmatched study waits on the hospital's reconciliation page; the matched one does not.
+    page.get_by_test_id("nav-reconcile").click()
+    expect(page.get_by_test_id(f"unmatched-{stray_uid}")).to_be_visible()
+    expect(page.get_by_test_id(f"unmatched-{study_uid}")).to_have_count(0)
