@@ -90,6 +90,14 @@ def _wait(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-
     return bool(predicate())
 
 
+def _fresh_feed(engine, archive: OrthancArchive) -> ChangeFeed:  # type: ignore[no-untyped-def]
+    """A feed that starts after what earlier tests left in Orthanc's change log."""
+    feed = ChangeFeed(engine=engine, archive=archive)
+    last = archive.client.get(f"{archive.url}/changes", params={"last": ""}).json()
+    feed.seq = int(last.get("Last", 0))
+    return feed
+
+
 def _orthanc_study_sops(server: orthanc.OrthancServer, study_uid: str) -> set[str]:
     """SOP Instance UIDs Orthanc holds under a Study Instance UID (every resource of it)."""
     with server.client() as c:
@@ -119,9 +127,7 @@ def test_feed_deletes_an_instance_sent_to_orthancs_port_into_another_hospitals_s
 
     archive = OrthancArchive(strict_orthanc.url, strict_orthanc.username, strict_orthanc.password)
     assert sync_modalities(engine=committed_engine, archive=archive) >= 2  # + REGIONAL_CT
-    feed = ChangeFeed(engine=committed_engine, archive=archive)
-    while feed.poll_once():  # start after what earlier tests left in the change log
-        pass
+    feed = _fresh_feed(committed_engine, archive)
     feed.start()
     owned = ct_series(2, patient_name="OWNER^PATIENT", accession="OWN-1")
     study_uid = str(owned[0].StudyInstanceUID)
@@ -221,3 +227,59 @@ def _indexed_count(engine, study_uid: str) -> int:  # type: ignore[no-untyped-de
     with Session(engine) as s:
         study = s.exec(select(Study).where(Study.study_uid == study_uid)).first()
         return study.instance_count if study is not None else 0
+
+
+def test_feed_retries_deleting_a_refused_instance_until_orthanc_has_removed_it(
+    strict_orthanc, committed_engine, other_hospital_ae, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A DELETE that fails (Orthanc busy or restarting) is not forgotten: the next poll
+    deletes the refused instance."""
+    import httpx
+
+    from tests.support.dicom_files import ct_series, write_series
+
+    archive = OrthancArchive(strict_orthanc.url, strict_orthanc.username, strict_orthanc.password)
+    sync_modalities(engine=committed_engine, archive=archive)
+    feed = _fresh_feed(committed_engine, archive)
+    owned = ct_series(1)
+    study_uid = str(owned[0].StudyInstanceUID)
+    intruder = ct_series(1, study_uid=study_uid)
+    real_delete = archive.client.delete
+    failures = []
+
+    def flaky_delete(url, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not failures:
+            failures.append(url)
+            raise httpx.ConnectError("Orthanc restarting")
+        return real_delete(url, *args, **kwargs)
+
+    try:
+        r = storescu(
+            write_series(owned, tmp_path / "own"),
+            port=strict_orthanc.dicom_port,
+            calling=other_hospital_ae,
+            called="ORTHANC",
+        )
+        assert r.returncode == 0, r.stderr
+        feed.poll_once()
+        assert feed.indexed == 1
+        r = storescu(
+            write_series(intruder, tmp_path / "in"),
+            port=strict_orthanc.dicom_port,
+            calling="DEMO_COUNTY",
+            called="ORTHANC",
+        )
+        assert r.returncode == 0, r.stderr
+        monkeypatch.setattr(archive.client, "delete", flaky_delete)
+        feed.poll_once()
+        assert len(failures) == 1 and feed.refused == 0
+        sop = str(intruder[0].SOPInstanceUID)
+        with strict_orthanc.client() as c:
+            assert c.post("/tools/lookup", content=sop).json() != []  # still there
+        feed.poll_once()  # no new change: the pending delete is retried
+        assert feed.refused == 1
+        with strict_orthanc.client() as c:
+            assert c.post("/tools/lookup", content=sop).json() == []
+        assert _orthanc_study_sops(strict_orthanc, study_uid) == {str(owned[0].SOPInstanceUID)}
+    finally:
+        purge_studies(committed_engine, study_uid)
