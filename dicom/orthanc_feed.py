@@ -80,6 +80,8 @@ class ChangeFeed:
         self.seq = int(state_file.read_text()) if state_file and state_file.exists() else 0
         self.indexed = 0
         self.refused = 0  # instances of another institution's study, removed from Orthanc
+        # Orthanc ids of refused instances whose DELETE failed: tried again on every poll.
+        self._to_delete: list[str] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -104,6 +106,8 @@ class ChangeFeed:
 
     def poll_once(self) -> bool:
         """Process one page of changes; True when more may be waiting."""
+        if self._to_delete:
+            self._delete_refused(self._to_delete)
         c = self.archive.client
         page = c.get(f"{self.archive.url}/changes", params={"since": self.seq, "limit": 200})
         page.raise_for_status()
@@ -204,18 +208,37 @@ class ChangeFeed:
                     now=clock.now(),
                 )
             session.commit()
-        for info, aet, orthanc_id in foreign:
-            # Orthanc acknowledged it before we could judge: take it out of the owner's study.
+        for info, aet, _ in foreign:
             log.warning(
-                "removed instance %s from %s: study %s belongs to another institution",
+                "removing instance %s from %s: study %s belongs to another institution",
                 info.sop_uid,
                 aet,
                 info.study_uid,
             )
-            self.archive.client.delete(f"{self.archive.url}/instances/{orthanc_id}")
         with self._lock:
             self.indexed += len(accepted)
-            self.refused += len(foreign)
+        # Orthanc acknowledged them before we could judge: take them out of the owner's study.
+        self._delete_refused([orthanc_id for _, _, orthanc_id in foreign])
+
+    def _delete_refused(self, orthanc_ids: list[str]) -> None:
+        """Delete refused instances from Orthanc; keep those Orthanc did not delete for the
+        next poll (a refused instance never stays in the owner's study unnoticed)."""
+        failed: list[str] = []
+        gone = 0
+        for orthanc_id in orthanc_ids:
+            try:
+                r = self.archive.client.delete(f"{self.archive.url}/instances/{orthanc_id}")
+                ok = r.status_code in (200, 404)  # 404: already gone
+            except Exception:  # Orthanc unreachable: try again on the next poll
+                ok = False
+            if ok:
+                gone += 1
+            else:
+                log.error("could not delete refused instance %s from Orthanc; retrying", orthanc_id)
+                failed.append(orthanc_id)
+        with self._lock:
+            self.refused += gone
+            self._to_delete = [i for i in self._to_delete if i not in orthanc_ids] + failed
 
     @staticmethod
     def _owned(

@@ -24,6 +24,7 @@ from telemed.consultations.schemas import (
     DocumentPublic,
     FeePublic,
     FeeSet,
+    ImagingOrderPublic,
     KeyPublic,
     OpinionCorrection,
     OpinionPublic,
@@ -357,6 +358,13 @@ def detach_study(
 def list_studies(consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Any:
     service.read(session=session, user=user, consultation_id=consultation_id, what="studies")
     return service.studies(session=session, consultation_id=consultation_id)
+
+
+@router.get("/{consultation_id}/imaging-orders", response_model=list[ImagingOrderPublic])
+def list_imaging_orders(consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Any:
+    """The request's imaging orders (modality worklist entries): accession number, status."""
+    service.read(session=session, user=user, consultation_id=consultation_id, what="imaging_orders")
+    return service.imaging_orders(session=session, consultation_id=consultation_id)
 
 
 @router.get("/{consultation_id}/proposals", response_model=list[Proposal])

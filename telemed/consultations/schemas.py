@@ -203,6 +203,20 @@ class StudyPublic(BaseModel):
     linked_at: datetime
 
 
+class ImagingOrderPublic(BaseModel):
+    """The imaging order of a request as its participants see it (its worklist entry)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    accession_number: str
+    modality: str
+    procedure: str
+    scheduled_at: datetime
+    status: str  # scheduled | completed | cancelled
+    matched_study_uid: str | None
+    created_at: datetime
+
+
 class ReferralAdvice(BaseModel):
     refer: bool = False
     specialty: str | None = None

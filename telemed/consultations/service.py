@@ -32,6 +32,7 @@ from telemed.consultations.schemas import (
     ConsentCreate,
     ConsultationCreate,
     ConsultationUpdate,
+    ImagingOrderPublic,
     OpinionCorrection,
     OpinionWrite,
     Proposal,
@@ -545,6 +546,14 @@ def studies(*, session: Session, consultation_id: uuid.UUID) -> list[StudyPublic
         session=session, target_type="consultation", target_id=consultation_id
     )
     return [_study_public(link) for link in links]
+
+
+def imaging_orders(*, session: Session, consultation_id: uuid.UUID) -> list[ImagingOrderPublic]:
+    """The request's imaging orders, oldest first (the worklist lives in dicom)."""
+    orders = dicom_service.orders_of(
+        session=session, target_type="consultation", target_id=consultation_id
+    )
+    return [ImagingOrderPublic.model_validate(o, from_attributes=True) for o in orders]
 
 
 # ---------------------------------------------------------------- proposal

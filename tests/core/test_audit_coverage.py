@@ -109,6 +109,7 @@ PATIENT_READS: dict[str, Read] = {
     _CONSULTATION + "/documents": Read("county-doctor"),
     _CONSULTATION + "/documents/{document_id}": Read("county-doctor"),
     _CONSULTATION + "/studies": Read("county-doctor"),
+    _CONSULTATION + "/imaging-orders": Read("county-doctor"),
     _CONSULTATION + "/payments": Read("county-doctor"),
     _CONSULTATION + "/opinion": Read("county-doctor"),
     _CONSULTATION + "/opinion/versions": Read("county-doctor"),

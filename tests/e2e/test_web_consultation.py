@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -117,21 +120,19 @@ def test_county_doctor_requests_and_specialist_signs_an_opinion(
     shot(county, "county_doctor-opinion-acknowledged")
 
 
-def _cstore_from_demo_county(live_server: LiveServer, datasets: list[Any]) -> None:
-    """Run our storage gateway beside the live server (same database, archive and spool) and
-    send the datasets to it by C-STORE from the demo county hospital's registered AE."""
+@contextmanager
+def _demo_gateway(live_server: LiveServer) -> Iterator[int]:
+    """Run our storage gateway (C-STORE + Modality Worklist C-FIND) beside the live server,
+    on the same database, archive and spool; yields its port."""
     import subprocess
     import sys
-
-    from pynetdicom import AE
-    from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
 
     from tests.e2e.conftest import ARTIFACTS, ROOT
     from tests.support.ports import free_port, wait_port
 
     port = free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with (ARTIFACTS / "gateway.log").open("w") as log:
+    with (ARTIFACTS / "gateway.log").open("a") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "telemed.cli", "dicom", "gateway", "--port", str(port)],
             env={**live_server.env, "TELEMED_ENV": "test"},
@@ -141,31 +142,46 @@ def _cstore_from_demo_county(live_server: LiveServer, datasets: list[Any]) -> No
         )
         try:
             wait_port(port, timeout=60)
-            ae = AE(ae_title="DEMO_COUNTY")
-            ae.add_requested_context(CTImageStorage, "1.2.840.10008.1.2.1")
-            assoc = ae.associate("127.0.0.1", port, ae_title="TELEMED")
-            assert assoc.is_established, "the gateway refused the demo county AE"
-            try:
-                for ds in datasets:
-                    assert assoc.send_c_store(ds).Status == 0
-            finally:
-                assoc.release()
-            # Acknowledged once spooled; wait until the forwarder has indexed the study.
-            uid = str(datasets[0].StudyInstanceUID)
-            deadline = time.monotonic() + 60
-            with live_server.api("county-doctor") as api:
-                while time.monotonic() < deadline:
-                    items = api.get("/studies", params={"limit": 100}).json()["items"]
-                    if any(
-                        s["study_uid"] == uid and s["instance_count"] == len(datasets)
-                        for s in items
-                    ):
-                        return
-                    time.sleep(0.2)
-            pytest.fail("the C-STORE'd study was not indexed within 60 s")
+            yield port
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def _send(port: int, datasets: list[Any]) -> None:
+    """C-STORE from the demo county hospital's registered modality AE."""
+    from pynetdicom import AE
+    from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
+
+    ae = AE(ae_title="DEMO_COUNTY")
+    ae.add_requested_context(CTImageStorage, "1.2.840.10008.1.2.1")
+    assoc = ae.associate("127.0.0.1", port, ae_title="TELEMED")
+    assert assoc.is_established, "the gateway refused the demo county AE"
+    try:
+        for ds in datasets:
+            assert assoc.send_c_store(ds).Status == 0
+    finally:
+        assoc.release()
+
+
+def _wait_indexed(live_server: LiveServer, datasets: list[Any]) -> None:
+    """Acknowledged once spooled; wait until the forwarder has indexed the study."""
+    uid = str(datasets[0].StudyInstanceUID)
+    deadline = time.monotonic() + 60
+    with live_server.api("county-doctor") as api:
+        while time.monotonic() < deadline:
+            items = api.get("/studies", params={"limit": 100}).json()["items"]
+            if any(s["study_uid"] == uid and s["instance_count"] == len(datasets) for s in items):
+                return
+            time.sleep(0.2)
+    pytest.fail("the C-STORE'd study was not indexed within 60 s")
+
+
+def _cstore_from_demo_county(live_server: LiveServer, datasets: list[Any]) -> None:
+    """Send the datasets by C-STORE to a gateway beside the live server and wait for them."""
+    with _demo_gateway(live_server) as port:
+        _send(port, datasets)
+        _wait_indexed(live_server, datasets)
 
 
 def test_wizard_links_a_study_received_from_the_hospitals_modality(
@@ -220,3 +236,198 @@ def test_wizard_links_a_study_received_from_the_hospitals_modality(
             for link in links
         ), links
     shot(page, "county_doctor-consultation-with-received-study")
+
+
+def _mwl_find(port: int, accession: str) -> list[Any]:
+    """A Modality Worklist C-FIND from the demo county modality (pynetdicom), by accession."""
+    from pydicom.dataset import Dataset
+    from pynetdicom import AE
+    from pynetdicom.sop_class import ModalityWorklistInformationFind  # type: ignore[attr-defined]
+
+    query = Dataset()
+    query.AccessionNumber = accession
+    for kw in ("PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex"):
+        setattr(query, kw, "")
+    query.StudyInstanceUID = ""
+    query.RequestedProcedureDescription = ""
+    sps = Dataset()
+    for kw in (
+        "Modality",
+        "ScheduledStationAETitle",
+        "ScheduledProcedureStepStartDate",
+        "ScheduledProcedureStepStartTime",
+        "ScheduledProcedureStepStatus",
+    ):
+        setattr(sps, kw, "")
+    query.ScheduledProcedureStepSequence = [sps]
+    ae = AE(ae_title="DEMO_COUNTY")
+    ae.add_requested_context(ModalityWorklistInformationFind)
+    assoc = ae.associate("127.0.0.1", port, ae_title="TELEMED")
+    assert assoc.is_established, "the gateway refused the demo county AE"
+    try:
+        found = [
+            ident
+            for status, ident in assoc.send_c_find(query, ModalityWorklistInformationFind)
+            if status is not None and status.Status == 0xFF00 and ident is not None
+        ]
+    finally:
+        assoc.release()
+    return found
+
+
+def _findscu_worklist(port: int, accession: str, out: Path) -> list[Any]:
+    """dcmtk `findscu -W` from the demo county AE for one accession number."""
+    import os
+    import subprocess
+
+    import pydicom
+
+    from tests.dicom.helpers import dcmtk
+
+    keys = [
+        f"AccessionNumber={accession}",
+        "PatientName",
+        "PatientID",
+        "ScheduledProcedureStepSequence[0].Modality",
+    ]
+    args = [dcmtk("findscu"), "-W", "-aet", "DEMO_COUNTY", "-aec", "TELEMED", "-X", "-od"]
+    args.append(str(out))
+    for k in keys:
+        args += ["-k", k]
+    r = subprocess.run(
+        [*args, "127.0.0.1", str(port)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TCP_NODELAY": "1"},
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    return [pydicom.dcmread(p) for p in sorted(out.glob("rsp*.dcm"))]
+
+
+def test_wizard_imaging_order_goes_to_the_worklist_and_its_study_comes_back_by_itself(
+    new_page: Any, live_server: LiveServer, consultations: None, tmp_path: Path
+) -> None:
+    """The county doctor orders an MR in the wizard; the hospital's modality finds it by
+    MWL C-FIND (patient, our accession number, issuer, time in Beijing time); the study the
+    modality sends with that accession number is on the request without anyone picking it."""
+    paths = httpx.get(f"{live_server.url}/openapi.json").json()["paths"]
+    if "/api/v1/consultations/{consultation_id}/imaging-orders" not in paths:
+        pytest.skip("the imaging orders API is not in this build")
+    from tests.support.dicom_files import ct_series
+
+    with live_server.api("county-doctor") as api:
+        patient = api.get("/patients").json()[0]
+        me = api.get("/auth/me").json()
+        hospital = api.get(f"/network/institutions/{me['institution_id']}").json()
+
+    page = new_page()
+    login(page, "county-doctor")
+    page.get_by_test_id("nav-consultations").click()
+    page.get_by_test_id("new-consultation").click()
+    page.locator("#search-q").fill(patient["name"])
+    page.get_by_test_id("search-submit").click()
+    page.get_by_test_id("patient-results").get_by_role("button").first.click()
+    page.get_by_test_id("chosen-patient").wait_for()
+
+    # The order exists only for imaging diagnosis.
+    expect(page.get_by_test_id("imaging-order")).to_have_count(0)
+    page.locator("#c-class").select_option("imaging_diagnosis")
+    page.locator("#c-specialty").select_option("radiology")
+    page.locator("#c-question").fill("请远程阅片：头颅 MR，排除脑梗死。")
+    page.locator("#c-summary").fill("男，67岁，突发右侧肢体无力 6 小时。")
+    order = page.get_by_test_id("imaging-order")
+    order.get_by_test_id("imaging-order-requested").check()
+    order.locator("#io-modality").select_option("MR")
+    order.locator("#io-scheduled").fill("2026-12-04T09:30")
+    order.locator("#io-procedure").fill("头颅 MR 平扫+DWI")
+    page.get_by_test_id("consent").check()
+    shot(page, "county_doctor-wizard-imaging-order")
+    page.get_by_test_id("submit-consultation").click()
+    page.wait_for_url(re.compile(r"#/consultations/[0-9a-f-]{36}$"))
+    consultation_id = page.url.rsplit("/", 1)[1]
+
+    # The consultation page shows the order: our accession number, on the worklist.
+    card = page.get_by_test_id("imaging-orders")
+    expect(card.get_by_test_id("order-status")).to_have_text("已发布到设备工作列表")
+    accession = card.get_by_test_id("order-accession").inner_text().strip()
+    assert re.fullmatch(r"TM\d{6}[0-9A-Z]{8}", accession), accession
+    expect(card).to_contain_text("头颅 MR 平扫+DWI")
+    expect(card).to_contain_text("2026-12-04 09:30")
+    shot(page, "county_doctor-consultation-imaging-order")
+    with live_server.api("county-doctor") as api:
+        orders = api.get(f"/consultations/{consultation_id}/imaging-orders").json()
+    assert [(o["accession_number"], o["modality"], o["status"]) for o in orders] == [
+        (accession, "MR", "scheduled")
+    ]
+    assert orders[0]["scheduled_at"].startswith("2026-12-04T01:30:00")
+
+    with _demo_gateway(live_server) as port:
+        # The modality's worklist query finds the entry, in the hospital's namespace.
+        found = _mwl_find(port, accession)
+        assert len(found) == 1, found
+        item = found[0]
+        assert str(item.PatientName) == patient["name"]
+        assert item.PatientID.startswith("TM") and item.PatientID != patient["id"]
+        assert item.IssuerOfPatientID == hospital["code"]
+        assert item.PatientBirthDate == patient["birth_date"].replace("-", "")
+        assert item.RequestedProcedureDescription == "头颅 MR 平扫+DWI"
+        step = item.ScheduledProcedureStepSequence[0]
+        assert (step.Modality, step.ScheduledProcedureStepStatus) == ("MR", "SCHEDULED")
+        assert step.ScheduledProcedureStepStartDate == "20261204"
+        assert step.ScheduledProcedureStepStartTime == "093000"
+        assert _mwl_find(port, "TM000000NOTHING") == []
+        # dcmtk `findscu -W`, as a modality console would ask.
+        answers = _findscu_worklist(port, accession, tmp_path)
+        assert [(str(a.PatientName), a.PatientID) for a in answers] == [
+            (patient["name"], item.PatientID)
+        ]
+        assert answers[0].ScheduledProcedureStepSequence[0].Modality == "MR"
+
+        # The modality sends the study with the worklist's identifiers.
+        datasets = ct_series(
+            2,
+            size=16,
+            patient_name=str(item.PatientName),
+            patient_id=item.PatientID,
+            accession=accession,
+            study_uid=item.StudyInstanceUID,
+        )
+        _send(port, datasets)
+        _wait_indexed(live_server, datasets)
+        # A study whose accession number no order of this hospital has: nobody guesses.
+        stray = ct_series(
+            1,
+            size=16,
+            patient_name=str(item.PatientName),
+            patient_id=item.PatientID,
+            accession=accession[:-1] + ("X" if accession[-1] != "X" else "Y"),
+        )
+        _send(port, stray)
+        _wait_indexed(live_server, stray)
+    study_uid = str(datasets[0].StudyInstanceUID)
+    stray_uid = str(stray[0].StudyInstanceUID)
+
+    with live_server.api("county-doctor") as api:
+        linked = api.get(f"/consultations/{consultation_id}/studies").json()
+        assert [s["study_uid"] for s in linked] == [study_uid]
+        summary = api.get(f"/studies/{study_uid}").json()
+        assert summary["patient_id"] == patient["id"]
+        assert summary["accession_number"] == accession
+        orders = api.get(f"/consultations/{consultation_id}/imaging-orders").json()
+        assert [(o["status"], o["matched_study_uid"]) for o in orders] == [("completed", study_uid)]
+        waiting = api.get("/dicom/reconciliation", params={"limit": 100}).json()["items"]
+        assert study_uid not in {w["study"]["study_uid"] for w in waiting}
+        assert stray_uid in {w["study"]["study_uid"] for w in waiting}
+        assert api.get(f"/studies/{stray_uid}").json()["patient_id"] is None
+    page.reload()
+    expect(page.get_by_test_id("imaging-orders").get_by_test_id("order-status")).to_have_text(
+        "影像已到达"
+    )
+    expect(page.get_by_test_id(f"view-{study_uid}")).to_be_visible()
+    expect(page.get_by_test_id(f"view-{stray_uid}")).to_have_count(0)
+    shot(page, "county_doctor-consultation-order-fulfilled")
+    # The unmatched study waits on the hospital's reconciliation page; the matched one does not.
+    page.get_by_test_id("nav-reconcile").click()
+    expect(page.get_by_test_id(f"unmatched-{stray_uid}")).to_be_visible()
+    expect(page.get_by_test_id(f"unmatched-{study_uid}")).to_have_count(0)
