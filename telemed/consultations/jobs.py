@@ -121,6 +121,7 @@ def sweep(*, session: Session, now: datetime, settings: Settings, batch: int = 2
             reason="no hospital accepted within the service level",
         )
         payments.refund_if_paid(session=session, c=c, by_id=None, now=now)
+        service._dicom_cancel_orders(session, c, now)
         service._notify(
             session, {c.requesting_doctor_id}, c, "expired", "会诊申请已过期，请重新申请", now
         )

@@ -898,6 +898,7 @@ def decline(
         raise Invalid("a reason is required", field="reason")
     _transition(session, c, "decline", by=by, now=now, reason=reason)
     payments.refund_if_paid(session=session, c=c, by_id=by.id, now=now)
+    _dicom_cancel_orders(session, c, now)
     _notify(session, {c.requesting_doctor_id}, c, "declined", "会诊申请被拒绝", now)
     return c
 
@@ -959,9 +960,7 @@ def cancel(
     if c.booking_id is not None:
         _scheduling_cancel(session=session, booking_id=c.booking_id, by=by, now=now, reason=reason)
     payments.refund_if_paid(session=session, c=c, by_id=by.id, now=now)
-    dicom_service.cancel_orders(
-        session=session, target_type="consultation", target_id=c.id, now=now
-    )
+    _dicom_cancel_orders(session, c, now)
     others = {c.assigned_specialist_id, c.proposed_specialist_id} - {None}
     others |= coordinators_of(session=session, institution_id=c.receiving_institution_id)
     _notify(session, others, c, "cancelled", "会诊申请已撤销", now)  # type: ignore[arg-type]
@@ -1408,6 +1407,13 @@ def _scheduling_cancel(
         by=booker,
         now=now,
         reason=f"consultation cancelled by {by.full_name}: {reason}"[:200],
+    )
+
+
+def _dicom_cancel_orders(session: Session, c: Consultation, now: datetime) -> None:
+    """A request that ended unread (cancelled, declined, expired) leaves the worklist."""
+    dicom_service.cancel_orders(
+        session=session, target_type="consultation", target_id=c.id, now=now
     )
 
 

@@ -218,11 +218,17 @@ def test_bad_requests_are_refused_clearly(
 def test_decline_records_the_reason(
     client: TestClient, login: H, make_request: Callable[..., dict[str, Any]]
 ) -> None:
-    c = make_request()
+    c = make_request(imaging_order={"modality": "CT", "procedure": "CT CHEST"})
+    county = login("county-doctor")
+    orders = client.get(f"{API}/{c['id']}/imaging-orders", headers=county).json()
+    assert [o["status"] for o in orders] == ["scheduled"]
     r = _post(client, f"/{c['id']}/decline", login("coordinator"), {"reason": "本院影像科设备检修"})
     assert r.json()["state"] == "declined"
-    last = client.get(f"{API}/{c['id']}/history", headers=login("county-doctor")).json()[-1]
+    last = client.get(f"{API}/{c['id']}/history", headers=county).json()[-1]
     assert (last["action"], last["reason"]) == ("decline", "本院影像科设备检修")
+    # the county's modalities no longer see the order of a declined request
+    orders = client.get(f"{API}/{c['id']}/imaging-orders", headers=county).json()
+    assert [o["status"] for o in orders] == ["cancelled"]
 
 
 def test_redirect_goes_back_to_submitted_at_another_hospital(
