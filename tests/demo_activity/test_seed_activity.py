@@ -65,7 +65,7 @@ def test_the_dashboard_shows_a_month_of_activity_across_the_leagues(
     # a second run adds nothing
     before = (_count(session, Consultation), _count(session, Referral), _count(session, SlaBreach))
     again = seed_activity(session, get_settings(), now=clock.at)
-    assert again == {"consultations": 0, "referrals": 0, "patients": 0}
+    assert again == {"consultations": 0, "referrals": 0, "patients": 0, "bookings": 0}
     after = (_count(session, Consultation), _count(session, Referral), _count(session, SlaBreach))
     assert after == before
     assert client.get(API, headers=login("coordinator")).json()["totals"] == totals
