@@ -59,7 +59,7 @@ CONSULTATIONS_PER_LEAGUE = (10, 20)  # over the 30 days, per league (random in r
 ACUTE_SHARE = 0.35  # live emergency consultations; the rest are remote ECG readings
 UP_REFERRALS_PER_LEAGUE = (4, 9)
 DOWN_SHARE = 0.45  # of completed up-referrals, sent back down for rehabilitation
-REDIRECT_SHARE = 0.3  # of requests to the coordinator's regional hospital, sent on
+REDIRECT_SHARE = 0.12  # of live requests: via the coordinator's regional hospital, sent on
 
 Story = Iterator[datetime]
 
@@ -814,6 +814,12 @@ def _plans(
 ) -> tuple[list[_ConsultPlan], list[_ReferralPlan]]:
     cons: list[_ConsultPlan] = []
     refs: list[_ReferralPlan] = []
+    coordinator = cast.coordinator
+    coordinated = [
+        u
+        for u in cast.regional
+        if coordinator is not None and u.institution_id == coordinator.institution_id
+    ]
     for k, league in enumerate(cast.leagues):
         ecg = [u for u in league.specialists if u.specialty_code == "electrophysiology"]
         acute = [u for u in league.specialists if u.specialty_code != "electrophysiology"]
@@ -839,14 +845,17 @@ def _plans(
             )
             fate = _consultation_fate(rng) if n < count else "normal"
             redirect = None
-            coordinator = cast.coordinator
             if (
-                n < count
-                and coordinator is not None
-                and specialist.institution_id == coordinator.institution_id
+                live
+                and n < count
                 and acute
+                and coordinator is not None
+                and coordinated
                 and rng.random() < REDIRECT_SHARE
-            ):  # the regional hospital sends it back to the league's own specialist
+            ):
+                # sent to the coordinator's regional hospital, which sends it on to the
+                # league's own specialist
+                specialist = rng.choice(coordinated)
                 redirect = (coordinator, rng.choice(acute))
                 fate = "normal"
             cons.append(
