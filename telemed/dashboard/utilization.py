@@ -119,13 +119,13 @@ def _rows(session: Session, first: date, last: date, scope: Any) -> list[Utiliza
     insts = {
         i.id: i
         for i in session.execute(
-            select(Institution).where(col(Institution.id).in_(inst_ids))
+            select(Institution).where(col(Institution.id).in_(list(inst_ids)))
         ).scalars()
     }
     depts = {
         (d.institution_id, d.specialty_code): d.name_zh
         for d in session.execute(
-            select(Department).where(col(Department.institution_id).in_(inst_ids))
+            select(Department).where(col(Department.institution_id).in_(list(inst_ids)))
         ).scalars()
     }
     rows = []
