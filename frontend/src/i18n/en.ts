@@ -927,6 +927,7 @@ const en: Messages = {
     outsideShare: 'Share outside',
     noneOutside: 'No member hospital sent consultations or referrals in these weeks',
     rows: 'By hospital, specialty and week',
+    showAll: 'Show all {total} rows (first {shown} shown)',
     noRows: 'Nothing in this range',
     week: 'Week',
     hospital: 'Hospital',

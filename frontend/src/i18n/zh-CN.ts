@@ -925,6 +925,7 @@ const zhCN = {
     outsideShare: '联盟外占比',
     noneOutside: '所选周内无成员医院发出的会诊或转诊',
     rows: '按医院、专科、周统计',
+    showAll: '显示全部 {total} 行（当前显示前 {shown} 行）',
     noRows: '所选范围内没有数据',
     week: '周次',
     hospital: '医院',
