@@ -16,11 +16,15 @@ window:
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from benchmarks._scheduling_harness import database  # sets up sys.path and the env
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a plain script
+
+from benchmarks._scheduling_harness import database
 from benchmarks.dashboard import BREACHES, FILL, REFERRALS, timed
 
 SLOTS = """
