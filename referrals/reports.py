@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from referrals.models import Referral
 from referrals.schemas import GroupCounts, ReferralReport
 from referrals.states import WAITING
-from telemed.core.db import local_day
+from telemed.core.db import local_day, local_week
 from telemed.network.models import Alliance, AllianceMember, League
 
 
@@ -159,3 +159,89 @@ def by_day(*, session: Session, since: datetime, until: datetime, tz: str) -> di
         .group_by(day)
     ).all()
     return {d: int(n) for d, n in rows}
+
+
+@dataclass
+class ReceivedReferrals:
+    """Referrals one hospital received in a group (drafts are never received)."""
+
+    up: int = 0
+    down: int = 0
+    completed: int = 0  # completed or closed
+    closed: int = 0
+
+
+def received_by_week(
+    *, session: Session, since: datetime, until: datetime, tz: str, scope: Any | None = None
+) -> dict[tuple[Any, str, date], ReceivedReferrals]:
+    """Per receiving hospital, specialty and ISO week (in `tz`) of sending, over referrals
+    sent in [since, until): up, down, completed (or closed) and closed. The specialty is the
+    receiving department's, else the named specialist's, else '' (not named).
+    `scope`: a SELECT of institution ids to keep."""
+    from telemed.identity.models import User
+    from telemed.network.models import Department
+
+    spec = func.coalesce(col(Department.specialty_code), col(User.specialty_code), "")
+    week = local_week(session, col(Referral.requested_at), tz)
+    keys = [col(Referral.to_institution_id), spec, week]
+
+    def n(cond: Any) -> Any:
+        return func.count().filter(cond)
+
+    conds: list[Any] = [
+        col(Referral.requested_at).is_not(None),
+        col(Referral.requested_at) >= since,
+        col(Referral.requested_at) < until,
+    ]
+    if scope is not None:
+        conds.append(col(Referral.to_institution_id).in_(scope))
+    rows = session.execute(
+        sa_select(
+            *keys,
+            n(col(Referral.direction) == "up"),
+            n(col(Referral.direction) == "down"),
+            n(col(Referral.status).in_(("completed", "closed"))),
+            n(col(Referral.status) == "closed"),
+        )
+        .select_from(Referral)
+        .outerjoin(Department, col(Department.id) == Referral.to_department_id)
+        .outerjoin(User, col(User.id) == Referral.to_specialist_id)
+        .where(*conds)
+        .group_by(*keys)
+    ).all()
+    return {(i, s, w): ReceivedReferrals(*(int(v) for v in counts)) for i, s, w, *counts in rows}
+
+
+def sent_outside_alliances(
+    *, session: Session, since: datetime, until: datetime
+) -> dict[Any, tuple[int, int]]:
+    """Per alliance: (referrals its member hospitals sent in [since, until), of them those
+    to a hospital outside the alliance)."""
+    from sqlalchemy import and_
+    from sqlalchemy.orm import aliased
+
+    sender = aliased(AllianceMember, name="sender")
+    receiver = aliased(AllianceMember, name="receiver")
+    rows = session.execute(
+        sa_select(
+            col(sender.alliance_id),
+            func.count(),
+            func.count().filter(col(receiver.institution_id).is_(None)),
+        )
+        .select_from(Referral)
+        .join(sender, col(sender.institution_id) == Referral.from_institution_id)
+        .outerjoin(
+            receiver,
+            and_(
+                col(receiver.alliance_id) == sender.alliance_id,
+                col(receiver.institution_id) == Referral.to_institution_id,
+            ),
+        )
+        .where(
+            col(Referral.requested_at).is_not(None),
+            col(Referral.requested_at) >= since,
+            col(Referral.requested_at) < until,
+        )
+        .group_by(col(sender.alliance_id))
+    ).all()
+    return {a: (int(total), int(outside)) for a, total, outside in rows}

@@ -23,11 +23,15 @@ from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
+from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
 from referrals import service as referrals_service
 from referrals.models import Referral
 from referrals.schemas import OutcomeIn, ReferralCreate
+from scheduling import service as scheduling
+from scheduling.horizon import materialize
+from scheduling.models import ScheduleRule, Slot
 from telemed.consultations import jobs as consultation_jobs
 from telemed.consultations import service as consultations
 from telemed.consultations.schemas import (
@@ -40,6 +44,7 @@ from telemed.consultations.schemas import (
 from telemed.consultations.service_levels import accept_minutes, report_minutes
 from telemed.core import clock
 from telemed.core.clock import SHANGHAI
+from telemed.core.ids import uuid7
 from telemed.core.settings import Settings
 from telemed.identity import resident_id as rid
 from telemed.identity import service as identity_service
@@ -54,6 +59,7 @@ CONSULTATIONS_PER_LEAGUE = (10, 20)  # over the 30 days, per league (random in r
 ACUTE_SHARE = 0.35  # live emergency consultations; the rest are remote ECG readings
 UP_REFERRALS_PER_LEAGUE = (4, 9)
 DOWN_SHARE = 0.45  # of completed up-referrals, sent back down for rehabilitation
+REDIRECT_SHARE = 0.12  # of live requests: via the coordinator's regional hospital, sent on
 
 Story = Iterator[datetime]
 
@@ -73,6 +79,7 @@ class _League:
 class _Cast:
     leagues: list[_League]
     regional: list[User]  # specialists of the regional hospitals
+    coordinator: User | None = None  # of a regional hospital: redirects requests sent there
 
 
 def _cast(session: Session, rng: random.Random) -> _Cast | None:
@@ -102,12 +109,16 @@ def _cast(session: Session, rng: random.Random) -> _Cast | None:
     if not codes or not regional:
         return None
     chosen = sorted(rng.sample(codes, min(LEAGUES, len(codes))))
+    coordinator = session.execute(
+        select(User).where(User.username == "coordinator", col(User.is_active).is_(True))
+    ).scalar_one_or_none()
     return _Cast(
         leagues=[
             _League(code, league_hosp[code][0], league_hosp[code][1], counties[code])
             for code in chosen
         ],
         regional=regional,
+        coordinator=coordinator,
     )
 
 
@@ -164,6 +175,11 @@ class _Sim:
     patients: int = 0
     consultations: int = 0
     referrals: int = 0
+    bookings: int = 0
+    at: datetime | None = None  # the time of the step being replayed
+
+    def __post_init__(self) -> None:
+        self.at = self.now
 
     def start(self, story: Story) -> None:
         self._push(story)
@@ -193,6 +209,7 @@ class _Sim:
         """Every step before `now`, in time order; later steps never happen."""
         while self.queue and self.queue[0].at < self.now:
             step = heapq.heappop(self.queue)
+            self.at = step.at
             if step.story is None:
                 consultation_jobs.sweep(session=self.session, now=step.at, settings=self.settings)
             else:
@@ -304,10 +321,12 @@ class _ConsultPlan:
     requester: User
     county: Institution
     specialist: User
-    fate: str  # normal | late_accept | late_report | decline | cancel | expire
+    fate: str  # normal | late_accept | late_report | decline | cancel | expire | redirect
     acknowledge: bool
     pay: bool
     case: int
+    # fate redirect: the receiving hospital's coordinator sends it on to this specialist
+    redirect: tuple[User, User] | None = None  # (coordinator, specialist)
 
 
 def _consultation_story(sim: _Sim, p: _ConsultPlan) -> Story:
@@ -369,6 +388,27 @@ def _consultation_story(sim: _Sim, p: _ConsultPlan) -> Story:
                 session=s, consultation_id=c.id, by=p.requester, reason=reason, now=t
             )
         return
+    specialist = p.specialist
+    if p.redirect is not None:
+        coordinator, specialist = p.redirect
+        t += limit * rng.uniform(0.05, 0.3)
+        sim.sweep_if_missed(accept_due, t)
+        yield t
+        if c.state != "submitted":
+            return
+        consultations.redirect(
+            session=s,
+            consultation_id=c.id,
+            by=coordinator,
+            reason="本院该专科会诊已满，转请盟市医院专家",
+            institution_id=None,
+            specialist_id=specialist.id,
+            now=t,
+            settings=st,
+        )
+        submitted = t
+        assert c.accept_due_at is not None
+        accept_due = c.accept_due_at
     late = p.fate == "late_accept"
     t = submitted + limit * (rng.uniform(1.1, 1.6) if late else rng.uniform(0.02, 0.4))
     sim.sweep_if_missed(accept_due, t)
@@ -377,14 +417,12 @@ def _consultation_story(sim: _Sim, p: _ConsultPlan) -> Story:
         return
     if p.fate == "decline":
         reason = rng.choice(DECLINE_REASONS)
-        consultations.decline(
-            session=s, consultation_id=c.id, by=p.specialist, reason=reason, now=t
-        )
+        consultations.decline(session=s, consultation_id=c.id, by=specialist, reason=reason, now=t)
         return
     consultations.accept(
         session=s,
         consultation_id=c.id,
-        by=p.specialist,
+        by=specialist,
         data=AcceptBody(note="已接收"),
         now=t,
         settings=st,
@@ -396,7 +434,7 @@ def _consultation_story(sim: _Sim, p: _ConsultPlan) -> Story:
         t += timedelta(minutes=rng.randint(2, 8))
         sim.sweep_if_missed(report_due, t)
         yield t
-        consultations.start_session(session=s, consultation_id=c.id, by=p.specialist, now=t)
+        consultations.start_session(session=s, consultation_id=c.id, by=specialist, now=t)
     to_report = timedelta(minutes=report_minutes(st.consultations, service_class, urgency))
     share = rng.uniform(1.1, 1.5) if p.fate == "late_report" else rng.uniform(0.3, 0.9)
     t = max(t + timedelta(minutes=5), accepted + to_report * share)
@@ -409,10 +447,10 @@ def _consultation_story(sim: _Sim, p: _ConsultPlan) -> Story:
         recommendations=RECOMMENDATIONS[kind],
         referral_advice=ReferralAdvice(refer=kind == "consultation" and p.case % 2 == 0),
     )
-    consultations.save_draft(session=s, consultation_id=c.id, by=p.specialist, data=opinion, now=t)
+    consultations.save_draft(session=s, consultation_id=c.id, by=specialist, data=opinion, now=t)
     t += timedelta(minutes=rng.randint(1, 10))
     yield t
-    consultations.sign(session=s, consultation_id=c.id, by=p.specialist, now=t, settings=st)
+    consultations.sign(session=s, consultation_id=c.id, by=specialist, now=t, settings=st)
     if not p.acknowledge:
         return
     t += timedelta(minutes=rng.randint(20, 30 * 60))
@@ -636,6 +674,123 @@ def _down_story(
     act(referrer, "close", t)
 
 
+# ---------------------------------------------------------------- appointments
+
+SCHEDULED_PER_LEAGUE = 2  # league-hospital specialists whose slots the demo books
+BOOKED_SHARE = (0.45, 0.85)  # of a specialist's past slots, random per specialist
+NOSHOW_SHARE = 0.12
+BOOKED_OUT = 2  # specialists booked out this week: the dashboard's overloaded list
+PATIENTS_PER_SPECIALIST = 6
+
+
+def _past_slots(session: Session, specialists: list[User], start: datetime, now: datetime) -> None:
+    """Slots of the past month for these specialists: their demo weekly rules, valid from
+    `start`, copied into rules of their own and materialized from `start` up to `now`."""
+    rules = list(
+        session.execute(
+            select(ScheduleRule).where(
+                col(ScheduleRule.specialist_id).in_([u.id for u in specialists]),
+                col(ScheduleRule.capacity) == 1,
+            )
+        ).scalars()
+    )
+    if not rules:
+        return
+    rows = []
+    for r in rules:
+        row = {c.name: getattr(r, c.name) for c in ScheduleRule.__table__.columns}  # type: ignore[attr-defined]
+        row.update(
+            id=uuid7(),
+            valid_from=start.astimezone(SHANGHAI).date(),
+            valid_to=now.astimezone(SHANGHAI).date(),
+            created_at=start,
+            updated_at=start,
+        )
+        rows.append(row)
+    session.execute(insert(ScheduleRule), rows)
+    ids = [r["id"] for r in rows]
+    materialize(session=session, now=start, horizon_days=DAYS + 1, rule_ids=ids, fresh=True)
+    session.execute(delete(Slot).where(col(Slot.rule_id).in_(ids), col(Slot.start_at) >= now))
+    session.flush()
+
+
+def _booked_at(sim: _Sim, slot: Slot) -> datetime:
+    """When the place was booked: up to 40 hours ahead (after a reserved place's release),
+    never before the month replayed, and before `now` for the slots still to come."""
+    t = slot.start_at - timedelta(hours=sim.rng.uniform(2, 40))
+    t = max(t, sim.now - timedelta(days=DAYS))
+    return min(t, sim.now - timedelta(minutes=sim.rng.randint(1, 60)))
+
+
+def _booking_story(
+    sim: _Sim, slot: Slot, booker: User, specialist: User, patient: Callable[[], Patient]
+) -> Story:
+    """Booked a few days ahead by a county doctor; attended (arrived, fulfilled) or missed."""
+    rng = sim.rng
+    t = _booked_at(sim, slot)
+    yield t
+    b = scheduling.book(
+        session=sim.session, slot_id=slot.id, by=booker, patient_id=patient().id, now=t
+    )
+    sim.bookings += 1
+    if rng.random() < NOSHOW_SHARE:
+        t = slot.end_at + timedelta(minutes=rng.randint(5, 120))
+        yield t
+        scheduling.mark(session=sim.session, booking_id=b.id, action="noshow", by=specialist, now=t)
+        return
+    t = slot.start_at - timedelta(minutes=rng.randint(0, 20))
+    yield t
+    scheduling.mark(session=sim.session, booking_id=b.id, action="arrive", by=specialist, now=t)
+    t = slot.end_at + timedelta(minutes=rng.randint(0, 30))
+    yield t
+    scheduling.mark(session=sim.session, booking_id=b.id, action="fulfil", by=specialist, now=t)
+
+
+def _start_bookings(sim: _Sim, cast: _Cast, start: datetime) -> None:
+    """Bookings on the past month's slots of a few league specialists per league, and every
+    slot of this week (Asia/Shanghai) of the first `BOOKED_OUT` of them."""
+    rng = sim.rng
+    chosen: list[tuple[_League, User]] = []
+    for league in cast.leagues:
+        for u in sorted(league.specialists, key=lambda u: u.username)[:SCHEDULED_PER_LEAGUE]:
+            chosen.append((league, u))
+    _past_slots(sim.session, [u for _, u in chosen], start, sim.now)
+    today = sim.now.astimezone(SHANGHAI).date()
+    monday = datetime.combine(today - timedelta(days=today.weekday()), time(), SHANGHAI)
+    week_end = monday + timedelta(days=7)
+    for k, (league, specialist) in enumerate(chosen):
+        booked_out = k < BOOKED_OUT
+        until = week_end if booked_out else sim.now
+        slots = sim.session.execute(
+            select(Slot)
+            .where(
+                Slot.specialist_id == specialist.id,
+                col(Slot.capacity) == 1,
+                col(Slot.status) == "active",
+                col(Slot.start_at) >= start,
+                col(Slot.start_at) < until,
+            )
+            .order_by(col(Slot.start_at))
+        ).scalars()
+        share = rng.uniform(*BOOKED_SHARE)
+        county, doctors = league.counties[k % len(league.counties)]
+        pool: list[Patient] = []
+
+        def patient(county: Institution = county, pool: list[Patient] = pool) -> Patient:
+            # a few patients take turns: one specialist's slots never overlap
+            if len(pool) < PATIENTS_PER_SPECIALIST:
+                pool.append(sim.patient(county, sim.at or sim.now))
+            return pool[sim.bookings % len(pool)]
+
+        for slot in list(slots):
+            this_week = slot.start_at >= monday
+            if not ((booked_out and this_week) or rng.random() < share):
+                continue
+            if slot.reserved and slot.start_at > sim.now and slot.release_at > sim.now:
+                continue  # kept for family-doctor referrals until its release
+            sim.start(_booking_story(sim, slot, doctors[0], specialist, patient))
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -659,6 +814,12 @@ def _plans(
 ) -> tuple[list[_ConsultPlan], list[_ReferralPlan]]:
     cons: list[_ConsultPlan] = []
     refs: list[_ReferralPlan] = []
+    coordinator = cast.coordinator
+    coordinated = [
+        u
+        for u in cast.regional
+        if coordinator is not None and u.institution_id == coordinator.institution_id
+    ]
     for k, league in enumerate(cast.leagues):
         ecg = [u for u in league.specialists if u.specialty_code == "electrophysiology"]
         acute = [u for u in league.specialists if u.specialty_code != "electrophysiology"]
@@ -682,16 +843,32 @@ def _plans(
                 if n >= count
                 else _day_time(rng, start, rng.randrange(DAYS), live)
             )
+            fate = _consultation_fate(rng) if n < count else "normal"
+            redirect = None
+            if (
+                live
+                and n < count
+                and acute
+                and coordinator is not None
+                and coordinated
+                and rng.random() < REDIRECT_SHARE
+            ):
+                # sent to the coordinator's regional hospital, which sends it on to the
+                # league's own specialist
+                specialist = rng.choice(coordinated)
+                redirect = (coordinator, rng.choice(acute))
+                fate = "normal"
             cons.append(
                 _ConsultPlan(
                     at=at,
                     requester=rng.choice(doctors),
                     county=county,
                     specialist=specialist,
-                    fate=_consultation_fate(rng) if n < count else "normal",
+                    fate=fate,
                     acknowledge=rng.random() < 0.85,
                     pay=rng.random() < 0.8,
                     case=n,
+                    redirect=redirect,
                 )
             )
         for n in range(rng.randint(*UP_REFERRALS_PER_LEAGUE)):
@@ -720,11 +897,11 @@ def seed_activity(
     """Replay ~30 days of consultations and referrals up to `now`; idempotent."""
     now = now or clock.now()
     if has_activity(session, settings):
-        return {"consultations": 0, "referrals": 0, "patients": 0}
+        return {"consultations": 0, "referrals": 0, "patients": 0, "bookings": 0}
     rng = random.Random(RANDOM_SEED)
     cast = _cast(session, rng)
     if cast is None:
-        return {"consultations": 0, "referrals": 0, "patients": 0}
+        return {"consultations": 0, "referrals": 0, "patients": 0, "bookings": 0}
     start = now - timedelta(days=DAYS)
     cons, refs = _plans(cast, rng, start, now)
     sim = _Sim(session=session, settings=settings, now=now, rng=rng)
@@ -737,9 +914,11 @@ def seed_activity(
     ]
     for _, _, make in sorted(starts, key=lambda x: (x[0], x[1])):
         sim.start(make())
+    _start_bookings(sim, cast, start)
     sim.run()
     return {
         "consultations": sim.consultations,
         "referrals": sim.referrals,
         "patients": sim.patients,
+        "bookings": sim.bookings,
     }

@@ -265,6 +265,26 @@ def local_day(session: Any, column: Any, tz: str) -> Any:
     return type_coerce(func.date(column, f"{minutes:+d} minutes"), Date)
 
 
+def local_week(session: Any, column: Any, tz: str) -> Any:
+    """SQL for the Monday (a DATE) of the ISO week in `tz` of a UTC timestamp column.
+
+    Same zone handling as `local_day`: PostgreSQL by the zone's rules, SQLite by the zone's
+    current UTC offset (exact for Asia/Shanghai)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.date_trunc("week", func.timezone(tz, column)), Date)
+    offset = datetime.now(ZoneInfo(tz)).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    # 'weekday 0' moves on to the Sunday closing the ISO week; six days back is its Monday.
+    return type_coerce(func.date(column, f"{minutes:+d} minutes", "weekday 0", "-6 days"), Date)
+
+
+def minutes_between(session: Any, start: Any, end: Any) -> Any:
+    """SQL for `end - start` in minutes (a float) of two UTC timestamp columns."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", end - start) / 60.0
+    return (func.julianday(end) - func.julianday(start)) * 1440.0
+
+
 def get_or_404(session: Any, model: type[_M], ident: Any, label: str) -> _M:
     """`session.get`, or the 404 problem `<label> <id> not found`."""
     from telemed.core.errors import NotFound

@@ -21,6 +21,7 @@ from telemed.consultations.models import Consultation, SlaBreach
 from telemed.core.db import make_engine
 from telemed.core.settings import get_settings
 from telemed.dashboard.service import network_dashboard
+from telemed.dashboard.utilization import iso_week, utilization
 from telemed.demo_activity import has_activity, seed_activity
 
 API = "/api/v1/dashboard/network"
@@ -65,7 +66,7 @@ def test_the_dashboard_shows_a_month_of_activity_across_the_leagues(
     # a second run adds nothing
     before = (_count(session, Consultation), _count(session, Referral), _count(session, SlaBreach))
     again = seed_activity(session, get_settings(), now=clock.at)
-    assert again == {"consultations": 0, "referrals": 0, "patients": 0}
+    assert again == {"consultations": 0, "referrals": 0, "patients": 0, "bookings": 0}
     after = (_count(session, Consultation), _count(session, Referral), _count(session, SlaBreach))
     assert after == before
     assert client.get(API, headers=login("coordinator")).json()["totals"] == totals
@@ -139,12 +140,21 @@ def test_make_run_seed_on_sqlite_adds_activity_once_and_can_skip_it(tmp_path: Pa
     try:
         with Session(engine) as s:
             board = network_dashboard(session=s, now=datetime.now(UTC))
+            usage = utilization(session=s, now=datetime.now(UTC))
     finally:
         engine.dispose()
     assert board.totals.consultations > 100 and board.totals.referrals > 50
     assert sum(d.consultations for d in board.days) == board.totals.consultations
     assert sum(d.referrals for d in board.days) == board.totals.referrals
     assert sum(1 for league in board.leagues if league.consultations) >= 6
+
+    # Utilization too: ISO weeks (Mondays in Shanghai) and medians by window functions in SQL.
+    assert usage.totals.booked > 0 and usage.totals.used > 0 and usage.overloaded
+    assert all(r.week_start.weekday() == 0 and r.week == iso_week(r.week_start) for r in usage.rows)
+    assert any(r.median_accept_minutes for r in usage.rows)
+    with sqlite3.connect(db) as conn:
+        statuses = dict(conn.execute("select status, count(*) from scheduling_booking group by 1"))
+    assert statuses["fulfilled"] > 0 and statuses["noshow"] > 0
 
 
 def test_the_activity_is_deterministic(session: Session) -> None:

@@ -1,10 +1,15 @@
 """The coordinator's network dashboard and incoming queue in Chromium: a request sent over
 the API appears in the coordinator's queue, and the 12 league cards, the totals and the
-SVG charts show the figures the dashboard API gives. Skipped while that API is absent."""
+SVG charts show the figures the dashboard API gives; on the utilization tab the coordinator
+sees the specialist overloaded this week and downloads the CSV. Skipped while that API is
+absent."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -118,6 +123,61 @@ def test_coordinator_sees_the_queue_and_the_dashboard_figures_of_the_api(
     expect(page.get_by_test_id("chart-days-svg").locator("rect[data-testid=bar]")).to_have_count(14)
 
 
+def test_coordinator_sees_who_is_overloaded_and_downloads_the_csv(
+    new_page: Any, live_server: LiveServer
+) -> None:
+    paths = httpx.get(f"{live_server.url}/openapi.json").json()["paths"]
+    if "/api/v1/dashboard/utilization" not in paths:
+        pytest.skip("the utilization API is not in this build")
+    with live_server.api("coordinator") as api:
+        rule = api.get("/dashboard/utilization").json()["overload_rule"]
+    # Ten open requests waiting for specialist2: overloaded by the worklist rule.
+    for _ in range(rule["open_worklist"]):
+        _send_request(live_server)
+    with live_server.api("specialist2") as spec:
+        specialist_id = spec.get("/auth/me").json()["id"]
+    with live_server.api("coordinator") as api:
+        data = api.get("/dashboard/utilization").json()
+    mine = next(o for o in data["overloaded"] if o["specialist_id"] == specialist_id)
+    assert mine["open_worklist"] >= rule["open_worklist"]
+    assert "open_worklist" in mine["reasons"]
+
+    page = new_page()
+    login(page, "coordinator")
+    page.get_by_test_id("nav-dashboard").click()
+    page.get_by_test_id("tab-utilization").click()
+    overloaded = page.get_by_test_id("overloaded")
+    expect(overloaded.locator("li")).to_have_count(len(data["overloaded"]))
+    item = overloaded.locator(f"li[data-id='{specialist_id}']")
+    expect(item.locator("[data-field=name]")).to_have_text(mine["name"])
+    expect(item.locator("[data-field=worklist]")).to_have_text(str(mine["open_worklist"]))
+    expect(item.locator("[data-reason=open_worklist]")).to_have_text("待处理积压")
+    expect(page.get_by_test_id("util-offered")).to_have_text(str(data["totals"]["offered"]))
+    rows = page.get_by_test_id("util-rows").locator("tbody tr")
+    expect(rows).to_have_count(min(50, len(data["rows"])))  # the first 50, then "show all"
+    if len(data["rows"]) > 50:
+        page.get_by_test_id("util-rows-all").click()
+        expect(rows).to_have_count(len(data["rows"]))
+    shot(page, "coordinator-utilization")
+
+    with page.expect_download() as info:
+        page.get_by_test_id("util-csv").click()
+    download = info.value
+    assert download.suggested_filename == f"utilization-{data['from_week']}-{data['to_week']}.csv"
+    raw = Path(download.path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # for Excel
+    lines = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert lines[0][:3] == ["周次", "周一日期", "盟市代码"]
+    assert len(lines) == len(data["rows"]) + 1
+    expect(page.get_by_test_id("util-csv-done")).to_be_visible()
+
+    # A week range the wrong way round is refused in place.
+    page.get_by_test_id("util-from").fill("2031-W10")
+    page.get_by_test_id("util-to").fill("2031-W09")
+    page.get_by_test_id("util-apply").click()
+    expect(page.locator("#util-from-error")).to_be_visible()
+
+
 def test_dashboard_fits_a_phone(new_page: Any, live_server: LiveServer) -> None:
     paths = httpx.get(f"{live_server.url}/openapi.json").json()["paths"]
     if "/api/v1/dashboard/network" not in paths:
@@ -130,6 +190,11 @@ def test_dashboard_fits_a_phone(new_page: Any, live_server: LiveServer) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width
     shot(page, "admin-dashboard-phone")
+    page.get_by_test_id("tab-utilization").click()
+    page.get_by_test_id("util-totals").wait_for()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, width
+    shot(page, "admin-utilization-phone")
     # Not for a county doctor: no menu entry, and the address leads home.
     other = new_page()
     login(other, "county-doctor")
