@@ -687,18 +687,29 @@ def run_contract_jobs(*, session: Session, now: datetime, settings: Settings) ->
     ).scalars():
         team = session.get(FamilyDoctorTeam, c.team_id)
         residents = patient_user_ids(session=session, patient_id=c.patient_id)
+        title = "家庭医生签约即将到期 Contract expires soon"
+        body = f"the contract ends on {c.term_end}; renew to keep your family doctor"
+        data = {"contract_id": str(c.id), "term_end": c.term_end.isoformat()}
         for user_id in [*residents, *([team.lead_doctor_id] if team else [])]:
             notifications.enqueue(
                 session=session,
                 user_id=user_id,
                 kind="contract.expiring",
-                title="家庭医生签约即将到期 Contract expires soon",
-                body=f"the contract ends on {c.term_end}; renew to keep your family doctor",
-                data={"contract_id": str(c.id), "term_end": c.term_end.isoformat()},
-                # SMS speaks to the resident; the team lead reads it in the app
-                channels=("in_app", "sms") if user_id in residents else ("in_app",),
+                title=title,
+                body=body,
+                data=data,
                 now=now,
             )
+        # SMS speaks to the resident (account or not); the team lead reads it in the app
+        notifications.text_patient(
+            session=session,
+            patient_id=c.patient_id,
+            kind="contract.expiring",
+            title=title,
+            body=body,
+            data=data,
+            now=now,
+        )
         c.reminder_sent_at = now
         reminded += 1
     session.flush()

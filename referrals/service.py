@@ -353,8 +353,10 @@ def _notify(
     *,
     texted: bool = False,
 ) -> None:
-    """In-app messages; with `texted` (the recipients are the patient's own accounts) also
-    by SMS, sent if the patient consented (the template of `kind` in telemed.core.sms)."""
+    """In-app messages to `user_ids`; with `texted` also the one SMS of the event to the
+    referral's patient (with or without an account), sent if the patient consented (the
+    template of `kind` in telemed.core.sms)."""
+    data = {"referral_id": str(r.id), "status": r.status}
     for uid in dict.fromkeys(user_ids):
         notifications.enqueue(
             session=session,
@@ -362,8 +364,17 @@ def _notify(
             kind=kind,
             title=title,
             body=body,
-            data={"referral_id": str(r.id), "status": r.status},
-            channels=("in_app", "sms") if texted else ("in_app",),
+            data=data,
+            now=now,
+        )
+    if texted:
+        notifications.text_patient(
+            session=session,
+            patient_id=r.patient_id,
+            kind=kind,
+            title=title,
+            body=body,
+            data=data,
             now=now,
         )
 

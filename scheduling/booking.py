@@ -28,11 +28,11 @@ from sqlmodel import Session, col, select
 
 from scheduling import placement
 from scheduling.eligibility import _eligible
-from scheduling.horizon import channels_for, holders, patient_accounts
+from scheduling.horizon import booking_notes
 from scheduling.models import ACTIVE_STATUSES, Booking, BookingStatus, Slot, WaitlistEntry
 from scheduling.references import require_reference
 from scheduling.states import BOOKING, WAITLIST
-from telemed.core import audit, idempotency, notifications
+from telemed.core import audit, idempotency
 from telemed.core.clock import to_shanghai
 from telemed.core.db import UTCDateTime, get_or_404
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -568,23 +568,21 @@ def _notify(
     now: datetime,
     into: _Pending | None = None,
 ) -> None:
-    """Outbox rows for the booking's holders (with `into` deferred: kept for its write)."""
-    defer = into is not None and into.deferred
-    texted = patient_accounts(session, booking)
-    for uid in holders(session, booking):
-        rows = notifications.enqueue(
-            session=session,
-            user_id=uid,
-            kind=kind,
-            title=title,
-            body=body,
-            data={"booking_id": str(booking.id), "slot_id": str(booking.slot_id)},
-            channels=channels_for(uid, texted),
-            now=now,
-            add=not defer,
-        )
-        if defer:
-            into.notes.extend(rows)  # type: ignore[union-attr]
+    """Outbox rows for the booking's holders and its patient's SMS (with `into` deferred:
+    kept for its write)."""
+    rows = booking_notes(
+        session,
+        booking,
+        kind=kind,
+        title=title,
+        body=body,
+        data={"booking_id": str(booking.id), "slot_id": str(booking.slot_id)},
+        now=now,
+    )
+    if into is not None and into.deferred:
+        into.notes.extend(rows)
+    else:
+        session.add_all(rows)
 
 
 def _when(booking: Booking) -> str:

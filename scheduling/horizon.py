@@ -12,6 +12,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, insert
 from sqlmodel import Session, col, or_, select
@@ -28,6 +29,7 @@ from scheduling.rules import expand
 from telemed.core import notifications
 from telemed.core.clock import to_shanghai
 from telemed.core.ids import uuid7
+from telemed.core.notifications import Notification
 from telemed.identity.models import User
 from telemed.network.models import Institution
 
@@ -225,18 +227,16 @@ def _flag_bookings(session: Session, slot: Slot, now: datetime) -> int:
     )
     for b in rows:
         b.needs_reschedule = True
-        texted = patient_accounts(session, b)
-        for uid in holders(session, b):
-            notifications.enqueue(
-                session=session,
-                user_id=uid,
-                kind="booking.needs_reschedule",
-                title="预约需改期 Appointment needs rescheduling",
-                body=(f"{to_shanghai(b.start_at):%Y-%m-%d %H:%M} 的号源因排班调整已撤销，请改约。"),
-                data={"booking_id": str(b.id), "slot_id": str(slot.id)},
-                channels=channels_for(uid, texted),
-                now=now,
-            )
+        for note in booking_notes(
+            session,
+            b,
+            kind="booking.needs_reschedule",
+            title="预约需改期 Appointment needs rescheduling",
+            body=f"{to_shanghai(b.start_at):%Y-%m-%d %H:%M} 的号源因排班调整已撤销，请改约。",
+            data={"booking_id": str(b.id), "slot_id": str(slot.id)},
+            now=now,
+        ):
+            session.add(note)
     return len(rows)
 
 
@@ -246,7 +246,7 @@ def holders(session: Session, booking: Booking) -> set[uuid.UUID]:
 
 
 def patient_accounts(session: Session, booking: Booking) -> set[uuid.UUID]:
-    """The patient's own accounts: the holders also texted (SMS speaks to the patient)."""
+    """The patient's own accounts (told in the app, like whoever booked)."""
     if booking.patient_id is None:
         return set()
     return set(
@@ -254,8 +254,46 @@ def patient_accounts(session: Session, booking: Booking) -> set[uuid.UUID]:
     )
 
 
-def channels_for(uid: uuid.UUID, texted: set[uuid.UUID]) -> tuple[str, ...]:
-    return ("in_app", "sms") if uid in texted else ("in_app",)
+def booking_notes(
+    session: Session,
+    booking: Booking,
+    *,
+    kind: str,
+    title: str,
+    body: str,
+    data: dict[str, Any],
+    now: datetime,
+) -> list[Notification]:
+    """The outbox rows of a booking event, built (the caller writes them): in the app for
+    each holder, and one SMS to the booking's patient (accounts or not)."""
+    rows = [
+        row
+        for uid in sorted(holders(session, booking))
+        for row in notifications.enqueue(
+            session=session,
+            user_id=uid,
+            kind=kind,
+            title=title,
+            body=body,
+            data=data,
+            now=now,
+            add=False,
+        )
+    ]
+    if booking.patient_id is not None:
+        rows.append(
+            notifications.text_patient(
+                session=session,
+                patient_id=booking.patient_id,
+                kind=kind,
+                title=title,
+                body=body,
+                data=data,
+                now=now,
+                add=False,
+            )
+        )
+    return rows
 
 
 def expire_holds(*, session: Session, now: datetime) -> int:
@@ -289,7 +327,7 @@ def expire_holds(*, session: Session, now: datetime) -> int:
 
 __all__ = [
     "HorizonResult",
-    "channels_for",
+    "booking_notes",
     "expire_holds",
     "holders",
     "materialize",

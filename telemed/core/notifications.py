@@ -1,10 +1,12 @@
 """Notification outbox, written in the same transaction as the event it announces.
 
-`in_app` rows are delivered by being stored (read at `GET /api/v1/notifications`). Other
-channels (`sms`) are `pending` until the job runner's dispatch task hands them to a
-gateway (telemed.core.sms): `sent`; `skipped` when the user has no phone they consented to
-SMS on; after a failure retried with doubling delays, and `dead` (a dead letter, listed to
-admins) after `max_attempts`.
+`in_app` rows are addressed to a user account and delivered by being stored (read at
+`GET /api/v1/notifications`). `sms` rows are addressed to a patient (`patient_id`, no
+`user_id`: one text per event however many accounts the patient has, and also when the
+patient has none, e.g. a resident registered by staff); they are `pending` until the job
+runner's dispatch task hands them to a gateway (telemed.core.sms): `sent`; `skipped` when
+the patient has no phone or has not consented to SMS; after a failure retried with
+doubling delays, and `dead` (a dead letter, listed to admins) after `max_attempts`.
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ PENDING, SENT, SKIPPED, DEAD = "pending", "sent", "skipped", "dead"
 
 
 class Notification(SQLModel, table=True):
-    """One message to one user on one channel."""
+    """One message on one channel, to a user account (`in_app`) or to a patient (`sms`).
+
+    SMS rows written before core 0022 have a `user_id` and no `patient_id`."""
 
     __tablename__ = "notification"
 
     id: uuid.UUID = id_field()
-    user_id: uuid.UUID = Field(index=True)
+    user_id: uuid.UUID | None = Field(default=None, index=True)
+    patient_id: uuid.UUID | None = Field(default=None, index=True)
     channel: str = Field(default="in_app", max_length=16)
     kind: str = Field(max_length=64)
     title: str = Field(max_length=200)
@@ -62,8 +67,11 @@ def enqueue(
     now: datetime | None = None,
     add: bool = True,
 ) -> list[Notification]:
-    """Add notifications to the outbox in the caller's transaction (with `add=False` the
-    rows are only built: the caller writes them, e.g. in one statement with its work)."""
+    """Add notifications for a user account to the outbox in the caller's transaction (with
+    `add=False` the rows are only built: the caller writes them, e.g. in one statement with
+    its work). SMS speaks to a patient, not to an account: `text_patient`."""
+    if "sms" in channels:
+        raise ValueError("an SMS is addressed to a patient: use text_patient")
     at = now or clock.now()
     rows = []
     for channel in channels:
@@ -84,7 +92,37 @@ def enqueue(
     return rows
 
 
-PhoneOf = Callable[[Session, uuid.UUID], str | None]
+def text_patient(
+    *,
+    session: Session,
+    patient_id: uuid.UUID,
+    kind: str,
+    title: str,
+    body: str = "",
+    data: dict[str, Any] | None = None,
+    now: datetime | None = None,
+    add: bool = True,
+) -> Notification:
+    """Queue the one SMS of an event to a patient, whether or not the patient has accounts;
+    whether it is sent (phone, consent) is decided at delivery. `add` as in `enqueue`."""
+    row = Notification(
+        user_id=None,
+        patient_id=patient_id,
+        channel="sms",
+        kind=kind,
+        title=title,
+        body=body,
+        data=data or {},
+        created_at=now or clock.now(),
+        status=PENDING,
+    )
+    if add:
+        session.add(row)
+    return row
+
+
+# The number to text a notification on, or None (no phone, no consent: skipped).
+PhoneOf = Callable[[Session, Notification], str | None]
 
 
 def due_ids(*, session: Session, now: datetime, limit: int = 100) -> list[uuid.UUID]:
@@ -135,7 +173,7 @@ def deliver_one(
     if row.channel != "sms":
         _fail(row, f"no gateway for channel {row.channel!r}", now, permanent=True)
         return row.status
-    phone = phone_of(session, row.user_id)
+    phone = phone_of(session, row)
     if not phone:  # no phone, or the patient has not consented to SMS
         row.status, row.sent_at = SKIPPED, now
         return row.status

@@ -282,15 +282,19 @@ def get_user(*, session: Session, user_id: uuid.UUID) -> User:
     return user
 
 
+def mask_phone(phone: str | None) -> str | None:
+    """138****0017: what staff and admins are shown of a phone number."""
+    return (phone[:3] + "****" + phone[-4:]) if phone else None
+
+
 def patient_public(patient: Patient) -> PatientPublic:
-    phone = patient.phone
     return PatientPublic(
         id=patient.id,
         name=patient.name,
         sex=patient.sex,
         birth_date=patient.birth_date,
         resident_id_masked=patient.resident_id_masked,
-        phone_masked=(phone[:3] + "****" + phone[-4:]) if phone else None,
+        phone_masked=mask_phone(patient.phone),
         institution_id=patient.institution_id,
         county_code=patient.county_code,
         sms_consent=patient.sms_consent_at is not None,

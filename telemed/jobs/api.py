@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from telemed.core import audit, notifications
 from telemed.core.db import get_or_404
@@ -15,6 +15,8 @@ from telemed.core.errors import Conflict
 from telemed.core.notifications import Notification
 from telemed.core.pagination import Page, PageDep, paginate
 from telemed.identity.deps import AdminUser, ClientIP
+from telemed.identity.service import mask_phone
+from telemed.jobs import sms_params
 from telemed.jobs.schemas import OutboxItemPublic
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -25,7 +27,6 @@ def list_outbox(
     admin: AdminUser,
     session: SessionDep,
     page: PageDep,
-    ip: ClientIP,
     now: NowDep,
     status: Annotated[Literal["dead", "pending"], Query()] = "dead",
 ) -> Page[OutboxItemPublic]:
@@ -36,19 +37,18 @@ def list_outbox(
         .order_by(col(Notification.created_at).desc(), col(Notification.id))
     )
     rows, total = paginate(session, stmt, page)
-    audit.record(
-        session=session,
-        actor_id=admin.id,
-        actor_role=admin.role,
-        action="read",
+    items = [_item(session, r) for r in rows]
+    audit.read(  # the patients whose (masked) numbers were shown
+        session,
+        admin,
         object_type="notification_outbox",
-        object_id=status,
-        ip=ip,
+        object_ids=[i.id for i in items],
+        patient_ids=[i.patient_id for i in items],
+        what=status,
         at=now,
-        detail={"ids": [str(r.id) for r in rows]},
     )
     return Page(
-        items=[OutboxItemPublic.model_validate(r, from_attributes=True) for r in rows],
+        items=items,
         total=total,
         limit=page.limit,
         offset=page.offset,
@@ -64,6 +64,7 @@ def retry_dead_letter(
     if row.status != notifications.DEAD:
         raise Conflict("only a dead letter can be retried", code="not_dead")
     notifications.retry_dead(session=session, notification=row, now=now)
+    item = _item(session, row)
     audit.record(
         session=session,
         actor_id=admin.id,
@@ -71,8 +72,20 @@ def retry_dead_letter(
         action="retry",
         object_type="notification",
         object_id=row.id,
+        patient_id=item.patient_id,
         ip=ip,
         at=now,
         detail={"last_error": row.last_error},
     )
-    return OutboxItemPublic.model_validate(row, from_attributes=True)
+    return item
+
+
+def _item(session: Session, row: Notification) -> OutboxItemPublic:
+    patient = sms_params.recipient(session, row) if row.channel == "sms" else None
+    return OutboxItemPublic.model_validate(
+        {
+            **row.model_dump(),
+            "patient_id": patient.id if patient else row.patient_id,
+            "phone_masked": mask_phone(patient.phone) if patient else None,
+        }
+    )

@@ -9,10 +9,16 @@ from pydantic import BaseModel
 
 
 class OutboxItemPublic(BaseModel):
-    """One outbox message as an admin sees it (no phone number, no text)."""
+    """One outbox message as an admin sees it (never the full number, no text).
+
+    An SMS names its patient (`patient_id`, and the patient's phone masked: `138****0017`);
+    `user_id` is the account of an SMS queued before core 0022, which is also resolved to
+    its patient."""
 
     id: uuid.UUID
-    user_id: uuid.UUID
+    user_id: uuid.UUID | None
+    patient_id: uuid.UUID | None
+    phone_masked: str | None
     channel: str
     kind: str
     status: str

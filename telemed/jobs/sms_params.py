@@ -21,16 +21,24 @@ from telemed.core.sms import TEMPLATES, SmsError
 from telemed.identity.models import Patient, User
 from telemed.network.models import Institution
 
-__all__ = ["consented_phone", "params_for"]
+__all__ = ["consented_phone", "params_for", "recipient"]
 
 
-def consented_phone(session: Session, user_id: uuid.UUID) -> str | None:
-    """The number to text a user on, or None (not a patient's account, no phone, or no
-    SMS consent)."""
-    user = session.get(User, user_id)
+def recipient(session: Session, n: Notification) -> Patient | None:
+    """The patient an SMS is addressed to: its `patient_id`; for a row queued before core
+    0022 (addressed to an account), the patient of that active account."""
+    if n.patient_id is not None:
+        return session.get(Patient, n.patient_id)
+    user = session.get(User, n.user_id) if n.user_id is not None else None
     if user is None or not user.is_active or user.patient_id is None:
-        return None
-    patient = session.get(Patient, user.patient_id)
+        return None  # staff are never texted
+    return session.get(Patient, user.patient_id)
+
+
+def consented_phone(session: Session, n: Notification) -> str | None:
+    """The number to text the notification's patient on, or None (no such patient, no
+    phone, or no SMS consent)."""
+    patient = recipient(session, n)
     if patient is None or patient.sms_consent_at is None:
         return None
     return patient.phone or None

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import Session
 
 from telemed.core import notifications
-from telemed.core.notifications import Notification, enqueue
+from telemed.core.notifications import Notification, enqueue, text_patient
 from telemed.core.sms import LoggingSmsGateway, SmsError
 
 
@@ -30,7 +30,7 @@ def _deliver(session: Session, n: Notification, sms: RecordingSms, now: datetime
         session=session,
         notification_id=n.id,
         sms=sms,
-        phone_of=lambda _s, _u: "13800000000",
+        phone_of=lambda _s, row: "13800000000" if row.id == n.id else None,
         params_of=lambda _s, _n: {"time": "12月02日 09:00"},
         now=now,
         max_attempts=2,
@@ -39,18 +39,23 @@ def _deliver(session: Session, n: Notification, sms: RecordingSms, now: datetime
 
 def test_in_app_is_stored_and_sms_is_dispatched_once(session: Session) -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    rows = enqueue(
+    user_id, patient_id = uuid.uuid4(), uuid.uuid4()
+    [in_app] = enqueue(
+        session=session, user_id=user_id, kind="booking.cancelled", title="预约已取消", now=now
+    )
+    sms_row = text_patient(
         session=session,
-        user_id=uuid.uuid4(),
+        patient_id=patient_id,
         kind="booking.cancelled",
         title="预约已取消",
-        channels=("in_app", "sms"),
         now=now,
     )
     session.flush()
-    in_app, sms_row = rows
+    assert (in_app.channel, in_app.user_id, in_app.patient_id) == ("in_app", user_id, None)
+    assert (sms_row.channel, sms_row.user_id, sms_row.patient_id) == ("sms", None, patient_id)
     assert (in_app.status, sms_row.status) == ("sent", "pending")
     assert notifications.due_ids(session=session, now=now).count(sms_row.id) == 1
+    assert in_app.id not in notifications.due_ids(session=session, now=now)
     sms = RecordingSms()
     assert _deliver(session, sms_row, sms, now) == "sent"
     assert sms.sent == [("13800000000", "booking.cancelled", {"time": "12月02日 09:00"})]
@@ -58,11 +63,33 @@ def test_in_app_is_stored_and_sms_is_dispatched_once(session: Session) -> None:
     assert sms_row.id not in notifications.due_ids(session=session, now=now)
 
 
+def test_an_sms_is_addressed_to_a_patient_not_to_an_account(session: Session) -> None:
+    with pytest.raises(ValueError, match="text_patient"):
+        enqueue(
+            session=session, user_id=uuid.uuid4(), kind="x", title="t", channels=("in_app", "sms")
+        )
+
+
+def test_a_row_without_a_phone_is_skipped_not_sent(session: Session) -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    row = text_patient(session=session, patient_id=uuid.uuid4(), kind="x", title="t", now=now)
+    session.flush()
+    sms = RecordingSms()
+    status = notifications.deliver_one(
+        session=session,
+        notification_id=row.id,
+        sms=sms,
+        phone_of=lambda _s, _n: None,
+        params_of=lambda _s, _n: {},
+        now=now,
+        max_attempts=2,
+    )
+    assert (status, row.attempts, row.sent_at, sms.sent) == ("skipped", 0, now, [])
+
+
 def test_a_permanent_provider_error_dead_letters_at_once(session: Session) -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    [row] = enqueue(
-        session=session, user_id=uuid.uuid4(), kind="x", title="t", channels=("sms",), now=now
-    )
+    row = text_patient(session=session, patient_id=uuid.uuid4(), kind="x", title="t", now=now)
     session.flush()
     status = _deliver(session, row, RecordingSms(SmsError("bad number", retryable=False)), now)
     assert (status, row.attempts, row.dead_at) == ("dead", 1, now)

@@ -108,7 +108,8 @@ def test_an_admin_retries_a_dead_letter_and_it_is_then_sent(
             return (
                 conn.execute(
                     text(
-                        "SELECT id, status, attempts, last_error FROM notification"
+                        "SELECT id, status, attempts, last_error, user_id, patient_id"
+                        " FROM notification"
                         " WHERE channel = 'sms' AND kind = 'booking.confirmed'"
                         " AND CAST(data AS jsonb) ->> 'booking_id' = :b"
                     ),
@@ -123,6 +124,7 @@ def test_an_admin_retries_a_dead_letter_and_it_is_then_sent(
     ))  # fmt: skip
     assert worker.poll() is None, "the worker stopped"
     note_id = str(dead["id"])
+    assert dead["user_id"] is None and dead["patient_id"] is not None  # to the patient
     assert dead["attempts"] == 1 and "BUSINESS_LIMIT_CONTROL" in dead["last_error"]
     # The provider really was asked, with a request whose signature it checked.
     assert [r["code"] for r in provider.refused if r.get("OutId") == note_id] == [
@@ -135,7 +137,8 @@ def test_an_admin_retries_a_dead_letter_and_it_is_then_sent(
     row = page.locator(f'tr[data-id="{note_id}"]')
     expect(row).to_contain_text("booking.confirmed")
     expect(row).to_contain_text("isv.BUSINESS_LIMIT_CONTROL")  # the last error
-    expect(row.locator("td").nth(2)).to_have_text("1")  # attempts
+    expect(row.locator("td").nth(2)).to_have_text("患者 138****0017")  # the patient, masked
+    expect(row.locator("td").nth(3)).to_have_text("1")  # attempts
     assert "13800000017" not in page.content()  # never the number
     shot(page, "admin-outbox-dead-letter")
 

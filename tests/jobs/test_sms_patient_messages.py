@@ -115,8 +115,9 @@ def test_the_referral_journey_texts_the_consenting_patient_each_step(
     _dispatch(session, ctx)
 
     rows = _sms_rows(session, r)
-    patient_user = session.execute(select(User).where(User.patient_id == p.id)).scalar_one()
-    assert {n.user_id for n in rows} == {patient_user.id}  # staff are not texted
+    # addressed to the patient, not to an account: staff are not texted
+    assert {(n.user_id, n.patient_id) for n in rows} == {(None, p.id)}
+    assert len(rows) == len({n.kind for n in rows})  # one text per event
     assert all(n.status == "sent" for n in rows), [(n.kind, n.status, n.last_error) for n in rows]
     sent = _sent_to_provider(fake_sms, rows)
     assert set(sent) == {

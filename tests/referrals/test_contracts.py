@@ -14,6 +14,7 @@ from referrals.models import Contract, FollowUp
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.notifications import Notification
 from telemed.core.settings import get_settings
+from telemed.identity.models import User
 from tests.referrals.conftest import CONSENT, demo_team, new_patient, new_team, user_named
 
 Login = Callable[[str], dict[str, str]]
@@ -169,6 +170,16 @@ def test_expiry_reminder_renewal_and_switch_at_renewal(session: Session, clock) 
         .all()
     )
     assert {n.data["contract_id"] for n in sent} >= {str(c.id)}
+    mine = [n for n in sent if n.data["contract_id"] == str(c.id)]
+    resident = session.execute(select(User.id).where(User.patient_id == p.id)).scalar_one()
+    # in the app to the resident's account and the lead; one SMS, to the resident
+    assert sorted((str(n.user_id), str(n.patient_id), n.channel) for n in mine) == sorted(
+        [
+            (str(resident), "None", "in_app"),
+            (str(fd.id), "None", "in_app"),
+            ("None", str(p.id), "sms"),
+        ]
+    )
     assert (
         contracts.run_contract_jobs(session=session, now=clock.at, settings=settings)["reminded"]
         == 0

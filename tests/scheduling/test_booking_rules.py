@@ -27,6 +27,19 @@ def _notes(session: Session, user_id: object, kind: str) -> list[Notification]:
     )
 
 
+def _texts(session: Session, patient_id: object, kind: str) -> list[Notification]:
+    """The SMS rows of `kind` to a patient (addressed to the patient, not an account)."""
+    return list(
+        session.execute(
+            select(Notification).where(
+                Notification.patient_id == patient_id,
+                Notification.kind == kind,
+                Notification.channel == "sms",
+            )
+        ).scalars()
+    )
+
+
 def test_idempotent_retry_returns_first_booking_and_creates_nothing(session, clock, make_rule):
     rule = make_rule()
     slot = slots_of(session, rule)[0]
@@ -51,6 +64,8 @@ def test_idempotent_retry_returns_first_booking_and_creates_nothing(session, clo
     session.refresh(slot)
     assert slot.booked == 1
     assert len(_notes(session, patient.id, "booking.confirmed")) == 1
+    [sms] = _texts(session, patient.patient_id, "booking.confirmed")  # one, not per retry
+    assert sms.user_id is None and sms.status == "pending"
     with pytest.raises(Conflict) as exc:
         service.book(
             session=session,
@@ -239,6 +254,15 @@ def test_cancellation_offers_the_place_to_the_first_waiting_request(
     assert offer is not None and offer.status == "pending" and offer.booked_by_id == first.id
     assert len(_notes(session, first.id, "waitlist.offer")) == 1
     assert _notes(session, second.id, "waitlist.offer") == []
+    # a doctor's own request for no patient: told in the app, nobody is texted
+    assert (
+        session.execute(
+            select(Notification).where(
+                Notification.kind == "waitlist.offer", Notification.channel == "sms"
+            )
+        ).all()
+        == []
+    )
     confirmed = service.book(
         session=session, slot_id=None, hold_id=offer.id, by=first, patient_id=None, now=clock()
     )
@@ -265,6 +289,7 @@ def test_rule_change_flags_bookings_and_notifies_never_drops(session, clock, mak
     assert b.status == "booked" and b.needs_reschedule
     assert slot.status == "withdrawn"
     assert len(_notes(session, patient.id, "booking.needs_reschedule")) == 1
+    assert len(_texts(session, patient.patient_id, "booking.needs_reschedule")) == 1
     # re-running the job is harmless
     from scheduling.horizon import materialize
 

@@ -56,7 +56,7 @@ def test_booking_for_a_patient_writes_booking_outbox_and_key_in_one_statement(
     notes = (
         session.execute(
             text(
-                "SELECT user_id, channel, kind, data, sent_at FROM notification"
+                "SELECT user_id, patient_id, channel, kind, data, sent_at FROM notification"
                 " WHERE data->>'booking_id' = :id"
             ),
             {"id": str(b.id)},
@@ -64,10 +64,14 @@ def test_booking_for_a_patient_writes_booking_outbox_and_key_in_one_statement(
         .mappings()
         .all()
     )
-    # the booker in-app (sent); the patient's own account in-app and by SMS (queued):
-    # SMS speaks to the patient, staff are not texted
-    assert sorted((n["user_id"], n["channel"]) for n in notes) == sorted(
-        [(doctor.id, "in_app"), (patient_user.id, "in_app"), (patient_user.id, "sms")]
+    # the booker in-app (sent); the patient's own account in-app; one SMS (queued) to the
+    # patient, not to an account: SMS speaks to the patient, staff are not texted
+    assert sorted((str(n["user_id"]), str(n["patient_id"]), n["channel"]) for n in notes) == sorted(
+        [
+            (str(doctor.id), "None", "in_app"),
+            (str(patient_user.id), "None", "in_app"),
+            ("None", str(patient_user.patient_id), "sms"),
+        ]
     )
     assert all(n["kind"] == "booking.confirmed" for n in notes)
     assert all(n["data"] == {"booking_id": str(b.id), "slot_id": str(slot.id)} for n in notes)
