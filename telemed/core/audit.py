@@ -135,8 +135,8 @@ def _distinct(ids: Iterable[uuid.UUID | None]) -> list[uuid.UUID]:
 def record(
     *,
     session: Session,
-    actor_id: uuid.UUID | None,
-    actor_role: str | None,
+    actor_id: uuid.UUID | None = None,
+    actor_role: str | None = None,
     action: str,
     object_type: str,
     object_id: str | uuid.UUID,
@@ -144,11 +144,13 @@ def record(
     ip: str | None = None,
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
+    by: Actor | None = None,
 ) -> AuditEvent:
-    """Append one row about a change (or login) in the caller's transaction."""
+    """Append one row about a change (or login) in the caller's transaction; the actor is
+    `by` (a user) or `actor_id`/`actor_role`."""
     event, links = _event(
-        actor_id=actor_id,
-        actor_role=actor_role,
+        actor_id=by.id if by is not None else actor_id,
+        actor_role=by.role if by is not None else actor_role,
         action=action,
         object_type=object_type,
         object_id=object_id,
