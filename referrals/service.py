@@ -809,14 +809,33 @@ def care_plans_of_team(*, session: Session, team_id: uuid.UUID) -> list[CarePlan
 def complete_care_plan(
     *, session: Session, task_id: uuid.UUID, by: User, now: datetime
 ) -> CarePlanTask:
-    task = session.get(CarePlanTask, task_id)
-    if task is None or not contracts.is_member(session=session, user=by, team_id=task.team_id):
-        raise NotFound(f"care plan {task_id} not found")
+    found = session.get(CarePlanTask, task_id)
+    task = audit.visible_or_404(
+        session,
+        by,
+        found,
+        visible=found is not None
+        and contracts.is_member(session=session, user=by, team_id=found.team_id),
+        object_type="care_plan",
+        ident=task_id,
+        label="care plan",
+        reason="not a member of the resident's team",
+    )
     if task.done_at is not None:
         raise Conflict("care plan taken up already", code="already_done")
     task.done_at = now
     task.done_by_id = by.id
     session.flush()
+    audit.record(
+        session=session,
+        by=by,
+        action="done",
+        object_type="care_plan",
+        object_id=task.id,
+        patient_id=task.patient_id,
+        detail={"referral_id": str(task.referral_id)},
+        at=now,
+    )
     return task
 
 
