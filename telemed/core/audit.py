@@ -11,7 +11,10 @@ Three calls write it, and nothing else does:
   caller. The request then fails and its transaction rolls back; the row is written again
   after the rollback (`telemed.core.db.after_rollback`), so it survives.
 - `record(...)`: a change (create, update, a workflow action, login ...), in the caller's
-  transaction.
+  transaction, naming the patient of the object changed. The domains write it from their
+  change helpers (one per domain: a booking's, a referral's event, a contract's ...), so a
+  write route cannot skip it either; `tests/core/test_audit_coverage.py` calls every route
+  that returns patient data and fails when one names nobody.
 
 Every row names the patients it concerns in `audit_event_patient` (and, when there is
 exactly one, in `audit_event.patient_id`), so "who saw this patient" finds list reads too.
