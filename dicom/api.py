@@ -441,6 +441,7 @@ def reconciliation_compare(
         now=now,
         ip=ip,
         detail={"candidate_patient_id": str(patient.id)},
+        patient_id=patient.id,
     )
     return AssignmentCheck(
         study_uid=study.study_uid,

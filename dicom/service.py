@@ -227,15 +227,18 @@ def record_access(
     ip: str | None = None,
     action: str = "read",
     detail: dict[str, Any] | None = None,
+    patient_id: uuid.UUID | None = None,
 ) -> None:
-    """Write one audit row: who accessed which study, what (qido, metadata, frames ...)."""
+    """Write one audit row: who accessed which study, what (qido, metadata, frames ...);
+    it names the study's patient, or `patient_id` (a candidate shown beside the study)."""
+    patient_id = patient_id or study.patient_id
     if action == "read" and not detail:
         audit.read(
             session,
             user,
             object_type="study",
             object_id=study.study_uid,
-            patient_ids=[study.patient_id],
+            patient_ids=[patient_id],
             what=what,
             at=now,
         )
@@ -247,7 +250,7 @@ def record_access(
         action=action,
         object_type="study",
         object_id=study.study_uid,
-        patient_id=study.patient_id,
+        patient_id=patient_id,
         ip=ip,
         detail={"what": what, **(detail or {})},
         at=now,
@@ -759,9 +762,15 @@ def _unmatched_study(session: Session, user: User, study_uid: str) -> Study:
     if not _may_reconcile(user):
         raise Forbidden("only doctors of the sending institution reconcile its studies")
     study = _study(session, study_uid)
-    if study is None or study.source_institution_id != user.institution_id:
-        raise NotFound(f"study {study_uid} not found")
-    return study
+    return audit.visible_or_404(
+        session,
+        user,
+        study,
+        visible=study is not None and study.source_institution_id == user.institution_id,
+        object_type="study",
+        ident=study_uid,
+        reason="reconciles a study another institution sent",
+    )
 
 
 def _name_forms(pn: str) -> set[str]:

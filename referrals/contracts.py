@@ -362,6 +362,38 @@ def _may_sign_for(session: Session, doctor: User, team: FamilyDoctorTeam, patien
     return can_read_patient(session, doctor, patient)
 
 
+def _refuse_patient(session: Session, by: User, patient: Patient, reason: str) -> NotFound:
+    """The 404 for a patient the caller may not sign (no existence leak); refusal audited."""
+    audit.refused(
+        session, by, object_type="patient", object_id=patient.id, patient_id=patient.id,
+        reason=reason,
+    )  # fmt: skip
+    return NotFound(f"patient {patient.id} not found")
+
+
+def _audit(
+    session: Session,
+    by: User | None,
+    action: str,
+    contract: Contract,
+    *,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """The audit row of a change of a contract, naming its resident."""
+    audit.record(
+        session=session,
+        by=by,
+        actor_role=None if by else "system",
+        action=action,
+        object_type="contract",
+        object_id=contract.id,
+        patient_id=contract.patient_id,
+        detail={"status": contract.status, **(detail or {})},
+        at=now,
+    )
+
+
 def _signing(
     *,
     session: Session,
@@ -374,14 +406,14 @@ def _signing(
     """Who signs and how: (channel, consent record, confirmed)."""
     if by.role == Role.PATIENT:
         if by.patient_id != patient.id:
-            raise NotFound(f"patient {patient.id} not found")
+            raise _refuse_patient(session, by, patient, "a resident signs only for themselves")
         return "app", {"method": "in_app", "recorded_at": now.isoformat(), "by": str(by.id)}, False
     if by.role not in DOCTOR_ROLES or not is_member(session=session, user=by, team_id=team.id):
         raise Forbidden(
             "only the resident or a doctor of this team may sign", code="not_team_doctor"
         )
     if not _may_sign_for(session, by, team, patient):
-        raise NotFound(f"patient {patient.id} not found")
+        raise _refuse_patient(session, by, patient, "signs a resident outside the team's county")
     if not consent or consent.get("method") not in CONSENT_METHODS:
         raise Invalid(
             f"signing on the resident's behalf needs their recorded consent "
@@ -518,6 +550,7 @@ def sign_contract(
         created_at=now,
     )
     _insert_contract(session, contract, packages)
+    _audit(session, by, "sign", contract, now=now, detail={"channel": channel})
     if activate_now:
         _on_activated(session, contract, now)
     return contract
@@ -533,6 +566,7 @@ def confirm(*, session: Session, contract: Contract, by: User, now: datetime) ->
         raise Conflict(f"contract is {contract.status}", code="not_pending")
     contract.confirmed_at = now
     session.flush()
+    _audit(session, by, "confirm", contract, now=now)
     if contract.term_start <= today(now):
         activate(session=session, contract=contract, now=now)
     return contract
@@ -584,6 +618,7 @@ def terminate(
     ).scalars():
         session.delete(fu)
     session.flush()
+    _audit(session, by, "terminate", contract, now=now, detail={"reason": reason[:200]})
     return contract
 
 
@@ -639,7 +674,9 @@ def renew(
         previous_contract_id=contract.id,
         created_at=now,
     )
-    return _insert_contract(session, nxt, packages)
+    _insert_contract(session, nxt, packages)
+    _audit(session, by, "renew", nxt, now=now, detail={"previous_contract_id": str(contract.id)})
+    return nxt
 
 
 def patient_user_ids(*, session: Session, patient_id: uuid.UUID) -> list[uuid.UUID]:
@@ -761,11 +798,18 @@ def complete_follow_up(
     notes: str,
     measurements: dict[str, Any],
 ) -> FollowUp:
-    fu = session.get(FollowUp, follow_up_id)
-    if fu is None or not (
-        by.role == Role.ADMIN or is_member(session=session, user=by, team_id=fu.team_id)
-    ):
-        raise NotFound(f"follow-up {follow_up_id} not found")
+    found = session.get(FollowUp, follow_up_id)
+    fu = audit.visible_or_404(
+        session,
+        by,
+        found,
+        visible=found is not None
+        and (by.role == Role.ADMIN or is_member(session=session, user=by, team_id=found.team_id)),
+        object_type="follow_up",
+        ident=follow_up_id,
+        label="follow-up",
+        reason="not a member of the resident's team",
+    )
     if fu.done_at is not None:
         raise Conflict("follow-up already recorded", code="already_done")
     fu.done_at = now
@@ -773,6 +817,16 @@ def complete_follow_up(
     fu.notes = notes
     fu.measurements = measurements
     session.flush()
+    audit.record(
+        session=session,
+        by=by,
+        action="done",
+        object_type="follow_up",
+        object_id=fu.id,
+        patient_id=fu.patient_id,
+        detail={"contract_id": str(fu.contract_id)},
+        at=now,
+    )
     return fu
 
 

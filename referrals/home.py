@@ -18,6 +18,28 @@ from telemed.identity import permissions
 from telemed.identity.models import Role, User
 
 
+def _audit(
+    session: Session,
+    by: User,
+    action: str,
+    obj: HomeSickBed | HomeVisitRequest,
+    *,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """The audit row of a change of a home sick bed or home visit, naming its resident."""
+    audit.record(
+        session=session,
+        by=by,
+        action=action,
+        object_type="home_bed" if isinstance(obj, HomeSickBed) else "home_visit",
+        object_id=obj.id,
+        patient_id=obj.patient_id,
+        detail={"status": obj.status, **(detail or {})},
+        at=now,
+    )
+
+
 def _require_team_staff(session: Session, user: User, team_id: uuid.UUID) -> None:
     if not contracts.is_member(session=session, user=user, team_id=team_id):
         raise Forbidden("only members of the resident's team do this", code="not_team_member")
@@ -66,6 +88,7 @@ def admit_home_bed(
     )
     session.add(bed)
     session.flush()
+    _audit(session, by, "admit", bed, now=now)
     return bed
 
 
@@ -111,9 +134,11 @@ def record_bed_visit(
             raise Conflict(f"home visit is {req.status}", code="not_scheduled")
         req.status = "done"
         req.done_at = now
+        _audit(session, by, "done", req, now=now, detail={"home_bed_id": str(bed.id)})
     visit = HomeBedVisit(bed_id=bed.id, visited_at=now, by_id=by.id, notes=notes, vitals=vitals)
     session.add(visit)
     session.flush()
+    _audit(session, by, "visit", bed, now=now, detail={"visit_id": str(visit.id)})
     return visit
 
 
@@ -129,6 +154,7 @@ def discharge_bed(
     bed.discharged_at = now
     bed.discharge_summary = summary
     session.flush()
+    _audit(session, by, "discharge", bed, now=now)
     return bed
 
 
@@ -235,6 +261,7 @@ def request_home_visit(
     )
     session.add(req)
     session.flush()
+    _audit(session, by, "request", req, now=now)
     return req
 
 
@@ -320,6 +347,7 @@ def schedule_home_visit(
         raise Invalid("give slot_id or scheduled_at", field="slot_id")
     req.status = "scheduled"
     session.flush()
+    _audit(session, by, "schedule", req, now=now)
     return req
 
 
@@ -338,6 +366,7 @@ def finish_home_visit(
     req.status = "done" if done else "cancelled"
     req.done_at = now
     session.flush()
+    _audit(session, by, "done" if done else "cancel", req, now=now)
     return req
 
 

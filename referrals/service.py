@@ -66,14 +66,18 @@ def can_see_referral(*, session: Session, user: User, referral: Referral) -> boo
 
 def get_referral(*, session: Session, referral_id: uuid.UUID, user: User) -> Referral:
     """Load a referral the user may see; hidden ones are 404."""
-    r = session.get(Referral, referral_id)
+    return _visible(session, user, session.get(Referral, referral_id), referral_id)
+
+
+def _visible(session: Session, user: User, r: Referral | None, ident: uuid.UUID) -> Referral:
+    """`r` when the user may see it; else 404, the refusal of an existing one audited."""
     return audit.visible_or_404(
         session,
         user,
         r,
         visible=r is not None and can_see_referral(session=session, user=user, referral=r),
         object_type="referral",
-        ident=referral_id,
+        ident=ident,
         reason="takes no part in this referral",
     )
 
@@ -256,9 +260,7 @@ def link_study(
 ) -> Referral:
     """Attach a study to the referral as imaging's link rule allows (`dicom.policy`: the
     referrer or the receiver while the referral is open, a study their hospital sent)."""
-    r = _lock(session, referral_id)
-    if not can_see_referral(session=session, user=by, referral=r):
-        raise NotFound(f"referral {referral_id} not found")
+    r = _visible(session, by, _lock(session, referral_id), referral_id)
     imaging.link(session=session, referral_id=r.id, study_uid=study_uid, by=by, now=now)
     if not any(a.get("study_uid") == study_uid for a in r.attachments):
         r.attachments = [
@@ -281,9 +283,7 @@ def unlink_study(
     ip: str | None,
 ) -> Referral:
     """Unlink a study from the referral (the same rule as linking); its readers lose it."""
-    r = _lock(session, referral_id)
-    if not can_see_referral(session=session, user=by, referral=r):
-        raise NotFound(f"referral {referral_id} not found")
+    r = _visible(session, by, _lock(session, referral_id), referral_id)
     imaging.unlink(session=session, referral_id=r.id, study_uid=study_uid, by=by, now=now, ip=ip)
     r.updated_at = now
     _event(session, r, "unlink_study", r.status, r.status, by, now, None, {"study_uid": study_uid})
@@ -316,6 +316,17 @@ def _event(
         data=data,
     )
     session.add(ev)
+    audit.record(  # every change of a referral is audited, naming its patient
+        session=session,
+        by=by,
+        actor_role=None if by else "system",
+        action=action,
+        object_type="referral",
+        object_id=r.id,
+        patient_id=r.patient_id,
+        detail={"from": src, "to": dst, **({"reason": reason} if reason else {})},
+        at=now,
+    )
     return ev
 
 
@@ -332,8 +343,7 @@ def _lock(session: Session, referral_id: uuid.UUID) -> Referral:
 
 
 def _authorize(session: Session, user: User, r: Referral, action: str) -> None:
-    if not can_see_referral(session=session, user=user, referral=r):
-        raise NotFound(f"referral {r.id} not found")
+    _visible(session, user, r, r.id)
     allowed = policy.PARTIES[action]
     if not policy.parties_of(user, r) & set(allowed):
         raise Forbidden(
@@ -823,14 +833,33 @@ def care_plans_of_team(*, session: Session, team_id: uuid.UUID) -> list[CarePlan
 def complete_care_plan(
     *, session: Session, task_id: uuid.UUID, by: User, now: datetime
 ) -> CarePlanTask:
-    task = session.get(CarePlanTask, task_id)
-    if task is None or not contracts.is_member(session=session, user=by, team_id=task.team_id):
-        raise NotFound(f"care plan {task_id} not found")
+    found = session.get(CarePlanTask, task_id)
+    task = audit.visible_or_404(
+        session,
+        by,
+        found,
+        visible=found is not None
+        and contracts.is_member(session=session, user=by, team_id=found.team_id),
+        object_type="care_plan",
+        ident=task_id,
+        label="care plan",
+        reason="not a member of the resident's team",
+    )
     if task.done_at is not None:
         raise Conflict("care plan taken up already", code="already_done")
     task.done_at = now
     task.done_by_id = by.id
     session.flush()
+    audit.record(
+        session=session,
+        by=by,
+        action="done",
+        object_type="care_plan",
+        object_id=task.id,
+        patient_id=task.patient_id,
+        detail={"referral_id": str(task.referral_id)},
+        at=now,
+    )
     return task
 
 

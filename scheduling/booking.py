@@ -110,6 +110,43 @@ def read_booking(
     return booking
 
 
+def _audit(
+    session: Session,
+    by: User | None,
+    action: str,
+    booking: Booking,
+    *,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """The audit row of a change of a booking, naming its patient."""
+    audit.record(
+        session=session,
+        by=by,
+        actor_role=None if by else "system",
+        action=action,
+        object_type="booking",
+        object_id=booking.id,
+        patient_id=booking.patient_id,
+        detail={"status": booking.status, **(detail or {})},
+        at=now,
+    )
+
+
+def _audited(
+    session: Session, by: User, action: str, pending: _Pending, got: Booking, now: datetime
+) -> Booking:
+    """Audit what a hold or booking request did: the change, or (a replay of an earlier
+    request with the same key) the read of the booking it answers with."""
+    if pending.replayed or got.id != pending.booking.id:
+        audit.read(
+            session, by, object_type="booking", object_id=got.id, patient_ids=[got.patient_id]
+        )
+    else:
+        _audit(session, by, action, got, now=now)
+    return got
+
+
 def _lock_slot(session: Session, slot_id: uuid.UUID) -> Slot:
     slot = session.execute(
         select(Slot)
@@ -624,8 +661,9 @@ def hold_slot(
                 defer=True,
             )
             if pending.replayed:
-                return pending.booking
-            return _take_place(session, pending, now)
+                return _audited(session, by, "hold", pending, pending.booking, now)
+            # audited after the place is taken: a lost idempotency race answers a replay
+            return _audited(session, by, "hold", pending, _take_place(session, pending, now), now)
     except IntegrityError as exc:
         raise _integrity_conflict(exc) from None
 
@@ -669,6 +707,13 @@ def book(
                     booking_id=hold_id,  # confirming keeps the hold's id
                 )
                 if previous is not None:
+                    audit.read(
+                        session,
+                        by,
+                        object_type="booking",
+                        object_id=previous.id,
+                        patient_ids=[previous.patient_id],
+                    )
                     return previous
                 booking = _confirm_hold(
                     session,
@@ -697,7 +742,7 @@ def book(
                     defer=True,
                 )
                 if pending.replayed:
-                    return pending.booking
+                    return _audited(session, by, "book", pending, pending.booking, now)
                 booking = pending.booking
             _notify(
                 session,
@@ -709,7 +754,9 @@ def book(
                 into=pending,
             )
             if pending is not None:
-                return _take_place(session, pending, now)  # last: short slot lock
+                taken = _take_place(session, pending, now)  # last: short slot lock
+                return _audited(session, by, "book", pending, taken, now)
+            _audit(session, by, "book", booking, now=now, detail={"hold_id": str(hold_id)})
             return booking
     except IntegrityError as exc:
         raise _integrity_conflict(exc) from None
@@ -726,9 +773,17 @@ def _confirm_hold(
     reference_type: str | None,
     reference_id: uuid.UUID | None,
 ) -> Booking:
-    hold = session.get(Booking, hold_id)
-    if hold is None or hold.booked_by_id != by.id:
-        raise NotFound(f"hold {hold_id} not found")
+    found = session.get(Booking, hold_id)
+    hold = audit.visible_or_404(
+        session,
+        by,
+        found,
+        visible=found is not None and found.booked_by_id == by.id,
+        object_type="booking",
+        ident=hold_id,
+        label="hold",
+        reason="confirms a hold someone else made",
+    )
     if slot_id is not None and slot_id != hold.slot_id:
         raise Invalid("the hold is for another slot", field="slot_id")
     if patient_id is not None and hold.patient_id is not None and patient_id != hold.patient_id:
@@ -805,6 +860,7 @@ def cancel_booking(
                 body=f"{_when(booking)} 的预约已取消。{reason}".strip(),
                 now=now,
             )
+        _audit(session, by, "cancel", booking, now=now, detail={"reason": reason[:200]})
         if slot.status == "active" and slot.start_at > now:
             offer_waitlist(session=session, slot=slot, now=now)
         return booking
@@ -860,6 +916,8 @@ def reschedule(
             new = pending.booking
             new.rescheduled_from_id = old.id
             _take_place(session, pending, now)
+            _audit(session, by, "cancel", old, now=now, detail={"rescheduled_to": str(new.id)})
+            _audit(session, by, "reschedule", new, now=now, detail={"from": str(old.id)})
             _notify(
                 session,
                 new,
@@ -886,6 +944,7 @@ def mark(
     if action == "noshow" and booking.start_at > now:
         raise Conflict("a no-show is recorded only after the start time", code="too_early")
     _set_status(booking, action, by=by, now=now)
+    _audit(session, by, action, booking, now=now)
     session.flush()
     return booking
 

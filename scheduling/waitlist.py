@@ -46,7 +46,25 @@ def join_waitlist(
     )
     session.add(entry)
     session.flush()
+    _audit(session, by, "create", entry, now=now)
     return entry
+
+
+def _audit(
+    session: Session, by: User | None, action: str, entry: WaitlistEntry, *, now: datetime
+) -> None:
+    """The audit row of a change of a waitlist request, naming its patient."""
+    audit.record(
+        session=session,
+        by=by,
+        actor_role=None if by else "system",
+        action=action,
+        object_type="waitlist",
+        object_id=entry.id,
+        patient_id=entry.patient_id,
+        detail={"status": entry.status},
+        at=now,
+    )
 
 
 def _waitlist_filter(user: User) -> Any:
@@ -128,8 +146,10 @@ def leave_waitlist(
                     session=session, booking_id=hold.id, by=by, now=now, reason="left waitlist"
                 )
                 session.refresh(entry)
+                _audit(session, by, "leave", entry, now=now)
                 return entry
         entry.status = WAITLIST.next(entry.status, "leave")
+        _audit(session, by, "leave", entry, now=now)
         session.flush()
         return entry
 
@@ -171,6 +191,7 @@ def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | 
                 hold.waitlist_entry_id = entry.id
                 entry.status = WAITLIST.next(entry.status, "offer")
                 entry.offered_booking_id = hold.id
+                _audit(session, None, "offer", entry, now=now)
                 _notify(
                     session,
                     hold,

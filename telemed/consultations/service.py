@@ -300,10 +300,17 @@ def _create(
         raise Invalid("only doctors request remote services", field="role")
     if by.institution_id is None:
         raise Invalid("the requesting doctor has no institution", field="institution")
-    patient = session.get(Patient, data.patient_id)
-    if patient is None or not _may_act_for(session, by, patient):
-        # hidden patients do not exist for this doctor
-        raise NotFound(f"patient {data.patient_id} not found")
+    found = session.get(Patient, data.patient_id)
+    patient = audit.visible_or_404(  # hidden patients do not exist for this doctor
+        session,
+        by,
+        found,
+        visible=found is not None and _may_act_for(session, by, found),
+        object_type="patient",
+        ident=data.patient_id,
+        patient_id=data.patient_id,
+        reason="may not request care for this patient",
+    )
     _check_specialty(data.wanted_specialty)
     _check_targets(session, data.chosen_institution_id, data.chosen_specialist_id)
     if data.imaging_order is not None and data.service_class != "imaging_diagnosis":
@@ -1037,6 +1044,7 @@ def save_draft(
     _fill(draft, data)
     draft.updated_at = now
     session.flush()
+    _audit(session, by, "write_opinion", c, now=now, detail={"version": draft.version})
     return draft
 
 

@@ -11,7 +11,10 @@ Three calls write it, and nothing else does:
   caller. The request then fails and its transaction rolls back; the row is written again
   after the rollback (`telemed.core.db.after_rollback`), so it survives.
 - `record(...)`: a change (create, update, a workflow action, login ...), in the caller's
-  transaction.
+  transaction, naming the patient of the object changed. The domains write it from their
+  change helpers (one per domain: a booking's, a referral's event, a contract's ...), so a
+  write route cannot skip it either; `tests/core/test_audit_coverage.py` calls every route
+  that returns patient data and fails when one names nobody.
 
 Every row names the patients it concerns in `audit_event_patient` (and, when there is
 exactly one, in `audit_event.patient_id`), so "who saw this patient" finds list reads too.
@@ -135,8 +138,8 @@ def _distinct(ids: Iterable[uuid.UUID | None]) -> list[uuid.UUID]:
 def record(
     *,
     session: Session,
-    actor_id: uuid.UUID | None,
-    actor_role: str | None,
+    actor_id: uuid.UUID | None = None,
+    actor_role: str | None = None,
     action: str,
     object_type: str,
     object_id: str | uuid.UUID,
@@ -144,11 +147,13 @@ def record(
     ip: str | None = None,
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
+    by: Actor | None = None,
 ) -> AuditEvent:
-    """Append one row about a change (or login) in the caller's transaction."""
+    """Append one row about a change (or login) in the caller's transaction; the actor is
+    `by` (a user) or `actor_id`/`actor_role`."""
     event, links = _event(
-        actor_id=actor_id,
-        actor_role=actor_role,
+        actor_id=by.id if by is not None else actor_id,
+        actor_role=by.role if by is not None else actor_role,
         action=action,
         object_type=object_type,
         object_id=object_id,

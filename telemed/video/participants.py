@@ -42,6 +42,12 @@ def patient_of(*, session: Session, room: Room) -> uuid.UUID | None:
     return c.patient_id
 
 
+def patient_of_consultation(*, session: Session, consultation_id: uuid.UUID) -> uuid.UUID:
+    """The patient of a consultation (404 when it does not exist)."""
+    c = consultations.get_consultation(session=session, consultation_id=consultation_id)
+    return c.patient_id
+
+
 def consultation_participants(*, session: Session, consultation_id: uuid.UUID) -> set[uuid.UUID]:
     """The consultation's participants (404 when it does not exist)."""
     return consultations.participants(session=session, consultation_id=consultation_id)

@@ -75,6 +75,16 @@ def create_room(
             session=session, consultation_id=data.consultation_id
         )
         if by.id not in people and by.role != Role.ADMIN:
+            audit.refused(
+                session,
+                by,
+                object_type="consultation",
+                object_id=data.consultation_id,
+                patient_id=room_participants.patient_of_consultation(
+                    session=session, consultation_id=data.consultation_id
+                ),
+                reason="creates a room for a consultation it takes no part in",
+            )
             raise NotFound(f"consultation {data.consultation_id} not found")
         win = room_participants.session_window(
             session=session, consultation_id=data.consultation_id
@@ -131,6 +141,16 @@ def create_room(
     for uid in sorted(invited):
         session.add(RoomInvite(room_id=room.id, user_id=uid))
     session.flush()
+    audit.record(
+        session=session,
+        by=by,
+        action="create",
+        object_type="video_room",
+        object_id=room.id,
+        patient_id=room_participants.patient_of(session=session, room=room),
+        detail={"consultation_id": str(room.consultation_id) if room.consultation_id else None},
+        at=now,
+    )
     return room
 
 
@@ -293,8 +313,21 @@ def join(
 ) -> JoinResult:
     """A user's socket joins: host and those inside their grace period enter, others wait."""
     room = session.execute(select(Room).where(Room.id == room_id).with_for_update()).scalar_one()
+    patient_id = room_participants.patient_of(session=session, room=room)
+
+    def refuse(reason: str) -> NotInvited:
+        audit.refused(
+            session,
+            user,
+            object_type="video_room",
+            object_id=room.id,
+            patient_id=patient_id,
+            reason=reason,
+        )
+        return NotInvited(reason)
+
     if user.id not in room_participants.participant_ids(session=session, room=room):
-        raise NotInvited("you are not a participant of this room")
+        raise refuse("you are not a participant of this room")
     opens_at, closes_at = window(room=room, settings=settings)
     if now < opens_at:
         raise RoomClosed(f"the room opens at {opens_at.isoformat()}")
@@ -314,7 +347,7 @@ def join(
         session.add(part)
     else:
         if part.status == ParticipantStatus.DENIED:
-            raise NotInvited("the host declined your admission to this room")
+            raise refuse("the host declined your admission to this room")
         if part.connected and part.peer_id != peer_id:
             replaced = part.peer_id
         part.last_joined_at = now
@@ -349,6 +382,11 @@ def join(
         live=admitted,
     )
     session.flush()
+    if patient_id is not None:  # joining shows the consultation's room: a read of its patient
+        audit.read(
+            session, user, object_type="video_room", object_id=room.id, patient_ids=[patient_id],
+            what="join",
+        )  # fmt: skip
     running = running_recording(session=session, room_id=room.id, now=now, settings=settings)
     return JoinResult(
         participant=part,

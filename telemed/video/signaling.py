@@ -22,7 +22,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from sqlmodel import Session
 
 from telemed.core import clock
-from telemed.core.db import get_engine
+from telemed.core.db import get_engine, roll_back
 from telemed.core.errors import (
     Conflict,
     DomainError,
@@ -31,6 +31,7 @@ from telemed.core.errors import (
     NotFound,
     Unauthorized,
 )
+from telemed.core.logging import request_id_var, request_origin_var
 from telemed.core.settings import Settings
 from telemed.identity import service as identity_service
 from telemed.identity.models import User
@@ -73,7 +74,7 @@ async def in_transaction(fn: Callable[[Session], T]) -> T:
                 session.commit()
                 return result
             except BaseException:
-                session.rollback()
+                roll_back(session)  # what must outlive the failure (a refusal's audit row) stays
                 raise
 
     return await anyio.to_thread.run_sync(_run)
@@ -187,6 +188,19 @@ class SocketSession:
     # ------------------------------------------------------------ lifecycle
 
     async def run(self, token: str | None) -> None:
+        # audit rows of this connection carry its address, the path and the peer id
+        client = self.ws.client
+        origin = request_origin_var.set(
+            (client.host if client else None, "WEBSOCKET", self.ws.url.path)
+        )
+        rid = request_id_var.set(self.peer_id)
+        try:
+            await self._run(token)
+        finally:
+            request_id_var.reset(rid)
+            request_origin_var.reset(origin)
+
+    async def _run(self, token: str | None) -> None:
         await self.ws.accept()
         try:
             user = await self.authenticate(token)

@@ -1,4 +1,4 @@
-"""Audit complete by construction: a walk over every GET route of the app.
+"""Audit complete by construction: a walk over every route of the app.
 
 Every GET route is either a read of patient data (`PATIENT_READS`: how to call it on real
 objects) or exempt with a reason (`EXEMPT`). A route added without being classified fails
@@ -6,6 +6,11 @@ objects) or exempt with a reason (`EXEMPT`). A route added without being classif
 domains' services, calls each patient-data route as an entitled user and asserts that an
 audit row of that request names the patient; then calls it as a doctor of another county,
 who takes part in nothing, and asserts the refusal was recorded (and survived the rollback).
+
+Every other route whose response carries a patient-data shape is in `WRITES`, saying what
+it records (a route added without an entry fails). The write walk calls every one of them
+through the API, as the users would, and asserts that each successful call wrote an audit
+row naming the patient the response is about.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +69,7 @@ EXEMPT: dict[str, str] = {
     "/api/v1/schedules/{rule_id}": "a specialist's weekly rule",
     "/api/v1/holidays": "the calendar",
     "/api/v1/notifications": "the caller's own inbox; opening what it names is audited",
+    "/api/v1/admin/outbox": "delivery state of messages (admins); audited as an outbox read",
     "/fhir/R4/Slot": "free capacity",
     "/fhir/R4/Schedule": "specialists' weekly rules",
     "/api/v1/dicom/jobs/{job_id}": "progress of a PACS transfer (counts, status)",
@@ -83,8 +89,11 @@ class Read:
     """How to call one patient-data route: as whom, with which parameters, whose patient."""
 
     user: str
-    patient: str = "bateer"  # key of the world's patient the response is about
+    # key of the world's patient the response is about; None: studies matched to no patient
+    # yet (a read row per study, naming nobody)
+    patient: str | None = "bateer"
     params: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)  # path parameters other than the world's
     refusal: bool | None = None  # outsider on the object: default when the path names one
     refusal_names_patient: bool = True
 
@@ -124,6 +133,14 @@ PATIENT_READS: dict[str, Read] = {
     "/api/v1/studies/{study_uid}": Read("county-doctor"),
     "/api/v1/studies/{study_uid}/links": Read("county-doctor"),
     "/api/v1/studies/{study_uid}/priors": Read("county-doctor"),
+    "/api/v1/dicom/worklist": Read("county-doctor"),
+    "/api/v1/dicom/reconciliation": Read("county-doctor", patient=None),
+    "/api/v1/dicom/reconciliation/{study_uid}/compare": Read(
+        "county-doctor",
+        params={"patient_id": "{patient_id}"},
+        ids={"study_uid": "{unmatched_uid}"},
+        refusal_names_patient=False,  # the study is nobody's yet
+    ),
     "/dicom-web/studies": Read("county-doctor"),
     "/dicom-web/series": Read("county-doctor"),
     "/dicom-web/instances": Read("county-doctor"),
@@ -168,13 +185,14 @@ PATIENT_READS: dict[str, Read] = {
 
 
 _C = _CONSULTATION
-_GAP = "GAP: returns patient data and records no audit row yet (write-side audit, issue 13)"
+_B = "/api/v1/bookings/{booking_id}"
+_R = "/api/v1/referrals/{referral_id}"
 # Routes other than GET whose response carries a patient-data shape (one that a patient read
-# above returns): each must say what it records. Writes are not walked here (see the report
-# of issue 13 part C); the entries marked _GAP are the writes still to be audited.
+# above returns): each says what it records. `test_every_write_is_audited` calls each of
+# them and asserts a row of that request names the patient.
 WRITES: dict[str, str] = {
     "POST /api/v1/patients": "create patient",
-    "POST /api/v1/rooms": _GAP,
+    "POST /api/v1/rooms": "create video_room (the consultation's patient)",
     "POST /api/v1/consultations": "create consultation",
     f"PATCH {_C}": "update consultation",
     f"POST {_C}/consent": "consent consultation",
@@ -186,35 +204,38 @@ WRITES: dict[str, str] = {
     },
     f"POST {_C}/acknowledge": "acknowledge (close) consultation",
     f"POST {_C}/payments": "pay consultation",
-    f"PUT {_C}/opinion": _GAP,
+    f"PUT {_C}/opinion": "write_opinion consultation",
     f"POST {_C}/opinion/sign": "report consultation",
     f"POST {_C}/opinion/corrections": "amend consultation",
-    "POST /api/v1/slots/{slot_id}/hold": _GAP,
-    "POST /api/v1/bookings": _GAP,
-    **{
-        f"POST /api/v1/bookings/{{booking_id}}/{a}": _GAP
-        for a in ("cancel", "reschedule", "arrive", "noshow", "fulfil")
-    },
-    "POST /api/v1/waitlist": _GAP,
-    "POST /api/v1/waitlist/{entry_id}/cancel": _GAP,
+    "POST /api/v1/slots/{slot_id}/hold": "hold booking (a replayed key: read booking)",
+    "POST /api/v1/bookings": "book booking (a replayed key: read booking)",
+    f"POST {_B}/cancel": "cancel booking",
+    f"POST {_B}/reschedule": "cancel (the old) and reschedule (the new) booking",
+    **{f"POST {_B}/{a}": f"{a} booking" for a in ("arrive", "noshow", "fulfil")},
+    "POST /api/v1/waitlist": "create waitlist",
+    "POST /api/v1/waitlist/{entry_id}/cancel": "leave waitlist",
     "POST /api/v1/studies/{study_uid}/links": "link study",
-    f"POST {_FAMILY}/contracts": _GAP,
+    "POST /api/v1/dicom/reconciliation/{study_uid}/assign": "update study (reconcile)",
+    f"POST {_FAMILY}/contracts": "sign contract",
     **{
-        f"POST {_FAMILY}/contracts/{{contract_id}}/{a}": "read contract (its loader)"
+        f"POST {_FAMILY}/contracts/{{contract_id}}/{a}": f"{a} contract (and its loader's read)"
         for a in ("confirm", "renew", "terminate")
     },
-    f"POST {_FAMILY}/follow-ups/{{follow_up_id}}/done": _GAP,
-    f"POST {_FAMILY}/home-beds": _GAP,
-    f"POST {_FAMILY}/home-beds/{{bed_id}}/visits": _GAP,
-    f"POST {_FAMILY}/home-beds/{{bed_id}}/discharge": _GAP,
-    f"POST {_FAMILY}/home-visits": _GAP,
-    f"POST {_FAMILY}/home-visits/{{visit_id}}/schedule": _GAP,
-    f"POST {_FAMILY}/home-visits/{{visit_id}}/{{outcome}}": _GAP,
-    "POST /api/v1/referrals": _GAP,
+    f"POST {_FAMILY}/follow-ups/{{follow_up_id}}/done": "done follow_up",
+    f"POST {_FAMILY}/home-beds": "admit home_bed",
+    f"POST {_FAMILY}/home-beds/{{bed_id}}/visits": "visit home_bed",
+    f"POST {_FAMILY}/home-beds/{{bed_id}}/discharge": "discharge home_bed",
+    f"POST {_FAMILY}/home-visits": "request home_visit",
+    f"POST {_FAMILY}/home-visits/{{visit_id}}/schedule": "schedule home_visit",
+    f"POST {_FAMILY}/home-visits/{{visit_id}}/{{outcome}}": "done / cancel home_visit",
+    "POST /api/v1/referrals": "create referral",
     **{
-        f"POST /api/v1/referrals/{{referral_id}}/{a}": _GAP
-        for a in ("book", "complete", "outcome", "contact-by", "studies", "{action}")
+        f"POST {_R}/{a}": f"{a.replace('-', '_')} referral"
+        for a in ("book", "complete", "outcome", "contact-by")
     },
+    f"POST {_R}/studies": "link_study referral",
+    f"DELETE {_R}/studies/{{study_uid}}": "unlink_study referral",
+    f"POST {_R}/{{action}}": "<action> referral (receive, accept, arrive, close ...)",
 }
 
 
@@ -308,12 +329,65 @@ def _ok(r: Any, status: int = 200) -> dict[str, Any]:
     return r.json()  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True)
+class Call:
+    """One request the test client made, as the write walk checks it."""
+
+    route: str  # "METHOD /openapi/path"
+    status: int
+    request_id: str
+    body: Any
+
+
+def _route_of(templates: list[str], method: str, path: str) -> str | None:
+    """The OpenAPI path `path` matches: literal segments win over parameters."""
+    parts = path.rstrip("/").split("/")
+    best: tuple[int, str] | None = None
+    for template in templates:
+        segs = template.split("/")
+        if len(segs) != len(parts):
+            continue
+        params = 0
+        for seg, part in zip(segs, parts, strict=True):
+            if seg.startswith("{") and seg.endswith("}"):
+                params += 1
+            elif seg != part:
+                break
+        else:
+            if best is None or params < best[0]:
+                best = (params, template)
+    return f"{method} {best[1]}" if best else None
+
+
+@pytest.fixture
+def calls(client: TestClient, app: Any) -> list[Call]:
+    """Every request of the test client from here on (world included), with its route."""
+    templates = list(app.openapi()["paths"])
+    seen: list[Call] = []
+
+    def hook(response: Any) -> None:
+        response.read()
+        route = _route_of(templates, response.request.method, response.request.url.path)
+        if route is None:
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        rid = response.headers.get("x-request-id", "")
+        seen.append(Call(route=route, status=response.status_code, request_id=rid, body=body))
+
+    client.event_hooks = {"request": [], "response": [hook]}
+    return seen
+
+
 @pytest.fixture
 def world(
     client: TestClient,
     session: Session,
     login: Login,
     clock: Any,
+    calls: list[Call],
     orthanc_server: Any,  # noqa: F811
     orthanc_archive: Any,  # noqa: F811
     make_rule: Callable[..., Any],  # noqa: F811
@@ -364,6 +438,19 @@ def world(
     )
     ds = datasets[0]
     study_uid = str(ds.StudyInstanceUID)
+    # a remote imaging request: its modality worklist entry at the county hospital
+    order = {**body, "imaging_order": {"modality": "CT", "procedure": "CT CHEST"}}
+    _ok(client.post(api, json=order, headers=cd), 201)
+    # a study the county hospital sent that matches no order: waits for reconciliation
+    unmatched = ct_series(1, patient_name="WALK^UNKNOWN", patient_id="WALK-H-9")
+    blob, ctype = multipart_related([to_bytes(d) for d in unmatched])
+    _ok(
+        client.post(
+            "/dicom-web/studies",
+            content=blob,
+            headers={**cd, "Content-Type": ctype, "Accept": "application/dicom+json"},
+        )
+    )
     # the county PACS that priors are asked of: the Orthanc, knowing our AE title
     orthanc_server.add_modality("TELEMED", settings.dicom.ae_title, "127.0.0.1", 1)
     session.add(
@@ -431,7 +518,8 @@ def world(
     session.add(rec)
 
     # a booking and a waitlist request made by the county doctor for the patient
-    slot = slots_of(session, make_rule())[0]
+    slots = slots_of(session, make_rule())
+    slot = slots[0]
     session.commit()
     booking = _ok(
         client.post(
@@ -485,7 +573,7 @@ def world(
         session=session,
         patient_id=resident.id,
         team_id=team.id,
-        package_codes=["elderly"],
+        package_codes=["elderly", "hypertension"],  # hypertension: follow-ups
         by=fd_user,
         now=clock.at,
         settings=settings,
@@ -530,6 +618,9 @@ def world(
         "study_uid": study_uid,
         "series_uid": str(ds.SeriesInstanceUID),
         "sop_uid": str(ds.SOPInstanceUID),
+        "unmatched_uid": str(unmatched[0].StudyInstanceUID),
+        "slot_ids": ",".join(str(x.id) for x in slots[1:4]),
+        "baotou_id": str(baotou.id),
         "frames": "1",
         "frame": "1",
         "referral_id": str(referral.id),
@@ -588,16 +679,18 @@ def test_every_patient_data_read_is_audited_and_every_refusal_recorded(
 
     failures: list[str] = []
     for path, case in sorted(PATIENT_READS.items()):
-        url = path.format(**world)
+        url = path.format(**{**world, **{k: v.format(**world) for k, v in case.ids.items()}})
         params = {k: v.format(**world) for k, v in case.params.items()}
-        patient = world[case.patient]
+        patient = world[case.patient] if case.patient else None
         rid = uuid.uuid4().hex
         r = client.get(url, params=params, headers={**headers(case.user), "X-Request-ID": rid})
         if r.status_code != 200:
             failures.append(f"{path}: {case.user} got {r.status_code} {r.text[:200]}")
             continue
         reads = [(e, named) for e, named in _rows(session, rid) if e.action == "read"]
-        if not any(patient in named for _, named in reads):
+        if patient is None and not reads:
+            failures.append(f"{path}: no read row")
+        elif patient is not None and not any(patient in named for _, named in reads):
             failures.append(f"{path}: no read row naming the patient ({len(reads)} read rows)")
         refusal = case.refusal if case.refusal is not None else "{" in path
         if not refusal:
@@ -616,4 +709,209 @@ def test_every_patient_data_read_is_audited_and_every_refusal_recorded(
             failures.append(f"{path}: the outsider's refusal was not recorded")
         elif case.refusal_names_patient and not any(patient in n for _, n in refused):
             failures.append(f"{path}: the refusal row does not name the patient")
+    assert not failures, "\n".join(failures)
+
+
+# ---------------------------------------------------------------- the write walk
+
+
+def _walk_writes(
+    client: TestClient,
+    session: Session,
+    login: Login,
+    world: dict[str, str],
+    receiver: dict[str, str],
+    clock: Any,
+    make_rule: Callable[..., Any],  # noqa: F811
+    new_doctor: Callable[..., User],  # noqa: F811
+) -> None:
+    """Call every route of `WRITES` that the world did not, as the users would."""
+    from referrals.models import FollowUp
+    from telemed.identity import resident_id
+
+    cd, fd, spec2 = login("county-doctor"), login("family-doctor"), login("specialist2")
+    spec, coord = login("specialist"), login("coordinator")
+    api, w = "/api/v1/consultations", world
+    future = (clock.at + timedelta(days=5)).isoformat()
+
+    def post(url: str, headers: dict[str, str], status: int = 200, **body: Any) -> Any:
+        return _ok(client.post(url, json=body, headers=headers), status)
+
+    # patients and imaging
+    number = resident_id.make("150122", date_of_birth(), 731)
+    post("/api/v1/patients", cd, 201, name="走查患者", resident_id=number)
+    post(
+        f"/api/v1/studies/{w['study_uid']}/links",
+        cd,
+        201,
+        target_type="consultation",
+        target_id=w["live_consultation_id"],
+    )
+    post(
+        f"/api/v1/dicom/reconciliation/{w['unmatched_uid']}/assign",
+        cd,
+        patient_id=w["bateer"],
+        confirm_mismatch=True,
+    )
+
+    # consultations: a draft changed, consented, paid and declined; one redirected, cancelled
+    draft = {
+        "patient_id": w["bateer"],
+        "service_class": "imaging_diagnosis",
+        "urgency": "urgent",
+        "summary": "女，58岁，咳嗽1月",
+        "question": "请阅胸片",
+        "wanted_specialty": "radiology",
+        "chosen_specialist_id": str(_user(session, "specialist2").id),
+    }
+    d = post(api, cd, 201, **draft)
+    _ok(client.patch(f"{api}/{d['id']}", json={"question": "请阅胸部CT"}, headers=cd))
+    post(f"{api}/{d['id']}/consent", cd, 201, **CONSULTATION_CONSENT)
+    post(f"{api}/{d['id']}/submit", cd)
+    post(f"{api}/{d['id']}/payments", cd)
+    post(f"{api}/{d['id']}/decline", spec2, reason="本院影像设备检修")
+    d2 = post(api, cd, 201, **draft, consent=CONSULTATION_CONSENT)
+    post(f"{api}/{d2['id']}/submit", cd)
+    post(f"{api}/{d2['id']}/redirect", coord, reason="就近处理", institution_id=w["baotou_id"])
+    post(f"{api}/{d2['id']}/cancel", cd, reason="患者已转院")
+    # the signed opinion corrected, then acknowledged; the live session started
+    post(
+        f"{api}/{w['consultation_id']}/opinion/corrections",
+        spec2,
+        201,
+        findings="右肺上叶见一约9mm磨玻璃结节。",
+        impression="右肺上叶磨玻璃结节",
+        reason="测量更正",
+    )
+    post(f"{api}/{w['consultation_id']}/acknowledge", cd)
+    post(f"{api}/{w['live_consultation_id']}/start", spec)
+    # a live consultation with a specialist who has no slots yet: accepted, then scheduled
+    doctor = new_doctor(specialty="cardiology")
+    doc = {"Authorization": f"Bearer {_token(session, doctor)}"}
+    live = post(
+        api,
+        cd,
+        201,
+        **{
+            **draft,
+            "service_class": "consultation",
+            "wanted_specialty": "cardiology",
+            "chosen_specialist_id": str(doctor.id),
+            "consent": CONSULTATION_CONSENT,
+        },
+    )
+    post(f"{api}/{live['id']}/submit", cd)
+    accepted = post(f"{api}/{live['id']}/accept", doc)
+    assert accepted["state"] == "accepted", accepted["state"]
+    rule = make_rule(
+        specialist=doctor,
+        service_class="consultation",
+        start_time=time(14, 0),  # not at the hours of the patient's other bookings
+        end_time=time(15, 0),
+    )
+    session.commit()
+    post(f"{api}/{live['id']}/schedule", doc, slot_id=str(slots_of(session, rule)[0].id))
+
+    # bookings and the waitlist
+    free = w["slot_ids"].split(",")
+    post(f"/api/v1/waitlist/{w['entry_id']}/cancel", cd)
+    hold = post(f"/api/v1/slots/{free[0]}/hold", cd, 201, patient_id=w["bateer"])
+    post(f"/api/v1/bookings/{hold['id']}/cancel", cd, reason="改约")
+    moved = post(f"/api/v1/bookings/{w['booking_id']}/reschedule", cd, 201, slot_id=free[1])
+    post(f"/api/v1/bookings/{moved['id']}/arrive", coord)
+    post(f"/api/v1/bookings/{moved['id']}/fulfil", coord)
+    late = post("/api/v1/bookings", cd, 201, slot_id=free[2], patient_id=w["bateer"])
+
+    # the referral: unlinked study, received, accepted, contact date, booked ... outcome
+    post(
+        "/api/v1/referrals",
+        cd,
+        201,
+        patient_id=w["bateer"],
+        to_institution_id=w["baotou_id"],
+        direction="up",
+        reason="需上级医院进一步诊治",
+        diagnosis_code="I20.9",
+    )
+    r = f"/api/v1/referrals/{w['referral_id']}"
+    _ok(client.delete(f"{r}/studies/{w['study_uid']}", headers=cd))
+    post(f"{r}/receive", receiver)
+    post(f"{r}/accept", receiver)
+    post(f"{r}/contact-by", receiver, contact_by=future, reason="等待床位")
+    post(f"{r}/book", receiver, appointment_at=future)
+    post(f"{r}/arrive", receiver)
+    post(f"{r}/complete", receiver)
+    post(f"{r}/outcome", receiver, summary="冠脉造影未见明显狭窄")
+
+    # family doctors: follow-up, bed visit and discharge, home visit, contract life
+    fu = session.execute(
+        select(FollowUp).where(FollowUp.contract_id == uuid.UUID(w["contract_id"]))
+    ).scalars()
+    post(f"{_FAMILY}/follow-ups/{next(iter(fu)).id}/done", fd, notes="血压平稳")
+    post(f"{_FAMILY}/home-beds/{w['bed_id']}/visits", fd, notes="换药")
+    post(f"{_FAMILY}/home-beds/{w['bed_id']}/discharge", fd, summary="伤口愈合")
+    post(f"{_FAMILY}/home-visits/{w['visit_id']}/schedule", fd, scheduled_at=future)
+    post(f"{_FAMILY}/home-visits/{w['visit_id']}/done", fd)
+    contract = f"{_FAMILY}/contracts/{w['contract_id']}"
+    post(f"{contract}/renew", fd, 201, consent=CONTRACT_CONSENT)
+    post(f"{contract}/terminate", fd, reason="居民迁居")
+    later = (clock.at + timedelta(days=40)).date().isoformat()
+    signed = post(
+        f"{_FAMILY}/contracts",
+        fd,
+        201,
+        patient_id=str(new_patient(session).id),
+        team_id=w["team_id"],
+        consent=CONTRACT_CONSENT,
+        term_start=later,
+    )
+    post(f"{_FAMILY}/contracts/{signed['id']}/confirm", fd)
+
+    # last: a no-show is recorded once the appointment has begun
+    clock.advance(days=60)
+    coord = {"Authorization": f"Bearer {_token(session, _user(session, 'coordinator'))}"}
+    post(f"/api/v1/bookings/{late['id']}/noshow", coord)
+
+
+def _patient_of(call: Call, world: dict[str, str]) -> str:
+    """The patient a write's response is about."""
+    body = call.body if isinstance(call.body, dict) else {}
+    if call.route == "POST /api/v1/patients":
+        return str(body["id"])
+    for key in ("patient_id",):
+        if body.get(key):
+            return str(body[key])
+    study = body.get("study")
+    if isinstance(study, dict) and study.get("patient_id"):
+        return str(study["patient_id"])
+    if "/family-doctors/" in call.route:
+        return world["resident"]  # a follow-up of the resident's contract
+    return world["bateer"]  # opinions, consent, rooms and links of the world's consultations
+
+
+def test_every_write_is_audited(
+    client: TestClient,
+    session: Session,
+    login: Login,
+    clock: Any,
+    world: dict[str, str],
+    calls: list[Call],
+    make_rule: Callable[..., Any],  # noqa: F811
+    new_doctor: Callable[..., User],  # noqa: F811
+) -> None:
+    receiver = {"Authorization": f"Bearer {world['receiver_token']}"}
+    _walk_writes(client, session, login, world, receiver, clock, make_rule, new_doctor)
+    walked = {c.route for c in calls if c.route in WRITES and 200 <= c.status < 300}
+    assert not sorted(WRITES.keys() - walked), (
+        f"write routes the walk did not call successfully: {sorted(WRITES.keys() - walked)}"
+    )
+    failures = []
+    for call in calls:
+        if call.route not in WRITES or not 200 <= call.status < 300:
+            continue
+        patient = _patient_of(call, world)
+        rows = _rows(session, call.request_id)
+        if not any(patient in named for _, named in rows):
+            actions = sorted({f"{e.action} {e.object_type}" for e, _ in rows})
+            failures.append(f"{call.route}: no audit row names patient {patient}: {actions}")
     assert not failures, "\n".join(failures)

@@ -2,7 +2,8 @@
 """Every write route of imaging, consultations, referrals (family doctors included) and
 scheduling, tried by the owner, a participant, a doctor of another hospital, the patient
 and another patient: each refused caller gets the status in `MATRIX`, and nothing changed
-in the database (every table but the audit log, read back before and after each call).
+in the database (every table but the audit log, read back before and after each call);
+a 404 on an object that exists left a refusal row in the audit log.
 
 The table is walked against the app's OpenAPI: a new POST/PUT/PATCH/DELETE route under
 these prefixes without an entry fails `test_every_write_route_has_an_entry`. A caller
@@ -30,6 +31,7 @@ from referrals.models import CarePlanTask, FollowUp
 from scheduling import service as scheduling_service
 from scheduling.schemas import WaitlistCreate
 from telemed.core import clock as core_clock
+from telemed.core.audit import REFUSED, AuditEvent
 from telemed.core.settings import get_settings
 from telemed.identity import service as identity_service
 from telemed.identity.models import Role, User
@@ -80,6 +82,8 @@ class Entry:
     request: Request
     expect: dict[str, int | str]
     problem_json: bool = True  # STOW-RS answers refusals in DICOM JSON (PS3.18)
+    # callers whose 404 is about something missing, not hidden from them (no refusal row)
+    missing: frozenset[str] = frozenset()
 
 
 def _at(path: str, **body: Any) -> Request:
@@ -145,6 +149,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         D,
         _raw("/api/v1/studies/{study}/deidentify"),
         {"owner": N, "participant": N, "other_doctor": N, "patient": X, "other_patient": X},
+        missing=frozenset({"owner", "participant"}),  # visible, not in the archive
     ),
     ("POST", "/dicom-web/studies"): Entry(
         D,
@@ -161,6 +166,15 @@ MATRIX: dict[tuple[str, str], Entry] = {
         ),
         {"owner": 409, "participant": 409, "other_doctor": 409, "patient": X, "other_patient": X},
         problem_json=False,
+    ),
+    ("POST", "/api/v1/dicom/reconciliation/{study_uid}/assign"): Entry(
+        D,
+        _at(
+            "/api/v1/dicom/reconciliation/{study}/assign",
+            patient_id=_id("patient"),
+            confirm_mismatch=True,
+        ),
+        {"owner": 409, "participant": N, "other_doctor": N, "patient": X, "other_patient": X},
     ),
     # ---------------------------------------------------------------- consultations
     ("PUT", "/api/v1/consultations/fees"): Entry(
@@ -724,6 +738,20 @@ def _build_world(
     return World(ids=ids, callers=callers)
 
 
+def _refusal_recorded(session: Session, request_id: str, user: User) -> bool:
+    """A 404 on an object that exists was recorded as a refusal (it survived the rollback)."""
+    return (
+        session.execute(
+            select(AuditEvent.id).where(
+                AuditEvent.request_id == request_id,
+                AuditEvent.action == REFUSED,
+                AuditEvent.actor_id == user.id,
+            )
+        ).first()
+        is not None
+    )
+
+
 def user_of(session: Session, patient_id: uuid.UUID) -> User:
     return session.execute(select(User).where(User.patient_id == patient_id)).scalar_one()
 
@@ -749,8 +777,14 @@ def test_refused_writes_answer_as_the_matrix_says_and_change_nothing(
             want = entry.expect[caller]
             if want == OK and not discover:
                 continue
+            caller_user = world.callers[entry.group][caller]
             before = _snapshot(session)
-            headers = {**tokens[(entry.group, caller)], **kw.get("headers", {})}
+            rid = uuid.uuid4().hex
+            headers = {
+                **tokens[(entry.group, caller)],
+                **kw.get("headers", {}),
+                "X-Request-ID": rid,
+            }
             args = {k: v for k, v in kw.items() if k != "headers"}
             resp = client.request(method, url, headers=headers, **args)
             after = _snapshot(session)
@@ -768,6 +802,9 @@ def test_refused_writes_answer_as_the_matrix_says_and_change_nothing(
                 failures.append(f"{method} {route} as {caller}: not problem+json")
             if changed:
                 failures.append(f"{method} {route} as {caller}: changed {changed}")
+            hidden = want == N and "{" in route and caller not in entry.missing
+            if hidden and not _refusal_recorded(session, rid, caller_user):
+                failures.append(f"{method} {route} as {caller}: 404 without a refusal row")
     assert not discover, "discovery run"
     assert not failures, "\n".join(failures)
     assert session.execute(select(StudyLink.id)).all() == links_before

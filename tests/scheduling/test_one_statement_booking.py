@@ -43,7 +43,24 @@ def test_booking_for_a_patient_writes_booking_outbox_and_key_in_one_statement(
         idempotency_key="one-statement",
     )
     writes = [s for s in seen if s.split(None, 1)[0] in ("INSERT", "UPDATE", "WITH")]
-    assert len(writes) == 1 and writes[0].startswith("WITH claimed AS")
+    assert writes[0].startswith("WITH claimed AS")
+    # then only the audit row of the booking (after the place: it names what was booked,
+    # or a replay when a concurrent request with the same key won)
+    assert [w.split("(", 1)[0].strip() for w in writes[1:]] == [
+        "INSERT INTO audit_event",
+        "INSERT INTO audit_event_patient",
+    ]
+    audited = _row(
+        session,
+        "SELECT e.action, e.actor_id, p.patient_id FROM audit_event e"
+        " JOIN audit_event_patient p ON p.event_id = e.id WHERE e.object_id = :id",
+        id=str(b.id),
+    )
+    assert audited == {
+        "action": "book",
+        "actor_id": doctor.id,
+        "patient_id": patient_user.patient_id,
+    }
 
     row = _row(session, "SELECT * FROM scheduling_booking WHERE id = :id", id=b.id)
     assert row["status"] == "booked" and row["booked_by_id"] == doctor.id

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from telemed.consultations import service as consultations_service
+from telemed.core.audit import AuditEvent
 from telemed.core.errors import NotFound
 from telemed.core.settings import get_settings
 from telemed.identity.models import Patient, User
@@ -77,6 +78,24 @@ def test_a_consultation_room_takes_its_people_and_window_and_feeds_the_record(
         headers=login("specialist"),
     )
     assert again.status_code == 409
+    # A specialist taking no part in the consultation cannot make it a room: 404, and the
+    # refused attempt is in the audit log (kept after the request's rollback), with the patient.
+    refused = client.post(
+        "/api/v1/rooms",
+        json={"title": "outsider", "consultation_id": cid},
+        headers={**login("specialist2"), "X-Request-ID": "room-outsider"},
+    )
+    assert refused.status_code == 404
+    row = session.execute(
+        select(AuditEvent).where(AuditEvent.request_id == "room-outsider")
+    ).scalar_one()
+    assert (row.action, row.object_type, row.object_id) == ("refused", "consultation", cid)
+    assert row.actor_id == _user(session, "specialist2").id
+    assert row.detail["reason"] == "creates a room for a consultation it takes no part in"
+    created = session.execute(
+        select(AuditEvent).where(AuditEvent.object_id == room["id"], AuditEvent.action == "create")
+    ).scalar_one()
+    assert created.object_type == "video_room" and created.patient_id == patient.id
     # Its participants find it from the consultation's page; others get an empty list.
     for username in ("county-doctor", "specialist"):
         listed = client.get(
