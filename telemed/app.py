@@ -23,6 +23,7 @@ from scheduling.api import fhir_router as scheduling_fhir_router
 from scheduling.api import router as scheduling_router
 from telemed import __version__
 from telemed.consultations.api import install as install_consultations
+from telemed.core import audit
 from telemed.core.db import request_gate_size
 from telemed.core.errors import install_error_handlers, problem
 from telemed.core.health import readiness
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "hsts": settings.security.hsts,
         "hsts_max_age": settings.security.hsts_max_age,
     }
+    app.state.record_refusal = audit.refused_request  # 403s kept in the audit log
     app.state.security_headers = headers  # for the 500 handler, outside every middleware
     app.add_middleware(SecurityHeadersMiddleware, **headers)
 

@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.requests import HTTPConnection
 
 from tests.support import pgserver
 
@@ -92,15 +93,16 @@ def session(committed_engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def app(session: Session):  # type: ignore[no-untyped-def]
     from telemed.app import create_app
-    from telemed.core.db import get_session, roll_back
+    from telemed.core.db import get_session, remember_forbidden, roll_back
 
     application = create_app()
 
-    def _session() -> Iterator[Session]:
+    def _session(connection: HTTPConnection) -> Iterator[Session]:
         try:
             yield session
             session.commit()
-        except BaseException:
+        except BaseException as exc:
+            remember_forbidden(connection, session, exc)
             roll_back(session)  # as the app does: rollback, then what must survive it
             raise
 

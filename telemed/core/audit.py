@@ -246,6 +246,29 @@ def refused(
     return event
 
 
+def refused_request(
+    session: Session, actor: Actor, *, route: str, params: dict[str, Any], exc: Exception
+) -> None:
+    """Record a request refused with 403 on an object the caller may see but not act on
+    (the services record their 404 refusals themselves, with the patient).
+
+    The object is the route's first path parameter (`consultation_id=…` → `consultation`),
+    or the route itself when it names none; `reason` is the problem's code and detail."""
+    if params:
+        name, value = next(iter(params.items()))
+        object_type, object_id = name.removesuffix("_id").removesuffix("_uid"), str(value)
+    else:
+        object_type, object_id = "route", route
+    code = getattr(exc, "code", "forbidden")
+    refused(
+        session,
+        actor,
+        object_type=object_type[:64],
+        object_id=object_id[:128],
+        reason=f"{code}: {getattr(exc, 'detail', '') or exc}"[:500],
+    )
+
+
 def visible_or_404(
     session: Session,
     actor: Actor | None,

@@ -198,6 +198,32 @@ def _finish(session: Session, commit: bool) -> None:
         session.close()  # rolls back whatever was not committed; returns the connection
 
 
+# (session, user, route, path params, exception): records a 403 refusal; set by create_app
+RefusalRecorder = Callable[..., None]
+
+
+def remember_forbidden(connection: HTTPConnection, session: Session, exc: BaseException) -> None:
+    """A 403 on a request whose service recorded no refusal itself: the app's recorder
+    (`telemed.core.audit.refused_request`) keeps a row that survives the rollback."""
+    recorder: RefusalRecorder | None = getattr(connection.app.state, "record_refusal", None)
+    user = getattr(connection.state, "user", None)
+    if recorder is None or user is None or getattr(exc, "status", None) != 403:
+        return
+    if session.info.get(AFTER_ROLLBACK):  # the service already recorded this refusal
+        return
+    route = connection.scope.get("route")
+    try:
+        recorder(
+            session,
+            user,
+            route=getattr(route, "path", connection.url.path),
+            params=dict(connection.path_params),
+            exc=exc,
+        )
+    except Exception:  # the refusal stands; a failed record must not turn it into a 500
+        log.exception("a refused request could not be recorded")
+
+
 async def get_session(connection: HTTPConnection) -> AsyncIterator[Session]:
     """Request-scoped session: commit on success, roll back on error.
 
@@ -210,7 +236,8 @@ async def get_session(connection: HTTPConnection) -> AsyncIterator[Session]:
         session = Session(get_engine(), expire_on_commit=False)
         try:
             yield session
-        except BaseException:
+        except BaseException as exc:
+            remember_forbidden(connection, session, exc)
             with anyio.CancelScope(shield=True):
                 await run_in_threadpool(_finish, session, False)
             raise

@@ -353,3 +353,28 @@ def test_a_family_doctor_requests_for_contracted_residents_only(
     )
     r = client.post(API, json=body, headers=login("family-doctor"))
     assert r.status_code == 201, r.text
+
+
+def test_a_403_on_a_request_the_caller_sees_is_kept_in_the_audit_log(
+    client: TestClient, login: H, make_request: Callable[..., dict[str, Any]], session: Any
+) -> None:
+    from sqlmodel import select
+
+    from telemed.core.audit import AuditEvent
+
+    c = make_request()
+    # The patient reads their own request but may not accept it for the hospital.
+    r = _post(client, f"/{c['id']}/accept", login("patient"), {})
+    assert r.status_code == 403, r.text
+    code = r.json()["code"]
+    session.expire_all()
+    rows = session.exec(
+        select(AuditEvent).where(AuditEvent.action == "refused", AuditEvent.object_id == c["id"])
+    ).all()
+    assert len(rows) == 1, rows
+    row = rows[0]
+    assert (row.object_type, row.actor_role) == ("consultation", "patient")
+    assert row.detail["reason"].startswith(f"{code}: ")
+    assert (row.detail["method"], row.detail["path"]) == ("POST", f"{API}/{c['id']}/accept")
+    # ... and the request changed nothing
+    assert client.get(f"{API}/{c['id']}", headers=login("patient")).json()["state"] == "submitted"
