@@ -19,9 +19,9 @@ from importlib import resources
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from telemed.network.models import Alliance, AllianceKind, AllianceMember, County, Institution
+from telemed.network.models import Alliance, AllianceKind, AllianceMember, Institution
 
-__all__ = ["TIERS", "PatientPlace", "Placement", "RoutingTier", "distance_km", "place", "seat_of"]
+__all__ = ["IN_ALLIANCE_TIERS", "TIERS", "PatientPlace", "Placement", "RoutingTier", "distance_km", "place", "seat_of"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ TIERS: tuple[RoutingTier, ...] = (
     RoutingTier("region", 5, None, "any other network hospital of the region"),
 )
 _BY_CODE = {t.code: t for t in TIERS}
+IN_ALLIANCE_TIERS = ("county_community", "city_group", "specialist_alliance")
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class PatientPlace:
 @dataclass(frozen=True)
 class Placement:
     tier: RoutingTier
+    alliance_id: uuid.UUID | None
     alliance_code: str | None
     alliance_name: str | None
     distance_km: float | None
@@ -147,11 +149,7 @@ def place(
     memberships: dict[uuid.UUID, list[Alliance]] = {}
     for inst_id, alliance in rows:
         memberships.setdefault(inst_id, []).append(alliance)
-    county = session.get(County, where.county_code) if where.county_code else None
-    origin = seat_of(
-        county_code=where.county_code,
-        league_code=county.league_code if county else where.league_code,
-    )
+    origin = seat_of(county_code=where.county_code, league_code=where.league_code)
 
     def tier_of(inst: Institution) -> tuple[RoutingTier, Alliance | None]:
         mine = memberships.get(inst.id, [])
@@ -174,6 +172,7 @@ def place(
         tier, alliance = tier_of(inst)
         out[inst.id] = Placement(
             tier=tier,
+            alliance_id=alliance.id if alliance else None,
             alliance_code=alliance.code if alliance else None,
             alliance_name=alliance.name_zh if alliance else None,
             distance_km=distance_km(
