@@ -124,7 +124,10 @@ def _earliest_statement(eligible: bool, by_class: bool) -> Any:
     if by_class:
         first = first.where(inner.service_class == bindparam("service_class"))
     first_id = (
-        first.order_by(inner.start_at, inner.id).limit(1).correlate(User).scalar_subquery()
+        first.order_by(col(inner.start_at), col(inner.id))
+        .limit(1)
+        .correlate(User)
+        .scalar_subquery()
     )
     picked = select(first_id).where(col(User.id).in_(bindparam("ids", expanding=True)))
     return select(Slot.specialist_id, Slot.id, Slot.start_at).where(col(Slot.id).in_(picked))

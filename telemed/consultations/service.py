@@ -742,9 +742,7 @@ def _override_record(c: Consultation) -> dict[str, Any]:
             "chosen_institution_id": str(c.chosen_institution_id)
             if c.chosen_institution_id
             else None,
-            "chosen_specialist_id": str(c.chosen_specialist_id)
-            if c.chosen_specialist_id
-            else None,
+            "chosen_specialist_id": str(c.chosen_specialist_id) if c.chosen_specialist_id else None,
             "reason": c.override_reason,
         }
     }

@@ -15,13 +15,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import false, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from telemed.network.models import Alliance, AllianceKind, AllianceMember, Institution
 
-__all__ = ["IN_ALLIANCE_TIERS", "TIERS", "PatientPlace", "Placement", "RoutingTier", "distance_km", "place", "seat_of"]
+__all__ = [
+    "IN_ALLIANCE_TIERS",
+    "TIERS",
+    "PatientPlace",
+    "Placement",
+    "RoutingTier",
+    "distance_km",
+    "place",
+    "seat_of",
+]
 
 
 @dataclass(frozen=True)
@@ -110,21 +121,21 @@ def distance_km(a: tuple[float, float] | None, b: tuple[float, float] | None) ->
     return float(round(2 * 6371 * math.asin(math.sqrt(h))))
 
 
-def _near_alliances(
-    session: Session, where: PatientPlace, requester_id: uuid.UUID | None
-) -> set[uuid.UUID]:
-    """Alliances that include the requester, an anchor or a hospital of the patient's county."""
+def _near_alliances(where: PatientPlace, requester_id: uuid.UUID | None) -> Any:
+    """A select of the alliances that include the requester, an anchor or a hospital of
+    the patient's county (None when there is nothing to match)."""
+    member = aliased(AllianceMember)
     ids = {*where.anchor_institution_ids, *([requester_id] if requester_id else [])}
-    conds = [col(AllianceMember.institution_id).in_(ids)] if ids else []
+    conds = [col(member.institution_id).in_(ids)] if ids else []
     if where.county_code:
         conds.append(
-            col(AllianceMember.institution_id).in_(
+            col(member.institution_id).in_(
                 select(Institution.id).where(Institution.county_code == where.county_code)
             )
         )
     if not conds:
-        return set()
-    return set(session.execute(select(AllianceMember.alliance_id).where(or_(*conds))).scalars())
+        return None
+    return select(member.alliance_id).where(or_(*conds))
 
 
 def place(
@@ -135,20 +146,24 @@ def place(
     specialty: str | None,
     institutions: Iterable[Institution],
 ) -> dict[uuid.UUID, Placement]:
-    """Each institution's tier under `TIERS`, with the alliance that placed it (two queries)."""
+    """Each institution's tier under `TIERS`, with the alliance that placed it (one query)."""
     insts = {i.id: i for i in institutions}
     if not insts:
         return {}
-    near = _near_alliances(session, where, requester_id)
+    near_select = _near_alliances(where, requester_id)
+    is_near = col(Alliance.id).in_(near_select) if near_select is not None else false()
     rows = session.execute(
-        select(AllianceMember.institution_id, Alliance)
+        select(AllianceMember.institution_id, Alliance, is_near.label("near"))
         .join(Alliance, col(Alliance.id) == AllianceMember.alliance_id)
         .where(col(AllianceMember.institution_id).in_(list(insts)))
         .order_by(col(Alliance.code))
-    ).all()
+    ).all()  # one statement: the candidates' alliances, each flagged near or not
     memberships: dict[uuid.UUID, list[Alliance]] = {}
-    for inst_id, alliance in rows:
+    near: set[uuid.UUID] = set()
+    for inst_id, alliance, flagged in rows:
         memberships.setdefault(inst_id, []).append(alliance)
+        if flagged:
+            near.add(alliance.id)
     origin = seat_of(county_code=where.county_code, league_code=where.league_code)
 
     def tier_of(inst: Institution) -> tuple[RoutingTier, Alliance | None]:

@@ -196,7 +196,9 @@ def test_choosing_a_hospital_outside_the_proposal_order_needs_a_reason_that_is_r
     with pytest.raises(Invalid) as refused:
         _create(session, doctor, patient, clock(), chosen_specialist_id=other.id)
     assert refused.value.code == "override_reason_required"
-    first = session.execute(select(Institution).where(Institution.code == CHIFENG_CITY)).scalar_one()
+    first = session.execute(
+        select(Institution).where(Institution.code == CHIFENG_CITY)
+    ).scalar_one()
     assert refused.value.extra["first_proposed_institution_id"] == str(first.id)
 
     c = _create(
@@ -233,9 +235,7 @@ def test_choosing_a_hospital_outside_the_proposal_order_needs_a_reason_that_is_r
     assert shown.first_proposed_institution_id == first.id
 
 
-def test_choosing_the_first_proposed_hospital_needs_no_reason(
-    session: Session, clock: Any
-) -> None:
+def test_choosing_the_first_proposed_hospital_needs_no_reason(session: Session, clock: Any) -> None:
     inst = session.execute(select(Institution).where(Institution.code == "C150428")).scalar_one()
     doctor = _doctor_of(session, inst)
     patient = _patient(session, "150428", inst)

@@ -23,9 +23,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("consultation", schema=None) as batch_op:
         batch_op.add_column(sa.Column("override_reason", sa.Text(), nullable=True))
-        batch_op.add_column(
-            sa.Column("first_proposed_institution_id", sa.Uuid(), nullable=True)
-        )
+        batch_op.add_column(sa.Column("first_proposed_institution_id", sa.Uuid(), nullable=True))
         batch_op.create_foreign_key(
             batch_op.f("fk_consultation_first_proposed_institution_id_institution"),
             "institution",
