@@ -10,7 +10,7 @@ the tiers: earliest slot first (none: last), then distance.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,7 +26,7 @@ from telemed.network.service import PatientPlace, Placement
 
 HISTORY_DAYS = 90
 SLA_STEP = 0.1
-IN_ALLIANCE_TIERS = ("county_community", "city_group", "specialist_alliance")
+IN_ALLIANCE_TIERS = network_service.ROUTING_IN_ALLIANCE
 
 __all__ = ["Ranked", "patient_place", "rank"]
 
@@ -38,6 +38,7 @@ class Ranked:
     index: int  # position in the input
     placement: Placement
     sla_share: float | None
+    slot_at: datetime | None
     reason_code: str
     reason_params: dict[str, str | int | float | None]
 
@@ -82,10 +83,15 @@ def rank(
     specialty: str,
     urgency: str,
     now: datetime,
-    candidates: Sequence[tuple[Institution, str, datetime | None]],
+    candidates: Sequence[tuple[Institution, str]],
+    earliest: Callable[[Sequence[int]], Mapping[int, datetime]],
+    limit: int | None = None,
 ) -> list[Ranked]:
-    """Candidates (hospital, name, earliest slot) in routing order, each with its reason."""
-    insts = list({inst.id: inst for inst, _, _ in candidates}.values())
+    """Candidates (hospital, specialist name) in routing order, each with its reason, the
+    first `limit` of them. `earliest(indexes)` gives the earliest free slot of candidates
+    (by index); it is asked only for the tiers that can reach the first `limit` (all of
+    them for an emergency), since a lower tier never ranks above a higher one."""
+    insts = list({inst.id: inst for inst, _ in candidates}.values())
     placed = network_service.routing_place(
         session=session,
         where=where,
@@ -93,29 +99,38 @@ def rank(
         specialty=specialty,
         institutions=insts,
     )
+    emergency = urgency == "emergency"
+    order = sorted(range(len(candidates)), key=lambda i: placed[candidates[i][0].id].tier.rank)
+    wanted = list(order)
+    if not emergency and limit is not None and len(order) > limit:
+        last_tier = placed[candidates[order[limit - 1]][0].id].tier.rank
+        wanted = [i for i in order if placed[candidates[i][0].id].tier.rank <= last_tier]
+    slot_at = earliest(wanted)
+    shown = {candidates[i][0].id for i in wanted}
     history = service_levels.share_met_by_institution(
         session=session,
         start=now - timedelta(days=HISTORY_DAYS),
         end=now,
-        institution_ids=[i.id for i in insts],
+        institution_ids=[i.id for i in insts if i.id in shown],
     )
     far = datetime.max.replace(tzinfo=now.tzinfo)
-    emergency = urgency == "emergency"
 
     def key(i: int) -> tuple[object, ...]:
-        inst, name, slot_at = candidates[i]
+        inst, name = candidates[i]
         p = placed[inst.id]
+        at = slot_at.get(i)
         dist = p.distance_km if p.distance_km is not None else float("inf")
         if emergency:
-            return (slot_at or far, dist, inst.name_zh, name, str(inst.id))
-        day = slot_at.astimezone(SHANGHAI).date().toordinal() if slot_at else 10**9
+            return (at or far, dist, inst.name_zh, name, str(inst.id))
+        day = at.astimezone(SHANGHAI).date().toordinal() if at else 10**9
         share = -_bucket(history.get(inst.id))
         return (p.tier.rank, day, share, dist, inst.name_zh, name, str(inst.id))
 
     out = []
-    for i in sorted(range(len(candidates)), key=key):
-        inst, _, slot_at = candidates[i]
+    for i in sorted(wanted, key=key)[:limit]:
+        inst, _ = candidates[i]
         p = placed[inst.id]
+        at = slot_at.get(i)
         share = history.get(inst.id)
         params: dict[str, str | int | float | None] = {
             "tier": p.tier.code,
@@ -125,8 +140,8 @@ def rank(
             "county": where.county_code,
             "distance_km": p.distance_km,
             "sla_share": share,
-            "earliest_slot_at": slot_at.isoformat() if slot_at else None,
+            "earliest_slot_at": at.isoformat() if at else None,
         }
         code = "routing.emergency_earliest" if emergency else f"routing.{p.tier.code}"
-        out.append(Ranked(i, p, share, code, params))
+        out.append(Ranked(i, p, share, at, code, params))
     return out

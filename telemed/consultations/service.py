@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import bindparam, case, func
 from sqlmodel import Session, col, or_, select
 
 from dicom import service as dicom_service
@@ -556,6 +558,30 @@ def studies(*, session: Session, consultation_id: uuid.UUID) -> list[StudyPublic
 # ---------------------------------------------------------------- proposal
 
 
+@lru_cache(maxsize=2)
+def _candidates_statement(at_chosen_hospital: bool) -> Any:
+    """Specialists who could take a request: every filter in SQL, only the columns a
+    proposal shows; built once (a hot path), parameters bound per call."""
+    stmt = (
+        select(  # type: ignore[call-overload]
+            User.id, User.full_name, User.title, User.specialty_code, Institution
+        )
+        .join(Institution, Institution.id == User.institution_id)
+        .where(
+            User.role == Role.SPECIALIST,
+            User.is_active.is_(True),  # type: ignore[attr-defined]
+            User.specialty_code == bindparam("specialty"),
+            Institution.in_network.is_(True),  # type: ignore[attr-defined]
+            User.id != bindparam("viewer_id"),
+            Institution.id != bindparam("requester_id"),
+            col(User.title).in_(bindparam("titles", expanding=True)),
+        )
+    )
+    if at_chosen_hospital:
+        return stmt.where(Institution.id == bindparam("institution_id"))
+    return stmt.where(col(Institution.tier).in_(bindparam("tiers", expanding=True)))
+
+
 @dataclass(frozen=True)
 class _Candidate:
     """The few columns of a specialist a proposal shows."""
@@ -616,40 +642,39 @@ def propose(
         raise NotFound("requesting institution not found")
     my_rank = TIER_RANK[Tier(requester.tier)]
     wanted = TITLE_RANK.get(Title(title), 0) if title else 0
-    # every filter in SQL, only the columns shown: one statement, no per-row work
-    stmt = (
-        select(  # type: ignore[call-overload]
-            User.id, User.full_name, User.title, User.specialty_code, Institution
-        )
-        .join(Institution, Institution.id == User.institution_id)
-        .where(
-            User.role == Role.SPECIALIST,
-            User.is_active.is_(True),  # type: ignore[attr-defined]
-            User.specialty_code == specialty,
-            Institution.in_network.is_(True),  # type: ignore[attr-defined]
-            User.id != viewer.id,
-            Institution.id != requesting_institution_id,
-            col(User.title).in_([t.value for t, n in TITLE_RANK.items() if n >= wanted]),
-        )
-    )
+    params: dict[str, Any] = {
+        "specialty": specialty,
+        "viewer_id": viewer.id,
+        "requester_id": requesting_institution_id,
+        "titles": [t.value for t, n in TITLE_RANK.items() if n >= wanted],
+    }
     if institution_id is not None:
-        stmt = stmt.where(Institution.id == institution_id)
+        params["institution_id"] = institution_id
     else:
-        higher = [t.value for t, n in TIER_RANK.items() if n > my_rank]
-        stmt = stmt.where(col(Institution.tier).in_(higher))
+        params["tiers"] = [t.value for t, n in TIER_RANK.items() if n > my_rank]
     candidates = [
         (_Candidate(uid, name, ttl, spec), inst)
-        for uid, name, ttl, spec, inst in session.execute(stmt).all()
+        for uid, name, ttl, spec, inst in session.execute(
+            _candidates_statement(institution_id is not None), params
+        ).all()
     ]
     slot_class = info(service_class).slot_service_class
-    earliest = scheduling_service.earliest_slots(
-        session=session,
-        viewer=viewer,
-        now=now,
-        specialist_ids=[user.id for user, _ in candidates],
-        service_class=slot_class,
-    )  # one statement for all candidates
-    slots = [earliest.get(user.id, (None, None)) for user, _ in candidates]
+    slots: dict[int, tuple[uuid.UUID, datetime]] = {}
+
+    def earliest_of(indexes: Sequence[int]) -> dict[int, datetime]:
+        """Earliest free slots of these candidates: one statement (scheduling)."""
+        found = scheduling_service.earliest_slots(
+            session=session,
+            viewer=viewer,
+            now=now,
+            specialist_ids=[candidates[i][0].id for i in indexes],
+            service_class=slot_class,
+        )
+        for i in indexes:
+            if candidates[i][0].id in found:
+                slots[i] = found[candidates[i][0].id]
+        return {i: slots[i][1] for i in indexes if i in slots}
+
     ranked = routing.rank(
         session=session,
         where=routing.patient_place(session=session, patient_id=patient_id, requester=requester),
@@ -657,9 +682,9 @@ def propose(
         specialty=specialty,
         urgency=urgency,
         now=now,
-        candidates=[
-            (inst, user.full_name, slots[n][1]) for n, (user, inst) in enumerate(candidates)
-        ],
+        candidates=[(inst, user.full_name) for user, inst in candidates],
+        earliest=earliest_of,
+        limit=limit,
     )
     proposals = []
     for r in ranked[:limit]:
@@ -674,8 +699,8 @@ def propose(
                 institution_name=inst.name_zh,
                 tier=inst.tier,
                 same_alliance=r.placement.tier.code in routing.IN_ALLIANCE_TIERS,
-                earliest_slot_id=slots[r.index][0],
-                earliest_slot_at=slots[r.index][1],
+                earliest_slot_id=slots[r.index][0] if r.index in slots else None,
+                earliest_slot_at=r.slot_at,
                 routing_tier=r.placement.tier.code,
                 routing_rank=r.placement.tier.rank,
                 distance_km=r.placement.distance_km,

@@ -17,7 +17,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import false, or_
+from sqlalchemy import bindparam, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -121,21 +121,25 @@ def distance_km(a: tuple[float, float] | None, b: tuple[float, float] | None) ->
     return float(round(2 * 6371 * math.asin(math.sqrt(h))))
 
 
-def _near_alliances(where: PatientPlace, requester_id: uuid.UUID | None) -> Any:
-    """A select of the alliances that include the requester, an anchor or a hospital of
-    the patient's county (None when there is nothing to match)."""
+@cache
+def _memberships_statement() -> Any:
+    """The candidates' alliances, each flagged `near` when it includes the requester, an
+    anchor or a hospital of the patient's county; built once, parameters bound per call."""
     member = aliased(AllianceMember)
-    ids = {*where.anchor_institution_ids, *([requester_id] if requester_id else [])}
-    conds = [col(member.institution_id).in_(ids)] if ids else []
-    if where.county_code:
-        conds.append(
+    near = select(member.alliance_id).where(
+        or_(
+            col(member.institution_id).in_(bindparam("anchors", expanding=True)),
             col(member.institution_id).in_(
-                select(Institution.id).where(Institution.county_code == where.county_code)
-            )
+                select(Institution.id).where(Institution.county_code == bindparam("county"))
+            ),
         )
-    if not conds:
-        return None
-    return select(member.alliance_id).where(or_(*conds))
+    )
+    return (
+        select(AllianceMember.institution_id, Alliance, col(Alliance.id).in_(near).label("near"))
+        .join(Alliance, col(Alliance.id) == AllianceMember.alliance_id)
+        .where(col(AllianceMember.institution_id).in_(bindparam("candidates", expanding=True)))
+        .order_by(col(Alliance.code))
+    )
 
 
 def place(
@@ -150,13 +154,10 @@ def place(
     insts = {i.id: i for i in institutions}
     if not insts:
         return {}
-    near_select = _near_alliances(where, requester_id)
-    is_near = col(Alliance.id).in_(near_select) if near_select is not None else false()
+    anchors = {*where.anchor_institution_ids, *([requester_id] if requester_id else [])}
     rows = session.execute(
-        select(AllianceMember.institution_id, Alliance, is_near.label("near"))
-        .join(Alliance, col(Alliance.id) == AllianceMember.alliance_id)
-        .where(col(AllianceMember.institution_id).in_(list(insts)))
-        .order_by(col(Alliance.code))
+        _memberships_statement(),
+        {"anchors": list(anchors), "county": where.county_code, "candidates": list(insts)},
     ).all()  # one statement: the candidates' alliances, each flagged near or not
     memberships: dict[uuid.UUID, list[Alliance]] = {}
     near: set[uuid.UUID] = set()
