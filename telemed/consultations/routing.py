@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from referrals import service as referrals_service
 from telemed.consultations import service_levels
@@ -48,25 +49,32 @@ def patient_place(
 ) -> PatientPlace:
     """The patient's county (residence, else their home institution's, else the
     requester's), its league, and anchors: home institution and family-doctor team."""
-    patient = session.get(Patient, patient_id) if patient_id else None
-    anchors: list[uuid.UUID] = []
-    county_code = None
-    if patient is not None:
-        county_code = patient.county_code
-        if patient.institution_id:
-            anchors.append(patient.institution_id)
-            home = session.get(Institution, patient.institution_id)
-            county_code = county_code or (home.county_code if home else None)
+    home_id = county_code = league_code = None
+    if patient_id is not None:
+        county = func.coalesce(Patient.county_code, Institution.county_code)
+        row = session.execute(
+            select(Patient.institution_id, county, County.league_code)
+            .select_from(Patient)
+            .outerjoin(Institution, col(Institution.id) == Patient.institution_id)
+            .outerjoin(County, col(County.code) == county)
+            .where(Patient.id == patient_id)
+        ).first()  # patient, home institution and county in one statement
+        if row is not None:
+            home_id, county_code, league_code = row
+    anchors = [home_id] if home_id else []
+    if patient_id is not None:
         team_inst = referrals_service.contract_institution_of(
-            session=session, patient_id=patient.id
+            session=session, patient_id=patient_id
         )
         if team_inst is not None:
             anchors.append(team_inst)
-    county_code = county_code or requester.county_code
-    county = session.get(County, county_code) if county_code else None
+    if county_code is None:
+        county_code = requester.county_code
+        county_row = session.get(County, county_code) if county_code else None
+        league_code = county_row.league_code if county_row else None
     return PatientPlace(
         county_code=county_code,
-        league_code=county.league_code if county else requester.league_code,
+        league_code=league_code or requester.league_code,
         anchor_institution_ids=tuple(anchors),
     )
 

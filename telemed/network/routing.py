@@ -121,6 +121,18 @@ def distance_km(a: tuple[float, float] | None, b: tuple[float, float] | None) ->
     return float(round(2 * 6371 * math.asin(math.sqrt(h))))
 
 
+@dataclass(frozen=True)
+class _Alliance:
+    """The columns of an alliance the rule reads."""
+
+    id: uuid.UUID
+    code: str
+    name_zh: str
+    kind: str
+    league_code: str | None
+    specialty_code: str | None
+
+
 @cache
 def _memberships_statement() -> Any:
     """The candidates' alliances, each flagged `near` when it includes the requester, an
@@ -135,7 +147,16 @@ def _memberships_statement() -> Any:
         )
     )
     return (
-        select(AllianceMember.institution_id, Alliance, col(Alliance.id).in_(near).label("near"))
+        select(  # type: ignore[call-overload]  # plain columns: no ORM objects per row
+            AllianceMember.institution_id,
+            Alliance.id,
+            Alliance.code,
+            Alliance.name_zh,
+            Alliance.kind,
+            Alliance.league_code,
+            Alliance.specialty_code,
+            col(Alliance.id).in_(near).label("near"),
+        )
         .join(Alliance, col(Alliance.id) == AllianceMember.alliance_id)
         .where(col(AllianceMember.institution_id).in_(bindparam("candidates", expanding=True)))
         .order_by(col(Alliance.code))
@@ -159,15 +180,16 @@ def place(
         _memberships_statement(),
         {"anchors": list(anchors), "county": where.county_code, "candidates": list(insts)},
     ).all()  # one statement: the candidates' alliances, each flagged near or not
-    memberships: dict[uuid.UUID, list[Alliance]] = {}
+    memberships: dict[uuid.UUID, list[_Alliance]] = {}
     near: set[uuid.UUID] = set()
-    for inst_id, alliance, flagged in rows:
-        memberships.setdefault(inst_id, []).append(alliance)
+    for inst_id, *fields, flagged in rows:
+        member_of = _Alliance(*fields)
+        memberships.setdefault(inst_id, []).append(member_of)
         if flagged:
-            near.add(alliance.id)
+            near.add(member_of.id)
     origin = seat_of(county_code=where.county_code, league_code=where.league_code)
 
-    def tier_of(inst: Institution) -> tuple[RoutingTier, Alliance | None]:
+    def tier_of(inst: Institution) -> tuple[RoutingTier, _Alliance | None]:
         mine = memberships.get(inst.id, [])
         tests: Sequence[tuple[str, object]] = (
             ("county_community", lambda a: a.id in near),
