@@ -40,6 +40,7 @@ from referrals.schemas import (
     ReferralEventPublic,
     ReferralPublic,
     ReferralReport,
+    RoutingReason,
     StudyLinkIn,
     TeamCreate,
     TeamPublic,
@@ -794,7 +795,8 @@ def propose_receivers(
     session: SessionDep,
     specialty: str | None = None,
 ) -> list[ReceiverProposal]:
-    """Candidate receivers for a referral, those in the patient's alliances first."""
+    """Candidate receivers for a referral in the order of the routing rule seen from the
+    patient (docs/routing.md), each with its reason; down to the contracted team first."""
     patient = require_patient_read(session, user, patient_id)
     if user.institution_id is None:
         return []
@@ -822,6 +824,7 @@ def propose_receivers(
         direction=direction,
         patient_institution_id=patient.institution_id,
         specialty=specialty,
+        where=policy.patient_place(session=session, patient=patient, src=src),
     )
     return [
         ReceiverProposal(
@@ -831,6 +834,10 @@ def propose_receivers(
             league_code=p.institution.league_code,
             in_alliance=p.in_alliance,
             alliance_ids=p.alliance_ids,
+            routing_tier=p.placement.tier.code,
+            routing_rank=p.placement.tier.rank,
+            distance_km=p.placement.distance_km,
+            reason=RoutingReason(code=p.reason_code, params=p.reason_params),
         )
         for p in props
     ]

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from math import inf
 
 from sqlmodel import Session, col, select
 
+from referrals import contracts
 from referrals.models import Referral
 from telemed.core.errors import Invalid
 from telemed.core.settings import Settings
-from telemed.identity.models import DOCTOR_ROLES, Role, User
+from telemed.identity.models import DOCTOR_ROLES, Patient, Role, User
 from telemed.network import service as network_service
-from telemed.network.models import TIER_RANK, AllianceMember, Department, Institution, Tier
+from telemed.network.models import TIER_RANK, County, Department, Institution, Tier
 
 
 def rank(inst: Institution) -> int:
@@ -81,9 +83,39 @@ def check_tiers(
 
 @dataclass(frozen=True)
 class Proposal:
+    """A candidate receiver with its place under the routing rule (docs/routing.md)."""
+
     institution: Institution
     in_alliance: bool
     alliance_ids: list[uuid.UUID]
+    placement: network_service.Placement
+    reason_code: str
+    reason_params: dict[str, str | int | float | None]
+
+
+def patient_place(
+    *, session: Session, patient: Patient | None, src: Institution
+) -> network_service.PatientPlace:
+    """The patient's county (residence, else the home institution's, else the referrer's),
+    its league, and anchors: home institution and the family-doctor team's institution."""
+    anchors: list[uuid.UUID] = []
+    county_code = None
+    if patient is not None:
+        county_code = patient.county_code
+        if patient.institution_id:
+            anchors.append(patient.institution_id)
+            home = session.get(Institution, patient.institution_id)
+            county_code = county_code or (home.county_code if home else None)
+        team_inst = contracts.contract_institution_of(session=session, patient_id=patient.id)
+        if team_inst is not None:
+            anchors.append(team_inst)
+    county_code = county_code or src.county_code
+    county = session.get(County, county_code) if county_code else None
+    return network_service.PatientPlace(
+        county_code=county_code,
+        league_code=county.league_code if county else src.league_code,
+        anchor_institution_ids=tuple(anchors),
+    )
 
 
 def propose_receivers(
@@ -93,20 +125,22 @@ def propose_receivers(
     direction: str,
     patient_institution_id: uuid.UUID | None,
     specialty: str | None,
+    where: network_service.PatientPlace | None = None,
     limit: int = 20,
 ) -> list[Proposal]:
-    """Candidate receivers of the next tier, those sharing an alliance with the referrer
-    (or the patient's home institution) first, then the rest of the league."""
+    """Candidate receivers of the next tier (up/down) or the same tier (lateral), in the
+    order of the routing rule seen from the patient (`where`; default: the referrer's
+    county and the patient's home institution): tier, then distance, then code."""
     r = rank(src)
     target = r + 1 if direction == "up" else r - 1 if direction == "down" else r
     tiers = [t.value for t, n in TIER_RANK.items() if n == target]
     if not tiers:
         return []
-    src_alliances = set(network_service.alliances_of(session=session, institution_id=src.id))
-    alliances = set(src_alliances)
-    if patient_institution_id:
-        alliances |= set(
-            network_service.alliances_of(session=session, institution_id=patient_institution_id)
+    if where is None:
+        where = network_service.PatientPlace(
+            county_code=src.county_code,
+            league_code=src.league_code,
+            anchor_institution_ids=(patient_institution_id,) if patient_institution_id else (),
         )
     stmt = select(Institution).where(col(Institution.tier).in_(tiers), Institution.id != src.id)
     if specialty:
@@ -115,35 +149,37 @@ def propose_receivers(
                 select(Department.institution_id).where(Department.specialty_code == specialty)
             )
         )
-    member_rows = session.execute(
-        select(AllianceMember.institution_id, AllianceMember.alliance_id).where(
-            col(AllianceMember.alliance_id).in_(alliances)
-        )
-    ).all()
-    shared: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for inst_id, alliance_id in member_rows:
-        shared.setdefault(inst_id, []).append(alliance_id)
-    inside = list(session.execute(stmt.where(col(Institution.id).in_(list(shared)))).scalars())
-    rest = list(
-        session.execute(
-            stmt.where(
-                col(Institution.id).not_in(list(shared)),
-                Institution.league_code == src.league_code,
-            ).limit(limit)
-        ).scalars()
+    insts = list(session.execute(stmt).scalars())
+    placed = network_service.routing_place(
+        session=session, where=where, requester_id=src.id, specialty=specialty, institutions=insts
     )
-    # The referrer's own alliances (e.g. its county medical community) first, then the
-    # patient's home institution's, each by the number of alliances shared.
-    inside.sort(
-        key=lambda i: (
-            -len(src_alliances & set(shared[i.id])),
-            -len(shared[i.id]),
-            i.code,
+
+    def key(i: Institution) -> tuple[int, float, str]:
+        p = placed[i.id]
+        return (p.tier.rank, p.distance_km if p.distance_km is not None else inf, i.code)
+
+    out = []
+    for inst in sorted(insts, key=key)[:limit]:
+        p = placed[inst.id]
+        params: dict[str, str | int | float | None] = {
+            "tier": p.tier.code,
+            "alliance": p.alliance_name,
+            "alliance_code": p.alliance_code,
+            "league": where.league_code,
+            "county": where.county_code,
+            "distance_km": p.distance_km,
+        }
+        out.append(
+            Proposal(
+                institution=inst,
+                in_alliance=p.tier.code in network_service.ROUTING_IN_ALLIANCE,
+                alliance_ids=[p.alliance_id] if p.alliance_id else [],
+                placement=p,
+                reason_code=f"routing.{p.tier.code}",
+                reason_params=params,
+            )
         )
-    )
-    out = [Proposal(i, True, shared[i.id]) for i in inside]
-    out += [Proposal(i, False, []) for i in sorted(rest, key=lambda i: i.code)]
-    return out[:limit]
+    return out
 
 
 # ---------------------------------------------------------------- parties of a referral

@@ -299,13 +299,28 @@ class ReferralEventPublic(BaseModel):
     data: dict[str, Any]
 
 
+class RoutingReason(BaseModel):
+    """Why a receiver stands where it does: a code the client renders with its params."""
+
+    code: str
+    params: dict[str, str | int | float | None]
+
+
 class ReceiverProposal(BaseModel):
+    """A candidate receiving institution, in the order of the routing rule (docs/routing.md)."""
+
     institution_id: uuid.UUID
     name_zh: str
     tier: str
     league_code: str
     in_alliance: bool
     alliance_ids: list[uuid.UUID]
+    routing_tier: str | None = Field(
+        default=None, description="tier of the routing rule; None for the contracted team"
+    )
+    routing_rank: int | None = None
+    distance_km: float | None = None
+    reason: RoutingReason | None = None
 
 
 class FilingPublic(BaseModel):

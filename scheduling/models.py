@@ -134,6 +134,14 @@ class Slot(SQLModel, table=True):
         Index("ix_scheduling_slot_search_start", "start_at", "service_class"),
         Index("ix_scheduling_slot_institution_start", "institution_id", "start_at"),
         Index("ix_scheduling_slot_specialist_start", "specialist_id", "start_at"),
+        Index(
+            "ix_scheduling_slot_specialist_class_start",
+            "specialist_id",
+            "service_class",
+            "start_at",
+            "id",
+            postgresql_where=text("status = 'active'"),
+        ),
     )
 
     id: uuid.UUID = id_field()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, case, text
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from scheduling.eligibility import _eligible
@@ -77,17 +79,64 @@ def search_slots(
     ]
 
 
+def earliest_slots(
+    *,
+    session: Session,
+    viewer: User | None,
+    now: datetime,
+    specialist_ids: Sequence[uuid.UUID],
+    service_class: str | None = None,
+) -> dict[uuid.UUID, tuple[uuid.UUID, datetime]]:
+    """Each specialist's earliest free slot (id, start) the viewer may use, in one
+    statement: a correlated `LIMIT 1` per specialist on the (specialist, start) index.
+    Specialists without a free slot are absent."""
+    if not specialist_ids:
+        return {}
+    eligible = viewer_eligible(session=session, viewer=viewer)
+    stmt = _earliest_statement(eligible, service_class is not None)
+    params: dict[str, Any] = {"now": now, "ids": list(dict.fromkeys(specialist_ids))}
+    if service_class is not None:
+        params["service_class"] = service_class
+    return {sid: (slot_id, start) for sid, slot_id, start in session.execute(stmt, params).all()}
+
+
+def _remaining_of(slot: Any, eligible: bool) -> Any:
+    """Places of `slot` the viewer may use (reserved ones only when eligible or released)."""
+    if eligible:
+        return slot.capacity - slot.booked
+    return case(
+        (slot.release_at <= bindparam("now", type_=UTCDateTime()), slot.capacity - slot.booked),
+        else_=slot.capacity - slot.reserved - (slot.booked - slot.reserved_booked),
+    )
+
+
+@lru_cache(maxsize=8)
+def _earliest_statement(eligible: bool, by_class: bool) -> Any:
+    """Earliest free slot per specialist (built once per shape)."""
+    inner = aliased(Slot, name="s2")
+    first = select(inner.id).where(
+        # a literal, as in the search: the partial index stays usable under generic plans
+        text("s2.status = 'active'"),
+        inner.specialist_id == User.id,
+        inner.start_at > bindparam("now", type_=UTCDateTime()),
+        _remaining_of(inner, eligible) > 0,
+    )
+    if by_class:
+        first = first.where(inner.service_class == bindparam("service_class"))
+    first_id = (
+        first.order_by(col(inner.start_at), col(inner.id))
+        .limit(1)
+        .correlate(User)
+        .scalar_subquery()
+    )
+    picked = select(first_id).where(col(User.id).in_(bindparam("ids", expanding=True)))
+    return select(Slot.specialist_id, Slot.id, Slot.start_at).where(col(Slot.id).in_(picked))
+
+
 @lru_cache(maxsize=256)
 def _search_statement(eligible: bool, present: tuple[str, ...]) -> Any:
     """The search query for one combination of filters, built once (hot path)."""
-    now = bindparam("now", type_=UTCDateTime())
-    if eligible:
-        remaining: Any = Slot.capacity - Slot.booked
-    else:
-        remaining = case(
-            (col(Slot.release_at) <= now, Slot.capacity - Slot.booked),
-            else_=Slot.capacity - Slot.reserved - (Slot.booked - Slot.reserved_booked),
-        )
+    remaining = _remaining_of(Slot, eligible)
     stmt = select(  # type: ignore[call-overload]
         Slot.id,
         Slot.institution_id,

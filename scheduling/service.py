@@ -33,7 +33,7 @@ from scheduling.eligibility import ReservedEligibility, register_reserved_eligib
 from scheduling.eligibility import _eligibility as _eligibility  # the registered resolvers
 from scheduling.references import ReferenceAccess, register_booking_reference
 from scheduling.schedules import add_exception, create_rule, get_rule, list_rules, update_rule
-from scheduling.search import search_slots, viewer_eligible
+from scheduling.search import earliest_slots, search_slots, viewer_eligible
 from scheduling.waitlist import (
     WAITLIST_OFFER_MINUTES,
     join_waitlist,
@@ -56,6 +56,7 @@ __all__ = [
     "can_see_booking",
     "cancel_booking",
     "create_rule",
+    "earliest_slots",
     "get_booking",
     "get_rule",
     "get_slot",

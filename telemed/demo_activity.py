@@ -353,6 +353,9 @@ def _consultation_story(sim: _Sim, p: _ConsultPlan) -> Story:
             wanted_specialty=p.specialist.specialty_code or "",
             chosen_institution_id=p.specialist.institution_id,
             chosen_specialist_id=p.specialist.id,
+            # the story names its specialist; where routing would propose another hospital
+            # first, the requester records why (docs/routing.md, overrides)
+            override_reason="指定专家：既往在该院就诊 (demo)",
             consent=ConsentCreate(
                 given_by=patient.name,
                 method="verbal",

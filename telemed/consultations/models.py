@@ -39,6 +39,11 @@ class Consultation(SQLModel, table=True):
     receiving_institution_id: uuid.UUID | None = Field(
         default=None, foreign_key="institution.id", index=True
     )
+    # routing override: the requester chose a hospital other than the first proposed one
+    override_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    first_proposed_institution_id: uuid.UUID | None = Field(
+        default=None, foreign_key="institution.id"
+    )
     state: str = Field(default="draft", max_length=16, index=True)
     created_at: datetime = utc_field()
     updated_at: datetime = utc_field()

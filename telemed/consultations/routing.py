@@ -10,11 +10,12 @@ the tiers: earliest slot first (none: last), then distance.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from referrals import service as referrals_service
 from telemed.consultations import service_levels
@@ -26,7 +27,7 @@ from telemed.network.service import PatientPlace, Placement
 
 HISTORY_DAYS = 90
 SLA_STEP = 0.1
-IN_ALLIANCE_TIERS = ("county_community", "city_group", "specialist_alliance")
+IN_ALLIANCE_TIERS = network_service.ROUTING_IN_ALLIANCE
 
 __all__ = ["Ranked", "patient_place", "rank"]
 
@@ -38,6 +39,7 @@ class Ranked:
     index: int  # position in the input
     placement: Placement
     sla_share: float | None
+    slot_at: datetime | None
     reason_code: str
     reason_params: dict[str, str | int | float | None]
 
@@ -47,25 +49,32 @@ def patient_place(
 ) -> PatientPlace:
     """The patient's county (residence, else their home institution's, else the
     requester's), its league, and anchors: home institution and family-doctor team."""
-    patient = session.get(Patient, patient_id) if patient_id else None
-    anchors: list[uuid.UUID] = []
-    county_code = None
-    if patient is not None:
-        county_code = patient.county_code
-        if patient.institution_id:
-            anchors.append(patient.institution_id)
-            home = session.get(Institution, patient.institution_id)
-            county_code = county_code or (home.county_code if home else None)
+    home_id = county_code = league_code = None
+    if patient_id is not None:
+        county = func.coalesce(Patient.county_code, Institution.county_code)
+        row = session.execute(
+            select(Patient.institution_id, county, County.league_code)
+            .select_from(Patient)
+            .outerjoin(Institution, col(Institution.id) == Patient.institution_id)
+            .outerjoin(County, col(County.code) == county)
+            .where(Patient.id == patient_id)
+        ).first()  # patient, home institution and county in one statement
+        if row is not None:
+            home_id, county_code, league_code = row
+    anchors = [home_id] if home_id else []
+    if patient_id is not None:
         team_inst = referrals_service.contract_institution_of(
-            session=session, patient_id=patient.id
+            session=session, patient_id=patient_id
         )
         if team_inst is not None:
             anchors.append(team_inst)
-    county_code = county_code or requester.county_code
-    county = session.get(County, county_code) if county_code else None
+    if county_code is None:
+        county_code = requester.county_code
+        county_row = session.get(County, county_code) if county_code else None
+        league_code = county_row.league_code if county_row else None
     return PatientPlace(
         county_code=county_code,
-        league_code=county.league_code if county else requester.league_code,
+        league_code=league_code or requester.league_code,
         anchor_institution_ids=tuple(anchors),
     )
 
@@ -82,10 +91,15 @@ def rank(
     specialty: str,
     urgency: str,
     now: datetime,
-    candidates: Sequence[tuple[Institution, str, datetime | None]],
+    candidates: Sequence[tuple[Institution, str]],
+    earliest: Callable[[Sequence[int]], Mapping[int, datetime]],
+    limit: int | None = None,
 ) -> list[Ranked]:
-    """Candidates (hospital, name, earliest slot) in routing order, each with its reason."""
-    insts = list({inst.id: inst for inst, _, _ in candidates}.values())
+    """Candidates (hospital, specialist name) in routing order, each with its reason, the
+    first `limit` of them. `earliest(indexes)` gives the earliest free slot of candidates
+    (by index); it is asked only for the tiers that can reach the first `limit` (all of
+    them for an emergency), since a lower tier never ranks above a higher one."""
+    insts = list({inst.id: inst for inst, _ in candidates}.values())
     placed = network_service.routing_place(
         session=session,
         where=where,
@@ -93,29 +107,38 @@ def rank(
         specialty=specialty,
         institutions=insts,
     )
+    emergency = urgency == "emergency"
+    order = sorted(range(len(candidates)), key=lambda i: placed[candidates[i][0].id].tier.rank)
+    wanted = list(order)
+    if not emergency and limit is not None and len(order) > limit:
+        last_tier = placed[candidates[order[limit - 1]][0].id].tier.rank
+        wanted = [i for i in order if placed[candidates[i][0].id].tier.rank <= last_tier]
+    slot_at = earliest(wanted)
+    shown = {candidates[i][0].id for i in wanted}
     history = service_levels.share_met_by_institution(
         session=session,
         start=now - timedelta(days=HISTORY_DAYS),
         end=now,
-        institution_ids=[i.id for i in insts],
+        institution_ids=[i.id for i in insts if i.id in shown],
     )
     far = datetime.max.replace(tzinfo=now.tzinfo)
-    emergency = urgency == "emergency"
 
     def key(i: int) -> tuple[object, ...]:
-        inst, name, slot_at = candidates[i]
+        inst, name = candidates[i]
         p = placed[inst.id]
+        at = slot_at.get(i)
         dist = p.distance_km if p.distance_km is not None else float("inf")
         if emergency:
-            return (slot_at or far, dist, inst.name_zh, name, str(inst.id))
-        day = slot_at.astimezone(SHANGHAI).date().toordinal() if slot_at else 10**9
+            return (at or far, dist, inst.name_zh, name, str(inst.id))
+        day = at.astimezone(SHANGHAI).date().toordinal() if at else 10**9
         share = -_bucket(history.get(inst.id))
         return (p.tier.rank, day, share, dist, inst.name_zh, name, str(inst.id))
 
     out = []
-    for i in sorted(range(len(candidates)), key=key):
-        inst, _, slot_at = candidates[i]
+    for i in sorted(wanted, key=key)[:limit]:
+        inst, _ = candidates[i]
         p = placed[inst.id]
+        at = slot_at.get(i)
         share = history.get(inst.id)
         params: dict[str, str | int | float | None] = {
             "tier": p.tier.code,
@@ -125,8 +148,8 @@ def rank(
             "county": where.county_code,
             "distance_km": p.distance_km,
             "sla_share": share,
-            "earliest_slot_at": slot_at.isoformat() if slot_at else None,
+            "earliest_slot_at": at.isoformat() if at else None,
         }
         code = "routing.emergency_earliest" if emergency else f"routing.{p.tier.code}"
-        out.append(Ranked(i, p, share, code, params))
+        out.append(Ranked(i, p, share, at, code, params))
     return out

@@ -51,6 +51,11 @@ class ConsultationCreate(BaseModel):
     wanted_title: Title | None = None
     chosen_institution_id: uuid.UUID | None = None
     chosen_specialist_id: uuid.UUID | None = None
+    override_reason: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="why the chosen hospital is not the first one proposed (docs/routing.md)",
+    )
     consent: ConsentCreate | None = None
     # imaging diagnosis only: the study will come from our modality (MWL entry published)
     imaging_order: ImagingOrder | None = None
@@ -66,6 +71,7 @@ class ConsultationUpdate(BaseModel):
     wanted_title: Title | None = None
     chosen_institution_id: uuid.UUID | None = None
     chosen_specialist_id: uuid.UUID | None = None
+    override_reason: str | None = Field(default=None, max_length=1000)
 
 
 class ConsultationPublic(BaseModel):
@@ -87,6 +93,8 @@ class ConsultationPublic(BaseModel):
     proposed_specialist_id: uuid.UUID | None
     assigned_specialist_id: uuid.UUID | None
     receiving_institution_id: uuid.UUID | None
+    override_reason: str | None = None
+    first_proposed_institution_id: uuid.UUID | None = None
     state: str
     created_at: datetime
     updated_at: datetime

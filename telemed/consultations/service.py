@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import bindparam, case, func
 from sqlmodel import Session, col, or_, select
 
 from dicom import service as dicom_service
@@ -331,10 +334,12 @@ def _create(
         wanted_title=data.wanted_title,
         chosen_institution_id=data.chosen_institution_id,
         chosen_specialist_id=data.chosen_specialist_id,
+        override_reason=(data.override_reason or "").strip() or None,
         state="draft",
         created_at=now,
         updated_at=now,
     )
+    _check_override(session, c, by, now)  # 422 override_reason_required before any write
     session.add(c)
     session.flush()
     session.add(
@@ -376,8 +381,11 @@ def update_draft(
         changes.get("chosen_institution_id", c.chosen_institution_id),
         changes.get("chosen_specialist_id", c.chosen_specialist_id),
     )
+    if "override_reason" in changes:
+        changes["override_reason"] = (changes["override_reason"] or "").strip() or None
     for k, v in changes.items():
         setattr(c, k, v)
+    _check_override(session, c, by, now)
     c.updated_at = now
     _audit(session, by, "update", c, now=now, detail={"fields": sorted(changes)})
     session.flush()
@@ -566,6 +574,40 @@ def imaging_orders(*, session: Session, consultation_id: uuid.UUID) -> list[Imag
 # ---------------------------------------------------------------- proposal
 
 
+@lru_cache(maxsize=2)
+def _candidates_statement(at_chosen_hospital: bool) -> Any:
+    """Specialists who could take a request: every filter in SQL, only the columns a
+    proposal shows; built once (a hot path), parameters bound per call."""
+    stmt = (
+        select(  # type: ignore[call-overload]
+            User.id, User.full_name, User.title, User.specialty_code, Institution
+        )
+        .join(Institution, Institution.id == User.institution_id)
+        .where(
+            User.role == Role.SPECIALIST,
+            User.is_active.is_(True),  # type: ignore[attr-defined]
+            User.specialty_code == bindparam("specialty"),
+            Institution.in_network.is_(True),  # type: ignore[attr-defined]
+            User.id != bindparam("viewer_id"),
+            Institution.id != bindparam("requester_id"),
+            col(User.title).in_(bindparam("titles", expanding=True)),
+        )
+    )
+    if at_chosen_hospital:
+        return stmt.where(Institution.id == bindparam("institution_id"))
+    return stmt.where(col(Institution.tier).in_(bindparam("tiers", expanding=True)))
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """The few columns of a specialist a proposal shows."""
+
+    id: uuid.UUID
+    full_name: str
+    title: str | None
+    specialty_code: str | None
+
+
 def require_routing_patient(
     *, session: Session, user: User, patient_id: uuid.UUID, now: datetime
 ) -> uuid.UUID:
@@ -614,36 +656,41 @@ def propose(
     requester = session.get(Institution, requesting_institution_id)
     if requester is None:
         raise NotFound("requesting institution not found")
-    stmt = (
-        select(User, Institution)
-        .join(Institution, Institution.id == User.institution_id)  # type: ignore[arg-type]
-        .where(
-            User.role == Role.SPECIALIST,
-            User.is_active.is_(True),  # type: ignore[attr-defined]
-            User.specialty_code == specialty,
-            Institution.in_network.is_(True),  # type: ignore[attr-defined]
-        )
-    )
-    if institution_id is not None:
-        stmt = stmt.where(Institution.id == institution_id)
     my_rank = TIER_RANK[Tier(requester.tier)]
     wanted = TITLE_RANK.get(Title(title), 0) if title else 0
-    candidates = []
-    for user, inst in session.execute(stmt).all():
-        if institution_id is None and TIER_RANK[Tier(inst.tier)] <= my_rank:
-            continue
-        if user.id == viewer.id or inst.id == requesting_institution_id:
-            continue
-        if user.title is None or TITLE_RANK.get(Title(user.title), 0) < wanted:
-            continue
-        candidates.append((user, inst))
-    slot_class = info(service_class).slot_service_class
-    slots = [
-        _scheduling_earliest_slot(
-            session=session, viewer=viewer, specialist_id=user.id, service_class=slot_class, now=now
-        )
-        for user, _ in candidates
+    params: dict[str, Any] = {
+        "specialty": specialty,
+        "viewer_id": viewer.id,
+        "requester_id": requesting_institution_id,
+        "titles": [t.value for t, n in TITLE_RANK.items() if n >= wanted],
+    }
+    if institution_id is not None:
+        params["institution_id"] = institution_id
+    else:
+        params["tiers"] = [t.value for t, n in TIER_RANK.items() if n > my_rank]
+    candidates = [
+        (_Candidate(uid, name, ttl, spec), inst)
+        for uid, name, ttl, spec, inst in session.execute(
+            _candidates_statement(institution_id is not None), params
+        ).all()
     ]
+    slot_class = info(service_class).slot_service_class
+    slots: dict[int, tuple[uuid.UUID, datetime]] = {}
+
+    def earliest_of(indexes: Sequence[int]) -> dict[int, datetime]:
+        """Earliest free slots of these candidates: one statement (scheduling)."""
+        found = scheduling_service.earliest_slots(
+            session=session,
+            viewer=viewer,
+            now=now,
+            specialist_ids=[candidates[i][0].id for i in indexes],
+            service_class=slot_class,
+        )
+        for i in indexes:
+            if candidates[i][0].id in found:
+                slots[i] = found[candidates[i][0].id]
+        return {i: slots[i][1] for i in indexes if i in slots}
+
     ranked = routing.rank(
         session=session,
         where=routing.patient_place(session=session, patient_id=patient_id, requester=requester),
@@ -651,9 +698,9 @@ def propose(
         specialty=specialty,
         urgency=urgency,
         now=now,
-        candidates=[
-            (inst, user.full_name, slots[n][1]) for n, (user, inst) in enumerate(candidates)
-        ],
+        candidates=[(inst, user.full_name) for user, inst in candidates],
+        earliest=earliest_of,
+        limit=limit,
     )
     proposals = []
     for r in ranked[:limit]:
@@ -668,8 +715,8 @@ def propose(
                 institution_name=inst.name_zh,
                 tier=inst.tier,
                 same_alliance=r.placement.tier.code in routing.IN_ALLIANCE_TIERS,
-                earliest_slot_id=slots[r.index][0],
-                earliest_slot_at=slots[r.index][1],
+                earliest_slot_id=slots[r.index][0] if r.index in slots else None,
+                earliest_slot_at=r.slot_at,
                 routing_tier=r.placement.tier.code,
                 routing_rank=r.placement.tier.rank,
                 distance_km=r.placement.distance_km,
@@ -678,6 +725,68 @@ def propose(
             )
         )
     return proposals
+
+
+# ---------------------------------------------------------------- routing override
+
+
+def _chosen_institution(session: Session, c: Consultation) -> uuid.UUID | None:
+    if c.chosen_institution_id is not None:
+        return c.chosen_institution_id
+    if c.chosen_specialist_id is not None:
+        spec = session.get(User, c.chosen_specialist_id)
+        return spec.institution_id if spec else None
+    return None
+
+
+def _check_override(session: Session, c: Consultation, by: User, now: datetime) -> None:
+    """A hospital chosen outside the proposal order needs the requester's reason (422
+    `override_reason_required`); the first proposed hospital is kept beside it. A choice
+    that is the first proposal (or no choice) is no override: its reason is dropped."""
+    chosen = _chosen_institution(session, c)
+    first = None
+    if chosen is not None:
+        found = propose(
+            session=session,
+            viewer=by,
+            requesting_institution_id=c.requesting_institution_id,
+            patient_id=c.patient_id,
+            urgency=c.urgency,
+            service_class=c.service_class,
+            specialty=c.wanted_specialty,
+            title=c.wanted_title,
+            now=now,
+            limit=1,
+        )
+        first = found[0].institution_id if found else None
+    if first is None or first == chosen:
+        c.first_proposed_institution_id = None
+        c.override_reason = None
+        return
+    if not c.override_reason:
+        raise Invalid(
+            "the chosen hospital is not the first one proposed: give the reason",
+            field="override_reason",
+            code="override_reason_required",
+            first_proposed_institution_id=str(first),
+        )
+    c.first_proposed_institution_id = first
+
+
+def _override_record(c: Consultation) -> dict[str, Any]:
+    """The override as written to the submit transition and the audit trail ({} if none)."""
+    if c.first_proposed_institution_id is None:
+        return {}
+    return {
+        "override": {
+            "first_proposed_institution_id": str(c.first_proposed_institution_id),
+            "chosen_institution_id": str(c.chosen_institution_id)
+            if c.chosen_institution_id
+            else None,
+            "chosen_specialist_id": str(c.chosen_specialist_id) if c.chosen_specialist_id else None,
+            "reason": c.override_reason,
+        }
+    }
 
 
 # ---------------------------------------------------------------- workflow
@@ -751,6 +860,7 @@ def submit(
             "the patient's informed consent must be recorded before submission",
             code="consent_required",
         )
+    _check_override(session, c, by, now)  # the proposal may have moved since the draft
     _route(session, c, by, now, c.chosen_institution_id, c.chosen_specialist_id)
     receiving = session.get(Institution, c.receiving_institution_id)
     assert receiving is not None
@@ -771,8 +881,11 @@ def submit(
             "proposed_specialist_id": str(c.proposed_specialist_id)
             if c.proposed_specialist_id
             else None,
+            **_override_record(c),
         },
     )
+    if c.first_proposed_institution_id is not None:
+        _audit(session, by, "routing_override", c, now=now, detail=_override_record(c))
     _announce_incoming(session, c, now)
     return c
 

@@ -15,13 +15,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from telemed.network.models import Alliance, AllianceKind, AllianceMember, County, Institution
+from telemed.network.models import Alliance, AllianceKind, AllianceMember, Institution
 
-__all__ = ["TIERS", "PatientPlace", "Placement", "RoutingTier", "distance_km", "place", "seat_of"]
+__all__ = [
+    "IN_ALLIANCE_TIERS",
+    "TIERS",
+    "PatientPlace",
+    "Placement",
+    "RoutingTier",
+    "distance_km",
+    "place",
+    "seat_of",
+]
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ TIERS: tuple[RoutingTier, ...] = (
     RoutingTier("region", 5, None, "any other network hospital of the region"),
 )
 _BY_CODE = {t.code: t for t in TIERS}
+IN_ALLIANCE_TIERS = ("county_community", "city_group", "specialist_alliance")
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,7 @@ class PatientPlace:
 @dataclass(frozen=True)
 class Placement:
     tier: RoutingTier
+    alliance_id: uuid.UUID | None
     alliance_code: str | None
     alliance_name: str | None
     distance_km: float | None
@@ -108,21 +121,46 @@ def distance_km(a: tuple[float, float] | None, b: tuple[float, float] | None) ->
     return float(round(2 * 6371 * math.asin(math.sqrt(h))))
 
 
-def _near_alliances(
-    session: Session, where: PatientPlace, requester_id: uuid.UUID | None
-) -> set[uuid.UUID]:
-    """Alliances that include the requester, an anchor or a hospital of the patient's county."""
-    ids = {*where.anchor_institution_ids, *([requester_id] if requester_id else [])}
-    conds = [col(AllianceMember.institution_id).in_(ids)] if ids else []
-    if where.county_code:
-        conds.append(
-            col(AllianceMember.institution_id).in_(
-                select(Institution.id).where(Institution.county_code == where.county_code)
-            )
+@dataclass(frozen=True)
+class _Alliance:
+    """The columns of an alliance the rule reads."""
+
+    id: uuid.UUID
+    code: str
+    name_zh: str
+    kind: str
+    league_code: str | None
+    specialty_code: str | None
+
+
+@cache
+def _memberships_statement() -> Any:
+    """The candidates' alliances, each flagged `near` when it includes the requester, an
+    anchor or a hospital of the patient's county; built once, parameters bound per call."""
+    member = aliased(AllianceMember)
+    near = select(member.alliance_id).where(
+        or_(
+            col(member.institution_id).in_(bindparam("anchors", expanding=True)),
+            col(member.institution_id).in_(
+                select(Institution.id).where(Institution.county_code == bindparam("county"))
+            ),
         )
-    if not conds:
-        return set()
-    return set(session.execute(select(AllianceMember.alliance_id).where(or_(*conds))).scalars())
+    )
+    return (
+        select(  # type: ignore[call-overload]  # plain columns: no ORM objects per row
+            AllianceMember.institution_id,
+            Alliance.id,
+            Alliance.code,
+            Alliance.name_zh,
+            Alliance.kind,
+            Alliance.league_code,
+            Alliance.specialty_code,
+            col(Alliance.id).in_(near).label("near"),
+        )
+        .join(Alliance, col(Alliance.id) == AllianceMember.alliance_id)
+        .where(col(AllianceMember.institution_id).in_(bindparam("candidates", expanding=True)))
+        .order_by(col(Alliance.code))
+    )
 
 
 def place(
@@ -133,27 +171,25 @@ def place(
     specialty: str | None,
     institutions: Iterable[Institution],
 ) -> dict[uuid.UUID, Placement]:
-    """Each institution's tier under `TIERS`, with the alliance that placed it (two queries)."""
+    """Each institution's tier under `TIERS`, with the alliance that placed it (one query)."""
     insts = {i.id: i for i in institutions}
     if not insts:
         return {}
-    near = _near_alliances(session, where, requester_id)
+    anchors = {*where.anchor_institution_ids, *([requester_id] if requester_id else [])}
     rows = session.execute(
-        select(AllianceMember.institution_id, Alliance)
-        .join(Alliance, col(Alliance.id) == AllianceMember.alliance_id)
-        .where(col(AllianceMember.institution_id).in_(list(insts)))
-        .order_by(col(Alliance.code))
-    ).all()
-    memberships: dict[uuid.UUID, list[Alliance]] = {}
-    for inst_id, alliance in rows:
-        memberships.setdefault(inst_id, []).append(alliance)
-    county = session.get(County, where.county_code) if where.county_code else None
-    origin = seat_of(
-        county_code=where.county_code,
-        league_code=county.league_code if county else where.league_code,
-    )
+        _memberships_statement(),
+        {"anchors": list(anchors), "county": where.county_code, "candidates": list(insts)},
+    ).all()  # one statement: the candidates' alliances, each flagged near or not
+    memberships: dict[uuid.UUID, list[_Alliance]] = {}
+    near: set[uuid.UUID] = set()
+    for inst_id, *fields, flagged in rows:
+        member_of = _Alliance(*fields)
+        memberships.setdefault(inst_id, []).append(member_of)
+        if flagged:
+            near.add(member_of.id)
+    origin = seat_of(county_code=where.county_code, league_code=where.league_code)
 
-    def tier_of(inst: Institution) -> tuple[RoutingTier, Alliance | None]:
+    def tier_of(inst: Institution) -> tuple[RoutingTier, _Alliance | None]:
         mine = memberships.get(inst.id, [])
         tests: Sequence[tuple[str, object]] = (
             ("county_community", lambda a: a.id in near),
@@ -174,6 +210,7 @@ def place(
         tier, alliance = tier_of(inst)
         out[inst.id] = Placement(
             tier=tier,
+            alliance_id=alliance.id if alliance else None,
             alliance_code=alliance.code if alliance else None,
             alliance_name=alliance.name_zh if alliance else None,
             distance_km=distance_km(

@@ -23,7 +23,7 @@ from telemed.network.models import (
     League,
     Tier,
 )
-from telemed.network.routing import TIERS, PatientPlace, Placement
+from telemed.network.routing import IN_ALLIANCE_TIERS, TIERS, PatientPlace, Placement
 from telemed.network.schemas import AECreate, InstitutionCreate, NetworkSummary
 
 
@@ -224,6 +224,7 @@ def register_ae(*, session: Session, institution_id: uuid.UUID, data: AECreate) 
 # ---------------------------------------------------------------- routing (routing.py)
 
 ROUTING_TIERS = TIERS
+ROUTING_IN_ALLIANCE = IN_ALLIANCE_TIERS
 
 
 def routing_place(

@@ -36,6 +36,7 @@ def committed_request(engine: Engine, *, urgency: str = "urgent") -> uuid.UUID:
                 question="q",
                 wanted_specialty="radiology",
                 chosen_specialist_id=spec.id,
+                override_reason="指定专家（测试）",  # a named specialist: docs/routing.md
                 consent=ConsentCreate(
                     given_by="巴特尔", method="verbal", given_at=datetime(2026, 11, 1, tzinfo=UTC)
                 ),

@@ -67,6 +67,8 @@ def make_request(
         }
         if specialist:
             body["chosen_specialist_id"] = str(users(specialist).id)
+            # a named specialist may lie outside the proposal order (docs/routing.md)
+            body.setdefault("override_reason", "指定专家（测试）")
         if consent:
             body["consent"] = CONSENT
         r = client.post("/api/v1/consultations", json=body, headers=login(doctor))

@@ -413,6 +413,7 @@ def world(
         "question": "请协助明确结节性质",
         "wanted_specialty": "radiology",
         "chosen_specialist_id": str(_user(session, "specialist2").id),
+        "override_reason": "指定专家（测试）",  # a named specialist: docs/routing.md
         "consent": CONSULTATION_CONSENT,
     }
     c = _ok(client.post(api, json=body, headers=cd), 201)
@@ -485,6 +486,7 @@ def world(
                 "urgency": "emergency",
                 "wanted_specialty": "cardiology",
                 "chosen_specialist_id": str(specialist.id),
+                "override_reason": "指定专家（测试）",  # a named specialist: docs/routing.md
             },
             headers=cd,
         ),

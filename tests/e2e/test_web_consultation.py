@@ -431,3 +431,60 @@ def test_wizard_imaging_order_goes_to_the_worklist_and_its_study_comes_back_by_i
     page.get_by_test_id("nav-reconcile").click()
     expect(page.get_by_test_id(f"unmatched-{stray_uid}")).to_be_visible()
     expect(page.get_by_test_id(f"unmatched-{study_uid}")).to_have_count(0)
+
+
+def test_choosing_a_hospital_outside_the_proposal_order_asks_for_the_reason(
+    new_page: Any, live_server: LiveServer, consultations: None
+) -> None:
+    with live_server.api("county-doctor") as api:
+        patient = api.get("/patients").json()[0]
+        proposals = api.post(
+            "/consultations/proposals",
+            json={
+                "service_class": "consultation",
+                "wanted_specialty": "cardiology",
+                "urgency": "routine",
+                "patient_id": patient["id"],
+                "limit": 8,
+            },
+        ).json()
+    first = proposals[0]
+    other = next(
+        i for i, p in enumerate(proposals) if p["institution_id"] != first["institution_id"]
+    )
+
+    page = new_page()
+    login(page, "county-doctor")
+    page.get_by_test_id("nav-consultations").click()
+    page.get_by_test_id("new-consultation").click()
+    page.locator("#search-q").fill(patient["name"])
+    page.get_by_test_id("search-submit").click()
+    page.get_by_test_id("patient-results").get_by_role("button").first.click()
+    page.get_by_test_id("chosen-patient").wait_for()
+    page.locator("#c-class").select_option("consultation")
+    page.locator("#c-specialty").select_option("cardiology")
+    page.locator("#c-question").fill("请协助评估胸痛原因。")
+    page.locator("#c-summary").fill("男，70岁，活动后胸痛1月。")
+    page.get_by_test_id("find-specialists").click()
+    items = page.get_by_test_id("proposals").locator("li")
+    items.nth(other + 1).wait_for()
+    expect(page.get_by_test_id("override-reason")).to_have_count(0)  # the first: no reason
+
+    items.nth(other + 1).locator("input[type=radio]").check()
+    expect(page.get_by_test_id("override-note")).to_contain_text(first["institution_name"])
+    page.get_by_test_id("consent").check()
+    page.get_by_test_id("submit-consultation").click()
+    expect(page.get_by_text("请说明为何不选系统首选的医院")).to_be_visible()
+    assert "/consultations/new" in page.url  # nothing was sent without the reason
+
+    page.get_by_test_id("override-reason").fill("患者子女在该市，便于陪诊")
+    shot(page, "county_doctor-wizard-override-reason")
+    page.get_by_test_id("submit-consultation").click()
+    page.wait_for_url(re.compile(r"#/consultations/[0-9a-f-]{36}$"))
+    expect(page.get_by_test_id("override-shown")).to_have_text("患者子女在该市，便于陪诊")
+    consultation_id = page.url.rsplit("/", 1)[1]
+    with live_server.api("county-doctor") as api:
+        c = api.get(f"/consultations/{consultation_id}").json()
+    assert c["override_reason"] == "患者子女在该市，便于陪诊"
+    assert c["first_proposed_institution_id"] == first["institution_id"]
+    assert c["receiving_institution_id"] == proposals[other]["institution_id"]

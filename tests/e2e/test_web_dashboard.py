@@ -43,6 +43,7 @@ def _send_request(live_server: LiveServer) -> str:
             "question": "请协助明确结节性质",
             "wanted_specialty": "radiology",
             "chosen_specialist_id": specialist_id,
+            "override_reason": "指定专家（测试）",  # a named specialist: docs/routing.md
             "consent": {
                 "given_by": patient["name"],
                 "relationship": "self",

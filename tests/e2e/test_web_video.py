@@ -262,6 +262,7 @@ def test_rooms_are_opened_and_entered_from_the_consultation(
                 "question": "请协助诊治",
                 "wanted_specialty": "cardiology",
                 "chosen_specialist_id": specialist_id,
+                "override_reason": "指定专家（测试）",  # a named specialist: docs/routing.md
                 "consent": {
                     "given_by": patient["name"],
                     "relationship": "self",

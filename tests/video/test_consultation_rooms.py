@@ -46,6 +46,7 @@ def test_a_consultation_room_takes_its_people_and_window_and_feeds_the_record(
             "question": "请协助诊治",
             "wanted_specialty": "cardiology",
             "chosen_specialist_id": str(specialist.id),
+            "override_reason": "指定专家（测试）",  # a named specialist: docs/routing.md
             "consent": CONSENT,
         },
         headers=login("county-doctor"),

@@ -18,6 +18,8 @@ export interface Consultation {
   proposed_specialist_id: string | null
   assigned_specialist_id: string | null
   receiving_institution_id: string | null
+  override_reason?: string | null
+  first_proposed_institution_id?: string | null
   state: string
   created_at: string
   submitted_at: string | null

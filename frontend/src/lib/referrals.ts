@@ -94,6 +94,9 @@ export interface Receiver {
   name_zh: string
   tier: string
   in_alliance: boolean
+  routing_tier?: string | null
+  distance_km?: number | null
+  reason?: { code: string; params: Record<string, string | number | null> } | null
 }
 
 export interface Worklist {
