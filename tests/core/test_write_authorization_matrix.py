@@ -125,11 +125,6 @@ MATRIX: dict[tuple[str, str], Entry] = {
         _raw("/api/v1/studies/{study}/links/consultation/{c}"),
         {"owner": OK, "participant": X, "other_doctor": N, "patient": X, "other_patient": X},
     ),
-    ("POST", "/api/v1/dicom/reconciliation/{study_uid}/assign"): Entry(
-        D,
-        _at("/api/v1/dicom/reconciliation/{study}/assign", patient_id=_id("patient")),
-        {"owner": 409, "participant": N, "other_doctor": N, "patient": X, "other_patient": X},
-    ),
     ("POST", "/api/v1/network/aes/{ae_id}/echo"): Entry(
         D,
         _raw("/api/v1/network/aes/{ae}/echo"),
