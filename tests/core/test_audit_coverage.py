@@ -79,6 +79,9 @@ EXEMPT: dict[str, str] = {
     "/api/v1/referrals/receivers": "candidate receiving institutions",
     "/api/v1/referrals/reports": "aggregates, no patient data",
     "/api/v1/dashboard/network": "aggregates, no patient data",
+    "/api/v1/dashboard/utilization": (
+        "aggregates per hospital, specialty and week (counts, medians), no patient data"
+    ),
     "/api/v1/reference/icd10": "ICD-10 reference",
     "/api/v1/reference/icd10/{code}": "ICD-10 reference",
 }
