@@ -47,6 +47,12 @@ class SecuritySettings(BaseModel):
     # for at most login_queue_seconds, then get 429 login_busy.
     max_concurrent_hashes: int = Field(default=1, ge=1)
     login_queue_seconds: float = Field(default=5.0, gt=0)
+    # A login this worker already knows is throttled is answered 429 after this pause (at
+    # most the block itself), held in the event loop: a client that ignores Retry-After
+    # gets one answer per pause per connection. At most max_delayed_refusals wait at once
+    # per worker; beyond that they are answered at once.
+    login_refusal_delay_seconds: float = Field(default=1.0, ge=0)
+    max_delayed_refusals: int = Field(default=512, ge=0)
     password_min_length: int = Field(default=10, ge=8)
     # zxcvbn score (0-4) a new password must reach.
     password_min_score: int = Field(default=3, ge=0, le=4)
