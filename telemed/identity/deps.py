@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import anyio
 from fastapi import Depends, Form, Request
@@ -13,6 +13,7 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Forbidden, Unauthorized
+from telemed.core.settings import SecuritySettings
 from telemed.core.throttle import Throttled
 from telemed.identity import service
 from telemed.identity.models import Role, User
@@ -58,10 +59,19 @@ async def hash_slot(request: Request, settings: SettingsDep) -> AsyncIterator[No
             code="login_busy",
             retry_after=max(1, math.ceil(sec.login_queue_seconds / 2)),
         )
+    released = False
     try:
         yield
-    finally:
+    except Throttled as exc:
+        if exc.code != "login_throttled":
+            raise
+        # Told by the database: the slot (and the session) go back first, then the hold.
         slots.release()
+        released = True
+        await refuse_throttled(request, sec, float(exc.retry_after))
+    finally:
+        if not released:
+            slots.release()
 
 
 HashSlot = Annotated[None, Depends(hash_slot, scope="function")]
@@ -82,6 +92,20 @@ async def _hold_refusal(request: Request, seconds: float, most: int) -> float:
     finally:
         state.refusals_held -= 1
     return seconds
+
+
+async def refuse_throttled(request: Request, sec: SecuritySettings, remaining: float) -> NoReturn:
+    """429 login_throttled for a login blocked `remaining` more seconds, answered after
+    holding it `login_refusal_delay_seconds` (at most `remaining`) in the event loop: the
+    hold costs nothing here, and a client hammering the route without honouring
+    Retry-After gets one answer per hold per connection instead of hundreds a second."""
+    held = await _hold_refusal(
+        request, min(sec.login_refusal_delay_seconds, remaining), sec.max_delayed_refusals
+    )
+    wait = max(1, math.ceil(remaining - held))
+    raise Throttled(
+        f"too many failed logins; try again in {wait} s", code="login_throttled", retry_after=wait
+    )
 
 
 def remember_refusal(request: Request, username: str, address: str | None, until: datetime) -> None:
@@ -111,24 +135,12 @@ async def login_precheck(
     """The OAuth2 password form, refused (429) while this worker knows it is throttled.
 
     A coroutine taking the form's fields (FastAPI would build `OAuth2PasswordRequestForm`
-    in a worker thread: a thread hop per attempt). The refusal is held for
-    `login_refusal_delay_seconds` first, in the event loop: it costs nothing here, and a
-    client hammering the route without honouring Retry-After gets one answer per pause
-    per connection instead of hundreds a second."""
+    in a worker thread: a thread hop per attempt); the refusal is held first
+    (`refuse_throttled`)."""
     refused: dict[tuple[str, str], datetime] = getattr(request.app.state, "login_refused", {})
     until = refused.get((username, _client_ip(request) or ""))
     if until is not None and until > now:
-        remaining = (until - now).total_seconds()
-        sec = settings.security
-        held = await _hold_refusal(
-            request, min(sec.login_refusal_delay_seconds, remaining), sec.max_delayed_refusals
-        )
-        wait = max(1, math.ceil(remaining - held))
-        raise Throttled(
-            f"too many failed logins; try again in {wait} s",
-            code="login_throttled",
-            retry_after=wait,
-        )
+        await refuse_throttled(request, settings.security, (until - now).total_seconds())
     return OAuth2PasswordRequestForm(
         grant_type=grant_type,
         username=username,

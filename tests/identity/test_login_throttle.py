@@ -123,7 +123,7 @@ def test_the_unknown_user_path_runs_a_real_argon2_verification(
 
 
 def test_a_refusal_the_worker_already_knows_is_held_in_the_event_loop_first(
-    from_address: Client, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    app: FastAPI, from_address: Client, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A client hammering a throttled login gets its 429 only after a pause (bounded by the
     block itself and by how many wait at once), and a Retry-After counted from the answer."""
@@ -148,5 +148,9 @@ def test_a_refusal_the_worker_already_knows_is_held_in_the_event_loop_first(
     again = _login(c, "specialist2", "wrong")  # this worker knows: held, then refused
     assert again.status_code == 429 and again.json()["code"] == "login_throttled"
     assert paused == [0.25] and again.headers["Retry-After"] == "1"
+    app.state.login_refused = {}  # a worker that has not seen it: the database says so
+    told = _login(c, "specialist2", "wrong")  # and the refusal is held too, slot released
+    assert told.status_code == 429 and told.json()["code"] == "login_throttled"
+    assert paused == [0.25, 0.25] and app.state.login_refused
     monkeypatch.setattr(sec, "max_delayed_refusals", 0)  # no room to hold: answered at once
-    assert _login(c, "specialist2", "wrong").status_code == 429 and paused == [0.25]
+    assert _login(c, "specialist2", "wrong").status_code == 429 and paused == [0.25, 0.25]
