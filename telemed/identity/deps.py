@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Annotated, NoReturn
@@ -80,12 +81,14 @@ _REFUSED_MAX = 10_000
 
 
 async def _hold_refusal(request: Request, seconds: float, most: int) -> float:
-    """Pause a refusal for `seconds` unless `most` refusals of this worker already wait;
-    return the seconds paused."""
+    """Pause a refusal for between half and all of `seconds` (at random: clients refused
+    together must not come back together, or their answers leave in one burst that stalls
+    the event loop) unless `most` refusals of this worker already wait; return the pause."""
     state = request.app.state
     held: int = getattr(state, "refusals_held", 0)
     if seconds <= 0 or held >= most:
         return 0.0
+    seconds *= random.uniform(0.5, 1.0)
     state.refusals_held = held + 1
     try:
         await anyio.sleep(seconds)
