@@ -18,6 +18,8 @@ os.environ.setdefault("TELEMED_LOG_LEVEL", "WARNING")
 # its uvicorn children hashes in microseconds instead of ~50 ms.
 os.environ.setdefault("TELEMED_SECURITY__ARGON2_TIME_COST", "1")
 os.environ.setdefault("TELEMED_SECURITY__ARGON2_MEMORY_KIB", "8")
+# Refusals of logins known to be throttled are answered at once (the pause has its own test).
+os.environ.setdefault("TELEMED_SECURITY__LOGIN_REFUSAL_DELAY_SECONDS", "0")
 
 import pytest
 from fastapi.testclient import TestClient

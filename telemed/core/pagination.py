@@ -23,7 +23,7 @@ class PageParams(BaseModel):
     offset: int = 0
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 50,
     offset: OffsetQuery = 0,
 ) -> PageParams:

@@ -38,7 +38,7 @@ class SecuritySettings(BaseModel):
 
     secret_key: str = DEV_SECRET
     token_ttl_minutes: int = 12 * 60
-    # argon2id cost. One hash takes one core (parallelism 1) for about 50 ms on the
+    # argon2id cost. One hash takes one core (parallelism 1) for about 20 ms on the
     # reference 2-core machine (benchmarks/login_abuse.py prints it); tests run cheap ones.
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_kib: int = Field(default=19 * 1024, ge=8)
@@ -47,6 +47,13 @@ class SecuritySettings(BaseModel):
     # for at most login_queue_seconds, then get 429 login_busy.
     max_concurrent_hashes: int = Field(default=1, ge=1)
     login_queue_seconds: float = Field(default=5.0, gt=0)
+    # A throttled login is answered 429 after a pause of half to all of this (at random,
+    # at most the block itself), held in the event loop after the hash slot and session
+    # are released: a client that ignores Retry-After gets one answer per pause per
+    # connection. At most max_delayed_refusals wait at once per worker; others are
+    # answered at once.
+    login_refusal_delay_seconds: float = Field(default=1.0, ge=0)
+    max_delayed_refusals: int = Field(default=512, ge=0)
     password_min_length: int = Field(default=10, ge=8)
     # zxcvbn score (0-4) a new password must reach.
     password_min_score: int = Field(default=3, ge=0, le=4)

@@ -35,6 +35,25 @@ def issue_token(
     return token, row
 
 
+class PasswordChangeRequired(Forbidden):
+    """403: an admin asked this user to change their password; until then the login allows
+    nothing else (only /auth/me, /auth/password and /auth/logout)."""
+
+    code, title = "password_change_required", "Password change required"
+
+
+def ensure_password_changed(user: User) -> User:
+    """`user`, unless a forced password change is pending (403 password_change_required).
+    Every door that takes a token goes through this: the API's `CurrentUser`, the video
+    signaling socket."""
+    if user.must_change_password:
+        raise PasswordChangeRequired(
+            "change your password first (POST /api/v1/auth/password); "
+            "until then this login allows nothing else"
+        )
+    return user
+
+
 def user_for_token(*, session: Session, token: str, now: datetime) -> User:
     """Resolve a bearer token to its user, or raise 401 (one round trip: every request)."""
     found = session.execute(

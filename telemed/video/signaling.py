@@ -265,6 +265,7 @@ class SocketSession:
 
         def _check(s: Session) -> User:
             user = identity_service.user_for_token(session=s, token=str(token), now=clock.now())
+            identity_service.ensure_password_changed(user)
             service.room_for(session=s, room_id=rid, user=user)
             return user
 
@@ -272,6 +273,9 @@ class SocketSession:
             return await in_transaction(_check)
         except Unauthorized as exc:
             await self.close(CLOSE_UNAUTHENTICATED, exc.detail)
+        except identity_service.PasswordChangeRequired as exc:
+            await self.error(exc.code, exc.detail)
+            await self.close(CLOSE_FORBIDDEN, exc.code)
         except NotFound:
             await self.close(CLOSE_NOT_FOUND, "room not found")
         return None

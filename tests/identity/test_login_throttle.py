@@ -120,3 +120,38 @@ def test_the_unknown_user_path_runs_a_real_argon2_verification(
     assert calls == ["pw-unknown", "pw-known"]
     weird = _login(client, "x\x00" + "y" * 300, "pw-weird")  # not even a valid username
     assert weird.status_code == 401 and calls[-1] == "pw-weird"
+
+
+def test_a_refusal_the_worker_already_knows_is_held_in_the_event_loop_first(
+    app: FastAPI, from_address: Client, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client hammering a throttled login gets its 429 only after a pause (bounded by the
+    block itself and by how many wait at once), and a Retry-After counted from the answer."""
+    import anyio
+
+    from telemed.core.settings import get_settings
+
+    sec = get_settings().security
+    monkeypatch.setattr(sec, "login_refusal_delay_seconds", 0.25)
+    paused: list[float] = []
+    real_sleep = anyio.sleep
+
+    async def spy(delay: float) -> None:
+        paused.append(delay)
+        await real_sleep(delay)
+
+    monkeypatch.setattr(anyio, "sleep", spy)
+    c = from_address("198.51.100.30")
+    for _ in range(6):
+        assert _login(c, "specialist2", "wrong").status_code == 401
+    assert paused == []  # failures are answered at once; the sixth started the block
+    again = _login(c, "specialist2", "wrong")  # this worker knows: held, then refused
+    assert again.status_code == 429 and again.json()["code"] == "login_throttled"
+    assert len(paused) == 1 and 0.125 <= paused[0] <= 0.25  # jittered: half to all of it
+    assert again.headers["Retry-After"] == "1"
+    app.state.login_refused = {}  # a worker that has not seen it: the database says so
+    told = _login(c, "specialist2", "wrong")  # and the refusal is held too, slot released
+    assert told.status_code == 429 and told.json()["code"] == "login_throttled"
+    assert len(paused) == 2 and 0.125 <= paused[1] <= 0.25 and app.state.login_refused
+    monkeypatch.setattr(sec, "max_delayed_refusals", 0)  # no room to hold: answered at once
+    assert _login(c, "specialist2", "wrong").status_code == 429 and len(paused) == 2

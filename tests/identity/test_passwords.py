@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from starlette.routing import BaseRoute
 
 from telemed.core.settings import SecuritySettings
+from telemed.identity.deps import any_current_user, current_user
 from telemed.identity.passwords import WeakPassword, check_password
 
 SEC = SecuritySettings()
@@ -125,3 +131,59 @@ def test_admins_force_a_change_and_only_admins(
     assert r.status_code == 200 and r.json()["must_change_password"] is True
     headers = _token(client, "policy-doc", STRONG)
     assert client.get("/api/v1/consultations", headers=headers).status_code == 403
+
+
+# The only routes a login with a pending forced change may use.
+PENDING_CHANGE_ALLOWED = {
+    ("GET", "/api/v1/auth/me"),
+    ("POST", "/api/v1/auth/password"),
+    ("POST", "/api/v1/auth/logout"),
+}
+
+
+def _dependency_calls(dependant: Dependant) -> set[Callable[..., object]]:
+    calls: set[Callable[..., object]] = set()
+    for dep in dependant.dependencies:
+        if dep.call is not None:
+            calls.add(dep.call)
+        calls |= _dependency_calls(dep)
+    return calls
+
+
+def _api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
+    """Every APIRoute, including those of included routers (which FastAPI keeps in an
+    `original_router`; their paths carry the router's own prefix)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _api_routes(inner.routes)
+
+
+def test_a_pending_change_is_refused_on_every_route_that_takes_a_token(
+    app: FastAPI, client: TestClient, login: Callable[[str], dict[str, str]]
+) -> None:
+    """Every API, DICOMweb and FHIR route that authenticates the caller goes through
+    `CurrentUser` (except the three of the change itself), and answers 403
+    password_change_required to such a login, whatever else the request holds."""
+    assert _new_user(client, login("admin"), STRONG, must_change_password=True).status_code == 201
+    pending = _token(client, "policy-doc", STRONG)
+    authenticated: list[tuple[str, str]] = []
+    for route in _api_routes(app.routes):
+        calls = _dependency_calls(route.dependant)
+        for method in sorted(route.methods - {"HEAD"}):
+            if any_current_user not in calls:
+                continue  # no token taken (login, health, metrics with its own token)
+            authenticated.append((method, route.path))
+            if (method, route.path) in PENDING_CHANGE_ALLOWED:
+                continue
+            assert current_user in calls, f"{method} {route.path} skips CurrentUser"
+            path = re.sub(r"\{[^}]+\}", "1.2.3", route.path)
+            r = client.request(method, path, headers=pending, json={})
+            assert r.status_code == 403, (method, path, r.status_code, r.text)
+            assert r.json()["code"] == "password_change_required", (method, path)
+    paths = {p for _, p in authenticated}
+    assert any(p.startswith("/dicom-web/") for p in paths)
+    assert any(p.startswith("/fhir/") for p in paths)
+    assert len(authenticated) > 100

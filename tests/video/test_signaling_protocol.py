@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from telemed.core import clock
+from telemed.identity.models import User
 from telemed.video.client import RoomClient, ws_url
 from telemed.video.models import Recording, RoomEvent
 
@@ -56,6 +57,49 @@ def test_unauthenticated_sockets_are_closed_with_a_reason(
         assert code == 4401
 
     run(scenario())
+
+
+def test_a_pending_forced_password_change_closes_the_socket_with_its_code(
+    live_server: str,
+    tokens: Callable[[str], str],
+    make_room: Callable[..., str],
+    committed_engine: Engine,
+) -> None:
+    """The socket is a door like the API: until the password is changed, nothing else."""
+    room_id = make_room(invited=("county-doctor",))
+    token = tokens("county-doctor")
+
+    def must_change(flag: bool) -> None:
+        with Session(committed_engine) as s:
+            user = s.execute(select(User).where(User.username == "county-doctor")).scalar_one()
+            user.must_change_password = flag
+            s.commit()
+
+    async def scenario() -> None:
+        ws = await _raw(live_server, room_id)
+        await ws.send(json.dumps({"type": "auth", "token": token}))
+        error = json.loads(await asyncio.wait_for(ws.recv(), 20))
+        assert error["type"] == "error" and error["code"] == "password_change_required"
+        assert await _closed(ws) == (4403, "password_change_required")
+        ws = await _raw(live_server, room_id, f"?token={token}")  # the query form too
+        assert json.loads(await asyncio.wait_for(ws.recv(), 20))["code"] == (
+            "password_change_required"
+        )
+        assert (await _closed(ws))[0] == 4403
+
+    async def after_the_change() -> None:
+        client = RoomClient(live_server, token, room_id, send_media=False)
+        try:
+            assert (await client.join())["state"] == "waiting"
+        finally:
+            await client.close()
+
+    must_change(True)
+    try:
+        run(scenario())
+    finally:
+        must_change(False)
+    run(after_the_change())
 
 
 def test_uninvited_and_unknown_rooms_are_refused(
