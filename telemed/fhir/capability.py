@@ -7,6 +7,7 @@ from typing import Any
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from telemed import __version__
+from telemed.fhir import resources
 from telemed.fhir.registry import REGISTRY
 
 PAGING = (
@@ -17,7 +18,8 @@ PAGING = (
 
 def capability_statement(*, base: str, date: str) -> dict[str, Any]:
     """What this server implements: exactly the registered handlers."""
-    resources = []
+    resources.load()
+    entries = []
     for h in sorted(REGISTRY.values(), key=lambda h: h.type):
         entry: dict[str, Any] = {
             "type": h.type,
@@ -33,7 +35,7 @@ def capability_statement(*, base: str, date: str) -> dict[str, Any]:
             entry["searchParam"] = [
                 {"name": p.name, "type": p.type, "documentation": p.documentation} for p in h.params
             ]
-        resources.append(entry)
+        entries.append(entry)
     body = {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -66,7 +68,7 @@ def capability_statement(*, base: str, date: str) -> dict[str, Any]:
                     "/metadata and $bulk-publish; each object is shown to whom the REST API "
                     "shows it, and every read of patient data is audited.",
                 },
-                "resource": resources,
+                "resource": entries,
             }
         ],
     }

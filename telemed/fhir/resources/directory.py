@@ -93,10 +93,8 @@ def search_organizations(
     tier = None
     if types:
         valid = [t for t in types if t in {x.value for x in Tier}]
-        if len(valid) != 1:
-            from telemed.core.errors import Invalid
-
-            raise Invalid("type is one tier code or alliance", field="type")
+        if len(valid) != 1:  # no such tier (or several: one institution has one)
+            return Page(resources=[], total=0, more=False)
         tier = Tier(valid[0])
     alliance = None
     for value in params.get("partof", []):

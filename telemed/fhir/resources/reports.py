@@ -136,7 +136,10 @@ def search_imaging_studies(
     values = params.get("based-on", [])
     if len(values) != 1:
         raise Invalid("search ImagingStudy by based-on=ServiceRequest/<id>", field="based-on")
-    target = load(ctx, values[0].removeprefix("ServiceRequest/"), "ServiceRequest")
+    try:
+        target = load(ctx, values[0].removeprefix("ServiceRequest/"), "ServiceRequest")
+    except NotFound:  # unknown or hidden (the refusal audited): nothing to show
+        return Page(resources=[], total=0, more=False)
     kind = REFERRAL if not isinstance(target, Consultation) else "consultation"
     studies = dicom_service.studies_for(session=ctx.session, target_type=kind, target_id=target.id)
     page, more = sliced(studies, count, offset)

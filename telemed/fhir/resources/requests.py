@@ -48,6 +48,13 @@ class Filters:
     consultation: list[Any] | None
 
 
+def _maybe_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
 def _in_states(mapping: dict[str, str], codes: list[str]) -> list[str]:
     wanted = {token(c) for v in codes for c in v.split(",")}
     return [state for state, code in mapping.items() if code in wanted]
@@ -67,7 +74,11 @@ def filters(params: dict[str, list[str]], *, task: bool) -> Filters:
     kinds = {REFERRAL, CONSULTATION}
     for value in params.get("category", []):
         kinds &= {token(v) for v in value.split(",")}
-    for value in params.get("_id", []) + params.get("focus", []):
+    for value in params.get("_id", []):
+        ids = [_maybe_uuid(v) for v in value.split(",")]  # not a UUID: not one of ours
+        r.append(col(Referral.id).in_([i for i in ids if i]))
+        c.append(col(Consultation.id).in_([i for i in ids if i]))
+    for value in params.get("focus", []):
         ids = [reference(v, "ServiceRequest", "focus") for v in value.split(",")]
         r.append(col(Referral.id).in_(ids))
         c.append(col(Consultation.id).in_(ids))

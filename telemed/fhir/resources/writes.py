@@ -5,6 +5,7 @@ function: the same validation, consent, tier policy, authorization and state mac
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -229,15 +230,29 @@ def _referral_action(r: Referral, wanted: str) -> str:
     """The referral action from its state to a state shown as `wanted` (booking a slot
     goes through Appointment, not here)."""
     for action, (sources, target) in REFERRAL.transitions.items():
-        if action != "book" and r.status in sources and referral_fhir.TASK_STATUS[target] == wanted:
+        if r.status in sources and referral_fhir.TASK_STATUS[target] == wanted:
             return action
     raise InvalidTransition(entity="referral", current=r.status, action=f"Task.status={wanted}")
 
 
-def _move_referral(ctx: Context, r: Referral, wanted: str, reason: str | None) -> Resource:
+def _move_referral(ctx: Context, r: Referral, wanted: str, body: Resource) -> Resource:
+    reason = _reason(body)
     if referral_fhir.TASK_STATUS[r.status] == wanted:
         return referral_fhir.task(r)
     action = _referral_action(r, wanted)
+    extra: dict[str, Any] = {}
+    if action == "book":
+        # `ready` = booked for a time (executionPeriod.start); a slot is booked through
+        # Appointment (POST Appointment with basedOn this ServiceRequest).
+        start = (body.get("executionPeriod") or {}).get("start")
+        if not start:
+            raise Invalid("Task.status=ready needs executionPeriod.start", field="executionPeriod")
+        try:
+            extra["appointment_at"] = datetime.fromisoformat(start)
+        except ValueError:
+            raise Invalid(
+                "executionPeriod.start is not a dateTime", field="executionPeriod"
+            ) from None
     r = referral_service.transition(
         session=ctx.session,
         referral_id=r.id,
@@ -246,6 +261,7 @@ def _move_referral(ctx: Context, r: Referral, wanted: str, reason: str | None) -
         now=ctx.now,
         settings=ctx.settings,
         reason=reason,
+        **extra,
     )
     return referral_fhir.task(r)
 
@@ -284,7 +300,7 @@ def update_task(ctx: Context, id: str, body: Resource) -> Resource:
         raise Invalid("status is required", field="status")
     found = load(ctx, id, "Task")
     if isinstance(found, Referral):
-        return _move_referral(ctx, found, wanted, _reason(body))
+        return _move_referral(ctx, found, wanted, body)
     return _move_consultation(ctx, found, wanted, _reason(body))
 
 
