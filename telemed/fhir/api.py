@@ -170,6 +170,9 @@ def _add_routes(h: Handler) -> None:
             if not isinstance(body, dict) or body.get("resourceType") != kind:
                 raise Invalid(f"the body must be a {kind}", field="resourceType")
             ctx = _context(request, session, user, now, settings)
+            if request.query_params and "if-none-exist" not in ctx.headers:
+                # conditional create as some clients send it (fhirpy: POST ?identifier=...)
+                ctx.headers["if-none-exist"] = str(request.query_params)
             import anyio.to_thread
 
             resource, created = await anyio.to_thread.run_sync(create, ctx, body)
