@@ -65,7 +65,19 @@ EXEMPT: dict[str, str] = {
     "/api/v1/holidays": "the calendar",
     "/api/v1/notifications": "the caller's own inbox; opening what it names is audited",
     "/fhir/R4/Slot": "free capacity",
+    "/fhir/R4/Slot/{id}": "free capacity",
     "/fhir/R4/Schedule": "specialists' weekly rules",
+    "/fhir/R4/Schedule/{id}": "specialists' weekly rules",
+    "/fhir/R4/metadata": "the CapabilityStatement",
+    "/fhir/R4/$bulk-publish": "the public SMART Scheduling Links manifest",
+    "/fhir/R4/$bulk-publish/{kind}.ndjson": "public free capacity (Location, Schedule, Slot)",
+    "/fhir/R4/Organization": "network directory",
+    "/fhir/R4/Organization/{id}": "network directory",
+    "/fhir/R4/Practitioner": "the staff directory of an institution",
+    "/fhir/R4/Practitioner/{id}": "the staff directory",
+    "/fhir/R4/PractitionerRole": "the staff directory of an institution",
+    "/fhir/R4/PractitionerRole/{id}": "the staff directory",
+    "/fhir/R4/{path}": "unsupported FHIR paths: always 404",
     "/api/v1/dicom/jobs/{job_id}": "progress of a PACS transfer (counts, status)",
     "/api/v1/family-doctors/packages": "the service packages",
     "/api/v1/family-doctors/teams": "the teams of an institution",
@@ -87,6 +99,7 @@ class Read:
     params: dict[str, str] = field(default_factory=dict)
     refusal: bool | None = None  # outsider on the object: default when the path names one
     refusal_names_patient: bool = True
+    path: dict[str, str] = field(default_factory=dict)  # placeholders not named after a world key
 
 
 _DICOMWEB_STUDY = "/dicom-web/studies/{study_uid}"
@@ -118,7 +131,18 @@ PATIENT_READS: dict[str, Read] = {
     "/api/v1/bookings/{booking_id}": Read("county-doctor"),
     "/api/v1/waitlist": Read("county-doctor"),
     "/api/v1/waitlist/{entry_id}": Read("county-doctor"),
-    "/fhir/R4/Appointment/{booking_id}": Read("county-doctor"),
+    "/fhir/R4/Appointment/{id}": Read("county-doctor", path={"id": "{booking_id}"}),
+    "/fhir/R4/Appointment": Read("county-doctor"),
+    "/fhir/R4/Patient": Read("county-doctor", params={"name": "巴特"}),
+    "/fhir/R4/Patient/{id}": Read("county-doctor", path={"id": "{patient_id}"}),
+    "/fhir/R4/DiagnosticReport": Read(
+        "county-doctor", params={"based-on": "ServiceRequest/{consultation_id}"}
+    ),
+    "/fhir/R4/DiagnosticReport/{id}": Read("county-doctor", path={"id": "{consultation_id}"}),
+    "/fhir/R4/ImagingStudy": Read(
+        "county-doctor", params={"based-on": "ServiceRequest/{consultation_id}"}
+    ),
+    "/fhir/R4/ImagingStudy/{id}": Read("county-doctor", path={"id": "{study_uid}"}),
     "/api/v1/studies": Read("county-doctor"),
     "/api/v1/studies/{study_uid}": Read("county-doctor"),
     "/api/v1/studies/{study_uid}/links": Read("county-doctor"),
@@ -160,8 +184,9 @@ PATIENT_READS: dict[str, Read] = {
     "/api/v1/referrals/{referral_id}/events": Read("county-doctor"),
     "/api/v1/referrals/{referral_id}/studies": Read("county-doctor"),
     "/api/v1/referrals/{referral_id}/filing": Read("county-doctor"),
-    "/fhir/R4/ServiceRequest/{referral_id}": Read("county-doctor"),
-    "/fhir/R4/Task/{referral_id}": Read("county-doctor"),
+    "/fhir/R4/ServiceRequest/{id}": Read("county-doctor", path={"id": "{referral_id}"}),
+    "/fhir/R4/ServiceRequest": Read("county-doctor", params={"patient": "Patient/{patient_id}"}),
+    "/fhir/R4/Task/{id}": Read("county-doctor", path={"id": "{referral_id}"}),
     "/fhir/R4/Task": Read("county-doctor", params={"patient": "Patient/{patient_id}"}),
 }
 
@@ -587,7 +612,7 @@ def test_every_patient_data_read_is_audited_and_every_refusal_recorded(
 
     failures: list[str] = []
     for path, case in sorted(PATIENT_READS.items()):
-        url = path.format(**world)
+        url = path.format(**world, **{k: v.format(**world) for k, v in case.path.items()})
         params = {k: v.format(**world) for k, v in case.params.items()}
         patient = world[case.patient]
         rid = uuid.uuid4().hex

@@ -174,8 +174,8 @@ def test_idempotency_key_and_validation_on_create(fhir_server: FhirServer) -> No
         skipping = referral_body(patient, league_org, priority="routine")
         skipping["performer"] = [{"reference": f"Organization/{_regional(http)}"}]
         refused = http.post("/ServiceRequest", json=skipping)  # two tiers up, routine
-        assert refused.status_code in (409, 422), refused.text
-        assert valid(refused.json())["resourceType"] == "OperationOutcome"
+        assert refused.status_code == 422, refused.text
+        assert valid(refused.json())["issue"][0]["details"]["coding"][0]["code"] == "tier_skip"
 
 
 def _regional(http: httpx.Client) -> str:
