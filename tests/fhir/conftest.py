@@ -52,9 +52,13 @@ class FhirServer:
 
 
 @pytest.fixture(scope="session")
-def fhir_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FhirServer]:
+def fhir_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FhirServer]:
     dbname = f"telemed_fhir_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(database_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        database_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{dbname}"'))
     db_url = database_url.rsplit("/", 1)[0] + "/" + dbname

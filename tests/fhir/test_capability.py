@@ -98,7 +98,9 @@ def _minimal(kind: str) -> dict[str, str]:
     return {"based-on": f"ServiceRequest/{uuid.uuid4()}"} if kind == "ImagingStudy" else {}
 
 
-@pytest.mark.parametrize(("kind", "name", "ptype"), DECLARED, ids=[f"{k}.{n}" for k, n, _ in DECLARED])
+@pytest.mark.parametrize(
+    ("kind", "name", "ptype"), DECLARED, ids=[f"{k}.{n}" for k, n, _ in DECLARED]
+)
 def test_declared_search_parameter_filters(
     fhir_server: FhirServer, kind: str, name: str, ptype: str
 ) -> None:

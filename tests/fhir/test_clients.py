@@ -62,7 +62,11 @@ def test_fhirpy_pages_organizations_through_next_links(fhir_server: FhirServer) 
         member = next(o for o in everything if o.get("partOf"))
         alliance = await c.reference(reference=member["partOf"]["reference"]).to_resource()
         assert _dict(alliance)["type"][0]["coding"][0]["code"] == "alliance"
-        members = await c.resources("Organization").search(partof=f"Organization/{alliance.id}").fetch_all()
+        members = (
+            await c.resources("Organization")
+            .search(partof=f"Organization/{alliance.id}")
+            .fetch_all()
+        )
         assert member.id in {m.id for m in members}
 
     asyncio.run(go())
@@ -72,7 +76,12 @@ def test_fhirpy_finds_cardiology_slots_from_a_date(fhir_server: FhirServer) -> N
     async def go() -> None:
         c = fhirpy(fhir_server, "county-doctor")
         since = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
-        slots = await c.resources("Slot").search(specialty="cardiology", start__ge=since).limit(5).fetch()
+        slots = (
+            await c.resources("Slot")
+            .search(specialty="cardiology", start__ge=since)
+            .limit(5)
+            .fetch()
+        )
         assert slots
         for s in slots:
             body = _dict(s)
@@ -80,7 +89,9 @@ def test_fhirpy_finds_cardiology_slots_from_a_date(fhir_server: FhirServer) -> N
             assert body["start"][:10] >= since and body["status"] == "free"
         schedule = await c.reference(reference=slots[0]["schedule"]["reference"]).to_resource()
         _dict(schedule)
-        same = await c.resources("Slot").search(schedule=f"Schedule/{schedule.id}").limit(20).fetch()
+        same = (
+            await c.resources("Slot").search(schedule=f"Schedule/{schedule.id}").limit(20).fetch()
+        )
         assert same and all(s["schedule"]["reference"] == f"Schedule/{schedule.id}" for s in same)
 
     asyncio.run(go())
@@ -100,17 +111,28 @@ def test_a_referral_from_a_county_his_to_completion(fhir_server: FhirServer) -> 
         sr = c.resource("ServiceRequest", **body)
         await sr.create(identifier=f"urn:county-his|{ident}")
         created = _dict(sr)
-        assert created["status"] == "active" and created["subject"]["reference"] == f"Patient/{patient}"
+        assert (
+            created["status"] == "active"
+            and created["subject"]["reference"] == f"Patient/{patient}"
+        )
         again = c.resource("ServiceRequest", **body)
         await again.create(identifier=f"urn:county-his|{ident}")
         assert again.id == sr.id  # the retry created nothing new
-        found = await c.resources("ServiceRequest").search(patient=f"Patient/{patient}", status="active").fetch_all()
+        found = (
+            await c.resources("ServiceRequest")
+            .search(patient=f"Patient/{patient}", status="active")
+            .fetch_all()
+        )
         assert sr.id in {f.id for f in found}
         task = await c.resources("Task").search(focus=f"ServiceRequest/{sr.id}").first()
         assert _dict(task)["status"] == "requested"
 
         rx = fhirpy(fhir_server, receiver)
-        inbox = await rx.resources("ServiceRequest").search(performer=f"Organization/{league_org}").fetch_all()
+        inbox = (
+            await rx.resources("ServiceRequest")
+            .search(performer=f"Organization/{league_org}")
+            .fetch_all()
+        )
         assert sr.id in {i.id for i in inbox}
         t = await rx.resources("Task").search(_id=sr.id).first()
         t["status"] = "received"
@@ -125,7 +147,9 @@ def test_a_referral_from_a_county_his_to_completion(fhir_server: FhirServer) -> 
         assert "invalid_transition" in str(illegal.value)
 
         other = fhirpy(fhir_server, outsider)
-        theirs = await other.resources("ServiceRequest").search(patient=f"Patient/{patient}").fetch_all()
+        theirs = (
+            await other.resources("ServiceRequest").search(patient=f"Patient/{patient}").fetch_all()
+        )
         assert sr.id not in {x.id for x in theirs}
         with pytest.raises(ResourceNotFound):
             await other.resources("ServiceRequest").get(id=sr.id)
@@ -179,7 +203,11 @@ def test_idempotency_key_and_validation_on_create(fhir_server: FhirServer) -> No
 
 
 def _regional(http: httpx.Client) -> str:
-    return str(http.get("/Organization", params={"type": "regional", "_count": 1}).json()["entry"][0]["resource"]["id"])
+    return str(
+        http.get("/Organization", params={"type": "regional", "_count": 1}).json()["entry"][0][
+            "resource"
+        ]["id"]
+    )
 
 
 def test_booking_an_appointment_against_a_slot_never_overbooks(fhir_server: FhirServer) -> None:
@@ -204,7 +232,9 @@ def test_booking_an_appointment_against_a_slot_never_overbooks(fhir_server: Fhir
         booked = valid(made.json())
         assert booked["slot"][0]["reference"] == f"Slot/{slot['id']}"
         assert booked["status"] == "booked"
-        mine = http.get("/Appointment", params={"patient": f"Patient/{patient}", "status": "booked"})
+        mine = http.get(
+            "/Appointment", params={"patient": f"Patient/{patient}", "status": "booked"}
+        )
         assert booked["id"] in {e["resource"]["id"] for e in valid(mine.json())["entry"]}
         # the slot is full now: a second booking is refused, the slot shows busy
         again = http.post("/Appointment", json=appt)

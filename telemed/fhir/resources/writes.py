@@ -270,7 +270,12 @@ def _move_consultation(ctx: Context, c: Consultation, wanted: str, reason: str |
     if consultation_fhir.TASK_STATUS[c.state] == wanted:
         return consultation_fhir.task(c)
     svc = consultation_service
-    common = {"session": ctx.session, "consultation_id": c.id, "by": ctx.user, "now": ctx.now}
+    common: dict[str, Any] = {
+        "session": ctx.session,
+        "consultation_id": c.id,
+        "by": ctx.user,
+        "now": ctx.now,
+    }
     if wanted == "requested" and c.state == "draft":
         c = svc.submit(**common, settings=ctx.settings)
     elif wanted == "accepted" and c.state in ("submitted", "redirected"):
