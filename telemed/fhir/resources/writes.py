@@ -235,11 +235,33 @@ def _referral_action(r: Referral, wanted: str) -> str:
     raise InvalidTransition(entity="referral", current=r.status, action=f"Task.status={wanted}")
 
 
+def _business(body: Resource) -> str | None:
+    """The exact state asked for in businessStatus (code, else text), if any."""
+    concept = body.get("businessStatus") or {}
+    codes = [c.get("code") for c in concept.get("coding", []) if c.get("code")]
+    return codes[0] if codes else concept.get("text")
+
+
 def _move_referral(ctx: Context, r: Referral, wanted: str, body: Resource) -> Resource:
     reason = _reason(body)
+    business = _business(body)
     if referral_fhir.TASK_STATUS[r.status] == wanted:
-        return referral_fhir.task(r)
-    action = _referral_action(r, wanted)
+        # the same Task.status: a step inside it only when businessStatus names it
+        # (completed -> closed); otherwise nothing to do
+        if not business or business == r.status:
+            return referral_fhir.task(r)
+        action = next(
+            (
+                a
+                for a, (sources, target) in REFERRAL.transitions.items()
+                if r.status in sources and target == business
+            ),
+            None,
+        )
+        if action is None:
+            raise InvalidTransition(entity="referral", current=r.status, action=business)
+    else:
+        action = _referral_action(r, wanted)
     extra: dict[str, Any] = {}
     if action == "book":
         # `ready` = booked for a time (executionPeriod.start); a slot is booked through
@@ -266,8 +288,9 @@ def _move_referral(ctx: Context, r: Referral, wanted: str, body: Resource) -> Re
     return referral_fhir.task(r)
 
 
-def _move_consultation(ctx: Context, c: Consultation, wanted: str, reason: str | None) -> Resource:
-    if consultation_fhir.TASK_STATUS[c.state] == wanted:
+def _move_consultation(ctx: Context, c: Consultation, wanted: str, body: Resource) -> Resource:
+    reason, business = _reason(body), _business(body)
+    if consultation_fhir.TASK_STATUS[c.state] == wanted and business in (None, c.state):
         return consultation_fhir.task(c)
     svc = consultation_service
     common: dict[str, Any] = {
@@ -286,7 +309,7 @@ def _move_consultation(ctx: Context, c: Consultation, wanted: str, reason: str |
         if not (reason or "").strip():
             raise Invalid("a reason is required", field="statusReason")
         c = svc.cancel(**common, reason=reason or "")
-    elif wanted == "completed" and c.state == "reported":
+    elif wanted == "completed" and c.state == "reported" and business == "closed":
         c = svc.acknowledge(**common)
     else:
         raise InvalidTransition(
@@ -296,8 +319,9 @@ def _move_consultation(ctx: Context, c: Consultation, wanted: str, reason: str |
 
 
 def update_task(ctx: Context, id: str, body: Resource) -> Resource:
-    """PUT Task: only `status` (and `statusReason.text`) may change; the change is the
-    matching workflow action, 409 invalid_transition when there is none from here."""
+    """PUT Task: only `status` (with `statusReason.text`, and `businessStatus` for a step
+    inside one status: completed -> closed) may change; the change is the matching workflow
+    action, 409 invalid_transition when there is none from here."""
     from telemed.fhir.resources.requests import load
 
     wanted = body.get("status")
@@ -306,12 +330,12 @@ def update_task(ctx: Context, id: str, body: Resource) -> Resource:
     found = load(ctx, id, "Task")
     if isinstance(found, Referral):
         return _move_referral(ctx, found, wanted, body)
-    return _move_consultation(ctx, found, wanted, _reason(body))
+    return _move_consultation(ctx, found, wanted, body)
 
 
 def patch_task(ctx: Context, id: str, body: Any) -> Resource:
-    """PATCH Task: a JSON Patch (`replace /status`, `/statusReason`) or a JSON object with
-    `status` (and `statusReason`), applied as PUT would."""
+    """PATCH Task: a JSON Patch (`replace /status`, `/statusReason`, `/businessStatus`) or a
+    JSON object with `status` (and those), applied as PUT would."""
     if isinstance(body, list):
         merged: dict[str, Any] = {}
         for op in body:
@@ -324,6 +348,8 @@ def patch_task(ctx: Context, id: str, body: Any) -> Resource:
                 merged["statusReason"] = op.get("value")
             elif path == "/statusReason/text":
                 merged["statusReason"] = {"text": op.get("value")}
+            elif path == "/businessStatus":
+                merged["businessStatus"] = op.get("value")
             else:
                 raise Invalid(f"{path} cannot be changed", field="path")
         body = merged
