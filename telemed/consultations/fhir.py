@@ -167,3 +167,60 @@ def diagnostic_report(c: Consultation, op: Opinion, *, pdf_url: str) -> dict[str
         ],
     }
     return DiagnosticReport.model_validate(_clean(body)).model_dump(mode="json", exclude_none=True)
+
+
+def provenance(c: Consultation, op: Opinion, *, keys_url: str) -> dict[str, Any]:
+    """Who signed the opinion and how: the Ed25519 signature over the canonical JSON form
+    (carried as a contained Binary, so the signature verifies from this resource alone)."""
+    import base64
+
+    from fhir.resources.R4B.provenance import Provenance
+
+    canonical = base64.b64encode((op.canonical or "").encode()).decode()
+    body: dict[str, Any] = {
+        "resourceType": "Provenance",
+        "id": str(c.id),
+        "contained": [
+            {
+                "resourceType": "Binary",
+                "id": "canonical",
+                "contentType": "application/json",
+                "data": canonical,
+            }
+        ],
+        "target": [{"reference": f"DiagnosticReport/{c.id}"}],
+        "recorded": _iso(op.signed_at),
+        "activity": {"text": "signed" if op.version == 1 else f"correction v{op.version}"},
+        "agent": [
+            {
+                "type": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                            "code": "author",
+                        }
+                    ]
+                },
+                "who": {"reference": f"Practitioner/{op.author_id}"},
+            }
+        ],
+        "entity": [{"role": "source", "what": {"reference": "#canonical"}}],
+        "signature": [
+            {
+                "type": [
+                    {
+                        "system": "urn:iso-astm:E1762-95:2013",
+                        "code": "1.2.840.10065.1.12.1.1",
+                        "display": "Author's Signature",
+                    }
+                ],
+                "when": _iso(op.signed_at),
+                "who": {"reference": f"Practitioner/{op.author_id}"},
+                "targetFormat": "application/json",
+                "sigFormat": "application/octet-stream",
+                "data": op.signature,
+            }
+        ],
+        "policy": [f"{keys_url}#{op.key_id}"],
+    }
+    return Provenance.model_validate(_clean(body)).model_dump(mode="json", exclude_none=True)

@@ -139,6 +139,7 @@ PATIENT_READS: dict[str, Read] = {
         "county-doctor", params={"based-on": "ServiceRequest/{consultation_id}"}
     ),
     "/fhir/R4/DiagnosticReport/{id}": Read("county-doctor", path={"id": "{consultation_id}"}),
+    "/fhir/R4/Provenance/{id}": Read("county-doctor", path={"id": "{consultation_id}"}),
     "/fhir/R4/ImagingStudy": Read(
         "county-doctor", params={"based-on": "ServiceRequest/{consultation_id}"}
     ),

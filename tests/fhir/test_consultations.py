@@ -3,8 +3,15 @@ accepted by the specialist, the signed opinion as a DiagnosticReport."""
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from typing import Any
+
+import httpx
+import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tests.fhir.conftest import FhirServer
 from tests.fhir.support import valid
@@ -95,8 +102,6 @@ def test_a_consultation_request_its_task_and_its_signed_opinion(fhir_server: Fhi
 
         api = f"{fhir_server.url}/api/v1/consultations/{cid}"
         headers = {"Authorization": sp.headers["Authorization"]}
-        import httpx
-
         assert (
             httpx.put(f"{api}/opinion", json=OPINION, headers=headers, timeout=60).status_code
             == 200
@@ -116,6 +121,18 @@ def test_a_consultation_request_its_task_and_its_signed_opinion(fhir_server: Fhi
             pdf["url"], headers={"Authorization": cd.headers["Authorization"]}, timeout=60
         )
         assert got.status_code == 200 and got.content.startswith(b"%PDF")
+        prov = valid(cd.get(f"/Provenance/{cid}").json())
+        assert prov["target"] == [{"reference": f"DiagnosticReport/{cid}"}]
+        sig = prov["signature"][0]
+        assert sig["who"]["reference"] == f"Practitioner/{specialist}"
+        canonical = base64.b64decode(prov["contained"][0]["data"])
+        assert json.loads(canonical)["impression"] == OPINION["impression"]
+        key_url, key_id = prov["policy"][0].split("#")
+        key = next(k for k in httpx.get(key_url, timeout=60).json() if k["key_id"] == key_id)
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key["public_key"]))
+        public.verify(base64.b64decode(sig["data"]), canonical)  # raises if it does not match
+        with pytest.raises(InvalidSignature):
+            public.verify(base64.b64decode(sig["data"]), canonical.replace(b"R91", b"R92"))
         found = cd.get("/DiagnosticReport", params={"based-on": f"ServiceRequest/{cid}"})
         assert [e["resource"]["id"] for e in valid(found.json())["entry"]] == [cid]
         # the requester acknowledges: Task completed
@@ -137,7 +154,12 @@ def test_a_consultation_request_its_task_and_its_signed_opinion(fhir_server: Fhi
         "WHERE username = 'county-doctor') ORDER BY u.username LIMIT 1"
     ).username
     with fhir_server.http(outsider) as other:
-        for path in (f"/ServiceRequest/{cid}", f"/Task/{cid}", f"/DiagnosticReport/{cid}"):
+        for path in (
+            f"/ServiceRequest/{cid}",
+            f"/Task/{cid}",
+            f"/DiagnosticReport/{cid}",
+            f"/Provenance/{cid}",
+        ):
             assert other.get(path).status_code == 404, path
         seen = other.get("/ServiceRequest", params={"_id": cid})
         assert valid(seen.json()).get("total") == 0

@@ -49,6 +49,18 @@ def read_report(ctx: Context, id: str) -> Resource:
     return _report(ctx, c)
 
 
+def read_provenance(ctx: Context, id: str) -> Resource:
+    """The signature of consultation `id`'s latest signed opinion."""
+    c = consultation_service.load_visible(
+        session=ctx.session, user=ctx.user, consultation_id=ident(id, "Provenance")
+    )
+    op = consultation_service.opinion_for(session=ctx.session, consultation_id=c.id, by=ctx.user)
+    if op.signed_at is None:
+        raise NotFound("no signed opinion yet")
+    keys = f"{_root(ctx)}/api/v1/consultations/keys/{op.author_id}"
+    return consultation_fhir.provenance(c, op, keys_url=keys)
+
+
 def search_reports(ctx: Context, params: dict[str, list[str]], count: int, offset: int) -> Page:
     """Signed opinions of the caller's consultations (their worklist), newest first."""
     where: list[Any] = [col(Consultation.state).in_(OPINION_STATES)]
@@ -167,5 +179,14 @@ register(
         read=read_imaging_study,
         search=search_imaging_studies,
         params=(SearchParam("based-on", "reference", "ServiceRequest/<id> (required)"),),
+    )
+)
+register(
+    Handler(
+        type="Provenance",
+        documentation="The Ed25519 signature of a signed opinion (same id as its "
+        "DiagnosticReport): signature.data over the contained Binary (the canonical JSON); "
+        "policy names the specialist's published key (GET /api/v1/consultations/keys/<id>).",
+        read=read_provenance,
     )
 )
