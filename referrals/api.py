@@ -1,4 +1,4 @@
-"""Routes of referrals, family-doctor teams and contracts, and their FHIR view."""
+"""Routes of referrals, family-doctor teams and contracts (their FHIR form: telemed.fhir)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from referrals import contracts, fhir, home, imaging, policy, reports, service
+from referrals import contracts, home, imaging, policy, reports, service
 from referrals.models import Contract, FamilyDoctorTeam, Referral, ServicePackage
 from referrals.schemas import (
     ActionIn,
@@ -57,8 +57,6 @@ from telemed.identity.permissions import require_patient_read
 from telemed.network.models import Institution
 
 router = APIRouter(prefix="/api/v1", tags=["referrals"])
-fhir_router = APIRouter(prefix="/fhir/R4", tags=["fhir"])
-FHIR_JSON = "application/fhir+json"
 
 
 def _fields(obj: Any, model: type[BaseModel] | None = None) -> dict[str, Any]:
@@ -1055,71 +1053,3 @@ def referral_action(
         settings,
         reason=data.reason if data else None,
     )
-
-
-# ---------------------------------------------------------------- FHIR
-
-
-def _fhir(body: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(body, media_type=FHIR_JSON)
-
-
-@fhir_router.get("/ServiceRequest/{referral_id}")
-def fhir_service_request(
-    referral_id: uuid.UUID, user: CurrentUser, session: SessionDep
-) -> JSONResponse:
-    """The referral as a FHIR R4 ServiceRequest."""
-    r = service.get_referral(session=session, referral_id=referral_id, user=user)
-    audit.read(session, user, object_type="referral", object_id=r.id, patient_ids=[r.patient_id])
-    return _fhir(fhir.service_request(r))
-
-
-@fhir_router.get("/Task/{referral_id}")
-def fhir_task(referral_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> JSONResponse:
-    r = service.get_referral(session=session, referral_id=referral_id, user=user)
-    audit.read(session, user, object_type="referral", object_id=r.id, patient_ids=[r.patient_id])
-    return _fhir(fhir.task(r))
-
-
-@fhir_router.get("/Task")
-def fhir_task_search(
-    request: Request,
-    user: CurrentUser,
-    session: SessionDep,
-    focus: str | None = None,
-    patient: str | None = None,
-    status: str | None = None,
-    owner: str | None = None,
-    count: Annotated[int, Query(alias="_count", ge=1, le=200)] = 50,
-) -> JSONResponse:
-    """Search Tasks: focus=ServiceRequest/{id}, patient=Patient/{id} (or id),
-    owner=Organization/{id}, status=<FHIR Task status>."""
-    stmt = service.list_for_user(session=session, user=user)
-
-    def _ref(value: str, kind: str) -> uuid.UUID:
-        try:
-            return uuid.UUID(value.removeprefix(f"{kind}/"))
-        except ValueError as exc:
-            from telemed.core.errors import Invalid
-
-            raise Invalid(f"not a {kind} reference: {value}", field=kind.lower()) from exc
-
-    if focus:
-        stmt = stmt.where(Referral.id == _ref(focus, "ServiceRequest"))
-    if patient:
-        stmt = stmt.where(Referral.patient_id == _ref(patient, "Patient"))
-    if owner:
-        stmt = stmt.where(Referral.to_institution_id == _ref(owner, "Organization"))
-    if status:
-        states = [k for k, v in fhir.TASK_STATUS.items() if v == status]
-        stmt = stmt.where(Referral.status.in_(states))  # type: ignore[attr-defined]
-    rows = list(session.execute(stmt.limit(count)).scalars())
-    audit.read(
-        session,
-        user,
-        object_type="referral",
-        patient_ids=[r.patient_id for r in rows],
-        object_ids=[r.id for r in rows],
-    )
-    base = str(request.base_url).rstrip("/") + "/fhir/R4"
-    return _fhir(fhir.task_bundle(rows, base))

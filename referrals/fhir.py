@@ -17,6 +17,8 @@ from referrals.models import Referral
 
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
 STATE_SYSTEM = "https://telemed.example/fhir/CodeSystem/referral-state"
+DIRECTION_SYSTEM = "https://telemed.example/fhir/CodeSystem/referral-direction"
+REFERRAL_CATEGORY = ("http://snomed.info/sct", "3457005")
 
 TASK_STATUS = {
     "draft": "draft",
@@ -98,7 +100,10 @@ def service_request(r: Referral) -> dict[str, Any]:
             }
         ],
         "priority": PRIORITY.get(r.urgency, "routine"),
-        "code": {"text": f"{r.direction} referral"},
+        "code": {
+            "coding": [{"system": DIRECTION_SYSTEM, "code": r.direction}],
+            "text": f"{r.direction} referral",
+        },
         "subject": {"reference": f"Patient/{r.patient_id}"},
         "authoredOn": _iso(r.requested_at or r.created_at),
         "requester": {"reference": f"Practitioner/{r.from_doctor_id}"},
@@ -116,6 +121,7 @@ def service_request(r: Referral) -> dict[str, Any]:
             }
         ],
         "note": notes or None,
+        "patientInstruction": r.care_plan or None,
     }
     if r.to_specialist_id:
         body["performer"].append({"reference": f"Practitioner/{r.to_specialist_id}"})

@@ -11,11 +11,11 @@ from pydantic import TypeAdapter
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from scheduling import fhir, service
+from scheduling import service
 from scheduling.holidays import Calendar
 from scheduling.horizon import expire_holds, materialize
 from scheduling.ics import booking_ics
-from scheduling.models import Booking, Holiday, ScheduleRule, Slot
+from scheduling.models import Booking, Holiday, ScheduleRule
 from scheduling.schemas import (
     BookingCreate,
     BookingPublic,
@@ -43,7 +43,6 @@ from telemed.identity.deps import CurrentUser, StaffUser
 from telemed.identity.models import Role
 
 router = APIRouter(prefix="/api/v1", tags=["scheduling"])
-fhir_router = APIRouter(prefix="/fhir/R4", tags=["fhir"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 FHIR_JSON = "application/fhir+json"
 
@@ -405,100 +404,3 @@ def mark_all_read(session: SessionDep, user: CurrentUser, now: NowDep) -> Respon
         .values(read_at=now)
     )
     return Response(status_code=204)
-
-
-# ------------------------------------------------------------ FHIR R4
-
-
-@fhir_router.get("/Slot")
-def fhir_slots(
-    session: SessionDep,
-    user: CurrentUser,
-    now: NowDep,
-    specialty: str | None = None,
-    service_type: Annotated[str | None, Query(alias="service-type")] = None,
-    start: Annotated[list[str] | None, Query()] = None,
-    count: Annotated[int, Query(alias="_count", ge=1, le=200)] = 20,
-) -> Response:
-    """Free slots as a FHIR searchset (`start=geYYYY-MM-DD`, `start=lt...`)."""
-    start_from, start_to = _fhir_date_range(start or [])
-    views = service.search_slots(
-        session=session,
-        viewer=user,
-        now=now,
-        specialty=specialty,
-        service_class=service_type,
-        start_from=start_from,
-        start_to=start_to,
-        limit=count,
-    )
-    slots = {
-        s.id: s
-        for s in session.execute(
-            select(Slot).where(col(Slot.id).in_([v.id for v in views]))
-        ).scalars()
-    }
-    body = fhir.searchset([fhir.slot_resource(slots[v.id], remaining=v.remaining) for v in views])
-    return _fhir(body)
-
-
-@fhir_router.get("/Schedule")
-def fhir_schedules(
-    session: SessionDep,
-    user: CurrentUser,
-    actor: str | None = None,
-    count: Annotated[int, Query(alias="_count", ge=1, le=200)] = 50,
-) -> Response:
-    """Schedules (one per rule); `actor=Practitioner/<id>` filters."""
-    stmt = select(ScheduleRule).where(ScheduleRule.active == True)  # noqa: E712
-    if actor:
-        try:
-            uid = uuid.UUID(actor.rsplit("/", 1)[-1])
-        except ValueError:
-            from telemed.core.errors import Invalid
-
-            raise Invalid("actor must be Practitioner/<id>", field="actor") from None
-        stmt = stmt.where(ScheduleRule.specialist_id == uid)
-    rules = session.execute(stmt.order_by(col(ScheduleRule.created_at)).limit(count)).scalars()
-    return _fhir(fhir.searchset([fhir.schedule_resource(r) for r in rules]))
-
-
-@fhir_router.get("/Appointment/{booking_id}")
-def fhir_appointment(booking_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Response:
-    """A booking, or a waitlist request (status `waitlist`, with its requested period)."""
-    try:
-        booking = service.read_booking(
-            session=session, user=user, booking_id=booking_id, what="fhir"
-        )
-    except NotFound:
-        entry = service.read_waitlist_entry(
-            session=session, user=user, entry_id=booking_id, what="fhir"
-        )
-        return _fhir(fhir.waitlist_appointment_resource(entry))
-    return _fhir(fhir.appointment_resource(booking))
-
-
-def _fhir(body: dict[str, Any]) -> Response:
-    import json
-
-    return Response(json.dumps(body, ensure_ascii=False), media_type=FHIR_JSON)
-
-
-def _fhir_date_range(values: list[str]) -> tuple[datetime | None, datetime | None]:
-    from telemed.core.clock import SHANGHAI
-    from telemed.core.errors import Invalid
-
-    lo = hi = None
-    for v in values:
-        prefix, text = (v[:2], v[2:]) if v[:2] in ("ge", "gt", "lt", "le") else ("ge", v)
-        try:
-            when = datetime.fromisoformat(text)
-        except ValueError:
-            raise Invalid(f"bad date {v!r}", field="start") from None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=SHANGHAI)
-        if prefix in ("ge", "gt"):
-            lo = when
-        else:
-            hi = when
-    return lo, hi

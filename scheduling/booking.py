@@ -953,16 +953,42 @@ def bookings_for(
     *, session: Session, user: User, limit: int = 50, offset: int = 0
 ) -> list[Booking]:
     """The user's own bookings (as booker or patient), newest slot first."""
+    rows, _ = bookings_page(session=session, user=user, limit=limit, offset=offset, count=False)
+    return rows
+
+
+def bookings_page(
+    *,
+    session: Session,
+    user: User,
+    limit: int = 50,
+    offset: int = 0,
+    patient_id: uuid.UUID | None = None,
+    statuses: list[str] | None = None,
+    start_from: datetime | None = None,
+    start_to: datetime | None = None,
+    count: bool = True,
+) -> tuple[list[Booking], int | None]:
+    """One page of the user's own bookings (as booker or patient), newest slot first,
+    optionally narrowed; with the total when `count`. The read audited."""
     cond = col(Booking.booked_by_id) == user.id
     if user.patient_id is not None:
         cond = cond | (col(Booking.patient_id) == user.patient_id)
-    stmt = (
-        select(Booking)
-        .where(cond)
-        .order_by(col(Booking.start_at).desc())
-        .limit(limit)
-        .offset(offset)
+    stmt = select(Booking).where(cond)
+    if patient_id is not None:
+        stmt = stmt.where(col(Booking.patient_id) == patient_id)
+    if statuses is not None:
+        stmt = stmt.where(col(Booking.status).in_(statuses))
+    if start_from is not None:
+        stmt = stmt.where(col(Booking.start_at) >= start_from)
+    if start_to is not None:
+        stmt = stmt.where(col(Booking.start_at) < start_to)
+    total = (
+        int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+        if count
+        else None
     )
+    stmt = stmt.order_by(col(Booking.start_at).desc(), col(Booking.id)).limit(limit).offset(offset)
     rows = list(session.execute(stmt).scalars())
     audit.read(
         session,
@@ -971,7 +997,7 @@ def bookings_for(
         patient_ids=[b.patient_id for b in rows],
         object_ids=[b.id for b in rows],
     )
-    return rows
+    return rows, total
 
 
 def send_reminders(*, session: Session, now: datetime) -> int:

@@ -47,6 +47,7 @@ def search_slots(
     start_to: datetime | None = None,
     limit: int = 20,
     offset: int = 0,
+    rule_id: uuid.UUID | None = None,
 ) -> list[SlotView]:
     """Free slots across the network, earliest first, with the capacity the viewer may use."""
     if start_from is not None and start_to is not None and start_to < start_from:
@@ -62,6 +63,7 @@ def search_slots(
         "title": title,
         "start_to": start_to,
         "alliance_id": alliance_id,
+        "rule_id": rule_id,
     }
     present = tuple(k for k, v in filters.items() if v is not None and v != "")
     params: dict[str, Any] = {k: filters[k] for k in present}

@@ -17,9 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from dicom.api import router as dicom_router
 from dicom.dicomweb import router as dicomweb_router
-from referrals.api import fhir_router as referrals_fhir_router
 from referrals.api import router as referrals_router
-from scheduling.api import fhir_router as scheduling_fhir_router
 from scheduling.api import router as scheduling_router
 from telemed import __version__
 from telemed.consultations.api import install as install_consultations
@@ -32,6 +30,7 @@ from telemed.core.logging import RequestIdMiddleware, configure_logging
 from telemed.core.security_headers import SecurityHeadersMiddleware
 from telemed.core.settings import Settings, get_settings
 from telemed.dashboard.api import router as dashboard_router
+from telemed.fhir.api import router as fhir_router
 from telemed.identity.api import router as identity_router
 from telemed.jobs import runner as jobs_runner
 from telemed.jobs.api import router as jobs_router
@@ -132,12 +131,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(video_router)
     install_consultations(app, settings)
     app.include_router(scheduling_router)
-    app.include_router(scheduling_fhir_router)
     app.include_router(dicom_router)
     app.include_router(dicomweb_router)
     app.include_router(referrals_router)
-    app.include_router(referrals_fhir_router)
     app.include_router(dashboard_router)
+    app.include_router(fhir_router)
     app.include_router(reference_router)
     app.include_router(jobs_router)
     app.include_router(retention_router)

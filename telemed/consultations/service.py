@@ -1351,10 +1351,18 @@ def keys_of(*, session: Session, user_id: uuid.UUID) -> list[signing.SpecialistK
 
 
 def worklist(
-    *, session: Session, user: User, role: str, state: str | None, limit: int, offset: int
+    *,
+    session: Session,
+    user: User,
+    role: str,
+    state: str | None,
+    limit: int,
+    offset: int,
+    where: Sequence[Any] = (),
 ) -> tuple[list[Consultation], int]:
-    """Each role's list: requests I made; assigned to me; my hospital's incoming queue."""
-    stmt = select(Consultation)
+    """Each role's list: requests I made; assigned to me; my hospital's incoming queue
+    (`where`: further conditions on Consultation, e.g. a FHIR search's, that only narrow)."""
+    stmt = select(Consultation).where(*where)
     urgency_order = (
         (col(Consultation.urgency) == "emergency", 0),
         (col(Consultation.urgency) == "urgent", 1),

@@ -22,11 +22,12 @@ Every error leaving the API is `application/problem+json` with `type`, `title`,
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -92,6 +93,26 @@ class Invalid(DomainError):
 class Unavailable(DomainError):
     status, code, title = 503, "unavailable", "Service unavailable"
     retry_after = 10  # seconds, sent as Retry-After
+
+
+# Another rendering of the same problem for a path prefix (e.g. FHIR's OperationOutcome):
+# (prefix, render(problem_response) -> response). Registered by the app, never by core.
+ProblemRenderer = Callable[[JSONResponse], Response]
+_RENDERERS: list[tuple[str, ProblemRenderer]] = []
+
+
+def register_problem_renderer(prefix: str, render: ProblemRenderer) -> None:
+    """Render problems of requests under `prefix` with `render` (the problem body, status and
+    headers are kept: only the representation changes)."""
+    if all(p != prefix for p, _ in _RENDERERS):
+        _RENDERERS.append((prefix, render))
+
+
+def _rendered(request: Request, response: JSONResponse) -> Response:
+    for prefix, render in _RENDERERS:
+        if request.url.path.startswith(prefix):
+            return render(response)
+    return response
 
 
 def problem(
@@ -210,6 +231,19 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         return _internal_error(request)
+
+    for kind, handler in list(app.exception_handlers.items()):
+        app.exception_handlers[kind] = _rendering(handler)
+
+
+def _rendering(handler: Any) -> Any:
+    """The handler, its problem rendered as registered for the request's path."""
+
+    async def _handle(request: Request, exc: Exception) -> Response:
+        response = await handler(request, exc)
+        return _rendered(request, response) if isinstance(response, JSONResponse) else response
+
+    return _handle
 
 
 def database_unavailable_problem(instance: str | None = None) -> JSONResponse:

@@ -1,0 +1,251 @@
+"""The `/fhir/R4` router: `metadata`, and read/search/create/update/patch routes generated
+from the handler registry (`telemed.fhir.registry`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from telemed.core.deps import NowDep, SessionDep, SettingsDep
+from telemed.core.errors import Invalid, NotFound, register_problem_renderer
+from telemed.fhir import bulk, capability, resources
+from telemed.fhir.bundle import searchset
+from telemed.fhir.outcome import FHIR_JSON, from_problem
+from telemed.fhir.registry import REGISTRY, Context, Handler, UnknownParameter
+from telemed.identity.deps import CurrentUser
+
+PREFIX = "/fhir/R4"
+DEFAULT_COUNT = 20
+MAX_COUNT = 200
+# Result parameters we understand on every search; anything else must be a declared param.
+_RESULT_PARAMS = {"_count", "_offset", "_format"}
+
+register_problem_renderer(PREFIX, from_problem)
+resources.load()
+
+
+def fhir_response(body: dict[str, Any], status: int = 200, **headers: str) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        status_code=status,
+        media_type=FHIR_JSON,
+        headers=headers or None,
+    )
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + PREFIX
+
+
+router = APIRouter(prefix=PREFIX, tags=["fhir"])
+
+
+@router.get("/metadata")
+def metadata(request: Request, now: NowDep) -> Response:
+    """The CapabilityStatement (no token needed)."""
+    return fhir_response(
+        capability.capability_statement(base=base_url(request), date=now.date().isoformat())
+    )
+
+
+@router.get("/$bulk-publish")
+def bulk_publish(request: Request, now: NowDep) -> Response:
+    """SMART Scheduling Links manifest (public): Location, Schedule and Slot NDJSON files."""
+    return Response(
+        json.dumps(bulk.manifest(base=base_url(request), now=now)),
+        media_type="application/json",
+    )
+
+
+@router.get("/$bulk-publish/{kind}.ndjson")
+def bulk_file(kind: str, session: SessionDep, now: NowDep) -> Response:
+    """One NDJSON file of the manifest: publicly bookable capacity only."""
+    return Response(
+        bulk.ndjson(session=session, kind=kind, now=now), media_type="application/fhir+ndjson"
+    )
+
+
+def _context(request: Request, session: Any, user: Any, now: Any, settings: Any) -> Context:
+    return Context(
+        session=session,
+        user=user,
+        now=now,
+        settings=settings,
+        base=base_url(request),
+        headers={k.lower(): v for k, v in request.headers.items()},
+    )
+
+
+def _search_params(request: Request, h: Handler) -> tuple[dict[str, list[str]], int, int]:
+    declared = {p.name for p in h.params}
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        if key in _RESULT_PARAMS:
+            continue
+        if key not in declared:
+            raise UnknownParameter(
+                f"{h.type} has no search parameter {key!r}; supported: "
+                + ", ".join(sorted(declared | {"_count", "_offset"}))
+            )
+        params.setdefault(key, []).append(value)
+    count = _int(request.query_params.get("_count"), "_count", DEFAULT_COUNT)
+    offset = _int(request.query_params.get("_offset"), "_offset", 0)
+    if not 1 <= count <= MAX_COUNT:
+        raise Invalid(f"_count must be 1 to {MAX_COUNT}", field="_count")
+    if not 0 <= offset <= 2**31 - 1:
+        raise Invalid("_offset must not be negative", field="_offset")
+    return params, count, offset
+
+
+def _int(value: str | None, name: str, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise Invalid(f"{name} must be an integer", field=name) from None
+
+
+async def _body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except ValueError:
+        raise Invalid("the body is not JSON", code="invalid_json") from None
+
+
+def _add_routes(h: Handler) -> None:
+    kind = h.type
+    if h.search is not None:
+        search = h.search
+
+        def _search(
+            request: Request,
+            session: SessionDep,
+            user: CurrentUser,
+            now: NowDep,
+            settings: SettingsDep,
+        ) -> Response:
+            params, count, offset = _search_params(request, h)
+            ctx = _context(request, session, user, now, settings)
+            page = search(ctx, params, count, offset)
+            return fhir_response(
+                searchset(
+                    base=ctx.base, kind=kind, params=params, count=count, offset=offset, page=page
+                )
+            )
+
+        router.add_api_route(
+            f"/{kind}", _search, methods=["GET"], name=f"search {kind}", summary=f"Search {kind}"
+        )
+    if h.read is not None:
+        read = h.read
+
+        def _read(
+            id: str,
+            request: Request,
+            session: SessionDep,
+            user: CurrentUser,
+            now: NowDep,
+            settings: SettingsDep,
+        ) -> Response:
+            return fhir_response(read(_context(request, session, user, now, settings), id))
+
+        router.add_api_route(
+            f"/{kind}/{{id}}", _read, methods=["GET"], name=f"read {kind}", summary=f"Read {kind}"
+        )
+    if h.create is not None:
+        create = h.create
+
+        async def _create(
+            request: Request,
+            session: SessionDep,
+            user: CurrentUser,
+            now: NowDep,
+            settings: SettingsDep,
+        ) -> Response:
+            body = await _body(request)
+            if not isinstance(body, dict) or body.get("resourceType") != kind:
+                raise Invalid(f"the body must be a {kind}", field="resourceType")
+            ctx = _context(request, session, user, now, settings)
+            if request.query_params and "if-none-exist" not in ctx.headers:
+                # conditional create as some clients send it (fhirpy: POST ?identifier=...)
+                ctx.headers["if-none-exist"] = str(request.query_params)
+            import anyio.to_thread
+
+            resource, created = await anyio.to_thread.run_sync(create, ctx, body)
+            return fhir_response(
+                resource,
+                201 if created else 200,
+                Location=f"{ctx.base}/{kind}/{resource['id']}",
+            )
+
+        router.add_api_route(
+            f"/{kind}", _create, methods=["POST"], name=f"create {kind}", summary=f"Create {kind}"
+        )
+    if h.update is not None:
+        update = h.update
+
+        async def _update(
+            id: str,
+            request: Request,
+            session: SessionDep,
+            user: CurrentUser,
+            now: NowDep,
+            settings: SettingsDep,
+        ) -> Response:
+            body = await _body(request)
+            if not isinstance(body, dict) or body.get("resourceType") != kind:
+                raise Invalid(f"the body must be a {kind}", field="resourceType")
+            if body.get("id") not in (None, id):
+                raise Invalid("the body's id differs from the URL's", field="id")
+            ctx = _context(request, session, user, now, settings)
+            import anyio.to_thread
+
+            return fhir_response(await anyio.to_thread.run_sync(update, ctx, id, body))
+
+        router.add_api_route(
+            f"/{kind}/{{id}}",
+            _update,
+            methods=["PUT"],
+            name=f"update {kind}",
+            summary=f"Update {kind}",
+        )
+    if h.patch is not None:
+        patch = h.patch
+
+        async def _patch(
+            id: str,
+            request: Request,
+            session: SessionDep,
+            user: CurrentUser,
+            now: NowDep,
+            settings: SettingsDep,
+        ) -> Response:
+            body = await _body(request)
+            ctx = _context(request, session, user, now, settings)
+            import anyio.to_thread
+
+            return fhir_response(await anyio.to_thread.run_sync(patch, ctx, id, body))
+
+        router.add_api_route(
+            f"/{kind}/{{id}}",
+            _patch,
+            methods=["PATCH"],
+            name=f"patch {kind}",
+            summary=f"Patch {kind}",
+        )
+
+
+for _handler in REGISTRY.values():
+    _add_routes(_handler)
+
+
+@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unsupported(path: str) -> Response:
+    """Anything else under /fhir/R4: 404 not_supported (as an OperationOutcome)."""
+    raise NotFound(
+        f"{PREFIX}/{path} is not supported (see {PREFIX}/metadata)", code="not_supported"
+    )
