@@ -793,6 +793,7 @@ def _walk_writes(
         "question": "请阅胸片",
         "wanted_specialty": "radiology",
         "chosen_specialist_id": str(_user(session, "specialist2").id),
+        "override_reason": "指定专家（测试）",  # a named specialist: docs/routing.md
     }
     d = post(api, cd, 201, **draft)
     _ok(client.patch(f"{api}/{d['id']}", json={"question": "请阅胸部CT"}, headers=cd))

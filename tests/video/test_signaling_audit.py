@@ -49,6 +49,7 @@ def consultation(committed_engine: Engine, users: dict[str, User]) -> Iterator[u
                     "question": "请协助诊治",
                     "wanted_specialty": "cardiology",
                     "chosen_specialist_id": str(specialist.id),
+                    "override_reason": "指定专家（测试）",  # a named specialist
                     "consent": CONSENT,
                 }
             ),
