@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import JSON, Column, ForeignKey
+from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel
 
 from telemed.core import clock
@@ -266,7 +267,28 @@ def refused_request(
         object_type=object_type[:64],
         object_id=object_id[:128],
         reason=f"{code}: {getattr(exc, 'detail', '') or exc}"[:500],
+        patient_id=_patient_of(session, object_type, object_id),
     )
+
+
+def _patient_of(session: Session, table_name: str, object_id: str) -> uuid.UUID | None:
+    """The patient of the object a refused route names, when its table has one (a
+    consultation, referral, booking ...): looked up by primary key, else None."""
+    table = SQLModel.metadata.tables.get(table_name)
+    if table is None or "patient_id" not in table.c or "id" not in table.c:
+        return None
+    try:
+        ident = uuid.UUID(object_id)
+    except ValueError:
+        return None
+    try:
+        with session.begin_nested():
+            found = session.execute(
+                sa_select(table.c.patient_id).where(table.c.id == ident)
+            ).scalar_one_or_none()
+    except Exception:  # the request's transaction cannot serve: record without the patient
+        return None
+    return found if isinstance(found, uuid.UUID) else None
 
 
 def visible_or_404(

@@ -374,6 +374,7 @@ def test_a_403_on_a_request_the_caller_sees_is_kept_in_the_audit_log(
     assert len(rows) == 1, rows
     row = rows[0]
     assert (row.object_type, row.actor_role) == ("consultation", "patient")
+    assert row.patient_id is not None  # the request's patient, looked up by its id
     assert row.detail["reason"].startswith(f"{code}: ")
     assert (row.detail["method"], row.detail["path"]) == ("POST", f"{API}/{c['id']}/accept")
     # ... and the request changed nothing
