@@ -40,6 +40,7 @@ REFERENCE_KIND = {
     "partof": "Organization",
     "focus": "ServiceRequest",
     "based-on": "ServiceRequest",
+    "location": "Location",
 }
 
 
@@ -64,6 +65,8 @@ def test_metadata_needs_no_token_and_is_a_valid_capability_statement(
         "Task",
         "DiagnosticReport",
         "ImagingStudy",
+        "Location",
+        "HealthcareService",
     } <= declared
 
 

@@ -7,6 +7,7 @@ def load() -> None:
     """Register every handler (idempotent: modules import once)."""
     from telemed.fhir.resources import (  # noqa: F401
         directory,
+        locations,
         patients,
         reports,
         requests,

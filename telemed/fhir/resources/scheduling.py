@@ -89,8 +89,9 @@ def schedules(session: Any, params: dict[str, list[str]]) -> list[ScheduleRule]:
     """Active schedule rules, narrowed by actor, specialty and service type."""
     specialist_id = institution_id = None
     for value in params.get("actor", []):
-        if value.startswith("Organization/"):
-            institution_id = reference(value, "Organization", "actor")
+        if value.startswith(("Organization/", "Location/")):
+            kind = value.split("/", 1)[0]
+            institution_id = reference(value, kind, "actor")
         else:
             specialist_id = reference(value, "Practitioner", "actor")
     rules = scheduling_service.list_rules(
@@ -219,7 +220,9 @@ register(
         read=read_schedule,
         search=search_schedules,
         params=(
-            SearchParam("actor", "reference", "Practitioner/<id> or Organization/<id>"),
+            SearchParam(
+                "actor", "reference", "Practitioner/<id>, or Location/<id> or Organization/<id>"
+            ),
             SearchParam("specialty", "token", "specialty code"),
             SearchParam("service-type", "token", "service class"),
         ),
