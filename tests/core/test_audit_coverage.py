@@ -213,6 +213,8 @@ PATIENT_READS: dict[str, Read] = {
     "/fhir/R4/ServiceRequest": Read("county-doctor", params={"patient": "Patient/{patient_id}"}),
     "/fhir/R4/Task/{id}": Read("county-doctor", ids={"id": "{referral_id}"}),
     "/fhir/R4/Task": Read("county-doctor", params={"patient": "Patient/{patient_id}"}),
+    "/fhir/R4/Consent/{id}": Read("county-doctor", ids={"id": "{consent_id}"}),
+    "/fhir/R4/Consent": Read("county-doctor", params={"patient": "Patient/{patient_id}"}),
 }
 
 
@@ -636,7 +638,13 @@ def world(
         201,
     )
     session.commit()
+    from telemed.consultations.models import ConsultationConsent
+
+    consent = session.execute(
+        select(ConsultationConsent).where(ConsultationConsent.consultation_id == uuid.UUID(c["id"]))
+    ).scalar_one()
     yield {
+        "consent_id": str(consent.id),
         "receiver_token": _token(session, receiver),
         "bateer": str(bateer.id),
         "resident": str(resident.id),
