@@ -117,7 +117,7 @@ def appointment_resource(booking: Booking) -> dict[str, Any]:
     return _dump(Appointment.model_validate(data))
 
 
-_WAITLIST_STATUS = {
+WAITLIST_STATUS = {
     "waiting": "waitlist",
     "offered": "waitlist",  # a place is held for it: the hold is its own Appointment
     "done": "booked",
@@ -137,7 +137,7 @@ def waitlist_appointment_resource(entry: WaitlistEntry) -> dict[str, Any]:
     data: dict[str, Any] = {
         "resourceType": "Appointment",
         "id": str(entry.id),
-        "status": _WAITLIST_STATUS[entry.status],
+        "status": WAITLIST_STATUS[entry.status],
         "specialty": [_concept("specialty", entry.specialty_code)],
         "requestedPeriod": [{"start": _iso(entry.start_at), "end": _iso(entry.end_at)}],
         "created": _iso(entry.created_at),

@@ -136,7 +136,7 @@ def test_errors_are_operation_outcomes_with_our_codes(fhir_server: FhirServer) -
     assert anonymous.headers["www-authenticate"] == "Bearer"
     with fhir_server.http("county-doctor") as http:
         missing = http.get(f"/ServiceRequest/{uuid.uuid4()}")
-        bad = http.get("/Slot", params={"_count": "0"})
+        bad = http.get("/Slot", params={"_count": "201"})
         bad_date = http.get("/Appointment", params={"date": "yesterday"})
         forbidden = http.get("/Practitioner", params={"organization": _some_org(http)})
     cases = [

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import date, timedelta
 
 import httpx
 from fhirclient.models.consent import Consent as FcConsent
 from fhirpy.base.exceptions import ResourceNotFound
 
+from telemed.identity import resident_id
 from tests.fhir.conftest import FhirServer
 from tests.fhir.support import valid
 from tests.fhir.test_clients import _dict, fhirpy, smart
@@ -97,17 +99,29 @@ def test_a_consultation_consent_is_read_and_searched_as_the_consultation_is(
     assert consent.status == "active" and consent.patient.reference == f"Patient/{patient}"
 
 
+def new_patient(server: FhirServer, county: str) -> str:
+    """A resident of `county`, registered by the county doctor (a fresh one: no contract)."""
+    serial = int(uuid.uuid4().int % 900) + 100
+    number = resident_id.make(county, date(1950, 1, 1) + timedelta(days=serial), serial)
+    r = httpx.post(
+        f"{server.url}/api/v1/patients",
+        json={"name": f"签约居民{serial}", "resident_id": number, "county_code": county},
+        headers={"Authorization": f"Bearer {server.token('county-doctor')}"},
+        timeout=60,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 def test_a_contract_consent_follows_the_contract(fhir_server: FhirServer) -> None:
     team = fhir_server.one(
         "SELECT t.id, t.institution_id FROM fd_team t JOIN user_account u "
         "ON u.id = t.lead_doctor_id WHERE u.username = 'family-doctor'"
     )
-    patient = fhir_server.one(
-        "SELECT p.id FROM patient p WHERE p.county_code = "
-        "(SELECT county_code FROM institution WHERE id = :i) AND NOT EXISTS "
-        "(SELECT 1 FROM fd_contract c WHERE c.patient_id = p.id) ORDER BY p.id LIMIT 1",
-        i=team.institution_id,
-    ).id
+    county = fhir_server.one(
+        "SELECT county_code FROM institution WHERE id = :i", i=team.institution_id
+    ).county_code
+    patient = new_patient(fhir_server, county)
     token = fhir_server.token("family-doctor")
     signed = httpx.post(
         f"{fhir_server.url}/api/v1/family-doctors/contracts",
