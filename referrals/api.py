@@ -255,9 +255,7 @@ def _require_team_reader(session: Any, user: User, team_id: uuid.UUID) -> None:
 
 
 def _visible_contract(session: Any, user: User, contract_id: uuid.UUID) -> Contract:
-    c = contracts.visible_contract(session=session, user=user, contract_id=contract_id)
-    audit.read(session, user, object_type="contract", object_id=c.id, patient_ids=[c.patient_id])
-    return c
+    return contracts.read_contract(session=session, user=user, contract_id=contract_id)
 
 
 @router.post(
@@ -310,9 +308,10 @@ def list_contracts(
         assert patient_id is not None
         rows = [
             c
-            for c in contracts.contracts_of_patient(session=session, patient_id=patient_id)
-            if contracts.can_see_contract(session=session, user=user, contract=c)
-            and (status is None or c.status == status)
+            for c in contracts.visible_contracts_of_patient(
+                session=session, user=user, patient_id=patient_id
+            )
+            if status is None or c.status == status
         ]
     audit.read(
         session,

@@ -308,6 +308,25 @@ def visible_contract(*, session: Session, user: User, contract_id: uuid.UUID) ->
     )
 
 
+def read_contract(*, session: Session, user: User, contract_id: uuid.UUID) -> Contract:
+    """`visible_contract`, the read audited (the REST and FHIR reads of one contract)."""
+    c = visible_contract(session=session, user=user, contract_id=contract_id)
+    audit.read(session, user, object_type="contract", object_id=c.id, patient_ids=[c.patient_id])
+    return c
+
+
+def visible_contracts_of_patient(
+    *, session: Session, user: User, patient_id: uuid.UUID
+) -> list[Contract]:
+    """A resident's contracts the user may see, newest term first (not audited: the caller
+    audits what it shows)."""
+    return [
+        c
+        for c in contracts_of_patient(session=session, patient_id=patient_id)
+        if can_see_contract(session=session, user=user, contract=c)
+    ]
+
+
 def can_see_contract(*, session: Session, user: User, contract: Contract) -> bool:
     if user.role == Role.ADMIN:
         return True

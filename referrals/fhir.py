@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 
-from referrals.models import Referral
+from referrals.models import CarePlanTask, Referral
 
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
 STATE_SYSTEM = "https://telemed.example/fhir/CodeSystem/referral-state"
@@ -160,6 +161,27 @@ def task(r: Referral) -> dict[str, Any]:
             }
         ]
     return Task.model_validate(_clean(body)).model_dump(mode="json", exclude_none=True)
+
+
+CARE_PLAN_SOURCE_SYSTEM = "https://telemed.example/fhir/CodeSystem/care-plan-source"
+
+
+def care_plan(p: CarePlanTask) -> dict[str, Any]:
+    """A care plan on a family-doctor team's worklist (a downward referral's, or an upward
+    referral's outcome recommendations): `active` until the team marks it done."""
+    body = {
+        "resourceType": "CarePlan",
+        "id": str(p.id),
+        "status": "completed" if p.done_at else "active",
+        "intent": "plan",
+        "category": [{"coding": [{"system": CARE_PLAN_SOURCE_SYSTEM, "code": p.source}]}],
+        "subject": {"reference": f"Patient/{p.patient_id}"},
+        "basedOn": [{"reference": f"ServiceRequest/{p.referral_id}"}],
+        "description": p.plan,
+        "created": _iso(p.created_at),
+        "period": {"start": _iso(p.created_at), "end": _iso(p.done_at)},
+    }
+    return CarePlan.model_validate(_clean(body)).model_dump(mode="json", exclude_none=True)
 
 
 def task_bundle(referrals: list[Referral], base_url: str) -> dict[str, Any]:

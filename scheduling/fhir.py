@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -47,18 +48,33 @@ def slot_resource(slot: Slot, *, remaining: int | None = None) -> dict[str, Any]
     return _dump(FhirSlot.model_validate(data))
 
 
+_SERVICE_NS = uuid.UUID("6f1d8a52-6c1e-4d55-9a59-2d0f3c1b7e10")
+
+
+def healthcare_service_id(institution_id: uuid.UUID, specialty: str, service_class: str) -> str:
+    """The id of the HealthcareService `institution x specialty x service class` (stable:
+    derived from the three, so a Schedule can name it without a table)."""
+    return str(uuid.uuid5(_SERVICE_NS, f"{institution_id}|{specialty}|{service_class}"))
+
+
 def schedule_resource(rule: ScheduleRule) -> dict[str, Any]:
-    """A Schedule: the rule's actor (practitioner or location) and what it offers."""
+    """A Schedule: the rule's actor (practitioner, or the resource by name), the
+    institution's Location and the HealthcareService it offers."""
     actor = (
         {"reference": f"Practitioner/{rule.specialist_id}"}
         if rule.specialist_id
         else {"display": rule.resource_name or "resource"}
     )
+    service = healthcare_service_id(rule.institution_id, rule.specialty_code, rule.service_class)
     data = {
         "resourceType": "Schedule",
         "id": str(rule.id),
         "active": rule.active,
-        "actor": [actor, {"reference": f"Organization/{rule.institution_id}"}],
+        "actor": [
+            {"reference": f"Location/{rule.institution_id}"},
+            actor,
+            {"reference": f"HealthcareService/{service}"},
+        ],
         "serviceType": [_concept("service-class", rule.service_class)],
         "specialty": [_concept("specialty", rule.specialty_code)],
         "comment": (
@@ -101,7 +117,7 @@ def appointment_resource(booking: Booking) -> dict[str, Any]:
     return _dump(Appointment.model_validate(data))
 
 
-_WAITLIST_STATUS = {
+WAITLIST_STATUS = {
     "waiting": "waitlist",
     "offered": "waitlist",  # a place is held for it: the hold is its own Appointment
     "done": "booked",
@@ -121,7 +137,7 @@ def waitlist_appointment_resource(entry: WaitlistEntry) -> dict[str, Any]:
     data: dict[str, Any] = {
         "resourceType": "Appointment",
         "id": str(entry.id),
-        "status": _WAITLIST_STATUS[entry.status],
+        "status": WAITLIST_STATUS[entry.status],
         "specialty": [_concept("specialty", entry.specialty_code)],
         "requestedPeriod": [{"start": _iso(entry.start_at), "end": _iso(entry.end_at)}],
         "created": _iso(entry.created_at),

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, text
+from sqlalchemy import bindparam, case, func, text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -50,35 +50,77 @@ def search_slots(
     rule_id: uuid.UUID | None = None,
 ) -> list[SlotView]:
     """Free slots across the network, earliest first, with the capacity the viewer may use."""
-    if start_from is not None and start_to is not None and start_to < start_from:
-        raise Invalid("start_to must not be before start_from", field="start_to")
-    eligible = viewer_eligible(session=session, viewer=viewer)
-    filters = {
-        "specialty_code": specialty,
-        "service_class": service_class,
-        "institution_id": institution_id,
-        "tier": tier,
-        "league_code": league,
-        "specialist_id": specialist_id,
-        "title": title,
-        "start_to": start_to,
-        "alliance_id": alliance_id,
-        "rule_id": rule_id,
-    }
-    present = tuple(k for k, v in filters.items() if v is not None and v != "")
-    params: dict[str, Any] = {k: filters[k] for k in present}
-    params.update(
+    eligible, present, params = _prepare(
+        session=session,
+        viewer=viewer,
         now=now,
-        lower=max(now, start_from) if start_from is not None else now,
-        limit=limit,
-        offset=offset,
+        start_from=start_from,
+        filters={
+            "specialty_code": specialty,
+            "service_class": service_class,
+            "institution_id": institution_id,
+            "tier": tier,
+            "league_code": league,
+            "specialist_id": specialist_id,
+            "title": title,
+            "start_to": start_to,
+            "alliance_id": alliance_id,
+            "rule_id": rule_id,
+        },
     )
+    params.update(limit=limit, offset=offset)
     stmt = _search_statement(eligible, present)
     fields = list(SlotView.model_fields)
     return [
         SlotView.model_construct(**dict(zip(fields, row, strict=True)))
         for row in session.execute(stmt, params).all()
     ]
+
+
+def count_slots(
+    *,
+    session: Session,
+    viewer: User | None,
+    now: datetime,
+    specialty: str | None = None,
+    service_class: str | None = None,
+    start_from: datetime | None = None,
+    start_to: datetime | None = None,
+    rule_id: uuid.UUID | None = None,
+) -> int:
+    """How many slots `search_slots` finds with these filters (one count query)."""
+    eligible, present, params = _prepare(
+        session=session,
+        viewer=viewer,
+        now=now,
+        start_from=start_from,
+        filters={
+            "specialty_code": specialty,
+            "service_class": service_class,
+            "start_to": start_to,
+            "rule_id": rule_id,
+        },
+    )
+    return int(session.execute(_count_statement(eligible, present), params).scalar_one())
+
+
+def _prepare(
+    *,
+    session: Session,
+    viewer: User | None,
+    now: datetime,
+    start_from: datetime | None,
+    filters: dict[str, Any],
+) -> tuple[bool, tuple[str, ...], dict[str, Any]]:
+    """(viewer eligible, filters present, bound parameters) of a slot search."""
+    start_to = filters.get("start_to")
+    if start_from is not None and start_to is not None and start_to < start_from:
+        raise Invalid("start_to must not be before start_from", field="start_to")
+    eligible = viewer_eligible(session=session, viewer=viewer)
+    present = tuple(k for k, v in filters.items() if v is not None and v != "")
+    params: dict[str, Any] = {k: filters[k] for k in present}
+    params.update(now=now, lower=max(now, start_from) if start_from is not None else now)
+    return eligible, present, params
 
 
 def earliest_slots(
@@ -138,6 +180,21 @@ def _earliest_statement(eligible: bool, by_class: bool) -> Any:
 @lru_cache(maxsize=256)
 def _search_statement(eligible: bool, present: tuple[str, ...]) -> Any:
     """The search query for one combination of filters, built once (hot path)."""
+    return (
+        _filtered(eligible, present)
+        .order_by(col(Slot.start_at), col(Slot.id))
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
+@lru_cache(maxsize=64)
+def _count_statement(eligible: bool, present: tuple[str, ...]) -> Any:
+    return select(func.count()).select_from(_filtered(eligible, present).subquery())
+
+
+def _filtered(eligible: bool, present: tuple[str, ...]) -> Any:
+    """The slots a search finds, unordered (its filters for one combination)."""
     remaining = _remaining_of(Slot, eligible)
     stmt = select(  # type: ignore[call-overload]
         Slot.id,
@@ -172,8 +229,4 @@ def _search_statement(eligible: bool, present: tuple[str, ...]) -> Any:
         else:
             column = getattr(Slot, name)
             stmt = stmt.where(column == bindparam(name, type_=column.type))
-    return (
-        stmt.order_by(col(Slot.start_at), col(Slot.id))
-        .limit(bindparam("limit"))
-        .offset(bindparam("offset"))
-    )
+    return stmt

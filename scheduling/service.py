@@ -34,7 +34,7 @@ from scheduling.eligibility import ReservedEligibility, register_reserved_eligib
 from scheduling.eligibility import _eligibility as _eligibility  # the registered resolvers
 from scheduling.references import ReferenceAccess, register_booking_reference
 from scheduling.schedules import add_exception, create_rule, get_rule, list_rules, update_rule
-from scheduling.search import earliest_slots, search_slots, viewer_eligible
+from scheduling.search import count_slots, earliest_slots, search_slots, viewer_eligible
 from scheduling.waitlist import (
     WAITLIST_OFFER_MINUTES,
     join_waitlist,
@@ -43,6 +43,7 @@ from scheduling.waitlist import (
     read_waitlist_entry,
     visible_waitlist_entry,
     waitlist_for,
+    waitlist_page,
 )
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "release_expired_holds",
     "reschedule",
     "search_slots",
+    "count_slots",
     "send_reminders",
     "slot_of",
     "update_rule",
@@ -82,4 +84,5 @@ __all__ = [
     "visible_booking",
     "visible_waitlist_entry",
     "waitlist_for",
+    "waitlist_page",
 ]

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -78,10 +79,40 @@ def waitlist_for(
     *, session: Session, user: User, limit: int = 50, offset: int = 0
 ) -> list[WaitlistEntry]:
     """The caller's waitlist requests (made by them or for them as the patient), newest first."""
+    rows, _ = waitlist_page(session=session, user=user, limit=limit, offset=offset, count=False)
+    return rows
+
+
+def waitlist_page(
+    *,
+    session: Session,
+    user: User,
+    limit: int = 50,
+    offset: int = 0,
+    patient_id: uuid.UUID | None = None,
+    statuses: list[str] | None = None,
+    start_from: datetime | None = None,
+    start_to: datetime | None = None,
+    count: bool = True,
+) -> tuple[list[WaitlistEntry], int | None]:
+    """One page of `waitlist_for`, optionally narrowed (the period's start in
+    [start_from, start_to)); with the total when `count`. The read audited."""
+    stmt = select(WaitlistEntry).where(_waitlist_filter(user))
+    if patient_id is not None:
+        stmt = stmt.where(col(WaitlistEntry.patient_id) == patient_id)
+    if statuses is not None:
+        stmt = stmt.where(col(WaitlistEntry.status).in_(statuses))
+    if start_from is not None:
+        stmt = stmt.where(col(WaitlistEntry.start_at) >= start_from)
+    if start_to is not None:
+        stmt = stmt.where(col(WaitlistEntry.start_at) < start_to)
+    total = (
+        int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+        if count
+        else None
+    )
     stmt = (
-        select(WaitlistEntry)
-        .where(_waitlist_filter(user))
-        .order_by(col(WaitlistEntry.created_at).desc(), col(WaitlistEntry.id).desc())
+        stmt.order_by(col(WaitlistEntry.created_at).desc(), col(WaitlistEntry.id).desc())
         .limit(limit)
         .offset(offset)
     )
@@ -93,7 +124,7 @@ def waitlist_for(
         patient_ids=[e.patient_id for e in rows],
         object_ids=[e.id for e in rows],
     )
-    return rows
+    return rows, total
 
 
 def visible_waitlist_entry(*, session: Session, user: User, entry_id: uuid.UUID) -> WaitlistEntry:

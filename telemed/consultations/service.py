@@ -1362,6 +1362,20 @@ def worklist(
 ) -> tuple[list[Consultation], int]:
     """Each role's list: requests I made; assigned to me; my hospital's incoming queue
     (`where`: further conditions on Consultation, e.g. a FHIR search's, that only narrow)."""
+    stmt = worklist_query(user=user, role=role, state=state, where=where)
+    rows, total = paginate(session, stmt, PageParams(limit=limit, offset=offset))
+    audit.read(
+        session,
+        user,
+        object_type="consultation",
+        patient_ids=[c.patient_id for c in rows],
+        object_ids=[c.id for c in rows],
+    )
+    return rows, total
+
+
+def worklist_query(*, user: User, role: str, state: str | None, where: Sequence[Any] = ()) -> Any:
+    """The statement of `worklist` (ordered): the consultations of this role's list."""
     stmt = select(Consultation).where(*where)
     urgency_order = (
         (col(Consultation.urgency) == "emergency", 0),
@@ -1407,15 +1421,7 @@ def worklist(
         raise Invalid("role must be requester, specialist, coordinator or patient", field="role")
     if state:
         stmt = stmt.where(Consultation.state == state)
-    rows, total = paginate(session, stmt, PageParams(limit=limit, offset=offset))
-    audit.read(
-        session,
-        user,
-        object_type="consultation",
-        patient_ids=[c.patient_id for c in rows],
-        object_ids=[c.id for c in rows],
-    )
-    return rows, total
+    return stmt
 
 
 def default_role(user: User) -> str:

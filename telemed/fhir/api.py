@@ -4,6 +4,7 @@ from the handler registry (`telemed.fhir.registry`)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,16 +13,18 @@ from fastapi.responses import Response
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Invalid, NotFound, register_problem_renderer
 from telemed.fhir import bulk, capability, resources
-from telemed.fhir.bundle import searchset
+from telemed.fhir.bundle import searchset, summary_count
 from telemed.fhir.outcome import FHIR_JSON, from_problem
-from telemed.fhir.registry import REGISTRY, Context, Handler, UnknownParameter
+from telemed.fhir.registry import REGISTRY, Context, Handler, Include, UnknownParameter
 from telemed.identity.deps import CurrentUser
 
 PREFIX = "/fhir/R4"
 DEFAULT_COUNT = 20
 MAX_COUNT = 200
-# Result parameters we understand on every search; anything else must be a declared param.
-_RESULT_PARAMS = {"_count", "_offset", "_format"}
+# Result parameters we understand on every search; anything else must be a declared param
+# (`_include`/`_revinclude` values must be declared by the type's handler).
+_RESULT_PARAMS = {"_count", "_offset", "_format", "_summary", "_totalMethod", "_total"}
+_INCLUDES = ("_include", "_revinclude")
 
 register_problem_renderer(PREFIX, from_problem)
 resources.load()
@@ -79,10 +82,23 @@ def _context(request: Request, session: Any, user: Any, now: Any, settings: Any)
     )
 
 
-def _search_params(request: Request, h: Handler) -> tuple[dict[str, list[str]], int, int]:
+@dataclass(frozen=True)
+class SearchRequest:
+    params: dict[str, list[str]]  # the declared search parameters
+    count: int  # 0: the total only (`_summary=count` or `_count=0`)
+    offset: int
+    includes: list[Include]  # asked for, in order (`_include` then `_revinclude`)
+    include_params: dict[str, list[str]]  # as asked, for the paging links
+
+
+def _search_params(request: Request, h: Handler) -> SearchRequest:
     declared = {p.name for p in h.params}
     params: dict[str, list[str]] = {}
+    wanted: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
+        if key in _INCLUDES:
+            wanted.setdefault(key, []).append(value)
+            continue
         if key in _RESULT_PARAMS:
             continue
         if key not in declared:
@@ -93,11 +109,41 @@ def _search_params(request: Request, h: Handler) -> tuple[dict[str, list[str]], 
         params.setdefault(key, []).append(value)
     count = _int(request.query_params.get("_count"), "_count", DEFAULT_COUNT)
     offset = _int(request.query_params.get("_offset"), "_offset", 0)
-    if not 1 <= count <= MAX_COUNT:
-        raise Invalid(f"_count must be 1 to {MAX_COUNT}", field="_count")
+    if not 0 <= count <= MAX_COUNT:
+        raise Invalid(f"_count must be 0 to {MAX_COUNT}", field="_count")
     if not 0 <= offset <= 2**31 - 1:
         raise Invalid("_offset must not be negative", field="_offset")
-    return params, count, offset
+    summary = request.query_params.get("_summary")
+    if summary not in (None, "count", "false"):
+        raise Invalid("_summary must be count or false", field="_summary")
+    if summary == "count":
+        count = 0
+    known = {"_include": h.includes, "_revinclude": h.revincludes}
+    includes: list[Include] = []
+    for key in _INCLUDES:
+        by_value = {i.value: i for i in known[key]}
+        for value in wanted.get(key, []):
+            if value not in by_value:
+                raise UnknownParameter(
+                    f"{h.type} has no {key} {value!r}; supported: "
+                    + (", ".join(sorted(by_value)) or "none")
+                )
+            includes.append(by_value[value])
+    return SearchRequest(
+        params=params, count=count, offset=offset, includes=includes, include_params=wanted
+    )
+
+
+def _total(ctx: Context, search: Any, q: SearchRequest) -> int:
+    """The number of matches: the search's own count query, run for a one-resource page
+    inside a savepoint rolled back afterwards (nothing is shown, so no read is recorded)."""
+    savepoint = ctx.session.begin_nested()
+    try:
+        page = search(ctx, q.params, 1, 0)
+    finally:
+        savepoint.rollback()
+    assert page.total is not None, "every search counts its matches"
+    return int(page.total)
 
 
 def _int(value: str | None, name: str, default: int) -> int:
@@ -128,12 +174,32 @@ def _add_routes(h: Handler) -> None:
             now: NowDep,
             settings: SettingsDep,
         ) -> Response:
-            params, count, offset = _search_params(request, h)
+            q = _search_params(request, h)
             ctx = _context(request, session, user, now, settings)
-            page = search(ctx, params, count, offset)
+            if q.count == 0:
+                return fhir_response(
+                    summary_count(
+                        base=ctx.base, kind=kind, params=q.params, total=_total(ctx, search, q)
+                    )
+                )
+            page = search(ctx, q.params, q.count, q.offset)
+            included: list[dict[str, Any]] = []
+            for inc in q.includes:
+                seen = {(r["resourceType"], r["id"]) for r in page.resources + included}
+                included += [
+                    r
+                    for r in inc.resolve(ctx, page.resources)
+                    if (r["resourceType"], r["id"]) not in seen
+                ]
             return fhir_response(
                 searchset(
-                    base=ctx.base, kind=kind, params=params, count=count, offset=offset, page=page
+                    base=ctx.base,
+                    kind=kind,
+                    params={**q.params, **q.include_params},
+                    count=q.count,
+                    offset=q.offset,
+                    page=page,
+                    included=included,
                 )
             )
 

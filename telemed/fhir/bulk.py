@@ -9,8 +9,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-from fhir.resources.R4B.location import Location
-from fhir.resources.R4B.schedule import Schedule
 from fhir.resources.R4B.slot import Slot as FhirSlot
 from sqlmodel import Session, col, select
 
@@ -18,6 +16,8 @@ from scheduling import fhir as scheduling_fhir
 from scheduling import service as scheduling_service
 from scheduling.models import ScheduleRule, Slot
 from telemed.core.errors import NotFound
+from telemed.fhir.resources.locations import location_resource
+from telemed.network.models import Institution
 
 KINDS = ("Location", "Schedule", "Slot")
 PAGE = 500
@@ -62,25 +62,6 @@ def _slot(slot: Slot, remaining: int) -> dict[str, Any]:
     return FhirSlot.model_validate(body).model_dump(mode="json", exclude_none=True)
 
 
-def _schedule(rule: ScheduleRule) -> dict[str, Any]:
-    body = scheduling_fhir.schedule_resource(rule)
-    body["actor"] = [{"reference": f"Location/{rule.institution_id}"}] + [
-        a for a in body["actor"] if a.get("reference", "").startswith("Practitioner/")
-    ]
-    return Schedule.model_validate(body).model_dump(mode="json", exclude_none=True)
-
-
-def _location(slot: Slot) -> dict[str, Any]:
-    body = {
-        "resourceType": "Location",
-        "id": str(slot.institution_id),
-        "status": "active",
-        "name": slot.institution_name,
-        "managingOrganization": {"reference": f"Organization/{slot.institution_id}"},
-    }
-    return Location.model_validate(body).model_dump(mode="json", exclude_none=True)
-
-
 def ndjson(*, session: Session, kind: str, now: datetime) -> str:
     """One NDJSON file: `location`, `schedule` or `slot`."""
     wanted = {k.lower(): k for k in KINDS}.get(kind)
@@ -91,8 +72,14 @@ def ndjson(*, session: Session, kind: str, now: datetime) -> str:
     if wanted == "Slot":
         lines = [_slot(s, n) for s, n in slots]
     elif wanted == "Location":
-        seen = {s.institution_id: s for s, _ in slots}
-        lines = [_location(s) for s in seen.values()]
+        ids = list(dict.fromkeys(s.institution_id for s, _ in slots))
+        insts = {
+            i.id: i
+            for i in session.execute(
+                select(Institution).where(col(Institution.id).in_(ids))
+            ).scalars()
+        }
+        lines = [location_resource(insts[i]) for i in ids if i in insts]
     else:
         rule_ids = list(dict.fromkeys(s.rule_id for s, _ in slots))
         rules = {
@@ -101,5 +88,5 @@ def ndjson(*, session: Session, kind: str, now: datetime) -> str:
                 select(ScheduleRule).where(col(ScheduleRule.id).in_(rule_ids))
             ).scalars()
         }
-        lines = [_schedule(rules[i]) for i in rule_ids if i in rules]
+        lines = [scheduling_fhir.schedule_resource(rules[i]) for i in rule_ids if i in rules]
     return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)

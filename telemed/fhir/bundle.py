@@ -17,10 +17,18 @@ def _url(base: str, kind: str, params: dict[str, list[str]], count: int, offset:
 
 
 def searchset(
-    *, base: str, kind: str, params: dict[str, list[str]], count: int, offset: int, page: Page
+    *,
+    base: str,
+    kind: str,
+    params: dict[str, list[str]],
+    count: int,
+    offset: int,
+    page: Page,
+    included: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The page as a validated searchset Bundle: `self`, `next` (when more follow) and
-    `previous` links carry the same parameters."""
+    `previous` links carry the same parameters (`_include`/`_revinclude` among them); the
+    included resources follow the matches with search mode `include`."""
     links = [{"relation": "self", "url": _url(base, kind, params, count, offset)}]
     if page.more:
         links.append({"relation": "next", "url": _url(base, kind, params, count, offset + count)})
@@ -39,10 +47,32 @@ def searchset(
                 "search": {"mode": "match"},
             }
             for r in page.resources
+        ]
+        + [
+            {
+                "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "include"},
+            }
+            for r in included or []
         ],
     }
     if page.total is not None:
         body["total"] = page.total
     if not body["entry"]:
         del body["entry"]
+    return Bundle.model_validate(body).model_dump(mode="json", exclude_none=True)
+
+
+def summary_count(
+    *, base: str, kind: str, params: dict[str, list[str]], total: int
+) -> dict[str, Any]:
+    """`_summary=count` (or `_count=0`): a searchset Bundle with the total only."""
+    pairs = [(k, v) for k, values in params.items() for v in values] + [("_summary", "count")]
+    body = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "link": [{"relation": "self", "url": f"{base}/{kind}?{urlencode(pairs)}"}],
+    }
     return Bundle.model_validate(body).model_dump(mode="json", exclude_none=True)

@@ -12,7 +12,9 @@ from telemed.fhir.registry import REGISTRY
 
 PAGING = (
     "Searches page with _count (1-200, default 20) and _offset; Bundle.link next/previous "
-    "carry the same parameters. Unknown search parameters are refused (400)."
+    "carry the same parameters; Bundle.total is always given. _summary=count (or _count=0) "
+    "answers the total only. _include/_revinclude as listed per resource. Unknown search "
+    "parameters are refused (400)."
 )
 
 
@@ -32,6 +34,10 @@ def capability_statement(*, base: str, date: str) -> dict[str, Any]:
         if h.create is not None:
             entry["conditionalCreate"] = True
         if h.search is not None:
+            if h.includes:
+                entry["searchInclude"] = [i.value for i in h.includes]
+            if h.revincludes:
+                entry["searchRevInclude"] = [i.value for i in h.revincludes]
             entry["searchParam"] = [
                 {"name": p.name, "type": p.type, "documentation": p.documentation} for p in h.params
             ]

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from telemed.core.errors import DomainError, Invalid, NotFound
+from telemed.core.errors import DomainError, Forbidden, Invalid, NotFound
 from telemed.core.settings import Settings
 from telemed.identity.models import User
 
@@ -57,6 +57,16 @@ Search = Callable[[Context, dict[str, list[str]], int, int], Page]
 
 
 @dataclass(frozen=True)
+class Include:
+    """`_include=<value>` (or `_revinclude=<value>`), e.g. `ServiceRequest:patient`: the
+    resources it adds to a page, each through its own handler's read (access and audit
+    there; one the caller may not see is left out)."""
+
+    value: str
+    resolve: Callable[[Context, list[Resource]], list[Resource]]
+
+
+@dataclass(frozen=True)
 class Handler:
     type: str
     documentation: str
@@ -66,6 +76,8 @@ class Handler:
     create: Callable[[Context, Resource], tuple[Resource, bool]] | None = None
     update: Callable[[Context, str, Resource], Resource] | None = None
     patch: Callable[[Context, str, Any], Resource] | None = None
+    includes: tuple[Include, ...] = ()
+    revincludes: tuple[Include, ...] = ()
 
     def interactions(self) -> list[str]:
         names = [
@@ -140,6 +152,28 @@ def date_range(values: list[str], param: str) -> tuple[datetime | None, datetime
         else:
             lo, hi = when, when + (timedelta(days=1) if day else timedelta(seconds=1))
     return lo, hi
+
+
+def referenced(
+    ctx: Context, resources: list[Resource], kind: str, refs: Callable[[Resource], list[Any]]
+) -> list[Resource]:
+    """The `kind` resources the page's resources refer to (`refs`: their Reference
+    elements), read through `kind`'s handler once each; hidden or missing ones are left out."""
+    read = REGISTRY[kind].read
+    assert read is not None
+    ids = dict.fromkeys(
+        str(r.get("reference", "")).removeprefix(f"{kind}/")
+        for resource in resources
+        for r in refs(resource)
+        if str(r.get("reference", "")).startswith(f"{kind}/")
+    )
+    out = []
+    for id in ids:
+        try:
+            out.append(read(ctx, id))
+        except (NotFound, Forbidden):
+            continue
+    return out
 
 
 def sliced(rows: list[Any], count: int, offset: int) -> tuple[list[Any], bool]:

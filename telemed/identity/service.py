@@ -245,6 +245,45 @@ def find_patients(
     limit: int = 50,
 ) -> list[Patient]:
     """Patients the user may see, by name prefix or exact resident ID."""
+    found = _visible_patients(
+        session=session,
+        user=user,
+        query=query,
+        resident_id=resident_id,
+        settings=settings,
+        limit=limit,
+    )
+    ids = [p.id for p in found]
+    audit.read(session, user, object_type="patient", patient_ids=ids, object_ids=ids)
+    return found
+
+
+def count_patients(
+    *,
+    session: Session,
+    user: User,
+    query: str | None,
+    resident_id: str | None,
+    settings: Settings,
+) -> int:
+    """How many patients `find_patients` would find without a limit (a number only: no
+    patient is shown, nothing to audit)."""
+    return len(
+        _visible_patients(
+            session=session, user=user, query=query, resident_id=resident_id, settings=settings
+        )
+    )
+
+
+def _visible_patients(
+    *,
+    session: Session,
+    user: User,
+    query: str | None,
+    resident_id: str | None,
+    settings: Settings,
+    limit: int | None = None,
+) -> list[Patient]:
     stmt = select(Patient)
     if resident_id:
         digest = rid.fingerprint(resident_id.strip().upper(), key=settings.security.secret_key)
@@ -259,14 +298,11 @@ def find_patients(
     if user.role == Role.PATIENT:
         stmt = stmt.where(Patient.id == user.patient_id)
     rows = session.execute(stmt.order_by(Patient.name).limit(limit)).scalars().all()
-    found = [
+    return [
         p
         for p in rows
         if (county is not None and p.county_code == county) or can_read_patient(session, user, p)
     ]
-    ids = [p.id for p in found]
-    audit.read(session, user, object_type="patient", patient_ids=ids, object_ids=ids)
-    return found
 
 
 def _family_doctor_county(session: Session, user: User) -> str | None:

@@ -83,6 +83,10 @@ EXEMPT: dict[str, str] = {
     "/fhir/R4/Practitioner/{id}": "the staff directory",
     "/fhir/R4/PractitionerRole": "the staff directory of an institution",
     "/fhir/R4/PractitionerRole/{id}": "the staff directory",
+    "/fhir/R4/Location": "network directory: institutions' sites",
+    "/fhir/R4/Location/{id}": "network directory: an institution's site",
+    "/fhir/R4/HealthcareService": "what institutions offer (specialty, service class)",
+    "/fhir/R4/HealthcareService/{id}": "what an institution offers",
     "/fhir/R4/{path}": "unsupported FHIR paths: always 404",
     "/api/v1/dicom/jobs/{job_id}": "progress of a PACS transfer (counts, status)",
     "/api/v1/family-doctors/packages": "the service packages",
@@ -209,6 +213,12 @@ PATIENT_READS: dict[str, Read] = {
     "/fhir/R4/ServiceRequest": Read("county-doctor", params={"patient": "Patient/{patient_id}"}),
     "/fhir/R4/Task/{id}": Read("county-doctor", ids={"id": "{referral_id}"}),
     "/fhir/R4/Task": Read("county-doctor", params={"patient": "Patient/{patient_id}"}),
+    "/fhir/R4/Consent/{id}": Read("county-doctor", ids={"id": "{consent_id}"}),
+    "/fhir/R4/Consent": Read("county-doctor", params={"patient": "Patient/{patient_id}"}),
+    "/fhir/R4/CarePlan/{id}": Read("family-doctor", patient="resident", ids={"id": "{plan_id}"}),
+    "/fhir/R4/CarePlan": Read(
+        "family-doctor", patient="resident", params={"patient": "Patient/{resident_id}"}
+    ),
 }
 
 
@@ -632,7 +642,46 @@ def world(
         201,
     )
     session.commit()
+    # a downward referral of the resident to their team, accepted: its care plan
+    from referrals.models import CarePlanTask
+    from referrals.schemas import ReferralCreate
+    from telemed.consultations.models import ConsultationConsent
+
+    resident.institution_id = cd_user.institution_id
+    session.flush()
+    down = referrals_service.create_referral(
+        session=session,
+        data=ReferralCreate(
+            patient_id=resident.id,
+            direction="down",
+            reason="术后康复回社区",
+            diagnosis_code="S72.0",
+            care_plan="每周2次康复训练",
+        ),
+        by=cd_user,
+        now=clock.at,
+        settings=settings,
+    )
+    for action, actor in (("submit", cd_user), ("receive", fd_user), ("accept", fd_user)):
+        referrals_service.transition(
+            session=session,
+            referral_id=down.id,
+            action=action,
+            by=actor,
+            now=clock.at,
+            settings=settings,
+        )
+    plan = session.execute(
+        select(CarePlanTask).where(CarePlanTask.referral_id == down.id)
+    ).scalar_one()
+    session.commit()
+
+    consent = session.execute(
+        select(ConsultationConsent).where(ConsultationConsent.consultation_id == uuid.UUID(c["id"]))
+    ).scalar_one()
     yield {
+        "consent_id": str(consent.id),
+        "plan_id": str(plan.id),
         "receiver_token": _token(session, receiver),
         "bateer": str(bateer.id),
         "resident": str(resident.id),

@@ -40,6 +40,7 @@ REFERENCE_KIND = {
     "partof": "Organization",
     "focus": "ServiceRequest",
     "based-on": "ServiceRequest",
+    "location": "Location",
 }
 
 
@@ -64,6 +65,8 @@ def test_metadata_needs_no_token_and_is_a_valid_capability_statement(
         "Task",
         "DiagnosticReport",
         "ImagingStudy",
+        "Location",
+        "HealthcareService",
     } <= declared
 
 
@@ -133,7 +136,7 @@ def test_errors_are_operation_outcomes_with_our_codes(fhir_server: FhirServer) -
     assert anonymous.headers["www-authenticate"] == "Bearer"
     with fhir_server.http("county-doctor") as http:
         missing = http.get(f"/ServiceRequest/{uuid.uuid4()}")
-        bad = http.get("/Slot", params={"_count": "0"})
+        bad = http.get("/Slot", params={"_count": "201"})
         bad_date = http.get("/Appointment", params={"date": "yesterday"})
         forbidden = http.get("/Practitioner", params={"organization": _some_org(http)})
     cases = [

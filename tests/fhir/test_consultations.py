@@ -135,6 +135,18 @@ def test_a_consultation_request_its_task_and_its_signed_opinion(fhir_server: Fhi
             public.verify(base64.b64decode(sig["data"]), canonical.replace(b"R91", b"R92"))
         found = cd.get("/DiagnosticReport", params={"based-on": f"ServiceRequest/{cid}"})
         assert [e["resource"]["id"] for e in valid(found.json())["entry"]] == [cid]
+        # _revinclude=Provenance:target: the signature follows the report it targets
+        signed = valid(
+            cd.get(
+                "/DiagnosticReport",
+                params={"based-on": f"ServiceRequest/{cid}", "_revinclude": "Provenance:target"},
+            ).json()
+        )
+        assert [(e["resource"]["resourceType"], e["search"]["mode"]) for e in signed["entry"]] == [
+            ("DiagnosticReport", "match"),
+            ("Provenance", "include"),
+        ]
+        assert signed["entry"][1]["resource"] == prov and signed["total"] == 1
         # the requester acknowledges: Task completed
         done = cd.put(
             f"/Task/{cid}",

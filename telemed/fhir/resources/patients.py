@@ -70,11 +70,14 @@ def search_patients(ctx: Context, params: dict[str, list[str]], count: int, offs
         limit=offset + count + 1,
     )
     page, more = sliced(rows, count, offset)
-    return Page(
-        resources=[patient_resource(p) for p in page],
-        total=None if more else len(rows),
-        more=more,
+    total = identity_service.count_patients(
+        session=ctx.session,
+        user=ctx.user,
+        query=names[-1] if names else None,
+        resident_id=token(ids[-1]) if ids else None,
+        settings=ctx.settings,
     )
+    return Page(resources=[patient_resource(p) for p in page], total=total, more=more)
 
 
 register(

@@ -17,11 +17,13 @@ from telemed.core.errors import Invalid, NotFound
 from telemed.fhir.registry import (
     Context,
     Handler,
+    Include,
     Page,
     Resource,
     SearchParam,
     ident,
     reference,
+    referenced,
     register,
     sliced,
 )
@@ -168,6 +170,17 @@ register(
         params=(
             SearchParam("based-on", "reference", "ServiceRequest/<consultation id>"),
             SearchParam("patient", "reference", "Patient/<id>"),
+        ),
+        revincludes=(
+            Include(
+                "Provenance:target",
+                lambda ctx, reports: referenced(
+                    ctx,
+                    [{"p": {"reference": f"Provenance/{r['id']}"}} for r in reports],
+                    "Provenance",
+                    lambda r: [r["p"]],
+                ),
+            ),
         ),
     )
 )

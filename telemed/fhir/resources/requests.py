@@ -27,12 +27,14 @@ from telemed.core.pagination import PageParams, paginate
 from telemed.fhir.registry import (
     Context,
     Handler,
+    Include,
     Page,
     Resource,
     SearchParam,
     date_range,
     ident,
     reference,
+    referenced,
     register,
     token,
 )
@@ -247,6 +249,14 @@ def _register() -> None:
                 referral_fhir.service_request, consultation_fhir.service_request, False
             ),
             params=SERVICE_REQUEST_PARAMS,
+            includes=(
+                Include(
+                    "ServiceRequest:patient",
+                    lambda ctx, requests: referenced(
+                        ctx, requests, "Patient", lambda r: [r.get("subject", {})]
+                    ),
+                ),
+            ),
             create=writes.create_service_request,
         )
     )

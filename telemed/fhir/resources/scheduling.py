@@ -15,12 +15,14 @@ from telemed.core.errors import Invalid, NotFound
 from telemed.fhir.registry import (
     Context,
     Handler,
+    Include,
     Page,
     Resource,
     SearchParam,
     date_range,
     ident,
     reference,
+    referenced,
     register,
     sliced,
     token,
@@ -61,6 +63,16 @@ def slot_page(
         offset=offset,
     )
     views, more = views[:count], len(views) > count
+    total = scheduling_service.count_slots(
+        session=session,
+        viewer=ctx.user if ctx else None,
+        now=now,
+        specialty=_one(params, "specialty"),
+        service_class=_one(params, "service-type"),
+        start_from=lo,
+        start_to=hi,
+        rule_id=rule_id,
+    )
     slots = {
         s.id: s
         for s in session.execute(
@@ -68,7 +80,7 @@ def slot_page(
         ).scalars()
     }
     found = [scheduling_fhir.slot_resource(slots[v.id], remaining=v.remaining) for v in views]
-    return Page(resources=found, total=None if more or offset else len(found), more=more)
+    return Page(resources=found, total=total, more=more)
 
 
 def _one(params: dict[str, list[str]], name: str) -> str | None:
@@ -89,8 +101,9 @@ def schedules(session: Any, params: dict[str, list[str]]) -> list[ScheduleRule]:
     """Active schedule rules, narrowed by actor, specialty and service type."""
     specialist_id = institution_id = None
     for value in params.get("actor", []):
-        if value.startswith("Organization/"):
-            institution_id = reference(value, "Organization", "actor")
+        if value.startswith(("Organization/", "Location/")):
+            kind = value.split("/", 1)[0]
+            institution_id = reference(value, kind, "actor")
         else:
             specialist_id = reference(value, "Practitioner", "actor")
     rules = scheduling_service.list_rules(
@@ -133,7 +146,8 @@ def read_appointment(ctx: Context, id: str) -> Resource:
 def search_appointments(
     ctx: Context, params: dict[str, list[str]], count: int, offset: int
 ) -> Page:
-    """The caller's own bookings (as booker or patient), as the REST `/bookings` list."""
+    """The caller's own bookings (as booker or patient), as the REST `/bookings` list, then
+    their waitlist requests (`/waitlist`), each with the status its read shows."""
     patient_id = None
     for value in params.get("patient", []):
         patient_id = reference(value, "Patient", "patient")
@@ -141,7 +155,7 @@ def search_appointments(
     if params.get("status"):
         statuses = [token(s) for v in params["status"] for s in v.split(",")]
     lo, hi = date_range(params.get("date", []), "date")
-    rows, total = scheduling_service.bookings_page(
+    rows, b_total = scheduling_service.bookings_page(
         session=ctx.session,
         user=ctx.user,
         limit=count,
@@ -151,9 +165,30 @@ def search_appointments(
         start_from=lo,
         start_to=hi,
     )
-    assert total is not None
+    assert b_total is not None
+    entry_statuses = None
+    if statuses is not None:
+        entry_statuses = [
+            state for state, code in scheduling_fhir.WAITLIST_STATUS.items() if code in statuses
+        ]
+    entries: list[Any] = []
+    w_total = 0
+    if entry_statuses != []:
+        entries, w = scheduling_service.waitlist_page(
+            session=ctx.session,
+            user=ctx.user,
+            limit=count - len(rows),  # 0 when the bookings fill the page: the count only
+            offset=max(0, offset - b_total),
+            patient_id=patient_id,
+            statuses=entry_statuses,
+            start_from=lo,
+            start_to=hi,
+        )
+        w_total = w or 0
+    total = b_total + w_total
     return Page(
-        resources=[scheduling_fhir.appointment_resource(b) for b in rows],
+        resources=[scheduling_fhir.appointment_resource(b) for b in rows]
+        + [scheduling_fhir.waitlist_appointment_resource(e) for e in entries],
         total=total,
         more=offset + count < total,
     )
@@ -210,6 +245,12 @@ register(
             SearchParam("specialty", "token", "specialty code, e.g. cardiology"),
             SearchParam("service-type", "token", "service class, e.g. outpatient"),
         ),
+        includes=(
+            Include(
+                "Slot:schedule",
+                lambda ctx, slots: referenced(ctx, slots, "Schedule", lambda r: [r["schedule"]]),
+            ),
+        ),
     )
 )
 register(
@@ -219,7 +260,9 @@ register(
         read=read_schedule,
         search=search_schedules,
         params=(
-            SearchParam("actor", "reference", "Practitioner/<id> or Organization/<id>"),
+            SearchParam(
+                "actor", "reference", "Practitioner/<id>, or Location/<id> or Organization/<id>"
+            ),
             SearchParam("specialty", "token", "specialty code"),
             SearchParam("service-type", "token", "service class"),
         ),
@@ -236,6 +279,17 @@ register(
             SearchParam("patient", "reference", "Patient/<id>"),
             SearchParam("date", "date", "appointment start, eq/ge/gt/le/lt prefixes"),
             SearchParam("status", "token", "Appointment status(es), comma-separated"),
+        ),
+        includes=(
+            Include(
+                "Appointment:patient",
+                lambda ctx, appointments: referenced(
+                    ctx,
+                    appointments,
+                    "Patient",
+                    lambda r: [p.get("actor", {}) for p in r.get("participant", [])],
+                ),
+            ),
         ),
         create=create_appointment,
     )
