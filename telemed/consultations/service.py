@@ -579,8 +579,16 @@ def _candidates_statement(at_chosen_hospital: bool) -> Any:
     """Specialists who could take a request: every filter in SQL, only the columns a
     proposal shows; built once (a hot path), parameters bound per call."""
     stmt = (
-        select(  # type: ignore[call-overload]
-            User.id, User.full_name, User.title, User.specialty_code, Institution
+        select(  # type: ignore[call-overload]  # plain columns: no ORM objects per row
+            User.id,
+            User.full_name,
+            User.title,
+            User.specialty_code,
+            Institution.id,
+            Institution.name_zh,
+            Institution.tier,
+            Institution.league_code,
+            Institution.county_code,
         )
         .join(Institution, Institution.id == User.institution_id)
         .where(
@@ -606,6 +614,17 @@ class _Candidate:
     full_name: str
     title: str | None
     specialty_code: str | None
+
+
+@dataclass(frozen=True)
+class _Hospital:
+    """The few columns of a candidate's hospital the proposal and the routing rule read."""
+
+    id: uuid.UUID
+    name_zh: str
+    tier: str
+    league_code: str
+    county_code: str | None
 
 
 def require_routing_patient(
@@ -653,9 +672,12 @@ def propose(
     routing rule seen from the patient (`routing.rank`, docs/routing.md).
     """
     _check_specialty(specialty)
-    requester = session.get(Institution, requesting_institution_id)
-    if requester is None:
+    found_origin = routing.origin(
+        session=session, requester_id=requesting_institution_id, patient_id=patient_id
+    )  # the requester and the patient's place: one statement
+    if found_origin is None:
         raise NotFound("requesting institution not found")
+    requester, where = found_origin
     my_rank = TIER_RANK[Tier(requester.tier)]
     wanted = TITLE_RANK.get(Title(title), 0) if title else 0
     params: dict[str, Any] = {
@@ -668,9 +690,13 @@ def propose(
         params["institution_id"] = institution_id
     else:
         params["tiers"] = [t.value for t, n in TIER_RANK.items() if n > my_rank]
+    hospitals: dict[uuid.UUID, _Hospital] = {}
     candidates = [
-        (_Candidate(uid, name, ttl, spec), inst)
-        for uid, name, ttl, spec, inst in session.execute(
+        (
+            _Candidate(uid, name, ttl, spec),
+            hospitals.get(iid) or hospitals.setdefault(iid, _Hospital(iid, *inst)),
+        )
+        for uid, name, ttl, spec, iid, *inst in session.execute(
             _candidates_statement(institution_id is not None), params
         ).all()
     ]
@@ -693,8 +719,8 @@ def propose(
 
     ranked = routing.rank(
         session=session,
-        where=routing.patient_place(session=session, patient_id=patient_id, requester=requester),
-        requester=requester,
+        where=where,
+        requester_id=requester.id,
         specialty=specialty,
         urgency=urgency,
         now=now,

@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from telemed.consultations.models import Consultation, SlaBreach
 from telemed.consultations.schemas import ComplianceReport, ComplianceRow
 from telemed.consultations.service_classes import SERVICE_CLASSES, ServiceClass, Urgency, info
-from telemed.core.db import local_day
+from telemed.core.db import UTCDateTime, local_day
 from telemed.core.settings import ConsultationSettings
 from telemed.network.models import Institution, League
 
@@ -210,6 +211,34 @@ def by_league(
     return {code: (t, states[code]) for code, t in tallies.items()}
 
 
+@cache
+def _share_statement() -> Any:
+    """`share_met_by_institution`'s GROUP BY, built once (a proposal's hot path)."""
+    return (
+        select(col(Consultation.receiving_institution_id), *_measures())
+        .select_from(Consultation)
+        .join(Institution, col(Institution.id) == Consultation.receiving_institution_id)
+        .join(League, col(League.code) == Institution.league_code)
+        .outerjoin(
+            _ACCEPT_BREACH,
+            (col(_ACCEPT_BREACH.consultation_id) == Consultation.id)
+            & (col(_ACCEPT_BREACH.kind) == "accept"),
+        )
+        .outerjoin(
+            _REPORT_BREACH,
+            (col(_REPORT_BREACH.consultation_id) == Consultation.id)
+            & (col(_REPORT_BREACH.kind) == "report"),
+        )
+        .where(
+            col(Consultation.submitted_at).is_not(None),
+            col(Consultation.submitted_at) >= bindparam("start", type_=UTCDateTime()),
+            col(Consultation.submitted_at) < bindparam("end", type_=UTCDateTime()),
+            col(Institution.id).in_(bindparam("ids", expanding=True)),
+        )
+        .group_by(col(Consultation.receiving_institution_id))
+    )
+
+
 def share_met_by_institution(
     *, session: Session, start: datetime, end: datetime, institution_ids: list[Any]
 ) -> dict[Any, float | None]:
@@ -217,12 +246,15 @@ def share_met_by_institution(
     over requests submitted in [start, end); None when nothing was measured."""
     if not institution_ids:
         return {}
-    conds = [*_window(start, end), col(Institution.id).in_(institution_ids)]
     out: dict[Any, float | None] = {}
-    for k, t in _grouped(session, [col(Consultation.receiving_institution_id)], conds):
+    rows = session.execute(
+        _share_statement(), {"start": start, "end": end, "ids": list(institution_ids)}
+    ).all()
+    for inst_id, *counts in rows:
+        t = Tally(**dict(zip(_FIELDS, counts, strict=True)))
         measured = t.accept_measured + t.report_measured
         met = t.accepted_in_time + t.reported_in_time
-        out[k[0]] = round(met / measured, 4) if measured else None
+        out[inst_id] = round(met / measured, 4) if measured else None
     return out
 
 
