@@ -32,7 +32,7 @@ HISTORY_DAYS = 90
 SLA_STEP = 0.1
 IN_ALLIANCE_TIERS = network_service.ROUTING_IN_ALLIANCE
 
-__all__ = ["Candidate", "Ranked", "Requester", "origin", "rank"]
+__all__ = ["Candidate", "Origin", "Ranked", "Requester", "origin", "rank"]
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def _origin_statement() -> Any:
             req.league_code,
             req.county_code,
             req_county.league_code,
-            Patient.id,
+            Patient,
             Patient.institution_id,
             county,
             pat_county.league_code,
@@ -103,32 +103,52 @@ def _origin_statement() -> Any:
     )
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a proposal starts: the requesting hospital, the patient (None when not given or
+    not found) and the patient's place."""
+
+    requester: Requester
+    patient: Patient | None
+    where: PatientPlace
+
+
 def origin(
     *, session: Session, requester_id: uuid.UUID, patient_id: uuid.UUID | None
-) -> tuple[Requester, PatientPlace] | None:
-    """The requesting hospital (None when absent) and the patient's place: the patient's
-    county (residence, else their home institution's, else the requester's), its league,
-    and anchors: home institution and family-doctor team (one statement)."""
+) -> Origin | None:
+    """The requesting hospital (None when absent), the patient and their place: the
+    patient's county (residence, else their home institution's, else the requester's), its
+    league, and anchors: home institution and family-doctor team (one statement)."""
     row = session.execute(
         _origin_statement(), {"requester_id": requester_id, "patient_id": patient_id}
     ).first()
     if row is None:
         return None
-    rid, tier, r_league, r_county, r_county_league, pid, home_id, county_code, league_code, team = (
-        row
-    )
+    (
+        rid,
+        tier,
+        r_league,
+        r_county,
+        r_county_league,
+        patient,
+        home_id,
+        county_code,
+        league_code,
+        team,
+    ) = row
     requester = Requester(rid, tier, r_league, r_county)
     anchors = [home_id] if home_id else []
-    if pid is not None and team is not None:
+    if patient is not None and team is not None:
         anchors.append(team)
     if county_code is None:
         county_code = r_county
         league_code = r_county_league if r_county else None
-    return requester, PatientPlace(
+    where = PatientPlace(
         county_code=county_code,
         league_code=league_code or r_league,
         anchor_institution_ids=tuple(anchors),
     )
+    return Origin(requester, patient, where)
 
 
 def _bucket(share: float | None) -> float:

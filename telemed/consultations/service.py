@@ -627,12 +627,11 @@ class _Hospital:
     county_code: str | None
 
 
-def require_routing_patient(
-    *, session: Session, user: User, patient_id: uuid.UUID, now: datetime
-) -> uuid.UUID:
+def _check_routing_patient(
+    *, session: Session, user: User, patient: Patient | None, now: datetime
+) -> None:
     """A patient a preview may route from: one the doctor may act for (404 otherwise,
     audited as refused); the read of their residence is audited."""
-    patient = session.get(Patient, patient_id)
     allowed = patient is not None and _may_act_for(session, user, patient)
     if patient is not None:
         audit.record(
@@ -648,7 +647,6 @@ def require_routing_patient(
         )
     if patient is None or not allowed:
         raise NotFound("patient not found", code="patient_not_found")
-    return patient.id
 
 
 def propose(
@@ -664,20 +662,27 @@ def propose(
     patient_id: uuid.UUID | None = None,
     urgency: str = "routine",
     limit: int = 10,
+    check_patient: bool = False,
 ) -> list[Proposal]:
     """Specialists who could take the request, best first, each with the reason.
 
     Only specialists of the wanted specialty, at or above the wanted title, at network
     hospitals of a higher tier than the requester (or the chosen hospital); ordered by the
-    routing rule seen from the patient (`routing.rank`, docs/routing.md).
+    routing rule seen from the patient (`routing.rank`, docs/routing.md). With
+    `check_patient` (a preview for a patient the caller names), the viewer must be able to
+    act for the patient (404 otherwise, audited as refused) and the read is audited.
     """
-    _check_specialty(specialty)
-    found_origin = routing.origin(
+    found = routing.origin(
         session=session, requester_id=requesting_institution_id, patient_id=patient_id
-    )  # the requester and the patient's place: one statement
-    if found_origin is None:
+    )  # the requester, the patient and the patient's place: one statement
+    if check_patient and patient_id is not None:
+        _check_routing_patient(
+            session=session, user=viewer, patient=found.patient if found else None, now=now
+        )
+    _check_specialty(specialty)
+    if found is None:
         raise NotFound("requesting institution not found")
-    requester, where = found_origin
+    requester, where = found.requester, found.where
     my_rank = TIER_RANK[Tier(requester.tier)]
     wanted = TITLE_RANK.get(Title(title), 0) if title else 0
     params: dict[str, Any] = {

@@ -33,6 +33,7 @@ def test_print(client: TestClient, login: Any, session: Session, demo_patient: P
     body = {"service_class": "consultation", "wanted_specialty": "cardiology",
             "patient_id": str(demo_patient.id), "urgency": "routine", "limit": 10}
     client.post(API, json=body, headers=headers)
+    session.expunge_all()
     seen = _statements(session, lambda: client.post(API, json=body, headers=headers))
     for s in seen:
         print("-----\n", s)
@@ -51,8 +52,7 @@ def test_profile(session: Session, users: Any, demo_patient: Patient, clock: Any
     def run():
         session.expunge_all()
         d = session.get(type(doctor), doctor.id)
-        pid = service.require_routing_patient(session=session, user=d, patient_id=demo_patient.id, now=clock())
-        service.propose(session=session, viewer=d, requesting_institution_id=d.institution_id, service_class="consultation", specialty="cardiology", title=None, now=clock(), patient_id=pid, limit=10)
+        service.propose(session=session, viewer=d, requesting_institution_id=d.institution_id, service_class="consultation", specialty="cardiology", title=None, now=clock(), patient_id=demo_patient.id, limit=10, check_patient=True)
     for _ in range(20):
         run()
     dbt = [0.0]
