@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
 
@@ -21,7 +21,6 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from referrals import service as referrals_service
-from telemed.consultations import service_levels
 from telemed.core.clock import SHANGHAI
 from telemed.identity.models import Patient
 from telemed.network import service as network_service
@@ -165,12 +164,15 @@ def rank(
     now: datetime,
     candidates: Sequence[tuple[Candidate, str]],
     earliest: Callable[[Sequence[int]], Mapping[int, datetime]],
+    history: Mapping[uuid.UUID, float | None],
     limit: int | None = None,
 ) -> list[Ranked]:
     """Candidates (hospital, specialist name) in routing order, each with its reason, the
     first `limit` of them. `earliest(indexes)` gives the earliest free slot of candidates
     (by index); it is asked only for the tiers that can reach the first `limit` (all of
-    them for an emergency), since a lower tier never ranks above a higher one."""
+    them for an emergency), since a lower tier never ranks above a higher one. `history`
+    is each hospital's service-level share over the last `HISTORY_DAYS` (None: nothing
+    measured)."""
     insts = list({inst.id: inst for inst, _ in candidates}.values())
     placed = network_service.routing_place(
         session=session,
@@ -186,13 +188,6 @@ def rank(
         last_tier = placed[candidates[order[limit - 1]][0].id].tier.rank
         wanted = [i for i in order if placed[candidates[i][0].id].tier.rank <= last_tier]
     slot_at = earliest(wanted)
-    shown = {candidates[i][0].id for i in wanted}
-    history = service_levels.share_met_by_institution(
-        session=session,
-        start=now - timedelta(days=HISTORY_DAYS),
-        end=now,
-        institution_ids=[i.id for i in insts if i.id in shown],
-    )
     far = datetime.max.replace(tzinfo=now.tzinfo)
 
     def key(i: int) -> tuple[object, ...]:

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, or_, select
 from dicom import service as dicom_service
 from referrals import service as referrals_service
 from scheduling import service as scheduling_service
-from telemed.consultations import payments, policy, routing, signing
+from telemed.consultations import payments, policy, routing, service_levels, signing
 from telemed.consultations.models import (
     Consultation,
     ConsultationConsent,
@@ -577,7 +577,17 @@ def imaging_orders(*, session: Session, consultation_id: uuid.UUID) -> list[Imag
 @lru_cache(maxsize=2)
 def _candidates_statement(at_chosen_hospital: bool) -> Any:
     """Specialists who could take a request: every filter in SQL, only the columns a
-    proposal shows; built once (a hot path), parameters bound per call."""
+    proposal shows, with their hospital's service-level history (deadlines measured and
+    met over [:sla_start, :sla_end), counted only for hospitals with a specialist of the
+    specialty); built once (a hot path), parameters bound per call."""
+    of_specialty = select(User.institution_id).where(
+        User.role == Role.SPECIALIST, User.specialty_code == bindparam("specialty")
+    )
+    sla = (
+        service_levels.share_met_select()
+        .where(col(Consultation.receiving_institution_id).in_(of_specialty))
+        .subquery("sla")
+    )
     stmt = (
         select(  # type: ignore[call-overload]  # plain columns: no ORM objects per row
             User.id,
@@ -589,8 +599,11 @@ def _candidates_statement(at_chosen_hospital: bool) -> Any:
             Institution.tier,
             Institution.league_code,
             Institution.county_code,
+            sla.c.measured,
+            sla.c.met,
         )
         .join(Institution, Institution.id == User.institution_id)
+        .outerjoin(sla, sla.c.receiving_institution_id == Institution.id)
         .where(
             User.role == Role.SPECIALIST,
             User.is_active.is_(True),  # type: ignore[attr-defined]
@@ -695,16 +708,17 @@ def propose(
         params["institution_id"] = institution_id
     else:
         params["tiers"] = [t.value for t, n in TIER_RANK.items() if n > my_rank]
+    params["sla_start"], params["sla_end"] = now - timedelta(days=routing.HISTORY_DAYS), now
     hospitals: dict[uuid.UUID, _Hospital] = {}
-    candidates = [
-        (
-            _Candidate(uid, name, ttl, spec),
-            hospitals.get(iid) or hospitals.setdefault(iid, _Hospital(iid, *inst)),
-        )
-        for uid, name, ttl, spec, iid, *inst in session.execute(
-            _candidates_statement(institution_id is not None), params
-        ).all()
-    ]
+    history: dict[uuid.UUID, float | None] = {}
+    candidates = []
+    for uid, name, ttl, spec, iid, *cols, measured, met in session.execute(
+        _candidates_statement(institution_id is not None), params
+    ).all():
+        if iid not in hospitals:
+            hospitals[iid] = _Hospital(iid, *cols)
+            history[iid] = service_levels.share_met(measured, met)
+        candidates.append((_Candidate(uid, name, ttl, spec), hospitals[iid]))
     slot_class = info(service_class).slot_service_class
     slots: dict[int, tuple[uuid.UUID, datetime]] = {}
 
@@ -731,6 +745,7 @@ def propose(
         now=now,
         candidates=[(inst, user.full_name) for user, inst in candidates],
         earliest=earliest_of,
+        history=history,
         limit=limit,
     )
     proposals = []

@@ -212,10 +212,18 @@ def by_league(
 
 
 @cache
-def _share_statement() -> Any:
-    """`share_met_by_institution`'s GROUP BY, built once (a proposal's hot path)."""
+def share_met_select() -> Any:
+    """Per receiving institution: deadlines `measured` (accept and report) and deadlines
+    `met` over requests submitted in [:sla_start, :sla_end) (bound parameters), one GROUP
+    BY to join as a subquery on `receiving_institution_id` (the caller narrows the
+    institutions with a `where`). Built once: a proposal's hot path."""
+    measures = {m.name: m for m in _measures()}
     return (
-        select(col(Consultation.receiving_institution_id), *_measures())
+        select(
+            col(Consultation.receiving_institution_id).label("receiving_institution_id"),
+            (measures["accept_measured"] + measures["report_measured"]).label("measured"),
+            (measures["accepted_in_time"] + measures["reported_in_time"]).label("met"),
+        )
         .select_from(Consultation)
         .join(Institution, col(Institution.id) == Consultation.receiving_institution_id)
         .join(League, col(League.code) == Institution.league_code)
@@ -231,31 +239,16 @@ def _share_statement() -> Any:
         )
         .where(
             col(Consultation.submitted_at).is_not(None),
-            col(Consultation.submitted_at) >= bindparam("start", type_=UTCDateTime()),
-            col(Consultation.submitted_at) < bindparam("end", type_=UTCDateTime()),
-            col(Institution.id).in_(bindparam("ids", expanding=True)),
+            col(Consultation.submitted_at) >= bindparam("sla_start", type_=UTCDateTime()),
+            col(Consultation.submitted_at) < bindparam("sla_end", type_=UTCDateTime()),
         )
         .group_by(col(Consultation.receiving_institution_id))
     )
 
 
-def share_met_by_institution(
-    *, session: Session, start: datetime, end: datetime, institution_ids: list[Any]
-) -> dict[Any, float | None]:
-    """Per receiving institution: deadlines met of deadlines measured (accept and report)
-    over requests submitted in [start, end); None when nothing was measured."""
-    if not institution_ids:
-        return {}
-    out: dict[Any, float | None] = {}
-    rows = session.execute(
-        _share_statement(), {"start": start, "end": end, "ids": list(institution_ids)}
-    ).all()
-    for inst_id, *counts in rows:
-        t = Tally(**dict(zip(_FIELDS, counts, strict=True)))
-        measured = t.accept_measured + t.report_measured
-        met = t.accepted_in_time + t.reported_in_time
-        out[inst_id] = round(met / measured, 4) if measured else None
-    return out
+def share_met(measured: int | None, met: int | None) -> float | None:
+    """Deadlines met of deadlines measured (4 decimals); None when nothing was measured."""
+    return round((met or 0) / measured, 4) if measured else None
 
 
 def by_day(*, session: Session, start: datetime, end: datetime, tz: str) -> dict[date, Tally]:
