@@ -25,7 +25,7 @@ from telemed.core.clock import SHANGHAI
 from telemed.identity.models import Patient
 from telemed.network import service as network_service
 from telemed.network.models import County, Institution
-from telemed.network.service import Membership, PatientPlace, Placement
+from telemed.network.service import PatientPlace, Placement
 
 HISTORY_DAYS = 90
 SLA_STEP = 0.1
@@ -165,7 +165,6 @@ def rank(
     candidates: Sequence[tuple[Candidate, str]],
     earliest: Callable[[Sequence[int]], Mapping[int, datetime]],
     history: Mapping[uuid.UUID, float | None],
-    memberships: Sequence[Membership] | None = None,
     limit: int | None = None,
 ) -> list[Ranked]:
     """Candidates (hospital, specialist name) in routing order, each with its reason, the
@@ -173,7 +172,7 @@ def rank(
     (by index); it is asked only for the tiers that can reach the first `limit` (all of
     them for an emergency), since a lower tier never ranks above a higher one. `history`
     is each hospital's service-level share over the last `HISTORY_DAYS` (None: nothing
-    measured); `memberships` the hospitals' placing alliances when the caller read them."""
+    measured)."""
     insts = list({inst.id: inst for inst, _ in candidates}.values())
     placed = network_service.routing_place(
         session=session,
@@ -181,7 +180,6 @@ def rank(
         requester_id=requester_id,
         specialty=specialty,
         institutions=insts,
-        memberships=memberships,
     )
     emergency = urgency == "emergency"
     order = sorted(range(len(candidates)), key=lambda i: placed[candidates[i][0].id].tier.rank)

@@ -54,7 +54,6 @@ from telemed.core.pagination import PageParams, paginate
 from telemed.core.settings import Settings
 from telemed.identity.models import Patient, Role, Title, User
 from telemed.identity.permissions import can_act_for_patient
-from telemed.network import service as network_service
 from telemed.network.models import TIER_RANK, Institution, Tier
 from telemed.network.specialties import Specialty
 
@@ -589,7 +588,6 @@ def _candidates_statement(at_chosen_hospital: bool) -> Any:
         .where(col(Consultation.receiving_institution_id).in_(of_specialty))
         .subquery("sla")
     )
-    placing = network_service.routing_placing_alliances()
     stmt = (
         select(  # type: ignore[call-overload]  # plain columns: no ORM objects per row
             User.id,
@@ -603,11 +601,9 @@ def _candidates_statement(at_chosen_hospital: bool) -> Any:
             Institution.county_code,
             sla.c.measured,
             sla.c.met,
-            *[c for c in placing.c if c.name != "institution_id"],
         )
         .join(Institution, Institution.id == User.institution_id)
         .outerjoin(sla, sla.c.receiving_institution_id == Institution.id)
-        .outerjoin(placing, placing.c.institution_id == Institution.id)
         .where(
             User.role == Role.SPECIALIST,
             User.is_active.is_(True),  # type: ignore[attr-defined]
@@ -618,7 +614,6 @@ def _candidates_statement(at_chosen_hospital: bool) -> Any:
             col(User.title).in_(bindparam("titles", expanding=True)),
         )
     )
-    stmt = stmt.order_by(placing.c.code)  # each hospital's placing alliances by code
     if at_chosen_hospital:
         return stmt.where(Institution.id == bindparam("institution_id"))
     return stmt.where(col(Institution.tier).in_(bindparam("tiers", expanding=True)))
@@ -714,27 +709,16 @@ def propose(
     else:
         params["tiers"] = [t.value for t, n in TIER_RANK.items() if n > my_rank]
     params["sla_start"], params["sla_end"] = now - timedelta(days=routing.HISTORY_DAYS), now
-    params.update(
-        network_service.routing_placing_params(
-            where=where, requester_id=requester.id, specialty=specialty
-        )
-    )
-    # one row per specialist and placing alliance of their hospital (none: one row)
     hospitals: dict[uuid.UUID, _Hospital] = {}
     history: dict[uuid.UUID, float | None] = {}
-    specialists: dict[uuid.UUID, tuple[_Candidate, _Hospital]] = {}
-    memberships: dict[tuple[uuid.UUID, uuid.UUID], network_service.Membership] = {}
-    for row in session.execute(_candidates_statement(institution_id is not None), params):
-        uid, name, ttl, spec, iid = row[:5]
-        measured, met, alliance_id, *alliance = row[9:]
+    candidates = []
+    for uid, name, ttl, spec, iid, *cols, measured, met in session.execute(
+        _candidates_statement(institution_id is not None), params
+    ).all():
         if iid not in hospitals:
-            hospitals[iid] = _Hospital(iid, *row[5:9])
+            hospitals[iid] = _Hospital(iid, *cols)
             history[iid] = service_levels.share_met(measured, met)
-        if uid not in specialists:
-            specialists[uid] = (_Candidate(uid, name, ttl, spec), hospitals[iid])
-        if alliance_id is not None and (iid, alliance_id) not in memberships:
-            memberships[(iid, alliance_id)] = (iid, alliance_id, *alliance)  # type: ignore[assignment]
-    candidates = list(specialists.values())
+        candidates.append((_Candidate(uid, name, ttl, spec), hospitals[iid]))
     slot_class = info(service_class).slot_service_class
     slots: dict[int, tuple[uuid.UUID, datetime]] = {}
 
@@ -762,7 +746,6 @@ def propose(
         candidates=[(inst, user.full_name) for user, inst in candidates],
         earliest=earliest_of,
         history=history,
-        memberships=list(memberships.values()),
         limit=limit,
     )
     proposals = []

@@ -26,15 +26,12 @@ from telemed.network.models import Alliance, AllianceKind, AllianceMember, Insti
 __all__ = [
     "IN_ALLIANCE_TIERS",
     "TIERS",
-    "Membership",
     "PatientPlace",
     "Placeable",
     "Placement",
     "RoutingTier",
     "distance_km",
     "place",
-    "placing_alliances",
-    "placing_params",
     "seat_of",
 ]
 
@@ -149,23 +146,20 @@ class _Alliance:
 
 
 @cache
-def placing_alliances() -> Any:
-    """Memberships that can place a hospital (`institution_id` and the alliance's columns),
-    each flagged `near` when the alliance includes the requester, an anchor or a hospital of
-    the patient's county: only those a tier's test can pass (a county community that is
-    near, a city group of the patient's league or near, a specialist alliance of the
-    requested specialty that is near), so the rows do not grow with the other specialties'
-    alliances. A subquery with parameters `place_anchors` (expanding), `place_county`,
-    `place_league`, `place_specialty` (see `placing_params`); built once."""
+def _memberships_statement() -> Any:
+    """The candidates' alliances that can place them, each flagged `near` when it includes
+    the requester, an anchor or a hospital of the patient's county: only those a tier's
+    test can pass (a county community that is near, a city group of the patient's league
+    or near, a specialist alliance of the requested specialty that is near), so the rows
+    do not grow with the other specialties' alliances; built once, parameters bound per
+    call."""
     member = aliased(AllianceMember)
     near = col(Alliance.id).in_(
         select(member.alliance_id).where(
             or_(
-                col(member.institution_id).in_(bindparam("place_anchors", expanding=True)),
+                col(member.institution_id).in_(bindparam("anchors", expanding=True)),
                 col(member.institution_id).in_(
-                    select(Institution.id).where(
-                        Institution.county_code == bindparam("place_county")
-                    )
+                    select(Institution.id).where(Institution.county_code == bindparam("county"))
                 ),
             )
         )
@@ -173,8 +167,8 @@ def placing_alliances() -> Any:
     kind = col(Alliance.kind)
     return (
         select(  # type: ignore[call-overload]  # plain columns: no ORM objects per row
-            col(AllianceMember.institution_id).label("institution_id"),
-            col(Alliance.id).label("alliance_id"),
+            AllianceMember.institution_id,
+            Alliance.id,
             Alliance.code,
             Alliance.name_zh,
             Alliance.kind,
@@ -184,46 +178,18 @@ def placing_alliances() -> Any:
         )
         .join(Alliance, col(Alliance.id) == AllianceMember.alliance_id)
         .where(
+            col(AllianceMember.institution_id).in_(bindparam("candidates", expanding=True)),
             or_(
                 (kind == AllianceKind.COUNTY_COMMUNITY) & near,
                 (kind == AllianceKind.CITY_GROUP)
-                & or_(col(Alliance.league_code) == bindparam("place_league"), near),
+                & or_(col(Alliance.league_code) == bindparam("league"), near),
                 (kind == AllianceKind.SPECIALIST)
-                & col(Alliance.specialty_code).is_not_distinct_from(bindparam("place_specialty"))
+                & col(Alliance.specialty_code).is_not_distinct_from(bindparam("specialty"))
                 & near,
             ),
         )
-        .subquery("placing")
+        .order_by(col(Alliance.code))
     )
-
-
-def placing_params(
-    *, where: PatientPlace, requester_id: uuid.UUID | None, specialty: str | None
-) -> dict[str, Any]:
-    """The parameters of `placing_alliances` for a patient, requester and specialty."""
-    anchors = {*where.anchor_institution_ids, *([requester_id] if requester_id else [])}
-    return {
-        "place_anchors": list(anchors),
-        "place_county": where.county_code,
-        "place_league": where.league_code,
-        "place_specialty": specialty,
-    }
-
-
-@cache
-def _memberships_statement() -> Any:
-    """`placing_alliances` of the candidates, by alliance code; built once."""
-    placing = placing_alliances()
-    return (
-        select(placing)
-        .where(placing.c.institution_id.in_(bindparam("candidates", expanding=True)))
-        .order_by(placing.c.code)
-    )
-
-
-Membership = tuple[uuid.UUID, uuid.UUID, str, str, str, str | None, str | None, bool]
-"""A row of `placing_alliances`: institution, alliance id, code, name, kind, league,
-specialty, near."""
 
 
 def place(
@@ -233,33 +199,33 @@ def place(
     requester_id: uuid.UUID | None,
     specialty: str | None,
     institutions: Iterable[Placeable],
-    memberships: Iterable[Membership] | None = None,
 ) -> dict[uuid.UUID, Placement]:
-    """Each institution's tier under `TIERS`, with the alliance that placed it. The
-    institutions' `placing_alliances` rows, by alliance code, come from the caller (who may
-    join them into its own statement) or from one query here."""
+    """Each institution's tier under `TIERS`, with the alliance that placed it (one query)."""
     insts = {i.id: i for i in institutions}
     if not insts:
         return {}
-    if memberships is None:
-        memberships = session.execute(
-            _memberships_statement(),
-            {
-                **placing_params(where=where, requester_id=requester_id, specialty=specialty),
-                "candidates": list(insts),
-            },
-        ).all()  # type: ignore[assignment]
-    by_inst: dict[uuid.UUID, list[_Alliance]] = {}
+    anchors = {*where.anchor_institution_ids, *([requester_id] if requester_id else [])}
+    rows = session.execute(
+        _memberships_statement(),
+        {
+            "anchors": list(anchors),
+            "county": where.county_code,
+            "candidates": list(insts),
+            "league": where.league_code,
+            "specialty": specialty,
+        },
+    ).all()  # one statement: the candidates' alliances that can place them, flagged near
+    memberships: dict[uuid.UUID, list[_Alliance]] = {}
     near: set[uuid.UUID] = set()
-    for inst_id, *fields, flagged in memberships or ():
+    for inst_id, *fields, flagged in rows:
         member_of = _Alliance(*fields)
-        by_inst.setdefault(inst_id, []).append(member_of)
+        memberships.setdefault(inst_id, []).append(member_of)
         if flagged:
             near.add(member_of.id)
     origin = seat_of(county_code=where.county_code, league_code=where.league_code)
 
     def tier_of(inst: Placeable) -> tuple[RoutingTier, _Alliance | None]:
-        mine = by_inst.get(inst.id, [])
+        mine = memberships.get(inst.id, [])
         tests: Sequence[tuple[str, object]] = (
             ("county_community", lambda a: a.id in near),
             ("city_group", lambda a: a.league_code == where.league_code or a.id in near),

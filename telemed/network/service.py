@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func
@@ -24,14 +24,7 @@ from telemed.network.models import (
     League,
     Tier,
 )
-from telemed.network.routing import (
-    IN_ALLIANCE_TIERS,
-    TIERS,
-    Membership,
-    PatientPlace,
-    Placeable,
-    Placement,
-)
+from telemed.network.routing import IN_ALLIANCE_TIERS, TIERS, PatientPlace, Placeable, Placement
 from telemed.network.schemas import AECreate, InstitutionCreate, NetworkSummary
 
 
@@ -242,19 +235,12 @@ def routing_place(
     requester_id: uuid.UUID | None,
     specialty: str | None,
     institutions: Sequence[Placeable],
-    memberships: Iterable[Membership] | None = None,
 ) -> dict[uuid.UUID, Placement]:
-    """Each candidate hospital's routing tier seen from the patient (see `routing.TIERS`);
-    `memberships`: their `routing_placing_alliances` rows when the caller joined them in."""
+    """Each candidate hospital's routing tier seen from the patient (see `routing.TIERS`)."""
     return routing.place(
         session=session,
         where=where,
         requester_id=requester_id,
         specialty=specialty,
         institutions=institutions,
-        memberships=memberships,
     )
-
-
-routing_placing_alliances = routing.placing_alliances
-routing_placing_params = routing.placing_params

@@ -58,7 +58,7 @@ def _add_specialists(session: Session, n: int, specialty: str) -> None:
     session.flush()
 
 
-def test_a_proposal_takes_six_statements_whatever_the_candidates(
+def test_a_proposal_takes_seven_statements_whatever_the_candidates(
     client: TestClient, login: Any, session: Session, demo_patient: Patient
 ) -> None:
     headers = login("county-doctor")
@@ -81,8 +81,8 @@ def test_a_proposal_takes_six_statements_whatever_the_candidates(
     many = _statements(session, propose)
     assert found[1] == found[0] + 10 <= 50  # the extra specialists are candidates
     # token and user; requester, patient, place and contract; the audited read (event and
-    # its patient link); candidates with their service levels and placing alliances; slots
-    assert len(few) == len(many) == 6, "\n".join(many)
+    # its patient link); candidates with their service levels; placing alliances; slots
+    assert len(few) == len(many) == 7, "\n".join(many)
     assert sum(s.startswith("INSERT INTO audit_event") for s in many) == 2
     reads = session.execute(
         select(AuditEvent).where(
