@@ -269,6 +269,17 @@ def contract_institution_of(*, session: Session, patient_id: uuid.UUID) -> uuid.
     return team.institution_id if team else None
 
 
+def contract_institution_column(patient_id: Any) -> Any:
+    """`contract_institution_of` as a scalar subquery correlated to `patient_id` (a column or
+    bound parameter), for callers that read the patient's place in one statement."""
+    return (
+        select(FamilyDoctorTeam.institution_id)
+        .join(Contract, col(Contract.team_id) == FamilyDoctorTeam.id)
+        .where(Contract.patient_id == patient_id, Contract.status == ContractStatus.ACTIVE)
+        .scalar_subquery()
+    )
+
+
 def is_contracted_doctor(*, session: Session, user: User, patient_id: uuid.UUID) -> bool:
     """True when `user` is a doctor of the team holding the resident's active contract."""
     if user.role not in DOCTOR_ROLES:

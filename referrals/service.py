@@ -15,7 +15,12 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from referrals import booking, contracts, home, imaging, policy
-from referrals.contracts import active_contract_for, contract_institution_of, is_contracted_doctor
+from referrals.contracts import (
+    active_contract_for,
+    contract_institution_column,
+    contract_institution_of,
+    is_contracted_doctor,
+)
 from referrals.insurance import InsuranceAdapter, default_adapter
 from referrals.models import (
     CarePlanTask,
@@ -37,6 +42,7 @@ from telemed.network.models import County, Department, Institution
 
 __all__ = [
     "active_contract_for",
+    "contract_institution_column",
     "contract_institution_of",
     "is_contracted_doctor",
     "create_referral",

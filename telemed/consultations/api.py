@@ -156,15 +156,9 @@ def proposals(body: ProposalQuery, session: SessionDep, user: StaffUser, now: No
     candidate with its reason; with `patient_id`, routed from that patient."""
     if user.institution_id is None:
         raise Forbidden("proposals are computed for a requesting institution")
-    patient_id = (
-        service.require_routing_patient(
-            session=session, user=user, patient_id=body.patient_id, now=now
-        )
-        if body.patient_id
-        else None
-    )
     return service.propose(
-        patient_id=patient_id,
+        patient_id=body.patient_id,
+        check_patient=True,
         urgency=body.urgency,
         session=session,
         viewer=user,

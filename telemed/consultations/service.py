@@ -21,7 +21,7 @@ from sqlmodel import Session, col, or_, select
 from dicom import service as dicom_service
 from referrals import service as referrals_service
 from scheduling import service as scheduling_service
-from telemed.consultations import payments, policy, routing, signing
+from telemed.consultations import payments, policy, routing, service_levels, signing
 from telemed.consultations.models import (
     Consultation,
     ConsultationConsent,
@@ -577,12 +577,33 @@ def imaging_orders(*, session: Session, consultation_id: uuid.UUID) -> list[Imag
 @lru_cache(maxsize=2)
 def _candidates_statement(at_chosen_hospital: bool) -> Any:
     """Specialists who could take a request: every filter in SQL, only the columns a
-    proposal shows; built once (a hot path), parameters bound per call."""
+    proposal shows, with their hospital's service-level history (deadlines measured and
+    met over [:sla_start, :sla_end), counted only for hospitals with a specialist of the
+    specialty); built once (a hot path), parameters bound per call."""
+    of_specialty = select(User.institution_id).where(
+        User.role == Role.SPECIALIST, User.specialty_code == bindparam("specialty")
+    )
+    sla = (
+        service_levels.share_met_select()
+        .where(col(Consultation.receiving_institution_id).in_(of_specialty))
+        .subquery("sla")
+    )
     stmt = (
-        select(  # type: ignore[call-overload]
-            User.id, User.full_name, User.title, User.specialty_code, Institution
+        select(  # type: ignore[call-overload]  # plain columns: no ORM objects per row
+            User.id,
+            User.full_name,
+            User.title,
+            User.specialty_code,
+            Institution.id,
+            Institution.name_zh,
+            Institution.tier,
+            Institution.league_code,
+            Institution.county_code,
+            sla.c.measured,
+            sla.c.met,
         )
         .join(Institution, Institution.id == User.institution_id)
+        .outerjoin(sla, sla.c.receiving_institution_id == Institution.id)
         .where(
             User.role == Role.SPECIALIST,
             User.is_active.is_(True),  # type: ignore[attr-defined]
@@ -608,12 +629,22 @@ class _Candidate:
     specialty_code: str | None
 
 
-def require_routing_patient(
-    *, session: Session, user: User, patient_id: uuid.UUID, now: datetime
-) -> uuid.UUID:
+@dataclass(frozen=True)
+class _Hospital:
+    """The few columns of a candidate's hospital the proposal and the routing rule read."""
+
+    id: uuid.UUID
+    name_zh: str
+    tier: str
+    league_code: str
+    county_code: str | None
+
+
+def _check_routing_patient(
+    *, session: Session, user: User, patient: Patient | None, now: datetime
+) -> None:
     """A patient a preview may route from: one the doctor may act for (404 otherwise,
     audited as refused); the read of their residence is audited."""
-    patient = session.get(Patient, patient_id)
     allowed = patient is not None and _may_act_for(session, user, patient)
     if patient is not None:
         audit.record(
@@ -629,7 +660,6 @@ def require_routing_patient(
         )
     if patient is None or not allowed:
         raise NotFound("patient not found", code="patient_not_found")
-    return patient.id
 
 
 def propose(
@@ -645,17 +675,27 @@ def propose(
     patient_id: uuid.UUID | None = None,
     urgency: str = "routine",
     limit: int = 10,
+    check_patient: bool = False,
 ) -> list[Proposal]:
     """Specialists who could take the request, best first, each with the reason.
 
     Only specialists of the wanted specialty, at or above the wanted title, at network
     hospitals of a higher tier than the requester (or the chosen hospital); ordered by the
-    routing rule seen from the patient (`routing.rank`, docs/routing.md).
+    routing rule seen from the patient (`routing.rank`, docs/routing.md). With
+    `check_patient` (a preview for a patient the caller names), the viewer must be able to
+    act for the patient (404 otherwise, audited as refused) and the read is audited.
     """
+    found = routing.origin(
+        session=session, requester_id=requesting_institution_id, patient_id=patient_id
+    )  # the requester, the patient and the patient's place: one statement
+    if check_patient and patient_id is not None:
+        _check_routing_patient(
+            session=session, user=viewer, patient=found.patient if found else None, now=now
+        )
     _check_specialty(specialty)
-    requester = session.get(Institution, requesting_institution_id)
-    if requester is None:
+    if found is None:
         raise NotFound("requesting institution not found")
+    requester, where = found.requester, found.where
     my_rank = TIER_RANK[Tier(requester.tier)]
     wanted = TITLE_RANK.get(Title(title), 0) if title else 0
     params: dict[str, Any] = {
@@ -668,12 +708,17 @@ def propose(
         params["institution_id"] = institution_id
     else:
         params["tiers"] = [t.value for t, n in TIER_RANK.items() if n > my_rank]
-    candidates = [
-        (_Candidate(uid, name, ttl, spec), inst)
-        for uid, name, ttl, spec, inst in session.execute(
-            _candidates_statement(institution_id is not None), params
-        ).all()
-    ]
+    params["sla_start"], params["sla_end"] = now - timedelta(days=routing.HISTORY_DAYS), now
+    hospitals: dict[uuid.UUID, _Hospital] = {}
+    history: dict[uuid.UUID, float | None] = {}
+    candidates = []
+    for uid, name, ttl, spec, iid, *cols, measured, met in session.execute(
+        _candidates_statement(institution_id is not None), params
+    ).all():
+        if iid not in hospitals:
+            hospitals[iid] = _Hospital(iid, *cols)
+            history[iid] = service_levels.share_met(measured, met)
+        candidates.append((_Candidate(uid, name, ttl, spec), hospitals[iid]))
     slot_class = info(service_class).slot_service_class
     slots: dict[int, tuple[uuid.UUID, datetime]] = {}
 
@@ -693,13 +738,14 @@ def propose(
 
     ranked = routing.rank(
         session=session,
-        where=routing.patient_place(session=session, patient_id=patient_id, requester=requester),
-        requester=requester,
+        where=where,
+        requester_id=requester.id,
         specialty=specialty,
         urgency=urgency,
         now=now,
         candidates=[(inst, user.full_name) for user, inst in candidates],
         earliest=earliest_of,
+        history=history,
         limit=limit,
     )
     proposals = []

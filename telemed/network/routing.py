@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, or_
 from sqlalchemy.orm import aliased
@@ -27,6 +27,7 @@ __all__ = [
     "IN_ALLIANCE_TIERS",
     "TIERS",
     "PatientPlace",
+    "Placeable",
     "Placement",
     "RoutingTier",
     "distance_km",
@@ -84,6 +85,17 @@ class PatientPlace:
     anchor_institution_ids: tuple[uuid.UUID, ...] = ()
 
 
+class Placeable(Protocol):
+    """A hospital as the rule reads it: an `Institution`, or plain columns of one."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def league_code(self) -> str: ...
+    @property
+    def county_code(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class Placement:
     tier: RoutingTier
@@ -135,17 +147,24 @@ class _Alliance:
 
 @cache
 def _memberships_statement() -> Any:
-    """The candidates' alliances, each flagged `near` when it includes the requester, an
-    anchor or a hospital of the patient's county; built once, parameters bound per call."""
+    """The candidates' alliances that can place them, each flagged `near` when it includes
+    the requester, an anchor or a hospital of the patient's county: only those a tier's
+    test can pass (a county community that is near, a city group of the patient's league
+    or near, a specialist alliance of the requested specialty that is near), so the rows
+    do not grow with the other specialties' alliances; built once, parameters bound per
+    call."""
     member = aliased(AllianceMember)
-    near = select(member.alliance_id).where(
-        or_(
-            col(member.institution_id).in_(bindparam("anchors", expanding=True)),
-            col(member.institution_id).in_(
-                select(Institution.id).where(Institution.county_code == bindparam("county"))
-            ),
+    near = col(Alliance.id).in_(
+        select(member.alliance_id).where(
+            or_(
+                col(member.institution_id).in_(bindparam("anchors", expanding=True)),
+                col(member.institution_id).in_(
+                    select(Institution.id).where(Institution.county_code == bindparam("county"))
+                ),
+            )
         )
     )
+    kind = col(Alliance.kind)
     return (
         select(  # type: ignore[call-overload]  # plain columns: no ORM objects per row
             AllianceMember.institution_id,
@@ -155,10 +174,20 @@ def _memberships_statement() -> Any:
             Alliance.kind,
             Alliance.league_code,
             Alliance.specialty_code,
-            col(Alliance.id).in_(near).label("near"),
+            near.label("near"),
         )
         .join(Alliance, col(Alliance.id) == AllianceMember.alliance_id)
-        .where(col(AllianceMember.institution_id).in_(bindparam("candidates", expanding=True)))
+        .where(
+            col(AllianceMember.institution_id).in_(bindparam("candidates", expanding=True)),
+            or_(
+                (kind == AllianceKind.COUNTY_COMMUNITY) & near,
+                (kind == AllianceKind.CITY_GROUP)
+                & or_(col(Alliance.league_code) == bindparam("league"), near),
+                (kind == AllianceKind.SPECIALIST)
+                & col(Alliance.specialty_code).is_not_distinct_from(bindparam("specialty"))
+                & near,
+            ),
+        )
         .order_by(col(Alliance.code))
     )
 
@@ -169,7 +198,7 @@ def place(
     where: PatientPlace,
     requester_id: uuid.UUID | None,
     specialty: str | None,
-    institutions: Iterable[Institution],
+    institutions: Iterable[Placeable],
 ) -> dict[uuid.UUID, Placement]:
     """Each institution's tier under `TIERS`, with the alliance that placed it (one query)."""
     insts = {i.id: i for i in institutions}
@@ -178,8 +207,14 @@ def place(
     anchors = {*where.anchor_institution_ids, *([requester_id] if requester_id else [])}
     rows = session.execute(
         _memberships_statement(),
-        {"anchors": list(anchors), "county": where.county_code, "candidates": list(insts)},
-    ).all()  # one statement: the candidates' alliances, each flagged near or not
+        {
+            "anchors": list(anchors),
+            "county": where.county_code,
+            "candidates": list(insts),
+            "league": where.league_code,
+            "specialty": specialty,
+        },
+    ).all()  # one statement: the candidates' alliances that can place them, flagged near
     memberships: dict[uuid.UUID, list[_Alliance]] = {}
     near: set[uuid.UUID] = set()
     for inst_id, *fields, flagged in rows:
@@ -189,7 +224,7 @@ def place(
             near.add(member_of.id)
     origin = seat_of(county_code=where.county_code, league_code=where.league_code)
 
-    def tier_of(inst: Institution) -> tuple[RoutingTier, _Alliance | None]:
+    def tier_of(inst: Placeable) -> tuple[RoutingTier, _Alliance | None]:
         mine = memberships.get(inst.id, [])
         tests: Sequence[tuple[str, object]] = (
             ("county_community", lambda a: a.id in near),

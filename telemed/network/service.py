@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func
@@ -23,7 +24,7 @@ from telemed.network.models import (
     League,
     Tier,
 )
-from telemed.network.routing import IN_ALLIANCE_TIERS, TIERS, PatientPlace, Placement
+from telemed.network.routing import IN_ALLIANCE_TIERS, TIERS, PatientPlace, Placeable, Placement
 from telemed.network.schemas import AECreate, InstitutionCreate, NetworkSummary
 
 
@@ -233,7 +234,7 @@ def routing_place(
     where: PatientPlace,
     requester_id: uuid.UUID | None,
     specialty: str | None,
-    institutions: list[Institution],
+    institutions: Sequence[Placeable],
 ) -> dict[uuid.UUID, Placement]:
     """Each candidate hospital's routing tier seen from the patient (see `routing.TIERS`)."""
     return routing.place(
