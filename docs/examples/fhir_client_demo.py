@@ -59,7 +59,7 @@ async def organizations(fhir: AsyncFHIRClient) -> dict[str, Any]:
         a.id: a for a in await fhir.resources("Organization").search(type="alliance").fetch_all()
     }
     total = await fhir.resources("Organization").count()
-    print(f"Organizations: {total} in all, {len(alliances)} alliances")
+    print(f"Organizations: {total} institutions, {len(alliances)} alliances")
     hospital = await fhir.resources("Organization").search(name=RECEIVING_HOSPITAL).first()
     if hospital is None:
         raise SystemExit(f"no Organization named {RECEIVING_HOSPITAL}")
@@ -167,11 +167,15 @@ async def main() -> int:
         task = await county.resources("Task").search(focus=f"ServiceRequest/{referral.id}").first()
         if task is None:
             raise SystemExit(f"no Task for ServiceRequest/{referral.id}")
-        print(f"  referrer sees Task {task.id}: {task['status']} ({task['businessStatus']['text']})")
+        print(
+            f"  referrer sees Task {task.id}: {task['status']} ({task['businessStatus']['text']})"
+        )
         return task
 
     await follow()
-    task = await hospital_staff.resources("Task").search(focus=f"ServiceRequest/{referral.id}").first()
+    task = (
+        await hospital_staff.resources("Task").search(focus=f"ServiceRequest/{referral.id}").first()
+    )
     if task is None:
         raise SystemExit("the receiving hospital does not see the Task")
 
