@@ -112,6 +112,8 @@ def appointment_resource(booking: Booking) -> dict[str, Any]:
         "created": _iso(booking.created_at),
         "participant": participants,
     }
+    if booking.reference_id is not None:  # the referral or consultation it was booked for
+        data["basedOn"] = [{"reference": f"ServiceRequest/{booking.reference_id}"}]
     if booking.status == "cancelled" and booking.status_reason:
         data["cancelationReason"] = {"text": booking.status_reason}
     return _dump(Appointment.model_validate(data))

@@ -175,7 +175,12 @@ def find_ae(*, session: Session, ae_title: str) -> DicomAE | None:
 
 
 def list_alliances(
-    *, session: Session, page: PageParams, kind: str | None = None, league: str | None = None
+    *,
+    session: Session,
+    page: PageParams,
+    kind: str | None = None,
+    league: str | None = None,
+    q: str | None = None,
 ) -> tuple[list[tuple[Alliance, int]], int]:
     members = (
         select(AllianceMember.alliance_id, func.count().label("n"))
@@ -187,6 +192,8 @@ def list_alliances(
         base = base.where(Alliance.kind == kind)
     if league:
         base = base.where(Alliance.league_code == league)
+    if q:  # part of the Chinese name
+        base = base.where(col(Alliance.name_zh).contains(q))
     _, total = paginate(session, base, PageParams(limit=1, offset=0))
     stmt = (
         base.add_columns(func.coalesce(members.c.n, 0))

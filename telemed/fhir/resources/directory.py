@@ -86,8 +86,13 @@ def search_organizations(
     """Institutions (the network's list query); `type=alliance` lists the alliances."""
     types = {token(v) for values in params.get("type", []) for v in values.split(",")}
     page = PageParams(limit=count, offset=offset)
+    names = params.get("name", [])
     if types == {"alliance"}:
-        rows, total = network_service.list_alliances(session=ctx.session, page=page)
+        if params.get("partof"):  # an alliance is part of no other
+            return Page(resources=[], total=0, more=False)
+        rows, total = network_service.list_alliances(
+            session=ctx.session, page=page, q=names[-1] if names else None
+        )
         found = [alliance_resource(a) for a, _ in rows]
         return Page(resources=found, total=total, more=offset + count < total)
     tier = None
@@ -99,7 +104,6 @@ def search_organizations(
     alliance = None
     for value in params.get("partof", []):
         alliance = reference(value, "Organization", "partof")
-    names = params.get("name", [])
     insts, total = network_service.list_institutions(
         session=ctx.session, page=page, tier=tier, alliance=alliance, q=names[-1] if names else None
     )
