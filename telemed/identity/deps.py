@@ -117,14 +117,19 @@ async def _hold_refusal(request: Request, seconds: float, most: int) -> float:
 
 
 async def refuse_throttled(request: Request, sec: SecuritySettings, remaining: float) -> NoReturn:
-    """429 login_throttled for a login blocked `remaining` more seconds, answered after
-    holding it `login_refusal_delay_seconds` (at most `remaining`) in the event loop: the
-    hold costs nothing here, and a client hammering the route without honouring
-    Retry-After gets one answer per hold per connection instead of hundreds a second."""
+    """429 login_throttled for a login the database just refused, blocked `remaining` more
+    seconds, answered after holding it `login_refusal_delay_seconds` (at most `remaining`)
+    in the event loop: the hold costs nothing here, and a client hammering the route
+    without honouring Retry-After gets one answer per hold per connection instead of
+    hundreds a second."""
     held = await _hold_refusal(
         request, min(sec.login_refusal_delay_seconds, remaining), sec.max_delayed_refusals
     )
-    wait = max(1, math.ceil(remaining - held))
+    _refuse(remaining - held)
+
+
+def _refuse(remaining: float) -> NoReturn:
+    wait = max(1, math.ceil(remaining))
     raise Throttled(
         f"too many failed logins; try again in {wait} s", code="login_throttled", retry_after=wait
     )
@@ -154,9 +159,17 @@ def _known_refusal(request: Request, username: str) -> datetime | None:
 
 
 async def _refuse_if_known(request: Request, sec: SecuritySettings, username: str) -> None:
+    """Refuse (429) an attempt this worker knows is blocked, after holding it half to all
+    of `login_refusal_delay_seconds`, whatever is left of the block: a client refused just
+    before its block ends must not come back exactly when it ends, with every other
+    client of that block. If the block ended during the hold, return: the attempt is
+    heard (the database decides)."""
+    if _known_refusal(request, username) is None:
+        return
+    await _hold_refusal(request, sec.login_refusal_delay_seconds, sec.max_delayed_refusals)
     until = _known_refusal(request, username)
     if until is not None:
-        await refuse_throttled(request, sec, (until - clock.now()).total_seconds())
+        _refuse((until - clock.now()).total_seconds())
 
 
 async def login_precheck(
@@ -200,7 +213,7 @@ async def login_slot(
     if _known_refusal(request, form.username) is not None:
         slots.release()
         await _refuse_if_known(request, sec, form.username)
-        slots = await _take_hash_slot(request, sec)  # the block ended meanwhile
+        slots = await _take_hash_slot(request, sec)  # the block ended during the hold
     async with _in_slot(request, sec, slots):
         yield
 

@@ -260,3 +260,28 @@ def test_a_login_waiting_for_the_hash_slot_asks_the_memory_again(
         assert outcome == ["login_throttled"] and slots.value == 1
 
     anyio.run(main)
+
+
+def test_a_remembered_refusal_whose_block_ends_during_the_hold_is_heard(
+    from_address: Client, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hold of a refusal the worker remembers is not cut to the end of the block (the
+    clients of one block would all come back at that instant): if the block ends during
+    it, the attempt is heard instead of refused."""
+    import anyio
+
+    from telemed.core.settings import get_settings
+
+    monkeypatch.setattr(get_settings().security, "login_refusal_delay_seconds", 4)
+    paused: list[float] = []
+
+    async def sleep(delay: float) -> None:  # the hold passes on the test's clock
+        paused.append(delay)
+        clock.advance(seconds=delay)
+
+    monkeypatch.setattr(anyio, "sleep", sleep)
+    c = from_address("198.51.100.70")
+    for _ in range(6):
+        assert _login(c, "county-doctor", "wrong").status_code == 401  # blocked 1 s now
+    assert _login(c, "county-doctor").status_code == 200  # held 2-4 s, then heard
+    assert len(paused) == 1 and 2 <= paused[0] <= 4
