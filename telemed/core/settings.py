@@ -46,6 +46,9 @@ class SecuritySettings(BaseModel):
     # Password hashes (login, password change) running at once per worker; others queue
     # for at most login_queue_seconds, then get 429 login_busy.
     max_concurrent_hashes: int = Field(default=1, ge=1)
+    # Niceness added to the threads that hash passwords (Linux, per thread; 0: hash in the
+    # request's own thread at its priority): under contention other requests go first.
+    hash_niceness: int = Field(default=10, ge=0, le=19)
     login_queue_seconds: float = Field(default=5.0, gt=0)
     # A throttled login is answered 429 after a pause of half to all of this (at random),
     # held in the event loop without a hash slot or session: a client that ignores

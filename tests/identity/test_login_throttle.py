@@ -285,3 +285,29 @@ def test_a_remembered_refusal_whose_block_ends_during_the_hold_is_heard(
         assert _login(c, "county-doctor", "wrong").status_code == 401  # blocked 1 s now
     assert _login(c, "county-doctor").status_code == 200  # held 2-4 s, then heard
     assert len(paused) == 1 and 2 <= paused[0] <= 4
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="Linux only")
+def test_passwords_are_checked_in_a_thread_of_lower_cpu_priority(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a flood of logins the cores go first to the other requests: argon2 runs in
+    a hashing thread niced by TELEMED_SECURITY__HASH_NICENESS (10), the request's own
+    thread keeps its priority."""
+    import os
+    import threading
+
+    seen: list[tuple[str, int]] = []
+    original = PasswordHasher.verify
+
+    def spy(self: PasswordHasher, hash: str, password: str) -> bool:
+        tid = threading.get_native_id()
+        seen.append((threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, tid)))
+        return original(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", spy)
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert _login(client, "specialist", "wrong-one").status_code == 401
+    assert _login(client, "nobody-at-all", "wrong-two").status_code == 401  # the dummy check
+    assert [name.startswith("argon2") for name, _ in seen] == [True, True]
+    assert {nice for _, nice in seen} == {min(19, base + 10)}
