@@ -46,13 +46,17 @@ class SecuritySettings(BaseModel):
     # Password hashes (login, password change) running at once per worker; others queue
     # for at most login_queue_seconds, then get 429 login_busy.
     max_concurrent_hashes: int = Field(default=1, ge=1)
+    # Niceness added to the threads that hash passwords (Linux, per thread; 0: hash in the
+    # request's own thread at its priority): under contention other requests go first.
+    hash_niceness: int = Field(default=10, ge=0, le=19)
     login_queue_seconds: float = Field(default=5.0, gt=0)
-    # A throttled login is answered 429 after a pause of half to all of this (at random,
-    # at most the block itself), held in the event loop after the hash slot and session
-    # are released: a client that ignores Retry-After gets one answer per pause per
-    # connection. At most max_delayed_refusals wait at once per worker; others are
-    # answered at once.
-    login_refusal_delay_seconds: float = Field(default=1.0, ge=0)
+    # A throttled login is answered 429 after a pause of half to all of this (at random),
+    # held in the event loop without a hash slot or session: a client that ignores
+    # Retry-After gets one answer per pause per connection. A refusal the database just
+    # gave is held at most what is left of its block; one the worker remembers is held
+    # the whole pause, and heard if its block ended meanwhile. At most
+    # max_delayed_refusals wait at once per worker; others are answered at once.
+    login_refusal_delay_seconds: float = Field(default=2.0, ge=0)
     max_delayed_refusals: int = Field(default=512, ge=0)
     password_min_length: int = Field(default=10, ge=8)
     # zxcvbn score (0-4) a new password must reach.

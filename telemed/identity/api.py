@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -12,7 +11,6 @@ from telemed.core import audit
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Forbidden
 from telemed.core.pagination import Page, PageDep
-from telemed.core.throttle import Throttled
 from telemed.identity import audit_log, service
 from telemed.identity import login as login_flow
 from telemed.identity.deps import (
@@ -22,6 +20,7 @@ from telemed.identity.deps import (
     CurrentUser,
     HashSlot,
     LoginForm,
+    LoginSlot,
     StaffUser,
     TokenDep,
     remember_refusal,
@@ -52,7 +51,7 @@ router = APIRouter(prefix="/api/v1", tags=["identity"])
 )
 def login(
     form: LoginForm,
-    _slot: HashSlot,
+    _slot: LoginSlot,
     request: Request,
     session: SessionDep,
     now: NowDep,
@@ -76,12 +75,11 @@ def login(
     except login_flow.WrongCredentials as exc:
         # The failure counters must persist even though we answer 401.
         session.commit()
-        if exc.blocked_for:
-            remember_refusal(request, form.username, ip, now + timedelta(seconds=exc.blocked_for))
+        if exc.blocks is not None:
+            remember_refusal(request, form.username, ip, exc.blocks)
         raise
-    except Throttled as exc:
-        until = now + timedelta(seconds=exc.retry_after)
-        remember_refusal(request, form.username, ip, until)
+    except login_flow.LoginThrottled as exc:
+        remember_refusal(request, form.username, ip, exc.blocks)
         raise
     token, row = service.issue_token(session=session, user=user, now=now, settings=settings)
     audit.record(
