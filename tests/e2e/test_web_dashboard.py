@@ -139,6 +139,7 @@ def test_coordinator_sees_who_is_overloaded_and_downloads_the_csv(
         specialist_id = spec.get("/auth/me").json()["id"]
     with live_server.api("coordinator") as api:
         data = api.get("/dashboard/utilization").json()
+        alliances = api.get("/network/alliances", params={"limit": 500}).json()
     mine = next(o for o in data["overloaded"] if o["specialist_id"] == specialist_id)
     assert mine["open_worklist"] >= rule["open_worklist"]
     assert "open_worklist" in mine["reasons"]
@@ -154,6 +155,10 @@ def test_coordinator_sees_who_is_overloaded_and_downloads_the_csv(
     expect(item.locator("[data-field=worklist]")).to_have_text(str(mine["open_worklist"]))
     expect(item.locator("[data-reason=open_worklist]")).to_have_text("待处理积压")
     expect(page.get_by_test_id("util-offered")).to_have_text(str(data["totals"]["offered"]))
+    # The alliance filter offers every alliance of the network ("all" first).
+    expect(page.get_by_test_id("util-alliance").locator("option")).to_have_count(
+        1 + alliances["total"]
+    )
     rows = page.get_by_test_id("util-rows").locator("tbody tr")
     expect(rows).to_have_count(min(50, len(data["rows"])))  # the first 50, then "show all"
     if len(data["rows"]) > 50:
