@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 import anyio
 from sqlalchemy import Date, DateTime, MetaData, cast, event, func, type_coerce
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, create_engine
@@ -26,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from telemed.core.clock import as_utc
+from telemed.core.errors import NotFound
 from telemed.core.ids import uuid7
 from telemed.core.settings import Settings, get_settings
 
@@ -245,40 +245,6 @@ async def get_session(connection: HTTPConnection) -> AsyncIterator[Session]:
             await run_in_threadpool(_finish, session, True)
 
 
-# Seconds a client is asked to wait (Retry-After) when the database is unreachable or busy.
-DATABASE_RETRY_AFTER = 5
-# PostgreSQL SQLSTATE classes meaning "not now": connection exception, insufficient
-# resources (too many connections), operator intervention (shutdown, restart).
-_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
-_SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "disk i/o error")
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    """True when `exc` (or what caused it) means the database cannot serve right now: a lost
-    or refused connection, an exhausted pool, a server shutting down, a locked SQLite file.
-    Such errors are answered 503 with Retry-After, never 500."""
-    seen = 0
-    current: BaseException | None = exc
-    while current is not None and seen < 5:
-        if isinstance(current, sa_exc.TimeoutError | sa_exc.PendingRollbackError):
-            return True
-        if isinstance(current, sa_exc.DBAPIError):
-            if current.connection_invalidated:
-                return True
-            orig = current.orig
-            sqlstate = getattr(orig, "sqlstate", None)
-            if sqlstate:
-                return str(sqlstate)[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
-            if isinstance(current, sa_exc.OperationalError | sa_exc.InterfaceError):
-                if type(orig).__module__.startswith("psycopg"):
-                    return True  # no SQLSTATE: the connection itself failed
-                return any(m in str(orig).lower() for m in _SQLITE_UNAVAILABLE)
-            return False
-        current = current.__cause__ or current.__context__
-        seen += 1
-    return False
-
-
 def local_day(session: Any, column: Any, tz: str) -> Any:
     """SQL for the calendar day in `tz` of a UTC timestamp column, as a DATE value.
 
@@ -314,8 +280,6 @@ def minutes_between(session: Any, start: Any, end: Any) -> Any:
 
 def get_or_404(session: Any, model: type[_M], ident: Any, label: str) -> _M:
     """`session.get`, or the 404 problem `<label> <id> not found`."""
-    from telemed.core.errors import NotFound
-
     row = session.get(model, ident)
     if row is None:
         raise NotFound(f"{label} {ident} not found")

@@ -11,7 +11,7 @@
     └── throttle.Throttled      429 throttled (carries retry_after, sent as Retry-After)
 
 A database that cannot serve (lost connection, restart, exhausted pool, locked SQLite
-file: `telemed.core.db.database_unavailable`) is 503 `database_unavailable` with
+file: `telemed.core.outage.database_unavailable`) is 503 `database_unavailable` with
 Retry-After; a value the database refuses (out of range, NUL in text: SQLSTATE class 22)
 is 422 `invalid_value`; any other unexpected error is 500 `internal_error`.
 
@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from telemed.core.db import DATABASE_RETRY_AFTER, database_unavailable
+from telemed.core.outage import DATABASE_RETRY_AFTER, database_unavailable
 from telemed.core.security_headers import security_headers
 
 PROBLEM_JSON = "application/problem+json"
