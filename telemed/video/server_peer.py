@@ -42,6 +42,7 @@ from telemed.video.fresh import FreshTrack
 from telemed.video.hub import Hub, LocalPeer
 from telemed.video.recorder import SessionRecorder, Source
 from telemed.video.recording_check import CheckResult, check_file
+from telemed.video.transactions import in_transaction
 
 log = logging.getLogger("telemed.video.server_peer")
 
@@ -64,8 +65,6 @@ async def ensure_server_peer(hub: Hub, room_id: str, settings: Settings, need: s
 
 
 async def _room_mode(room_id: str) -> str:
-    from telemed.video.signaling import in_transaction
-
     rid = uuid.UUID(room_id)
     room = await in_transaction(lambda s: service.get_room(session=s, room_id=rid))
     return str(room.mode)
@@ -121,8 +120,6 @@ class ServerPeer:
         await self._sync(roster)
 
     async def _roster(self) -> list[dict[str, Any]]:
-        from telemed.video.signaling import in_transaction
-
         rid = uuid.UUID(self.room_id)
         return await in_transaction(
             lambda s: service.roster(session=s, room_id=rid, now=clock.now())
@@ -337,8 +334,6 @@ class ServerPeer:
 
     async def _beat(self, recording_id: uuid.UUID) -> None:
         """Keep the row's heartbeat fresh while this recording runs (the stale sweep)."""
-        from telemed.video.signaling import in_transaction
-
         every = self.settings.video.recording_heartbeat_seconds
         while self.recording_id == recording_id:
             warnings = list(self.recorder.warnings) if self.recorder is not None else None
@@ -381,8 +376,6 @@ class ServerPeer:
         check: CheckResult | None = None,
         warnings: list[str] | None = None,
     ) -> None:
-        from telemed.video.signaling import in_transaction
-
         rec_id = self.recording_id
         self.recording_id = self.recording_path = None
         if self._heartbeat is not None:

@@ -9,7 +9,20 @@ from telemed.video import signaling
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "video.md").read_text()
-SOURCES = [ROOT / "telemed" / "video" / f for f in ("signaling.py", "server_peer.py", "service.py")]
+SOURCES = [
+    ROOT / "telemed" / "video" / f
+    for f in (
+        "signaling.py",
+        "handlers.py",
+        "protocol.py",
+        "server_peer.py",
+        "service.py",
+        "rooms.py",
+        "presence.py",
+        "chat.py",
+        "recordings.py",
+    )
+]
 REST_ONLY = {"room_exists"}  # refused by POST /rooms, never on the socket
 
 

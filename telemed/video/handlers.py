@@ -1,0 +1,289 @@
+"""The state of one signaling socket, its plumbing and the handlers of its messages.
+
+`SocketSession` (signaling.py) adds the socket's life: authenticate, join, the receive
+loop, delivery from the hub, leave. The handlers here answer what an admitted peer
+sends: `offer`/`answer`/`candidate` (relayed), `admit`, `deny`, `chat`, `consent`,
+`record`, `ping`, `bye`. Each message touching the session record runs in one short
+transaction (transactions.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from typing import Any
+
+from fastapi import WebSocket
+from sqlmodel import Session
+
+from telemed.core import clock
+from telemed.core.errors import Conflict, Forbidden, Invalid
+from telemed.core.settings import Settings
+from telemed.identity.models import User
+from telemed.video import service
+from telemed.video.hub import Hub, LocalPeer, hub_for
+from telemed.video.protocol import (
+    CLIENT_TYPES,
+    PURPOSES,
+    SIGNAL_TYPES,
+    BadMessage,
+    LinkKey,
+    TokenBucket,
+    link_of,
+    text_of,
+    uuid_of,
+)
+from telemed.video.server_peer import ensure_server_peer
+from telemed.video.transactions import in_transaction
+
+__all__ = ["RoomSocket"]
+
+
+class RoomSocket:
+    """One WebSocket connection to a room: its state and the handlers of its messages."""
+
+    def __init__(self, websocket: WebSocket, room_id: str, settings: Settings) -> None:
+        self.ws = websocket
+        self.room_id = room_id
+        self.settings = settings
+        self.peer_id = uuid.uuid4().hex
+        self.user: User | None = None
+        self.peer: LocalPeer | None = None
+        self.hub: Hub = hub_for(settings)
+        self.bucket = TokenBucket(settings.video.messages_per_second, settings.video.message_burst)
+        self.dropped = 0
+        self.intentional = False
+        self.closed = False
+        self._send_lock = asyncio.Lock()
+        # Negotiation state of this socket: admitted peers of the room as last seen,
+        # offers received and not answered yet, connections offered or answered.
+        self.room_peers: set[str] = set()
+        self.offers_in: set[LinkKey] = set()
+        self.links: set[LinkKey] = set()
+
+    # ------------------------------------------------------------ plumbing
+
+    async def send(self, event: dict[str, Any]) -> None:
+        """Send one message to this socket (never two at once)."""
+        if self.closed:
+            return
+        async with self._send_lock:
+            await self.ws.send_text(json.dumps(event, default=str))
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close this socket once, with an application close code."""
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(Exception):
+            await self.ws.close(code=code, reason=reason[:120])
+
+    async def error(self, code: str, detail: str, **extra: Any) -> None:
+        """An `error` message: the request was refused, the socket stays open."""
+        await self.send({"type": "error", "code": code, "detail": detail, **extra})
+
+    async def roster(self) -> list[dict[str, Any]]:
+        """The room's roster, read in its own transaction."""
+        rid = uuid.UUID(self.room_id)
+        return await in_transaction(
+            lambda s: service.roster(session=s, room_id=rid, now=clock.now())
+        )
+
+    async def broadcast_roster(self) -> None:
+        """Everyone learns the participants; the hosts, who waits."""
+        roster = await self.roster()
+        await self.hub.publish(
+            self.room_id, {"type": "participants", "participants": roster}, audience="everyone"
+        )
+        waiting = [p for p in roster if p["state"] == "waiting"]
+        await self.hub.publish(
+            self.room_id, {"type": "waiting", "waiting": waiting}, audience="hosts"
+        )
+
+    # ------------------------------------------------------------ messages
+
+    async def handle(self, msg: dict[str, Any]) -> None:
+        """Answer one message of a joined socket (refusals raise BadMessage or DomainError)."""
+        kind = msg["type"]
+        assert self.peer is not None and self.user is not None
+        if kind not in CLIENT_TYPES:
+            raise BadMessage(f"unknown message type {kind!r}", "unknown_type")
+        if kind == "ping":
+            await self.send({"type": "pong"})
+        elif kind == "join":
+            raise BadMessage("already joined", "already_joined")
+        elif kind == "bye":
+            self.intentional = True
+        elif kind in SIGNAL_TYPES:
+            await self.signal(kind, msg)
+        elif kind in ("admit", "deny"):
+            await self.admission(kind, uuid_of(msg, "user_id"))
+        elif kind == "chat":
+            await self.chat(msg)
+        elif kind == "consent":
+            await self.consent(msg)
+        elif kind == "record":
+            await self.record(msg)
+
+    async def signal(self, kind: str, msg: dict[str, Any]) -> None:
+        """Relay an offer, answer or candidate to a peer this socket negotiates with."""
+        assert self.peer is not None
+        if not self.peer.admitted:
+            raise Forbidden("wait for the host to admit you", code="not_admitted")
+        to = text_of(msg, "to", 64)
+        event: dict[str, Any] = {"type": kind}
+        purpose = msg.get("purpose")
+        if purpose is not None and purpose not in PURPOSES:
+            raise BadMessage("'purpose' must be mesh, upstream or downstream")
+        if purpose is not None:
+            event["purpose"] = purpose
+        if msg.get("source") is not None:
+            event["source"] = text_of(msg, "source", 64)
+        if kind in ("offer", "answer"):
+            event["sdp"] = text_of(msg, "sdp", self.settings.video.max_message_bytes)
+        else:
+            cand = msg.get("candidate")
+            if cand is not None and not isinstance(cand, dict):
+                raise BadMessage("'candidate' must be an object or null")
+            event["candidate"] = cand
+        key = link_of(to, event)
+        if kind == "offer":
+            if to.startswith("server-"):
+                raise Invalid("the server peer makes the offers; answer them")
+            if not await self._in_room(to):
+                raise Conflict(f"no peer {to} in this room", code="unknown_peer")
+            self.links.add(key)
+        elif kind == "answer":
+            if key not in self.offers_in:
+                raise Conflict(
+                    f"no offer from {to} to answer (purpose {key[1]}"
+                    + (f", source {key[2]})" if key[2] else ")"),
+                    code="no_offer",
+                )
+            self.offers_in.discard(key)
+        elif key not in self.links and not await self._in_room(to):
+            raise Conflict(f"no connection with {to}", code="unknown_peer")
+        await self.hub.publish(self.room_id, event, to=to, sender=self.peer_id)
+
+    async def _in_room(self, peer: str) -> bool:
+        """Whether `peer` is an admitted peer of the room (the roster is read once if unsure)."""
+        if peer == self.peer_id:
+            return False
+        if peer not in self.room_peers and not peer.startswith("server-"):
+            roster = await self.roster()
+            self.room_peers = {
+                p["peer"]
+                for p in roster
+                if p["state"] == "admitted" and p["peer"] and p["peer"] != self.peer_id
+            }
+        return peer in self.room_peers
+
+    async def admission(self, kind: str, target: uuid.UUID) -> None:
+        """The host admits or declines someone in the waiting room."""
+        assert self.user is not None
+        user, rid = self.user, uuid.UUID(self.room_id)
+        fn = service.admit if kind == "admit" else service.deny
+
+        def _do(s: Session) -> list[dict[str, Any]]:
+            fn(session=s, room_id=rid, by=s.merge(user), user_id=target, now=clock.now())
+            return service.roster(session=s, room_id=rid, now=clock.now())
+
+        roster = await in_transaction(_do)
+        if kind == "admit":
+            peers = [p for p in roster if p["state"] == "admitted" and p["user_id"] != str(target)]
+            await self.hub.publish(
+                self.room_id, {"type": "_admitted", "peers": peers}, to=f"user:{target}"
+            )
+        else:
+            await self.hub.publish(self.room_id, {"type": "_denied"}, to=f"user:{target}")
+        await self.broadcast_roster()
+
+    async def chat(self, msg: dict[str, Any]) -> None:
+        """A chat message: kept in the session record, sent to everyone."""
+        assert self.user is not None
+        text = msg.get("text")
+        if not isinstance(text, str):
+            raise BadMessage("'text' must be a string")
+        if not text.strip() or len(text) > service.CHAT_MAX_CHARS:
+            raise Invalid(
+                f"chat text must be 1-{service.CHAT_MAX_CHARS} characters (got {len(text)})",
+                field="text",
+                max_chars=service.CHAT_MAX_CHARS,
+            )
+        user, rid = self.user, uuid.UUID(self.room_id)
+        ev = await in_transaction(
+            lambda s: service.add_chat(
+                session=s, room_id=rid, user=s.merge(user), text=text, now=clock.now()
+            )
+        )
+        await self.hub.publish(
+            self.room_id,
+            {
+                "type": "chat",
+                "from": self.peer_id,
+                "user_id": str(user.id),
+                "name": user.full_name,
+                "text": ev.data["text"],
+                "at": ev.at.isoformat(),
+            },
+            audience="everyone",
+        )
+
+    async def consent(self, msg: dict[str, Any]) -> None:
+        """A participant's answer to recording, told to everyone (and the server peer)."""
+        assert self.user is not None
+        granted = msg.get("granted")
+        if not isinstance(granted, bool):
+            raise BadMessage("'granted' must be true or false")
+        user, rid = self.user, uuid.UUID(self.room_id)
+        await in_transaction(
+            lambda s: service.record_consent(
+                session=s, room_id=rid, user=s.merge(user), granted=granted, now=clock.now()
+            )
+        )
+        await self.hub.publish(
+            self.room_id,
+            {"type": "consent", "user_id": str(user.id), "granted": granted},
+            audience="everyone",
+        )
+
+    async def record(self, msg: dict[str, Any]) -> None:
+        """The host starts or stops the recording (the server peer records)."""
+        assert self.user is not None
+        action = msg.get("action")
+        if action not in ("start", "stop"):
+            raise BadMessage("'action' must be start or stop")
+        user, rid = self.user, uuid.UUID(self.room_id)
+        if action == "stop":
+            room = await in_transaction(lambda s: service.get_room(session=s, room_id=rid))
+            if room.host_id != user.id:
+                raise Forbidden("only the host stops a recording")
+            running = await in_transaction(
+                lambda s: service.running_recording(
+                    session=s, room_id=rid, now=clock.now(), settings=self.settings.video
+                )
+            )
+            if running is None:
+                raise Conflict("nothing is being recorded", code="not_recording")
+            await self.hub.publish(self.room_id, {"type": "_record_stop"}, audience="everyone")
+            return
+        busy = sum(1 for srv in self.hub.servers.values() if srv.recording_id is not None)
+        if busy >= self.settings.video.max_recordings_per_worker:
+            raise Conflict(
+                "the server is recording as many sessions as it can; try again later",
+                code="recording_capacity",
+            )
+        rec = await in_transaction(
+            lambda s: service.start_recording(
+                session=s,
+                room_id=rid,
+                by=s.merge(user),
+                now=clock.now(),
+                settings=self.settings.video,
+            )
+        )
+        server = await ensure_server_peer(self.hub, self.room_id, self.settings, need="record")
+        # In the background: the server peer needs this socket's answer to go on.
+        server.spawn(server.start_recording(rec.id, rec.path))
