@@ -10,20 +10,28 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from scheduling.booking import (
-    _notify,
-    _reserve,
-    _resolve_patient,
-    _take_place,
-    _when,
-    cancel_booking,
-)
+from scheduling.access import record_change, shown
 from scheduling.models import Booking, BookingStatus, Slot, WaitlistEntry
+from scheduling.notices import notify, when
+from scheduling.places import cancel_place, reserve, take_place
+from scheduling.policy import resolve_patient
 from scheduling.schemas import WaitlistCreate
 from scheduling.states import WAITLIST
 from telemed.core import audit
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.identity.models import User
+
+__all__ = [
+    "WAITLIST_OFFER_MINUTES",
+    "join_waitlist",
+    "leave_waitlist",
+    "offer_freed",
+    "offer_waitlist",
+    "read_waitlist_entry",
+    "visible_waitlist_entry",
+    "waitlist_for",
+    "waitlist_page",
+]
 
 WAITLIST_OFFER_MINUTES = 120
 
@@ -34,7 +42,7 @@ def join_waitlist(
     """Wait for a slot of a specialty (and institution, class) in a date range."""
     if data.end_at <= now:
         raise Invalid("the range is in the past", field="end_at")
-    patient_id = _resolve_patient(session, by, data.patient_id)
+    patient_id = resolve_patient(session, by, data.patient_id)
     entry = WaitlistEntry(
         requested_by_id=by.id,
         patient_id=patient_id,
@@ -47,25 +55,8 @@ def join_waitlist(
     )
     session.add(entry)
     session.flush()
-    _audit(session, by, "create", entry, now=now)
+    record_change(session, by, "create", entry, now=now)
     return entry
-
-
-def _audit(
-    session: Session, by: User | None, action: str, entry: WaitlistEntry, *, now: datetime
-) -> None:
-    """The audit row of a change of a waitlist request, naming its patient."""
-    audit.record(
-        session=session,
-        by=by,
-        actor_role=None if by else "system",
-        action=action,
-        object_type="waitlist",
-        object_id=entry.id,
-        patient_id=entry.patient_id,
-        detail={"status": entry.status},
-        at=now,
-    )
 
 
 def _waitlist_filter(user: User) -> Any:
@@ -151,15 +142,7 @@ def read_waitlist_entry(
 ) -> WaitlistEntry:
     """A waitlist request the caller may see, for display; the read audited."""
     entry = visible_waitlist_entry(session=session, user=user, entry_id=entry_id)
-    audit.read(
-        session,
-        user,
-        object_type="waitlist",
-        object_id=entry.id,
-        patient_ids=[entry.patient_id],
-        what=what,
-    )
-    return entry
+    return shown(session, user, entry, object_type="waitlist", what=what)
 
 
 def leave_waitlist(
@@ -172,15 +155,16 @@ def leave_waitlist(
         if entry.status == "offered" and entry.offered_booking_id is not None:
             hold = session.get(Booking, entry.offered_booking_id)
             if hold is not None and hold.status == BookingStatus.PENDING:
-                # cancelling the offered hold ends the request too (see cancel_booking)
-                cancel_booking(
+                # cancelling the offered hold ends the request too (see cancel_place)
+                _, slot = cancel_place(
                     session=session, booking_id=hold.id, by=by, now=now, reason="left waitlist"
                 )
+                offer_freed(session=session, slot=slot, now=now)
                 session.refresh(entry)
-                _audit(session, by, "leave", entry, now=now)
+                record_change(session, by, "leave", entry, now=now)
                 return entry
         entry.status = WAITLIST.next(entry.status, "leave")
-        _audit(session, by, "leave", entry, now=now)
+        record_change(session, by, "leave", entry, now=now)
         session.flush()
         return entry
 
@@ -209,7 +193,7 @@ def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | 
             continue
         try:
             with session.begin_nested():
-                pending = _reserve(
+                pending = reserve(
                     session,
                     slot_id=slot.id,
                     by=requester,
@@ -218,18 +202,18 @@ def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | 
                     status=BookingStatus.PENDING,
                     hold_minutes=WAITLIST_OFFER_MINUTES,
                 )
-                hold = _take_place(session, pending, now)
+                hold = take_place(session, pending, now)
                 hold.waitlist_entry_id = entry.id
                 entry.status = WAITLIST.next(entry.status, "offer")
                 entry.offered_booking_id = hold.id
-                _audit(session, None, "offer", entry, now=now)
-                _notify(
+                record_change(session, None, "offer", entry, now=now)
+                notify(
                     session,
                     hold,
                     kind="waitlist.offer",
                     title="候补号源 A slot is offered to you",
                     body=(
-                        f"{_when(hold)} 有空余号源，"
+                        f"{when(hold)} 有空余号源，"
                         f"已为您保留 {WAITLIST_OFFER_MINUTES} 分钟，请确认。"
                     ),
                     now=now,
@@ -239,3 +223,13 @@ def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | 
         except (Conflict, Forbidden, Invalid, NotFound, IntegrityError):
             continue  # this request cannot take it (overlap, policy): next in line
     return None
+
+
+def offer_freed(*, session: Session, slot: Slot, now: datetime, places: int = 1) -> None:
+    """Offer the places just freed in a slot (still active, in the future) to the waitlist,
+    in order, while waiting requests take them."""
+    if slot.status != "active" or slot.start_at <= now:
+        return
+    for _ in range(places):
+        if offer_waitlist(session=session, slot=slot, now=now) is None:
+            return
