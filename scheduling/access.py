@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar
 
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from scheduling.models import Booking, Slot, WaitlistEntry
 from scheduling.policy import can_see_booking
@@ -15,8 +16,10 @@ from telemed.core.db import get_or_404
 from telemed.identity.models import User
 
 __all__ = [
+    "PageQuery",
     "get_booking",
     "get_slot",
+    "own_page",
     "read_booking",
     "record_change",
     "shown",
@@ -34,6 +37,19 @@ class _OfPatient(Protocol):
 
 
 _O = TypeVar("_O", bound=_OfPatient)
+_Own = TypeVar("_Own", Booking, WaitlistEntry)
+
+
+class PageQuery(TypedDict, total=False):
+    """How a list of the caller's own rows is cut and narrowed (defaults in `own_page`)."""
+
+    limit: int
+    offset: int
+    patient_id: uuid.UUID | None
+    statuses: list[str] | None
+    start_from: datetime | None  # the row's start in [start_from, start_to)
+    start_to: datetime | None
+    count: bool  # also the total (one more query)
 
 
 def get_slot(*, session: Session, slot_id: uuid.UUID) -> Slot:
@@ -112,3 +128,34 @@ def record_change(
         detail={"status": obj.status, **(detail or {})},
         at=now,
     )
+
+
+def own_page(
+    session: Session, user: User, model: type[_Own], mine: Any, order: Any, query: PageQuery
+) -> tuple[list[_Own], int | None]:
+    """One page of the `model` rows that are the user's (`mine`), in `order`, narrowed by
+    `query`; with the total when `query["count"]` (default). The read audited."""
+    stmt = select(model).where(mine)
+    if (patient_id := query.get("patient_id")) is not None:
+        stmt = stmt.where(col(model.patient_id) == patient_id)
+    if (statuses := query.get("statuses")) is not None:
+        stmt = stmt.where(col(model.status).in_(statuses))
+    if (start_from := query.get("start_from")) is not None:
+        stmt = stmt.where(col(model.start_at) >= start_from)
+    if (start_to := query.get("start_to")) is not None:
+        stmt = stmt.where(col(model.start_at) < start_to)
+    total = (
+        int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+        if query.get("count", True)
+        else None
+    )
+    stmt = stmt.order_by(*order).limit(query.get("limit", 50)).offset(query.get("offset", 0))
+    rows = list(session.execute(stmt).scalars())
+    audit.read(
+        session,
+        user,
+        object_type="booking" if model is Booking else "waitlist",
+        patient_ids=[r.patient_id for r in rows],
+        object_ids=[r.id for r in rows],
+    )
+    return rows, total

@@ -10,13 +10,13 @@ from __future__ import annotations
 import uuid
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from scheduling.access import record_change, shown, visible_booking
+from scheduling.access import PageQuery, own_page, record_change, shown, visible_booking
 from scheduling.models import Booking, BookingStatus
 from scheduling.notices import notify, when
 from scheduling.places import (
@@ -377,51 +377,20 @@ def bookings_for(
     *, session: Session, user: User, limit: int = 50, offset: int = 0
 ) -> list[Booking]:
     """The user's own bookings (as booker or patient), newest slot first."""
-    rows, _ = bookings_page(session=session, user=user, limit=limit, offset=offset, count=False)
-    return rows
+    return bookings_page(session=session, user=user, limit=limit, offset=offset, count=False)[0]
 
 
 def bookings_page(
-    *,
-    session: Session,
-    user: User,
-    limit: int = 50,
-    offset: int = 0,
-    patient_id: uuid.UUID | None = None,
-    statuses: list[str] | None = None,
-    start_from: datetime | None = None,
-    start_to: datetime | None = None,
-    count: bool = True,
+    *, session: Session, user: User, **query: Unpack[PageQuery]
 ) -> tuple[list[Booking], int | None]:
     """One page of the user's own bookings (as booker or patient), newest slot first,
-    optionally narrowed; with the total when `count`. The read audited."""
-    cond = col(Booking.booked_by_id) == user.id
+    optionally narrowed (`PageQuery`); with the total unless `count=False`. The read
+    audited."""
+    mine = col(Booking.booked_by_id) == user.id
     if user.patient_id is not None:
-        cond = cond | (col(Booking.patient_id) == user.patient_id)
-    stmt = select(Booking).where(cond)
-    if patient_id is not None:
-        stmt = stmt.where(col(Booking.patient_id) == patient_id)
-    if statuses is not None:
-        stmt = stmt.where(col(Booking.status).in_(statuses))
-    if start_from is not None:
-        stmt = stmt.where(col(Booking.start_at) >= start_from)
-    if start_to is not None:
-        stmt = stmt.where(col(Booking.start_at) < start_to)
-    total = (
-        int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
-        if count
-        else None
-    )
-    stmt = stmt.order_by(col(Booking.start_at).desc(), col(Booking.id)).limit(limit).offset(offset)
-    rows = list(session.execute(stmt).scalars())
-    audit.read(
-        session,
-        user,
-        object_type="booking",
-        patient_ids=[b.patient_id for b in rows],
-        object_ids=[b.id for b in rows],
-    )
-    return rows, total
+        mine = mine | (col(Booking.patient_id) == user.patient_id)
+    order = (col(Booking.start_at).desc(), col(Booking.id))
+    return own_page(session, user, Booking, mine, order, query)
 
 
 def send_reminders(*, session: Session, now: datetime) -> int:

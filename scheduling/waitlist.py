@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from scheduling.access import record_change, shown
+from scheduling.access import PageQuery, own_page, record_change, shown
 from scheduling.models import Booking, BookingStatus, Slot, WaitlistEntry
 from scheduling.notices import notify, when
 from scheduling.places import cancel_place, reserve, take_place
@@ -70,52 +69,16 @@ def waitlist_for(
     *, session: Session, user: User, limit: int = 50, offset: int = 0
 ) -> list[WaitlistEntry]:
     """The caller's waitlist requests (made by them or for them as the patient), newest first."""
-    rows, _ = waitlist_page(session=session, user=user, limit=limit, offset=offset, count=False)
-    return rows
+    return waitlist_page(session=session, user=user, limit=limit, offset=offset, count=False)[0]
 
 
 def waitlist_page(
-    *,
-    session: Session,
-    user: User,
-    limit: int = 50,
-    offset: int = 0,
-    patient_id: uuid.UUID | None = None,
-    statuses: list[str] | None = None,
-    start_from: datetime | None = None,
-    start_to: datetime | None = None,
-    count: bool = True,
+    *, session: Session, user: User, **query: Unpack[PageQuery]
 ) -> tuple[list[WaitlistEntry], int | None]:
-    """One page of `waitlist_for`, optionally narrowed (the period's start in
-    [start_from, start_to)); with the total when `count`. The read audited."""
-    stmt = select(WaitlistEntry).where(_waitlist_filter(user))
-    if patient_id is not None:
-        stmt = stmt.where(col(WaitlistEntry.patient_id) == patient_id)
-    if statuses is not None:
-        stmt = stmt.where(col(WaitlistEntry.status).in_(statuses))
-    if start_from is not None:
-        stmt = stmt.where(col(WaitlistEntry.start_at) >= start_from)
-    if start_to is not None:
-        stmt = stmt.where(col(WaitlistEntry.start_at) < start_to)
-    total = (
-        int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
-        if count
-        else None
-    )
-    stmt = (
-        stmt.order_by(col(WaitlistEntry.created_at).desc(), col(WaitlistEntry.id).desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    rows = list(session.execute(stmt).scalars().all())
-    audit.read(
-        session,
-        user,
-        object_type="waitlist",
-        patient_ids=[e.patient_id for e in rows],
-        object_ids=[e.id for e in rows],
-    )
-    return rows, total
+    """One page of `waitlist_for`, optionally narrowed (`PageQuery`: the period's start in
+    [start_from, start_to)); with the total unless `count=False`. The read audited."""
+    order = (col(WaitlistEntry.created_at).desc(), col(WaitlistEntry.id).desc())
+    return own_page(session, user, WaitlistEntry, _waitlist_filter(user), order, query)
 
 
 def visible_waitlist_entry(*, session: Session, user: User, entry_id: uuid.UUID) -> WaitlistEntry:
