@@ -1,4 +1,4 @@
-"""Routes of scheduling: slots, holds, bookings, schedules, waitlist, notifications, exports."""
+"""Routes of scheduling: slots, holds, bookings, schedules, holidays, waitlist, exports."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import TypeAdapter
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from scheduling import service
 from scheduling.holidays import Calendar
@@ -26,7 +25,6 @@ from scheduling.schemas import (
     HoldCreate,
     HolidayCreate,
     HorizonPublic,
-    NotificationPublic,
     RescheduleRequest,
     RuleCreate,
     RulePublic,
@@ -36,9 +34,9 @@ from scheduling.schemas import (
     WaitlistPublic,
 )
 from telemed.core.deps import NowDep, SessionDep
-from telemed.core.errors import NotFound
-from telemed.core.notifications import Notification
+from telemed.core.errors import Forbidden, Invalid
 from telemed.core.pagination import OffsetQuery
+from telemed.core.settings import get_settings
 from telemed.identity.deps import CurrentUser, StaffUser
 from telemed.identity.models import Role
 
@@ -282,9 +280,6 @@ def add_exception(body: ExceptionCreate, session: SessionDep, user: StaffUser, n
 @router.post("/schedules/materialize", response_model=HorizonPublic)
 def run_horizon(session: SessionDep, user: StaffUser, now: NowDep) -> HorizonPublic:
     """Run the rolling-horizon job now (admins, coordinators); safe to repeat."""
-    from telemed.core.errors import Forbidden
-    from telemed.core.settings import get_settings
-
     if user.role not in (Role.ADMIN, Role.COORDINATOR):
         raise Forbidden("only coordinators and admins run the horizon job")
     expire_holds(session=session, now=now)
@@ -298,8 +293,6 @@ def list_holidays(
 ) -> list[DayPublic]:
     """Days off and adjusted working days (调休) between two dates."""
     if (end - start).days > 800:
-        from telemed.core.errors import Invalid
-
         raise Invalid("at most 800 days at a time", field="end")
     cal = Calendar.load(session=session, start=start, end=end)
     out = []
@@ -315,8 +308,6 @@ def list_holidays(
 @router.post("/holidays", response_model=DayPublic, status_code=201)
 def put_holiday(body: HolidayCreate, session: SessionDep, user: StaffUser) -> DayPublic:
     """Add or correct a calendar day (admins), e.g. the next year's notice."""
-    from telemed.core.errors import Forbidden
-
     if user.role != Role.ADMIN:
         raise Forbidden("only admins maintain the holiday calendar")
     row = session.get(Holiday, body.day) or Holiday(day=body.day, kind=body.kind)
@@ -356,51 +347,3 @@ def waitlist_entry(entry_id: uuid.UUID, session: SessionDep, user: CurrentUser) 
 def leave_waitlist(entry_id: uuid.UUID, session: SessionDep, user: CurrentUser, now: NowDep) -> Any:
     """Withdraw the request (409 when it has ended); a place offered to it goes to the next."""
     return service.leave_waitlist(session=session, entry_id=entry_id, by=user, now=now)
-
-
-# ------------------------------------------------------------ notifications (in-app channel)
-
-
-@router.get("/notifications", response_model=list[NotificationPublic], tags=["notifications"])
-def my_notifications(
-    session: SessionDep,
-    user: CurrentUser,
-    unread: bool = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: OffsetQuery = 0,
-) -> list[Notification]:
-    """The caller's in-app notifications, newest first."""
-    stmt = select(Notification).where(
-        Notification.user_id == user.id, Notification.channel == "in_app"
-    )
-    if unread:
-        stmt = stmt.where(col(Notification.read_at).is_(None))
-    stmt = stmt.order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
-    return list(session.execute(stmt.limit(limit).offset(offset)).scalars())
-
-
-@router.post(
-    "/notifications/{notification_id}/read",
-    response_model=NotificationPublic,
-    tags=["notifications"],
-)
-def mark_read(
-    notification_id: uuid.UUID, session: SessionDep, user: CurrentUser, now: NowDep
-) -> Notification:
-    row = session.get(Notification, notification_id)
-    if row is None or row.user_id != user.id:
-        raise NotFound(f"notification {notification_id} not found")
-    if row.read_at is None:
-        row.read_at = now
-    session.flush()
-    return row
-
-
-@router.post("/notifications/read-all", status_code=204, tags=["notifications"])
-def mark_all_read(session: SessionDep, user: CurrentUser, now: NowDep) -> Response:
-    session.execute(
-        update(Notification)
-        .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
-        .values(read_at=now)
-    )
-    return Response(status_code=204)

@@ -12,14 +12,15 @@ from telemed.identity.models import User
 
 # (session, user, patient_id) -> may this booking use family-doctor reserved capacity?
 ReservedEligibility = Callable[[Session, User, uuid.UUID | None], bool]
-_eligibility: list[ReservedEligibility] = []
+RESOLVERS: list[ReservedEligibility] = []  # the registered resolvers, in order
 
 
 def register_reserved_eligibility(fn: ReservedEligibility) -> None:
     """Let a domain (referrals) say who may use reserved capacity. Default: nobody."""
-    if fn not in _eligibility:
-        _eligibility.append(fn)
+    if fn not in RESOLVERS:
+        RESOLVERS.append(fn)
 
 
-def _eligible(session: Session, user: User, patient_id: uuid.UUID | None) -> bool:
-    return any(fn(session, user, patient_id) for fn in _eligibility)
+def eligible(session: Session, user: User, patient_id: uuid.UUID | None) -> bool:
+    """Whether a registered resolver lets this booking use reserved capacity."""
+    return any(fn(session, user, patient_id) for fn in RESOLVERS)

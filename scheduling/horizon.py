@@ -12,7 +12,6 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, insert
 from sqlmodel import Session, col, or_, select
@@ -25,11 +24,12 @@ from scheduling.models import (
     ScheduleRule,
     Slot,
 )
+from scheduling.notices import booking_notes
+from scheduling.places import release_expired_holds
 from scheduling.rules import expand
-from telemed.core import notifications
+from scheduling.waitlist import offer_freed
 from telemed.core.clock import to_shanghai
 from telemed.core.ids import uuid7
-from telemed.core.notifications import Notification
 from telemed.identity.models import User
 from telemed.network.models import Institution
 
@@ -240,69 +240,9 @@ def _flag_bookings(session: Session, slot: Slot, now: datetime) -> int:
     return len(rows)
 
 
-def holders(session: Session, booking: Booking) -> set[uuid.UUID]:
-    """Users to tell about a booking: who booked it and the patient's own account."""
-    return {booking.booked_by_id, *patient_accounts(session, booking)}
-
-
-def patient_accounts(session: Session, booking: Booking) -> set[uuid.UUID]:
-    """The patient's own accounts (told in the app, like whoever booked)."""
-    if booking.patient_id is None:
-        return set()
-    return set(
-        session.execute(select(User.id).where(User.patient_id == booking.patient_id)).scalars()
-    )
-
-
-def booking_notes(
-    session: Session,
-    booking: Booking,
-    *,
-    kind: str,
-    title: str,
-    body: str,
-    data: dict[str, Any],
-    now: datetime,
-) -> list[Notification]:
-    """The outbox rows of a booking event, built (the caller writes them): in the app for
-    each holder, and one SMS to the booking's patient (accounts or not)."""
-    rows = [
-        row
-        for uid in sorted(holders(session, booking))
-        for row in notifications.enqueue(
-            session=session,
-            user_id=uid,
-            kind=kind,
-            title=title,
-            body=body,
-            data=data,
-            now=now,
-            add=False,
-        )
-    ]
-    if booking.patient_id is not None:
-        rows.append(
-            notifications.text_patient(
-                session=session,
-                patient_id=booking.patient_id,
-                kind=kind,
-                title=title,
-                body=body,
-                data=data,
-                now=now,
-                add=False,
-            )
-        )
-    return rows
-
-
 def expire_holds(*, session: Session, now: datetime) -> int:
     """Release every expired hold (the booking path also does it per slot, under its lock)
     and offer the freed places to the waitlist, in order (a lapsed offer moves on)."""
-    # Function-level: scheduling.booking imports this module (holders).
-    from scheduling.booking import release_expired_holds
-    from scheduling.waitlist import offer_waitlist
-
     slot_ids = [
         sid
         for (sid,) in session.execute(
@@ -318,18 +258,8 @@ def expire_holds(*, session: Session, now: datetime) -> int:
         ).scalar_one()
         freed = release_expired_holds(session=session, slot=slot, now=now)
         n += freed
-        if slot.status == "active" and slot.start_at > now:
-            for _ in range(freed):
-                if offer_waitlist(session=session, slot=slot, now=now) is None:
-                    break
+        offer_freed(session=session, slot=slot, now=now, places=freed)
     return n
 
 
-__all__ = [
-    "HorizonResult",
-    "booking_notes",
-    "expire_holds",
-    "holders",
-    "materialize",
-    "patient_accounts",
-]
+__all__ = ["HorizonResult", "expire_holds", "materialize"]

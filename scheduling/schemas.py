@@ -270,18 +270,6 @@ class WaitlistPublic(BaseModel):
     created_at: datetime
 
 
-class NotificationPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    kind: str
-    title: str
-    body: str
-    data: dict[str, object]
-    created_at: datetime
-    read_at: datetime | None
-
-
 class HorizonPublic(BaseModel):
     rules: int
     created: int

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, case, func, text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from scheduling.eligibility import _eligible
+from scheduling.eligibility import eligible
 from scheduling.models import Slot
 from scheduling.schemas import SlotView
 from telemed.core.db import UTCDateTime
@@ -27,7 +27,7 @@ def viewer_eligible(*, session: Session, viewer: User | None) -> bool:
         return False
     if viewer.role == Role.FAMILY_DOCTOR:
         return True
-    return _eligible(session, viewer, viewer.patient_id)
+    return eligible(session, viewer, viewer.patient_id)
 
 
 def search_slots(

@@ -2,36 +2,34 @@
 (`from scheduling import service as scheduling_service`).
 
 The rules live in modules named for what they hold: `scheduling.search` (slot search),
-`scheduling.booking` (holds, bookings, the place-taking, cancel/reschedule, attendance,
-reminders; `scheduling.placement` is its one-statement PostgreSQL write),
-`scheduling.waitlist` (requests waiting for a freed place), `scheduling.schedules` (weekly
-rules and exceptions), `scheduling.eligibility` (who may use reserved capacity) and
-`scheduling.references` (what a booking may reference). This module re-exports them;
-patch a private name in the module that holds it."""
+`scheduling.booking` (holding, booking, cancel/reschedule, attendance, reminders),
+`scheduling.places` (taking and giving back places in slots, expiring holds;
+`scheduling.placement` is its one-statement PostgreSQL write), `scheduling.waitlist`
+(requests waiting for a freed place), `scheduling.access` (lookups, who sees a booking,
+audited reads), `scheduling.policy` (who may see, manage and book what),
+`scheduling.notices` (telling people about a booking), `scheduling.schedules` (weekly rules
+and exceptions), `scheduling.eligibility` (who may use reserved capacity) and
+`scheduling.references` (what a booking may reference). Imports go one way: booking ->
+waitlist -> places -> access/policy/notices. This module re-exports them; patch a private
+name in the module that holds it."""
 
 from __future__ import annotations
 
+from scheduling import eligibility
+from scheduling.access import get_booking, get_slot, read_booking, slot_of, visible_booking
 from scheduling.booking import (
-    NOSHOW_WINDOW_DAYS,
-    PATIENT_SERVICE_CLASSES,
     book,
     bookings_for,
     bookings_page,
-    can_see_booking,
     cancel_booking,
-    get_booking,
-    get_slot,
     hold_slot,
     mark,
-    read_booking,
-    release_expired_holds,
     reschedule,
     send_reminders,
-    slot_of,
-    visible_booking,
 )
 from scheduling.eligibility import ReservedEligibility, register_reserved_eligibility
-from scheduling.eligibility import _eligibility as _eligibility  # the registered resolvers
+from scheduling.places import release_expired_holds
+from scheduling.policy import NOSHOW_WINDOW_DAYS, PATIENT_SERVICE_CLASSES, can_see_booking
 from scheduling.references import ReferenceAccess, register_booking_reference
 from scheduling.schedules import add_exception, create_rule, get_rule, list_rules, update_rule
 from scheduling.search import count_slots, earliest_slots, search_slots, viewer_eligible
@@ -45,6 +43,8 @@ from scheduling.waitlist import (
     waitlist_for,
     waitlist_page,
 )
+
+_eligibility = eligibility.RESOLVERS  # the registered resolvers (tests remove their own)
 
 __all__ = [
     "NOSHOW_WINDOW_DAYS",

@@ -4,26 +4,33 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from scheduling.booking import (
-    _notify,
-    _reserve,
-    _resolve_patient,
-    _take_place,
-    _when,
-    cancel_booking,
-)
+from scheduling.access import PageQuery, own_page, record_change, shown
 from scheduling.models import Booking, BookingStatus, Slot, WaitlistEntry
+from scheduling.notices import notify, when
+from scheduling.places import cancel_place, reserve, take_place
+from scheduling.policy import resolve_patient
 from scheduling.schemas import WaitlistCreate
 from scheduling.states import WAITLIST
 from telemed.core import audit
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.identity.models import User
+
+__all__ = [
+    "WAITLIST_OFFER_MINUTES",
+    "join_waitlist",
+    "leave_waitlist",
+    "offer_freed",
+    "offer_waitlist",
+    "read_waitlist_entry",
+    "visible_waitlist_entry",
+    "waitlist_for",
+    "waitlist_page",
+]
 
 WAITLIST_OFFER_MINUTES = 120
 
@@ -34,7 +41,7 @@ def join_waitlist(
     """Wait for a slot of a specialty (and institution, class) in a date range."""
     if data.end_at <= now:
         raise Invalid("the range is in the past", field="end_at")
-    patient_id = _resolve_patient(session, by, data.patient_id)
+    patient_id = resolve_patient(session, by, data.patient_id)
     entry = WaitlistEntry(
         requested_by_id=by.id,
         patient_id=patient_id,
@@ -47,25 +54,8 @@ def join_waitlist(
     )
     session.add(entry)
     session.flush()
-    _audit(session, by, "create", entry, now=now)
+    record_change(session, by, "create", entry, now=now)
     return entry
-
-
-def _audit(
-    session: Session, by: User | None, action: str, entry: WaitlistEntry, *, now: datetime
-) -> None:
-    """The audit row of a change of a waitlist request, naming its patient."""
-    audit.record(
-        session=session,
-        by=by,
-        actor_role=None if by else "system",
-        action=action,
-        object_type="waitlist",
-        object_id=entry.id,
-        patient_id=entry.patient_id,
-        detail={"status": entry.status},
-        at=now,
-    )
 
 
 def _waitlist_filter(user: User) -> Any:
@@ -79,52 +69,16 @@ def waitlist_for(
     *, session: Session, user: User, limit: int = 50, offset: int = 0
 ) -> list[WaitlistEntry]:
     """The caller's waitlist requests (made by them or for them as the patient), newest first."""
-    rows, _ = waitlist_page(session=session, user=user, limit=limit, offset=offset, count=False)
-    return rows
+    return waitlist_page(session=session, user=user, limit=limit, offset=offset, count=False)[0]
 
 
 def waitlist_page(
-    *,
-    session: Session,
-    user: User,
-    limit: int = 50,
-    offset: int = 0,
-    patient_id: uuid.UUID | None = None,
-    statuses: list[str] | None = None,
-    start_from: datetime | None = None,
-    start_to: datetime | None = None,
-    count: bool = True,
+    *, session: Session, user: User, **query: Unpack[PageQuery]
 ) -> tuple[list[WaitlistEntry], int | None]:
-    """One page of `waitlist_for`, optionally narrowed (the period's start in
-    [start_from, start_to)); with the total when `count`. The read audited."""
-    stmt = select(WaitlistEntry).where(_waitlist_filter(user))
-    if patient_id is not None:
-        stmt = stmt.where(col(WaitlistEntry.patient_id) == patient_id)
-    if statuses is not None:
-        stmt = stmt.where(col(WaitlistEntry.status).in_(statuses))
-    if start_from is not None:
-        stmt = stmt.where(col(WaitlistEntry.start_at) >= start_from)
-    if start_to is not None:
-        stmt = stmt.where(col(WaitlistEntry.start_at) < start_to)
-    total = (
-        int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
-        if count
-        else None
-    )
-    stmt = (
-        stmt.order_by(col(WaitlistEntry.created_at).desc(), col(WaitlistEntry.id).desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    rows = list(session.execute(stmt).scalars().all())
-    audit.read(
-        session,
-        user,
-        object_type="waitlist",
-        patient_ids=[e.patient_id for e in rows],
-        object_ids=[e.id for e in rows],
-    )
-    return rows, total
+    """One page of `waitlist_for`, optionally narrowed (`PageQuery`: the period's start in
+    [start_from, start_to)); with the total unless `count=False`. The read audited."""
+    order = (col(WaitlistEntry.created_at).desc(), col(WaitlistEntry.id).desc())
+    return own_page(session, user, WaitlistEntry, _waitlist_filter(user), order, query)
 
 
 def visible_waitlist_entry(*, session: Session, user: User, entry_id: uuid.UUID) -> WaitlistEntry:
@@ -151,15 +105,7 @@ def read_waitlist_entry(
 ) -> WaitlistEntry:
     """A waitlist request the caller may see, for display; the read audited."""
     entry = visible_waitlist_entry(session=session, user=user, entry_id=entry_id)
-    audit.read(
-        session,
-        user,
-        object_type="waitlist",
-        object_id=entry.id,
-        patient_ids=[entry.patient_id],
-        what=what,
-    )
-    return entry
+    return shown(session, user, entry, object_type="waitlist", what=what)
 
 
 def leave_waitlist(
@@ -172,15 +118,16 @@ def leave_waitlist(
         if entry.status == "offered" and entry.offered_booking_id is not None:
             hold = session.get(Booking, entry.offered_booking_id)
             if hold is not None and hold.status == BookingStatus.PENDING:
-                # cancelling the offered hold ends the request too (see cancel_booking)
-                cancel_booking(
+                # cancelling the offered hold ends the request too (see cancel_place)
+                _, slot = cancel_place(
                     session=session, booking_id=hold.id, by=by, now=now, reason="left waitlist"
                 )
+                offer_freed(session=session, slot=slot, now=now)
                 session.refresh(entry)
-                _audit(session, by, "leave", entry, now=now)
+                record_change(session, by, "leave", entry, now=now)
                 return entry
         entry.status = WAITLIST.next(entry.status, "leave")
-        _audit(session, by, "leave", entry, now=now)
+        record_change(session, by, "leave", entry, now=now)
         session.flush()
         return entry
 
@@ -209,7 +156,7 @@ def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | 
             continue
         try:
             with session.begin_nested():
-                pending = _reserve(
+                pending = reserve(
                     session,
                     slot_id=slot.id,
                     by=requester,
@@ -218,18 +165,18 @@ def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | 
                     status=BookingStatus.PENDING,
                     hold_minutes=WAITLIST_OFFER_MINUTES,
                 )
-                hold = _take_place(session, pending, now)
+                hold = take_place(session, pending, now)
                 hold.waitlist_entry_id = entry.id
                 entry.status = WAITLIST.next(entry.status, "offer")
                 entry.offered_booking_id = hold.id
-                _audit(session, None, "offer", entry, now=now)
-                _notify(
+                record_change(session, None, "offer", entry, now=now)
+                notify(
                     session,
                     hold,
                     kind="waitlist.offer",
                     title="候补号源 A slot is offered to you",
                     body=(
-                        f"{_when(hold)} 有空余号源，"
+                        f"{when(hold)} 有空余号源，"
                         f"已为您保留 {WAITLIST_OFFER_MINUTES} 分钟，请确认。"
                     ),
                     now=now,
@@ -239,3 +186,13 @@ def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | 
         except (Conflict, Forbidden, Invalid, NotFound, IntegrityError):
             continue  # this request cannot take it (overlap, policy): next in line
     return None
+
+
+def offer_freed(*, session: Session, slot: Slot, now: datetime, places: int = 1) -> None:
+    """Offer the places just freed in a slot (still active, in the future) to the waitlist,
+    in order, while waiting requests take them."""
+    if slot.status != "active" or slot.start_at <= now:
+        return
+    for _ in range(places):
+        if offer_waitlist(session=session, slot=slot, now=now) is None:
+            return

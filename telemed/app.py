@@ -32,6 +32,7 @@ from telemed.core.settings import Settings, get_settings
 from telemed.dashboard.api import router as dashboard_router
 from telemed.fhir.api import router as fhir_router
 from telemed.identity.api import router as identity_router
+from telemed.inbox.api import router as inbox_router
 from telemed.jobs import runner as jobs_runner
 from telemed.jobs.api import router as jobs_router
 from telemed.jobs.tasks import Context as JobContext
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(video_router)
     install_consultations(app, settings)
     app.include_router(scheduling_router)
+    app.include_router(inbox_router)
     app.include_router(dicom_router)
     app.include_router(dicomweb_router)
     app.include_router(referrals_router)

@@ -161,7 +161,7 @@ def test_a_full_slot_leaves_no_claim_booking_or_notification(
     )
     # The early refusal reads the committed state: let it see room, so that the statement's
     # UPDATE is what refuses (as when a concurrent booking took the last place meanwhile).
-    monkeypatch.setattr("scheduling.booking._has_room", lambda *a, **k: True)
+    monkeypatch.setattr("scheduling.places._has_room", lambda *a, **k: True)
     doctor = new_doctor(role=Role.COUNTY_DOCTOR)
     with pytest.raises(Conflict) as exc:
         service.book(
