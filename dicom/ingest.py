@@ -260,9 +260,7 @@ def ingest(
     if not already:
         check_study_size(session=session, info=info, max_study_bytes=max_study_bytes)
     archive.store(data)
-    path = None
-    if archive.name == "local":
-        path = f"{info.study_uid}/{info.series_uid}/{info.sop_uid}.dcm"
+    path = archive.file_path(info.study_uid, info.series_uid, info.sop_uid)
     study, created = service.index_instance(
         session=session,
         info=info,
