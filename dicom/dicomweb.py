@@ -555,7 +555,7 @@ def _store_all(
         except ArchiveError as exc:
             failed.append({**ref, "00081197": {"vr": "US", "Value": [0xC000]}, "_reason": str(exc)})
             continue
-        study = service._study(session, result.study_uid)
+        study = service.study_by_uid(session, result.study_uid)
         if study is not None:
             service.record_access(
                 session=session,
