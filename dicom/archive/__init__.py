@@ -45,6 +45,10 @@ class Archive(Protocol):
 
     name: str
 
+    @property
+    def url(self) -> str | None:
+        """The archive's own base URL (None for files): answers must never hand it out."""
+
     def ping(self) -> None:
         """Raise when the archive cannot serve."""
 

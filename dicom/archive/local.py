@@ -113,6 +113,7 @@ class LocalArchive:
     """Files on disk: `<root>/<study>/<series>/<sop>.dcm` + `<sop>.json` (DICOM JSON header)."""
 
     name = "local"
+    url: str | None = None  # files, not a server
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)

@@ -60,8 +60,7 @@ def json_response(body: Any, status: int = 200) -> Response:
 def answer(request: Request, archive: Archive, body: Any) -> Response:
     """A QIDO/WADO metadata answer from the archive, with only our own URLs in it."""
     base = str(request.base_url).rstrip("/") + "/dicom-web"
-    archive_url = getattr(archive, "url", None)
-    return json_response(own_urls.rewrite(body, archive_url=archive_url, public_base=base))
+    return json_response(own_urls.rewrite(body, archive_url=archive.url, public_base=base))
 
 
 def call(fn: Callable[..., T], *args: Any, **kw: Any) -> T:
