@@ -1,5 +1,5 @@
-"""What the DICOMweb services share: the caller (`ReaderDep`), archive error mapping and
-DICOM JSON answers carrying only our own URLs."""
+"""What the DICOMweb services share: the request (`WebRequestDep`), archive error mapping
+and DICOM JSON answers carrying only our own URLs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
 from dicom import own_urls, service
-from dicom.archive import Archive, ArchiveError, ArchiveUnavailable, NotInArchive
+from dicom.archive import Archive, ArchiveDep, ArchiveError, ArchiveUnavailable, NotInArchive
 from telemed.core.deps import NowDep, SessionDep
 from telemed.core.errors import Invalid, NotFound, Unavailable
 from telemed.core.pagination import MAX_OFFSET
@@ -30,13 +30,15 @@ def dicomweb_router() -> APIRouter:
 
 
 @dataclass(frozen=True)
-class Reader:
-    """Who asks, in which transaction, when and from where."""
+class WebRequest:
+    """One DICOMweb request: who asks, in which transaction, when, from where, of which archive."""
 
+    request: Request
     session: Session
     user: User
     now: datetime
     ip: str | None
+    archive: Archive
 
     def open_study(self, study_uid: str, *, what: str) -> None:
         """404 unless the caller may see the study; audit the access."""
@@ -46,21 +48,28 @@ class Reader:
         )
 
 
-async def _reader(session: SessionDep, user: CurrentUser, now: NowDep, ip: ClientIP) -> Reader:
-    return Reader(session=session, user=user, now=now, ip=ip)
+async def _web_request(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    ip: ClientIP,
+    archive: ArchiveDep,
+) -> WebRequest:
+    return WebRequest(request=request, session=session, user=user, now=now, ip=ip, archive=archive)
 
 
-ReaderDep = Annotated[Reader, Depends(_reader)]
+WebRequestDep = Annotated[WebRequest, Depends(_web_request)]
 
 
 def json_response(body: Any, status: int = 200) -> Response:
     return JSONResponse(body, status_code=status, media_type=DICOM_JSON)
 
 
-def answer(request: Request, archive: Archive, body: Any) -> Response:
+def answer(web: WebRequest, body: Any) -> Response:
     """A QIDO/WADO metadata answer from the archive, with only our own URLs in it."""
-    base = str(request.base_url).rstrip("/") + "/dicom-web"
-    return json_response(own_urls.rewrite(body, archive_url=archive.url, public_base=base))
+    base = str(web.request.base_url).rstrip("/") + "/dicom-web"
+    return json_response(own_urls.rewrite(body, archive_url=web.archive.url, public_base=base))
 
 
 def call(fn: Callable[..., T], *args: Any, **kw: Any) -> T:

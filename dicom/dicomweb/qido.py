@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
 from fastapi.responses import Response
 from sqlmodel import col, select
 
 from dicom import service
-from dicom.archive import Archive, ArchiveDep
-from dicom.dicomweb.common import Reader, ReaderDep, answer, call, dicomweb_router, query_params
+from dicom.dicomweb.common import (
+    WebRequest,
+    WebRequestDep,
+    answer,
+    call,
+    dicomweb_router,
+    query_params,
+)
 from dicom.models import Study
 from dicom.schemas import UIDPath
 from telemed.core import audit
@@ -28,10 +33,10 @@ def _study_uid_of(item: dict[str, Any]) -> str | None:
 
 
 def _filtered(
-    reader: Reader, items: list[dict[str, Any]], params: dict[str, str], *, what: str
+    web: WebRequest, items: list[dict[str, Any]], params: dict[str, str], *, what: str
 ) -> list[dict[str, Any]]:
     """The results the caller may see, paged, with one audit row naming their patients."""
-    session, user = reader.session, reader.user
+    session, user = web.session, web.user
     uids = {u for u in (_study_uid_of(i) for i in items) if u}
     allowed = service.visible_study_uids(session=session, user=user, among=uids)
     kept = [i for i in items if _study_uid_of(i) in allowed]
@@ -56,19 +61,17 @@ def _search_unpaged(params: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in params.items() if k not in ("limit", "offset")}
 
 
-def _search_visible(
-    reader: Reader, archive: Archive, level: str, params: dict[str, str]
-) -> list[dict[str, Any]]:
+def _search_visible(web: WebRequest, level: str, params: dict[str, str]) -> list[dict[str, Any]]:
     """Search the archive only among the studies the user may see (UID list matching).
 
     Without this, a reader's query would scan the whole archive and be filtered here.
     Results are still filtered afterwards (`_filtered`) whatever the archive returns.
     """
     query = _search_unpaged(params)
-    user = reader.user
+    user, archive = web.user, web.archive
     if user.role == Role.ADMIN or "StudyInstanceUID" in query or "0020000D" in query:
         return call(archive.search, level, query)
-    visible = sorted(service.visible_study_uids(session=reader.session, user=user))
+    visible = sorted(service.visible_study_uids(session=web.session, user=user))
     if not visible:
         return []
     if len(visible) > MAX_UID_LIST:
@@ -80,62 +83,47 @@ def _search_visible(
     return out
 
 
-def _search_all(request: Request, reader: Reader, archive: Archive, level: str) -> Response:
-    params = query_params(request)
-    items = _search_visible(reader, archive, level, params)
-    return answer(request, archive, _filtered(reader, items, params, what=f"qido-{level}"))
+def _search_all(web: WebRequest, level: str) -> Response:
+    params = query_params(web.request)
+    items = _search_visible(web, level, params)
+    return answer(web, _filtered(web, items, params, what=f"qido-{level}"))
 
 
 @router.get("/studies")
-def search_studies(request: Request, reader: ReaderDep, archive: ArchiveDep) -> Response:
+def search_studies(web: WebRequestDep) -> Response:
     """QIDO-RS: the studies the caller may see that match the query."""
-    return _search_all(request, reader, archive, "studies")
+    return _search_all(web, "studies")
 
 
 @router.get("/series")
-def search_all_series(request: Request, reader: ReaderDep, archive: ArchiveDep) -> Response:
-    return _search_all(request, reader, archive, "series")
+def search_all_series(web: WebRequestDep) -> Response:
+    return _search_all(web, "series")
 
 
 @router.get("/instances")
-def search_all_instances(request: Request, reader: ReaderDep, archive: ArchiveDep) -> Response:
-    return _search_all(request, reader, archive, "instances")
+def search_all_instances(web: WebRequestDep) -> Response:
+    return _search_all(web, "instances")
 
 
 def _search_in(
-    request: Request,
-    reader: Reader,
-    archive: Archive,
-    level: str,
-    study_uid: str,
-    series_uid: str | None = None,
+    web: WebRequest, level: str, study_uid: str, series_uid: str | None = None
 ) -> Response:
-    reader.open_study(study_uid, what=f"qido-{level}")
-    params = query_params(request)
+    web.open_study(study_uid, what=f"qido-{level}")
+    params = query_params(web.request)
     kw = {"study_uid": study_uid} | ({"series_uid": series_uid} if series_uid else {})
-    return answer(request, archive, call(archive.search, level, params, **kw))
+    return answer(web, call(web.archive.search, level, params, **kw))
 
 
 @router.get("/studies/{study_uid}/series")
-def search_series(
-    study_uid: UIDPath, request: Request, reader: ReaderDep, archive: ArchiveDep
-) -> Response:
-    return _search_in(request, reader, archive, "series", study_uid)
+def search_series(study_uid: UIDPath, web: WebRequestDep) -> Response:
+    return _search_in(web, "series", study_uid)
 
 
 @router.get("/studies/{study_uid}/instances")
-def search_study_instances(
-    study_uid: UIDPath, request: Request, reader: ReaderDep, archive: ArchiveDep
-) -> Response:
-    return _search_in(request, reader, archive, "instances", study_uid)
+def search_study_instances(study_uid: UIDPath, web: WebRequestDep) -> Response:
+    return _search_in(web, "instances", study_uid)
 
 
 @router.get("/studies/{study_uid}/series/{series_uid}/instances")
-def search_instances(
-    study_uid: UIDPath,
-    series_uid: UIDPath,
-    request: Request,
-    reader: ReaderDep,
-    archive: ArchiveDep,
-) -> Response:
-    return _search_in(request, reader, archive, "instances", study_uid, series_uid)
+def search_instances(study_uid: UIDPath, series_uid: UIDPath, web: WebRequestDep) -> Response:
+    return _search_in(web, "instances", study_uid, series_uid)

@@ -16,8 +16,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from dicom import service
-from dicom.archive import Archive, ArchiveDep, ArchiveError, ArchiveUnavailable
-from dicom.dicomweb.common import Reader, ReaderDep, dicomweb_router, json_response
+from dicom.archive import ArchiveError, ArchiveUnavailable
+from dicom.dicomweb.common import WebRequest, WebRequestDep, dicomweb_router, json_response
 from dicom.ingest import (
     NotReceived,
     Origin,
@@ -64,6 +64,7 @@ def parse_multipart_related(body: bytes, content_type: str) -> list[bytes]:
 def _stow_result(
     request: Request, stored: list[dict[str, Any]], failed: list[dict[str, Any]]
 ) -> Response:
+    """The STOW-RS answer: 200 all stored, 202 some, 409 none."""
     body: dict[str, Any] = {}
     if stored:
         body["00081199"] = {"vr": "SQ", "Value": stored}
@@ -81,14 +82,13 @@ def _stow_result(
 
 def _store_all(
     *,
-    reader: Reader,
-    archive: Archive,
+    web: WebRequest,
     parts: list[bytes],
     expected_study: str | None,
     patient_id: uuid.UUID | None,
     settings: Settings,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    session, user, now = reader.session, reader.user, reader.now
+    session, user, now = web.session, web.user, web.now
     spool = Spool(settings.dicom.spool_dir)
     origin = Origin(institution_id=user.institution_id, source="stow", patient_id=patient_id)
     stored: list[dict[str, Any]] = []
@@ -116,7 +116,7 @@ def _store_all(
         try:
             result = store_received(
                 session=session,
-                archive=archive,
+                archive=web.archive,
                 spool=spool,
                 receipt=receipt,
                 data=data,
@@ -143,7 +143,7 @@ def _store_all(
                 study=study,
                 what="stow",
                 now=now,
-                ip=reader.ip,
+                ip=web.ip,
                 action="create",
                 detail={"sop_uid": result.sop_uid},
             )
@@ -156,14 +156,9 @@ def _store_all(
 
 
 async def _stow(
-    request: Request,
-    reader: Reader,
-    archive: Archive,
-    settings: Settings,
-    study_uid: str | None,
-    patient_id: uuid.UUID | None,
+    web: WebRequest, settings: Settings, study_uid: str | None, patient_id: uuid.UUID | None
 ) -> Response:
-    user = reader.user
+    request, user = web.request, web.user
     if not is_staff(user) or user.role == Role.ADMIN and user.institution_id is None:
         raise Forbidden("only staff of an institution may upload studies")
     length = int(request.headers.get("content-length") or 0)
@@ -182,11 +177,10 @@ async def _stow(
     if not parts:
         raise Invalid("no DICOM parts in the request", field="body")
     if patient_id is not None:
-        await run_in_threadpool(require_patient_read, reader.session, user, patient_id)
+        await run_in_threadpool(require_patient_read, web.session, user, patient_id)
     stored, failed = await run_in_threadpool(
         lambda: _store_all(
-            reader=reader,
-            archive=archive,
+            web=web,
             parts=parts,
             expected_study=study_uid,
             patient_id=patient_id,
@@ -198,23 +192,17 @@ async def _stow(
 
 @router.post("/studies")
 async def stow_studies(
-    request: Request,
-    reader: ReaderDep,
-    archive: ArchiveDep,
-    settings: SettingsDep,
-    patient_id: uuid.UUID | None = None,
+    web: WebRequestDep, settings: SettingsDep, patient_id: uuid.UUID | None = None
 ) -> Response:
     """STOW-RS: store instances under the uploader's institution (200, 202 partial, 409)."""
-    return await _stow(request, reader, archive, settings, None, patient_id)
+    return await _stow(web, settings, None, patient_id)
 
 
 @router.post("/studies/{study_uid}")
 async def stow_study(
     study_uid: UIDPath,
-    request: Request,
-    reader: ReaderDep,
-    archive: ArchiveDep,
+    web: WebRequestDep,
     settings: SettingsDep,
     patient_id: uuid.UUID | None = None,
 ) -> Response:
-    return await _stow(request, reader, archive, settings, study_uid, patient_id)
+    return await _stow(web, settings, study_uid, patient_id)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Path, Query, Request
+from fastapi import Path, Query
 from fastapi.responses import Response
 
-from dicom.archive import Archive, ArchiveDep
-from dicom.dicomweb.common import ReaderDep, answer, call, dicomweb_router
+from dicom.dicomweb.common import WebRequest, WebRequestDep, answer, call, dicomweb_router
 from dicom.schemas import UIDPath
 from telemed.core.errors import Invalid
 
@@ -17,37 +16,26 @@ router = dicomweb_router()
 MAX_FRAME = 2**31 - 1  # NumberOfFrames is an IS: at most 2^31 - 1
 
 
+def _metadata(web: WebRequest, study_uid: str, *more: str) -> Response:
+    web.open_study(study_uid, what="metadata")
+    return answer(web, call(web.archive.metadata, study_uid, *more))
+
+
 @router.get("/studies/{study_uid}/metadata")
-def study_metadata(
-    study_uid: UIDPath, request: Request, reader: ReaderDep, archive: ArchiveDep
-) -> Response:
-    reader.open_study(study_uid, what="metadata")
-    return answer(request, archive, call(archive.metadata, study_uid))
+def study_metadata(study_uid: UIDPath, web: WebRequestDep) -> Response:
+    return _metadata(web, study_uid)
 
 
 @router.get("/studies/{study_uid}/series/{series_uid}/metadata")
-def series_metadata(
-    study_uid: UIDPath,
-    series_uid: UIDPath,
-    request: Request,
-    reader: ReaderDep,
-    archive: ArchiveDep,
-) -> Response:
-    reader.open_study(study_uid, what="metadata")
-    return answer(request, archive, call(archive.metadata, study_uid, series_uid))
+def series_metadata(study_uid: UIDPath, series_uid: UIDPath, web: WebRequestDep) -> Response:
+    return _metadata(web, study_uid, series_uid)
 
 
 @router.get("/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}/metadata")
 def instance_metadata(
-    study_uid: UIDPath,
-    series_uid: UIDPath,
-    sop_uid: UIDPath,
-    request: Request,
-    reader: ReaderDep,
-    archive: ArchiveDep,
+    study_uid: UIDPath, series_uid: UIDPath, sop_uid: UIDPath, web: WebRequestDep
 ) -> Response:
-    reader.open_study(study_uid, what="metadata")
-    return answer(request, archive, call(archive.metadata, study_uid, series_uid, sop_uid))
+    return _metadata(web, study_uid, series_uid, sop_uid)
 
 
 def _multipart(parts: list[bytes], media_type: str, extra: str = "") -> Response:
@@ -64,38 +52,31 @@ def _multipart(parts: list[bytes], media_type: str, extra: str = "") -> Response
     )
 
 
-def _instances(archive: Archive, study_uid: str, series_uid: str | None = None) -> Response:
+def _instances(web: WebRequest, study_uid: str, series_uid: str | None = None) -> Response:
     """Every instance of a study (or one of its series) as multipart/related DICOM."""
-    meta = call(archive.metadata, study_uid, series_uid)
+    web.open_study(study_uid, what="retrieve-series" if series_uid else "retrieve-study")
+    meta = call(web.archive.metadata, study_uid, series_uid)
     sops = [(m["0020000E"]["Value"][0], m["00080018"]["Value"][0]) for m in meta]
-    parts = [call(archive.instance, study_uid, se, sop) for se, sop in sops]
+    parts = [call(web.archive.instance, study_uid, se, sop) for se, sop in sops]
     return _multipart(parts, "application/dicom")
 
 
 @router.get("/studies/{study_uid}")
-def retrieve_study(study_uid: UIDPath, reader: ReaderDep, archive: ArchiveDep) -> Response:
-    reader.open_study(study_uid, what="retrieve-study")
-    return _instances(archive, study_uid)
+def retrieve_study(study_uid: UIDPath, web: WebRequestDep) -> Response:
+    return _instances(web, study_uid)
 
 
 @router.get("/studies/{study_uid}/series/{series_uid}")
-def retrieve_series(
-    study_uid: UIDPath, series_uid: UIDPath, reader: ReaderDep, archive: ArchiveDep
-) -> Response:
-    reader.open_study(study_uid, what="retrieve-series")
-    return _instances(archive, study_uid, series_uid)
+def retrieve_series(study_uid: UIDPath, series_uid: UIDPath, web: WebRequestDep) -> Response:
+    return _instances(web, study_uid, series_uid)
 
 
 @router.get("/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}")
 def retrieve_instance(
-    study_uid: UIDPath,
-    series_uid: UIDPath,
-    sop_uid: UIDPath,
-    reader: ReaderDep,
-    archive: ArchiveDep,
+    study_uid: UIDPath, series_uid: UIDPath, sop_uid: UIDPath, web: WebRequestDep
 ) -> Response:
-    reader.open_study(study_uid, what="retrieve-instance")
-    data = call(archive.instance, study_uid, series_uid, sop_uid)
+    web.open_study(study_uid, what="retrieve-instance")
+    data = call(web.archive.instance, study_uid, series_uid, sop_uid)
     return _multipart([data], "application/dicom")
 
 
@@ -119,12 +100,11 @@ def retrieve_frames(
     frames: Annotated[
         str, Path(pattern=r"^[0-9]+(,[0-9]+)*$", description="1-based frame numbers, n[,m...]")
     ],
-    reader: ReaderDep,
-    archive: ArchiveDep,
+    web: WebRequestDep,
 ) -> Response:
     numbers = _frame_numbers(frames)
-    reader.open_study(study_uid, what="frames")
-    data = call(archive.frames, study_uid, series_uid, sop_uid, numbers)
+    web.open_study(study_uid, what="frames")
+    data = call(web.archive.frames, study_uid, series_uid, sop_uid, numbers)
     return _multipart(data, "application/octet-stream", "; transfer-syntax=1.2.840.10008.1.2.1")
 
 
@@ -138,23 +118,17 @@ def _window(text: str | None) -> tuple[float, float] | None:
         raise Invalid("window is centre,width[,function]", field="window") from exc
 
 
-def _rendered_type(request: Request) -> str:
-    accept = request.headers.get("accept", "")
-    return "image/jpeg" if "image/jpeg" in accept and "image/png" not in accept else "image/png"
-
-
 def _render(
-    request: Request,
-    archive: Archive,
-    study_uid: str,
-    series_uid: str,
-    sop_uid: str,
-    frame: int,
-    window: str | None,
+    web: WebRequest, study_uid: str, series_uid: str, sop_uid: str, frame: int, window: str | None
 ) -> Response:
-    media_type = _rendered_type(request)
+    """One frame rendered (PNG, or JPEG when asked), windowed if `window` is given."""
+    web.open_study(study_uid, what="rendered")
+    accept = web.request.headers.get("accept", "")
+    media_type = (
+        "image/jpeg" if "image/jpeg" in accept and "image/png" not in accept else "image/png"
+    )
     data = call(
-        archive.rendered,
+        web.archive.rendered,
         study_uid,
         series_uid,
         sop_uid,
@@ -173,14 +147,11 @@ def rendered_instance(
     study_uid: UIDPath,
     series_uid: UIDPath,
     sop_uid: UIDPath,
-    request: Request,
-    reader: ReaderDep,
-    archive: ArchiveDep,
+    web: WebRequestDep,
     window: WindowQuery = None,
 ) -> Response:
     """The first frame rendered (PNG, or JPEG when asked), windowed if `window` is given."""
-    reader.open_study(study_uid, what="rendered")
-    return _render(request, archive, study_uid, series_uid, sop_uid, 1, window)
+    return _render(web, study_uid, series_uid, sop_uid, 1, window)
 
 
 @router.get("/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}/frames/{frame}/rendered")
@@ -189,10 +160,7 @@ def rendered_frame(
     series_uid: UIDPath,
     sop_uid: UIDPath,
     frame: Annotated[int, Path(ge=1, le=MAX_FRAME)],
-    request: Request,
-    reader: ReaderDep,
-    archive: ArchiveDep,
+    web: WebRequestDep,
     window: WindowQuery = None,
 ) -> Response:
-    reader.open_study(study_uid, what="rendered")
-    return _render(request, archive, study_uid, series_uid, sop_uid, frame, window)
+    return _render(web, study_uid, series_uid, sop_uid, frame, window)
