@@ -50,16 +50,10 @@ def parse_date(value: str) -> date | None:
 
 
 def _insert_study(
-    session: Session,
-    *,
-    info: InstanceInfo,
-    institution_id: uuid.UUID | None,
-    source_ae: str | None,
-    source: str,
-    now: datetime,
-    patient_id: uuid.UUID | None,
+    session: Session, item: Received, *, source: str, now: datetime, patient_id: uuid.UUID | None
 ) -> None:
     """Insert the study row unless a concurrent ingest already did (the UID decides)."""
+    info = item.info
     session.execute(
         insert_for(session, Study)
         .values(
@@ -77,8 +71,8 @@ def _insert_study(
             series_count=0,
             instance_count=0,
             size_bytes=0,
-            source_institution_id=institution_id,
-            source_ae=source_ae,
+            source_institution_id=item.institution_id,
+            source_ae=item.source_ae,
             source=source,
             created_at=now,
             updated_at=now,
@@ -143,9 +137,7 @@ def index_instances(
         if uid not in found:
             _insert_study(
                 session,
-                info=item.info,
-                institution_id=item.institution_id,
-                source_ae=item.source_ae,
+                item,
                 source=source,
                 now=now,
                 patient_id=item.patient_id or _order_patient(orders.get(uid)),

@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from dicom.index import parse_date
 from dicom.models import Study
 from dicom.orders import attach
-from dicom.visibility import record_access, study_by_uid
+from dicom.visibility import newest_first, record_access, study_by_uid
 from telemed.core import audit
 from telemed.core.errors import Conflict, Forbidden
 from telemed.identity.models import DOCTOR_ROLES, Patient, User
@@ -31,13 +30,7 @@ def unmatched_studies(
     stmt = select(Study).where(
         Study.source_institution_id == user.institution_id, col(Study.patient_id).is_(None)
     )
-    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = session.execute(
-        stmt.order_by(col(Study.created_at).desc(), col(Study.id).desc())
-        .limit(limit)
-        .offset(offset)
-    ).scalars()
-    return list(rows), int(total)
+    return newest_first(session, stmt, limit=limit, offset=offset)
 
 
 def _unmatched_study(session: Session, user: User, study_uid: str) -> Study:

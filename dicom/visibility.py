@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from dicom.models import LinkTarget, Study, StudyLink
 from dicom.schemas import StudySummary
@@ -171,13 +172,21 @@ def list_studies(
         stmt = stmt.where(Study.patient_id == patient_id)
     if modality:
         stmt = stmt.where(col(Study.modality).contains(modality.upper()))
+    rows, total = newest_first(session, stmt, limit=limit, offset=offset)
+    return [summary_of(session, s) for s in rows], total
+
+
+def newest_first(
+    session: Session, stmt: SelectOfScalar[Study], *, limit: int, offset: int
+) -> tuple[list[Study], int]:
+    """One page of a study query, newest first, with the total."""
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     rows = session.execute(
         stmt.order_by(col(Study.created_at).desc(), col(Study.id).desc())
         .limit(limit)
         .offset(offset)
     ).scalars()
-    return [summary_of(session, s) for s in rows], int(total)
+    return list(rows), int(total)
 
 
 def record_access(
