@@ -1,8 +1,8 @@
 """The ingest pipeline: every received instance goes spool first, then archive, then index.
 
 `receive` is the one way in for what senders hand us: the gateway's C-STORE (county
-modalities and PACS, and the priors our own C-MOVE/C-GET retrievals bring back through
-it) and STOW-RS (the web upload and `telemed dicom push`, a STOW-RS client). It checks the
+modalities and PACS, and the priors our own C-MOVE retrievals in `dicom.jobs` bring back
+through it) and STOW-RS (the web upload and `telemed dicom push`, a STOW-RS client). It checks the
 instance (`inspect_instance` refuses bad input with a reason and the DICOM status to
 answer), lets the path admit it (owner, size), and writes it durably to the spool before
 anyone is told it was accepted. The forwarder (`dicom.spool.Forwarder`) then calls

@@ -3,7 +3,11 @@
 A job's work is a function of its row (kind, study UID, AE, `params`) and the settings, so
 the API starts it in the background right away and `recover` (run by `telemed jobs`) runs
 again what a stopped process left queued or running. A job is given up as failed after
-`MAX_ATTEMPTS` starts.
+`MAX_ATTEMPTS` starts. Its states are `dicom.job_states`.
+
+A retrieval (C-MOVE of priors from a county PACS) stores nothing itself: the PACS sends the
+instances to our gateway, where they come in like any C-STORE (`dicom.ingest.receive`,
+spool first); the job waits for the study in the index and links it.
 """
 
 from __future__ import annotations
