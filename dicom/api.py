@@ -13,7 +13,7 @@ from fastapi import APIRouter, BackgroundTasks, FastAPI, Path, Query, Response
 from sqlmodel import Session, select
 
 from dicom import deid, deid_pixels, jobs, outbound, service, worklist
-from dicom.archive import ArchiveError, ArchiveUnavailable, get_archive
+from dicom.archive import ArchiveDep, ArchiveError, ArchiveUnavailable, get_archive
 from dicom.models import JobKind, OutboundJob, Study, StudyLink
 from dicom.schemas import (
     AssignmentCheck,
@@ -313,13 +313,14 @@ def deidentify_study(
     now: NowDep,
     ip: ClientIP,
     tasks: BackgroundTasks,
+    archive: ArchiveDep,
     body: DeidentifyRequest | None = None,
 ) -> JobPublic:
     """A de-identified copy for teaching (PS3.15 Annex E); refused with a reason when unsafe."""
     study = service.get_visible_study(session=session, user=user, study_uid=study_uid)
     options = jobs.deid_options(body or DeidentifyRequest(), settings)
     try:
-        metadata = get_archive().metadata(study_uid)
+        metadata = archive.metadata(study_uid)
     except ArchiveUnavailable as exc:
         raise Unavailable(f"the image archive is unavailable: {exc}") from exc
     except ArchiveError as exc:

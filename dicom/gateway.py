@@ -2,8 +2,10 @@
 Modality Worklist C-FIND SCP (`dicom.mwl`) on the same port and AE title.
 
 Only calling AE titles registered in the network registry may associate (others get an
-A-ASSOCIATE-RJ "calling AE title not recognised"). Each instance is checked, written
-durably to the spool and only then acknowledged; the forwarder moves it to the archive.
+A-ASSOCIATE-RJ "calling AE title not recognised"). Each instance goes the one ingest way
+(`dicom.ingest.receive`): checked, admitted (owner, size), written durably to the spool
+and only then acknowledged; the forwarder moves it to the archive. The priors our C-MOVE
+retrievals (`dicom.jobs`) ask for arrive here too, as C-STOREs from the county PACS.
 Handlers live here, away from the rules (pynetdicom `apps/qrscp/handlers.py` style).
 """
 
@@ -26,10 +28,11 @@ from sqlmodel import Session, select
 
 from dicom import mwl
 from dicom.ingest import (
-    STATUS_CANNOT_UNDERSTAND,
     STATUS_OUT_OF_RESOURCES,
+    NotReceived,
+    Origin,
     Rejected,
-    inspect_instance,
+    receive,
     refuse_if_foreign,
 )
 from dicom.models import Study
@@ -184,44 +187,32 @@ class StorageGateway:
     def _on_store(self, event: Any) -> int:
         assoc = event.assoc
         data = bytes(event.encoded_dataset())  # fast path: no decode/re-encode
-        study_uid = ""
         # Every refusal is answered with a documented status (never pynetdicom's C211
         # "exception in handler"): C000/A900 for the data, 0124 for another hospital's
         # study, A700 for our own resources.
         try:
-            if self.validate:
-                study_uid = inspect_instance(data).info.study_uid
-            else:  # benchmarks: the study UID from the request's dataset
-                study_uid = str(getattr(event.dataset, "StudyInstanceUID", "") or "")
-        except Rejected as exc:
-            log.warning("refused instance from %s: %s", assoc.telemed_calling_ae, exc.reason)
-            self.refused_instances += 1
-            return exc.status
-        except Exception:
-            log.exception("unreadable instance from %s", assoc.telemed_calling_ae)
-            self.refused_instances += 1
-            return STATUS_CANNOT_UNDERSTAND
-        try:
-            if study_uid:
-                self._admit(study_uid, len(data), assoc.telemed_institution_id)
-        except Rejected as exc:
-            log.warning("refused instance from %s: %s", assoc.telemed_calling_ae, exc.reason)
-            self.refused_instances += 1
-            return exc.status
-        except Exception:  # the index is unreachable: a transient refusal, the peer retries
-            log.exception("study owner/size check failed")
-            return STATUS_OUT_OF_RESOURCES
-        try:
-            self.spool.put(
-                data,
-                {
-                    "institution_id": str(assoc.telemed_institution_id),
-                    "source_ae": assoc.telemed_calling_ae,
-                    "source": "cstore",
-                },
+            receive(
+                spool=self.spool,
+                data=data,
+                origin=Origin(
+                    institution_id=assoc.telemed_institution_id,
+                    source="cstore",
+                    source_ae=assoc.telemed_calling_ae,
+                ),
+                # benchmarks skip validation: the study UID from the request's dataset
+                study_uid=None
+                if self.validate
+                else str(getattr(event.dataset, "StudyInstanceUID", "") or ""),
+                admit=lambda study_uid, size: self._admit(
+                    study_uid, size, assoc.telemed_institution_id
+                ),
             )
-        except OSError:
-            log.exception("spool write failed")
-            return STATUS_OUT_OF_RESOURCES
+        except Rejected as exc:
+            log.warning("refused instance from %s: %s", assoc.telemed_calling_ae, exc.reason)
+            self.refused_instances += 1
+            return exc.status
+        except NotReceived as exc:
+            log.exception("instance from %s not received: %s", assoc.telemed_calling_ae, exc)
+            return exc.status
         self.received += 1
         return 0x0000

@@ -1,16 +1,31 @@
-"""The ingest pipeline shared by C-STORE, STOW-RS and `telemed dicom push`.
+"""The ingest pipeline: every received instance goes spool first, then archive, then index.
 
-`inspect_instance` refuses bad input with a reason and the DICOM status to answer;
-`ingest` stores an accepted instance in the archive and the index (idempotently). When the
-archive is unavailable the caller keeps the bytes in the spool and the forwarder retries.
+`receive` is the one way in for what senders hand us: the gateway's C-STORE (county
+modalities and PACS, and the priors our own C-MOVE retrievals in `dicom.jobs` bring back
+through it) and STOW-RS (the web upload and `telemed dicom push`, a STOW-RS client). It checks the
+instance (`inspect_instance` refuses bad input with a reason and the DICOM status to
+answer), lets the path admit it (owner, size), and writes it durably to the spool before
+anyone is told it was accepted. The forwarder (`dicom.spool.Forwarder`) then calls
+`ingest`, which stores it in the archive and the index (idempotently); STOW-RS, which
+answers with the stored result, does that step itself (`store_received`) and hands the
+file to the forwarder when the archive is unavailable.
+
+Two paths are not spool-first, on purpose:
+- the de-identified copy of a study (`dicom.jobs`) calls `ingest` directly: its source is
+  already in the archive and the job is re-run whole when it fails, so nothing received
+  can be lost;
+- Orthanc's own DICOM port (`dicom.orthanc_feed`): Orthanc acknowledges a C-STORE only
+  after it has stored the instance, so only the index is written, from Orthanc's changes.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
+from typing import Any, Protocol
 
 import pydicom
 from pydicom import config as pydicom_config
@@ -22,8 +37,8 @@ from pynetdicom import ALL_TRANSFER_SYNTAXES
 from sqlmodel import Session, select
 
 from dicom import service
-from dicom.archive import Archive
-from dicom.models import Study
+from dicom.archive import Archive, ArchiveUnavailable
+from dicom.models import Instance, Study
 from dicom.schemas import StoredInstance
 
 # Transfer syntaxes we accept for storage (pynetdicom's full list + deflate).
@@ -260,9 +275,7 @@ def ingest(
     if not already:
         check_study_size(session=session, info=info, max_study_bytes=max_study_bytes)
     archive.store(data)
-    path = None
-    if archive.name == "local":
-        path = f"{info.study_uid}/{info.series_uid}/{info.sop_uid}.dcm"
+    path = archive.file_path(info.study_uid, info.series_uid, info.sop_uid)
     study, created = service.index_instance(
         session=session,
         info=info,
@@ -291,8 +304,133 @@ def ingest(
 
 
 def _indexed(session: Session, sop_uid: str) -> bool:
-    from dicom.models import Instance
-
     return (
         session.execute(select(Instance.id).where(Instance.sop_uid == sop_uid)).first() is not None
     )
+
+
+# ---------------------------------------------------------------- receiving
+
+
+class NotReceived(Exception):
+    """The instance cannot be taken now (our index or spool failed); the sender retries."""
+
+    status = STATUS_OUT_OF_RESOURCES
+
+
+class SpoolWriter(Protocol):
+    """The durable spool as `receive` writes it (`dicom.spool.Spool`)."""
+
+    def put(self, data: bytes, meta: dict[str, Any], *, hold: bool = False) -> str: ...
+
+    def release(self, name: str) -> None: ...
+
+    def done(self, name: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who sent an instance and by which path (kept beside it in the spool)."""
+
+    institution_id: uuid.UUID | None
+    source: str  # cstore | stow
+    source_ae: str | None = None
+    patient_id: uuid.UUID | None = None
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "institution_id": str(self.institution_id) if self.institution_id else None,
+            "source_ae": self.source_ae,
+            "source": self.source,
+            "patient_id": str(self.patient_id) if self.patient_id else None,
+        }
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A received instance: its spool name and what inspection found (when it ran)."""
+
+    name: str
+    inspected: Inspected | None
+
+
+# (study UID, bytes) -> None, or raise Rejected: a path's own admission rule
+Admit = Callable[[str, int], None]
+
+
+def receive(
+    *,
+    spool: SpoolWriter,
+    data: bytes,
+    origin: Origin,
+    inspected: Inspected | None = None,
+    study_uid: str | None = None,
+    admit: Admit | None = None,
+    hold: bool = False,
+) -> Receipt:
+    """Check one received instance and write it durably to the spool (before any answer).
+
+    Inspects `data` unless the caller did (`inspected`) or names the study itself
+    (`study_uid`, for benchmarks without validation). Raises `Rejected` for the data, the
+    owner or the size, and `NotReceived` when our own resources fail.
+    """
+    if inspected is None and study_uid is None:
+        try:
+            inspected = inspect_instance(data)
+        except Rejected:
+            raise
+        except Exception as exc:  # anything else pydicom trips over is unreadable data
+            raise Rejected("unreadable", f"unreadable DICOM data ({type(exc).__name__})") from exc
+    uid = inspected.info.study_uid if inspected is not None else study_uid
+    if admit is not None and uid:
+        try:
+            admit(uid, len(data))
+        except Rejected:
+            raise
+        except Exception as exc:  # the index is unreachable: a transient refusal
+            raise NotReceived(f"study owner/size check failed: {exc}") from exc
+    try:
+        name = spool.put(data, origin.meta(), hold=hold)
+    except OSError as exc:
+        raise NotReceived(f"spool write failed: {exc}") from exc
+    return Receipt(name=name, inspected=inspected)
+
+
+def store_received(
+    *,
+    session: Session,
+    archive: Archive,
+    spool: SpoolWriter,
+    receipt: Receipt,
+    data: bytes,
+    origin: Origin,
+    now: datetime,
+    max_study_bytes: int,
+) -> StoredInstance:
+    """Store a held instance now, in a savepoint of the caller's transaction.
+
+    The spool file is deleted once stored or refused, and handed to the forwarder when
+    the archive is unavailable (the `ArchiveUnavailable` is raised again for the answer).
+    """
+    try:
+        with session.begin_nested():
+            stored = ingest(
+                session=session,
+                archive=archive,
+                data=data,
+                inspected=receipt.inspected,
+                institution_id=origin.institution_id,
+                source_ae=origin.source_ae,
+                source=origin.source,
+                now=now,
+                max_study_bytes=max_study_bytes,
+                patient_id=origin.patient_id,
+            )
+    except ArchiveUnavailable:
+        spool.release(receipt.name)
+        raise
+    except BaseException:
+        spool.done(receipt.name)
+        raise
+    spool.done(receipt.name)
+    return stored

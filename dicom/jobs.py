@@ -3,7 +3,11 @@
 A job's work is a function of its row (kind, study UID, AE, `params`) and the settings, so
 the API starts it in the background right away and `recover` (run by `telemed jobs`) runs
 again what a stopped process left queued or running. A job is given up as failed after
-`MAX_ATTEMPTS` starts.
+`MAX_ATTEMPTS` starts. Its states are `dicom.job_states`.
+
+A retrieval (C-MOVE of priors from a county PACS) stores nothing itself: the PACS sends the
+instances to our gateway, where they come in like any C-STORE (`dicom.ingest.receive`,
+spool first); the job waits for the study in the index and links it.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from dicom import deid, deid_pixels, outbound, policy
+from dicom import deid, deid_pixels, job_states, outbound, policy
 from dicom.archive import get_archive
 from dicom.ingest import ingest
-from dicom.models import JobKind, JobStatus, OutboundJob, Study, StudyLink
+from dicom.models import JobKind, OutboundJob, Study, StudyLink
 from dicom.schemas import DeidentifyRequest
 from telemed.core import clock
 from telemed.core.settings import Settings
@@ -219,7 +223,7 @@ def recover(*, engine: Engine, settings: Settings, now: datetime) -> int:
     same job); after `MAX_ATTEMPTS` starts it is failed with a reason instead.
     """
     cutoff = now - STALE_AFTER
-    is_stale = col(OutboundJob.status).in_((JobStatus.QUEUED, JobStatus.RUNNING)) & or_(
+    is_stale = col(OutboundJob.status).in_(job_states.sources("requeue")) & or_(
         col(OutboundJob.started_at) < cutoff,
         col(OutboundJob.started_at).is_(None) & (col(OutboundJob.created_at) < cutoff),
     )
@@ -231,7 +235,7 @@ def recover(*, engine: Engine, settings: Settings, now: datetime) -> int:
             claimed = session.execute(
                 update(OutboundJob)
                 .where(col(OutboundJob.id) == job_id, is_stale)
-                .values(status=JobStatus.QUEUED, started_at=now)  # ours for STALE_AFTER
+                .values(status=job_states.target("requeue"), started_at=now)  # ours for STALE_AFTER
             )
             session.commit()
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
@@ -239,7 +243,7 @@ def recover(*, engine: Engine, settings: Settings, now: datetime) -> int:
             job = session.get(OutboundJob, job_id)
             assert job is not None
             if job.attempts >= MAX_ATTEMPTS:
-                job.status = JobStatus.FAILED
+                job.status = job_states.JOB.next(job.status, "fail")
                 job.error = f"interrupted {job.attempts} times; given up"
                 job.finished_at = now
                 session.commit()

@@ -29,7 +29,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from dicom.archive import Archive
-from dicom.models import JobStatus, OutboundJob
+from dicom.job_states import FINISHED, JOB
+from dicom.models import OutboundJob
 from telemed.core import clock
 from telemed.network.models import DicomAE
 
@@ -165,20 +166,20 @@ def run_job(
         job = session.get(OutboundJob, job_id)
         if job is None:
             return
-        job.status = JobStatus.RUNNING
+        job.status = JOB.next(job.status, "start")
         job.started_at = clock.now()
         job.attempts += 1
         session.commit()
         try:
             result = work(session, job)
-            job.status = JobStatus.DONE if not result.get("failed") else JobStatus.FAILED
+            job.status = JOB.next(job.status, "fail" if result.get("failed") else "finish")
             job.result = result
         except Exception as exc:  # a job reports its failure instead of raising
             log.exception("job %s failed", job_id)
             session.rollback()
             job = session.get(OutboundJob, job_id)
             assert job is not None
-            job.status = JobStatus.FAILED
+            job.status = JOB.next(job.status, "fail")
             job.error = f"{type(exc).__name__}: {exc}"[:500]
         job.finished_at = clock.now()
         session.commit()
@@ -204,7 +205,7 @@ def wait_job(engine: Engine, job_id: uuid.UUID, timeout: float = 60.0) -> Outbou
         with Session(engine) as session:
             job = session.get(OutboundJob, job_id)
             assert job is not None
-            if job.status in (JobStatus.DONE, JobStatus.FAILED) or time.monotonic() > deadline:
+            if job.status in FINISHED or time.monotonic() > deadline:
                 session.expunge(job)
                 return job
         time.sleep(0.05)

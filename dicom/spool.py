@@ -1,10 +1,16 @@
 """The durable spool and the forwarder that empties it into the archive.
 
-Every instance received by the gateway (or by STOW-RS while the archive is down) is
-written here and fsync'ed *before* it is acknowledged: `<name>.json` (who sent it) then
-`<name>.dcm` (atomic rename). The forwarder stores each file in the archive, indexes it and
-deletes it; while the archive is unavailable it retries with backoff, so a stopped Orthanc
-delays but never loses. Refused files move to `rejected/` with the reason beside them.
+Every instance received (`dicom.ingest.receive`: the gateway's C-STORE, STOW-RS) is
+written here and fsync'ed *before* it is acknowledged: one line of JSON (who sent it) and
+the Part-10 bytes, made visible by an atomic rename to `<name>.dcm`. The forwarder stores
+each file in the archive, indexes it and deletes it; while the archive is unavailable it
+retries with backoff, so a stopped Orthanc delays but never loses. Refused files move to
+`rejected/` with the reason beside them.
+
+STOW-RS answers with the stored result, so it *holds* its file (`<name>.held`, which the
+forwarder leaves alone), stores it itself and then deletes it, or releases it to the
+forwarder when the archive is unavailable. A held file whose request died (the process
+stopped) is released after `HOLD_TIMEOUT` seconds.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from telemed.core import clock
 
 log = logging.getLogger("telemed.dicom.spool")
 
+HOLD_TIMEOUT = 600.0  # seconds after which a held file is the forwarder's
+
 
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
@@ -51,8 +59,10 @@ class Spool:
         self.arrived = threading.Event()
         self._listeners: list[Callable[[str], None]] = []
 
-    def put(self, data: bytes, meta: dict[str, Any]) -> str:
-        """Write one instance durably; return its spool name. Safe from many threads."""
+    def put(self, data: bytes, meta: dict[str, Any], *, hold: bool = False) -> str:
+        """Write one instance durably; return its spool name. Safe from many threads.
+
+        With `hold` the file waits for `release` or `done` (the writer stores it itself)."""
         name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}"
         tmp = self.root / f".{name}.tmp"
         with open(tmp, "wb") as f:
@@ -61,13 +71,34 @@ class Spool:
             f.flush()
             if self.durable:
                 os.fsync(f.fileno())
-        os.replace(tmp, self.root / f"{name}.dcm")
+        os.replace(tmp, self.root / f"{name}.{'held' if hold else 'dcm'}")
         if self.durable:
             _fsync_dir(self.root)
+        if not hold:
+            self._arrived(name)
+        return name
+
+    def release(self, name: str) -> None:
+        """Hand a held file to the forwarder."""
+        os.replace(self.root / f"{name}.held", self.root / f"{name}.dcm")
+        if self.durable:
+            _fsync_dir(self.root)
+        self._arrived(name)
+
+    def release_stale(self, older_than: float = HOLD_TIMEOUT) -> None:
+        """Release the held files of requests that died before finishing them."""
+        cutoff = time.time() - older_than
+        for path in self.root.glob("*.held"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    self.release(path.stem)
+            except FileNotFoundError:  # finished meanwhile
+                continue
+
+    def _arrived(self, name: str) -> None:
         self.arrived.set()
         for fn in self._listeners:
             fn(name)
-        return name
 
     def on_put(self, fn: Callable[[str], None]) -> None:
         self._listeners.append(fn)
@@ -83,6 +114,7 @@ class Spool:
 
     def done(self, name: str) -> None:
         (self.root / f"{name}.dcm").unlink(missing_ok=True)
+        (self.root / f"{name}.held").unlink(missing_ok=True)
 
     def reject(self, name: str, reason: str) -> None:
         src = self.root / f"{name}.dcm"
@@ -124,6 +156,7 @@ class Forwarder:
 
     def start(self) -> Forwarder:
         self.spool.on_put(self._enqueue)
+        self.spool.release_stale()
         for name in self.spool.pending():  # what a previous run left behind
             self._enqueue(name)
         for i in range(self.workers):
@@ -138,6 +171,7 @@ class Forwarder:
     def _scan(self) -> None:
         """Pick up files spooled by other processes (STOW-RS in API workers)."""
         while not self._stop.wait(self.scan_interval):
+            self.spool.release_stale()
             for name in self.spool.pending():
                 self._enqueue(name)
 

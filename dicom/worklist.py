@@ -18,7 +18,8 @@ from datetime import datetime
 from pydicom.uid import generate_uid
 from sqlmodel import Session, col, select
 
-from dicom.models import OrderStatus, WorklistItem
+from dicom.models import LinkTarget, OrderStatus, WorklistItem
+from telemed.core import audit
 from telemed.core.errors import Invalid, NotFound
 from telemed.identity.models import Patient, User
 from telemed.network.models import DicomAE, Institution
@@ -66,7 +67,9 @@ def publish_order(
     procedure: str,
     now: datetime,
 ) -> WorklistItem:
-    """Put one scheduled procedure step on the requesting hospital's worklist."""
+    """Put one scheduled procedure step on the requesting hospital's worklist (audited)."""
+    if target_type not in {t.value for t in LinkTarget}:
+        raise Invalid(f"unknown target type {target_type!r}", field="target_type")
     modality = modality.strip().upper()
     if not modality or len(modality) > 16 or set(modality) - _CS_CHARS:
         raise Invalid("modality must be a DICOM modality code such as CT or MR", field="modality")
@@ -94,6 +97,17 @@ def publish_order(
     )
     session.add(item)
     session.flush()
+    audit.record(
+        session=session,
+        actor_id=by.id,
+        actor_role=by.role,
+        action="create",
+        object_type="worklist_item",
+        object_id=item.id,
+        patient_id=patient_id,
+        detail={"accession_number": item.accession_number, target_type: str(target_id)},
+        at=now,
+    )
     return item
 
 

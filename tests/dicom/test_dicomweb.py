@@ -215,7 +215,7 @@ def test_cors_is_configurable(monkeypatch, session) -> None:  # type: ignore[no-
 def test_searches_are_restricted_to_visible_studies_in_chunks(
     any_archive, client, login, stow, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    import dicom.dicomweb as dw
+    import dicom.dicomweb.qido as dw
 
     monkeypatch.setattr(dw, "UID_CHUNK", 1)
     county, spec2 = login("county-doctor"), login("specialist2")

@@ -1,0 +1,98 @@
+"""What the DICOMweb services share: the request (`WebRequestDep`), archive error mapping
+and DICOM JSON answers carrying only our own URLs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from sqlmodel import Session
+
+from dicom import own_urls, service
+from dicom.archive import Archive, ArchiveDep, ArchiveError, ArchiveUnavailable, NotInArchive
+from telemed.core.deps import NowDep, SessionDep
+from telemed.core.errors import Invalid, NotFound, Unavailable
+from telemed.core.pagination import MAX_OFFSET
+from telemed.identity.deps import ClientIP, CurrentUser
+from telemed.identity.models import User
+
+DICOM_JSON = "application/dicom+json"
+T = TypeVar("T")
+
+
+def dicomweb_router() -> APIRouter:
+    """A router of one DICOMweb service, mounted under `/dicom-web`."""
+    return APIRouter(prefix="/dicom-web", tags=["dicomweb"])
+
+
+@dataclass(frozen=True)
+class WebRequest:
+    """One DICOMweb request: who asks, in which transaction, when, from where, of which archive."""
+
+    request: Request
+    session: Session
+    user: User
+    now: datetime
+    ip: str | None
+    archive: Archive
+
+    def open_study(self, study_uid: str, *, what: str) -> None:
+        """404 unless the caller may see the study; audit the access."""
+        study = service.get_visible_study(session=self.session, user=self.user, study_uid=study_uid)
+        service.record_access(
+            session=self.session, user=self.user, study=study, what=what, now=self.now, ip=self.ip
+        )
+
+
+async def _web_request(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    ip: ClientIP,
+    archive: ArchiveDep,
+) -> WebRequest:
+    return WebRequest(request=request, session=session, user=user, now=now, ip=ip, archive=archive)
+
+
+WebRequestDep = Annotated[WebRequest, Depends(_web_request)]
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return JSONResponse(body, status_code=status, media_type=DICOM_JSON)
+
+
+def answer(web: WebRequest, body: Any) -> Response:
+    """A QIDO/WADO metadata answer from the archive, with only our own URLs in it."""
+    base = str(web.request.base_url).rstrip("/") + "/dicom-web"
+    return json_response(own_urls.rewrite(body, archive_url=web.archive.url, public_base=base))
+
+
+def call(fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+    """Map archive errors to problems (404 / 503)."""
+    try:
+        return fn(*args, **kw)
+    except NotInArchive as exc:
+        raise NotFound(str(exc)) from exc
+    except ArchiveUnavailable as exc:
+        raise Unavailable(f"the image archive is unavailable: {exc}") from exc
+    except ArchiveError as exc:
+        raise Unavailable(f"the image archive failed: {exc}") from exc
+
+
+def query_params(request: Request) -> dict[str, str]:
+    """The QIDO query as one value per key; `limit` and `offset` checked here (422)."""
+    out: dict[str, str] = {}
+    for k, v in request.query_params.multi_items():
+        out[k] = f"{out[k]},{v}" if k in out else v
+    for key in ("limit", "offset"):
+        value = out.get(key)
+        if value is not None and not (
+            value.isascii() and value.isdigit() and int(value) <= MAX_OFFSET
+        ):
+            raise Invalid(f"{key} is an integer from 0 to {MAX_OFFSET}", field=key)
+    return out
