@@ -23,8 +23,8 @@ from dicom.reconcile import (
     unmatched_studies,
 )
 from dicom.visibility import (
+    LINK_ACCESS,
     LinkAccess,
-    _link_access,
     can_see_study,
     get_visible_study,
     list_studies,
@@ -66,7 +66,7 @@ __all__ = [
     "visible_study_uids",
 ]
 
-_link_access = _link_access  # the registry itself (tests reset it)
+_link_access = LINK_ACCESS  # the registry itself (tests reset it)
 register_link_target = policy.register_link_target
 publish_order = worklist.publish_order
 cancel_orders = worklist.cancel_orders

@@ -29,20 +29,20 @@ from telemed.network.models import Institution
 
 # (session, user, target_id) -> True when the user takes part in that consultation/referral
 LinkAccess = Callable[[Session, User, uuid.UUID], bool]
-_link_access: dict[str, list[LinkAccess]] = {}
+LINK_ACCESS: dict[str, list[LinkAccess]] = {}
 
 
 def register_link_access(target_type: str, fn: LinkAccess) -> None:
     """Let consultations/referrals say who takes part in their objects (grants linked studies)."""
     if target_type not in {t.value for t in LinkTarget}:
         raise ValueError(f"unknown link target type {target_type!r}")
-    fns = _link_access.setdefault(target_type, [])
+    fns = LINK_ACCESS.setdefault(target_type, [])
     if fn not in fns:
         fns.append(fn)
 
 
 def _takes_part(session: Session, user: User, target_type: str, target_id: uuid.UUID) -> bool:
-    return any(fn(session, user, target_id) for fn in _link_access.get(target_type, []))
+    return any(fn(session, user, target_id) for fn in LINK_ACCESS.get(target_type, []))
 
 
 def study_by_uid(session: Session, study_uid: str) -> Study | None:
