@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from referrals import contracts
+from referrals.family.contract_queries import active_contract_for, is_contracted_doctor
 from scheduling import service as scheduling_service
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.identity.models import Role, User
@@ -36,9 +36,9 @@ def reserved_eligible(session: Session, user: User, patient_id: uuid.UUID | None
     if user.role == Role.PATIENT:
         return (
             user.patient_id == patient_id
-            and contracts.active_contract_for(session=session, patient_id=patient_id) is not None
+            and active_contract_for(session=session, patient_id=patient_id) is not None
         )
-    return contracts.is_contracted_doctor(session=session, user=user, patient_id=patient_id)
+    return is_contracted_doctor(session=session, user=user, patient_id=patient_id)
 
 
 def register_hooks(references: dict[str, Callable[[Session, User, uuid.UUID], Any]]) -> None:

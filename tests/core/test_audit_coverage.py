@@ -26,7 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from referrals import contracts
+from referrals.family import contracts
 from referrals import service as referrals_service
 from telemed.core.audit import AuditEvent, AuditEventPatient
 from telemed.core.settings import get_settings

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from referrals import contracts
+from referrals.family import contracts
 from referrals import service as referrals_service
 from referrals.models import Referral
 from referrals.schemas import ReferralCreate
