@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from referrals.family.changes import record_change
 from referrals.family.contract_queries import (
     active_contract_for,
     add_months,
@@ -62,29 +63,6 @@ def _refuse_patient(session: Session, by: User, patient: Patient, reason: str) -
     return NotFound(f"patient {patient.id} not found")
 
 
-def _audit(
-    session: Session,
-    by: User | None,
-    action: str,
-    contract: Contract,
-    *,
-    now: datetime,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """The audit row of a change of a contract, naming its resident."""
-    audit.record(
-        session=session,
-        by=by,
-        actor_role=None if by else "system",
-        action=action,
-        object_type="contract",
-        object_id=contract.id,
-        patient_id=contract.patient_id,
-        detail={"status": contract.status, **(detail or {})},
-        at=now,
-    )
-
-
 def _signing(
     *,
     session: Session,
@@ -116,6 +94,13 @@ def _signing(
     return "doctor", record, True
 
 
+def _second_active() -> Conflict:
+    """The 409 of the partial unique index: one active contract per resident."""
+    return Conflict(
+        "the resident already has an active family-doctor contract", code="active_contract_exists"
+    )
+
+
 def _insert_contract(
     session: Session, contract: Contract, packages: list[ServicePackage]
 ) -> Contract:
@@ -127,10 +112,7 @@ def _insert_contract(
                 session.add(ContractPackage(contract_id=contract.id, package_code=pkg.code))
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(
-            "the resident already has an active family-doctor contract",
-            code="active_contract_exists",
-        ) from exc
+        raise _second_active() from exc
     return contract
 
 
@@ -203,7 +185,7 @@ def sign_contract(
         created_at=now,
     )
     _insert_contract(session, contract, packages)
-    _audit(session, by, "sign", contract, now=now, detail={"channel": channel})
+    record_change(session, by, "sign", contract, now=now, detail={"channel": channel})
     if activate_now:
         _on_activated(session, contract, now)
     return contract
@@ -219,7 +201,7 @@ def confirm(*, session: Session, contract: Contract, by: User, now: datetime) ->
         raise Conflict(f"contract is {contract.status}", code="not_pending")
     contract.confirmed_at = now
     session.flush()
-    _audit(session, by, "confirm", contract, now=now)
+    record_change(session, by, "confirm", contract, now=now)
     if contract.term_start <= today(now):
         activate(session=session, contract=contract, now=now)
     return contract
@@ -233,10 +215,7 @@ def activate(*, session: Session, contract: Contract, now: datetime) -> Contract
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(
-            "the resident already has an active family-doctor contract",
-            code="active_contract_exists",
-        ) from exc
+        raise _second_active() from exc
     _on_activated(session, contract, now)
     return contract
 
@@ -271,7 +250,7 @@ def terminate(
     ).scalars():
         session.delete(fu)
     session.flush()
-    _audit(session, by, "terminate", contract, now=now, detail={"reason": reason[:200]})
+    record_change(session, by, "terminate", contract, now=now, detail={"reason": reason[:200]})
     return contract
 
 
@@ -328,7 +307,9 @@ def renew(
         created_at=now,
     )
     _insert_contract(session, nxt, packages)
-    _audit(session, by, "renew", nxt, now=now, detail={"previous_contract_id": str(contract.id)})
+    record_change(
+        session, by, "renew", nxt, now=now, detail={"previous_contract_id": str(contract.id)}
+    )
     return nxt
 
 

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from referrals.family.home_visits import contracted_team, record_change, require_team_staff
+from referrals.family.changes import record_change
+from referrals.family.home_visits import contracted_team, require_team_staff
 from referrals.family.models import HomeBedVisit, HomeSickBed, HomeVisitRequest
 from referrals.family.states import HOME_BED, HOME_VISIT, next_or
 from referrals.family.teams import is_member

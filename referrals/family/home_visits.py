@@ -6,13 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
 
 from sqlmodel import Session, col, select
 
 from referrals import booking
+from referrals.family.changes import record_change
 from referrals.family.contract_queries import active_contract_for
-from referrals.family.models import HomeSickBed, HomeVisitRequest
+from referrals.family.models import HomeVisitRequest
 from referrals.family.states import HOME_VISIT, HOME_VISIT_OPEN, next_or
 from referrals.family.teams import get_team, is_member
 from telemed.core import audit
@@ -20,28 +20,6 @@ from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.targets import Access
 from telemed.identity import permissions
 from telemed.identity.models import Role, User
-
-
-def record_change(
-    session: Session,
-    by: User,
-    action: str,
-    obj: HomeSickBed | HomeVisitRequest,
-    *,
-    now: datetime,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """The audit row of a change of a home sick bed or home visit, naming its resident."""
-    audit.record(
-        session=session,
-        by=by,
-        action=action,
-        object_type="home_bed" if isinstance(obj, HomeSickBed) else "home_visit",
-        object_id=obj.id,
-        patient_id=obj.patient_id,
-        detail={"status": obj.status, **(detail or {})},
-        at=now,
-    )
 
 
 def require_team_staff(session: Session, user: User, team_id: uuid.UUID) -> None:
