@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-ICD10 = r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$"
+from referrals.family.schemas import ICD10
+
 Direction = Literal["up", "down", "lateral"]
 Urgency = Literal["routine", "urgent", "emergency"]
 

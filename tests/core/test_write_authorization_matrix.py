@@ -25,8 +25,8 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from dicom.models import StudyLink
-from referrals.family import contracts, home_beds, home_visits
 from referrals import service as referrals_service
+from referrals.family import contracts, home_beds, home_visits
 from referrals.models import CarePlanTask, FollowUp
 from scheduling import service as scheduling_service
 from scheduling.schemas import WaitlistCreate
