@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from referrals.family.models import Contract, ContractPackage, ContractStatus, FamilyDoctorTeam
-from referrals.family.teams import is_member
+from referrals.family.teams import is_member, teams_of_user
 from telemed.core import audit
 from telemed.core.clock import to_shanghai
 from telemed.core.errors import NotFound
@@ -124,11 +124,11 @@ def visible_contracts_of_patient(
 ) -> list[Contract]:
     """A resident's contracts the user may see, newest term first (not audited: the caller
     audits what it shows)."""
-    return [
-        c
-        for c in contracts_of_patient(session=session, patient_id=patient_id)
-        if can_see_contract(session=session, user=user, contract=c)
-    ]
+    rows = contracts_of_patient(session=session, patient_id=patient_id)
+    if user.role in (Role.ADMIN, Role.PATIENT):
+        return [c for c in rows if can_see_contract(session=session, user=user, contract=c)]
+    mine = set(teams_of_user(session=session, user_id=user.id))  # once, not per contract
+    return [c for c in rows if c.team_id in mine or _at_team_institution(session, user, c)]
 
 
 def can_see_contract(*, session: Session, user: User, contract: Contract) -> bool:
@@ -136,10 +136,15 @@ def can_see_contract(*, session: Session, user: User, contract: Contract) -> boo
         return True
     if user.role == Role.PATIENT:
         return user.patient_id == contract.patient_id
-    team = session.get(FamilyDoctorTeam, contract.team_id)
-    if team is not None and user.institution_id == team.institution_id:
+    if _at_team_institution(session, user, contract):
         return True
     return is_member(session=session, user=user, team_id=contract.team_id)
+
+
+def _at_team_institution(session: Session, user: User, contract: Contract) -> bool:
+    """Staff of the institution of the contract's team."""
+    team = session.get(FamilyDoctorTeam, contract.team_id)
+    return team is not None and user.institution_id == team.institution_id
 
 
 def contracts_of_patient(*, session: Session, patient_id: uuid.UUID) -> list[Contract]:

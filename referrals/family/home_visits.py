@@ -14,7 +14,7 @@ from referrals.family.changes import record_change
 from referrals.family.contract_queries import active_contract_for
 from referrals.family.models import HomeVisitRequest
 from referrals.family.states import HOME_VISIT, HOME_VISIT_OPEN, next_or
-from referrals.family.teams import get_team, is_member
+from referrals.family.teams import get_team, is_member, teams_of_user
 from telemed.core import audit
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.targets import Access
@@ -109,12 +109,17 @@ def home_visits_for(
     """A resident's home visits the user may see (their own, or their team's), newest first."""
     if user.role == Role.PATIENT and user.patient_id != patient_id:
         raise NotFound(f"patient {patient_id} not found")
-    rows = session.execute(
-        select(HomeVisitRequest)
-        .where(HomeVisitRequest.patient_id == patient_id)
-        .order_by(col(HomeVisitRequest.created_at).desc())
-    ).scalars()
-    return [r for r in rows if _visible(session, user, r)]
+    rows = list(
+        session.execute(
+            select(HomeVisitRequest)
+            .where(HomeVisitRequest.patient_id == patient_id)
+            .order_by(col(HomeVisitRequest.created_at).desc())
+        ).scalars()
+    )
+    if user.role in (Role.ADMIN, Role.PATIENT):  # a patient: their own (checked above)
+        return rows
+    mine = set(teams_of_user(session=session, user_id=user.id))  # once, not per visit
+    return [r for r in rows if r.team_id in mine]
 
 
 def home_visits_of_residents(
