@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from referrals import imaging, reports, service
-from referrals.deps import ReadReferral, TeamMember, VisibleReferral
+from referrals.deps import ReadReferral, TeamMember, VisibleReferral, read_list
 from referrals.family import contracts
 from referrals.family.api import router as family_router
 from referrals.family.home_api import router as home_router
@@ -151,13 +151,7 @@ def list_referrals(
         session=session, user=user, role=role, status=status, patient_id=patient_id
     )
     rows, total = paginate(session, stmt, page)
-    audit.read(
-        session,
-        user,
-        object_type="referral",
-        patient_ids=[r.patient_id for r in rows],
-        object_ids=[r.id for r in rows],
-    )
+    read_list(session, user, "referral", rows)
     return Page(
         items=referrals_public(session, list(rows), user, now),
         total=total,
@@ -173,14 +167,7 @@ def referral_worklist(user: StaffUser, session: SessionDep, now: NowDep) -> list
     if user.institution_id is None:
         return []
     rows = service.receiver_worklist(session=session, institution_id=user.institution_id)
-    audit.read(
-        session,
-        user,
-        object_type="referral",
-        patient_ids=[r.patient_id for r in rows],
-        object_ids=[r.id for r in rows],
-        what="worklist",
-    )
+    read_list(session, user, "referral", rows, what="worklist")
     return [waiting(r, now) for r in rows]
 
 

@@ -10,7 +10,8 @@ before (a dependency would run first).
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Protocol
 
 from fastapi import Depends
 from sqlmodel import Session
@@ -25,6 +26,39 @@ from telemed.core.errors import Forbidden
 from telemed.identity.deps import CurrentUser
 from telemed.identity.models import Role, User
 
+
+class _PatientRow(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def patient_id(self) -> uuid.UUID: ...
+
+
+def read_list(
+    session: Session,
+    user: User,
+    object_type: str,
+    rows: Sequence[_PatientRow],
+    what: str | None = None,
+) -> None:
+    """Audit a list read: one row naming every object and patient shown."""
+    audit.read(
+        session,
+        user,
+        object_type=object_type,
+        patient_ids=[r.patient_id for r in rows],
+        object_ids=[r.id for r in rows],
+        what=what,
+    )
+
+
+def _read_one(session: Session, user: User, object_type: str, row: _PatientRow) -> None:
+    audit.read(
+        session, user, object_type=object_type, object_id=row.id, patient_ids=[row.patient_id]
+    )
+
+
 # ---------------------------------------------------------------- referrals
 
 
@@ -38,7 +72,7 @@ VisibleReferral = Annotated[Referral, Depends(visible_referral)]
 
 def read_referral(r: VisibleReferral, user: CurrentUser, session: SessionDep) -> Referral:
     """`VisibleReferral`, the read audited."""
-    audit.read(session, user, object_type="referral", object_id=r.id, patient_ids=[r.patient_id])
+    _read_one(session, user, "referral", r)
     return r
 
 
@@ -92,6 +126,15 @@ def visible_bed(bed_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Ho
 VisibleBed = Annotated[HomeSickBed, Depends(visible_bed)]
 
 
+def read_bed(bed: VisibleBed, user: CurrentUser, session: SessionDep) -> HomeSickBed:
+    """`VisibleBed`, the read audited."""
+    _read_one(session, user, "home_bed", bed)
+    return bed
+
+
+ReadBed = Annotated[HomeSickBed, Depends(read_bed)]
+
+
 def visible_home_visit(
     visit_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> HomeVisitRequest:
@@ -100,3 +143,14 @@ def visible_home_visit(
 
 
 VisibleHomeVisit = Annotated[HomeVisitRequest, Depends(visible_home_visit)]
+
+
+def read_home_visit(
+    req: VisibleHomeVisit, user: CurrentUser, session: SessionDep
+) -> HomeVisitRequest:
+    """`VisibleHomeVisit`, the read audited."""
+    _read_one(session, user, "home_visit", req)
+    return req
+
+
+ReadHomeVisit = Annotated[HomeVisitRequest, Depends(read_home_visit)]

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from referrals.deps import VisibleContract, require_team_reader
+from referrals.deps import VisibleContract, read_list, require_team_reader
 from referrals.family import contract_queries, contracts, packages, teams
 from referrals.family import follow_ups as follow_up_service
 from referrals.family.responses import (
@@ -30,7 +30,6 @@ from referrals.family.schemas import (
     TeamCreate,
     TeamPublic,
 )
-from telemed.core import audit
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Forbidden, Invalid
 from telemed.identity.deps import CurrentUser, StaffUser
@@ -145,13 +144,7 @@ def list_contracts(
             )
             if status is None or c.status == status
         ]
-    audit.read(
-        session,
-        user,
-        object_type="contract",
-        patient_ids=[c.patient_id for c in rows],
-        object_ids=[c.id for c in rows],
-    )
+    read_list(session, user, "contract", rows)
     return contracts_public(session, rows)
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter
 
-from referrals.deps import VisibleBed, VisibleHomeVisit, require_team_reader
+from referrals.deps import ReadBed, ReadHomeVisit, read_list, require_team_reader
 from referrals.family import home_beds, home_visits
 from referrals.family.responses import bed_public, beds_public
 from referrals.family.schemas import (
@@ -19,7 +19,6 @@ from referrals.family.schemas import (
     HomeVisitPublic,
     HomeVisitSchedule,
 )
-from telemed.core import audit
 from telemed.core.deps import NowDep, SessionDep
 from telemed.identity.deps import CurrentUser, StaffUser
 
@@ -40,13 +39,7 @@ def list_home_beds(
     """The team's home sick beds (members of the team and admins), newest admission first."""
     require_team_reader(session, user, team_id)
     beds = home_beds.beds_of_team(session=session, team_id=team_id, status=status)
-    audit.read(
-        session,
-        user,
-        object_type="home_bed",
-        patient_ids=[b.patient_id for b in beds],
-        object_ids=[b.id for b in beds],
-    )
+    read_list(session, user, "home_bed", beds)
     return beds_public(session, beds)
 
 
@@ -69,11 +62,8 @@ def admit_home_bed(
 
 
 @router.get("/home-beds/{bed_id}", response_model=HomeBedPublic)
-def get_home_bed(bed: VisibleBed, user: CurrentUser, session: SessionDep) -> HomeBedPublic:
+def get_home_bed(bed: ReadBed, session: SessionDep) -> HomeBedPublic:
     """One home sick bed with its visits."""
-    audit.read(
-        session, user, object_type="home_bed", object_id=bed.id, patient_ids=[bed.patient_id]
-    )
     return bed_public(session, bed)
 
 
@@ -127,24 +117,13 @@ def list_home_visits(
 ) -> list[HomeVisitPublic]:
     """A resident's home visits: all of them for the resident, their team's for its members."""
     rows = home_visits.home_visits_for(session=session, patient_id=patient_id, user=user)
-    audit.read(
-        session,
-        user,
-        object_type="home_visit",
-        patient_ids=[req.patient_id for req in rows],
-        object_ids=[req.id for req in rows],
-    )
+    read_list(session, user, "home_visit", rows)
     return [_visit(r) for r in rows]
 
 
 @router.get("/home-visits/{visit_id}", response_model=HomeVisitPublic)
-def get_home_visit(
-    req: VisibleHomeVisit, user: CurrentUser, session: SessionDep
-) -> HomeVisitPublic:
+def get_home_visit(req: ReadHomeVisit) -> HomeVisitPublic:
     """One home visit."""
-    audit.read(
-        session, user, object_type="home_visit", object_id=req.id, patient_ids=[req.patient_id]
-    )
     return _visit(req)
 
 
