@@ -1,6 +1,6 @@
 """The one seam to the scheduling service: booking slots and the reserved-capacity hook.
 
-Referrals and home visits book through `book_slot`; nothing else here imports
+Referrals and home visits book through `book_slot`; nothing else in referrals imports
 scheduling. The reserved-capacity hook lets the resident's own contracted family
 doctor (or the contracted resident) use the family-doctor share of slots.
 """
@@ -11,13 +11,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from types import ModuleType
 from typing import Any
 
 from sqlmodel import Session
 
-from referrals import contracts
-from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from referrals.family.contract_queries import active_contract_for, is_contracted_doctor
+from scheduling import service as scheduling_service
+from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.identity.models import Role, User
 
 
@@ -28,16 +28,6 @@ class SlotBooking:
     end_at: datetime | None
 
 
-def _scheduling() -> ModuleType | None:
-    try:
-        from scheduling import service as scheduling_service
-    except ImportError as exc:  # scheduling not installed (or an empty namespace package)
-        if exc.name not in ("scheduling", "scheduling.service"):
-            raise
-        return None
-    return scheduling_service
-
-
 def reserved_eligible(session: Session, user: User, patient_id: uuid.UUID | None) -> bool:
     """May this booking use family-doctor reserved capacity? The patient's own contracted
     family doctor, or the contracted resident themself."""
@@ -46,21 +36,17 @@ def reserved_eligible(session: Session, user: User, patient_id: uuid.UUID | None
     if user.role == Role.PATIENT:
         return (
             user.patient_id == patient_id
-            and contracts.active_contract_for(session=session, patient_id=patient_id) is not None
+            and active_contract_for(session=session, patient_id=patient_id) is not None
         )
-    return contracts.is_contracted_doctor(session=session, user=user, patient_id=patient_id)
+    return is_contracted_doctor(session=session, user=user, patient_id=patient_id)
 
 
-def register_hooks(references: dict[str, Callable[[Session, User, uuid.UUID], Any]]) -> bool:
+def register_hooks(references: dict[str, Callable[[Session, User, uuid.UUID], Any]]) -> None:
     """Register the reserved-capacity eligibility and who may book for our objects
-    (`references`: booking reference type -> resolver) with scheduling when installed."""
-    svc = _scheduling()
-    if svc is None or not hasattr(svc, "register_reserved_eligibility"):
-        return False
-    svc.register_reserved_eligibility(reserved_eligible)
+    (`references`: booking reference type -> resolver) with scheduling."""
+    scheduling_service.register_reserved_eligibility(reserved_eligible)
     for reference_type, fn in references.items():
-        svc.register_booking_reference(reference_type, fn)
-    return True
+        scheduling_service.register_booking_reference(reference_type, fn)
 
 
 def book_slot(
@@ -77,14 +63,8 @@ def book_slot(
 ) -> SlotBooking:
     """Book a slot of the scheduling service for a referral or a home visit; the slot must
     be at `institution_id` (the receiver, or the team's institution) when given."""
-    svc = _scheduling()
-    if svc is None:
-        raise Unavailable(
-            "the scheduling service is not installed; give appointment_at instead of slot_id",
-            code="scheduling_unavailable",
-        )
     if institution_id is not None:
-        slot = svc.get_slot(session=session, slot_id=slot_id)
+        slot = scheduling_service.get_slot(session=session, slot_id=slot_id)
         if slot.institution_id != institution_id:
             raise Invalid(
                 "the slot is not at the institution this is booked with",
@@ -92,7 +72,7 @@ def book_slot(
                 code="slot_elsewhere",
             )
     try:
-        booking = svc.book(
+        booking = scheduling_service.book(
             session=session,
             slot_id=slot_id,
             by=by,
@@ -103,7 +83,7 @@ def book_slot(
             reference_id=reference_id,
         )
     except Conflict as exc:
-        if exc.code == "slot_full" and _only_reserved_left(svc, session, slot_id, now):
+        if exc.code == "slot_full" and _only_reserved_left(session, slot_id, now):
             if not reserved_eligible(session, by, patient_id):
                 raise Conflict(
                     "the free places of this slot are reserved for referrals made by the "
@@ -119,14 +99,9 @@ def book_slot(
     )
 
 
-def _only_reserved_left(
-    svc: ModuleType, session: Session, slot_id: uuid.UUID, now: datetime
-) -> bool:
-    get_slot = getattr(svc, "get_slot", None)
-    if get_slot is None:
-        return False
+def _only_reserved_left(session: Session, slot_id: uuid.UUID, now: datetime) -> bool:
     try:
-        slot = get_slot(session=session, slot_id=slot_id)
+        slot = scheduling_service.get_slot(session=session, slot_id=slot_id)
     except NotFound:
         return False
     reserved_free = int(getattr(slot, "reserved", 0)) - int(getattr(slot, "reserved_booked", 0))
@@ -138,19 +113,18 @@ def cancel_slot_booking(
     *, session: Session, booking_id: uuid.UUID, by: User, now: datetime, reason: str
 ) -> None:
     """Release the slot of a cancelled referral or home visit."""
-    svc = _scheduling()
-    if svc is None:
-        return
     try:
-        svc.cancel_booking(session=session, booking_id=booking_id, by=by, now=now, reason=reason)
+        scheduling_service.cancel_booking(
+            session=session, booking_id=booking_id, by=by, now=now, reason=reason
+        )
     except (NotFound, Forbidden):
         # The referral's cancellation is authorized by referrals; a receiver whom scheduling
         # does not let see the booking releases it in the booker's name, saying who did.
-        booking = svc.get_booking(session=session, booking_id=booking_id)
+        booking = scheduling_service.get_booking(session=session, booking_id=booking_id)
         booker = session.get(User, booking.booked_by_id)
         if booker is None or booker.id == by.id:
             raise
-        svc.cancel_booking(
+        scheduling_service.cancel_booking(
             session=session,
             booking_id=booking_id,
             by=booker,

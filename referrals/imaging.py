@@ -10,51 +10,29 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from types import ModuleType
 from typing import Any
 
 from sqlmodel import Session
 
-from telemed.core.errors import Unavailable
+from dicom import service as dicom_service
 from telemed.identity.models import User
-
-
-def _dicom() -> ModuleType | None:
-    try:
-        from dicom import service as dicom_service
-    except ImportError as exc:  # imaging not installed (or an empty namespace package)
-        if exc.name not in ("dicom", "dicom.service"):
-            raise
-        return None
-    return dicom_service
-
-
-def _required() -> ModuleType:
-    svc = _dicom()
-    if svc is None:
-        raise Unavailable("the imaging service is not installed", code="imaging_unavailable")
-    return svc
 
 
 def register_hooks(
     takes_part: Callable[[Session, User, uuid.UUID], bool],
     link_access: Callable[[Session, User, uuid.UUID], Any],
     on_unlink: Callable[[Session, str, uuid.UUID], None],
-) -> bool:
+) -> None:
     """Tell imaging who reads a referral's studies and who may link/unlink them."""
-    svc = _dicom()
-    if svc is None or not hasattr(svc, "register_link_access"):
-        return False
-    svc.register_link_access("referral", takes_part)
-    svc.register_link_target("referral", link_access, on_unlink=on_unlink)
-    return True
+    dicom_service.register_link_access("referral", takes_part)
+    dicom_service.register_link_target("referral", link_access, on_unlink=on_unlink)
 
 
 def link(
     *, session: Session, referral_id: uuid.UUID, study_uid: str, by: User, now: datetime
 ) -> None:
     """Link a study to the referral as imaging's rule allows (`dicom.policy`)."""
-    _required().link_study(
+    dicom_service.link_study(
         session=session,
         study_uid=study_uid,
         target_type="referral",
@@ -74,7 +52,7 @@ def unlink(
     ip: str | None,
 ) -> None:
     """Unlink a study from the referral (imaging applies the same rule as for linking)."""
-    _required().unlink_study(
+    dicom_service.unlink_study(
         session=session,
         study_uid=study_uid,
         target_type="referral",
@@ -86,7 +64,7 @@ def unlink(
 
 
 def studies(*, session: Session, referral_id: uuid.UUID) -> list[Any]:
-    svc = _dicom()
-    if svc is None:
-        return []
-    return list(svc.studies_for(session=session, target_type="referral", target_id=referral_id))
+    """The studies linked to the referral."""
+    return list(
+        dicom_service.studies_for(session=session, target_type="referral", target_id=referral_id)
+    )

@@ -8,10 +8,9 @@ transport is not. A real adapter implements `InsuranceAdapter.file`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from referrals.models import CrossRegionFiling
+from referrals.models import CrossRegionFiling
 
 
 @dataclass(frozen=True)

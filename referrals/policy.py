@@ -20,7 +20,7 @@ from math import inf
 
 from sqlmodel import Session, col, select
 
-from referrals import contracts
+from referrals.family.contract_queries import contract_institution_of
 from referrals.models import Referral
 from telemed.core.errors import Invalid
 from telemed.core.settings import Settings
@@ -106,7 +106,7 @@ def patient_place(
             anchors.append(patient.institution_id)
             home = session.get(Institution, patient.institution_id)
             county_code = county_code or (home.county_code if home else None)
-        team_inst = contracts.contract_institution_of(session=session, patient_id=patient.id)
+        team_inst = contract_institution_of(session=session, patient_id=patient.id)
         if team_inst is not None:
             anchors.append(team_inst)
     county_code = county_code or src.county_code

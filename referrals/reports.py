@@ -8,15 +8,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, func
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from referrals.models import Referral
 from referrals.schemas import GroupCounts, ReferralReport
 from referrals.states import WAITING
 from telemed.core.db import local_day, local_week
-from telemed.network.models import Alliance, AllianceMember, League
+from telemed.identity.models import User
+from telemed.network.models import Alliance, AllianceMember, Department, Institution, League
 
 
 def _groups(rows: Any) -> list[GroupCounts]:
@@ -36,8 +38,6 @@ def referral_report(
     league_code: str | None = None,
 ) -> ReferralReport:
     """Counts over referrals sent (requested) in [since, until); drafts are not counted."""
-    from telemed.network.models import Institution
-
     src = Institution.__table__.alias("src")  # type: ignore[attr-defined]
     conds: list[Any] = [col(Referral.requested_at).is_not(None)]
     if since:
@@ -125,7 +125,6 @@ class LeagueReferrals:
 
 def by_league(*, session: Session, since: datetime, until: datetime) -> dict[str, LeagueReferrals]:
     """Per league of the sending hospital: referrals sent in [since, until), one GROUP BY."""
-    from telemed.network.models import Institution
 
     def n(cond: Any) -> Any:
         return func.count().filter(cond)
@@ -178,9 +177,6 @@ def received_by_week(
     sent in [since, until): up, down, completed (or closed) and closed. The specialty is the
     receiving department's, else the named specialist's, else '' (not named).
     `scope`: a SELECT of institution ids to keep."""
-    from telemed.identity.models import User
-    from telemed.network.models import Department
-
     spec = func.coalesce(col(Department.specialty_code), col(User.specialty_code), "")
     week = local_week(session, col(Referral.requested_at), tz)
     keys = [col(Referral.to_institution_id), spec, week]
@@ -217,9 +213,6 @@ def sent_outside_alliances(
 ) -> dict[Any, tuple[int, int]]:
     """Per alliance: (referrals its member hospitals sent in [since, until), of them those
     to a hospital outside the alliance)."""
-    from sqlalchemy import and_
-    from sqlalchemy.orm import aliased
-
     sender = aliased(AllianceMember, name="sender")
     receiver = aliased(AllianceMember, name="receiver")
     rows = session.execute(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from referrals import contracts
+from referrals.family import packages, teams
 from referrals.models import FamilyDoctorTeam
 from telemed.core import clock
 from telemed.core.settings import Settings
@@ -18,7 +18,7 @@ DEMO_TEAM_NAME = "赵医生家庭医生团队"
 
 def seed_demo(session: Session, settings: Settings) -> None:
     """Packages and the demo team (idempotent)."""
-    contracts.ensure_packages(session=session)
+    packages.ensure_packages(session=session)
     lead = session.execute(
         select(User).where(User.username == "family-doctor")
     ).scalar_one_or_none()
@@ -31,7 +31,7 @@ def seed_demo(session: Session, settings: Settings) -> None:
         return
     inst = session.get(Institution, lead.institution_id)
     assert inst is not None
-    contracts.create_team(
+    teams.create_team(
         session=session,
         institution_id=inst.id,
         name=DEMO_TEAM_NAME,

@@ -1,4 +1,5 @@
-"""State machines of referrals and contracts (transitions as data, see DESIGN.md)."""
+"""The referral workflow as data (see DESIGN.md); the family-doctor machines (contracts,
+home sick beds, home visits) are in `referrals.family.states`."""
 
 from __future__ import annotations
 
@@ -28,12 +29,3 @@ REFERRAL = StateMachine(
 WAITING = ("requested", "received", "accepted")
 OPEN = ("requested", "received", "accepted", "booked", "arrived", "completed")
 TERMINAL = ("closed", "rejected", "returned_with_advice", "cancelled")
-
-CONTRACT = StateMachine(
-    "contract",
-    {
-        "activate": ({"pending"}, "active"),
-        "expire": ({"active"}, "expired"),
-        "terminate": ({"pending", "active"}, "terminated"),
-    },
-)

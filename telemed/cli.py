@@ -231,7 +231,6 @@ def referral_jobs() -> None:
     contact date (run from cron every few minutes)."""
     from sqlmodel import Session
 
-    from referrals import contracts
     from referrals import service as referrals_service
     from telemed.core import clock
     from telemed.core.db import get_engine
@@ -239,7 +238,7 @@ def referral_jobs() -> None:
 
     with Session(get_engine()) as session:
         now = clock.now()
-        out = contracts.run_contract_jobs(session=session, now=now, settings=get_settings())
+        out = referrals_service.run_contract_jobs(session=session, now=now, settings=get_settings())
         out["escalated"] = referrals_service.escalate_breaches(session=session, now=now)
         session.commit()
     typer.echo(" ".join(f"{k}={v}" for k, v in out.items()))

@@ -1,5 +1,8 @@
 """Idempotency keys: a retried request returns the first result and creates nothing new.
 
+`once` wraps a piece of work in the whole protocol (claim, replay, store); the lower-level
+calls (`claim`, `store`, `claim_statement` ...) serve the booking hot path.
+
 The key row is inserted in the same transaction as the work; a concurrent retry
 blocks on the primary key and then sees the stored result.
 """
@@ -9,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,6 +24,8 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from telemed.core.db import utc_field
 from telemed.core.errors import Conflict, Invalid
+
+_R = TypeVar("_R")
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -138,3 +145,36 @@ def store(*, session: Session, key: str, status_code: int, response: dict[str, A
         .values(status_code=status_code, response=response)
     )
     assert done.rowcount == 1, "store() without a claim()"  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The stored outcome of an earlier request with the same key, to send back as it was."""
+
+    status_code: int
+    response: dict[str, Any]
+
+
+def once(
+    *,
+    session: Session,
+    scope: str,
+    user_id: uuid.UUID,
+    key: str | None,
+    payload: Any,
+    now: datetime,
+    status_code: int,
+    work: Callable[[], _R],
+    dump: Callable[[_R], dict[str, Any]],
+) -> _R | Replay:
+    """Do `work` once per `Idempotency-Key` (`key`; None: no key, just do it): a retry gets
+    the `Replay` of the first outcome (`dump` of what `work` returned, with `status_code`)."""
+    if not key:
+        return work()
+    scoped = scoped_key(scope=scope, user_id=user_id, key=key)
+    previous = claim(session=session, key=scoped, payload=payload, now=now)
+    if previous is not None:
+        return Replay(status_code=previous.status_code, response=previous.response)
+    out = work()
+    store(session=session, key=scoped, status_code=status_code, response=dump(out))
+    return out

@@ -18,7 +18,6 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from dicom import jobs as dicom_jobs
-from referrals import contracts
 from referrals import service as referrals_service
 from scheduling import service as scheduling_service
 from scheduling.horizon import expire_holds, materialize
@@ -86,7 +85,7 @@ def _contact_by(session: Session, now: datetime, settings: Settings) -> dict[str
 
 
 def _contracts(session: Session, now: datetime, settings: Settings) -> dict[str, Any]:
-    return dict(contracts.run_contract_jobs(session=session, now=now, settings=settings))
+    return dict(referrals_service.run_contract_jobs(session=session, now=now, settings=settings))
 
 
 def _holds(session: Session, now: datetime, settings: Settings) -> dict[str, Any]:

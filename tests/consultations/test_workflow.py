@@ -327,7 +327,7 @@ def test_create_with_an_idempotency_key_returns_the_first_request(
 def test_a_family_doctor_requests_for_contracted_residents_only(
     client: TestClient, login: H, demo_patient: Any, session: Any, clock: Any
 ) -> None:
-    from referrals import contracts
+    from referrals.family import contracts
     from telemed.core.settings import get_settings
     from tests.referrals.conftest import CONSENT as CONTRACT_CONSENT
     from tests.referrals.conftest import demo_team, user_named

@@ -26,8 +26,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from referrals import contracts
 from referrals import service as referrals_service
+from referrals.family import contracts
 from telemed.core.audit import AuditEvent, AuditEventPatient
 from telemed.core.settings import get_settings
 from telemed.identity.models import Patient, Role, User

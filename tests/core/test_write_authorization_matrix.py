@@ -25,8 +25,8 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from dicom.models import StudyLink
-from referrals import contracts, home
 from referrals import service as referrals_service
+from referrals.family import contracts, home_beds, home_visits
 from referrals.models import CarePlanTask, FollowUp
 from scheduling import service as scheduling_service
 from scheduling.schemas import WaitlistCreate
@@ -685,11 +685,11 @@ def _build_world(
         contracts.confirm(
             session=session, contract=contract, by=user_of(session, resident.id), now=clock.at
         )
-    bed = home.admit_home_bed(
+    bed = home_beds.admit_home_bed(
         session=session, patient_id=resident.id, by=fd, now=clock.at, diagnosis_code="I10",
         reason="r", visit_interval_days=7, planned_services=[],
     )  # fmt: skip
-    visit = home.request_home_visit(
+    visit = home_visits.request_home_visit(
         session=session,
         patient_id=resident.id,
         by=fd,

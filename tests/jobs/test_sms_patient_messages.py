@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from referrals import contracts
 from referrals import service as referrals_service
+from referrals.family import contracts
 from referrals.models import Referral
 from referrals.schemas import ReferralCreate
 from telemed.core.clock import to_shanghai

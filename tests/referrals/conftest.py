@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from referrals import contracts
+from referrals.family import teams
 from referrals.models import FamilyDoctorTeam
 from telemed.core import clock as core_clock
 from telemed.core.settings import get_settings
@@ -95,7 +95,7 @@ def new_team(session: Session, *, capacity: int | None = None) -> tuple[FamilyDo
     inst = session.get(Institution, fd.institution_id)
     assert inst is not None
     lead = new_doctor(session, inst)
-    team = contracts.create_team(
+    team = teams.create_team(
         session=session,
         institution_id=inst.id,
         name=f"团队{lead.username}",

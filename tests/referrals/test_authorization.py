@@ -8,7 +8,8 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from referrals import contracts, service
+from referrals import service
+from referrals.family import contracts
 from referrals.schemas import ReferralCreate
 from telemed.core import clock as core_clock
 from telemed.core.settings import get_settings

@@ -12,7 +12,8 @@ from sqlalchemy import delete, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from referrals import contracts, service
+from referrals import service
+from referrals.family import contracts
 from referrals.models import (
     Contract,
     ContractPackage,

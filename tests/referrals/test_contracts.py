@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from referrals import contracts
+from referrals.family import contract_queries, contracts, follow_ups, teams
 from referrals.models import Contract, FollowUp
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.notifications import Notification
@@ -45,7 +45,7 @@ def test_doctor_signing_needs_recorded_consent_and_activates(session: Session, c
     assert c.consent["recorded_by"] == str(fd.id)
     assert c.term_end == date(2027, 12, 1)  # one year from 2026-12-01 (Shanghai)
     # the chronic package generates its follow-ups: every 90 days within the term
-    dues = [f.due_on for f in contracts.follow_ups_of(session=session, contract_id=c.id)]
+    dues = [f.due_on for f in follow_ups.follow_ups_of(session=session, contract_id=c.id)]
     assert dues == [date(2026, 12, 1) + timedelta(days=90 * k) for k in (1, 2, 3, 4)]
 
 
@@ -144,13 +144,13 @@ def test_team_over_capacity_refuses(
 def test_default_capacity_is_2000_per_family_doctor(session: Session) -> None:
     team, _ = new_team(session)
     settings = get_settings()
-    assert contracts.capacity_of(session=session, team=team, settings=settings) == 2000
+    assert teams.capacity_of(session=session, team=team, settings=settings) == 2000
     fd = user_named(session, "family-doctor")
-    contracts.add_member(session=session, team=team, user_id=fd.id, role="family_doctor")
-    contracts.add_member(
+    teams.add_member(session=session, team=team, user_id=fd.id, role="family_doctor")
+    teams.add_member(
         session=session, team=team, user_id=user_named(session, "county-doctor").id, role="nurse"
     )
-    assert contracts.capacity_of(session=session, team=team, settings=settings) == 4000
+    assert teams.capacity_of(session=session, team=team, settings=settings) == 4000
 
 
 def test_expiry_reminder_renewal_and_switch_at_renewal(session: Session, clock) -> None:
@@ -208,7 +208,7 @@ def test_expiry_reminder_renewal_and_switch_at_renewal(session: Session, clock) 
     session.refresh(c)
     session.refresh(nxt)
     assert c.status == "expired" and nxt.status == "active"
-    assert contracts.active_contract_for(session=session, patient_id=p.id).id == nxt.id  # type: ignore[union-attr]
+    assert contract_queries.active_contract_for(session=session, patient_id=p.id).id == nxt.id  # type: ignore[union-attr]
     # follow-ups of the new term belong to the new team
     fus = session.execute(select(FollowUp).where(FollowUp.contract_id == nxt.id)).scalars().all()
     assert fus and all(f.team_id == other_team.id for f in fus)
@@ -227,7 +227,7 @@ def test_terminate_and_who_may_sign(session: Session, clock) -> None:
         contracts.terminate(session=session, contract=c, by=fd, now=clock.at, reason=" ")
     contracts.terminate(session=session, contract=c, by=fd, now=clock.at, reason="resident's wish")
     assert c.status == "terminated"
-    assert contracts.active_contract_for(session=session, patient_id=p.id) is None
+    assert contract_queries.active_contract_for(session=session, patient_id=p.id) is None
     # a new contract is possible after termination
     assert _sign(session, p.id, team, fd, clock).status == "active"
 

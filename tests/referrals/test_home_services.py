@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session
 
-from referrals import contracts
+from referrals.family import contracts
 from telemed.core.settings import get_settings
 from tests.referrals.conftest import CONSENT, demo_team, new_patient, user_named
 

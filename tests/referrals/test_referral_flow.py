@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from referrals import contracts, service
+from referrals import service
+from referrals.family import contracts
 from referrals.models import Referral
 from referrals.schemas import OutcomeIn, ReferralCreate
 from telemed.core.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound

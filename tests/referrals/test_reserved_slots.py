@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from referrals import booking, contracts, service
+from referrals import booking, service
+from referrals.family import contracts
 from referrals.schemas import ReferralCreate
 from scheduling import service as scheduling_service
 from telemed.core.errors import Conflict, Forbidden

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from referrals import contracts
+from referrals.family import contracts
 from telemed.core import clock as core_clock
 from telemed.core.audit import AuditEvent, AuditEventPatient
 from telemed.core.settings import get_settings

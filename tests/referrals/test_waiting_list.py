@@ -152,7 +152,7 @@ def test_worklist_and_status_are_visible_over_the_api(
 def test_contact_by_in_messages_is_shown_in_shanghai_time() -> None:
     from datetime import UTC, datetime
 
-    from referrals.service import _shown
+    from referrals.notices import shown as _shown
 
     assert _shown(datetime(2026, 12, 10, 17, 30, tzinfo=UTC)) == "2026-12-11 01:30 (Asia/Shanghai)"
     assert _shown(None) == "-"

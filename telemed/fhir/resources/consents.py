@@ -3,7 +3,7 @@ family-doctor contract's signing consent (签约, one per contract, same id as t
 
 Visibility and audit are the REST API's: a consultation consent through
 `consultations.service.read(what="consent")` (read) and the role's worklist (search); a
-contract through `referrals.contracts.read_contract` (read) and
+contract through `referrals.service.read_contract` (read) and
 `visible_contracts_of_patient` or the caller's teams' contracts (search), audited as
 `GET /family-doctors/contracts` audits. Consultation consents come first in a search.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from fhir.resources.R4B.consent import Consent
 from sqlmodel import col, select
 
-from referrals import contracts
+from referrals import service as referrals_service
 from referrals.models import Contract
 from telemed.consultations import service as consultation_service
 from telemed.consultations.models import Consultation, ConsultationConsent
@@ -134,7 +134,7 @@ def read_consent(ctx: Context, id: str) -> Resource:
         return consultation_consent_resource(row, c)
     if ctx.session.get(Contract, uid) is not None:
         return contract_consent_resource(
-            contracts.read_contract(session=ctx.session, user=ctx.user, contract_id=uid)
+            referrals_service.read_contract(session=ctx.session, user=ctx.user, contract_id=uid)
         )
     raise NotFound(f"Consent/{id} not found")
 
@@ -145,16 +145,16 @@ def _visible_contracts(ctx: Context, patient_ids: set[uuid.UUID]) -> list[Contra
     if patient_ids:
         if len(patient_ids) > 1:
             return []
-        return contracts.visible_contracts_of_patient(
+        return referrals_service.visible_contracts_of_patient(
             session=ctx.session, user=ctx.user, patient_id=next(iter(patient_ids))
         )
     if ctx.user.role == Role.PATIENT and ctx.user.patient_id:
-        return contracts.visible_contracts_of_patient(
+        return referrals_service.visible_contracts_of_patient(
             session=ctx.session, user=ctx.user, patient_id=ctx.user.patient_id
         )
     rows: list[Contract] = []
-    for team_id in contracts.teams_of_user(session=ctx.session, user_id=ctx.user.id):
-        rows += contracts.contracts_of_team(session=ctx.session, team_id=team_id)
+    for team_id in referrals_service.teams_of_user(session=ctx.session, user_id=ctx.user.id):
+        rows += referrals_service.contracts_of_team(session=ctx.session, team_id=team_id)
     return rows
 
 

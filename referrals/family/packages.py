@@ -9,6 +9,13 @@ diabetes: at least four face-to-face follow-ups a year).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, select
+
+from referrals.family.models import ServicePackage
+from telemed.core.errors import Invalid
+from telemed.identity.models import Patient
 
 
 @dataclass(frozen=True)
@@ -137,3 +144,65 @@ CATALOGUE: tuple[PackageSpec, ...] = (
         60,
     ),
 )
+
+
+def ensure_packages(*, session: Session) -> list[ServicePackage]:
+    """Load the package catalogue (idempotent)."""
+    rows = []
+    for spec in CATALOGUE:
+        row = session.get(ServicePackage, spec.code)
+        if row is None:
+            row = ServicePackage(
+                code=spec.code,
+                name_zh=spec.name_zh,
+                name_en=spec.name_en,
+                kind=spec.kind,
+                services=list(spec.services),
+                visits_per_year=spec.visits_per_year,
+                follow_up_interval_days=spec.follow_up_interval_days,
+                fee_fen=spec.fee_fen,
+                insurance_share_pct=spec.insurance_share_pct,
+                eligibility=spec.eligibility,
+            )
+            session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+def list_packages(*, session: Session) -> list[ServicePackage]:
+    return list(session.execute(select(ServicePackage).order_by(ServicePackage.code)).scalars())
+
+
+def _check_eligibility(pkg: ServicePackage, patient: Patient, on: date) -> None:
+    age = (
+        on.year
+        - patient.birth_date.year
+        - ((on.month, on.day) < (patient.birth_date.month, patient.birth_date.day))
+    )
+    ok = {
+        None: True,
+        "age65": age >= 65,
+        "child0_6": age <= 6,
+        "female": patient.sex == "female",
+    }.get(pkg.eligibility, True)
+    if not ok:
+        raise Invalid(
+            f"package {pkg.code!r} is not for this resident ({pkg.eligibility})",
+            field="package_codes",
+            code="package_not_eligible",
+        )
+
+
+def resolve_packages(
+    session: Session, codes: list[str], patient: Patient, on: date
+) -> list[ServicePackage]:
+    wanted = ["basic", *[c for c in codes if c != "basic"]]
+    pkgs = []
+    for code in dict.fromkeys(wanted):
+        pkg = session.get(ServicePackage, code)
+        if pkg is None:
+            raise Invalid(f"unknown package {code!r}", field="package_codes")
+        _check_eligibility(pkg, patient, on)
+        pkgs.append(pkg)
+    return pkgs

@@ -1,0 +1,139 @@
+"""Who hears of a referral's changes, and what they are told (in-app messages, the
+patient's SMS)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from referrals import policy
+from referrals.family.contract_queries import patient_user_ids
+from referrals.models import CarePlanTask, Referral
+from telemed.core import notifications
+from telemed.core.clock import to_shanghai
+from telemed.identity.models import Role, User
+
+
+def notify(
+    session: Session,
+    user_ids: list[uuid.UUID],
+    r: Referral,
+    kind: str,
+    title: str,
+    body: str,
+    now: datetime,
+    *,
+    texted: bool = False,
+) -> None:
+    """In-app messages to `user_ids`; with `texted` also the one SMS of the event to the
+    referral's patient (with or without an account), sent if the patient consented (the
+    template of `kind` in telemed.core.sms)."""
+    data = {"referral_id": str(r.id), "status": r.status}
+    for uid in dict.fromkeys(user_ids):
+        notifications.enqueue(
+            session=session,
+            user_id=uid,
+            kind=kind,
+            title=title,
+            body=body,
+            data=data,
+            now=now,
+        )
+    if texted:
+        notifications.text_patient(
+            session=session,
+            patient_id=r.patient_id,
+            kind=kind,
+            title=title,
+            body=body,
+            data=data,
+            now=now,
+        )
+
+
+def receiver_staff(session: Session, r: Referral) -> list[uuid.UUID]:
+    """Who hears about a referral at the receiving end: the named specialist, else the
+    coordinators of the institution, else its doctors of the department."""
+    if r.to_specialist_id:
+        return [r.to_specialist_id]
+    coords = list(
+        session.execute(
+            select(User.id).where(
+                User.institution_id == r.to_institution_id, User.role == Role.COORDINATOR
+            )
+        ).scalars()
+    )
+    if coords:
+        return coords
+    stmt = select(User.id).where(
+        User.institution_id == r.to_institution_id, col(User.role).in_(policy.ACT_ROLES)
+    )
+    if r.to_department_id:
+        stmt = stmt.where(User.department_id == r.to_department_id)
+    return list(session.execute(stmt.limit(20)).scalars())
+
+
+def announce(session: Session, r: Referral, action: str, now: datetime, reason: str | None) -> None:
+    """Tell the parties what `action` changed for them."""
+    patients = patient_user_ids(session=session, patient_id=r.patient_id)
+    if action == "submit":
+        notify(
+            session,
+            receiver_staff(session, r),
+            r,
+            "referral.requested",
+            "新转诊申请 New referral",
+            f"{r.direction} referral, {r.urgency}; contact the patient by {shown(r.contact_by)}",
+            now,
+        )
+        down = r.direction == "down"
+        notify(
+            session,
+            patients,
+            r,
+            "referral.referred_down" if down else "referral.requested",
+            "转回基层 You are referred back" if down else "转诊已提交 Your referral is sent",
+            f"you will be contacted by {shown(r.contact_by)}",
+            now,
+            texted=True,
+        )
+    elif action in ("accept", "reject", "return_with_advice", "book", "complete", "cancel"):
+        kind, title = f"referral.{r.status}", f"转诊状态 Referral {r.status}"
+        notify(session, [r.from_doctor_id], r, kind, title, reason or "", now)
+        # The patient is texted what changes for them; a slot booking is texted by
+        # scheduling (`booking.confirmed`, with time and place), so not twice.
+        texted = action in ("accept", "reject", "return_with_advice", "cancel") or (
+            action == "book" and r.booking_id is None
+        )
+        notify(session, patients, r, kind, title, reason or "", now, texted=texted)
+    if action == "complete":
+        notify(
+            session,
+            [r.from_doctor_id],
+            r,
+            "referral.outcome",
+            "转诊结果已回传 Referral outcome",
+            "acknowledge the outcome to close the loop",
+            now,
+        )
+    if action == "accept" and r.direction == "down" and r.care_plan and r.to_team_id:
+        session.add(
+            CarePlanTask(
+                team_id=r.to_team_id,
+                patient_id=r.patient_id,
+                referral_id=r.id,
+                source="down_referral",
+                plan=r.care_plan,
+                created_at=now,
+            )
+        )
+        session.flush()
+
+
+def shown(value: datetime | None) -> str:
+    """A time as people read it in a message: Asia/Shanghai, to the minute."""
+    if value is None:
+        return "-"
+    return to_shanghai(value).strftime("%Y-%m-%d %H:%M") + " (Asia/Shanghai)"

@@ -1,0 +1,60 @@
+"""Response shapes of referrals as the caller sees them (the actions open to them, the
+patient's label loaded once for a whole page)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from referrals import policy
+from referrals.family.responses import Labels, fields_of, labelled, labels_of
+from referrals.models import Referral
+from referrals.schemas import ReferralPublic
+from referrals.states import REFERRAL, WAITING
+from telemed.identity.models import User
+
+_EXTRA = {"allowed_actions", "contact_by_breached", "patient_name", "patient_resident_id_masked"}
+
+
+def referrals_public(
+    session: Session, rows: list[Referral], user: User, now: datetime
+) -> list[ReferralPublic]:
+    """The referrals as `user` sees them, with the patient's name and masked resident ID
+    (whoever sees the referral may read its patient; reads are audited by the routes)."""
+    labels = labels_of(session, (r.patient_id for r in rows))
+    return [_public(r, user, now, labels) for r in rows]
+
+
+def referral_public(session: Session, r: Referral, user: User, now: datetime) -> ReferralPublic:
+    """One referral (see `referrals_public`)."""
+    return referrals_public(session, [r], user, now)[0]
+
+
+def _public(r: Referral, user: User, now: datetime, labels: Labels) -> ReferralPublic:
+    parties = policy.parties_of(user, r)
+    actions = [a for a in REFERRAL.allowed(r.status) if parties & set(policy.PARTIES.get(a, ()))]
+    return ReferralPublic(
+        **labelled(
+            {k: v for k, v in fields_of(r, ReferralPublic).items() if k not in _EXTRA},
+            r.patient_id,
+            labels,
+        ),
+        allowed_actions=actions,
+        contact_by_breached=bool(r.contact_by and r.contact_by < now and r.status in WAITING),
+    )
+
+
+def waiting(r: Referral, now: datetime) -> dict[str, Any]:
+    """A referral on a receiver's (or a team's) worklist."""
+    return {
+        "referral_id": str(r.id),
+        "patient_id": str(r.patient_id),
+        "status": r.status,
+        "urgency": r.urgency,
+        "direction": r.direction,
+        "contact_by": r.contact_by.isoformat() if r.contact_by else None,
+        "breached": bool(r.contact_by and r.contact_by < now),
+        "escalation_level": r.escalation_level,
+    }
