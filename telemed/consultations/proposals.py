@@ -268,16 +268,18 @@ def propose(
     return proposals
 
 
-def first_proposal(
+def proposals_for(
     *,
     session: Session,
     c: Consultation,
     by: User,
     now: datetime,
     institution_id: uuid.UUID | None = None,
-) -> Proposal | None:
-    """The first specialist proposed for the request (at `institution_id` if given), or None."""
-    found = propose(
+    limit: int = 10,
+) -> list[Proposal]:
+    """Where the request would go (at `institution_id` if given), best first: `propose` for
+    its patient, service, specialty and title, seen by `by`."""
+    return propose(
         session=session,
         viewer=by,
         requesting_institution_id=c.requesting_institution_id,
@@ -288,9 +290,8 @@ def first_proposal(
         title=c.wanted_title,
         now=now,
         institution_id=institution_id,
-        limit=1,
+        limit=limit,
     )
-    return found[0] if found else None
 
 
 def _chosen_institution(session: Session, c: Consultation) -> uuid.UUID | None:
@@ -309,8 +310,8 @@ def check_override(session: Session, c: Consultation, by: User, now: datetime) -
     chosen = _chosen_institution(session, c)
     first = None
     if chosen is not None:
-        found = first_proposal(session=session, c=c, by=by, now=now)
-        first = found.institution_id if found is not None else None
+        found = proposals_for(session=session, c=c, by=by, now=now, limit=1)
+        first = found[0].institution_id if found else None
     if first is None or first == chosen:
         c.first_proposed_institution_id = None
         c.override_reason = None

@@ -47,7 +47,7 @@ from telemed.consultations.opinions import (
     sign,
     verify,
 )
-from telemed.consultations.proposals import TITLE_RANK, propose
+from telemed.consultations.proposals import TITLE_RANK, proposals_for, propose
 from telemed.consultations.states import machine_for
 from telemed.consultations.steps import get_consultation, load_visible, locked, transition
 from telemed.consultations.workflow import (
@@ -94,6 +94,7 @@ __all__ = [
     "participants",
     "pay",
     "propose",
+    "proposals_for",
     "read",
     "read_document",
     "record_consent",

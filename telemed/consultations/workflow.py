@@ -21,8 +21,8 @@ from telemed.consultations.models import Consultation
 from telemed.consultations.proposals import (
     check_override,
     check_targets,
-    first_proposal,
     override_record,
+    proposals_for,
 )
 from telemed.consultations.schemas import AcceptBody
 from telemed.consultations.service_classes import Urgency, info
@@ -49,10 +49,12 @@ def _route(
         c.receiving_institution_id = spec.institution_id
         c.proposed_specialist_id = spec.id
         return
-    found = first_proposal(session=session, c=c, by=by, now=now, institution_id=institution_id)
-    if found is not None:
-        c.receiving_institution_id = found.institution_id
-        c.proposed_specialist_id = found.specialist_id
+    found = proposals_for(
+        session=session, c=c, by=by, now=now, institution_id=institution_id, limit=1
+    )
+    if found:
+        c.receiving_institution_id = found[0].institution_id
+        c.proposed_specialist_id = found[0].specialist_id
     elif institution_id is not None:
         # the chosen hospital's coordinator assigns someone
         c.receiving_institution_id = institution_id
