@@ -117,22 +117,7 @@ def charge(*, session: Session, c: Consultation, by_id: uuid.UUID, now: datetime
         )
     p = provider()
     result = p.charge(reference=str(c.id), amount_cents=c.fee_cents, currency=c.currency)
-    row = Payment(
-        consultation_id=c.id,
-        kind="charge",
-        provider=p.name,
-        provider_ref=result.ref,
-        amount_cents=c.fee_cents,
-        currency=c.currency,
-        status="succeeded" if result.succeeded else "failed",
-        by_id=by_id,
-        created_at=now,
-    )
-    session.add(row)
-    if result.succeeded:
-        c.payment_state = PAYMENT.next(c.payment_state, "charge")
-    session.flush()
-    return row
+    return _settle(session, c, "charge", p, result, c.fee_cents, by_id=by_id, now=now)
 
 
 def refund_if_paid(
@@ -161,12 +146,28 @@ def refund_if_paid(
         amount_cents=charge_row.amount_cents,
         currency=c.currency,
     )
+    return _settle(session, c, "refund", p, result, charge_row.amount_cents, by_id=by_id, now=now)
+
+
+def _settle(
+    session: Session,
+    c: Consultation,
+    action: str,
+    p: PaymentProvider,
+    result: ProviderResult,
+    amount_cents: int,
+    *,
+    by_id: uuid.UUID | None,
+    now: datetime,
+) -> Payment:
+    """Record what the provider did (`action`: charge or refund) and, if it succeeded, move
+    the request's payment state by the `PAYMENT` machine."""
     row = Payment(
         consultation_id=c.id,
-        kind="refund",
+        kind=action,
         provider=p.name,
         provider_ref=result.ref,
-        amount_cents=charge_row.amount_cents,
+        amount_cents=amount_cents,
         currency=c.currency,
         status="succeeded" if result.succeeded else "failed",
         by_id=by_id,
@@ -174,7 +175,7 @@ def refund_if_paid(
     )
     session.add(row)
     if result.succeeded:
-        c.payment_state = PAYMENT.next(c.payment_state, "refund")
+        c.payment_state = PAYMENT.next(c.payment_state, action)
     session.flush()
     return row
 
