@@ -17,8 +17,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from telemed.consultations import payments, service
+from telemed.consultations import payments
+from telemed.consultations.messages import coordinators_of, notify
 from telemed.consultations.models import Consultation, SlaBreach
+from telemed.consultations.steps import transition
+from telemed.consultations.workflow import cancel_imaging_orders
 from telemed.core.ids import uuid7
 from telemed.core.settings import Settings
 from telemed.identity.models import Role, User
@@ -51,7 +54,7 @@ def _record_breach(
 
 
 def _escalation_targets(session: Session, c: Consultation) -> set:
-    who = service.coordinators_of(session=session, institution_id=c.receiving_institution_id)
+    who = coordinators_of(session=session, institution_id=c.receiving_institution_id)
     if not who:  # no coordinator at the receiving hospital: the network's admins
         who = set(
             session.execute(
@@ -90,14 +93,7 @@ def sweep(*, session: Session, now: datetime, settings: Settings, batch: int = 2
         targets = _escalation_targets(session, c)
         assert c.accept_due_at is not None
         if _record_breach(session, c, "accept", c.accept_due_at, now, targets):
-            service._notify(
-                session,
-                targets,
-                c,
-                "sla_breach",
-                f"会诊申请超时未接收（{c.urgency}），请协调处理",
-                now,
-            )
+            notify(session, targets, c, "accept_breach", now, urgency=c.urgency)
             out.accept_breaches.append(str(c.id))
     # 2. still nobody after the grace: expire, tell the requester, refund
     stale = (
@@ -112,7 +108,7 @@ def sweep(*, session: Session, now: datetime, settings: Settings, batch: int = 2
         .all()
     )
     for c in stale:
-        service._transition(
+        transition(
             session,
             c,
             "expire",
@@ -121,10 +117,8 @@ def sweep(*, session: Session, now: datetime, settings: Settings, batch: int = 2
             reason="no hospital accepted within the service level",
         )
         payments.refund_if_paid(session=session, c=c, by_id=None, now=now)
-        service._dicom_cancel_orders(session, c, now)
-        service._notify(
-            session, {c.requesting_doctor_id}, c, "expired", "会诊申请已过期，请重新申请", now
-        )
+        cancel_imaging_orders(session, c, now)
+        notify(session, {c.requesting_doctor_id}, c, "expired", now)
         out.expired.append(str(c.id))
     # 3. accepted but not reported in time
     late = (
@@ -148,7 +142,7 @@ def sweep(*, session: Session, now: datetime, settings: Settings, batch: int = 2
             targets.add(c.assigned_specialist_id)
         assert c.report_due_at is not None
         if _record_breach(session, c, "report", c.report_due_at, now, targets):
-            service._notify(session, targets, c, "sla_breach", "会诊意见超时未出具", now)
+            notify(session, targets, c, "report_breach", now)
             out.report_breaches.append(str(c.id))
     session.flush()
     return out

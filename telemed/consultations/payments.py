@@ -1,7 +1,8 @@
-"""Fees and payments: the fee schedule and a payment-provider seam.
+"""Fees and payments: the fee schedule, a payment-provider seam, the payment states.
 
 `PaymentProvider` is the interface real providers (mobile payment) will implement;
-`SandboxPaymentProvider` settles at once and is the only one today.
+`SandboxPaymentProvider` settles at once and is the only one today. A request's
+`payment_state` moves by the `PAYMENT` machine of `states.py` (charge, refund).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Protocol
 from sqlmodel import Session, select
 
 from telemed.consultations.models import Consultation, FeeSchedule, Payment
+from telemed.consultations.states import PAYMENT
 from telemed.core.errors import Conflict
 
 
@@ -62,6 +64,11 @@ def set_provider(p: PaymentProvider | None) -> None:
     _provider = p if p is not None else SandboxPaymentProvider()
 
 
+def initial_state(fee_cents: int) -> str:
+    """The payment state of a request just submitted: a fee is unpaid, none is waived."""
+    return "unpaid" if fee_cents > 0 else "waived"
+
+
 def fee_for(*, session: Session, service_class: str, tier: str) -> FeeSchedule | None:
     return session.execute(
         select(FeeSchedule).where(
@@ -102,7 +109,7 @@ def list_fees(*, session: Session) -> list[FeeSchedule]:
 
 def charge(*, session: Session, c: Consultation, by_id: uuid.UUID, now: datetime) -> Payment:
     """Pay the request's fee; the caller holds the row lock."""
-    if c.payment_state != "unpaid":
+    if "charge" not in PAYMENT.allowed(c.payment_state):
         raise Conflict(
             f"payment state is {c.payment_state!r}; only unpaid requests can be paid",
             code="not_payable",
@@ -110,29 +117,14 @@ def charge(*, session: Session, c: Consultation, by_id: uuid.UUID, now: datetime
         )
     p = provider()
     result = p.charge(reference=str(c.id), amount_cents=c.fee_cents, currency=c.currency)
-    row = Payment(
-        consultation_id=c.id,
-        kind="charge",
-        provider=p.name,
-        provider_ref=result.ref,
-        amount_cents=c.fee_cents,
-        currency=c.currency,
-        status="succeeded" if result.succeeded else "failed",
-        by_id=by_id,
-        created_at=now,
-    )
-    session.add(row)
-    if result.succeeded:
-        c.payment_state = "paid"
-    session.flush()
-    return row
+    return _settle(session, c, "charge", p, result, c.fee_cents, by_id=by_id, now=now)
 
 
 def refund_if_paid(
     *, session: Session, c: Consultation, by_id: uuid.UUID | None, now: datetime
 ) -> Payment | None:
     """Refund a paid request (cancel, decline, expiry); None when nothing was paid."""
-    if c.payment_state != "paid":
+    if "refund" not in PAYMENT.allowed(c.payment_state):
         return None
     charge_row = (
         session.execute(
@@ -154,12 +146,28 @@ def refund_if_paid(
         amount_cents=charge_row.amount_cents,
         currency=c.currency,
     )
+    return _settle(session, c, "refund", p, result, charge_row.amount_cents, by_id=by_id, now=now)
+
+
+def _settle(
+    session: Session,
+    c: Consultation,
+    action: str,
+    p: PaymentProvider,
+    result: ProviderResult,
+    amount_cents: int,
+    *,
+    by_id: uuid.UUID | None,
+    now: datetime,
+) -> Payment:
+    """Record what the provider did (`action`: charge or refund) and, if it succeeded, move
+    the request's payment state by the `PAYMENT` machine."""
     row = Payment(
         consultation_id=c.id,
-        kind="refund",
+        kind=action,
         provider=p.name,
         provider_ref=result.ref,
-        amount_cents=charge_row.amount_cents,
+        amount_cents=amount_cents,
         currency=c.currency,
         status="succeeded" if result.succeeded else "failed",
         by_id=by_id,
@@ -167,7 +175,7 @@ def refund_if_paid(
     )
     session.add(row)
     if result.succeeded:
-        c.payment_state = "refunded"
+        c.payment_state = PAYMENT.next(c.payment_state, action)
     session.flush()
     return row
 

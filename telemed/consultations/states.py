@@ -7,6 +7,9 @@
 
 Service classes without a live session (imaging, ECG, pathology diagnosis ...) use
 `ASYNC`, where `report` goes from accepted straight to reported.
+
+The fee of a request has its own machine, `PAYMENT`: set on submission to unpaid (or
+waived when there is no fee), unpaid -> paid (charge) -> refunded (cancel, decline, expiry).
 """
 
 from __future__ import annotations
@@ -56,3 +59,13 @@ ASYNC = StateMachine("consultation", {**_COMMON, "report": ({"accepted"}, "repor
 def machine_for(live_session: bool) -> StateMachine:
     """The workflow of a request: with or without a live session."""
     return LIVE if live_session else ASYNC
+
+
+PAYMENT_STATES = ("unpaid", "waived", "paid", "refunded")
+PAYMENT = StateMachine(
+    "payment",
+    {
+        "charge": ({"unpaid"}, "paid"),
+        "refund": ({"paid"}, "refunded"),
+    },
+)

@@ -1,0 +1,211 @@
+"""What a request carries: the patient's consent, documents, DICOM studies and imaging orders.
+
+Studies and imaging orders live in dicom (study links, the modality worklist); this module
+reads and writes them through `dicom.service`, for the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from dicom import service as dicom_service
+from telemed.consultations.models import Consultation, ConsultationConsent, ConsultationDocument
+from telemed.consultations.schemas import ConsentCreate, ImagingOrderPublic, StudyPublic
+from telemed.consultations.service_classes import DOCUMENT_KINDS
+from telemed.consultations.steps import load_visible, record, step
+from telemed.core import audit
+from telemed.core.errors import Invalid, NotFound
+from telemed.identity.models import User
+
+
+def record_consent(
+    *, session: Session, consultation_id: uuid.UUID, by: User, data: ConsentCreate, now: datetime
+) -> ConsultationConsent:
+    """Record the patient's informed consent (before submission)."""
+    c = step(session=session, consultation_id=consultation_id, by=by, action="record_consent")
+    if data.given_at > now + timedelta(minutes=5):
+        raise Invalid("consent cannot be given in the future", field="given_at")
+    if data.method == "signed_form":
+        doc = session.get(ConsultationDocument, data.document_id) if data.document_id else None
+        if doc is None or doc.consultation_id != c.id or doc.kind != "consent_form":
+            raise Invalid(
+                "a signed form needs the scanned form attached as a consent_form document",
+                field="document_id",
+            )
+    row = ConsultationConsent(
+        consultation_id=c.id,
+        given_by=data.given_by,
+        relationship=data.relationship,
+        method=data.method,
+        given_at=data.given_at,
+        recorded_by_id=by.id,
+        recorded_at=now,
+        document_id=data.document_id,
+        note=data.note,
+    )
+    session.add(row)
+    record(session, by, "consent", c, now=now, detail={"method": data.method})
+    session.flush()
+    return row
+
+
+def consents(*, session: Session, consultation_id: uuid.UUID) -> list[ConsultationConsent]:
+    """The consents recorded for the request."""
+    return list(
+        session.execute(
+            select(ConsultationConsent).where(
+                ConsultationConsent.consultation_id == consultation_id
+            )
+        ).scalars()
+    )
+
+
+def add_document(
+    *,
+    session: Session,
+    consultation_id: uuid.UUID,
+    by: User,
+    kind: str,
+    filename: str,
+    content_type: str,
+    content: bytes,
+    now: datetime,
+    max_bytes: int,
+) -> ConsultationDocument:
+    """Attach a document (stored with its type and SHA-256)."""
+    c = step(session=session, consultation_id=consultation_id, by=by, action="attach")
+    if kind not in DOCUMENT_KINDS:
+        raise Invalid(f"unknown document kind {kind!r}", field="kind")
+    if not content:
+        raise Invalid("the document is empty", field="file")
+    if len(content) > max_bytes:
+        raise Invalid(f"documents are limited to {max_bytes} bytes", field="file")
+    doc = ConsultationDocument(
+        consultation_id=c.id,
+        kind=kind,
+        filename=filename[:255] or "document",
+        content_type=content_type[:128] or "application/octet-stream",
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
+        uploaded_by_id=by.id,
+        uploaded_at=now,
+    )
+    session.add(doc)
+    session.flush()
+    record(session, by, "attach", c, now=now, object_type="consultation_document", object_id=doc.id)
+    return doc
+
+
+def documents(*, session: Session, consultation_id: uuid.UUID) -> list[ConsultationDocument]:
+    """The request's documents, oldest first."""
+    return list(
+        session.execute(
+            select(ConsultationDocument)
+            .where(ConsultationDocument.consultation_id == consultation_id)
+            .order_by(col(ConsultationDocument.uploaded_at))
+        ).scalars()
+    )
+
+
+def read_document(
+    *,
+    session: Session,
+    consultation_id: uuid.UUID,
+    document_id: uuid.UUID,
+    by: User,
+) -> ConsultationDocument:
+    """One attached document's content; the read audited."""
+    c = load_visible(session=session, user=by, consultation_id=consultation_id)
+    doc = session.get(ConsultationDocument, document_id)
+    if doc is None or doc.consultation_id != c.id:
+        raise NotFound(f"document {document_id} not found")
+    audit.read(
+        session,
+        by,
+        object_type="consultation_document",
+        object_id=doc.id,
+        patient_ids=[c.patient_id],
+    )
+    return doc
+
+
+def attach_study(
+    *, session: Session, consultation_id: uuid.UUID, by: User, study_uid: str, now: datetime
+) -> StudyPublic:
+    """Link a DICOM study to the request as `dicom.policy` allows (the requester, while the
+    request is open, a study their hospital sent); idempotent."""
+    c = load_visible(session=session, user=by, consultation_id=consultation_id)
+    link = dicom_service.link_study(
+        session=session, study_uid=study_uid, by=by, now=now, **_as_target(c)
+    )
+    record(session, by, "attach", c, now=now, detail={"study_uid": study_uid})
+    return _study_public(link)
+
+
+def detach_study(
+    *,
+    session: Session,
+    consultation_id: uuid.UUID,
+    by: User,
+    study_uid: str,
+    now: datetime,
+    ip: str | None,
+) -> None:
+    """Unlink a study from the request (same rule as attaching); its readers lose it at once."""
+    c = load_visible(session=session, user=by, consultation_id=consultation_id)
+    dicom_service.unlink_study(
+        session=session, study_uid=study_uid, by=by, now=now, ip=ip, **_as_target(c)
+    )
+    record(session, by, "detach", c, now=now, ip=ip, detail={"study_uid": study_uid})
+
+
+def _as_target(c: Consultation) -> dict[str, Any]:
+    """The request as dicom names the object a study is linked to."""
+    return {"target_type": "consultation", "target_id": c.id}
+
+
+def _study_public(link: Any) -> StudyPublic:
+    return StudyPublic(
+        study_uid=link.study_uid, linked_by_id=link.linked_by_id, linked_at=link.created_at
+    )
+
+
+def studies(*, session: Session, consultation_id: uuid.UUID) -> list[StudyPublic]:
+    """The studies linked to the request (the links live in dicom)."""
+    links = dicom_service.links_for(
+        session=session, target_type="consultation", target_id=consultation_id
+    )
+    return [_study_public(link) for link in links]
+
+
+def imaging_orders(*, session: Session, consultation_id: uuid.UUID) -> list[ImagingOrderPublic]:
+    """The request's imaging orders, oldest first (the worklist lives in dicom)."""
+    orders = dicom_service.orders_of(
+        session=session, target_type="consultation", target_id=consultation_id
+    )
+    return [ImagingOrderPublic.model_validate(o, from_attributes=True) for o in orders]
+
+
+def publish_imaging_order(
+    *, session: Session, consultation: Consultation, by: User, now: datetime, order: Any
+) -> None:
+    """Publish the expected study on the requesting hospital's modality worklist."""
+    o = order.imaging_order
+    dicom_service.publish_order(
+        session=session,
+        target_type="consultation",
+        target_id=consultation.id,
+        patient_id=consultation.patient_id,
+        institution_id=consultation.requesting_institution_id,
+        by=by,
+        modality=o.modality,
+        scheduled_at=o.scheduled_at or now,
+        procedure=o.procedure,
+        now=now,
+    )
