@@ -1,0 +1,36 @@
+/** Patients: search, registration, resident ID: English. */
+import type zh from '../zh-CN/patients'
+
+const patients: typeof zh = {
+  patients: {
+    title: 'Patients',
+    searchTitle: 'Find a patient',
+    query: 'Name (prefix)',
+    residentId: 'Resident ID number',
+    search: 'Search',
+    noResults: 'No patient found',
+    registerTitle: 'Register a patient',
+    name: 'Name',
+    phone: 'Mobile phone',
+    countyCode: 'County code',
+    optional: '(optional)',
+    register: 'Register',
+    registered: 'Registered: {name}',
+    birthDate: 'Date of birth',
+    sex: 'Sex',
+    idPreview: 'born {birth}, {sex}',
+    searchNeedsInput: 'Enter a name or a resident ID',
+    phoneFormat: 'A mobile number has 11 digits starting with 1',
+    countyFormat: 'A county code has 6 digits',
+    select: 'Select',
+    nameRequired: 'Enter the name',
+  },
+  residentId: {
+    length: 'A resident ID has 18 characters; this one has {length}',
+    format: 'A resident ID is 17 digits followed by a digit or X',
+    birth_date: 'The birth date {value} in this resident ID does not exist',
+    check_digit: 'The check character is {got} but should be {expected}: the number is mistyped',
+  },
+}
+
+export default patients

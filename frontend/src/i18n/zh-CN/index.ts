@@ -1,0 +1,22 @@
+/**
+ * Simplified Chinese catalogue (default), one file per feature. Every key here must exist in
+ * the English one (checked by tsc and Vitest).
+ */
+import shell from './shell'
+import network from './network'
+import patients from './patients'
+import audit from './audit'
+import booking from './booking'
+import consultations from './consultations'
+import imaging from './imaging'
+import room from './room'
+import family from './family'
+import referrals from './referrals'
+import schedules from './schedules'
+import errors from './errors'
+import dashboard from './dashboard'
+
+const zhCN = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard }
+
+export default zhCN
+export type Messages = typeof zhCN

@@ -1,0 +1,32 @@
+/** Patients: search, registration, resident ID: Simplified Chinese. */
+export default {
+  patients: {
+    title: '患者',
+    searchTitle: '查找患者',
+    query: '姓名（前缀）',
+    residentId: '居民身份证号',
+    search: '查找',
+    noResults: '没有找到患者',
+    registerTitle: '登记新患者',
+    name: '姓名',
+    phone: '手机号',
+    countyCode: '旗县代码',
+    optional: '（选填）',
+    register: '登记',
+    registered: '已登记：{name}',
+    birthDate: '出生日期',
+    sex: '性别',
+    idPreview: '出生日期 {birth}，{sex}',
+    searchNeedsInput: '请输入姓名或身份证号',
+    phoneFormat: '手机号应为以 1 开头的 11 位数字',
+    countyFormat: '旗县代码应为 6 位数字',
+    select: '选择',
+    nameRequired: '请填写姓名',
+  },
+  residentId: {
+    length: '身份证号应为 18 位，当前为 {length} 位',
+    format: '身份证号应为 17 位数字加 1 位数字或 X',
+    birth_date: '身份证号中的出生日期 {value} 不存在',
+    check_digit: '校验位为 {got}，应为 {expected}：号码可能输错了',
+  },
+}
