@@ -9,8 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, File, Form, Header, Query, UploadFile
 from fastapi.responses import Response
 
-from dicom import service as dicom_service
-from scheduling import service as scheduling_service
 from telemed.consultations import payments, pdf, policy, service, signing
 from telemed.consultations.models import Consultation, Opinion
 from telemed.consultations.schemas import (
@@ -49,14 +47,9 @@ from telemed.core.pagination import Page, PageDep
 from telemed.core.settings import Settings
 from telemed.identity.deps import AdminUser, ClientIP, CurrentUser, StaffUser
 from telemed.identity.models import Patient, Role, User
-from telemed.identity.permissions import register_participation
 from telemed.network.models import Institution
 
 router = APIRouter(prefix="/api/v1/consultations", tags=["consultations"])
-register_participation(policy.participates_in_patient)
-dicom_service.register_link_access("consultation", policy.takes_part)
-dicom_service.register_link_target("consultation", policy.study_link_access)
-scheduling_service.register_booking_reference("consultation", policy.booking_reference_access)
 
 
 def _public(user: User, c: Consultation) -> ConsultationPublic:

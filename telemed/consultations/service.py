@@ -1642,9 +1642,6 @@ def attach_matched_study(
     # The study link dicom writes next is the only record of the attachment.
 
 
-dicom_service.register_target_attach("consultation", attach_matched_study)
-
-
 def _referrals_is_contracted_doctor(*, session: Session, user: User, patient_id: uuid.UUID) -> bool:
     """A family doctor may request for their contracted residents (referrals decides)."""
     return bool(
