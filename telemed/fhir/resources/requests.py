@@ -36,8 +36,8 @@ from telemed.fhir.registry import (
     referenced,
     token,
 )
-from telemed.fhir.resources import writes
 from telemed.fhir.resources.loading import CONSULTATION, REFERRAL, load
+from telemed.fhir.resources.writes import create_service_request, patch_task, update_task
 
 
 @dataclass
@@ -229,7 +229,7 @@ HANDLERS: tuple[Handler, ...] = (
                 ),
             ),
         ),
-        create=writes.create_service_request,
+        create=create_service_request,
     ),
     Handler(
         type="Task",
@@ -238,7 +238,7 @@ HANDLERS: tuple[Handler, ...] = (
         read=read_task,
         search=_searcher(referral_fhir.task, consultation_fhir.task, True),
         params=TASK_PARAMS,
-        update=writes.update_task,
-        patch=writes.patch_task,
+        update=update_task,
+        patch=patch_task,
     ),
 )
