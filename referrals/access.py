@@ -121,9 +121,12 @@ def _study_unlinked(session: Session, study_uid: str, referral_id: uuid.UUID) ->
         r.attachments = [a for a in r.attachments if a.get("study_uid") != study_uid]
 
 
-permissions.register_participation(_family_doctor_participation)
-permissions.register_participation(_referral_participation)
-booking.register_hooks(
-    {"referral": _booking_reference_access, "home_visit": home_visits.booking_reference_access}
-)
-imaging.register_hooks(_takes_part, _study_link_access, _study_unlinked)
+def register_hooks() -> None:
+    """Register the referral resolvers with identity, scheduling and imaging (called once at
+    start by `telemed.wiring`; idempotent)."""
+    permissions.register_participation(_family_doctor_participation)
+    permissions.register_participation(_referral_participation)
+    booking.register_hooks(
+        {"referral": _booking_reference_access, "home_visit": home_visits.booking_reference_access}
+    )
+    imaging.register_hooks(_takes_part, _study_link_access, _study_unlinked)

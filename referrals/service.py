@@ -8,7 +8,7 @@ family-doctor service in `referrals.family`.
 
 from __future__ import annotations
 
-from referrals.access import ATTACHABLE, BOOKABLE, can_see_referral, get_referral
+from referrals.access import ATTACHABLE, BOOKABLE, can_see_referral, get_referral, register_hooks
 from referrals.creation import create_referral, link_study, unlink_study
 from referrals.events import events_of
 from referrals.family.contract_queries import (
@@ -54,6 +54,7 @@ __all__ = [
     "list_for_user",
     "read_contract",
     "receiver_worklist",
+    "register_hooks",
     "run_contract_jobs",
     "send_outcome",
     "set_contact_by",

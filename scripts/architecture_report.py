@@ -181,7 +181,11 @@ def build() -> Report:
                 report.core_imports_domain.append(where)
     report.cycles = _cycles(graph)
     for path in sorted((ROOT / "frontend" / "src").rglob("*")):
-        if path.suffix not in (".vue", ".ts") or "i18n" in path.parts or path.name.endswith(".d.ts"):
+        if (
+            path.suffix not in (".vue", ".ts")
+            or "i18n" in path.parts
+            or path.name.endswith(".d.ts")
+        ):
             continue
         n = len(path.read_text(encoding="utf-8").splitlines())
         if n > LONG:

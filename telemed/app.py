@@ -30,7 +30,7 @@ from telemed.core.logging import RequestIdMiddleware, configure_logging
 from telemed.core.security_headers import SecurityHeadersMiddleware
 from telemed.core.settings import Settings, get_settings
 from telemed.dashboard.api import router as dashboard_router
-from telemed.fhir.api import router as fhir_router
+from telemed.fhir.api import build_router as build_fhir_router
 from telemed.identity.api import router as identity_router
 from telemed.inbox.api import router as inbox_router
 from telemed.jobs import runner as jobs_runner
@@ -42,6 +42,7 @@ from telemed.network.api import router as network_router
 from telemed.reference.api import router as reference_router
 from telemed.video.api import router as video_router
 from telemed.video.retention_api import router as retention_router
+from telemed.wiring import wire
 
 FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 # Worker threads beyond the request gate, for work that holds no session (files, hashing).
@@ -74,6 +75,7 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application."""
+    wire()  # every cross-domain hook, before any route can run
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
     app = FastAPI(
@@ -137,7 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dicomweb_router)
     app.include_router(referrals_router)
     app.include_router(dashboard_router)
-    app.include_router(fhir_router)
+    app.include_router(build_fhir_router())
     app.include_router(reference_router)
     app.include_router(jobs_router)
     app.include_router(retention_router)

@@ -9,13 +9,19 @@ from typing import Annotated
 import typer
 
 from dicom import cli as dicom_cli
-from telemed.consultations import service as _consultations_service  # noqa: F401
 from telemed.reference import cli as reference_cli
-
-# `telemed dicom gateway` / `orthanc-feed` run without the app: importing the consultations
-# service registers how a study matched by its worklist order is attached to the request.
+from telemed.wiring import wire
 
 app = typer.Typer(help="telemed: remote consultation and referral system", no_args_is_help=True)
+
+
+@app.callback()
+def start() -> None:
+    # Every command (the gateway, the worker, seed, ...) runs without the app: it registers
+    # the same cross-domain hooks as `create_app()` before it starts.
+    wire()
+
+
 db_app = typer.Typer(help="database")
 users_app = typer.Typer(help="users")
 app.add_typer(db_app, name="db")

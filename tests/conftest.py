@@ -28,7 +28,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.requests import HTTPConnection
 
+from telemed.wiring import wire
 from tests.support import pgserver
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    wire()  # the hooks the app and the CLI register, for tests that call services directly
 
 
 @pytest.fixture(scope="session")

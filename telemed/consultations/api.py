@@ -8,14 +8,11 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from dicom import service as dicom_service
-from scheduling import service as scheduling_service
 from telemed.consultations import (
     api_attachments,
     api_opinions,
     api_requests,
     payments,
-    policy,
     service,
     signing,
 )
@@ -35,13 +32,8 @@ from telemed.core.errors import Forbidden
 from telemed.core.settings import Settings
 from telemed.identity.deps import AdminUser, CurrentUser, StaffUser
 from telemed.identity.models import Role
-from telemed.identity.permissions import register_participation
 
 router = APIRouter(prefix="/api/v1/consultations", tags=["consultations"])
-register_participation(policy.participates_in_patient)
-dicom_service.register_link_access("consultation", policy.takes_part)
-dicom_service.register_link_target("consultation", policy.study_link_access)
-scheduling_service.register_booking_reference("consultation", policy.booking_reference_access)
 
 # ------------------------------------------------------------ reference, reports, keys
 

@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlmodel import Session, col, or_, select
 
-from dicom import service as dicom_service
 from telemed.consultations import policy
 from telemed.consultations.attachments import (
     add_document,
@@ -321,6 +320,3 @@ def attach_matched_study(
     if c.state not in policy.ATTACHABLE_STATES:
         raise InvalidTransition(entity="consultation", current=c.state, action="attach")
     # The study link dicom writes next is the only record of the attachment.
-
-
-dicom_service.register_target_attach("consultation", attach_matched_study)

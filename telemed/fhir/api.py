@@ -1,33 +1,32 @@
 """The `/fhir/R4` router: `metadata`, and read/search/create/update/patch routes generated
-from the handler registry (`telemed.fhir.registry`)."""
+from the handler registry (`telemed.fhir.registry`), one endpoint per interaction and type
+(`INTERACTIONS`); `build_router()` builds it once the handlers are registered."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
-from telemed.core.errors import Invalid, NotFound, register_problem_renderer
-from telemed.fhir import bulk, capability, resources
+from telemed.core.errors import Invalid, NotFound
+from telemed.fhir import PREFIX, bulk, capability
 from telemed.fhir.bundle import searchset, summary_count
-from telemed.fhir.outcome import FHIR_JSON, from_problem
+from telemed.fhir.outcome import FHIR_JSON
 from telemed.fhir.registry import REGISTRY, Context, Handler, Include, UnknownParameter
 from telemed.identity.deps import CurrentUser
 
-PREFIX = "/fhir/R4"
 DEFAULT_COUNT = 20
 MAX_COUNT = 200
 # Result parameters we understand on every search; anything else must be a declared param
 # (`_include`/`_revinclude` values must be declared by the type's handler).
 _RESULT_PARAMS = {"_count", "_offset", "_format", "_summary", "_totalMethod", "_total"}
 _INCLUDES = ("_include", "_revinclude")
-
-register_problem_renderer(PREFIX, from_problem)
-resources.load()
 
 
 def fhir_response(body: dict[str, Any], status: int = 200, **headers: str) -> Response:
@@ -43,10 +42,11 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/") + PREFIX
 
 
-router = APIRouter(prefix=PREFIX, tags=["fhir"])
+# The routes every server has, whatever its handlers (`build_router` adds theirs).
+fixed = APIRouter()
 
 
-@router.get("/metadata")
+@fixed.get("/metadata")
 def metadata(request: Request, now: NowDep) -> Response:
     """The CapabilityStatement (no token needed)."""
     return fhir_response(
@@ -54,7 +54,7 @@ def metadata(request: Request, now: NowDep) -> Response:
     )
 
 
-@router.get("/$bulk-publish")
+@fixed.get("/$bulk-publish")
 def bulk_publish(request: Request, now: NowDep) -> Response:
     """SMART Scheduling Links manifest (public): Location, Schedule and Slot NDJSON files."""
     return Response(
@@ -63,7 +63,7 @@ def bulk_publish(request: Request, now: NowDep) -> Response:
     )
 
 
-@router.get("/$bulk-publish/{kind}.ndjson")
+@fixed.get("/$bulk-publish/{kind}.ndjson")
 def bulk_file(kind: str, session: SessionDep, now: NowDep) -> Response:
     """One NDJSON file of the manifest: publicly bookable capacity only."""
     return Response(
@@ -162,156 +162,150 @@ async def _body(request: Request) -> Any:
         raise Invalid("the body is not JSON", code="invalid_json") from None
 
 
-def _add_routes(h: Handler) -> None:
-    kind = h.type
-    if h.search is not None:
-        search = h.search
+def request_context(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    settings: SettingsDep,
+) -> Context:
+    """What a handler may use (the caller authenticated first)."""
+    return _context(request, session, user, now, settings)
 
-        def _search(
-            request: Request,
-            session: SessionDep,
-            user: CurrentUser,
-            now: NowDep,
-            settings: SettingsDep,
-        ) -> Response:
-            q = _search_params(request, h)
-            ctx = _context(request, session, user, now, settings)
-            if q.count == 0:
-                return fhir_response(
-                    summary_count(
-                        base=ctx.base, kind=kind, params=q.params, total=_total(ctx, search, q)
-                    )
-                )
-            page = search(ctx, q.params, q.count, q.offset)
-            included: list[dict[str, Any]] = []
-            for inc in q.includes:
-                seen = {(r["resourceType"], r["id"]) for r in page.resources + included}
-                included += [
-                    r
-                    for r in inc.resolve(ctx, page.resources)
-                    if (r["resourceType"], r["id"]) not in seen
-                ]
-            return fhir_response(
-                searchset(
-                    base=ctx.base,
-                    kind=kind,
-                    params={**q.params, **q.include_params},
-                    count=q.count,
-                    offset=q.offset,
-                    page=page,
-                    included=included,
-                )
-            )
 
-        router.add_api_route(
-            f"/{kind}", _search, methods=["GET"], name=f"search {kind}", summary=f"Search {kind}"
+ContextDep = Annotated[Context, Depends(request_context)]
+
+
+def _typed_body(kind: str, body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict) or body.get("resourceType") != kind:
+        raise Invalid(f"the body must be a {kind}", field="resourceType")
+    return body
+
+
+def _search(h: Handler, ctx: Context, request: Request, id: str, body: Any) -> Response:
+    assert h.search is not None
+    search = h.search
+    q = _search_params(request, h)
+    if q.count == 0:
+        total = _total(ctx, search, q)
+        return fhir_response(
+            summary_count(base=ctx.base, kind=h.type, params=q.params, total=total)
         )
-    if h.read is not None:
-        read = h.read
-
-        def _read(
-            id: str,
-            request: Request,
-            session: SessionDep,
-            user: CurrentUser,
-            now: NowDep,
-            settings: SettingsDep,
-        ) -> Response:
-            return fhir_response(read(_context(request, session, user, now, settings), id))
-
-        router.add_api_route(
-            f"/{kind}/{{id}}", _read, methods=["GET"], name=f"read {kind}", summary=f"Read {kind}"
+    page = search(ctx, q.params, q.count, q.offset)
+    included: list[dict[str, Any]] = []
+    for inc in q.includes:
+        seen = {(r["resourceType"], r["id"]) for r in page.resources + included}
+        included += [
+            r for r in inc.resolve(ctx, page.resources) if (r["resourceType"], r["id"]) not in seen
+        ]
+    return fhir_response(
+        searchset(
+            base=ctx.base,
+            kind=h.type,
+            params={**q.params, **q.include_params},
+            count=q.count,
+            offset=q.offset,
+            page=page,
+            included=included,
         )
-    if h.create is not None:
-        create = h.create
+    )
 
-        async def _create(
-            request: Request,
-            session: SessionDep,
-            user: CurrentUser,
-            now: NowDep,
-            settings: SettingsDep,
-        ) -> Response:
-            body = await _body(request)
-            if not isinstance(body, dict) or body.get("resourceType") != kind:
-                raise Invalid(f"the body must be a {kind}", field="resourceType")
-            ctx = _context(request, session, user, now, settings)
-            if request.query_params and "if-none-exist" not in ctx.headers:
-                # conditional create as some clients send it (fhirpy: POST ?identifier=...)
-                ctx.headers["if-none-exist"] = str(request.query_params)
-            import anyio.to_thread
 
-            resource, created = await anyio.to_thread.run_sync(create, ctx, body)
-            return fhir_response(
-                resource,
-                201 if created else 200,
-                Location=f"{ctx.base}/{kind}/{resource['id']}",
-            )
+def _read(h: Handler, ctx: Context, request: Request, id: str, body: Any) -> Response:
+    assert h.read is not None
+    return fhir_response(h.read(ctx, id))
 
+
+def _create(h: Handler, ctx: Context, request: Request, id: str, body: Any) -> Response:
+    assert h.create is not None
+    body = _typed_body(h.type, body)
+    if request.query_params and "if-none-exist" not in ctx.headers:
+        # conditional create as some clients send it (fhirpy: POST ?identifier=...)
+        ctx.headers["if-none-exist"] = str(request.query_params)
+    resource, created = h.create(ctx, body)
+    return fhir_response(
+        resource, 201 if created else 200, Location=f"{ctx.base}/{h.type}/{resource['id']}"
+    )
+
+
+def _update(h: Handler, ctx: Context, request: Request, id: str, body: Any) -> Response:
+    assert h.update is not None
+    body = _typed_body(h.type, body)
+    if body.get("id") not in (None, id):
+        raise Invalid("the body's id differs from the URL's", field="id")
+    return fhir_response(h.update(ctx, id, body))
+
+
+def _patch(h: Handler, ctx: Context, request: Request, id: str, body: Any) -> Response:
+    assert h.patch is not None
+    return fhir_response(h.patch(ctx, id, body))
+
+
+Perform = Callable[[Handler, Context, Request, str, Any], Response]
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One REST interaction a handler may implement (`name` is its field on `Handler`)."""
+
+    name: str  # search | read | create | update | patch
+    method: str
+    item: bool  # on /{type}/{id} rather than /{type}
+    reads_body: bool
+    perform: Perform  # runs in a worker thread
+
+
+INTERACTIONS = (
+    Interaction("search", "GET", item=False, reads_body=False, perform=_search),
+    Interaction("read", "GET", item=True, reads_body=False, perform=_read),
+    Interaction("create", "POST", item=False, reads_body=True, perform=_create),
+    Interaction("update", "PUT", item=True, reads_body=True, perform=_update),
+    Interaction("patch", "PATCH", item=True, reads_body=True, perform=_patch),
+)
+
+
+def _endpoint(h: Handler, i: Interaction) -> Callable[..., Awaitable[Response]]:
+    async def perform(request: Request, ctx: Context, id: str) -> Response:
+        body = await _body(request) if i.reads_body else None
+        return await anyio.to_thread.run_sync(i.perform, h, ctx, request, id, body)
+
+    async def on_item(id: str, request: Request, ctx: ContextDep) -> Response:
+        return await perform(request, ctx, id)
+
+    async def on_type(request: Request, ctx: ContextDep) -> Response:
+        return await perform(request, ctx, "")
+
+    return on_item if i.item else on_type
+
+
+def _add_routes(router: APIRouter, h: Handler) -> None:
+    for i in INTERACTIONS:
+        if getattr(h, i.name) is None:
+            continue
         router.add_api_route(
-            f"/{kind}", _create, methods=["POST"], name=f"create {kind}", summary=f"Create {kind}"
-        )
-    if h.update is not None:
-        update = h.update
-
-        async def _update(
-            id: str,
-            request: Request,
-            session: SessionDep,
-            user: CurrentUser,
-            now: NowDep,
-            settings: SettingsDep,
-        ) -> Response:
-            body = await _body(request)
-            if not isinstance(body, dict) or body.get("resourceType") != kind:
-                raise Invalid(f"the body must be a {kind}", field="resourceType")
-            if body.get("id") not in (None, id):
-                raise Invalid("the body's id differs from the URL's", field="id")
-            ctx = _context(request, session, user, now, settings)
-            import anyio.to_thread
-
-            return fhir_response(await anyio.to_thread.run_sync(update, ctx, id, body))
-
-        router.add_api_route(
-            f"/{kind}/{{id}}",
-            _update,
-            methods=["PUT"],
-            name=f"update {kind}",
-            summary=f"Update {kind}",
-        )
-    if h.patch is not None:
-        patch = h.patch
-
-        async def _patch(
-            id: str,
-            request: Request,
-            session: SessionDep,
-            user: CurrentUser,
-            now: NowDep,
-            settings: SettingsDep,
-        ) -> Response:
-            body = await _body(request)
-            ctx = _context(request, session, user, now, settings)
-            import anyio.to_thread
-
-            return fhir_response(await anyio.to_thread.run_sync(patch, ctx, id, body))
-
-        router.add_api_route(
-            f"/{kind}/{{id}}",
-            _patch,
-            methods=["PATCH"],
-            name=f"patch {kind}",
-            summary=f"Patch {kind}",
+            f"/{h.type}/{{id}}" if i.item else f"/{h.type}",
+            _endpoint(h, i),
+            methods=[i.method],
+            name=f"{i.name} {h.type}",
+            summary=f"{i.name.capitalize()} {h.type}",
         )
 
 
-for _handler in REGISTRY.values():
-    _add_routes(_handler)
-
-
-@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unsupported(path: str) -> Response:
     """Anything else under /fhir/R4: 404 not_supported (as an OperationOutcome)."""
     raise NotFound(
         f"{PREFIX}/{path} is not supported (see {PREFIX}/metadata)", code="not_supported"
     )
+
+
+def build_router() -> APIRouter:
+    """`/fhir/R4`: metadata and bulk publish, the routes of every registered handler (see
+    `telemed.fhir.hooks`), then 404 not_supported for anything else."""
+    router = APIRouter(prefix=PREFIX, tags=["fhir"])
+    router.include_router(fixed)
+    for handler in REGISTRY.values():
+        _add_routes(router, handler)
+    router.add_api_route(
+        "/{path:path}", unsupported, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
+    )
+    return router

@@ -7,7 +7,6 @@ from typing import Any
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from telemed import __version__
-from telemed.fhir import resources
 from telemed.fhir.registry import REGISTRY
 
 PAGING = (
@@ -20,7 +19,6 @@ PAGING = (
 
 def capability_statement(*, base: str, date: str) -> dict[str, Any]:
     """What this server implements: exactly the registered handlers."""
-    resources.load()
     entries = []
     for h in sorted(REGISTRY.values(), key=lambda h: h.type):
         entry: dict[str, Any] = {

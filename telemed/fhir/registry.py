@@ -94,8 +94,11 @@ REGISTRY: dict[str, Handler] = {}
 
 
 def register(handler: Handler) -> Handler:
-    """Add a handler (one per resource type)."""
-    if handler.type in REGISTRY:
+    """Add a handler (one per resource type; the same handler again is harmless)."""
+    known = REGISTRY.get(handler.type)
+    if known is handler:
+        return handler
+    if known is not None:
         raise RuntimeError(f"two handlers for {handler.type}")
     REGISTRY[handler.type] = handler
     return handler

@@ -26,7 +26,6 @@ from telemed.fhir.registry import (
     SearchParam,
     ident,
     reference,
-    register,
     token,
 )
 
@@ -90,7 +89,7 @@ def search_care_plans(ctx: Context, params: dict[str, list[str]], count: int, of
     )
 
 
-register(
+HANDLERS: tuple[Handler, ...] = (
     Handler(
         type="CarePlan",
         documentation="A referral's care plan for the family-doctor team (a downward "
@@ -103,5 +102,5 @@ register(
             SearchParam("based-on", "reference", "ServiceRequest/<referral id>"),
             SearchParam("status", "token", "active (open) or completed (done)"),
         ),
-    )
+    ),
 )

@@ -31,7 +31,6 @@ from telemed.fhir.registry import (
     SearchParam,
     ident,
     reference,
-    register,
     token,
 )
 from telemed.identity.models import Role
@@ -219,7 +218,7 @@ def search_consents(ctx: Context, params: dict[str, list[str]], count: int, offs
     return Page(resources=found, total=total, more=offset + count < total)
 
 
-register(
+HANDLERS: tuple[Handler, ...] = (
     Handler(
         type="Consent",
         documentation="Consultation consent (category consent-kind|consultation, status "
@@ -231,5 +230,5 @@ register(
             SearchParam("patient", "reference", "Patient/<id>"),
             SearchParam("status", "token", "proposed, active or inactive (comma-separated)"),
         ),
-    )
+    ),
 )

@@ -20,7 +20,6 @@ from telemed.fhir.registry import (
     SearchParam,
     ident,
     reference,
-    register,
     sliced,
     token,
 )
@@ -186,7 +185,8 @@ _DOCTOR_PARAMS = (
     SearchParam("specialty", "token", "specialty code"),
 )
 
-register(
+
+HANDLERS: tuple[Handler, ...] = (
     Handler(
         type="Organization",
         documentation="Network institutions (type = tier; partOf = medical alliance) and "
@@ -198,18 +198,14 @@ register(
             SearchParam("type", "token", "tier code (regional, league, county, ...) or alliance"),
             SearchParam("partof", "reference", "Organization/<alliance id>: its members"),
         ),
-    )
-)
-register(
+    ),
     Handler(
         type="Practitioner",
         documentation="Active doctors; search lists one institution's doctors.",
         read=lambda ctx, id: practitioner_resource(_doctor(ctx.session, id, "Practitioner")),
         search=_doctor_search(practitioner_resource),
         params=_DOCTOR_PARAMS,
-    )
-)
-register(
+    ),
     Handler(
         type="PractitionerRole",
         documentation="A doctor's role at their institution (same id as the Practitioner).",
@@ -218,5 +214,5 @@ register(
         ),
         search=_doctor_search(practitioner_role_resource),
         params=_DOCTOR_PARAMS,
-    )
+    ),
 )

@@ -25,7 +25,6 @@ from telemed.fhir.registry import (
     SearchParam,
     ident,
     reference,
-    register,
     sliced,
     token,
 )
@@ -146,7 +145,7 @@ def search_healthcare_services(
     )
 
 
-register(
+HANDLERS: tuple[Handler, ...] = (
     Handler(
         type="Location",
         documentation="Each institution's site (same id as its Organization); position = "
@@ -157,9 +156,7 @@ register(
             SearchParam("name", "string", "part of the Chinese name"),
             SearchParam("organization", "reference", "Organization/<id>: its Location"),
         ),
-    )
-)
-register(
+    ),
     Handler(
         type="HealthcareService",
         documentation="What an institution offers: one per specialty and service class of "
@@ -172,5 +169,5 @@ register(
             SearchParam("specialty", "token", "specialty code"),
             SearchParam("service-type", "token", "service class"),
         ),
-    )
+    ),
 )

@@ -14,7 +14,6 @@ from telemed.fhir.registry import (
     Resource,
     SearchParam,
     ident,
-    register,
     sliced,
     token,
 )
@@ -80,7 +79,7 @@ def search_patients(ctx: Context, params: dict[str, list[str]], count: int, offs
     return Page(resources=[patient_resource(p) for p in page], total=total, more=more)
 
 
-register(
+HANDLERS: tuple[Handler, ...] = (
     Handler(
         type="Patient",
         documentation="Patients the caller may see (resident ID and phone masked).",
@@ -90,5 +89,5 @@ register(
             SearchParam("name", "string", "name prefix"),
             SearchParam("identifier", "token", "the 18-digit resident ID number (exact)"),
         ),
-    )
+    ),
 )

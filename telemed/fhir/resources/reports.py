@@ -24,9 +24,9 @@ from telemed.fhir.registry import (
     ident,
     reference,
     referenced,
-    register,
     sliced,
 )
+from telemed.fhir.resources.loading import REFERRAL, load
 
 OPINION_STATES = ("reported", "closed")
 
@@ -145,8 +145,6 @@ def search_imaging_studies(
     ctx: Context, params: dict[str, list[str]], count: int, offset: int
 ) -> Page:
     """Studies linked to one referral or consultation (`based-on`, required)."""
-    from telemed.fhir.resources.requests import REFERRAL, load
-
     values = params.get("based-on", [])
     if len(values) != 1:
         raise Invalid("search ImagingStudy by based-on=ServiceRequest/<id>", field="based-on")
@@ -160,7 +158,7 @@ def search_imaging_studies(
     return Page(resources=[imaging_study(ctx, s) for s in page], total=len(studies), more=more)
 
 
-register(
+HANDLERS: tuple[Handler, ...] = (
     Handler(
         type="DiagnosticReport",
         documentation="The signed opinion of a consultation (same id as its ServiceRequest): "
@@ -182,9 +180,7 @@ register(
                 ),
             ),
         ),
-    )
-)
-register(
+    ),
     Handler(
         type="ImagingStudy",
         documentation="Studies linked to a referral or consultation, by Study Instance UID; "
@@ -192,14 +188,12 @@ register(
         read=read_imaging_study,
         search=search_imaging_studies,
         params=(SearchParam("based-on", "reference", "ServiceRequest/<id> (required)"),),
-    )
-)
-register(
+    ),
     Handler(
         type="Provenance",
         documentation="The Ed25519 signature of a signed opinion (same id as its "
         "DiagnosticReport): signature.data over the contained Binary (the canonical JSON); "
         "policy names the specialist's published key (GET /api/v1/consultations/keys/<id>).",
         read=read_provenance,
-    )
+    ),
 )

@@ -22,7 +22,7 @@ from telemed.consultations import fhir as consultation_fhir
 from telemed.consultations import service as consultation_service
 from telemed.consultations.models import Consultation
 from telemed.core import audit
-from telemed.core.errors import Invalid, NotFound
+from telemed.core.errors import Invalid
 from telemed.core.pagination import PageParams, paginate
 from telemed.fhir.registry import (
     Context,
@@ -32,14 +32,12 @@ from telemed.fhir.registry import (
     Resource,
     SearchParam,
     date_range,
-    ident,
     reference,
     referenced,
-    register,
     token,
 )
-
-REFERRAL, CONSULTATION = "referral", "consultation"
+from telemed.fhir.resources.loading import CONSULTATION, REFERRAL, load
+from telemed.fhir.resources.writes import create_service_request, patch_task, update_task
 
 
 @dataclass
@@ -173,27 +171,6 @@ def _searcher(
     return _search
 
 
-def load(ctx: Context, id: str, kind: str) -> Referral | Consultation:
-    """The referral or consultation with this id, if the caller may see it (read audited);
-    404 otherwise, the refusal audited by the domain's loader."""
-    uid = ident(id, kind)
-    if ctx.session.get(Referral, uid) is not None:
-        r = referral_service.get_referral(session=ctx.session, referral_id=uid, user=ctx.user)
-        audit.read(
-            ctx.session,
-            ctx.user,
-            object_type="referral",
-            object_id=r.id,
-            patient_ids=[r.patient_id],
-        )
-        return r
-    if ctx.session.get(Consultation, uid) is not None:
-        return consultation_service.read(
-            session=ctx.session, user=ctx.user, consultation_id=uid, what="fhir"
-        )
-    raise NotFound(f"{kind}/{id} not found")
-
-
 def read_service_request(ctx: Context, id: str) -> Resource:
     found = load(ctx, id, "ServiceRequest")
     if isinstance(found, Referral):
@@ -236,42 +213,32 @@ TASK_PARAMS = (
 )
 
 
-def _register() -> None:
-    from telemed.fhir.resources import writes
-
-    register(
-        Handler(
-            type="ServiceRequest",
-            documentation="Referrals (双向转诊, category SNOMED 3457005) and remote "
-            "consultations (category request-kind|consultation).",
-            read=read_service_request,
-            search=_searcher(
-                referral_fhir.service_request, consultation_fhir.service_request, False
-            ),
-            params=SERVICE_REQUEST_PARAMS,
-            includes=(
-                Include(
-                    "ServiceRequest:patient",
-                    lambda ctx, requests: referenced(
-                        ctx, requests, "Patient", lambda r: [r.get("subject", {})]
-                    ),
+HANDLERS: tuple[Handler, ...] = (
+    Handler(
+        type="ServiceRequest",
+        documentation="Referrals (双向转诊, category SNOMED 3457005) and remote "
+        "consultations (category request-kind|consultation).",
+        read=read_service_request,
+        search=_searcher(referral_fhir.service_request, consultation_fhir.service_request, False),
+        params=SERVICE_REQUEST_PARAMS,
+        includes=(
+            Include(
+                "ServiceRequest:patient",
+                lambda ctx, requests: referenced(
+                    ctx, requests, "Patient", lambda r: [r.get("subject", {})]
                 ),
             ),
-            create=writes.create_service_request,
-        )
-    )
-    register(
-        Handler(
-            type="Task",
-            documentation="The workflow of a referral or consultation (same id as its "
-            "ServiceRequest); businessStatus carries the exact state.",
-            read=read_task,
-            search=_searcher(referral_fhir.task, consultation_fhir.task, True),
-            params=TASK_PARAMS,
-            update=writes.update_task,
-            patch=writes.patch_task,
-        )
-    )
-
-
-_register()
+        ),
+        create=create_service_request,
+    ),
+    Handler(
+        type="Task",
+        documentation="The workflow of a referral or consultation (same id as its "
+        "ServiceRequest); businessStatus carries the exact state.",
+        read=read_task,
+        search=_searcher(referral_fhir.task, consultation_fhir.task, True),
+        params=TASK_PARAMS,
+        update=update_task,
+        patch=patch_task,
+    ),
+)

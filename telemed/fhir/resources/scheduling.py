@@ -23,10 +23,10 @@ from telemed.fhir.registry import (
     ident,
     reference,
     referenced,
-    register,
     sliced,
     token,
 )
+from telemed.fhir.resources.loading import REFERRAL, load
 
 
 def read_slot(ctx: Context, id: str) -> Resource:
@@ -210,8 +210,6 @@ def create_appointment(ctx: Context, body: Resource) -> tuple[Resource, bool]:
     for based in body.get("basedOn", []):
         ref = str(based.get("reference", ""))
         if ref.startswith("ServiceRequest/"):
-            from telemed.fhir.resources.requests import REFERRAL, load
-
             found = load(ctx, ref.removeprefix("ServiceRequest/"), "ServiceRequest")
             reference_type = REFERRAL if type(found).__name__ == "Referral" else "consultation"
             reference_id = found.id
@@ -232,7 +230,8 @@ def create_appointment(ctx: Context, body: Resource) -> tuple[Resource, bool]:
 
 _START = SearchParam("start", "date", "slot start, eq/ge/gt/le/lt prefixes (Asia/Shanghai)")
 
-register(
+
+HANDLERS: tuple[Handler, ...] = (
     Handler(
         type="Slot",
         documentation="Slots with capacity left for the caller (the family-doctor reserved "
@@ -251,9 +250,7 @@ register(
                 lambda ctx, slots: referenced(ctx, slots, "Schedule", lambda r: [r["schedule"]]),
             ),
         ),
-    )
-)
-register(
+    ),
     Handler(
         type="Schedule",
         documentation="Active weekly schedule rules of specialists and resources.",
@@ -266,9 +263,7 @@ register(
             SearchParam("specialty", "token", "specialty code"),
             SearchParam("service-type", "token", "service class"),
         ),
-    )
-)
-register(
+    ),
     Handler(
         type="Appointment",
         documentation="Bookings (and, by id, waitlist requests as status waitlist). Search "
@@ -292,5 +287,5 @@ register(
             ),
         ),
         create=create_appointment,
-    )
+    ),
 )

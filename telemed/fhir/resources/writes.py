@@ -22,6 +22,7 @@ from telemed.consultations.schemas import AcceptBody, ConsultationCreate
 from telemed.core import idempotency
 from telemed.core.errors import Invalid, InvalidTransition
 from telemed.fhir.registry import Context, Resource, reference
+from telemed.fhir.resources.loading import load
 
 # ---------------------------------------------------------------- reading a resource
 
@@ -182,8 +183,6 @@ def create_service_request(ctx: Context, body: Resource) -> tuple[Resource, bool
         key = idempotency.scoped_key(scope="fhir.ServiceRequest", user_id=ctx.user.id, key=key_text)
         previous = idempotency.claim(session=ctx.session, key=key, payload=body, now=ctx.now)
         if previous is not None:
-            from telemed.fhir.resources.requests import load
-
             return _view(previous.response["kind"], load(ctx, previous.response["id"], "x")), False
     obj: Referral | Consultation
     if isinstance(data, ReferralCreate):
@@ -322,8 +321,6 @@ def update_task(ctx: Context, id: str, body: Resource) -> Resource:
     """PUT Task: only `status` (with `statusReason.text`, and `businessStatus` for a step
     inside one status: completed -> closed) may change; the change is the matching workflow
     action, 409 invalid_transition when there is none from here."""
-    from telemed.fhir.resources.requests import load
-
     wanted = body.get("status")
     if not isinstance(wanted, str):
         raise Invalid("status is required", field="status")

@@ -1,0 +1,22 @@
+"""What consultations register with other domains (called once at start by `telemed.wiring`):
+who takes part in a patient's care, in a consultation's studies and bookings, and how a
+study matched to a consultation's worklist order is attached to it."""
+
+from __future__ import annotations
+
+from dicom import service as dicom_service
+from scheduling import service as scheduling_service
+from telemed.consultations import policy
+from telemed.consultations.service import attach_matched_study
+from telemed.identity.permissions import register_participation
+
+__all__ = ["register_hooks"]
+
+
+def register_hooks() -> None:
+    """Register the consultation resolvers (idempotent: each registry ignores a repeat)."""
+    register_participation(policy.participates_in_patient)
+    dicom_service.register_link_access("consultation", policy.takes_part)
+    dicom_service.register_link_target("consultation", policy.study_link_access)
+    scheduling_service.register_booking_reference("consultation", policy.booking_reference_access)
+    dicom_service.register_target_attach("consultation", attach_matched_study)

@@ -1,0 +1,30 @@
+"""The one place where the domains are wired together: every hook one domain registers with
+another, registered explicitly instead of as a side effect of importing a router.
+
+- identity (`permissions.register_participation`): who takes part in a patient's care
+  (consultations, referrals, family-doctor contracts);
+- imaging (`dicom.service.register_link_access` / `register_link_target` /
+  `register_target_attach`): who reads and links the studies of a consultation or referral,
+  and how a study matched to a worklist order is attached to its request;
+- scheduling (`register_booking_reference`, `register_reserved_eligibility`): what a booking
+  may refer to, who may use family-doctor reserved capacity;
+- the FHIR server: its resource handlers and the OperationOutcome rendering of problems.
+
+`create_app()`, the `telemed` command and the test session call `wire()` first, so the API,
+the CLI (gateway, worker, seed) and tests calling services directly see the same hooks.
+"""
+
+from __future__ import annotations
+
+from referrals import service as referrals_service
+from telemed.consultations import hooks as consultation_hooks
+from telemed.fhir import hooks as fhir_hooks
+
+__all__ = ["wire"]
+
+
+def wire() -> None:
+    """Register every cross-domain hook (idempotent: every registry ignores a repeat)."""
+    referrals_service.register_hooks()
+    consultation_hooks.register_hooks()
+    fhir_hooks.register_hooks()
