@@ -13,7 +13,7 @@ from fastapi import APIRouter, BackgroundTasks, FastAPI, Path, Query, Response
 from sqlmodel import Session, select
 
 from dicom import deid, deid_pixels, jobs, outbound, service, worklist
-from dicom.archive import ArchiveDep, ArchiveError, ArchiveUnavailable, get_archive
+from dicom.archive import ArchiveDep, ArchiveError, ArchiveUnavailable
 from dicom.models import JobKind, OutboundJob, Study, StudyLink
 from dicom.schemas import (
     AssignmentCheck,
@@ -36,7 +36,6 @@ from telemed.core import audit
 from telemed.core.db import get_engine, get_or_404
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
-from telemed.core.health import readiness_probes
 from telemed.core.pagination import Page, PageDep
 from telemed.core.settings import Settings, get_settings
 from telemed.identity.deps import ClientIP, CurrentUser, StaffUser
@@ -61,15 +60,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(prefix="/api/v1", tags=["imaging"], lifespan=lifespan)
-
-
-def register_readiness(settings: Settings) -> None:
-    """When Orthanc is configured, `/readyz` also checks that it answers."""
-    if settings.dicom.orthanc_url:
-        readiness_probes["archive"] = lambda: get_archive(settings).ping()
-
-
-register_readiness(get_settings())
 
 
 @router.get("/studies", response_model=Page[StudySummary])

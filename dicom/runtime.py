@@ -1,4 +1,5 @@
-"""Wiring of the long-running parts: the storage gateway and the spool forwarder."""
+"""Wiring of the long-running parts: the storage gateway, the spool forwarder and the archive's
+readiness probe."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dicom.archive import get_archive
 from dicom.gateway import StorageGateway, registry_resolver
 from dicom.spool import Forwarder, Spool
 from telemed.core.db import get_engine
+from telemed.core.health import readiness_probes
 from telemed.core.settings import Settings
 
 
@@ -32,3 +34,10 @@ def start_gateway(settings: Settings, *, port: int | None = None) -> list[Any]:
         max_study_bytes=settings.dicom.max_study_bytes,
     ).start()
     return [forwarder, gateway]
+
+
+def register_readiness(settings: Settings) -> None:
+    """When Orthanc is configured, `/readyz` also checks that it answers (`create_app` calls
+    this with the app's settings)."""
+    if settings.dicom.orthanc_url:
+        readiness_probes["archive"] = lambda: get_archive(settings).ping()

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from dicom.api import router as dicom_router
 from dicom.dicomweb import router as dicomweb_router
+from dicom.runtime import register_readiness as register_archive_readiness
 from referrals.api import router as referrals_router
 from scheduling.api import router as scheduling_router
 from telemed import __version__
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application."""
     wire()  # every cross-domain hook, before any route can run
     settings = settings or get_settings()
+    register_archive_readiness(settings)  # /readyz checks the configured archive
     configure_logging(settings.log_level, settings.log_json)
     app = FastAPI(
         title="telemed",

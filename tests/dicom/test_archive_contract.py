@@ -97,8 +97,8 @@ def test_non_dicom_is_refused(archive) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_readiness_probe_follows_orthanc(orthanc_server) -> None:  # type: ignore[no-untyped-def]
-    from dicom.api import register_readiness
     from dicom.archive import set_archive
+    from dicom.runtime import register_readiness
     from telemed.core.health import readiness, readiness_probes
     from telemed.core.settings import Settings
 
