@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 os.environ["TELEMED_ENV"] = "test"
 os.environ.setdefault("TELEMED_SECRET_KEY", "test-secret-key-not-for-production")
@@ -41,6 +42,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """The controller stops the run's PostgreSQL cluster (after every worker ended)."""
     if not hasattr(config, "workerinput"):
         shared.ended(pgtemplate.TEARDOWNS)
+
+
+# Tests sharing a costly per-process fixture run on one worker (`--dist loadgroup`): the
+# browser stories share one live server and Chromium, the FHIR tests their server.
+E2E = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "fhir_server" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("fhir"))
+        elif "live_server" in item.fixturenames and item.path.is_relative_to(E2E):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def worker_name() -> str:
