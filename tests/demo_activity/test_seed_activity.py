@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -150,6 +151,7 @@ def _states(session: Session) -> list[Any]:
     )
 
 
+@pytest.mark.timeout(600)  # a replay of its own, besides waiting for the run's
 def test_the_activity_is_deterministic(
     session: Session, fresh_session: Session, clock: Any
 ) -> None:

@@ -214,7 +214,8 @@ def test_wizard_links_a_study_received_from_the_hospitals_modality(
     pick.wait_for()
     # its group shows the AE that sent it (the group of the patient's own studies comes
     # first when another test assigned a study to this patient)
-    expect(picker.locator("fieldset").filter(has=pick)).to_contain_text("DEMO_COUNTY")
+    group = picker.locator("fieldset").filter(has=page.get_by_test_id(f"pick-{study_uid}"))
+    expect(group).to_contain_text("DEMO_COUNTY")
     pick.check()
     expect(page.get_by_test_id("studies-picked")).to_contain_text("1")
 
