@@ -36,4 +36,10 @@ echo "== mypy"
 pkgs=(-p telemed)
 for p in dicom scheduling referrals; do [ -f "$p/__init__.py" ] && pkgs+=(-p "$p"); done
 .venv/bin/mypy "${pkgs[@]}"
-echo "== pytest"; .venv/bin/python -m pytest "$@"
+# Parallel workers (pytest-xdist): the tests wait on browsers, servers and subprocesses
+# as much as they compute, so more workers than cores; TELEMED_TEST_WORKERS=0 runs in one
+# process. Tests sharing a costly fixture stay on one worker (`--dist loadgroup`).
+workers="${TELEMED_TEST_WORKERS:-4}"
+xdist=()
+if [ "$workers" != 0 ]; then xdist=(-n "$workers" --dist loadgroup); fi
+echo "== pytest"; .venv/bin/python -m pytest "${xdist[@]}" "$@"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 os.environ["TELEMED_ENV"] = "test"
 os.environ.setdefault("TELEMED_SECRET_KEY", "test-secret-key-not-for-production")
@@ -23,13 +24,43 @@ os.environ.setdefault("TELEMED_SECURITY__LOGIN_REFUSAL_DELAY_SECONDS", "0")
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.requests import HTTPConnection
 
 from telemed.wiring import wire
-from tests.support import pgserver
+from tests.support import pgtemplate, shared, sqlite_runs
+from tests.support.sessions import rolled_back
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller (or a run without xdist) makes the directory its workers share."""
+    if not hasattr(config, "workerinput"):
+        shared.begin()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The controller stops the run's PostgreSQL cluster (after every worker ended)."""
+    if not hasattr(config, "workerinput"):
+        shared.ended(pgtemplate.TEARDOWNS)
+
+
+# Tests sharing a costly per-process fixture run on one worker (`--dist loadgroup`): the
+# browser stories share one live server and Chromium, the FHIR tests their server.
+E2E = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "fhir_server" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("fhir"))
+        elif "live_server" in item.fixturenames and item.path.is_relative_to(E2E):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+def worker_name() -> str:
+    """This process's name in the run: gw0, gw1, ... under xdist, else "main"."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -38,41 +69,32 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    """A migrated, demo-seeded PostgreSQL database for the whole run."""
-    external = os.environ.get("TELEMED_TEST_DATABASE_URL")
-    server = None
-    if external:
-        admin_url = external
-    else:
-        server = pgserver.start()
-        admin_url = server.url
-    from sqlalchemy import create_engine
-
-    dbname = f"telemed_test_{os.getpid()}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}"'))
-        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-    admin.dispose()
-    url = admin_url.rsplit("/", 1)[0] + "/" + dbname
+    """This worker's migrated, demo-seeded PostgreSQL database for the whole run (a copy of
+    the run's template, see tests/support/pgtemplate.py)."""
+    dbname = f"telemed_test_{worker_name()}_{os.getpid()}"
+    url = pgtemplate.create_database(dbname)
     os.environ["TELEMED_DATABASE_URL"] = url
     from telemed.core.db import get_engine
     from telemed.core.settings import get_settings
 
     get_settings.cache_clear()
     get_engine.cache_clear()
-    from telemed.cli import upgrade_database
-
-    upgrade_database(url)
-    from telemed.seed import seed_demo
-
-    with Session(get_engine()) as session:
-        seed_demo(session, get_settings())
-        session.commit()
     yield url
     get_engine().dispose()
-    if server is not None:
-        server.stop()
+    pgtemplate.drop_database(dbname)
+
+
+@pytest.fixture(scope="session")
+def sqlite_demo() -> sqlite_runs.Built:
+    """`make run`'s database, built once per run by the real command on a fresh SQLite
+    file: snapshots "migrated" (db upgrade), "accounts" (seed --demo --no-activity) and
+    "demo" (seed --demo: the month of activity added)."""
+    steps = [
+        ("migrated", ["db", "upgrade"]),
+        ("accounts", ["seed", "--demo", "--no-activity"]),
+        ("demo", ["seed", "--demo"]),
+    ]
+    return sqlite_runs.built("demo", sqlite_runs.development_env, steps)
 
 
 @pytest.fixture(scope="session")
@@ -86,21 +108,14 @@ def committed_engine(database_url: str) -> Engine:
 @pytest.fixture
 def session(committed_engine: Engine) -> Iterator[Session]:
     """A session whose work is rolled back after the test."""
-    conn = committed_engine.connect()
-    trans = conn.begin()
-    s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    try:
+    with rolled_back(committed_engine) as s:
         yield s
-    finally:
-        s.close()
-        trans.rollback()
-        conn.close()
 
 
 @pytest.fixture
 def app(session: Session):  # type: ignore[no-untyped-def]
     from telemed.app import create_app
-    from telemed.core.db import get_session, remember_forbidden, roll_back
+    from telemed.core.db import fail_request, get_session
 
     application = create_app()
 
@@ -109,8 +124,7 @@ def app(session: Session):  # type: ignore[no-untyped-def]
             yield session
             session.commit()
         except BaseException as exc:
-            remember_forbidden(connection, session, exc)
-            roll_back(session)  # as the app does: rollback, then what must survive it
+            fail_request(connection, session, exc)  # as the app does
             raise
 
     application.dependency_overrides[get_session] = _session

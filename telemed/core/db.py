@@ -188,12 +188,9 @@ def roll_back(session: Session) -> None:
         log.exception("an after-rollback record could not be written")
 
 
-def _finish(session: Session, commit: bool) -> None:
+def _commit_and_close(session: Session) -> None:
     try:
-        if commit:
-            session.commit()
-        else:
-            roll_back(session)
+        session.commit()
     finally:
         session.close()  # rolls back whatever was not committed; returns the connection
 
@@ -224,6 +221,20 @@ def remember_forbidden(connection: HTTPConnection, session: Session, exc: BaseEx
         log.exception("a refused request could not be recorded")
 
 
+def fail_request(connection: HTTPConnection, session: Session, exc: BaseException) -> None:
+    """End a request that raised `exc`: keep the record of a 403 refusal, then roll back
+    (and commit what must survive the rollback)."""
+    remember_forbidden(connection, session, exc)
+    roll_back(session)
+
+
+def _fail_and_close(connection: HTTPConnection, session: Session, exc: BaseException) -> None:
+    try:
+        fail_request(connection, session, exc)
+    finally:
+        session.close()  # returns the connection
+
+
 async def get_session(connection: HTTPConnection) -> AsyncIterator[Session]:
     """Request-scoped session: commit on success, roll back on error.
 
@@ -237,12 +248,11 @@ async def get_session(connection: HTTPConnection) -> AsyncIterator[Session]:
         try:
             yield session
         except BaseException as exc:
-            remember_forbidden(connection, session, exc)
             with anyio.CancelScope(shield=True):
-                await run_in_threadpool(_finish, session, False)
+                await run_in_threadpool(_fail_and_close, connection, session, exc)
             raise
         with anyio.CancelScope(shield=True):
-            await run_in_threadpool(_finish, session, True)
+            await run_in_threadpool(_commit_and_close, session)
 
 
 def local_day(session: Any, column: Any, tz: str) -> Any:

@@ -10,23 +10,18 @@ from pathlib import Path
 import pytest
 
 from tests.support.ports import free_port, wait_port
+from tests.support.sqlite_runs import Built, development_env
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_demo_story_over_http(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "TELEMED_ENV": "development",
-        "TELEMED_DATABASE_URL": f"sqlite:///{tmp_path / 'telemed.db'}",
-        "TELEMED_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-    }
-    env.pop("TELEMED_SECRET_KEY", None)
+def test_demo_story_over_http(sqlite_demo: Built, tmp_path: Path) -> None:
+    # a fresh SQLite after `db upgrade` and `seed --demo`, built once per run (tests/conftest.py)
+    seeded = sqlite_demo.result("demo")
+    assert seeded.returncode == 0, seeded.stderr
+    env = development_env(sqlite_demo.copy("demo", tmp_path / "telemed.db"))
     cli = [sys.executable, "-m", "telemed.cli"]
-    subprocess.run([*cli, "db", "upgrade"], env=env, cwd=tmp_path, check=True, timeout=300)
-    subprocess.run([*cli, "seed", "--demo"], env=env, cwd=tmp_path, check=True, timeout=300)
     port = free_port()
     server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, cwd=tmp_path)
     try:

@@ -3,15 +3,14 @@ network dashboard; deterministic, idempotent, and on the embedded SQLite of `mak
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
-import subprocess
-import sys
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -23,9 +22,9 @@ from telemed.core.settings import get_settings
 from telemed.dashboard.service import network_dashboard
 from telemed.dashboard.utilization import iso_week, utilization
 from telemed.demo_activity import has_activity, seed_activity
+from tests.support.sqlite_runs import Built, cli, development_env
 
 API = "/api/v1/dashboard/network"
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _count(session: Session, model: Any) -> int:
@@ -33,10 +32,10 @@ def _count(session: Session, model: Any) -> int:
 
 
 def test_the_dashboard_shows_a_month_of_activity_across_the_leagues(
-    session: Session, client: TestClient, login: Any, clock: Any
+    activity: dict[str, Any], session: Session, client: TestClient, login: Any, clock: Any
 ) -> None:
-    assert not has_activity(session, get_settings())
-    made = seed_activity(session, get_settings(), now=clock.at)
+    assert not activity["had_activity"]
+    made = activity["made"]  # seed_activity(now=clock.at) on the demo-seeded database
     assert made["consultations"] > 100 and made["referrals"] > 50
     assert has_activity(session, get_settings())
 
@@ -75,7 +74,7 @@ def test_the_dashboard_shows_a_month_of_activity_across_the_leagues(
 def test_the_activity_is_replayed_in_the_past_with_real_deadlines(
     session: Session, clock: Any
 ) -> None:
-    seed_activity(session, get_settings(), now=clock.at)
+    # `session` holds what seed_activity(now=clock.at) replayed
     rows = session.execute(select(Consultation)).scalars().all()
     assert all(c.created_at <= clock.at for c in rows)
     reported = [c for c in rows if c.reported_at is not None]
@@ -86,42 +85,29 @@ def test_the_activity_is_replayed_in_the_past_with_real_deadlines(
     assert all(0 <= (b.detected_at - b.due_at).total_seconds() <= 120 for b in breaches)
 
 
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "telemed.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
-    )
-
-
-def test_make_run_seed_on_sqlite_adds_activity_once_and_can_skip_it(tmp_path: Path) -> None:
-    db = tmp_path / "telemed.db"
-    env = {
-        **os.environ,
-        "TELEMED_ENV": "development",
-        "TELEMED_DATABASE_URL": f"sqlite:///{db}",
-        "PYTHONPATH": str(REPO),
-    }
-    assert _cli("db", "upgrade", env=env).returncode == 0
-    skipped = _cli("seed", "--demo", "--no-activity", env=env)
+def test_make_run_seed_on_sqlite_adds_activity_once_and_can_skip_it(
+    sqlite_demo: Built, tmp_path: Path
+) -> None:
+    # The run's fresh SQLite, built once by `db upgrade`, `seed --demo --no-activity`,
+    # `seed --demo` (tests/conftest.py): each command's answer, and the database after it.
+    assert sqlite_demo.result("migrated").returncode == 0
+    skipped = sqlite_demo.result("accounts")
     assert skipped.returncode == 0, skipped.stderr
     assert "consultations" not in skipped.stdout
 
-    def counts() -> tuple[int, int]:
-        with sqlite3.connect(db) as conn:
+    def counts(db: Path) -> tuple[int, int]:
+        with closing(sqlite3.connect(db)) as conn:
             c = conn.execute("select count(*) from consultation").fetchone()[0]
             r = conn.execute("select count(*) from referral").fetchone()[0]
         return int(c), int(r)
 
-    assert counts() == (0, 0)
-    first = _cli("seed", "--demo", env=env)
+    assert counts(sqlite_demo.path("accounts")) == (0, 0)
+    first = sqlite_demo.result("demo")
     assert first.returncode == 0, first.stderr
     made = re.search(r"'consultations': (\d+), 'referrals': (\d+)", first.stdout)
     assert made is not None, first.stdout
-    assert counts() == (int(made[1]), int(made[2]))
+    db = sqlite_demo.copy("demo", tmp_path / "telemed.db")
+    assert counts(db) == (int(made[1]), int(made[2]))
     assert int(made[1]) > 100 and int(made[2]) > 50
     with sqlite3.connect(db) as conn:
         directions = dict(conn.execute("select direction, count(*) from referral group by 1"))
@@ -129,10 +115,10 @@ def test_make_run_seed_on_sqlite_adds_activity_once_and_can_skip_it(tmp_path: Pa
     assert directions["up"] > directions["down"] > 0
     assert states["closed"] > 0 and states.get("declined", 0) > 0
 
-    second = _cli("seed", "--demo", env=env)
+    second = cli("seed", "--demo", env=development_env(db))
     assert second.returncode == 0, second.stderr
     assert "'consultations': 0, 'referrals': 0" in second.stdout
-    assert counts() == (int(made[1]), int(made[2]))
+    assert counts(db) == (int(made[1]), int(made[2]))
 
     # The coordinators' dashboard works on this database too: its per-day series (days in
     # Asia/Shanghai, computed in SQL) adds up to the range's totals.
@@ -157,19 +143,21 @@ def test_make_run_seed_on_sqlite_adds_activity_once_and_can_skip_it(tmp_path: Pa
     assert statuses["fulfilled"] > 0 and statuses["noshow"] > 0
 
 
-def test_the_activity_is_deterministic(session: Session) -> None:
+def _states(session: Session) -> list[Any]:
+    return sorted(
+        session.execute(
+            select(Consultation.state, func.count()).group_by(Consultation.state)  # type: ignore[arg-type]
+        ).all()
+    )
+
+
+@pytest.mark.timeout(600)  # a replay of its own, besides waiting for the run's
+def test_the_activity_is_deterministic(
+    session: Session, fresh_session: Session, clock: Any
+) -> None:
     now = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
-    seed_activity(session, get_settings(), now=now)
-    states = sorted(
-        session.execute(
-            select(Consultation.state, func.count()).group_by(Consultation.state)  # type: ignore[arg-type]
-        ).all()
-    )
-    session.rollback()
-    seed_activity(session, get_settings(), now=now)
-    again = sorted(
-        session.execute(
-            select(Consultation.state, func.count()).group_by(Consultation.state)  # type: ignore[arg-type]
-        ).all()
-    )
+    assert clock.at == now  # `session` was replayed at this instant
+    states = _states(session)
+    seed_activity(fresh_session, get_settings(), now=now)  # the same replay, once more
+    again = _states(fresh_session)
     assert again == states

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,8 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
+from tests.support import pgtemplate
 from tests.support.ports import free_port
 from tests.support.uvicorn import serve
 
@@ -73,15 +72,13 @@ class LiveServer:
 def live_server(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    """uvicorn on a free port, on a database of its own (migrated and demo-seeded here),
+    """uvicorn on a free port, on a database of its own (a copy of the seeded template),
     so what the browser commits never leaks into the rolled-back tests."""
     dist = _build_frontend()
     dbname = f"telemed_e2e_{uuid.uuid4().hex[:8]}"
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-    db_url = database_url.rsplit("/", 1)[0] + "/" + dbname
+    # the browser stories start from the accounts alone, without the demo month of activity:
+    # a copy of the run's migrated, demo-seeded template
+    db_url = pgtemplate.create_database(dbname)
     base_env = {
         **os.environ,
         "TELEMED_DATABASE_URL": db_url,
@@ -94,16 +91,6 @@ def live_server(
         "TELEMED_DICOM__GATEWAY_ENABLED": "false",
         "TELEMED_DICOM_PORT": str(free_port()),
     }
-    py = sys.executable
-    subprocess.run([py, "-m", "telemed.cli", "db", "upgrade"], env=base_env, check=True, cwd=ROOT)
-    subprocess.run(
-        # the browser stories start from the accounts alone, without the demo month of activity
-        [py, "-m", "telemed.cli", "seed", "--demo", "--no-activity"],
-        env={**base_env, "TELEMED_ENV": "development"},
-        check=True,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
         with (
@@ -112,9 +99,7 @@ def live_server(
         ):
             yield LiveServer(url=url, database_url=db_url, env=dict(base_env))
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
+        pgtemplate.drop_database(dbname)
 
 
 @pytest.fixture(scope="package")

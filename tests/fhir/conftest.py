@@ -3,8 +3,6 @@ clients nobody here wrote (fhirpy, fhirclient) to talk to over HTTP."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from tests.support import pgtemplate
 from tests.support.uvicorn import app_env, serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,26 +55,12 @@ def fhir_server(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FhirServer]:
     dbname = f"telemed_fhir_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(
-        database_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-    db_url = database_url.rsplit("/", 1)[0] + "/" + dbname
+    db_url = pgtemplate.create_database(dbname)  # migrated and demo-seeded, no activity
     env = app_env(
         TELEMED_DATABASE_URL=db_url,
         TELEMED_DICOM__ARCHIVE_DIR=str(tmp_path_factory.mktemp("archive")),
         TELEMED_DICOM__SPOOL_DIR=str(tmp_path_factory.mktemp("spool")),
         TELEMED_DICOM__GATEWAY_ENABLED="false",
-    )
-    py = sys.executable
-    subprocess.run([py, "-m", "telemed.cli", "db", "upgrade"], env=env, check=True, cwd=ROOT)
-    subprocess.run(
-        [py, "-m", "telemed.cli", "seed", "--demo", "--no-activity"],
-        env={**env, "TELEMED_ENV": "development"},
-        check=True,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
     )
     engine = create_engine(db_url)
     try:
@@ -83,3 +68,4 @@ def fhir_server(
             yield FhirServer(url=url, db=engine)
     finally:
         engine.dispose()
+        pgtemplate.drop_database(dbname)

@@ -3,7 +3,6 @@ offer's SMS reaches the (logging) gateway with nobody running a command."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.sqlite_runs import Built, development_env
 from tests.support.uvicorn import ROOT, serve
 
 pytestmark = pytest.mark.e2e
@@ -54,18 +54,18 @@ with Session(get_engine()) as s:
 """
 
 
-def test_make_run_sends_the_waitlist_offer_sms_without_a_command(tmp_path: Path) -> None:
+def test_make_run_sends_the_waitlist_offer_sms_without_a_command(
+    sqlite_demo: Built, tmp_path: Path
+) -> None:
+    # a fresh SQLite after `db upgrade` and `seed --demo --no-activity`, built once per run
+    seeded = sqlite_demo.result("accounts")
+    assert seeded.returncode == 0, seeded.stderr
     env = {
-        **os.environ,
-        "TELEMED_ENV": "development",
-        "TELEMED_DATABASE_URL": f"sqlite:///{tmp_path / 'telemed.db'}",
+        **development_env(sqlite_demo.copy("accounts", tmp_path / "telemed.db")),
         "TELEMED_LOG_LEVEL": "INFO",
         # every 2 s instead of 15 s, to keep the test short (the schedule is a setting)
         "TELEMED_JOBS__SCHEDULES": '{"notifications.dispatch": "* * * * * */2"}',
     }
-    env.pop("TELEMED_SECRET_KEY", None)
-    for args in (["db", "upgrade"], ["seed", "--demo", "--no-activity"]):
-        subprocess.run([sys.executable, "-m", "telemed.cli", *args], env=env, cwd=ROOT, check=True)
     made = subprocess.run(
         [sys.executable, "-c", OFFER], env=env, cwd=ROOT, check=True, capture_output=True, text=True
     )

@@ -15,10 +15,18 @@ from tests.support.ports import free_port, wait_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# The run's test-only costs (tests/conftest.py): cheap argon2, refusals answered at once.
+TEST_COSTS = (
+    "TELEMED_SECURITY__ARGON2_TIME_COST",
+    "TELEMED_SECURITY__ARGON2_MEMORY_KIB",
+    "TELEMED_SECURITY__LOGIN_REFUSAL_DELAY_SECONDS",
+)
+
+
 def app_env(**settings: str) -> dict[str, str]:
-    """The environment of a served app: ours without any TELEMED_* but the test secret,
-    plus `settings` (e.g. TELEMED_DATABASE_URL=...)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMED_")}
+    """The environment of a served app: ours without any TELEMED_* but the test secret and
+    the test-only costs, plus `settings` (e.g. TELEMED_DATABASE_URL=...)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMED_") or k in TEST_COSTS}
     env.update(
         TELEMED_ENV="test",
         TELEMED_SECRET_KEY=os.environ["TELEMED_SECRET_KEY"],

@@ -24,8 +24,9 @@ from telemed.video.models import Room
 from telemed.video.schemas import RoomCreate
 from tests.support.ports import free_port, wait_port
 
-# Recordings of the tests go to a scratch directory (read when settings load).
-os.environ.setdefault("TELEMED_VIDEO__RECORDINGS_DIR", tempfile.mkdtemp(prefix="telemed-rec-"))
+# Recordings of the tests go to a scratch directory of this process (read when settings
+# load): not inherited, since pytest-xdist workers start with their controller's environment.
+os.environ["TELEMED_VIDEO__RECORDINGS_DIR"] = tempfile.mkdtemp(prefix="telemed-rec-")
 
 
 @pytest.fixture(scope="session")
