@@ -15,8 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, text
 from sqlmodel import Session
 
-from telemed.core.settings import get_settings
-from telemed.demo_activity import seed_activity
+from tests.support.activity import activity, activity_session  # noqa: F401
 
 API = "/api/v1/dashboard/utilization"
 WEEKS = {"from_week": "2026-W44", "to_week": "2026-W49"}  # the clock: Tue 2026-12-01 (W49)
@@ -28,10 +27,16 @@ Key = tuple[str, str, str]
 
 
 @pytest.fixture
-def seeded(session: Session, clock: Any) -> dict[str, int]:
-    made = seed_activity(session, get_settings(), now=clock.at)
+def session(activity_session: Session) -> Session:  # noqa: F811
+    """Here the session (and so `client`) is on the run's database with the month of
+    activity (tests/support/activity.py), replayed once instead of once per test."""
+    return activity_session
+
+
+@pytest.fixture
+def seeded(activity: dict[str, Any]) -> dict[str, int]:  # noqa: F811
+    made: dict[str, int] = activity["made"]
     assert made["bookings"] > 100
-    session.flush()
     return made
 
 
@@ -393,7 +398,6 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(
             event.remove(conn, "before_cursor_execute", count)
         return len(seen)
 
-    seed_activity(session, get_settings(), now=clock.at)
     empty = statements({"from_week": "2030-W01", "to_week": "2030-W01"})
     full = statements(WEEKS)
     assert full == empty

@@ -9,55 +9,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from telemed.core.db import make_engine
-from telemed.core.settings import get_settings
-from telemed.demo_activity import has_activity, seed_activity
-from tests.conftest import FixedClock
-from tests.support import pgtemplate, shared
+from tests.support import pgtemplate
+from tests.support.activity import activity, activity_session  # noqa: F401
 from tests.support.sessions import rolled_back
 
-_engines: dict[str, Engine] = {}
-
-
-def _engine(url: str) -> Engine:
-    if url not in _engines:
-        _engines[url] = make_engine(url)
-    return _engines[url]
-
 
 @pytest.fixture
-def activity(clock: FixedClock, database_url: str) -> dict[str, Any]:
-    """{"url", "had_activity" (before the replay), "made" (what the replay added)}."""
-
-    def build(base: Path) -> dict[str, Any]:
-        name = f"telemed_activity_{base.name.rsplit('-', 1)[-1].lower()}"
-        url = pgtemplate.create_database(name)
-        shared.on_end("dropdb", admin_url=pgtemplate.cluster()["admin_url"], name=name)
-        engine = make_engine(url)
-        try:
-            with Session(engine) as s:
-                had = has_activity(s, get_settings())
-                made = seed_activity(s, get_settings(), now=clock.at)
-                s.commit()
-        finally:
-            engine.dispose()
-        return {"url": url, "had_activity": had, "made": made}
-
-    return shared.once("pg-activity", build)
-
-
-@pytest.fixture
-def session(activity: dict[str, Any]) -> Iterator[Session]:
+def session(activity_session: Session) -> Session:  # noqa: F811
     """A rolled-back session on the database with the month of activity."""
-    with rolled_back(_engine(activity["url"])) as s:
-        yield s
+    return activity_session
 
 
 @pytest.fixture
