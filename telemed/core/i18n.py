@@ -25,6 +25,7 @@ __all__ = [
     "format_moment",
     "is_language",
     "localized",
+    "mongolian",
 ]
 
 Language = Literal["zh-CN", "en", "mn-Mong"]
@@ -35,6 +36,12 @@ DEFAULT_LANGUAGE: Language = "zh-CN"
 # ᠰᠠᠷ᠎ᠠ (month) carries the MONGOLIAN VOWEL SEPARATOR (U+180E) before its final a.
 _NNBSP = "\u202f"
 _MONTH_MN = "ᠰᠠᠷ\u180eᠠ"
+
+
+def mongolian(text: str) -> str:
+    """Mongolian text as catalogues write it legibly: `_` for the NNBSP that joins a suffix
+    to its word (ᠴᠠᠭ_ᠲᠤ), `~` for the vowel separator before a final a/e (ᠭᠡᠷ~ᠡ)."""
+    return text.replace("_", _NNBSP).replace("~", "\u180e")
 
 
 def is_language(value: object) -> bool:
