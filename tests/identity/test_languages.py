@@ -65,8 +65,9 @@ def test_an_unknown_language_is_422_invalid_value(client: TestClient, login: Log
         body = r.json()
         assert body["code"] == "invalid_value" and body["errors"][0]["field"] == "language"
         assert body["allowed"] == ["zh-CN", "en", "mn-Mong"]
-    missing = client.put("/api/v1/auth/me/language", json={}, headers=headers)
-    assert missing.status_code == 422 and missing.json()["code"] == "invalid"
+    for body in ({}, {"language": None}, {"language": 7}):
+        r = client.put("/api/v1/auth/me/language", json=body, headers=headers)
+        assert r.status_code == 422 and r.json()["code"] == "invalid", body
     assert _me(client, headers)["language"] is None
 
 

@@ -6,6 +6,7 @@ every translated template has exactly its Chinese one's parameters."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
@@ -83,3 +84,9 @@ def test_every_translation_has_its_chinese_templates_parameters() -> None:
             assert set(re.findall(r"\$\{(\w+)\}", t.text)) == set(t.params), (language, kind)
             words = re.sub(r"\$\{\w+\}", "", t.text)
             assert not re.search(r"[A-Za-z\u4e00-\u9fff]", words), (language, kind)  # no zh/en
+
+
+def test_the_docs_list_exactly_the_mongolian_templates() -> None:
+    ops = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    rows = re.findall(r"^\| mn-Mong \| `([a-z_.]+)@mn-Mong` \| (.+?) \|$", ops, flags=re.M)
+    assert dict(rows) == {k: t.text for k, t in TRANSLATED_TEMPLATES["mn-Mong"].items()}
