@@ -57,6 +57,10 @@ def test_the_family_doctor_finds_batur_by_his_mongolian_name(
     by_chinese = [p["id"] for p in _search(client, login, "巴特")]
     assert created["id"] in by_chinese
     assert created["id"] not in [p["id"] for p in _search(client, login, "ᠲᠡᠮᠦᠷ")]
+    fhir = client.get(f"/fhir/R4/Patient/{created['id']}", headers=login("family-doctor")).json()
+    [_, mongolian] = fhir["name"]
+    assert mongolian["text"] == BATUR and mongolian["extension"][0]["valueCode"] == "mn-Mong"
+    assert fhir["communication"][0]["language"]["coding"][0]["code"] == "mn-Mong"
 
 
 def test_the_demo_patient_has_his_mongolian_name() -> None:

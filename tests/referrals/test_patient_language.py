@@ -41,15 +41,8 @@ def _rows(session: Session, kind: str, key: str, value: str) -> list[Notificatio
 
 
 def _step(session: Session, r: Referral, action: str, by: User, clock: Any, **kw: Any) -> None:
-    referrals_service.transition(
-        session=session,
-        referral_id=r.id,
-        action=action,
-        by=by,
-        now=clock(),
-        settings=get_settings(),
-        **kw,
-    )
+    kw.update(session=session, referral_id=r.id, action=action, by=by, now=clock())
+    referrals_service.transition(settings=get_settings(), **kw)
 
 
 def test_the_referral_is_told_to_a_mongolian_patient_in_mongolian(
