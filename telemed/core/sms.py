@@ -210,13 +210,7 @@ def render(kind: str, params: dict[str, str], language: str = DEFAULT_LANGUAGE) 
 
 class SmsGateway(Protocol):
     def send(
-        self,
-        *,
-        phone: str,
-        kind: str,
-        params: dict[str, str],
-        out_id: str,
-        language: str = DEFAULT_LANGUAGE,
+        self, *, phone: str, kind: str, params: dict[str, str], out_id: str, language: str = "zh-CN"
     ) -> str:
         """Send one templated SMS (the template of `kind` in `language`); return the
         provider's message id, or raise SmsError."""
@@ -230,13 +224,7 @@ class LoggingSmsGateway:
     """Development: logs the rendered message (phone masked) instead of sending it."""
 
     def send(
-        self,
-        *,
-        phone: str,
-        kind: str,
-        params: dict[str, str],
-        out_id: str,
-        language: str = DEFAULT_LANGUAGE,
+        self, *, phone: str, kind: str, params: dict[str, str], out_id: str, language: str = "zh-CN"
     ) -> str:
         text = render(kind, params, language)
         log.info("sms", extra={"phone": _mask(phone), "kind": kind, "text": text})
@@ -280,13 +268,7 @@ class AliyunSmsGateway:
         self._client = client or httpx.Client(timeout=settings.timeout_seconds)
 
     def send(
-        self,
-        *,
-        phone: str,
-        kind: str,
-        params: dict[str, str],
-        out_id: str,
-        language: str = DEFAULT_LANGUAGE,
+        self, *, phone: str, kind: str, params: dict[str, str], out_id: str, language: str = "zh-CN"
     ) -> str:
         key = template_key(kind, language)
         code = self._s.template_codes.get(key)

@@ -19,13 +19,7 @@ class RecordingSms:
         self.fail = fail
 
     def send(
-        self,
-        *,
-        phone: str,
-        kind: str,
-        params: dict[str, str],
-        out_id: str,
-        language: str = "zh-CN",
+        self, *, phone: str, kind: str, params: dict[str, str], out_id: str, language: str = "zh-CN"
     ) -> str:
         if self.fail:
             raise self.fail

@@ -16,19 +16,11 @@ from telemed.core.i18n import format_day, format_moment
 from telemed.core.notifications import Notification
 from telemed.core.settings import get_settings
 from telemed.identity.models import Patient, User
-from tests.referrals.conftest import (
-    CONSENT,
-    demo_team,
-    league_hospital,
-    new_patient,
-    staff_of,
-    up_referral,
-    user_named,
-)
+from tests.referrals import conftest as world
 
 
 def _mongolian_resident(session: Session) -> tuple[Patient, User]:
-    p = new_patient(session, with_user=True)
+    p = world.new_patient(session, with_user=True)
     p.preferred_language = "mn-Mong"
     account = session.execute(select(User).where(User.patient_id == p.id)).scalar_one()
     return p, account
@@ -49,10 +41,10 @@ def test_the_referral_is_told_to_a_mongolian_patient_in_mongolian(
     session: Session, clock: Any
 ) -> None:
     p, account = _mongolian_resident(session)
-    cd = user_named(session, "county-doctor")
+    cd = world.user_named(session, "county-doctor")
     p.institution_id = cd.institution_id
-    rx = staff_of(session, league_hospital(session))[0]
-    r = up_referral(session, clock, patient=p)
+    rx = world.staff_of(session, world.league_hospital(session))[0]
+    r = world.up_referral(session, clock, patient=p)
     _step(session, r, "submit", cd, clock)
     sent = {
         (n.channel, n.user_id): n
@@ -78,10 +70,10 @@ def test_the_contract_is_told_to_a_mongolian_resident_in_mongolian(
     session: Session, clock: Any
 ) -> None:
     p, account = _mongolian_resident(session)
-    team, fd = demo_team(session), user_named(session, "family-doctor")
+    team, fd = world.demo_team(session), world.user_named(session, "family-doctor")
     c = contracts.sign_contract(
         session=session, patient_id=p.id, team_id=team.id, package_codes=["hypertension"],
-        by=fd, now=clock.at, settings=get_settings(), consent=CONSENT,
+        by=fd, now=clock.at, settings=get_settings(), consent=world.CONSENT,
     )  # fmt: skip
     [active] = _rows(session, "contract.active", "contract_id", str(c.id))
     assert active.user_id == account.id
