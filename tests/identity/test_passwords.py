@@ -150,15 +150,18 @@ def _dependency_calls(dependant: Dependant) -> set[Callable[..., object]]:
     return calls
 
 
-def _api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
-    """Every APIRoute, including those of included routers (which FastAPI keeps in an
-    `original_router`; their paths carry the router's own prefix)."""
+def _api_routes(
+    routes: Sequence[BaseRoute], base: str = "", own: str = ""
+) -> Iterator[tuple[str, APIRoute]]:
+    """Every APIRoute with the path it answers at, including those of included routers
+    (which FastAPI keeps in an `original_router`: their paths carry that router's own
+    prefix, not the prefixes of the routers it was included into, which `base` adds)."""
     for route in routes:
         if isinstance(route, APIRoute):
-            yield route
+            yield base + route.path, route
         inner = getattr(route, "original_router", None)
         if inner is not None:
-            yield from _api_routes(inner.routes)
+            yield from _api_routes(inner.routes, base + own, inner.prefix)
 
 
 def test_a_pending_change_is_refused_on_every_route_that_takes_a_token(
@@ -170,16 +173,16 @@ def test_a_pending_change_is_refused_on_every_route_that_takes_a_token(
     assert _new_user(client, login("admin"), STRONG, must_change_password=True).status_code == 201
     pending = _token(client, "policy-doc", STRONG)
     authenticated: list[tuple[str, str]] = []
-    for route in _api_routes(app.routes):
+    for route_path, route in _api_routes(app.routes):
         calls = _dependency_calls(route.dependant)
         for method in sorted(route.methods - {"HEAD"}):
             if any_current_user not in calls:
                 continue  # no token taken (login, health, metrics with its own token)
-            authenticated.append((method, route.path))
-            if (method, route.path) in PENDING_CHANGE_ALLOWED:
+            authenticated.append((method, route_path))
+            if (method, route_path) in PENDING_CHANGE_ALLOWED:
                 continue
-            assert current_user in calls, f"{method} {route.path} skips CurrentUser"
-            path = re.sub(r"\{[^}]+\}", "1.2.3", route.path)
+            assert current_user in calls, f"{method} {route_path} skips CurrentUser"
+            path = re.sub(r"\{[^}]+\}", "1.2.3", route_path)
             r = client.request(method, path, headers=pending, json={})
             assert r.status_code == 403, (method, path, r.status_code, r.text)
             body = r.json()
