@@ -1,5 +1,5 @@
 """Who hears of a referral's changes, and what they are told (in-app messages, the
-patient's SMS)."""
+patient's SMS); the patient in their own language (referrals.messages)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from sqlmodel import Session, col, select
 
 from referrals import policy
 from referrals.family.contract_queries import patient_user_ids
+from referrals.messages import MESSAGES
 from referrals.models import CarePlanTask, Referral
 from telemed.core import notifications
 from telemed.core.clock import to_shanghai
+from telemed.core.i18n import Message, localized
+from telemed.identity import service as identity_service
 from telemed.identity.models import Role, User
 
 
@@ -26,18 +29,26 @@ def notify(
     now: datetime,
     *,
     texted: bool = False,
+    patient: bool = False,
+    reason: str | None = None,
 ) -> None:
     """In-app messages to `user_ids`; with `texted` also the one SMS of the event to the
     referral's patient (with or without an account), sent if the patient consented (the
-    template of `kind` in telemed.core.sms)."""
+    template of `kind` in telemed.core.sms). `patient`: `user_ids` are the patient's own
+    accounts; they (and the SMS row) read the event in the patient's language."""
     data = {"referral_id": str(r.id), "status": r.status}
+    told = Message(title, body)
+    if patient or texted:
+        language = identity_service.patient_language(session=session, patient_id=r.patient_id)
+        params = {"date": r.contact_by, "reason": reason or ""}
+        told = localized(MESSAGES, kind, language, **params) or told
     for uid in dict.fromkeys(user_ids):
         notifications.enqueue(
             session=session,
             user_id=uid,
             kind=kind,
-            title=title,
-            body=body,
+            title=told.title if patient else title,
+            body=told.body if patient else body,
             data=data,
             now=now,
         )
@@ -46,8 +57,8 @@ def notify(
             session=session,
             patient_id=r.patient_id,
             kind=kind,
-            title=title,
-            body=body,
+            title=told.title,
+            body=told.body,
             data=data,
             now=now,
         )
@@ -98,6 +109,7 @@ def announce(session: Session, r: Referral, action: str, now: datetime, reason: 
             f"you will be contacted by {shown(r.contact_by)}",
             now,
             texted=True,
+            patient=True,
         )
     elif action in ("accept", "reject", "return_with_advice", "book", "complete", "cancel"):
         kind, title = f"referral.{r.status}", f"转诊状态 Referral {r.status}"
@@ -107,7 +119,18 @@ def announce(session: Session, r: Referral, action: str, now: datetime, reason: 
         texted = action in ("accept", "reject", "return_with_advice", "cancel") or (
             action == "book" and r.booking_id is None
         )
-        notify(session, patients, r, kind, title, reason or "", now, texted=texted)
+        notify(
+            session,
+            patients,
+            r,
+            kind,
+            title,
+            reason or "",
+            now,
+            texted=texted,
+            patient=True,
+            reason=reason,
+        )
     if action == "complete":
         notify(
             session,

@@ -146,6 +146,7 @@ def escalate_breaches(*, session: Session, now: datetime) -> int:
                 "the receiving hospital has been reminded to contact you",
                 now,
                 texted=True,
+                patient=True,
             )
         n += 1
     session.flush()

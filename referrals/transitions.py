@@ -279,6 +279,6 @@ def set_contact_by(
     title = "转诊联系日期 When you will hear back"
     body = f"you will be contacted by {shown(contact_by)}"
     patients = patient_user_ids(session=session, patient_id=r.patient_id)
-    notify(session, patients, r, "referral.contact_by", title, body, now, texted=True)
+    notify(session, patients, r, "referral.contact_by", title, body, now, texted=True, patient=True)
     notify(session, [r.from_doctor_id], r, "referral.contact_by", title, body, now)
     return r

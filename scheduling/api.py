@@ -161,7 +161,12 @@ def booking_calendar(
     booking = service.read_booking(session=session, user=user, booking_id=booking_id, what="ics")
     slot = service.slot_of(session=session, booking=booking)
     return Response(
-        booking_ics(booking, slot, now=now),
+        booking_ics(
+            booking,
+            slot,
+            now=now,
+            language=service.patient_language(session=session, booking=booking),
+        ),
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="booking-{booking.id}.ics"'},
     )

@@ -350,6 +350,7 @@ def reschedule(
                 title="预约已改期 Appointment changed",
                 body=f"预约由 {when(old)} 改至 {when(new)}。",
                 now=now,
+                params={"old": old.start_at, "new": new.start_at},
             )
             session.flush()
             offer_freed(session=session, slot=old_slot, now=now)

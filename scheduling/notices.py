@@ -1,4 +1,5 @@
-"""Telling people about a booking: in the app for each holder, by SMS to its patient."""
+"""Telling people about a booking: in the app for each holder, by SMS to its patient; the
+patient's own accounts and SMS row in the patient's language (scheduling.messages)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,24 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from scheduling.messages import MESSAGES
 from scheduling.models import Booking
 from telemed.core import notifications
 from telemed.core.clock import to_shanghai
+from telemed.core.i18n import Message, localized
 from telemed.core.notifications import Notification
+from telemed.identity import service as identity_service
 from telemed.identity.models import User
 
-__all__ = ["booking_notes", "holders", "notify", "patient_accounts", "when"]
+__all__ = [
+    "booking_notes",
+    "holders",
+    "notify",
+    "patient_accounts",
+    "patient_language",
+    "patient_message",
+    "when",
+]
 
 
 def holders(session: Session, booking: Booking) -> set[uuid.UUID]:
@@ -31,6 +43,20 @@ def patient_accounts(session: Session, booking: Booking) -> set[uuid.UUID]:
     )
 
 
+def patient_language(*, session: Session, booking: Booking) -> str | None:
+    """The language the booking's patient is told things in (None: not chosen)."""
+    return identity_service.patient_language(session=session, patient_id=booking.patient_id)
+
+
+def patient_message(
+    session: Session, booking: Booking, kind: str, params: dict[str, object] | None = None
+) -> Message | None:
+    """The booking event `kind` as its patient reads it, in their language (None: no
+    language chosen; the bilingual text stands). `time` is the booking's start."""
+    language = patient_language(session=session, booking=booking)
+    return localized(MESSAGES, kind, language, **{"time": booking.start_at, **(params or {})})
+
+
 def booking_notes(
     session: Session,
     booking: Booking,
@@ -40,25 +66,32 @@ def booking_notes(
     body: str,
     data: dict[str, Any],
     now: datetime,
+    params: dict[str, object] | None = None,
 ) -> list[Notification]:
     """The outbox rows of a booking event, built (the caller writes them): in the app for
-    each holder, and one SMS to the booking's patient (accounts or not)."""
-    event: dict[str, Any] = {
-        "kind": kind,
-        "title": title,
-        "body": body,
-        "data": data,
-        "now": now,
-        "add": False,
-    }
+    each holder, and one SMS to the booking's patient (accounts or not). The patient's
+    accounts and SMS row read the event in the patient's language (`params` fill its text)."""
+    event: dict[str, Any] = {"kind": kind, "data": data, "now": now, "add": False}
+    shown = Message(title, body)
+    told = patient_message(session, booking, kind, params) or shown
+    accounts = patient_accounts(session, booking)
     rows = [
         row
-        for uid in sorted(holders(session, booking))
-        for row in notifications.enqueue(session=session, user_id=uid, **event)
+        for uid in sorted({booking.booked_by_id, *accounts})
+        for text in [told if uid in accounts else shown]
+        for row in notifications.enqueue(
+            session=session, user_id=uid, title=text.title, body=text.body, **event
+        )
     ]
     if booking.patient_id is not None:
         rows.append(
-            notifications.text_patient(session=session, patient_id=booking.patient_id, **event)
+            notifications.text_patient(
+                session=session,
+                patient_id=booking.patient_id,
+                title=told.title,
+                body=told.body,
+                **event,
+            )
         )
     return rows
 
@@ -72,6 +105,7 @@ def notify(
     body: str,
     now: datetime,
     into: list[Notification] | None = None,
+    params: dict[str, object] | None = None,
 ) -> None:
     """Outbox rows for the booking's holders and its patient's SMS, added to the session
     (with `into`: kept there, for a one-statement write of the booking)."""
@@ -83,6 +117,7 @@ def notify(
         body=body,
         data={"booking_id": str(booking.id), "slot_id": str(booking.slot_id)},
         now=now,
+        params=params,
     )
     if into is not None:
         into.extend(rows)

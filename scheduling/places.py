@@ -466,6 +466,7 @@ def cancel_place(
             title="预约已取消 Appointment cancelled",
             body=f"{when(booking)} 的预约已取消。{reason}".strip(),
             now=now,
+            params={"reason": reason},
         )
     record_change(session, by, "cancel", booking, now=now, detail={"reason": reason[:200]})
     return booking, slot

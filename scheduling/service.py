@@ -28,6 +28,7 @@ from scheduling.booking import (
     send_reminders,
 )
 from scheduling.eligibility import ReservedEligibility, register_reserved_eligibility
+from scheduling.notices import patient_language
 from scheduling.places import release_expired_holds
 from scheduling.policy import NOSHOW_WINDOW_DAYS, PATIENT_SERVICE_CLASSES, can_see_booking
 from scheduling.references import ReferenceAccess, register_booking_reference
@@ -71,6 +72,7 @@ __all__ = [
     "read_waitlist_entry",
     "mark",
     "offer_waitlist",
+    "patient_language",
     "register_booking_reference",
     "register_reserved_eligibility",
     "release_expired_holds",

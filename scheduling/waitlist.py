@@ -180,6 +180,7 @@ def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | 
                         f"已为您保留 {WAITLIST_OFFER_MINUTES} 分钟，请确认。"
                     ),
                     now=now,
+                    params={"minutes": WAITLIST_OFFER_MINUTES},
                 )
                 session.flush()
                 return hold

@@ -19,6 +19,7 @@ from telemed.core import clock
 from telemed.core.settings import Settings
 from telemed.identity import resident_id as rid
 from telemed.identity.models import Patient, Role, Title, User
+from telemed.identity.names import mongolian_key
 from telemed.identity.security import hash_password
 from telemed.network.models import Department, DicomAE, Institution
 from telemed.network.seed import (
@@ -69,6 +70,8 @@ def _seed_accounts(session: Session, settings: Settings, net: DemoNetwork) -> di
     number = rid.make(DEMO_COUNTY_CODE, born, 17)
     patient = Patient(
         name="巴特尔",
+        name_mn="ᠪᠠᠲᠦᠷ",  # the same name in Mongolian script (telemed.identity.names)
+        name_mn_key=mongolian_key("ᠪᠠᠲᠦᠷ"),
         sex="male",
         birth_date=born,
         resident_id_hash=rid.fingerprint(number, key=settings.security.secret_key),

@@ -36,9 +36,12 @@ from referrals.family.models import (
 from referrals.family.packages import resolve_packages
 from referrals.family.states import CONTRACT
 from referrals.family.teams import check_capacity, is_member, lock_team
+from referrals.messages import MESSAGES
 from telemed.core import audit, notifications
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
+from telemed.core.i18n import Message, localized
 from telemed.core.settings import Settings
+from telemed.identity import service as identity_service
 from telemed.identity.models import DOCTOR_ROLES, Patient, Role, User
 from telemed.identity.permissions import can_read_patient
 from telemed.network.models import Institution
@@ -220,15 +223,31 @@ def activate(*, session: Session, contract: Contract, now: datetime) -> Contract
     return contract
 
 
+def _told(session: Session, contract: Contract, kind: str, default: Message) -> Message:
+    """What the contract's resident reads of `kind`: in their language, else `default`."""
+    language = identity_service.patient_language(session=session, patient_id=contract.patient_id)
+    dates = {"start": contract.term_start, "end": contract.term_end}
+    return localized(MESSAGES, kind, language, **dates) or default
+
+
 def _on_activated(session: Session, contract: Contract, now: datetime) -> None:
     generate_follow_ups(session=session, contract=contract)
+    told = _told(
+        session,
+        contract,
+        "contract.active",
+        Message(
+            "家庭医生签约已生效 Family-doctor contract active",
+            f"{contract.term_start} – {contract.term_end}",
+        ),
+    )
     for user_id in patient_user_ids(session=session, patient_id=contract.patient_id):
         notifications.enqueue(
             session=session,
             user_id=user_id,
             kind="contract.active",
-            title="家庭医生签约已生效 Family-doctor contract active",
-            body=f"{contract.term_start} – {contract.term_end}",
+            title=told.title,
+            body=told.body,
             data={"contract_id": str(contract.id)},
             now=now,
         )
@@ -354,16 +373,20 @@ def run_contract_jobs(*, session: Session, now: datetime, settings: Settings) ->
     ).scalars():
         team = session.get(FamilyDoctorTeam, c.team_id)
         residents = patient_user_ids(session=session, patient_id=c.patient_id)
-        title = "家庭医生签约即将到期 Contract expires soon"
-        body = f"the contract ends on {c.term_end}; renew to keep your family doctor"
+        shown = Message(
+            "家庭医生签约即将到期 Contract expires soon",
+            f"the contract ends on {c.term_end}; renew to keep your family doctor",
+        )
+        told = _told(session, c, "contract.expiring", shown)
         data = {"contract_id": str(c.id), "term_end": c.term_end.isoformat()}
-        for user_id in [*residents, *([team.lead_doctor_id] if team else [])]:
+        lead = [team.lead_doctor_id] if team else []
+        for user_id, text in [*((u, told) for u in residents), *((u, shown) for u in lead)]:
             notifications.enqueue(
                 session=session,
                 user_id=user_id,
                 kind="contract.expiring",
-                title=title,
-                body=body,
+                title=text.title,
+                body=text.body,
                 data=data,
                 now=now,
             )
@@ -372,8 +395,8 @@ def run_contract_jobs(*, session: Session, now: datetime, settings: Settings) ->
             session=session,
             patient_id=c.patient_id,
             kind="contract.expiring",
-            title=title,
-            body=body,
+            title=told.title,
+            body=told.body,
             data=data,
             now=now,
         )

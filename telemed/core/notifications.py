@@ -22,6 +22,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from telemed.core import clock
 from telemed.core.db import id_field, utc_field
+from telemed.core.i18n import DEFAULT_LANGUAGE
 from telemed.core.sms import SmsError, SmsGateway
 
 log = logging.getLogger("telemed.notifications")
@@ -160,9 +161,11 @@ def deliver_one(
     max_attempts: int,
     backoff_seconds: int = 60,
     max_backoff_seconds: int = 3600,
+    language_of: Callable[[Session, Notification], str] | None = None,
 ) -> str | None:
     """Try one pending notification (claimed with SKIP LOCKED); return its new status, or
-    None when another dispatcher holds it or it is no longer due. The caller commits."""
+    None when another dispatcher holds it or it is no longer due. The caller commits.
+    `language_of` names the template's language (default zh-CN); `params_of` fills it."""
     row = session.execute(
         select(Notification)
         .where(Notification.id == notification_id, Notification.status == PENDING)
@@ -178,9 +181,14 @@ def deliver_one(
         row.status, row.sent_at = SKIPPED, now
         return row.status
     row.attempts += 1
+    language = language_of(session, row) if language_of is not None else DEFAULT_LANGUAGE
     try:
         row.provider_message_id = sms.send(
-            phone=phone, kind=row.kind, params=params_of(session, row), out_id=str(row.id)
+            phone=phone,
+            kind=row.kind,
+            params=params_of(session, row),
+            out_id=str(row.id),
+            language=language,
         )
     except SmsError as exc:
         permanent = not exc.retryable or row.attempts >= max_attempts

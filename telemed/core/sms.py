@@ -3,7 +3,10 @@
 Providers in China send only approved templates: a message is a template code (模板CODE)
 plus parameters, under an approved signature (签名). `TEMPLATES` holds our text and
 parameters per notification kind (submit these texts for approval; the codes Aliyun
-assigns go to `TELEMED_SMS__TEMPLATE_CODES`).
+assigns go to `TELEMED_SMS__TEMPLATE_CODES`). `TRANSLATED_TEMPLATES` holds the same kinds in
+the other languages patients choose (Mongolian script); their codes go to the same setting
+under `kind@language` (`template_key`). A patient who chose a language is texted in it when
+its template (and, for Aliyun, its code) exists, else in Chinese, never in English.
 
 Exceptions:
     SmsError             delivery failed; `retryable` tells whether trying later may help
@@ -24,10 +27,12 @@ from urllib.parse import quote
 
 import httpx
 
+from telemed.core.i18n import DEFAULT_LANGUAGE, mongolian
 from telemed.core.settings import Settings, SmsSettings
 
 __all__ = [
     "TEMPLATES",
+    "TRANSLATED_TEMPLATES",
     "AliyunSmsGateway",
     "LoggingSmsGateway",
     "SmsError",
@@ -36,6 +41,8 @@ __all__ = [
     "build_gateway",
     "render",
     "sign_aliyun",
+    "template_key",
+    "template_language",
 ]
 
 log = logging.getLogger("telemed.notifications")
@@ -102,17 +109,111 @@ TEMPLATES: dict[str, SmsTemplate] = {
 }
 
 
-def render(kind: str, params: dict[str, str]) -> str:
+def _mn(text: str, *params: str) -> SmsTemplate:
+    return SmsTemplate(mongolian(text), params)
+
+
+# Drafted without a native reviewer (see frontend/src/i18n/mn-Mong.glossary.md); place
+# names stay as the institutions write them (Chinese), times and dates in Mongolian order.
+TRANSLATED_TEMPLATES: dict[str, dict[str, SmsTemplate]] = {
+    "mn-Mong": {
+        "waitlist.offer": _mn(
+            "ᠬᠦᠯᠢᠴᠡᠭᠰᠡᠨ ᠴᠠᠭ ᠰᠤᠯᠠᠯᠠᠪᠠ᠄ ${time}᠃ ${minutes} ᠮᠢᠨᠦᠲ ᠬᠠᠳᠠᠭᠠᠯᠠᠨ~ᠠ᠂ "
+            "ᠨᠡᠪᠲᠡᠷᠡᠵᠦ ᠪᠠᠲᠠᠯᠠᠨ~ᠠ ᠤᠤ᠃",
+            "time",
+            "minutes",
+        ),
+        "booking.confirmed": _mn(
+            "ᠪᠣᠯᠵᠢᠶᠠᠯ ᠠᠮᠵᠢᠯᠲᠠᠢ ᠪᠦᠷᠲᠡᠭᠦᠯᠪᠡ᠄ ${time}᠂ ${place}᠃ ᠴᠠᠭ_ᠲᠤ_ᠪᠠᠨ ᠢᠷᠡᠭᠡᠷᠡᠢ᠃",
+            "time",
+            "place",
+        ),
+        "booking.changed": _mn("ᠪᠣᠯᠵᠢᠶᠠᠯ_ᠤᠨ ᠰᠢᠨ~ᠡ ᠴᠠᠭ᠄ ${time}᠂ ${place}᠃", "time", "place"),
+        "booking.cancelled": _mn("ᠪᠣᠯᠵᠢᠶᠠᠯ ᠴᠤᠴᠠᠯᠠᠭᠳᠠᠪᠠ᠄ ${time}᠃", "time"),
+        "booking.reminder": _mn(
+            "ᠰᠠᠨᠠᠭᠤᠯᠤᠮᠵᠢ᠄ ᠲᠠᠨ_ᠤ ᠪᠣᠯᠵᠢᠶᠠᠯ ${time}᠂ ${place}᠃ ᠴᠠᠭ_ᠲᠤ_ᠪᠠᠨ ᠢᠷᠡᠭᠡᠷᠡᠢ᠃",
+            "time",
+            "place",
+        ),
+        "booking.needs_reschedule": _mn(
+            "ᠡᠮᠴᠢ_ᠶᠢᠨ ᠬᠤᠸᠠᠷᠢ ᠥᠭᠡᠷᠡᠴᠢᠯᠡᠭᠳᠡᠪᠡ᠂ ᠪᠣᠯᠵᠢᠶᠠᠯ ᠬᠦᠴᠦᠨ ᠦᠭᠡᠢ ᠪᠣᠯᠪᠠ᠄ ${time}᠃ "
+            "ᠨᠡᠪᠲᠡᠷᠡᠵᠦ ᠴᠠᠭ ᠥᠭᠡᠷᠡᠴᠢᠯᠡᠨ~ᠡ ᠦᠦ᠃",
+            "time",
+        ),
+        "contract.expiring": _mn(
+            "ᠭᠡᠷ ᠪᠦᠯᠢ_ᠶᠢᠨ ᠡᠮᠴᠢ_ᠲᠡᠢ ᠪᠠᠶᠢᠭᠤᠯᠤᠭᠰᠠᠨ ᠭᠡᠷ~ᠡ ᠳᠠᠭᠤᠰᠬᠤ ᠡᠳᠦᠷ᠄ ${date}᠃ "
+            "ᠴᠠᠭ_ᠲᠤ_ᠨᠢ ᠰᠤᠩᠭᠠᠨ~ᠠ ᠤᠤ᠃",
+            "date",
+        ),
+        "referral.requested": _mn(
+            "ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠲᠤᠰᠢᠶᠠᠭᠳᠠᠪᠠ᠄ ${place}᠃ ᠲᠠᠨ_ᠲᠠᠢ ᠬᠣᠯᠪᠣᠭᠳᠠᠬᠤ ᠡᠴᠡᠰ_ᠦᠨ ᠡᠳᠦᠷ᠄ ${date}᠃",
+            "place",
+            "date",
+        ),
+        "referral.referred_down": _mn(
+            "ᠰᠤᠮᠤ_ᠶᠢᠨ ᠡᠮᠨᠡᠯᠭᠡ_ᠳᠦ ᠪᠤᠴᠠᠭᠠᠨ ᠰᠢᠯᠵᠢᠭᠦᠯᠪᠡ᠄ ${place}᠃ "
+            "ᠲᠠᠨ_ᠲᠠᠢ ᠬᠣᠯᠪᠣᠭᠳᠠᠬᠤ ᠡᠴᠡᠰ_ᠦᠨ ᠡᠳᠦᠷ᠄ ${date}᠃",
+            "place",
+            "date",
+        ),
+        "referral.contact_by": _mn(
+            "ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠢ ᠬᠦᠯᠢᠶᠡᠨ ᠠᠪᠤᠪᠠ᠃ ᠲᠠᠨ_ᠲᠠᠢ ᠬᠣᠯᠪᠣᠭᠳᠠᠬᠤ ᠡᠴᠡᠰ_ᠦᠨ ᠡᠳᠦᠷ᠄ ${date}᠃", "date"
+        ),
+        "referral.overdue": _mn(
+            "ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ_ᠦᠨ ᠬᠣᠯᠪᠣᠭᠳᠠᠬᠤ ᠡᠳᠦᠷ ᠥᠩᠭᠡᠷᠡᠪᠡ᠄ ${place}᠃ ᠲᠠᠨ_ᠲᠠᠢ ᠬᠣᠯᠪᠣᠭᠳᠠᠬᠤ ᠶᠢ ᠰᠠᠨᠠᠭᠤᠯᠪᠠ᠃",
+            "place",
+        ),
+        "referral.accepted": _mn(
+            "ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠢ ᠵᠥᠪᠰᠢᠶᠡᠷᠡᠪᠡ᠄ ${place}᠃ ᠤᠳᠠᠯ ᠦᠭᠡᠢ ᠴᠠᠭ ᠪᠦᠷᠲᠡᠭᠦᠯᠦᠨ~ᠡ᠃", "place"
+        ),
+        "referral.booked": _mn("ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ_ᠦᠨ ᠴᠠᠭ᠄ ${time}᠂ ${place}᠃", "time", "place"),
+        "referral.rejected": _mn(
+            "ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠲᠡᠪᠴᠢᠭᠳᠡᠪᠡ᠄ ${place}᠃ ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠭᠰᠡᠨ ᠡᠮᠴᠢ_ᠲᠡᠢ_ᠪᠡᠨ ᠬᠣᠯᠪᠣᠭᠳᠠᠨ~ᠠ ᠤᠤ᠃",
+            "place",
+        ),
+        "referral.returned_with_advice": _mn(
+            "ᠰᠠᠨᠠᠯ_ᠲᠠᠢ ᠪᠤᠴᠠᠭᠠᠪᠠ᠄ ${place}᠃ ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠭᠰᠡᠨ ᠡᠮᠴᠢ_ᠲᠡᠢ_ᠪᠡᠨ ᠬᠣᠯᠪᠣᠭᠳᠠᠨ~ᠠ ᠤᠤ᠃",
+            "place",
+        ),
+        "referral.cancelled": _mn("ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠴᠤᠴᠠᠯᠠᠭᠳᠠᠪᠠ᠄ ${place}᠃", "place"),
+    }
+}
+
+
+def template_key(kind: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """The key of a template's provider code in `TELEMED_SMS__TEMPLATE_CODES`: the kind for
+    Chinese, `kind@language` for a translation (booking.confirmed@mn-Mong)."""
+    return kind if language == DEFAULT_LANGUAGE else f"{kind}@{language}"
+
+
+def template_language(settings: SmsSettings, kind: str, preferred: str | None) -> str:
+    """The language to text `kind` in for a patient who prefers `preferred`: theirs when
+    its template exists (and, for Aliyun, has an approved code), else Chinese."""
+    translated = TRANSLATED_TEMPLATES.get(preferred or "", {})
+    if kind not in translated or preferred is None:
+        return DEFAULT_LANGUAGE
+    if settings.provider == "aliyun" and template_key(kind, preferred) not in (
+        settings.template_codes
+    ):
+        return DEFAULT_LANGUAGE
+    return preferred
+
+
+def render(kind: str, params: dict[str, str], language: str = DEFAULT_LANGUAGE) -> str:
     """The text a recipient reads (what the provider composes from the template)."""
-    text = TEMPLATES[kind].text
+    template = TRANSLATED_TEMPLATES.get(language, {}).get(kind) or TEMPLATES[kind]
+    text = template.text
     for name, value in params.items():
         text = text.replace("${" + name + "}", value)
     return text
 
 
 class SmsGateway(Protocol):
-    def send(self, *, phone: str, kind: str, params: dict[str, str], out_id: str) -> str:
-        """Send one templated SMS; return the provider's message id, or raise SmsError."""
+    def send(
+        self, *, phone: str, kind: str, params: dict[str, str], out_id: str, language: str = "zh-CN"
+    ) -> str:
+        """Send one templated SMS (the template of `kind` in `language`); return the
+        provider's message id, or raise SmsError."""
 
 
 def _mask(phone: str) -> str:
@@ -122,11 +223,11 @@ def _mask(phone: str) -> str:
 class LoggingSmsGateway:
     """Development: logs the rendered message (phone masked) instead of sending it."""
 
-    def send(self, *, phone: str, kind: str, params: dict[str, str], out_id: str) -> str:
-        log.info(
-            "sms",
-            extra={"phone": _mask(phone), "kind": kind, "text": render(kind, params)},
-        )
+    def send(
+        self, *, phone: str, kind: str, params: dict[str, str], out_id: str, language: str = "zh-CN"
+    ) -> str:
+        text = render(kind, params, language)
+        log.info("sms", extra={"phone": _mask(phone), "kind": kind, "text": text})
         return f"log-{out_id}"
 
 
@@ -166,10 +267,13 @@ class AliyunSmsGateway:
         self._s = settings
         self._client = client or httpx.Client(timeout=settings.timeout_seconds)
 
-    def send(self, *, phone: str, kind: str, params: dict[str, str], out_id: str) -> str:
-        code = self._s.template_codes.get(kind)
+    def send(
+        self, *, phone: str, kind: str, params: dict[str, str], out_id: str, language: str = "zh-CN"
+    ) -> str:
+        key = template_key(kind, language)
+        code = self._s.template_codes.get(key)
         if not code:
-            raise SmsError(f"no template code configured for {kind!r}", retryable=False)
+            raise SmsError(f"no template code configured for {key!r}", retryable=False)
         query = {
             "AccessKeyId": self._s.access_key_id or "",
             "Action": "SendSms",

@@ -28,6 +28,7 @@ from telemed.identity.deps import (
 from telemed.identity.models import Role
 from telemed.identity.schemas import (
     AuditEventPublic,
+    LanguageUpdate,
     PasswordChange,
     PatientCreate,
     PatientPublic,
@@ -174,6 +175,20 @@ def set_my_sms_consent(
     )
 
 
+@router.put(
+    "/auth/me/language",
+    response_model=UserPublic,
+    responses={422: {"description": "an unknown language code (code invalid_value)"}},
+)
+def set_my_language(
+    body: LanguageUpdate, user: CurrentUser, session: SessionDep, now: NowDep, ip: ClientIP
+) -> UserPublic:
+    """Choose the app's language (zh-CN, en, mn-Mong); a patient's notifications, SMS,
+    calendar files and documents follow it. Audited."""
+    user = service.set_language(session=session, user=user, language=body.language, ip=ip, now=now)
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
 @router.post("/users", response_model=UserPublic, status_code=201)
 def create_user(
     _slot: HashSlot,
@@ -254,7 +269,9 @@ def search_patients(
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
-    q: Annotated[str | None, Query(max_length=64, description="name prefix")] = None,
+    q: Annotated[
+        str | None, Query(max_length=64, description="name prefix (Chinese or Mongolian script)")
+    ] = None,
     resident_id: Annotated[str | None, Query(max_length=18)] = None,
 ) -> list[PatientPublic]:
     """Patients the caller may see (own institution; a patient: only themself)."""

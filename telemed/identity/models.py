@@ -59,6 +59,8 @@ class User(SQLModel, table=True):
     is_active: bool = True
     # Set by an admin (or at creation): the next login only allows changing the password.
     must_change_password: bool = False
+    # The language the user chose for the app (zh-CN | en | mn-Mong); None = not chosen.
+    language: str | None = Field(default=None, max_length=16)
     password_changed_at: datetime | None = utc_field(nullable=True)
     created_at: datetime = utc_field()
 
@@ -81,6 +83,12 @@ class Patient(SQLModel, table=True):
 
     id: uuid.UUID = id_field()
     name: str = Field(max_length=64)
+    # The name in Mongolian script, NFC as typed, and its search key (telemed.identity.names).
+    name_mn: str | None = Field(default=None, max_length=128)
+    name_mn_key: str | None = Field(default=None, max_length=128, index=True)
+    # The language the patient is told things in (notifications, SMS, .ics, printed
+    # documents): zh-CN | en | mn-Mong; None = not chosen (the bilingual texts).
+    preferred_language: str | None = Field(default=None, max_length=16)
     sex: str = Field(max_length=8)  # male | female
     birth_date: date
     resident_id_hash: str = Field(unique=True, max_length=64)

@@ -8,7 +8,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from telemed.core.i18n import LANGUAGES
 from telemed.identity.models import Role, Title
+
+_LANGUAGE_CODES: dict[str, Any] = {"enum": list(LANGUAGES)}
+_LANGUAGE_OR_NULL: dict[str, Any] = {"enum": [*LANGUAGES, None]}
 
 
 class TokenPublic(BaseModel):
@@ -31,6 +35,19 @@ class UserPublic(BaseModel):
     title: str | None
     patient_id: uuid.UUID | None
     must_change_password: bool = False
+    language: str | None = Field(
+        default=None,
+        description="the language chosen for the app: zh-CN | en | mn-Mong; null = not chosen",
+        json_schema_extra=_LANGUAGE_OR_NULL,
+    )
+
+
+class LanguageUpdate(BaseModel):
+    language: str = Field(
+        max_length=16,
+        description="zh-CN | en | mn-Mong (another code is 422 invalid_value)",
+        json_schema_extra=_LANGUAGE_CODES,
+    )
 
 
 class UserCreate(BaseModel):
@@ -63,6 +80,17 @@ class PasswordChange(BaseModel):
 
 class PatientCreate(BaseModel):
     name: str = Field(min_length=1, max_length=64)
+    name_mn: str | None = Field(
+        default=None,
+        max_length=128,
+        description="the name in Mongolian script (stored NFC; searchable by `q`)",
+    )
+    preferred_language: str | None = Field(
+        default=None,
+        max_length=16,
+        description="zh-CN | en | mn-Mong: the language the patient is told things in",
+        json_schema_extra=_LANGUAGE_OR_NULL,
+    )
     resident_id: str = Field(min_length=1, max_length=32, description="18-character resident ID")
     phone: str | None = Field(default=None, pattern=r"^1\d{10}$")
     county_code: str | None = Field(default=None, pattern=r"^\d{6}$")
@@ -83,6 +111,8 @@ class SmsConsentPublic(BaseModel):
 class PatientPublic(BaseModel):
     id: uuid.UUID
     name: str
+    name_mn: str | None = None
+    preferred_language: str | None = Field(default=None, json_schema_extra=_LANGUAGE_OR_NULL)
     sex: str
     birth_date: date
     resident_id_masked: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from telemed.core import audit
@@ -12,11 +13,37 @@ from telemed.core.db import get_or_404
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from telemed.core.settings import Settings
 from telemed.identity import resident_id as rid
+from telemed.identity.languages import checked_language, patient_language, set_language
 from telemed.identity.models import DOCTOR_ROLES, AuthToken, Patient, Role, User
+from telemed.identity.names import has_mongolian, mongolian_key, normalize_mongolian_name
 from telemed.identity.passwords import WeakPassword, check_password
 from telemed.identity.permissions import can_read_patient, require_patient_read
 from telemed.identity.schemas import PasswordChange, PatientCreate, PatientPublic, UserCreate
 from telemed.identity.security import hash_password, new_token, token_digest, verify_password
+
+__all__ = [
+    "PasswordChangeRequired",
+    "WrongCurrentPassword",
+    "change_password",
+    "checked_language",
+    "count_patients",
+    "create_user",
+    "ensure_password_changed",
+    "find_patients",
+    "get_user",
+    "issue_token",
+    "list_doctors",
+    "mask_phone",
+    "patient_language",
+    "patient_public",
+    "read_patient",
+    "register_patient",
+    "require_password_change",
+    "revoke_token",
+    "set_language",
+    "set_sms_consent",
+    "user_for_token",
+]
 
 
 def issue_token(
@@ -175,6 +202,8 @@ def register_patient(
     A resident ID already registered is 409 `patient_exists`; the answer names the
     existing `patient_id` only to a caller entitled to read that patient (`by`)."""
     parsed = rid.parse(data.resident_id, today=now.date())
+    name_mn = normalize_mongolian_name(data.name_mn)
+    language = checked_language(data.preferred_language, field="preferred_language")
     digest = rid.fingerprint(parsed.number, key=settings.security.secret_key)
     existing = session.execute(
         select(Patient).where(Patient.resident_id_hash == digest)
@@ -193,6 +222,9 @@ def register_patient(
         )
     patient = Patient(
         name=data.name,
+        name_mn=name_mn,
+        name_mn_key=mongolian_key(name_mn) if name_mn else None,
+        preferred_language=language,
         sex=parsed.sex,
         birth_date=parsed.birth_date,
         resident_id_hash=digest,
@@ -244,7 +276,8 @@ def find_patients(
     settings: Settings,
     limit: int = 50,
 ) -> list[Patient]:
-    """Patients the user may see, by name prefix or exact resident ID."""
+    """Patients the user may see, by name prefix (the Chinese name, or the Mongolian one
+    however its variation selectors and look-alike letters were typed) or exact resident ID."""
     found = _visible_patients(
         session=session,
         user=user,
@@ -288,7 +321,14 @@ def _visible_patients(
     if resident_id:
         digest = rid.fingerprint(resident_id.strip().upper(), key=settings.security.secret_key)
         stmt = stmt.where(Patient.resident_id_hash == digest)
-    if query:
+    if query and has_mongolian(query):
+        stmt = stmt.where(
+            or_(
+                col(Patient.name).startswith(query),
+                col(Patient.name_mn_key).startswith(mongolian_key(query)),
+            )
+        )
+    elif query:
         stmt = stmt.where(col(Patient.name).startswith(query))
     # A family doctor signs residents of their institution's county, who are registered
     # elsewhere (the county hospital): found by the exact resident ID read off the ID card.
@@ -346,6 +386,8 @@ def patient_public(patient: Patient) -> PatientPublic:
     return PatientPublic(
         id=patient.id,
         name=patient.name,
+        name_mn=patient.name_mn,
+        preferred_language=patient.preferred_language,
         sex=patient.sex,
         birth_date=patient.birth_date,
         resident_id_masked=patient.resident_id_masked,

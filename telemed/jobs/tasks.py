@@ -9,6 +9,7 @@ a retry never do one thing twice.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -136,7 +137,8 @@ def _dispatch(ctx: Context) -> dict[str, Any]:
                 notification_id=nid,
                 sms=ctx.gateway(),
                 phone_of=sms_params.consented_phone,
-                params_of=sms_params.params_for,
+                params_of=functools.partial(sms_params.params_for, sms=s),
+                language_of=functools.partial(sms_params.language_for, sms=s),
                 now=now,
                 max_attempts=s.max_attempts,
                 backoff_seconds=s.backoff_seconds,

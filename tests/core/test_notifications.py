@@ -18,7 +18,9 @@ class RecordingSms:
         self.sent: list[tuple[str, str, dict[str, str]]] = []
         self.fail = fail
 
-    def send(self, *, phone: str, kind: str, params: dict[str, str], out_id: str) -> str:
+    def send(
+        self, *, phone: str, kind: str, params: dict[str, str], out_id: str, language: str = "zh-CN"
+    ) -> str:
         if self.fail:
             raise self.fail
         self.sent.append((phone, kind, params))

@@ -40,6 +40,12 @@ def patient_resource(p: Patient) -> Resource:
         "gender": _GENDER.get(p.sex, "unknown"),
         "birthDate": p.birth_date.isoformat(),
     }
+    if p.name_mn:  # the Mongolian-script name, tagged with its language
+        language = {"url": "http://hl7.org/fhir/StructureDefinition/language"}
+        body["name"].append({"text": p.name_mn, "extension": [language | {"valueCode": "mn-Mong"}]})
+    if p.preferred_language:
+        code = {"system": "urn:ietf:bcp:47", "code": p.preferred_language}
+        body["communication"] = [{"language": {"coding": [code]}, "preferred": True}]
     if public.phone_masked:
         body["telecom"] = [{"system": "phone", "value": public.phone_masked}]
     if p.institution_id:

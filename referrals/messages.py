@@ -1,0 +1,93 @@
+"""What a patient is told about their referral and their family-doctor contract, in the
+language they chose (in-app title and body; the SMS templates are in telemed.core.sms).
+Patients who chose no language, and staff, read the bilingual texts of the steps.
+
+The Mongolian texts were drafted without a native reviewer (see
+frontend/src/i18n/mn-Mong.glossary.md); a kind missing in a language falls back to zh-CN.
+`{reason}` is the staff's own words, shown as written.
+"""
+
+from __future__ import annotations
+
+from telemed.core.i18n import Catalogue, Message, mongolian
+
+__all__ = ["MESSAGES"]
+
+_M = mongolian
+_CONTACTED_ZH = "接诊医院将于 {date} 前与您联系。"
+_CONTACTED_EN = "You will be contacted by {date}."
+_CONTACTED_MN = _M("ᠲᠠᠨ_ᠲᠠᠢ ᠬᠣᠯᠪᠣᠭᠳᠠᠬᠤ ᠡᠴᠡᠰ_ᠦᠨ ᠡᠳᠦᠷ᠄ {date}᠃")
+
+
+def _status(zh: str, en: str, mn: str) -> dict[str, Message]:
+    """A change of the referral's state: the receiver's reason (if any) is the body."""
+    return {
+        "zh-CN": Message(zh, "{reason}"),
+        "en": Message(en, "{reason}"),
+        "mn-Mong": Message(_M(mn), "{reason}"),
+    }
+
+
+MESSAGES: Catalogue = {
+    "referral.requested": {
+        "zh-CN": Message("转诊已提交", _CONTACTED_ZH),
+        "en": Message("Your referral is sent", _CONTACTED_EN),
+        "mn-Mong": Message(_M("ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠢ ᠲᠤᠰᠢᠶᠠᠪᠠ"), _CONTACTED_MN),
+    },
+    "referral.referred_down": {
+        "zh-CN": Message("转回基层", "基层医疗机构将于 {date} 前与您联系。"),
+        "en": Message("You are referred back", _CONTACTED_EN),
+        "mn-Mong": Message(_M("ᠰᠤᠮᠤ_ᠶᠢᠨ ᠡᠮᠨᠡᠯᠭᠡ_ᠳᠦ ᠪᠤᠴᠠᠭᠠᠨ ᠰᠢᠯᠵᠢᠭᠦᠯᠪᠡ"), _CONTACTED_MN),
+    },
+    "referral.contact_by": {
+        "zh-CN": Message("转诊联系日期", _CONTACTED_ZH),
+        "en": Message("When you will hear back", _CONTACTED_EN),
+        "mn-Mong": Message(_M("ᠬᠣᠯᠪᠣᠭᠳᠠᠬᠤ ᠡᠳᠦᠷ"), _CONTACTED_MN),
+    },
+    "referral.overdue": {
+        "zh-CN": Message("转诊尚未安排", "我们已提醒接诊医院尽快与您联系。"),
+        "en": Message(
+            "Your referral is overdue", "The receiving hospital has been reminded to contact you."
+        ),
+        "mn-Mong": Message(
+            _M("ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ_ᠦᠨ ᠬᠣᠯᠪᠣᠭᠳᠠᠬᠤ ᠡᠳᠦᠷ ᠥᠩᠭᠡᠷᠡᠪᠡ"),
+            _M("ᠬᠦᠯᠢᠶᠡᠨ ᠠᠪᠬᠤ ᠡᠮᠨᠡᠯᠭᠡ_ᠳᠦ ᠲᠠᠨ_ᠲᠠᠢ ᠬᠣᠯᠪᠣᠭᠳᠠᠬᠤ ᠶᠢ ᠰᠠᠨᠠᠭᠤᠯᠪᠠ᠃"),
+        ),
+    },
+    "referral.accepted": _status(
+        "转诊已接收", "Your referral is accepted", "ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠢ ᠵᠥᠪᠰᠢᠶᠡᠷᠡᠪᠡ"
+    ),
+    "referral.rejected": _status(
+        "转诊未被接收", "Your referral was not accepted", "ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠲᠡᠪᠴᠢᠭᠳᠡᠪᠡ"
+    ),
+    "referral.returned_with_advice": _status(
+        "转诊已给出建议并转回", "Your referral was returned with advice", "ᠰᠠᠨᠠᠯ_ᠲᠠᠢ ᠪᠤᠴᠠᠭᠠᠪᠠ"
+    ),
+    "referral.booked": _status(
+        "转诊已预约", "Your referral appointment is booked", "ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ_ᠦᠨ ᠴᠠᠭ ᠪᠦᠷᠲᠡᠭᠦᠯᠪᠡ"
+    ),
+    "referral.completed": _status(
+        "转诊就诊已完成", "Your referral visit is completed", "ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠳᠠᠭᠤᠰᠪᠠ"
+    ),
+    "referral.cancelled": _status(
+        "转诊已取消", "Your referral is cancelled", "ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠴᠤᠴᠠᠯᠠᠭᠳᠠᠪᠠ"
+    ),
+    "contract.active": {
+        "zh-CN": Message("家庭医生签约已生效", "签约期 {start} 至 {end}。"),
+        "en": Message("Family-doctor contract active", "Term {start} to {end}."),
+        "mn-Mong": Message(
+            _M("ᠭᠡᠷ ᠪᠦᠯᠢ_ᠶᠢᠨ ᠡᠮᠴᠢ_ᠲᠡᠢ ᠭᠡᠷ~ᠡ ᠬᠦᠴᠦᠨ_ᠲᠡᠢ ᠪᠣᠯᠪᠠ"),
+            _M("ᠬᠤᠭᠤᠴᠠᠭ~ᠠ᠄ {start} — {end}᠃"),
+        ),
+    },
+    "contract.expiring": {
+        "zh-CN": Message("家庭医生签约即将到期", "签约将于 {end} 到期，请及时续约。"),
+        "en": Message(
+            "Contract expires soon", "The contract ends on {end}; renew to keep your family doctor."
+        ),
+        "mn-Mong": Message(
+            _M("ᠭᠡᠷ~ᠡ_ᠶᠢᠨ ᠬᠤᠭᠤᠴᠠᠭ~ᠠ ᠳᠠᠭᠤᠰᠬᠤ ᠳᠥᠭᠡᠷᠡᠪᠡ"),
+            _M("ᠳᠠᠭᠤᠰᠬᠤ ᠡᠳᠦᠷ᠄ {end}᠃ ᠭᠡᠷ~ᠡ_ᠶᠢ ᠴᠠᠭ_ᠲᠤ_ᠨᠢ ᠰᠤᠩᠭᠠᠨ~ᠠ ᠤᠤ᠃"),
+        ),
+    },
+}
