@@ -18,6 +18,7 @@ from telemed.consultations.schemas import (
 )
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import NotFound
+from telemed.core.printing import LangQuery, choose_language, pdf_response
 from telemed.identity.deps import CurrentUser
 from telemed.identity.models import Patient, User
 from telemed.network.models import Institution
@@ -112,8 +113,9 @@ def opinion_pdf(
     user: CurrentUser,
     now: NowDep,
     version: int | None = None,
+    lang: LangQuery = None,
 ) -> Response:
-    """The signed opinion, printable."""
+    """The signed opinion, printable, in `?lang=` or the patient's or caller's language."""
     op: Opinion = service.opinion_for(
         session=session, consultation_id=consultation_id, by=user, version=version
     )
@@ -129,7 +131,7 @@ def opinion_pdf(
         session.get(Institution, c.receiving_institution_id) if c.receiving_institution_id else None
     )
     assert key and patient and requester and author and requesting
-    body = pdf.render(
+    body = pdf.render_opinion(
         consultation=c,
         opinion=op,
         key=key,
@@ -138,12 +140,6 @@ def opinion_pdf(
         author=author,
         requesting=requesting,
         receiving=receiving,
+        lang=choose_language(lang, user=user, patient=patient),
     )
-    return Response(
-        body,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="opinion-{c.id}-v{op.version}.pdf"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return pdf_response(body, f"opinion-{c.id}-v{op.version}.pdf")
