@@ -195,6 +195,7 @@ PATIENT_READS: dict[str, Read] = {
     ),
     _FAMILY + "/contracts/{contract_id}": Read("family-doctor", patient="resident"),
     _FAMILY + "/contracts/{contract_id}/follow-ups": Read("family-doctor", patient="resident"),
+    _FAMILY + "/contracts/{contract_id}/contract.pdf": Read("family-doctor", patient="resident"),
     _FAMILY + "/home-beds": Read(
         "family-doctor", patient="resident", params={"team_id": "{team_id}"}
     ),
@@ -207,6 +208,7 @@ PATIENT_READS: dict[str, Read] = {
     "/api/v1/referrals/worklist": Read("receiver", patient="bateer"),
     "/api/v1/referrals/{referral_id}": Read("county-doctor"),
     "/api/v1/referrals/{referral_id}/events": Read("county-doctor"),
+    "/api/v1/referrals/{referral_id}/slip.pdf": Read("county-doctor"),
     "/api/v1/referrals/{referral_id}/studies": Read("county-doctor"),
     "/api/v1/referrals/{referral_id}/filing": Read("county-doctor"),
     "/fhir/R4/ServiceRequest/{id}": Read("county-doctor", ids={"id": "{referral_id}"}),

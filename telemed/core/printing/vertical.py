@@ -54,7 +54,7 @@ def kind_of(char: str) -> Kind:
 def shaped(text: str, size: float) -> str:
     """A Mongolian run as HarfBuzz shapes it (a reportlab ShapedStr of glyph code points)."""
     with _SHAPING:
-        return shapeStr(text, MONGOLIAN, size)  # type: ignore[no-any-return]
+        return shapeStr(text, MONGOLIAN, size, force=True)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,13 @@ def _split(kind: Kind, run: str, size: float) -> Iterator[Piece]:
         yield from (Piece(kind, ch, size) for ch in run)
     elif kind == "mongolian":
         glyphs = shaped(run, size)
-        advance = sum(d.x_advance for d in glyphs.__shapeData__)  # type: ignore[attr-defined]
-        yield Piece(kind, glyphs, advance * size / 1000)
+        data = getattr(glyphs, "__shapeData__", None)  # None: HarfBuzz left the run as it was
+        length = (
+            sum(d.x_advance for d in data) * size / 1000
+            if data
+            else stringWidth(glyphs, MONGOLIAN, size)
+        )
+        yield Piece(kind, glyphs, length)
     else:  # codes longer than a column are cut where they must be
         start = 0
         for end in range(1, len(run) + 1):
