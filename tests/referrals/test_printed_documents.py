@@ -3,7 +3,6 @@ the PDF as poppler renders it shows Mongolian glyphs in vertical columns."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 
 import pytest
@@ -16,7 +15,7 @@ from referrals.models import Referral
 from telemed.core.settings import get_settings
 from telemed.identity.models import Patient
 from tests.referrals.conftest import CONSENT, demo_team, up_referral, user_named
-from tests.support.pdf_pages import box, ink, pages
+from tests.support.pdf_pages import assert_vertical_mongolian, box, embedded_fonts, ink, pages
 
 Login = Callable[[str], dict[str, str]]
 API = "/api/v1"
@@ -50,36 +49,15 @@ def _pdf(client: TestClient, url: str, headers: dict[str, str]) -> bytes:
     return r.content
 
 
-def _embedded_fonts(pdf: bytes) -> str:
-    return subprocess.run(
-        ["pdffonts", "-"], input=pdf, capture_output=True, check=True, timeout=60
-    ).stdout.decode()
-
-
-def _assert_vertical_mongolian(pdf: bytes) -> None:
-    fonts = _embedded_fonts(pdf)
-    assert "NotoSansMongolian" in fonts
-    line = next(x for x in fonts.splitlines() if "NotoSansMongolian" in x)
-    assert " yes " in line  # embedded (a subset), not left to the reader's machine
-    first = pages(pdf)[0]
-    drawn = ink(first)
-    _, left, height, width = box(drawn)
-    assert height > width and left < first.shape[1] // 4
-    title = drawn[:, : left + 40]  # the title's column: Mongolian only
-    assert title.sum() > 300
-    _, _, t_height, t_width = box(title)
-    assert t_height > 3 * t_width
-
-
 def test_the_patient_prints_a_mongolian_referral_slip(
     client: TestClient, login: Login, slip_and_contract: tuple[Referral, Contract]
 ) -> None:
     referral, _ = slip_and_contract
     url = f"{API}/referrals/{referral.id}/slip.pdf"
     mongolian = _pdf(client, f"{url}?lang=mn-Mong", login("patient"))
-    _assert_vertical_mongolian(mongolian)
+    assert_vertical_mongolian(mongolian)
     chinese = _pdf(client, url, login("patient"))  # no language chosen yet: zh-CN
-    assert "NotoSansMongolian" not in _embedded_fonts(chinese)
+    assert "NotoSansMongolian" not in embedded_fonts(chinese)
     assert b"STSong-Light" in chinese
     _, _, height, width = box(ink(pages(chinese)[0]))
     assert width > height * 0.5  # lines across the page
@@ -92,8 +70,8 @@ def test_the_contract_prints_in_mongolian_for_the_resident_and_the_team(
 ) -> None:
     _, contract = slip_and_contract
     url = f"{API}/family-doctors/contracts/{contract.id}/contract.pdf?lang=mn-Mong"
-    _assert_vertical_mongolian(_pdf(client, url, login("patient")))
-    _assert_vertical_mongolian(_pdf(client, url, login("family-doctor")))
+    assert_vertical_mongolian(_pdf(client, url, login("patient")))
+    assert_vertical_mongolian(_pdf(client, url, login("family-doctor")))
 
 
 def test_printed_documents_are_refused_to_outsiders_and_unknown_languages(

@@ -35,3 +35,26 @@ def box(mask: np.ndarray) -> tuple[int, int, int, int]:
     rows, cols = np.nonzero(mask)
     assert rows.size, "nothing is drawn"
     return int(rows.min()), int(cols.min()), int(np.ptp(rows)) + 1, int(np.ptp(cols)) + 1
+
+
+def embedded_fonts(pdf: bytes) -> str:
+    """pdffonts' table of the fonts of `pdf`."""
+    return subprocess.run(
+        ["pdffonts", "-"], input=pdf, capture_output=True, check=True, timeout=60
+    ).stdout.decode()
+
+
+def assert_vertical_mongolian(pdf: bytes) -> None:
+    """The first page is set in Mongolian columns from the left, the font embedded."""
+    fonts = embedded_fonts(pdf)
+    assert "NotoSansMongolian" in fonts
+    line = next(x for x in fonts.splitlines() if "NotoSansMongolian" in x)
+    assert " yes " in line  # embedded (a subset), not left to the reader's machine
+    first = pages(pdf)[0]
+    drawn = ink(first)
+    _, left, _, _ = box(drawn)
+    assert left < first.shape[1] // 4  # the first column stands at the left
+    title = drawn[:, : left + 40]  # the title's column: Mongolian only
+    assert title.sum() > 300
+    _, _, t_height, t_width = box(title)
+    assert t_height > 3 * t_width
