@@ -1,11 +1,12 @@
-"""Printable PDF of a signed opinion (会诊意见书) in zh-CN, English or Mongolian script.
+"""Printable PDFs of a signed opinion (会诊意见书) and of a payment receipt (缴费凭证) in
+zh-CN, English or Mongolian script.
 Chinese is set in the built-in CID font STSong-Light (no font file ships for it); the
 Mongolian layout is vertical (`telemed.core.printing`)."""
 
 from __future__ import annotations
 
-from telemed.consultations.models import Consultation, Opinion, SpecialistKey
-from telemed.consultations.pdf_texts import OPINION
+from telemed.consultations.models import Consultation, Opinion, Payment, SpecialistKey
+from telemed.consultations.pdf_texts import OPINION, RECEIPT
 from telemed.consultations.service_classes import info
 from telemed.core.printing import Printed, Section, render
 from telemed.core.printing.common import patient_line, texts, when
@@ -96,5 +97,30 @@ def render_opinion(
         ],
         sections=sections,
         author=author.full_name,
+    )
+    return render(doc, lang)
+
+
+def render_receipt(
+    *, consultation: Consultation, payment: Payment, patient: Patient, lang: str = "zh-CN"
+) -> bytes:
+    """A payment or refund of the consultation's fee as an A4 PDF in `lang`."""
+    t = texts(RECEIPT, lang)
+    amount = f"{payment.amount_cents / 100:.2f} {payment.currency}"
+    doc = Printed(
+        title=t["title"],
+        subtitle=f"{t['number']} {payment.id}",
+        rows=[
+            (t["patient"], patient_line(patient, t, lang)),
+            (t["consultation"], str(consultation.id)),
+            (t["service_class"], _kind(consultation.service_class, lang)),
+            (t["kind"], t.get(payment.kind, payment.kind)),
+            (t["amount"], amount),
+            (t["status"], t.get(payment.status, payment.status)),
+            (t["provider"], payment.provider),
+            (t["reference"], payment.provider_ref),
+            (t["paid_at"], when(payment.created_at, t)),
+        ],
+        sections=[Section(t["note"], [t["note_text"]], small=True)],
     )
     return render(doc, lang)

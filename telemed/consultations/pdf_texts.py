@@ -1,4 +1,4 @@
-"""Texts of the printed opinion (会诊意见书) by language.
+"""Texts of the printed opinion (会诊意见书) and payment receipt (缴费凭证) by language.
 
 The Mongolian texts were drafted without a native reviewer (see the glossary
 frontend/src/i18n/mn-Mong.glossary.md); a missing key falls back to zh-CN, never English.
@@ -90,5 +90,60 @@ OPINION: dict[str, dict[str, str]] = {
         "fingerprint": "ᠲᠦᠯᠬᠢᠭᠦᠷ ᠦᠨ ᠤᠷᠤᠮ (SHA-256) {fingerprint}",  # tülkigür-ün urum
         "signature_value": "ᠭᠠᠷ ᠤᠰᠤᠭ {signature}",
         "verify": "ᠰᠢᠯᠭᠠᠬᠤ {url}",  # silγaqu
+    },
+}
+
+RECEIPT: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "title": "远程会诊缴费凭证",
+        "consultation": "会诊编号",
+        "service_class": "会诊类型",
+        "kind": "类别",
+        "charge": "缴费",
+        "refund": "退费",
+        "amount": "金额",
+        "status": "状态",
+        "succeeded": "成功",
+        "failed": "失败",
+        "provider": "支付渠道",
+        "reference": "交易号",
+        "paid_at": "时间",
+        "note": "说明",
+        "note_text": "本凭证不作为发票；发票由会诊医院开具。",
+    },
+    "en": {
+        "title": "Remote consultation payment receipt",
+        "consultation": "Consultation",
+        "service_class": "Kind of service",
+        "kind": "Kind",
+        "charge": "payment",
+        "refund": "refund",
+        "amount": "Amount",
+        "status": "Status",
+        "succeeded": "succeeded",
+        "failed": "failed",
+        "provider": "Paid through",
+        "reference": "Transaction",
+        "paid_at": "Time",
+        "note": "Note",
+        "note_text": "This receipt is not a tax invoice; the consulting hospital issues it.",
+    },
+    "mn-Mong": {
+        "title": "ᠵᠥᠪᠯᠡᠭᠡᠨ\u202fᠦ ᠲᠥᠯᠦᠪᠦᠷᠢ\u202fᠶᠢᠨ ᠪᠠᠷᠢᠮᠲᠠ",  # zöblegen-ü tölübüri-yin barimta
+        "consultation": "ᠵᠥᠪᠯᠡᠭᠡᠨ\u202fᠦ ᠳ᠋ᠤᠭᠠᠷ",  # zöblegen-ü duγar
+        "service_class": "ᠵᠥᠪᠯᠡᠭᠡᠨ\u202fᠦ ᠲᠥᠷᠥᠯ",  # zöblegen-ü törül
+        "kind": "ᠲᠥᠷᠥᠯ",  # törül
+        "charge": "ᠲᠥᠯᠦᠪᠦᠷᠢ ᠲᠥᠯᠦᠭᠰᠡᠨ",  # tölübüri tölügsen
+        "refund": "ᠪᠤᠴᠠᠭᠠᠵᠤ ᠥᠭᠭᠦᠭᠰᠡᠨ",  # bučaγaju ögkügsen
+        "amount": "ᠳᠦᠩ",  # düng
+        "status": "ᠪᠠᠢᠳᠠᠯ",  # bayidal
+        "succeeded": "ᠠᠮᠵᠢᠯᠲᠠ ᠲᠠᠢ",  # amjilta-tai
+        "failed": "ᠠᠮᠵᠢᠯᠲᠠ ᠦᠭᠡᠢ",  # amjilta ügei
+        "provider": "ᠲᠥᠯᠦᠭᠰᠡᠨ ᠠᠷᠭ᠎ᠠ",  # tölügsen arγ-a
+        "reference": "ᠭᠦᠢᠯᠭᠡᠭᠡ\u202fᠶᠢᠨ ᠳ᠋ᠤᠭᠠᠷ",  # güyilgege-yin duγar
+        "paid_at": "ᠴᠠᠭ",  # čaγ
+        "note": "ᠲᠠᠢᠯᠪᠤᠷᠢ",  # tayilburi
+        # ene barimta ni tatawar-un nekemjilel bisi
+        "note_text": "ᠡᠨᠡ ᠪᠠᠷᠢᠮᠲᠠ ᠨᠢ ᠲᠠᠲᠠᠸᠠᠷ\u202fᠤᠨ ᠨᠡᠬᠡᠮᠵᠢᠯᠡᠯ ᠪᠢᠰᠢ᠃",
     },
 }

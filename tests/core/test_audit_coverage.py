@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from referrals import service as referrals_service
 from referrals.family import contracts
+from telemed.consultations.models import Payment
 from telemed.core.audit import AuditEvent, AuditEventPatient
 from telemed.core.settings import get_settings
 from telemed.identity.models import Patient, Role, User
@@ -139,6 +140,7 @@ PATIENT_READS: dict[str, Read] = {
     _CONSULTATION + "/studies": Read("county-doctor"),
     _CONSULTATION + "/imaging-orders": Read("county-doctor"),
     _CONSULTATION + "/payments": Read("county-doctor"),
+    _CONSULTATION + "/payments/{payment_id}/receipt.pdf": Read("county-doctor"),
     _CONSULTATION + "/opinion": Read("county-doctor"),
     _CONSULTATION + "/opinion/versions": Read("county-doctor"),
     _CONSULTATION + "/opinion.pdf": Read("county-doctor"),
@@ -681,7 +683,14 @@ def world(
     consent = session.execute(
         select(ConsultationConsent).where(ConsultationConsent.consultation_id == uuid.UUID(c["id"]))
     ).scalar_one()
+    payment = Payment(
+        consultation_id=uuid.UUID(c["id"]), kind="charge", provider="sandbox",
+        provider_ref="walk", amount_cents=15000, status="succeeded", created_at=datetime.now(UTC),
+    )  # fmt: skip
+    session.add(payment)
+    session.flush()
     yield {
+        "payment_id": str(payment.id),
         "consent_id": str(consent.id),
         "plan_id": str(plan.id),
         "receiver_token": _token(session, receiver),
