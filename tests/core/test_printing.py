@@ -45,6 +45,22 @@ def test_mongolian_is_drawn_shaped_not_as_isolated_letters() -> None:
     assert box(shaped_ink)[2] < box(unshaped_ink)[2]
 
 
+@pytest.mark.parametrize(
+    ("marked", "plain"),
+    [
+        ("ᠳ᠋ᠤᠭᠠᠷ", "ᠳᠤᠭᠠᠷ"),  # FVS1 picks the other initial d
+        ("ᠭᠡᠷ᠎ᠡ", "ᠭᠡᠷᠡ"),  # MVS: the final a/e stands apart
+        ("ᠪᠠᠭ\u202fᠤᠨ", "ᠪᠠᠭ ᠤᠨ"),  # NNBSP: the suffix keeps its suffix form
+    ],
+)
+def test_variation_selectors_and_the_suffix_joiner_choose_other_glyphs(
+    marked: str, plain: str
+) -> None:
+    render(Printed("x", "", []), "mn-Mong")
+    glyphs = [g for g in shaped(marked, 10) if g not in " \u202f"]
+    assert glyphs != [g for g in shaped(plain, 10) if g != " "]
+
+
 def test_a_mongolian_document_is_set_in_vertical_columns_left_to_right() -> None:
     doc = Printed(
         title="ᠰᠢᠯᠵᠢᠭᠦᠯᠬᠦ ᠪᠢᠴᠢᠭ",
