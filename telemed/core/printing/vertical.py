@@ -12,6 +12,7 @@ punctuation turns with the line.
 from __future__ import annotations
 
 import io
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ COLON = "\u1804"  # Mongolian colon
 _INK_CENTRE: dict[Kind, float] = {"mongolian": 0.31, "turned": 0.35, "upright": 0.0}
 # reportlab assigns private code points to HarfBuzz's glyphs on the shared font object.
 _SHAPING = threading.Lock()
+# Where lines may break: not at the NNBSP before a suffix (str.split would break there).
+_SPACES = re.compile(r"[ \t\r\n\u3000]+")
 
 
 def kind_of(char: str) -> Kind:
@@ -91,7 +94,7 @@ def pieces(text: str, size: float) -> list[Piece]:
     """`text` cut where a column may break: at spaces, between Chinese characters."""
     space = stringWidth(" ", CJK, size)
     out: list[Piece] = []
-    for i, word in enumerate(text.split()):
+    for i, word in enumerate(_SPACES.split(text.strip())):
         gap = space if i else 0.0
         for kind, chars in groupby(word, key=kind_of):
             for piece in _split(kind, "".join(chars), size):
