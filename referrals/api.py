@@ -1,5 +1,6 @@
 """Routes of referrals, and the one router of the package: it mounts the family-doctor routes
-(`referrals.family.api`, `referrals.family.home_api`); their FHIR form: telemed.fhir."""
+(`referrals.family.api`, `referrals.family.home_api`) and the printed documents
+(`referrals.api_print`); their FHIR form: telemed.fhir."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from referrals import imaging, reports, service
+from referrals.api_print import router as print_router
 from referrals.deps import ReadReferral, TeamMember, VisibleReferral, read_list
 from referrals.family import contracts
 from referrals.family.api import router as family_router
@@ -46,6 +48,7 @@ from telemed.network.models import Institution
 router = APIRouter(prefix="/api/v1", tags=["referrals"])
 router.include_router(family_router)
 router.include_router(home_router)
+router.include_router(print_router)
 
 # ---------------------------------------------------------------- where referrals meet teams
 

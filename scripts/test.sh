@@ -14,6 +14,8 @@ command -v turnserver >/dev/null || need+=(coturn)
 command -v chromium >/dev/null || need+=(chromium)
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)  # CJK glyphs in Chromium
 command -v ffprobe >/dev/null || need+=(ffmpeg)
+command -v pdftoppm >/dev/null || need+=(poppler-utils)  # the tests render printed PDFs
+[ -d /usr/share/poppler/cMap ] || need+=(poppler-data)  # … with their Chinese CID font
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   as_root apt-get -o DPkg::Lock::Timeout=600 update -qq

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from telemed.consultations import (
     api_attachments,
     api_opinions,
+    api_print,
     api_requests,
     payments,
     service,
@@ -146,6 +147,7 @@ def proposals(body: ProposalQuery, session: SessionDep, user: StaffUser, now: No
 api_requests.routes.mount(router)
 api_attachments.routes.mount(router)
 api_opinions.routes.mount(router)
+api_print.routes.mount(router)
 
 
 # ------------------------------------------------------------ wiring

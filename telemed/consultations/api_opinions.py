@@ -5,11 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi.responses import Response
-
-from telemed.consultations import pdf, service, signing
+from telemed.consultations import service
 from telemed.consultations.api_routes import Routes
-from telemed.consultations.models import Opinion
 from telemed.consultations.schemas import (
     OpinionCorrection,
     OpinionPublic,
@@ -17,10 +14,7 @@ from telemed.consultations.schemas import (
     VerifyResult,
 )
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
-from telemed.core.errors import NotFound
 from telemed.identity.deps import CurrentUser
-from telemed.identity.models import Patient, User
-from telemed.network.models import Institution
 
 routes = Routes()
 
@@ -102,48 +96,4 @@ def verify_opinion(
     """Check the signature against the published key and the stored content."""
     return service.verify(
         session=session, consultation_id=consultation_id, by=user, version=version
-    )
-
-
-@routes.get("/{consultation_id}/opinion.pdf")
-def opinion_pdf(
-    consultation_id: uuid.UUID,
-    session: SessionDep,
-    user: CurrentUser,
-    now: NowDep,
-    version: int | None = None,
-) -> Response:
-    """The signed opinion, printable."""
-    op: Opinion = service.opinion_for(
-        session=session, consultation_id=consultation_id, by=user, version=version
-    )
-    if op.signed_at is None or op.key_id is None:
-        raise NotFound("no signed opinion")
-    c = service.get_consultation(session=session, consultation_id=consultation_id)
-    key = session.get(signing.SpecialistKey, op.key_id)
-    patient = session.get(Patient, c.patient_id)
-    requester = session.get(User, c.requesting_doctor_id)
-    author = session.get(User, op.author_id)
-    requesting = session.get(Institution, c.requesting_institution_id)
-    receiving = (
-        session.get(Institution, c.receiving_institution_id) if c.receiving_institution_id else None
-    )
-    assert key and patient and requester and author and requesting
-    body = pdf.render(
-        consultation=c,
-        opinion=op,
-        key=key,
-        patient=patient,
-        requester=requester,
-        author=author,
-        requesting=requesting,
-        receiving=receiving,
-    )
-    return Response(
-        body,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="opinion-{c.id}-v{op.version}.pdf"',
-            "Cache-Control": "no-store",
-        },
     )

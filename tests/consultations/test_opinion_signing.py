@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from telemed.consultations.models import Opinion, SpecialistKey
+from tests.support.pdf_pages import assert_vertical_mongolian, embedded_fonts
 
 API = "/api/v1/consultations"
 OPINION = {
@@ -154,6 +155,18 @@ def test_printable_pdf_of_the_signed_opinion(
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/pdf"
     assert r.content.startswith(b"%PDF") and b"STSong-Light" in r.content
+
+
+def test_the_signed_opinion_prints_in_vertical_mongolian_and_english(
+    client: TestClient, login: Any, signed: dict[str, Any]
+) -> None:
+    url = f"{API}/{signed['consultation']['id']}/opinion.pdf"
+    r = client.get(f"{url}?lang=mn-Mong", headers=login("county-doctor"))
+    assert r.status_code == 200
+    assert_vertical_mongolian(r.content)
+    english = client.get(f"{url}?lang=en", headers=login("county-doctor"))
+    assert english.status_code == 200 and "NotoSansMongolian" not in embedded_fonts(english.content)
+    assert client.get(f"{url}?lang=xx", headers=login("county-doctor")).status_code == 422
 
 
 def test_bad_icd10_codes_are_refused(client: TestClient, login: Any, make_request: Any) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.consultations.conftest import CONSENT
+from tests.support.pdf_pages import assert_vertical_mongolian
 
 H = Callable[[str], dict[str, str]]
 API = "/api/v1/consultations"
@@ -276,6 +277,12 @@ def test_cancel_after_payment_refunds(
     ]
     r = _post(client, f"/{c['id']}/cancel", login("county-doctor"), {"reason": "again"})
     assert r.status_code == 409 and r.json()["current_state"] == "cancelled"
+    receipt = f"{API}/{c['id']}/payments/{pays[1]['id']}/receipt.pdf?lang=mn-Mong"
+    r = client.get(receipt, headers=login("county-doctor"))
+    assert r.status_code == 200
+    assert_vertical_mongolian(r.content)
+    other = f"{API}/{make_request()['id']}/payments/{pays[1]['id']}/receipt.pdf"
+    assert client.get(other, headers=login("county-doctor")).status_code == 404
 
 
 def test_documents_keep_type_and_checksum(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from referrals import service as referrals_service
 from referrals.family import contracts
+from telemed.consultations.models import Payment
 from telemed.core.audit import AuditEvent, AuditEventPatient
 from telemed.core.settings import get_settings
 from telemed.identity.models import Patient, Role, User
@@ -139,6 +140,7 @@ PATIENT_READS: dict[str, Read] = {
     _CONSULTATION + "/studies": Read("county-doctor"),
     _CONSULTATION + "/imaging-orders": Read("county-doctor"),
     _CONSULTATION + "/payments": Read("county-doctor"),
+    _CONSULTATION + "/payments/{payment_id}/receipt.pdf": Read("county-doctor"),
     _CONSULTATION + "/opinion": Read("county-doctor"),
     _CONSULTATION + "/opinion/versions": Read("county-doctor"),
     _CONSULTATION + "/opinion.pdf": Read("county-doctor"),
@@ -195,6 +197,7 @@ PATIENT_READS: dict[str, Read] = {
     ),
     _FAMILY + "/contracts/{contract_id}": Read("family-doctor", patient="resident"),
     _FAMILY + "/contracts/{contract_id}/follow-ups": Read("family-doctor", patient="resident"),
+    _FAMILY + "/contracts/{contract_id}/contract.pdf": Read("family-doctor", patient="resident"),
     _FAMILY + "/home-beds": Read(
         "family-doctor", patient="resident", params={"team_id": "{team_id}"}
     ),
@@ -207,6 +210,7 @@ PATIENT_READS: dict[str, Read] = {
     "/api/v1/referrals/worklist": Read("receiver", patient="bateer"),
     "/api/v1/referrals/{referral_id}": Read("county-doctor"),
     "/api/v1/referrals/{referral_id}/events": Read("county-doctor"),
+    "/api/v1/referrals/{referral_id}/slip.pdf": Read("county-doctor"),
     "/api/v1/referrals/{referral_id}/studies": Read("county-doctor"),
     "/api/v1/referrals/{referral_id}/filing": Read("county-doctor"),
     "/fhir/R4/ServiceRequest/{id}": Read("county-doctor", ids={"id": "{referral_id}"}),
@@ -679,7 +683,14 @@ def world(
     consent = session.execute(
         select(ConsultationConsent).where(ConsultationConsent.consultation_id == uuid.UUID(c["id"]))
     ).scalar_one()
+    payment = Payment(
+        consultation_id=uuid.UUID(c["id"]), kind="charge", provider="sandbox",
+        provider_ref="walk", amount_cents=15000, status="succeeded", created_at=datetime.now(UTC),
+    )  # fmt: skip
+    session.add(payment)
+    session.flush()
     yield {
+        "payment_id": str(payment.id),
         "consent_id": str(consent.id),
         "plan_id": str(plan.id),
         "receiver_token": _token(session, receiver),
