@@ -1,0 +1,101 @@
+/**
+ * Booking a doctor, my appointments, the waitlist (候补): traditional Mongolian script (mn-Mong).
+ * DRAFTED WITHOUT A NATIVE REVIEWER: machine-assisted draft of the project's developers, to be
+ * read by a native speaker before release (see ../mn-Mong.glossary.md). Keys left out fall
+ * back to Chinese.
+ */
+import type zh from '../zh-CN/booking'
+import type { DeepPartial } from './types'
+
+const booking: DeepPartial<typeof zh> = {
+  booking: {
+    title: 'ᠤᠷᠢᠳ ᠴᠢᠯᠠᠨ ᠪᠦᠷᠲᠡᠭᠦᠯᠡᠬᠦ',
+    filters: 'ᠪᠣᠯᠣᠮᠵᠢᠲᠠᠢ ᠴᠠᠭ ᠡᠷᠢᠬᠦ',
+    specialty: 'ᠮᠡᠷᠭᠡᠵᠢᠯ',
+    league: 'ᠠᠶᠢᠮᠠᠭ ᠬᠣᠲᠠ',
+    serviceClass: 'ᠦᠵᠢᠯᠴᠢᠯᠭᠡ ᠶᠢᠨ ᠲᠥᠷᠥᠯ',
+    fromDate: 'ᠠᠯᠢ ᠡᠳᠦᠷ ᠡᠴᠡ',
+    anySpecialty: 'ᠪᠦᠬᠦ ᠮᠡᠷᠭᠡᠵᠢᠯ',
+    anyLeague: 'ᠪᠦᠬᠦ ᠠᠶᠢᠮᠠᠭ ᠬᠣᠲᠠ',
+    search: 'ᠡᠷᠢᠬᠦ',
+    earliestFirst: 'ᠴᠠᠭ ᠤᠨ ᠳᠠᠷᠠᠭᠠᠯᠠᠯ ᠢᠶᠠᠷ',
+    none: 'ᠪᠦᠷᠲᠡᠭᠦᠯᠬᠦ ᠴᠠᠭ ᠦᠭᠡᠢ᠂ ᠨᠥᠬᠦᠴᠡᠯ ᠢᠶᠡᠨ ᠰᠣᠯᠢᠨ ᠳᠠᠬᠢᠨ ᠡᠷᠢᠨᠦ',
+    remaining: 'ᠦᠯᠡᠭᠰᠡᠨ {n}',
+    hold: 'ᠡᠨᠡ ᠴᠠᠭ ᠢ ᠠᠪᠬᠤ',
+    holding: 'ᠲᠦᠭᠵᠢᠵᠦ ᠪᠠᠶᠢᠨ᠎ᠠ…',
+    heldTitle: 'ᠡᠨᠡ ᠴᠠᠭ ᠢ ᠲᠠᠨ ᠳᠤ ᠬᠠᠳᠠᠭᠠᠯᠠᠪᠠ',
+    heldUntil: '{time} ᠠᠴᠠ ᠥᠮᠡᠨᠡ ᠪᠠᠲᠠᠯᠠᠨᠦ᠂ ᠴᠠᠭ ᠥᠨᠭᠭᠡᠷᠡᠭᠰᠡᠨ ᠦ ᠳᠠᠷᠠᠭ᠎ᠠ ᠰᠤᠯᠠᠳᠬᠠᠭᠳᠠᠨ᠎ᠠ',
+    confirm: 'ᠪᠠᠲᠠᠯᠠᠬᠤ',
+    release: 'ᠣᠷᠬᠢᠬᠤ',
+    booked: 'ᠠᠮᠵᠢᠯᠲᠲᠠᠢ ᠪᠦᠷᠲᠡᠭᠦᠯᠪᠡ: {time} {place}',
+    toAppointments: 'ᠮᠢᠨᠤ ᠪᠣᠯᠵᠢᠶᠠᠯ ᠢ ᠦᠵᠡᠬᠦ',
+    more: 'ᠢᠯᠡᠭᠦ ᠴᠠᠭ',
+    rescheduleFor: '{time} ᠤ ᠪᠣᠯᠵᠢᠶᠠᠯ ᠳᠤ ᠰᠢᠨᠡ ᠴᠠᠭ ᠰᠣᠨᠭᠭᠣᠨᠦ',
+    rescheduled: '{time} ᠪᠣᠯᠭᠠᠨ ᠥᠭᠡᠷᠴᠢᠯᠡᠪᠡ',
+    doctor: 'ᠡᠮᠴᠢ',
+    institution: 'ᠡᠮᠨᠡᠯᠭᠡ',
+    anyInstitution: 'ᠪᠦᠬᠦ ᠡᠮᠨᠡᠯᠭᠡ',
+    toDate: 'ᠠᠯᠢ ᠡᠳᠦᠷ ᠬᠦᠷᠲᠡᠯᠡ',
+  },
+  appointments: {
+    title: 'ᠮᠢᠨᠤ ᠪᠣᠯᠵᠢᠶᠠᠯ',
+    none: 'ᠪᠣᠯᠵᠢᠶᠠᠯ ᠦᠭᠡᠢ',
+    when: 'ᠴᠠᠭ',
+    where: 'ᠡᠮᠨᠡᠯᠭᠡ',
+    status: 'ᠪᠠᠶᠢᠳᠠᠯ',
+    actions: 'ᠠᠵᠢᠯᠯᠠᠭ᠎ᠠ',
+    ics: 'ᠡᠳᠦᠷ ᠦᠨ ᠲᠣᠭᠣᠴᠠ ᠳᠤ ᠨᠡᠮᠡᠬᠦ',
+    cancel: 'ᠪᠣᠯᠵᠢᠶᠠᠯ ᠢ ᠴᠤᠴᠠᠯᠠᠬᠤ',
+    cancelReason: 'ᠴᠤᠴᠠᠯᠠᠬᠤ ᠰᠢᠯᠲᠠᠭᠠᠨ',
+    cancelConfirm: 'ᠴᠤᠴᠠᠯᠠᠬᠤ ᠶᠢ ᠪᠠᠲᠠᠯᠠᠬᠤ',
+    keep: 'ᠴᠤᠴᠠᠯᠠᠬᠤ ᠦᠭᠡᠢ',
+    cancelled: 'ᠴᠤᠴᠠᠯᠠᠭᠳᠠᠪᠠ',
+    reschedule: 'ᠴᠠᠭ ᠥᠭᠡᠷᠴᠢᠯᠡᠬᠦ',
+    findNew: 'ᠤᠷᠢᠳ ᠴᠢᠯᠠᠨ ᠪᠦᠷᠲᠡᠭᠦᠯᠡᠬᠦ',
+  },
+  bookingStatus: {
+    proposed: 'ᠪᠠᠲᠠᠯᠠᠬᠤ ᠶᠢ ᠬᠦᠯᠢᠴᠡᠵᠦ ᠪᠠᠶᠢᠨ᠎ᠠ',
+    pending: 'ᠬᠠᠳᠠᠭᠠᠯᠠᠭᠳᠠᠵᠤ ᠪᠠᠶᠢᠨ᠎ᠠ',
+    booked: 'ᠪᠦᠷᠲᠡᠭᠦᠯᠦᠭᠰᠡᠨ',
+    arrived: 'ᠢᠷᠡᠪᠡ',
+    fulfilled: 'ᠳᠤᠤᠰᠪᠠ',
+    cancelled: 'ᠴᠤᠴᠠᠯᠠᠭᠳᠠᠪᠠ',
+    noshow: 'ᠢᠷᠡᠭᠰᠡᠨ ᠦᠭᠡᠢ',
+    waitlist: 'ᠬᠦᠯᠢᠴᠡᠵᠦ ᠪᠠᠶᠢᠨ᠎ᠠ',
+  },
+  waitlist: {
+    title: 'ᠬᠦᠯᠢᠴᠡᠯ ᠦᠨ ᠵᠢᠭᠰᠠᠭᠠᠯ',
+    join: 'ᠬᠦᠯᠢᠴᠡᠯ ᠦᠨ ᠵᠢᠭᠰᠠᠭᠠᠯ ᠳᠤ ᠣᠷᠬᠤ',
+    formTitle: 'ᠬᠦᠯᠢᠴᠡᠯ ᠦᠨ ᠵᠢᠭᠰᠠᠭᠠᠯ ᠳᠤ ᠣᠷᠬᠤ',
+    wants: 'ᠬᠦᠯᠢᠴᠡᠬᠦ ᠨᠥᠬᠦᠴᠡᠯ: {what}',
+    anyInstitution: 'ᠠᠯᠢ ᠴᠤ ᠡᠮᠨᠡᠯᠭᠡ',
+    anyService: 'ᠠᠯᠢ ᠴᠤ ᠦᠵᠢᠯᠴᠢᠯᠭᠡ',
+    from: 'ᠠᠯᠢ ᠡᠳᠦᠷ ᠡᠴᠡ',
+    to: 'ᠠᠯᠢ ᠡᠳᠦᠷ ᠬᠦᠷᠲᠡᠯᠡ',
+    timesNote: 'ᠡᠳᠦᠷ ᠢ ᠪᠡᠭᠡᠵᠢᠨᠭ ᠦᠨ ᠴᠠᠭ ᠢᠶᠠᠷ ᠲᠣᠣᠴᠤᠯᠠᠨ᠎ᠠ',
+    submit: 'ᠬᠦᠯᠢᠴᠡᠯ ᠦᠨ ᠵᠢᠭᠰᠠᠭᠠᠯ ᠳᠤ ᠣᠷᠬᠤ ᠶᠢ ᠪᠠᠲᠠᠯᠠᠬᠤ',
+    close: 'ᠬᠤᠷᠢᠶᠠᠬᠤ',
+    none: 'ᠬᠦᠯᠢᠴᠡᠯ ᠦᠭᠡᠢ',
+    range: '{from}   {to}',
+    leave: 'ᠬᠦᠯᠢᠴᠡᠯ ᠡᠴᠡ ᠭᠠᠷᠬᠤ',
+    confirm: 'ᠪᠠᠲᠠᠯᠠᠬᠤ',
+    decline: 'ᠣᠷᠬᠢᠬᠤ',
+    offered: 'ᠲᠠᠨ ᠳᠤ ᠬᠠᠳᠠᠭᠠᠯᠠᠭᠰᠠᠨ ᠴᠠᠭ: {time}',
+    confirmed: 'ᠠᠮᠵᠢᠯᠲᠲᠠᠢ ᠪᠦᠷᠲᠡᠭᠦᠯᠪᠡ: {time}',
+    left: 'ᠬᠦᠯᠢᠴᠡᠯ ᠡᠴᠡ ᠭᠠᠷᠪᠠ',
+  },
+  waitlistStatus: {
+    waiting: 'ᠬᠦᠯᠢᠴᠡᠵᠦ ᠪᠠᠶᠢᠨ᠎ᠠ',
+    offered: 'ᠲᠠᠨ ᠳᠤ ᠴᠠᠭ ᠬᠠᠳᠠᠭᠠᠯᠠᠪᠠ',
+    done: 'ᠪᠦᠷᠲᠡᠭᠦᠯᠦᠭᠰᠡᠨ',
+    lapsed: 'ᠬᠤᠭᠤᠴᠠᠭ᠎ᠠ ᠳᠤᠤᠰᠪᠠ',
+    cancelled: 'ᠭᠠᠷᠪᠠ',
+  },
+  serviceClass: {
+    consultation: 'ᠠᠯᠤᠰ ᠤᠨ ᠬᠠᠮᠲᠤ ᠣᠨᠣᠰᠢᠯᠠᠬᠤ',
+    outpatient: 'ᠦᠳᠡᠭᠡ ᠶᠢᠨ ᠡᠮᠨᠡᠯᠭᠡ',
+    home_visit: 'ᠭᠡᠷ ᠲᠦ ᠨᠢ ᠦᠵᠢᠯᠴᠢᠯᠭᠡ',
+  },
+}
+
+export default booking

@@ -1,0 +1,49 @@
+/**
+ * Family doctors (家庭医生): contracts, home visits: traditional Mongolian script (mn-Mong).
+ * DRAFTED WITHOUT A NATIVE REVIEWER: machine-assisted draft of the project's developers, to be
+ * read by a native speaker before release (see ../mn-Mong.glossary.md). Keys left out fall
+ * back to Chinese.
+ */
+import type zh from '../zh-CN/family'
+import type { DeepPartial } from './types'
+
+const family: DeepPartial<typeof zh> = {
+  family: {
+    homeVisits: 'ᠭᠡᠷ ᠲᠦ ᠨᠢ ᠦᠵᠢᠯᠴᠢᠯᠭᠡ',
+    noHomeVisits: 'ᠭᠡᠷ ᠲᠦ ᠨᠢ ᠦᠵᠢᠯᠴᠢᠯᠭᠡ ᠶᠢᠨ ᠥᠴᠢᠭᠡᠯ ᠦᠭᠡᠢ',
+    homeVisitReason: 'ᠭᠡᠷ ᠲᠦ ᠪᠡᠨ ᠢᠷᠡᠬᠦ ᠰᠢᠯᠲᠠᠭᠠᠨ',
+    preferredDate: 'ᠬᠦᠰᠡᠭᠰᠡᠨ ᠡᠳᠦᠷ',
+    preferred: 'ᠬᠦᠰᠡᠭᠰᠡᠨ ᠡᠳᠦᠷ {date}',
+    requestHomeVisit: 'ᠭᠡᠷ ᠲᠦ ᠨᠢ ᠦᠵᠢᠯᠴᠢᠯᠭᠡ ᠥᠴᠢᠬᠦ',
+    homeVisitSent: 'ᠲᠤᠰᠢᠶᠠᠭᠳᠠᠪᠠ᠂ ᠡᠮᠴᠢ ᠶᠢᠨ ᠪᠦᠯᠦᠭ ᠤᠳᠠᠬᠤ ᠦᠭᠡᠢ ᠵᠣᠬᠢᠶᠠᠨ᠎ᠠ',
+    title: 'ᠭᠡᠷ ᠪᠦᠯᠢ ᠶᠢᠨ ᠡᠮᠴᠢ ᠶᠢᠨ ᠭᠡᠷ᠎ᠡ',
+    myContracts: 'ᠮᠢᠨᠤ ᠭᠡᠷ᠎ᠡ',
+    noContract: 'ᠲᠠ ᠭᠡᠷ ᠪᠦᠯᠢ ᠶᠢᠨ ᠡᠮᠴᠢ ᠲᠡᠢ ᠭᠡᠷ᠎ᠡ ᠪᠠᠶᠢᠭᠤᠯᠠᠭᠠ ᠦᠭᠡᠢ',
+    term: 'ᠦᠵᠢᠯᠴᠢᠯᠭᠡ ᠶᠢᠨ ᠬᠤᠭᠤᠴᠠᠭ᠎ᠠ {start}   {end}',
+    packages: 'ᠦᠵᠢᠯᠴᠢᠯᠭᠡ ᠶᠢᠨ ᠪᠠᠭᠴ᠎ᠠ',
+    nothing: 'ᠦᠭᠡᠢ',
+    done: 'ᠳᠤᠤᠰᠪᠠ',
+    signSelf: 'ᠭᠡᠷ᠎ᠡ ᠪᠠᠶᠢᠭᠤᠯᠬᠤ ᠪᠤᠶᠤ ᠰᠤᠨᠭᠭᠠᠬᠤ',
+    teamLabel: 'ᠭᠡᠷ ᠪᠦᠯᠢ ᠶᠢᠨ ᠡᠮᠴᠢ ᠶᠢᠨ ᠪᠦᠯᠦᠭ',
+    fee: 'ᠵᠢᠯ ᠳᠦ {fee} ᠶᠤᠸᠠᠨ',
+    sign: 'ᠭᠡᠷ᠎ᠡ ᠪᠠᠶᠢᠭᠤᠯᠬᠤ',
+    signed: 'ᠭᠡᠷ᠎ᠡ ᠠᠮᠵᠢᠯᠲᠲᠠᠢ: {status}᠂ ᠬᠤᠭᠤᠴᠠᠭ᠎ᠠ {start}   {end}',
+    patientReferrals: 'ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠦᠨ ᠲᠡᠮᠳᠡᠭᠯᠡᠯ',
+    signedAt: '{at} ᠥᠴᠢᠭᠳᠡᠪᠡ',
+    confirm: 'ᠭᠡᠷ᠎ᠡ ᠶᠢ ᠪᠠᠲᠠᠯᠠᠬᠤ',
+  },
+  homeVisitStatus: {
+    requested: 'ᠵᠣᠬᠢᠶᠠᠬᠤ ᠶᠢ ᠬᠦᠯᠢᠴᠡᠵᠦ ᠪᠠᠶᠢᠨ᠎ᠠ',
+    scheduled: 'ᠵᠣᠬᠢᠶᠠᠪᠠ',
+    done: 'ᠳᠤᠤᠰᠪᠠ',
+    cancelled: 'ᠴᠤᠴᠠᠯᠠᠭᠳᠠᠪᠠ',
+  },
+  contractStatus: {
+    pending: 'ᠪᠠᠲᠠᠯᠠᠬᠤ ᠶᠢ ᠬᠦᠯᠢᠴᠡᠵᠦ ᠪᠠᠶᠢᠨ᠎ᠠ',
+    active: 'ᠬᠦᠴᠦᠨ ᠲᠡᠢ',
+    expired: 'ᠬᠤᠭᠤᠴᠠᠭ᠎ᠠ ᠳᠤᠤᠰᠪᠠ',
+    terminated: 'ᠭᠡᠷ᠎ᠡ ᠲᠠᠰᠤᠯᠪᠠ',
+  },
+}
+
+export default family

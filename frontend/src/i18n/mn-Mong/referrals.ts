@@ -1,0 +1,73 @@
+/**
+ * Two-way referrals (双向转诊): traditional Mongolian script (mn-Mong).
+ * DRAFTED WITHOUT A NATIVE REVIEWER: machine-assisted draft of the project's developers, to be
+ * read by a native speaker before release (see ../mn-Mong.glossary.md). Keys left out fall
+ * back to Chinese.
+ */
+import type zh from '../zh-CN/referrals'
+import type { DeepPartial } from './types'
+
+const referrals: DeepPartial<typeof zh> = {
+  direction: {
+    up: 'ᠳᠡᠭᠡᠭᠰᠢ ᠰᠢᠯᠵᠢᠭᠦᠯᠡᠬᠦ',
+    down: 'ᠳᠣᠭᠣᠭᠰᠢ ᠰᠢᠯᠵᠢᠭᠦᠯᠡᠬᠦ',
+    lateral: 'ᠲᠡᠭᠰᠢ ᠰᠢᠯᠵᠢᠭᠦᠯᠡᠬᠦ',
+  },
+  referralUrgency: {
+    routine: 'ᠡᠨᠭᠢᠨ',
+    urgent: 'ᠶᠠᠷᠠᠯᠲᠠᠢ',
+    emergency: 'ᠶᠠᠷᠠᠯᠲᠠᠢ ᠡᠮᠨᠡᠯᠭᠡ',
+  },
+  referralStatus: {
+    draft: 'ᠨᠣᠣᠷᠤᠭ',
+    requested: 'ᠲᠤᠰᠢᠶᠠᠭᠳᠠᠪᠠ',
+    received: 'ᠬᠦᠯᠡᠡᠨ ᠠᠪᠤᠪᠠ',
+    accepted: 'ᠵᠥᠪᠰᠢᠶᠡᠷᠡᠪᠡ',
+    booked: 'ᠪᠦᠷᠲᠡᠭᠦᠯᠪᠡ',
+    arrived: 'ᠢᠷᠡᠪᠡ',
+    completed: 'ᠳᠤᠤᠰᠪᠠ',
+    closed: 'ᠬᠠᠭᠠᠭᠳᠠᠪᠠ',
+    rejected: 'ᠲᠡᠪᠴᠢᠭᠳᠡᠪᠡ',
+    returned_with_advice: 'ᠰᠠᠨᠠᠯ ᠲᠠᠢ ᠪᠤᠴᠠᠭᠠᠪᠠ',
+    cancelled: 'ᠴᠤᠴᠠᠯᠠᠭᠳᠠᠪᠠ',
+  },
+  referralAction: {
+    create: 'ᠪᠠᠶᠢᠭᠤᠯᠬᠤ',
+    submit: 'ᠲᠤᠰᠢᠶᠠᠬᠤ',
+    receive: 'ᠬᠦᠯᠡᠡᠨ ᠠᠪᠬᠤ',
+    accept: 'ᠵᠥᠪᠰᠢᠶᠡᠷᠡᠬᠦ',
+    book: 'ᠴᠠᠭ ᠪᠦᠷᠲᠡᠭᠦᠯᠡᠬᠦ',
+    arrive: 'ᠢᠷᠡᠯᠲ ᠪᠦᠷᠲᠡᠭᠦᠯᠡᠬᠦ',
+    complete: 'ᠳᠤᠤᠰᠭᠠᠵᠤ ᠦᠷ ᠳᠦᠨᠭ ᠪᠤᠴᠠᠭᠠᠬᠤ',
+    outcome: 'ᠦᠷ ᠳᠦᠨᠭ ᠪᠤᠴᠠᠭᠠᠬᠤ',
+    close: 'ᠦᠷ ᠳᠦᠨᠭ ᠪᠠᠲᠠᠯᠠᠵᠤ ᠬᠠᠭᠠᠬᠤ',
+    reject: 'ᠲᠡᠪᠴᠢᠬᠦ',
+    return: 'ᠪᠤᠴᠠᠭᠠᠬᠤ',
+    cancel: 'ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠢ ᠴᠤᠴᠠᠯᠠᠬᠤ',
+    contact_by: 'ᠬᠣᠯᠪᠤᠭᠳᠠᠬᠤ ᠡᠳᠦᠷ ᠢ ᠥᠭᠡᠷᠴᠢᠯᠡᠬᠦ',
+    escalate: 'ᠴᠠᠭ ᠥᠨᠭᠭᠡᠷᠡᠭᠰᠡᠨ ᠲᠤᠯᠠ ᠳᠡᠭᠡᠭᠰᠢ ᠮᠡᠳᠡᠭᠳᠡᠬᠦ',
+    expire: 'ᠬᠤᠭᠤᠴᠠᠭ᠎ᠠ ᠳᠤᠤᠰᠪᠠ',
+  },
+  referrals: {
+    show: 'ᠦᠵᠡᠭᠦᠯᠡᠬᠦ',
+    sideAll: 'ᠪᠦᠬᠦ ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ',
+    title: 'ᠬᠣᠶᠠᠷ ᠵᠦᠭ ᠲᠦ ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠨ ᠡᠮᠨᠡᠯᠡᠬᠦ',
+    none: 'ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠦᠭᠡᠢ',
+    direction: 'ᠰᠢᠯᠵᠢᠭᠦᠯᠡᠬᠦ ᠵᠦᠭ',
+    urgency: 'ᠶᠠᠷᠠᠯᠲᠠᠢ ᠶᠢᠨ ᠬᠡᠮᠵᠢᠶ᠎ᠡ',
+    to: 'ᠬᠦᠯᠡᠡᠨ ᠠᠪᠬᠤ ᠪᠠᠶᠢᠭᠤᠯᠭ᠎ᠠ',
+    reason: 'ᠰᠢᠯᠵᠢᠭᠦᠯᠡᠬᠦ ᠰᠢᠯᠲᠠᠭᠠᠨ',
+    diagnosisText: 'ᠣᠨᠣᠰᠢ ᠶᠢᠨ ᠨᠡᠷ᠎ᠡ',
+    summary: 'ᠡᠪᠡᠴᠢᠨ ᠦ ᠪᠠᠶᠢᠳᠠᠯ ᠤᠨ ᠲᠣᠪᠴᠢ',
+    contactBy: 'ᠬᠠᠮᠢᠭ ᠤᠳᠠᠠᠨ ᠬᠣᠯᠪᠤᠭᠳᠠᠬᠤ ᠡᠳᠦᠷ {at}',
+    appointment: 'ᠦᠵᠡᠭᠦᠯᠬᠦ ᠴᠠᠭ {at}',
+    outcome: 'ᠡᠮᠴᠢᠯᠭᠡᠨ ᠦ ᠦᠷ ᠳᠦᠨᠭ',
+    history: 'ᠶᠠᠪᠤᠴ᠎ᠠ',
+    outcomeSummary: 'ᠡᠮᠴᠢᠯᠭᠡᠨ ᠦ ᠲᠣᠪᠴᠢ',
+    recommendations: 'ᠭᠡᠷ ᠪᠦᠯᠢ ᠶᠢᠨ ᠡᠮᠴᠢ ᠳᠦ ᠥᠭᠬᠦ ᠰᠠᠨᠠᠯ',
+    why: 'ᠰᠢᠯᠲᠠᠭᠠᠨ',
+    patient: 'ᠡᠪᠡᠳᠴᠢᠨ: {name} {rid}',
+  },
+}
+
+export default referrals
