@@ -62,30 +62,15 @@ def _resident_with_contract_and_referral(live_server: LiveServer) -> str:
         to = fd.get(
             "/referrals/receivers", params={"patient_id": patient["id"], "direction": "up"}
         ).json()[0]
-        ref = fd.post(
-            "/referrals",
-            json={
-                "patient_id": patient["id"],
-                "to_institution_id": to["institution_id"],
-                "direction": "up",
-                "reason": "血压控制不佳",
-                "diagnosis_code": "I10",
-                "diagnosis_text": "原发性高血压",
-            },
-        ).json()
+        why = {"reason": "血压控制不佳", "diagnosis_code": "I10", "diagnosis_text": "原发性高血压"}
+        to_county = {"to_institution_id": to["institution_id"], "direction": "up"}
+        ref = fd.post("/referrals", json={"patient_id": patient["id"], **to_county, **why}).json()
         assert fd.post(f"/referrals/{ref['id']}/submit").status_code == 200
     username = f"mn-resident-{seq}-{secrets.token_hex(3)}"
     with live_server.api("admin") as admin:
-        made = admin.post(
-            "/users",
-            json={
-                "username": username,
-                "password": DEMO_PASSWORD,
-                "role": "patient",
-                "full_name": patient["name"],
-                "patient_id": patient["id"],
-            },
-        )
+        account = {"username": username, "password": DEMO_PASSWORD, "role": "patient"}
+        person = {"full_name": patient["name"], "patient_id": patient["id"]}
+        made = admin.post("/users", json={**account, **person})
         assert made.status_code == 201, made.text
     return username
 

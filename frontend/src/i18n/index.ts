@@ -10,6 +10,8 @@ import mnMong, { type PartialMessages } from './mn-Mong'
 
 export type Locale = 'zh-CN' | 'en' | 'mn-Mong'
 export const LOCALES: Locale[] = ['zh-CN', 'en', 'mn-Mong']
+/** The locales whose catalogue has every key (Mongolian is partial and falls back to Chinese). */
+export const FULL_LOCALES: Locale[] = ['zh-CN', 'en']
 export const catalogues: { 'zh-CN': Messages; en: Messages; 'mn-Mong': PartialMessages } = {
   'zh-CN': zhCN,
   en,

@@ -76,7 +76,7 @@ const booking: DeepPartial<typeof zh> = {
     submit: 'ᠬᠦᠯᠢᠴᠡᠯ ᠦᠨ ᠵᠢᠭᠰᠠᠭᠠᠯ ᠳᠤ ᠣᠷᠬᠤ ᠶᠢ ᠪᠠᠲᠠᠯᠠᠬᠤ',
     close: 'ᠬᠤᠷᠢᠶᠠᠬᠤ',
     none: 'ᠬᠦᠯᠢᠴᠡᠯ ᠦᠭᠡᠢ',
-    range: '{from}   {to}',
+    range: '{from} ᠡᠴᠡ {to} ᠬᠦᠷᠲᠡᠯᠡ',
     leave: 'ᠬᠦᠯᠢᠴᠡᠯ ᠡᠴᠡ ᠭᠠᠷᠬᠤ',
     confirm: 'ᠪᠠᠲᠠᠯᠠᠬᠤ',
     decline: 'ᠣᠷᠬᠢᠬᠤ',

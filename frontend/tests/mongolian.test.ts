@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest'
+import { catalogues, lookup, setLocale, t } from '../src/i18n'
+
+function keys(node: unknown, prefix = ''): string[] {
+  if (typeof node === 'string') return [prefix]
+  return Object.entries(node as Record<string, unknown>).flatMap(([k, v]) => keys(v, prefix ? `${prefix}.${k}` : k))
+}
+
+const MONGOLIAN = /[\u1820-\u18aa]/
+const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((x) => x[1]).sort()
+
+describe('mn-Mong catalogue', () => {
+  it('has only keys of the Chinese one, each in Mongolian script with the same placeholders', () => {
+    const mn = keys(catalogues['mn-Mong'])
+    expect(mn.length).toBeGreaterThan(200)
+    for (const key of mn) {
+      const zh = lookup(catalogues['zh-CN'], key)
+      const text = lookup(catalogues['mn-Mong'], key) ?? ''
+      expect(zh, key).toBeDefined()
+      expect(text, key).toMatch(MONGOLIAN)
+      expect(text, key).not.toMatch(/[\u4e00-\u9fff]/)
+      expect(placeholders(text), key).toEqual(placeholders(zh ?? ''))
+    }
+  })
+
+  it('covers the shell, the menu and the patient pages', () => {
+    for (const key of ['nav.home', 'nav.book', 'nav.referrals', 'nav.family', 'nav.notifications', 'nav.me', 'nav.logout', 'login.title',
+      'booking.confirm', 'appointments.cancel', 'referralStatus.requested', 'contractStatus.active', 'notifications.title']) {
+      expect(lookup(catalogues['mn-Mong'], key), key).toMatch(MONGOLIAN)
+    }
+  })
+
+  it('writes suffixes after the narrow no-break space and separates a final a/e with the MVS', () => {
+    expect(lookup(catalogues['mn-Mong'], 'role.family_doctor')).toBe('ᠭᠡᠷ ᠪᠦᠯᠢ\u202fᠶᠢᠨ ᠡᠮᠴᠢ')
+    expect(lookup(catalogues['mn-Mong'], 'sex.female')).toBe('ᠡᠮ\u180eᠡ')
+  })
+
+  it('falls back to Chinese, never to English, for a key it lacks', () => {
+    setLocale('mn-Mong')
+    expect(lookup(catalogues['mn-Mong'], 'waitlist.offerNone')).toBeUndefined()
+    expect(t('waitlist.offerNone')).toBe(lookup(catalogues['zh-CN'], 'waitlist.offerNone'))
+    expect(t('nav.home')).toBe('ᠲᠡᠷᠢᠭᠦᠨ ᠨᠢᠭᠤᠷ')
+    expect(t('booking.remaining', { n: 3 })).toBe('ᠦᠯᠡᠭᠰᠡᠨ 3')
+    setLocale('zh-CN')
+  })
+})
