@@ -37,8 +37,8 @@ describe('mn-Mong catalogue', () => {
 
   it('falls back to Chinese, never to English, for a key it lacks', () => {
     setLocale('mn-Mong')
-    expect(lookup(catalogues['mn-Mong'], 'waitlist.offerNone')).toBeUndefined()
-    expect(t('waitlist.offerNone')).toBe(lookup(catalogues['zh-CN'], 'waitlist.offerNone'))
+    expect(lookup(catalogues['mn-Mong'], 'doctorTitle.chief_physician')).toBeUndefined()
+    expect(t('doctorTitle.chief_physician')).toBe('主任医师')
     expect(t('nav.home')).toBe('ᠲᠡᠷᠢᠭᠦᠨ ᠨᠢᠭᠤᠷ')
     expect(t('booking.remaining', { n: 3 })).toBe('ᠦᠯᠡᠭᠰᠡᠨ 3')
     setLocale('zh-CN')

@@ -9,12 +9,12 @@ import type { DeepPartial } from './types'
 
 const errors: DeepPartial<typeof zh> = {
   errors: {
-    slot_full: 'ᠡᠨᠡ ᠴᠠᠭ ᠳᠦᠦᠷᠴᠡᠢ᠂ ᠥᠭᠡᠷ᠎ᠡ ᠴᠠᠭ ᠰᠣᠨᠭᠭᠣᠨᠦ',
+    slot_full: 'ᠡᠨᠡ ᠴᠠᠭ ᠳᠦᠦᠷᠴᠡᠢ᠂ ᠥᠭᠡᠷ᠎ᠡ ᠴᠠᠭ ᠰᠣᠩᠭᠣᠨᠦ',
     hold_expired: 'ᠬᠠᠳᠠᠭᠠᠯᠠᠯᠲ ᠤᠨ ᠴᠠᠭ ᠳᠤᠤᠰᠪᠠ᠂ ᠳᠠᠬᠢᠨ ᠪᠦᠷᠲᠡᠭᠦᠯᠨᠦ',
     person_overlap: 'ᠡᠨᠡ ᠴᠠᠭ ᠲᠤ ᠲᠠ ᠥᠭᠡᠷ᠎ᠡ ᠪᠣᠯᠵᠢᠶᠠᠯ ᠲᠠᠢ',
     too_late_to_cancel: 'ᠦᠵᠡᠭᠦᠯᠬᠦ ᠴᠠᠭ ᠣᠶᠢᠷ ᠠ ᠲᠤᠯᠠ ᠰᠦᠯᠵᠢᠶ᠎ᠡ ᠪᠡᠷ ᠴᠤᠴᠠᠯᠠᠵᠤ ᠴᠢᠳᠠᠬᠤ ᠦᠭᠡᠢ',
     slot_withdrawn: 'ᠡᠨᠡ ᠴᠠᠭ ᠤᠨ ᠦᠵᠯᠡᠭ ᠡᠪᠳᠡᠷᠡᠪᠠ',
-    slot_in_past: 'ᠡᠨᠡ ᠴᠠᠭ ᠥᠨᠭᠭᠡᠷᠡᠴᠡᠢ',
+    slot_in_past: 'ᠡᠨᠡ ᠴᠠᠭ ᠥᠩᠭᠡᠷᠡᠴᠡᠢ',
     network: 'ᠰᠡᠷᠪᠡᠷ ᠲᠦ ᠬᠣᠯᠪᠤᠭᠳᠠᠵᠤ ᠴᠢᠳᠠᠬᠤ ᠦᠭᠡᠢ᠂ ᠰᠦᠯᠵᠢᠶ᠎ᠡ ᠪᠡᠨ ᠰᠢᠨᠵᠢᠯᠡᠨᠦ',
     unauthorized: 'ᠬᠡᠷᠡᠭᠯᠡᠭᠴᠢ ᠶᠢᠨ ᠨᠡᠷ᠎ᠡ ᠪᠤᠶᠤ ᠨᠢᠭᠤᠴᠠ ᠦᠭᠡ ᠪᠤᠷᠤᠤ',
     forbidden: 'ᠲᠠᠨ ᠳᠤ ᠡᠨᠡ ᠠᠵᠢᠯᠯᠠᠭ᠎ᠠ ᠶᠢ ᠬᠢᠬᠦ ᠡᠷᠬᠡ ᠦᠭᠡᠢ',
@@ -22,7 +22,7 @@ const errors: DeepPartial<typeof zh> = {
     invalid: 'ᠪᠢᠴᠢᠭᠰᠡᠨ ᠠᠭᠤᠯᠭ᠎ᠠ ᠳᠤ ᠠᠯᠳᠠᠭ᠎ᠠ ᠪᠠᠶᠢᠨ᠎ᠠ᠂ ᠲᠡᠮᠳᠡᠭᠯᠡᠭᠰᠡᠨ ᠵᠦᠢᠯ ᠢ ᠰᠢᠨᠵᠢᠯᠡᠨᠦ',
     wrong_credentials: 'ᠬᠡᠷᠡᠭᠯᠡᠭᠴᠢ ᠶᠢᠨ ᠨᠡᠷ᠎ᠡ ᠪᠤᠶᠤ ᠨᠢᠭᠤᠴᠠ ᠦᠭᠡ ᠪᠤᠷᠤᠤ',
     unavailable: 'ᠦᠵᠢᠯᠴᠢᠯᠭᠡ ᠲᠦᠷ ᠵᠣᠭᠰᠣᠪᠠ᠂ ᠬᠣᠶᠢᠨ᠎ᠠ ᠳᠠᠬᠢᠨ ᠣᠷᠤᠯᠳᠤᠨᠦ',
-    generic: 'ᠠᠵᠢᠯᠯᠠᠭ᠎ᠠ ᠪᠦᠲᠦᠰᠡᠨᠭᠦᠢ ({status})',
+    generic: 'ᠠᠵᠢᠯᠯᠠᠭ᠎ᠠ ᠪᠦᠲᠦᠭᠰᠡᠨ ᠦᠭᠡᠢ ({status})',
     fieldInvalid: 'ᠡᠨᠡ ᠵᠦᠢᠯ ᠪᠤᠷᠤᠤ',
     serverSaid: 'ᠰᠡᠷᠪᠡᠷ ᠦᠨ ᠲᠠᠶᠢᠯᠪᠤᠷᠢ: {detail}',
     pageNotFound: 'ᠬᠠᠭᠤᠳᠠᠰᠤ ᠣᠯᠳᠠᠬᠤ ᠦᠭᠡᠢ',

@@ -23,7 +23,7 @@ const family: DeepPartial<typeof zh> = {
     packages: 'ᠦᠵᠢᠯᠴᠢᠯᠭᠡ ᠶᠢᠨ ᠪᠠᠭᠴ᠎ᠠ',
     nothing: 'ᠦᠭᠡᠢ',
     done: 'ᠳᠤᠤᠰᠪᠠ',
-    signSelf: 'ᠭᠡᠷ᠎ᠡ ᠪᠠᠶᠢᠭᠤᠯᠬᠤ ᠪᠤᠶᠤ ᠰᠤᠨᠭᠭᠠᠬᠤ',
+    signSelf: 'ᠭᠡᠷ᠎ᠡ ᠪᠠᠶᠢᠭᠤᠯᠬᠤ ᠪᠤᠶᠤ ᠰᠤᠩᠭᠠᠬᠤ',
     teamLabel: 'ᠭᠡᠷ ᠪᠦᠯᠢ ᠶᠢᠨ ᠡᠮᠴᠢ ᠶᠢᠨ ᠪᠦᠯᠦᠭ',
     fee: 'ᠵᠢᠯ ᠳᠦ {fee} ᠶᠤᠸᠠᠨ',
     sign: 'ᠭᠡᠷ᠎ᠡ ᠪᠠᠶᠢᠭᠤᠯᠬᠤ',

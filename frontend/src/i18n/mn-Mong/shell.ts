@@ -57,7 +57,7 @@ const shell: DeepPartial<typeof zh> = {
     password: 'ᠨᠢᠭᠤᠴᠠ ᠦᠭᠡ',
     submit: 'ᠨᠡᠪᠲᠡᠷᠡᠬᠦ',
     submitting: 'ᠨᠡᠪᠲᠡᠷᠡᠵᠦ ᠪᠠᠶᠢᠨ᠎ᠠ…',
-    demoHint: 'ᠦᠵᠡᠭᠦᠯᠡᠬᠦ ᠳᠠᠨᠭᠰ᠎ᠠ ᠶᠢᠨ ᠨᠢᠭᠤᠴᠠ ᠦᠭᠡ ᠪᠦᠭᠦᠳᠡ telemed-demo',
+    demoHint: 'ᠦᠵᠡᠭᠦᠯᠡᠬᠦ ᠳᠠᠩᠰ᠎ᠠ ᠶᠢᠨ ᠨᠢᠭᠤᠴᠠ ᠦᠭᠡ ᠪᠦᠭᠦᠳᠡ telemed-demo',
     expiredTitle: 'ᠨᠡᠪᠲᠡᠷᠡᠯᠲ ᠦᠨ ᠬᠤᠭᠤᠴᠠᠭ᠎ᠠ ᠳᠤᠤᠰᠪᠠ',
     expiredBody: 'ᠳᠠᠬᠢᠨ ᠨᠡᠪᠲᠡᠷᠡᠨᠦ᠃ ᠨᠡᠪᠲᠡᠷᠡᠭᠰᠡᠨ ᠦ ᠳᠠᠷᠠᠭ᠎ᠠ ᠰᠠᠶᠢᠨ ᠤ ᠠᠵᠢᠯᠯᠠᠭ᠎ᠠ ᠪᠠᠨ ᠦᠷᠭᠡᠯᠵᠢᠯᠦᠨ᠎ᠡ᠂ ᠪᠢᠴᠢᠭᠰᠡᠨ ᠠᠭᠤᠯᠭ᠎ᠠ ᠠᠯᠳᠠᠶ᠎ᠠ ᠦᠭᠡᠢ᠃',
   },
@@ -83,7 +83,7 @@ const shell: DeepPartial<typeof zh> = {
     passwordChanged: 'ᠨᠢᠭᠤᠴᠠ ᠦᠭᠡ ᠵᠠᠰᠠᠭᠳᠠᠪᠠ᠂ ᠪᠤᠰᠤ ᠲᠥᠬᠥᠥᠷᠥᠮᠵᠢ ᠶᠢᠨ ᠨᠡᠪᠲᠡᠷᠡᠯᠲ ᠭᠠᠷᠭᠠᠭᠳᠠᠪᠠ',
     mustChange: 'ᠬᠠᠮᠠᠭᠠᠷᠤᠭᠴᠢ ᠨᠢᠭᠤᠴᠠ ᠦᠭᠡ ᠪᠡᠨ ᠵᠠᠰᠠᠬᠤ ᠶᠢ ᠰᠠᠭᠠᠷᠠᠭᠤᠯᠪᠠ᠂ ᠵᠠᠰᠠᠭᠰᠠᠨ ᠤ ᠳᠠᠷᠠᠭ᠎ᠠ ᠦᠷᠭᠡᠯᠵᠢᠯᠦᠨ᠎ᠡ᠃',
     savePassword: 'ᠨᠢᠭᠤᠴᠠ ᠦᠭᠡ ᠵᠠᠰᠠᠬᠤ',
-    myRecord: 'ᠮᠢᠨᠤ ᠡᠪᠡᠳᠴᠢᠨ ᠦ ᠳᠠᠨᠭᠰ᠎ᠠ',
+    myRecord: 'ᠮᠢᠨᠤ ᠡᠪᠡᠳᠴᠢᠨ ᠦ ᠳᠠᠩᠰ᠎ᠠ',
   },
   table: {
     prev: 'ᠡᠮᠦᠨᠡᠬᠢ ᠬᠠᠭᠤᠳᠠᠰᠤ',
@@ -94,8 +94,8 @@ const shell: DeepPartial<typeof zh> = {
   notifications: {
     title: 'ᠮᠡᠳᠡᠭᠡ',
     none: 'ᠮᠡᠳᠡᠭᠡ ᠦᠭᠡᠢ',
-    readAll: 'ᠪᠦᠭᠦᠳᠡᠭᠡᠷ ᠢ ᠤᠨᠭᠰᠢᠭᠰᠠᠨ ᠪᠣᠯᠭᠠᠬᠤ',
-    markRead: 'ᠤᠨᠭᠰᠢᠭᠰᠠᠨ ᠪᠣᠯᠭᠠᠬᠤ',
+    readAll: 'ᠪᠦᠭᠦᠳᠡᠭᠡᠷ ᠢ ᠤᠩᠰᠢᠭᠰᠠᠨ ᠪᠣᠯᠭᠠᠬᠤ',
+    markRead: 'ᠤᠩᠰᠢᠭᠰᠠᠨ ᠪᠣᠯᠭᠠᠬᠤ',
   },
 }
 
