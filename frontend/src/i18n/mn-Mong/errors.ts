@@ -24,7 +24,7 @@ const errors: DeepPartial<typeof zh> = {
     unavailable: 'ᠦᠵᠢᠯᠴᠢᠯᠭᠡ ᠲᠦᠷ ᠵᠣᠭᠰᠣᠪᠠ᠂ ᠬᠣᠶᠢᠨ᠎ᠠ ᠳᠠᠬᠢᠨ ᠣᠷᠤᠯᠳᠤᠨᠦ',
     generic: 'ᠠᠵᠢᠯᠯᠠᠭ᠎ᠠ ᠪᠦᠲᠦᠭᠰᠡᠨ ᠦᠭᠡᠢ ({status})',
     fieldInvalid: 'ᠡᠨᠡ ᠵᠦᠢᠯ ᠪᠤᠷᠤᠤ',
-    serverSaid: 'ᠰᠡᠷᠪᠡᠷ ᠦᠨ ᠲᠠᠶᠢᠯᠪᠤᠷᠢ: {detail}',
+    serverSaid: 'ᠰᠡᠷᠪᠡᠷ ᠦᠨ ᠲᠠᠶᠢᠯᠪᠤᠷᠢ᠄ {detail}',
     pageNotFound: 'ᠬᠠᠭᠤᠳᠠᠰᠤ ᠣᠯᠳᠠᠬᠤ ᠦᠭᠡᠢ',
     backHome: 'ᠲᠡᠷᠢᠭᠦᠨ ᠨᠢᠭᠤᠷ ᠲᠦ ᠪᠤᠴᠠᠬᠤ',
     active_contract_exists: 'ᠡᠨᠡ ᠢᠷᠭᠡᠨ ᠬᠦᠴᠦᠨ ᠲᠡᠢ ᠭᠡᠷ᠎ᠡ ᠲᠡᠢ',

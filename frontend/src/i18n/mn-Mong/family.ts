@@ -27,7 +27,7 @@ const family: DeepPartial<typeof zh> = {
     teamLabel: 'ᠭᠡᠷ ᠪᠦᠯᠢ ᠶᠢᠨ ᠡᠮᠴᠢ ᠶᠢᠨ ᠪᠦᠯᠦᠭ',
     fee: 'ᠵᠢᠯ ᠳᠦ {fee} ᠶᠤᠸᠠᠨ',
     sign: 'ᠭᠡᠷ᠎ᠡ ᠪᠠᠶᠢᠭᠤᠯᠬᠤ',
-    signed: 'ᠭᠡᠷ᠎ᠡ ᠠᠮᠵᠢᠯᠲᠲᠠᠢ: {status}᠂ ᠬᠤᠭᠤᠴᠠᠭ᠎ᠠ {start} ᠡᠴᠡ {end} ᠬᠦᠷᠲᠡᠯᠡ',
+    signed: 'ᠭᠡᠷ᠎ᠡ ᠠᠮᠵᠢᠯᠲᠲᠠᠢ᠄ {status}᠂ ᠬᠤᠭᠤᠴᠠᠭ᠎ᠠ {start} ᠡᠴᠡ {end} ᠬᠦᠷᠲᠡᠯᠡ',
     patientReferrals: 'ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠦᠨ ᠲᠡᠮᠳᠡᠭᠯᠡᠯ',
     signedAt: '{at} ᠥᠴᠢᠭᠳᠡᠪᠡ',
     confirm: 'ᠭᠡᠷ᠎ᠡ ᠶᠢ ᠪᠠᠲᠠᠯᠠᠬᠤ',

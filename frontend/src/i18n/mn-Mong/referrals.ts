@@ -66,7 +66,7 @@ const referrals: DeepPartial<typeof zh> = {
     outcomeSummary: 'ᠡᠮᠴᠢᠯᠭᠡᠨ ᠦ ᠲᠣᠪᠴᠢ',
     recommendations: 'ᠭᠡᠷ ᠪᠦᠯᠢ ᠶᠢᠨ ᠡᠮᠴᠢ ᠳᠦ ᠥᠭᠬᠦ ᠰᠠᠨᠠᠯ',
     why: 'ᠰᠢᠯᠲᠠᠭᠠᠨ',
-    patient: 'ᠡᠪᠡᠳᠴᠢᠨ: {name} {rid}',
+    patient: 'ᠡᠪᠡᠳᠴᠢᠨ᠄ {name} {rid}',
   },
 }
 
