@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { catalogues, lookup, setLocale, t } from '../src/i18n'
+import { mongolianName, validatePatientForm } from '../src/lib/patients'
 
 function keys(node: unknown, prefix = ''): string[] {
   if (typeof node === 'string') return [prefix]
@@ -42,5 +43,22 @@ describe('mn-Mong catalogue', () => {
     expect(t('nav.home')).toBe('ᠲᠡᠷᠢᠭᠦᠨ ᠨᠢᠭᠤᠷ')
     expect(t('booking.remaining', { n: 3 })).toBe('ᠦᠯᠡᠭᠰᠡᠨ 3')
     setLocale('zh-CN')
+  })
+})
+
+describe('a Mongolian name typed on a phone', () => {
+  const form = { name: '巴特尔', resident_id: '', phone: '', county_code: '' }
+
+  it('is sent trimmed, NFC, with single spaces; empty as null', () => {
+    expect(mongolianName('  ᠪᠠᠲᠦᠷ   ᠪᠣᠯᠣᠳ ')).toBe('ᠪᠠᠲᠦᠷ ᠪᠣᠯᠣᠳ')
+    expect(mongolianName('ᠨᠠᠷᠠ\u180eᠠ')).toBe('ᠨᠠᠷᠠ\u180eᠠ')
+    expect(mongolianName('   ')).toBeNull()
+  })
+
+  it('must be in the Mongolian script (variation selectors and NNBSP allowed)', () => {
+    expect(validatePatientForm({ ...form, name_mn: 'ᠪᠠᠲᠦᠷ' }).name_mn).toBeUndefined()
+    expect(validatePatientForm({ ...form, name_mn: 'ᠪᠠᠲᠦ\u180bᠷ' }).name_mn).toBeUndefined()
+    expect(validatePatientForm({ ...form, name_mn: 'Batu' }).name_mn).toBe(t('patients.nameMnScript'))
+    expect(validatePatientForm({ ...form, name_mn: '' }).name_mn).toBeUndefined()
   })
 })
