@@ -103,6 +103,7 @@ const booking: DeepPartial<typeof zh> = {
   },
   serviceClass: {
     consultation: 'ᠠᠯᠤᠰ ᠤᠨ ᠬᠠᠮᠲᠤ ᠣᠨᠣᠰᠢᠯᠠᠬᠤ',
+    training: 'ᠰᠤᠷᠭᠠᠯᠲᠠ',
     outpatient: 'ᠦᠳᠡᠭᠡ ᠶᠢᠨ ᠡᠮᠨᠡᠯᠭᠡ',
     home_visit: 'ᠭᠡᠷ ᠲᠦ ᠨᠢ ᠦᠵᠢᠯᠴᠢᠯᠭᠡ',
   },
