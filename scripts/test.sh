@@ -13,6 +13,9 @@ command -v storescu >/dev/null || need+=(dcmtk)
 command -v turnserver >/dev/null || need+=(coturn)
 command -v chromium >/dev/null || need+=(chromium)
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)  # CJK glyphs in Chromium
+# Noto Sans Mongolian: the source of the web font subset in frontend/src/assets/fonts (the build
+# uses the committed subset, not this package) and of the PDFs' Mongolian glyphs.
+[ -f /usr/share/fonts/truetype/noto/NotoSansMongolian-Regular.ttf ] || need+=(fonts-noto-core)
 command -v ffprobe >/dev/null || need+=(ffmpeg)
 command -v pdftoppm >/dev/null || need+=(poppler-utils)  # the tests render printed PDFs
 [ -d /usr/share/poppler/cMap ] || need+=(poppler-data)  # … with their Chinese CID font

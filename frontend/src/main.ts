@@ -2,10 +2,13 @@ import { createApp } from 'vue'
 import App from './App.vue'
 import { router } from './router'
 import { locale, t } from './i18n'
+import { syncLanguageWithUser } from './lib/language'
 import { formatDate, formatDateTime } from './lib/time'
 import './style.css'
+import './mongolian.css'
 
 document.documentElement.lang = locale.value
+syncLanguageWithUser()
 
 const app = createApp(App)
 app.config.globalProperties.$t = t

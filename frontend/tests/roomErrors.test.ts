@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { LOCALES, catalogues, lookup, setLocale, t } from '../src/i18n'
+import { FULL_LOCALES as LOCALES, catalogues, lookup, setLocale, t } from '../src/i18n'
 import { FINAL_CLOSE_CODES, shouldReconnect, signalingErrorText } from '../src/lib/room'
 
 const VIDEO_DOC = readFileSync(join(__dirname, '..', '..', 'docs', 'video.md'), 'utf8')

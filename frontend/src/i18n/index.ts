@@ -1,18 +1,33 @@
-/** A small i18n: two catalogues, a reactive locale, `t(key, params)` with {name} placeholders. */
+/**
+ * A small i18n: three catalogues, a reactive locale, `t(key, params)` with {name} placeholders.
+ * Chinese is complete; English has its shape; Mongolian (traditional script) is partial and
+ * every key it lacks falls back to Chinese, never to English.
+ */
 import { ref, computed } from 'vue'
 import zhCN, { type Messages } from './zh-CN'
 import en from './en'
+import mnMong, { type PartialMessages } from './mn-Mong'
 
-export type Locale = 'zh-CN' | 'en'
-export const LOCALES: Locale[] = ['zh-CN', 'en']
-export const catalogues: Record<Locale, Messages> = { 'zh-CN': zhCN, en }
+export type Locale = 'zh-CN' | 'en' | 'mn-Mong'
+export const LOCALES: Locale[] = ['zh-CN', 'en', 'mn-Mong']
+/** The locales whose catalogue has every key (Mongolian is partial and falls back to Chinese). */
+export const FULL_LOCALES: Locale[] = ['zh-CN', 'en']
+export const catalogues: { 'zh-CN': Messages; en: Messages; 'mn-Mong': PartialMessages } = {
+  'zh-CN': zhCN,
+  en,
+  'mn-Mong': mnMong,
+}
 
 const STORAGE_KEY = 'telemed.locale'
+
+export function isLocale(value: unknown): value is Locale {
+  return typeof value === 'string' && (LOCALES as string[]).includes(value)
+}
 
 function initialLocale(): Locale {
   try {
     const saved = globalThis.localStorage?.getItem(STORAGE_KEY)
-    if (saved === 'zh-CN' || saved === 'en') return saved
+    if (isLocale(saved)) return saved
   } catch {
     /* storage unavailable (tests, private mode) */
   }
@@ -44,14 +59,20 @@ export function lookup(messages: unknown, key: string): string | undefined {
   return typeof node === 'string' ? node : undefined
 }
 
+/** True when the key has a text in the current locale (or in Chinese, its fallback). */
 export function has(key: string): boolean {
-  return lookup(catalogues[locale.value], key) !== undefined
+  return (lookup(catalogues[locale.value], key) ?? lookup(zhCN, key)) !== undefined
 }
 
-/** Translate `key` in the current locale; `{name}` placeholders take `params`. */
+/** Translate `key` in the current locale, else in Chinese; `{name}` placeholders take `params`. */
 export function t(key: string, params: Record<string, string | number> = {}): string {
   const text = lookup(catalogues[locale.value], key) ?? lookup(zhCN, key) ?? key
   return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m))
 }
 
-export const isZh = computed(() => locale.value === 'zh-CN')
+/** Reference data (hospitals, ICD-10 terms, packages) has Chinese and English names: every
+ * locale but English shows the Chinese one (Mongolian texts embed Chinese names as they are). */
+export const isZh = computed(() => locale.value !== 'en')
+
+/** The locale is written top to bottom (traditional Mongolian). */
+export const isVertical = computed(() => locale.value === 'mn-Mong')

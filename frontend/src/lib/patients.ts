@@ -5,6 +5,8 @@ import { parseResidentId } from './residentId'
 export interface PatientPublic {
   id: string
   name: string
+  /** The name in Mongolian script (servers before issue 24 leave it out). */
+  name_mn?: string | null
   sex: 'male' | 'female'
   birth_date: string
   resident_id_masked: string
@@ -15,6 +17,7 @@ export interface PatientPublic {
 
 export interface PatientForm {
   name: string
+  name_mn: string
   resident_id: string
   phone: string
   county_code: string
@@ -28,10 +31,22 @@ export function residentIdError(value: string): string {
   return t(`residentId.${code}`, params as Record<string, string | number>)
 }
 
+/** Mongolian letters, punctuation, the variation selectors, MVS, NNBSP and spaces. */
+const MONGOLIAN_NAME = /^[\u1800-\u18af\u202f\u200c\u200d ]+$/
+
+/** A Mongolian name as typed on a phone keyboard, in the form it is stored and searched in
+ * (NFC, trimmed, inner spaces single); null when empty. */
+export function mongolianName(value: string): string | null {
+  const s = value.normalize('NFC').trim().replace(/ +/g, ' ')
+  return s || null
+}
+
 /** Field -> message for what the browser can check before sending. */
 export function validatePatientForm(f: PatientForm): Record<string, string> {
   const out: Record<string, string> = {}
   if (!f.name.trim()) out.name = t('patients.nameRequired')
+  const mn = mongolianName(f.name_mn)
+  if (mn && !MONGOLIAN_NAME.test(mn)) out.name_mn = t('patients.nameMnScript')
   const rid = residentIdError(f.resident_id)
   if (rid) out.resident_id = rid
   if (f.phone && !/^1\d{10}$/.test(f.phone.trim())) out.phone = t('patients.phoneFormat')

@@ -15,6 +15,8 @@ export interface User {
   patient_id: string | null
   /** Set by an admin: only the password change is allowed until it is done. */
   must_change_password?: boolean
+  /** The language the user chose (null: not chosen); older servers leave it out. */
+  language?: 'zh-CN' | 'en' | 'mn-Mong' | null
 }
 
 const TOKEN_KEY = 'telemed.token'

@@ -24,6 +24,9 @@ const patients: typeof zh = {
     countyFormat: 'A county code has 6 digits',
     select: 'Select',
     nameRequired: 'Enter the name',
+    nameMn: 'Name in Mongolian script',
+    nameMnHint: 'Typed with the phone\'s Mongolian keyboard (traditional script); it can be searched for too',
+    nameMnScript: 'Use letters of the traditional Mongolian script',
   },
   residentId: {
     length: 'A resident ID has 18 characters; this one has {length}',

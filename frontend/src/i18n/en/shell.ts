@@ -11,7 +11,7 @@ const shell: typeof zh = {
     menu: 'Menu',
     close: 'Close',
   },
-  locale: { 'zh-CN': '简体中文', en: 'English' },
+  locale: { 'zh-CN': '简体中文', en: 'English', 'mn-Mong': 'ᠮᠣᠩᠭᠣᠯ' },
   role: {
     patient: 'Patient',
     family_doctor: 'Family doctor',

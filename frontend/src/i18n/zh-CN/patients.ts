@@ -22,6 +22,9 @@ export default {
     countyFormat: '旗县代码应为 6 位数字',
     select: '选择',
     nameRequired: '请填写姓名',
+    nameMn: '蒙古文姓名',
+    nameMnHint: '用手机的蒙古文键盘输入（传统蒙古文），查找时也可用它',
+    nameMnScript: '请用传统蒙古文字母输入',
   },
   residentId: {
     length: '身份证号应为 18 位，当前为 {length} 位',

@@ -9,7 +9,7 @@ export default {
     menu: '菜单',
     close: '关闭',
   },
-  locale: { 'zh-CN': '简体中文', en: 'English' },
+  locale: { 'zh-CN': '简体中文', en: 'English', 'mn-Mong': 'ᠮᠣᠩᠭᠣᠯ' },
   role: {
     patient: '患者',
     family_doctor: '家庭医生',
