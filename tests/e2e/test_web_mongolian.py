@@ -2,15 +2,16 @@
 ᠮᠣᠩᠭᠣᠯ in the language menu before logging in, books a slot, reads their family-doctor
 contract and their referral; the texts are Mongolian, set top to bottom (boxes taller than
 wide), in the font shipped with the frontend, and the pages do not scroll sideways. Keys the
-Mongolian catalogue lacks show in Chinese. With the server's language route
-(`PUT /auth/me/language`) the choice is kept on the user and a new browser opens in it;
-without it the choice stays in this browser's localStorage."""
+Mongolian catalogue lacks show in Chinese. The choice is kept on the user
+(`PUT /auth/me/language`): a new browser opens in it and the patient's notifications are in
+Mongolian. The referral slip and the contract print as Mongolian PDFs."""
 
 from __future__ import annotations
 
 import re
 import secrets
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from playwright.sync_api import expect
 
 from telemed.identity import resident_id as rid
 from tests.e2e.conftest import DEMO_PASSWORD, LiveServer, login, shot
+from tests.support.pdf_pages import assert_vertical_mongolian
 
 pytestmark = pytest.mark.e2e
 MONGOLIAN = re.compile(r"[\u1820-\u18aa]")
@@ -28,10 +30,23 @@ PHONE_WIDTH = 390
 @pytest.fixture
 def paths(live_server: LiveServer) -> set[str]:
     found = set(httpx.get(f"{live_server.url}/openapi.json", timeout=120).json()["paths"])
-    needed = {"/api/v1/slots", "/api/v1/referrals", "/api/v1/family-doctors/contracts"}
-    if not needed <= found:
-        pytest.skip("the scheduling or referrals API is not in this build")
+    needed = {
+        "/api/v1/slots",
+        "/api/v1/referrals",
+        "/api/v1/family-doctors/contracts",
+        "/api/v1/auth/me/language",
+        "/api/v1/referrals/{referral_id}/slip.pdf",
+        "/api/v1/family-doctors/contracts/{contract_id}/contract.pdf",
+    }
+    assert needed <= found, f"missing from the API: {sorted(needed - found)}"
     return found
+
+
+def _printed(page: Any, testid: str, scope: Any) -> bytes:
+    """Click the print button `testid` in `scope`; the downloaded PDF."""
+    with page.expect_download() as info:
+        scope.get_by_test_id(testid).click()
+    return Path(info.value.path()).read_bytes()
 
 
 def _resident_with_contract_and_referral(live_server: LiveServer) -> str:
@@ -146,35 +161,36 @@ def test_patient_books_and_reads_contract_and_referral_in_vertical_mongolian_on_
         page, "[data-testid=contracts] li > p, [data-testid=contracts] .badge"
     )
     _assert_font_and_width(page, "contract")
+    assert_vertical_mongolian(_printed(page, "print-contract", contract))
     page.goto("/#/referrals")
     referral = page.get_by_test_id("referrals").locator("li[data-status='requested']").first
     expect(referral.get_by_test_id("referral-status")).to_have_text("ᠲᠤᠰᠢᠶᠠᠭᠳᠠᠪᠠ")
     _assert_vertical_mongolian(page, "[data-testid=referral-status], [data-testid=events-toggle]")
     _assert_font_and_width(page, "referral")
+    slip = _printed(page, "print-slip", referral)
+    assert slip.startswith(b"%PDF")
+    assert_vertical_mongolian(slip)  # poppler renders it: Mongolian columns, the font embedded
 
-    # The choice is remembered: on the user when the server has the route, else here.
+    # The choice is remembered on the user: a new browser opens in it after login, and the
+    # patient's newest notification (the booking) is in Mongolian.
     page.reload()
     page.get_by_test_id("who").wait_for(state="attached")
     assert page.evaluate("document.documentElement.lang") == "mn-Mong"
-    if "/api/v1/auth/me/language" in paths:
-        with live_server.api(username) as me:
-            assert me.get("/auth/me").json()["language"] == "mn-Mong"
-        other = new_page(phone=True)
-        login(other, username)
-        expect(other.locator("html")).to_have_attribute("lang", "mn-Mong")
-        other.goto("/#/notifications")
-        expect(other.get_by_test_id("notifications").locator("li").first).to_contain_text(MONGOLIAN)
-        _assert_font_and_width(other, "notifications")
-    else:
-        assert page.evaluate("localStorage.getItem('telemed.locale')") == "mn-Mong"
+    with live_server.api(username) as me:
+        assert me.get("/auth/me").json()["language"] == "mn-Mong"
+    other = new_page(phone=True)
+    login(other, username)
+    expect(other.locator("html")).to_have_attribute("lang", "mn-Mong")
+    other.goto("/#/notifications")
+    expect(other.get_by_test_id("notifications").locator("li").first).to_contain_text(MONGOLIAN)
+    _assert_font_and_width(other, "notifications")
 
 
 def test_family_doctor_registers_a_mongolian_name_and_finds_the_resident_by_it(
     new_page: Any, live_server: LiveServer
 ) -> None:
     schemas = httpx.get(f"{live_server.url}/openapi.json", timeout=120).json()["components"]
-    if "name_mn" not in schemas["schemas"]["PatientCreate"]["properties"]:
-        pytest.skip("the server does not store Mongolian names yet")
+    assert "name_mn" in schemas["schemas"]["PatientCreate"]["properties"]
     seq = secrets.randbelow(400) * 2 + 101
     name = f"巴特尔{seq}"
     page = new_page(phone=True)

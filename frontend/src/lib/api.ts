@@ -64,6 +64,16 @@ async function parse<T>(res: Response): Promise<T> {
 }
 
 export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  return parse<T>(await checked(path, opts))
+}
+
+/** A binary answer (a PDF) as a Blob, with the same token, re-login and problem handling. */
+export async function requestBlob(path: string, opts: RequestOptions = {}): Promise<Blob> {
+  return (await checked(path, opts)).blob()
+}
+
+/** Send; on 401 with a token, re-login and retry once; a non-2xx answer becomes ApiError. */
+async function checked(path: string, opts: RequestOptions): Promise<Response> {
   const hadToken = Boolean(session.token)
   let res = await send(path, opts)
   if (res.status === 401 && hadToken && !opts.noRelogin) {
@@ -81,7 +91,7 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     }
     throw new ApiError(toProblem(res.status, body, text || res.statusText))
   }
-  return parse<T>(res)
+  return res
 }
 
 export const api = {

@@ -1,5 +1,6 @@
 /** Shapes of the network dashboard API and its date range (Shanghai calendar days). */
 import { request } from './api'
+import { saveBlob } from './download'
 import { formatDate } from './time'
 
 export interface Figures {
@@ -211,13 +212,6 @@ export async function downloadUtilizationCsv(query: Record<string, string | unde
   const name = `utilization-${query.from_week ?? ''}-${query.to_week ?? ''}.csv`
   // fetch's text() drops the byte-order mark; Excel needs it to read UTF-8
   const body = text.startsWith('\ufeff') ? text : `\ufeff${text}`
-  const url = URL.createObjectURL(new Blob([body], { type: 'text/csv;charset=utf-8' }))
-  const a = document.createElement('a')
-  a.href = url
-  a.download = name
-  document.body.appendChild(a)
-  a.click()
-  a.remove()
-  setTimeout(() => URL.revokeObjectURL(url), 10_000)
+  saveBlob(new Blob([body], { type: 'text/csv;charset=utf-8' }), name)
   return name
 }

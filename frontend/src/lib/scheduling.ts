@@ -1,5 +1,6 @@
 /** Shapes and calls of the scheduling API (slots, holds, bookings). */
-import { api, request } from './api'
+import { api } from './api'
+import { download } from './download'
 import { formatDate, shanghaiToUtc } from './time'
 
 export interface SlotView {
@@ -59,16 +60,8 @@ export function reschedule(id: string, slotId: string, key: string): Promise<Boo
 }
 
 /** Download the booking's .ics with the bearer token (a plain link could not send it). */
-export async function downloadIcs(id: string): Promise<void> {
-  const text = await request<string>(`/bookings/${id}.ics`, { headers: { Accept: 'text/calendar' } })
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/calendar' }))
-  const a = document.createElement('a')
-  a.href = url
-  a.download = `booking-${id}.ics`
-  document.body.appendChild(a)
-  a.click()
-  a.remove()
-  setTimeout(() => URL.revokeObjectURL(url), 10_000)
+export function downloadIcs(id: string): Promise<void> {
+  return download(`/bookings/${id}.ics`, `booking-${id}.ics`, 'text/calendar')
 }
 
 // ------------------------------------------------------------------ waitlist (候补)

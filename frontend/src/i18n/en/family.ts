@@ -13,6 +13,7 @@ const family: typeof zh = {
     title: 'Family doctor',
     myContracts: 'My contracts',
     noContract: 'You have no family-doctor contract yet',
+    printContract: 'Print the contract',
     term: 'Term {start} to {end}',
     packages: 'Packages',
     team: '{name}: {contracted} of {capacity} residents contracted',

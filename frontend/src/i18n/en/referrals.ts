@@ -58,6 +58,7 @@ const referrals: typeof zh = {
     appointment: 'Appointment {at}',
     outcome: 'Outcome',
     history: 'History',
+    printSlip: 'Print the referral slip',
     noSlots: 'No free slots at the receiver soon',
     bookThis: 'Book this',
     outcomeSummary: 'Visit summary',

@@ -19,6 +19,7 @@ const family: DeepPartial<typeof zh> = {
     title: 'ᠭᠡᠷ ᠪᠦᠯᠢ ᠶᠢᠨ ᠡᠮᠴᠢ ᠶᠢᠨ ᠭᠡᠷ᠎ᠡ',
     myContracts: 'ᠮᠢᠨᠤ ᠭᠡᠷ᠎ᠡ',
     noContract: 'ᠲᠠ ᠭᠡᠷ ᠪᠦᠯᠢ ᠶᠢᠨ ᠡᠮᠴᠢ ᠲᠡᠢ ᠭᠡᠷ᠎ᠡ ᠪᠠᠶᠢᠭᠤᠯᠠᠭᠠ ᠦᠭᠡᠢ',
+    printContract: 'ᠭᠡᠷ᠎ᠡ ᠶᠢ ᠬᠡᠪᠯᠡᠬᠦ',
     term: 'ᠦᠵᠢᠯᠴᠢᠯᠭᠡ ᠶᠢᠨ ᠬᠤᠭᠤᠴᠠᠭ᠎ᠠ {start} ᠡᠴᠡ {end} ᠬᠦᠷᠲᠡᠯᠡ',
     packages: 'ᠦᠵᠢᠯᠴᠢᠯᠭᠡ ᠶᠢᠨ ᠪᠠᠭᠴ᠎ᠠ',
     nothing: 'ᠦᠭᠡᠢ',

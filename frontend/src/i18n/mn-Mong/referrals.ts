@@ -63,6 +63,7 @@ const referrals: DeepPartial<typeof zh> = {
     appointment: 'ᠦᠵᠡᠭᠦᠯᠬᠦ ᠴᠠᠭ {at}',
     outcome: 'ᠡᠮᠴᠢᠯᠭᠡᠨ ᠦ ᠦᠷ ᠳᠦᠩ',
     history: 'ᠶᠠᠪᠤᠴ᠎ᠠ',
+    printSlip: 'ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲᠡ ᠶᠢᠨ ᠪᠢᠴᠢᠭ ᠬᠡᠪᠯᠡᠬᠦ',
     outcomeSummary: 'ᠡᠮᠴᠢᠯᠭᠡᠨ ᠦ ᠲᠣᠪᠴᠢ',
     recommendations: 'ᠭᠡᠷ ᠪᠦᠯᠢ ᠶᠢᠨ ᠡᠮᠴᠢ ᠳᠦ ᠥᠭᠬᠦ ᠰᠠᠨᠠᠯ',
     why: 'ᠰᠢᠯᠲᠠᠭᠠᠨ',

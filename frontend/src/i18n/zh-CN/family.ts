@@ -11,6 +11,7 @@ export default {
     title: '家庭医生签约',
     myContracts: '我的签约',
     noContract: '您还没有签约家庭医生',
+    printContract: '打印签约协议',
     term: '服务期 {start} 至 {end}',
     packages: '服务包',
     team: '{name}：已签约 {contracted} / {capacity} 人',

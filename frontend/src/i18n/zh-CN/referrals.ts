@@ -56,6 +56,7 @@ export default {
     appointment: '就诊时间 {at}',
     outcome: '诊疗结果',
     history: '进展',
+    printSlip: '打印转诊单',
     noSlots: '接收机构近期没有可预约的号源',
     bookThis: '预约此号',
     outcomeSummary: '诊疗小结',
