@@ -87,11 +87,12 @@ def database_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def sqlite_demo() -> sqlite_runs.Built:
     """`make run`'s database, built once per run by the real command on a fresh SQLite
-    file: snapshots "migrated" (db upgrade), "accounts" (seed --demo --no-activity) and
-    "demo" (seed --demo: the month of activity added)."""
+    file: snapshots "migrated" (db upgrade), "accounts" (seed --demo --no-activity
+    --if-empty: run.sh's seeding of an empty database) and "demo" (seed --demo: the month of
+    activity added)."""
     steps = [
         ("migrated", ["db", "upgrade"]),
-        ("accounts", ["seed", "--demo", "--no-activity"]),
+        ("accounts", ["seed", "--demo", "--no-activity", "--if-empty"]),
         ("demo", ["seed", "--demo"]),
     ]
     return sqlite_runs.built("demo", sqlite_runs.development_env, steps)

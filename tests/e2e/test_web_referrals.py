@@ -79,7 +79,11 @@ def test_family_doctor_signs_refers_up_books_and_closes_the_loop(
     expect(rform.locator("#r-dxt")).to_have_value("特发性（原发性）高血压")
     shot(fd, "family_doctor-referral-form")
     rform.get_by_test_id("referral-submit").click()
-    item = fd.get_by_test_id("referrals").locator("li[data-status='requested']").first
+    # the newest open referral of this patient (other stories leave referrals of their own)
+    requested = fd.get_by_test_id("referrals").locator("li[data-status='requested']")
+    item = requested.filter(
+        has=fd.get_by_test_id("referral-patient").filter(has_text="巴特尔")
+    ).first
     item.wait_for()
     expect(item.get_by_test_id("events")).to_contain_text("提交")
     expect(item.get_by_test_id("referral-patient")).to_contain_text("巴特尔")  # name on the card
@@ -91,7 +95,12 @@ def test_family_doctor_signs_refers_up_books_and_closes_the_loop(
     cd.goto("/#/referrals")
     with cd.expect_response(lambda r: "role=received" in r.url):
         cd.get_by_test_id("side").select_option("received")
-    incoming = cd.get_by_test_id("referrals").locator("li[data-status='requested']").first
+    incoming = (
+        cd.get_by_test_id("referrals")
+        .locator("li[data-status='requested']")
+        .filter(has=cd.get_by_test_id("referral-patient").filter(has_text="巴特尔"))
+        .first
+    )
     incoming.wait_for()
     expect(incoming.get_by_test_id("referral-patient")).to_contain_text("巴特尔")
     _step(cd, incoming, "receive")
