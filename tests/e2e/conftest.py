@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,17 @@ class LiveServer:
             headers={"Authorization": f"Bearer {self.token(username)}"},
             timeout=30,
         )
+
+    @contextmanager
+    def language_restored(self, username: str) -> Iterator[None]:
+        """For a story that switches `username`'s language: the choice is kept on the account,
+        which the other stories share, so it is set back to Chinese afterwards."""
+        try:
+            yield
+        finally:
+            with self.api(username) as me:
+                r = me.put("/auth/me/language", json={"language": "zh-CN"})
+                assert r.status_code == 200, r.text
 
 
 @pytest.fixture(scope="session")

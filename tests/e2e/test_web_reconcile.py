@@ -83,6 +83,11 @@ def test_county_doctor_assigns_an_unmatched_study_and_sees_the_mismatch(
 
 
 def test_reconciliation_on_a_phone_in_english(new_page: Any, live_server: LiveServer) -> None:
+    with live_server.language_restored("county-doctor"):
+        _reconcile_on_a_phone_in_english(new_page, live_server)
+
+
+def _reconcile_on_a_phone_in_english(new_page: Any, live_server: LiveServer) -> None:
     paths = httpx.get(f"{live_server.url}/openapi.json").json()["paths"]
     assert "/api/v1/dicom/reconciliation" in paths, "the reconciliation API is missing"
     with live_server.api("county-doctor") as api:

@@ -194,7 +194,14 @@ def test_a_deep_link_survives_the_login(new_page: Any) -> None:
     assert "登录" in page.get_by_test_id("audit-table").inner_text()  # the login rows
 
 
-def test_wrong_password_is_refused_in_the_users_language(new_page: Any) -> None:
+def test_wrong_password_is_refused_in_the_users_language(
+    new_page: Any, live_server: LiveServer
+) -> None:
+    with live_server.language_restored("patient"):
+        _english_after_a_wrong_password(new_page)
+
+
+def _english_after_a_wrong_password(new_page: Any) -> None:
     page = new_page()
     page.goto("/#/login")
     page.locator("#login-username").fill("patient")

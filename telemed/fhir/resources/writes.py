@@ -177,45 +177,49 @@ def create_service_request(ctx: Context, body: Resource) -> tuple[Resource, bool
     if status not in ("draft", "active"):
         raise Invalid("status must be draft or active", field="status")
     data = _referral_create(body) if kind == "referral" else _consultation_create(body)
-    key_text = _idempotency_key(ctx)
-    key = None
-    if key_text:
-        key = idempotency.scoped_key(scope="fhir.ServiceRequest", user_id=ctx.user.id, key=key_text)
-        previous = idempotency.claim(session=ctx.session, key=key, payload=body, now=ctx.now)
-        if previous is not None:
-            return _view(previous.response["kind"], load(ctx, previous.response["id"], "x")), False
-    obj: Referral | Consultation
-    if isinstance(data, ReferralCreate):
-        obj = referral_service.create_referral(
-            session=ctx.session, data=data, by=ctx.user, now=ctx.now, settings=ctx.settings
-        )
-        if status == "active":
-            obj = referral_service.transition(
+
+    def work() -> Referral | Consultation:
+        if isinstance(data, ReferralCreate):
+            made = referral_service.create_referral(
+                session=ctx.session, data=data, by=ctx.user, now=ctx.now, settings=ctx.settings
+            )
+            if status != "active":
+                return made
+            return referral_service.transition(
                 session=ctx.session,
-                referral_id=obj.id,
+                referral_id=made.id,
                 action="submit",
                 by=ctx.user,
                 now=ctx.now,
                 settings=ctx.settings,
             )
-    else:
-        obj = consultation_service.create(session=ctx.session, by=ctx.user, data=data, now=ctx.now)
-        if status == "active":
-            obj = consultation_service.submit(
-                session=ctx.session,
-                consultation_id=obj.id,
-                by=ctx.user,
-                now=ctx.now,
-                settings=ctx.settings,
-            )
-    if key:
-        idempotency.store(
-            session=ctx.session,
-            key=key,
-            status_code=201,
-            response={"id": str(obj.id), "kind": kind},
+        drafted = consultation_service.create(
+            session=ctx.session, by=ctx.user, data=data, now=ctx.now
         )
-    return _view(kind, obj), True
+        if status != "active":
+            return drafted
+        return consultation_service.submit(
+            session=ctx.session,
+            consultation_id=drafted.id,
+            by=ctx.user,
+            now=ctx.now,
+            settings=ctx.settings,
+        )
+
+    out = idempotency.once(
+        session=ctx.session,
+        scope="fhir.ServiceRequest",
+        user_id=ctx.user.id,
+        key=_idempotency_key(ctx),
+        payload=body,
+        now=ctx.now,
+        status_code=201,
+        work=work,
+        dump=lambda obj: {"id": str(obj.id), "kind": kind},
+    )
+    if isinstance(out, idempotency.Replay):
+        return _view(out.response["kind"], load(ctx, out.response["id"], "x")), False
+    return _view(kind, out), True
 
 
 # ---------------------------------------------------------------- Task status
