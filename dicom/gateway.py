@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -24,18 +23,11 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     Verification,
 )
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from dicom import mwl
-from dicom.ingest import (
-    STATUS_OUT_OF_RESOURCES,
-    NotReceived,
-    Origin,
-    Rejected,
-    receive,
-    refuse_if_foreign,
-)
-from dicom.models import Study
+from dicom.ingest import NotReceived, Origin, Rejected, receive
+from dicom.owners import StudyOwners
 from dicom.spool import Spool
 from telemed.network import service as network_service
 
@@ -78,6 +70,7 @@ class StorageGateway:
         port: int = 11112,
         max_study_bytes: int = 2 * 1024**3,
         validate: bool = True,
+        owners: StudyOwners | None = None,
     ) -> None:
         self.spool = spool
         self.resolve_ae = resolve_ae
@@ -88,9 +81,8 @@ class StorageGateway:
         self.max_study_bytes = max_study_bytes
         self.validate = validate
         self._server: Any = None
-        # study UID -> (owning institution, bytes received so far)
-        self._studies: dict[str, tuple[uuid.UUID | None, int]] = {}
-        self._lock = threading.Lock()
+        # owner and size of each study, from the index once, then in memory
+        self.owners = owners or StudyOwners(engine)
         self.received = 0
         self.refused = 0  # associations
         self.refused_instances = 0
@@ -151,39 +143,6 @@ class StorageGateway:
         assoc.telemed_institution_id = found[0]
         assoc.telemed_calling_ae = calling
 
-    def _admit(self, study_uid: str, size: int, institution_id: uuid.UUID) -> None:
-        """Refuse (raise `Rejected`) a foreign study or one over the size limit.
-
-        The owner and size of a study are read once per gateway run and then tracked here;
-        the forwarder's ingest checks the owner again against the index.
-        """
-        with self._lock:
-            known = self._studies.get(study_uid)
-            if known is None:
-                exists, owner, current = False, None, 0
-                if self.engine is not None:
-                    with Session(self.engine) as session:
-                        row = session.execute(
-                            select(Study.source_institution_id, Study.size_bytes).where(
-                                Study.study_uid == study_uid
-                            )
-                        ).first()
-                    if row is not None:
-                        exists, owner, current = True, row[0], row[1] or 0
-                # A study first seen here belongs to the institution that sent it.
-                known = (owner if exists else institution_id, current)
-            owner, current = known
-            refuse_if_foreign(
-                study_uid=study_uid, exists=True, owner=owner, institution_id=institution_id
-            )
-            if current + size > self.max_study_bytes:
-                raise Rejected(
-                    "study_too_large",
-                    f"study {study_uid} would exceed the limit of {self.max_study_bytes} bytes",
-                    status=STATUS_OUT_OF_RESOURCES,
-                )
-            self._studies[study_uid] = (owner, current + size)
-
     def _on_store(self, event: Any) -> int:
         assoc = event.assoc
         data = bytes(event.encoded_dataset())  # fast path: no decode/re-encode
@@ -203,8 +162,8 @@ class StorageGateway:
                 study_uid=None
                 if self.validate
                 else str(getattr(event.dataset, "StudyInstanceUID", "") or ""),
-                admit=lambda study_uid, size: self._admit(
-                    study_uid, size, assoc.telemed_institution_id
+                admit=lambda study_uid, size: self.owners.admit(
+                    study_uid, assoc.telemed_institution_id, size, self.max_study_bytes
                 ),
             )
         except Rejected as exc:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from io import BytesIO
 from typing import Any, Protocol
@@ -389,11 +389,29 @@ def receive(
             raise
         except Exception as exc:  # the index is unreachable: a transient refusal
             raise NotReceived(f"study owner/size check failed: {exc}") from exc
+    meta = origin.meta()
+    if inspected is not None:  # the forwarder reads these instead of parsing again
+        data = inspected.data
+        meta["info"] = asdict(inspected.info)
     try:
-        name = spool.put(data, origin.meta(), hold=hold)
+        name = spool.put(data, meta, hold=hold)
     except OSError as exc:
         raise NotReceived(f"spool write failed: {exc}") from exc
     return Receipt(name=name, inspected=inspected)
+
+
+_INFO_FIELDS = frozenset(f.name for f in fields(service.InstanceInfo))
+
+
+def info_from_meta(meta: dict[str, Any], *, size: int) -> service.InstanceInfo | None:
+    """The header facts `receive` wrote beside a spooled instance (None if it did not)."""
+    raw = meta.get("info")
+    if not isinstance(raw, dict) or not _INFO_FIELDS.issuperset(raw):
+        return None
+    try:
+        return service.InstanceInfo(**{**raw, "size_bytes": size})
+    except TypeError:  # a field missing: inspect the file instead
+        return None
 
 
 def store_received(

@@ -140,8 +140,9 @@ def gateway(committed_engine, orthanc_archive, spool_dir):  # type: ignore[no-un
     Yields (gateway, forwarder). Index rows it commits are for studies with fresh UIDs;
     tests purge them with `tests.dicom.helpers.purge_studies`.
     """
+    from dicom.forwarder import Forwarder
     from dicom.gateway import StorageGateway, registry_resolver
-    from dicom.spool import Forwarder, Spool
+    from dicom.spool import Spool
 
     spool = Spool(spool_dir)
     forwarder = Forwarder(
