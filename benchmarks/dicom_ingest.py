@@ -101,6 +101,7 @@ def main() -> None:
     pg = pgserver.start(durable=True)
     orthanc = orthanc_support.start(always_allow_store=False)
     gw_proc: subprocess.Popen[bytes] | None = None
+    spy: subprocess.Popen[bytes] | None = None
     server = None
     try:
         url = pg.url_for("postgres")
@@ -150,6 +151,11 @@ def main() -> None:
             stderr=subprocess.STDOUT,
         )
         wait_port(gw_port, timeout=60)
+        if os.environ.get("BENCH_PYSPY"):  # e.g. /tmp/pyspy/bin/py-spy: profile the gateway
+            spy = subprocess.Popen(
+                [os.environ["BENCH_PYSPY"], "record", "--gil", "-p", str(gw_proc.pid), "-r", "250",
+                 "--format", "raw", "-o", str(ROOT / "gateway-profile.txt")],
+            )
 
         import uvicorn
 
@@ -250,6 +256,9 @@ def main() -> None:
         if server is not None:
             server.should_exit = True
         if gw_proc is not None:
+            if spy is not None:
+                spy.send_signal(2)
+                spy.wait(timeout=30)
             gw_proc.terminate()
             try:
                 gw_proc.wait(timeout=30)

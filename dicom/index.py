@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, text, update
 from sqlmodel import Session, col, select
 
 from dicom import worklist
@@ -170,13 +170,7 @@ def index_instances(
                 "created_at": now,
             },
         )
-    inserted = session.execute(
-        insert_for(session, Instance)
-        .values(list(rows.values()))
-        .on_conflict_do_nothing(index_elements=["sop_uid"])
-        .returning(Instance.sop_uid)
-    ).all()
-    new = {sop for (sop,) in inserted}
+    new = _insert_instances(session, list(rows.values()))
     for uid, study in found.items():
         won = [rows[sop] for sop in new if rows[sop]["study_uid"] == uid]
         if won:
@@ -186,6 +180,46 @@ def index_instances(
         for study in found.values():
             session.refresh(study)
     return found, new
+
+
+# One statement text for any number of rows on PostgreSQL: the rows go as one array per
+# column (adapted by psycopg in C), so the statement is parsed and planned once per process
+# instead of a new multi-row VALUES text per batch.
+_COLUMNS = {
+    "id": "uuid",
+    "sop_uid": "text",
+    "study_id": "uuid",
+    "study_uid": "text",
+    "series_uid": "text",
+    "sop_class_uid": "text",
+    "transfer_syntax_uid": "text",
+    "modality": "text",
+    "series_number": "int",
+    "instance_number": "int",
+    "size_bytes": "bigint",
+    "path": "text",
+    "created_at": "timestamptz",
+}
+_UNNEST_INSERT = text(  # built from the constants above only
+    f"INSERT INTO {Instance.__tablename__} ({', '.join(_COLUMNS)}) "  # noqa: S608
+    "SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _COLUMNS.items())
+    + ") ON CONFLICT (sop_uid) DO NOTHING RETURNING sop_uid"
+)
+
+
+def _insert_instances(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the rows that are new (the unique SOP Instance UID decides); their UIDs."""
+    if session.get_bind().dialect.name == "postgresql":
+        params = {name: [row[name] for row in rows] for name in _COLUMNS}
+        return {sop for (sop,) in session.execute(_UNNEST_INSERT, params)}
+    inserted = session.execute(
+        insert_for(session, Instance)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["sop_uid"])
+        .returning(Instance.sop_uid)
+    ).all()
+    return {sop for (sop,) in inserted}
 
 
 def _order_patient(order: WorklistItem | None) -> uuid.UUID | None:
