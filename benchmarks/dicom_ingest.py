@@ -17,8 +17,9 @@ gateway`, as deployed) with its forwarder into that Orthanc. It generates a fres
   them all. The API is polled only after the last ack, so it takes no CPU from the round.
 
 Printed per round and as medians: instances/s of both, their ratio, the gateway process's
-CPU seconds per instance (its /proc utime+stime over the round), and the time from the last
-ack to the study visible. The settings and the load average are printed with the figures.
+CPU seconds per instance (/proc utime+stime, children included, over the round), and the
+time from the last ack to the study visible. The settings and the load average are printed
+with the figures.
 """
 
 from __future__ import annotations
@@ -66,9 +67,13 @@ def storescu(files: list[Path], port: int, called: str) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads) in seconds."""
+    """utime + stime of a process (all its threads) and its children, in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    total = (int(fields[11]) + int(fields[12])) / TICK
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += cpu_seconds(int(child))
+    return total
 
 
 def study_uid_of(files: list[Path]) -> str:
@@ -153,8 +158,19 @@ def main() -> None:
         wait_port(gw_port, timeout=60)
         if os.environ.get("BENCH_PYSPY"):  # e.g. /tmp/pyspy/bin/py-spy: profile the gateway
             spy = subprocess.Popen(
-                [os.environ["BENCH_PYSPY"], "record", "--gil", "-p", str(gw_proc.pid), "-r", "250",
-                 "--format", "raw", "-o", str(ROOT / "gateway-profile.txt")],
+                [
+                    os.environ["BENCH_PYSPY"],
+                    "record",
+                    "--gil",
+                    "-p",
+                    str(gw_proc.pid),
+                    "-r",
+                    "250",
+                    "--format",
+                    "raw",
+                    "-o",
+                    str(ROOT / "gateway-profile.txt"),
+                ],
             )
 
         import uvicorn

@@ -193,10 +193,6 @@ def gateway(
     from dicom.runtime import start_gateway
     from telemed.core.settings import get_settings
 
-    import os as _os
-    import sys as _sys
-
-    _sys.setswitchinterval(float(_os.environ.get("GW_SW", "0.005")))
     settings = get_settings()
     running = start_gateway(settings, port=port)
     typer.echo(
