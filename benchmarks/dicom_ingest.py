@@ -169,7 +169,7 @@ def main() -> None:
                     "--format",
                     "raw",
                     "-o",
-                    str(ROOT / "gateway-profile.txt"),
+                    os.environ.get("BENCH_PYSPY_OUT", "/tmp/gateway-profile.txt"),
                 ],
             )
 
