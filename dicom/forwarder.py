@@ -81,6 +81,8 @@ class Forwarder:
         self.spool = spool
         self.archive = archive
         self.engine = engine
+        # The size limit is admitted where instances are received (gateway, STOW-RS); the
+        # forwarder keeps it for its callers only.
         self.max_study_bytes = max_study_bytes
         self.workers = workers
         self.backoff = backoff

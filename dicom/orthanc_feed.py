@@ -10,6 +10,7 @@ after it has stored the instance, so there is no spool on this path.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import uuid
 from pathlib import Path
@@ -122,8 +123,10 @@ class ChangeFeed:
             self._index_page(new)
         if changes:
             self.seq = int(changes[-1]["Seq"])
-        if self.state_file is not None:
-            self.state_file.write_text(str(self.seq))
+        if self.state_file is not None:  # atomically: a reader never sees it half written
+            tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+            tmp.write_text(str(self.seq))
+            os.replace(tmp, self.state_file)
         return not body.get("Done", True)
 
     def _describe(self, ids: list[str]) -> list[dict[str, Any]]:
