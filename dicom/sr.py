@@ -78,9 +78,10 @@ class Observer:
     title_meaning: str | None = None
 
     def person_name(self) -> str:
-        """As a DICOM PN: a Chinese name is one family+given string (its ideographic form
-        would need a component split we do not know); no `^` inside it."""
-        return self.name.replace("^", " ").strip()[:64] or "UNKNOWN"
+        """As a DICOM PN: a Chinese name is one family+given string (a component split we
+        do not know), so it is one component with the trailing `^` PS3.5 6.2.1 allows."""
+        name = self.name.replace("^", " ").strip()[:63] or "UNKNOWN"
+        return name + "^"  # one component on purpose: the whole name as the family name
 
     def context(self) -> hd.sr.ObserverContext:
         role = None
