@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+import uuid
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -13,14 +14,15 @@ import highdicom as hd
 import pydicom
 from sqlmodel import Session, select
 
-from dicom import opinion_sr
+from dicom import opinion_sr, outbound
 from dicom.models import OutboundJob
 from telemed.core.settings import get_settings
 from telemed.identity.models import Patient, User
 from telemed.network.models import DicomAE
 from tests.consultations.conftest import CONSENT
+from tests.dicom.helpers import dcmtk
 from tests.dicom.test_outbound import CountyPACS
-from tests.dicom.test_reading_sr import _stow, _user
+from tests.dicom.test_reading_sr import _link, _outsider, _stow, _user
 from tests.support.dicom_files import ct_series
 from tests.support.ports import free_port, wait_port
 
@@ -69,7 +71,7 @@ def test_signed_opinion_reaches_the_county_pacs_as_sr(  # type: ignore[no-untype
     out = tmp_path / "pacs"
     out.mkdir()
     scp = subprocess.Popen(
-        ["storescp", "-aet", "COUNTY_PACS_SR", "-od", str(out), "+xa", str(port)],
+        [dcmtk("storescp"), "-aet", "COUNTY_PACS_SR", "-od", str(out), "+xa", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -87,9 +89,25 @@ def test_signed_opinion_reaches_the_county_pacs_as_sr(  # type: ignore[no-untype
         session.commit()
         datasets = ct_series(2, patient_name="BATEER", patient_id="SR-MRN-1")
         bateer = session.execute(select(Patient).where(Patient.name == "巴特尔")).scalars().first()
-        _stow(client, login("county-doctor"), datasets, patient_id=str(bateer.id))  # type: ignore[union-attr]
+        cd = login("county-doctor")
+        _stow(client, cd, datasets, patient_id=str(bateer.id))  # type: ignore[union-attr]
         study_uid = str(datasets[0].StudyInstanceUID)
         cid = _signed_consultation(session, client, login, study_uid)
+
+        # the request's studies carry the header's patient beside the request's patient
+        linked = _ok(client.get(f"/api/v1/consultations/{cid}/studies", headers=cd))
+        assert linked[0]["dicom"]["patient_name"] == "BATEER"
+        assert linked[0]["mismatches"] == ["name"] and linked[0]["demographics_mismatch"]
+        # the viewer's context: the request the reader takes part in, with its question
+        ctx = _ok(client.get(f"/api/v1/studies/{study_uid}/context", headers=login("specialist2")))
+        assert [(c["id"], c["question"]) for c in ctx["consultations"]] == [
+            (cid, "请协助明确结节性质")
+        ]
+        assert ctx["consultations"][0]["link"] == f"/#/consultations/{cid}"
+        outsider = login(_outsider(session).username)
+        assert (
+            client.get(f"/api/v1/studies/{study_uid}/context", headers=outsider).status_code == 404
+        )
 
         job = session.exec(
             select(OutboundJob).where(
@@ -184,9 +202,106 @@ def test_priors_merge_ours_and_the_county_pacs(  # type: ignore[no-untyped-def]
         assert county["at_county_pacs"] and not county["in_archive"]
         assert county["instance_count"] is None
         assert [p["study_date"] for p in r["items"]] == ["2025-03-01", "2024-01-05"]
+        # a reader who sees only the current study (through its link) is not shown ours
+        target, spec = uuid.uuid4(), _user(session, "specialist2")
+        link_participants[target] = {spec.id}
+        _link(session, uid, target, _user(session, "county-doctor"))
+        session.commit()
+        r = _ok(client.get(f"/api/v1/studies/{uid}/priors", headers=login("specialist2")))
+        hidden = {p["study_uid"]: p for p in r["items"]}[str(ours_too[0].StudyInstanceUID)]
+        assert not hidden["in_archive"] and hidden["instance_count"] is None
     finally:
         pacs.stop()
     # the PACS gone: our studies are still listed
     r = _ok(client.get(f"/api/v1/studies/{uid}/priors", headers=cd))
     assert r["county_pacs"] == "unavailable"
     assert [p["study_uid"] for p in r["items"]] == [str(ours_too[0].StudyInstanceUID)]
+
+
+def test_the_opinion_job_starts_after_the_commit(committed_engine, tmp_path, demo_user) -> None:  # type: ignore[no-untyped-def]
+    """In the app (a session on the engine) the job runs once the signing has committed."""
+    from sqlalchemy import delete
+
+    from dicom import service
+    from dicom.archive import LocalArchive, set_archive
+    from dicom.models import StudyLink
+    from telemed.core import clock
+    from tests.dicom.helpers import purge_studies
+    from tests.support.dicom_files import to_bytes
+
+    archive = LocalArchive(tmp_path / "archive")
+    datasets = ct_series(1, patient_id="AFTER-1")
+    ds = datasets[0]
+    archive.store(to_bytes(ds))
+    county = demo_user("county-doctor").institution_id
+    signer = demo_user("specialist2")
+    uid = str(ds.StudyInstanceUID)
+    set_archive(archive)
+    job_id = None
+    try:
+        with Session(committed_engine) as s:
+            study, _ = service.index_instance(
+                session=s,
+                info=service.InstanceInfo(
+                    study_uid=uid,
+                    series_uid=str(ds.SeriesInstanceUID),
+                    sop_uid=str(ds.SOPInstanceUID),
+                    sop_class_uid=str(ds.SOPClassUID),
+                    transfer_syntax_uid=str(ds.file_meta.TransferSyntaxUID),
+                    size_bytes=1000,
+                    modality="CT",
+                ),
+                institution_id=county,
+                source_ae=None,
+                source="stow",
+                now=clock.now(),
+            )
+            consultation_id = uuid.uuid4()
+            s.add(
+                StudyLink(
+                    study_id=study.id,
+                    study_uid=uid,
+                    target_type="consultation",
+                    target_id=consultation_id,
+                    linked_by_id=signer.id,
+                    created_at=clock.now(),
+                )
+            )
+            s.flush()
+            opinion = opinion_sr.SignedOpinion(
+                opinion_id=uuid.uuid4(),
+                consultation_id=consultation_id,
+                version=1,
+                signer_name=signer.full_name,
+                signer_title=None,
+                signer_title_meaning=None,
+                signer_organization="省医院",
+                signed_at=clock.now(),
+                findings="",
+                impression="未见异常",
+                recommendations="",
+                icd10=[("Z00.0", "一般医学检查")],
+                requesting_institution_id=uuid.uuid4(),  # a hospital with no PACS
+            )
+            (job,) = opinion_sr.opinion_signed(
+                session=s,
+                opinion=opinion,
+                by_id=signer.id,
+                settings=get_settings(),
+                now=clock.now(),
+            )
+            job_id = job.id
+            assert job.status == "queued"
+            s.commit()
+        done = outbound.wait_job(committed_engine, job_id, timeout=60)
+        assert done.status == "done", done.error
+        assert done.result["stored"] and done.result["sent"] == 0
+        assert done.result["reason"] == "no county PACS registered"
+        assert archive.has_instance(done.result["sr_sop_instance_uid"])
+    finally:
+        set_archive(None)
+        purge_studies(committed_engine, uid)
+        if job_id is not None:
+            with Session(committed_engine) as s:
+                s.execute(delete(OutboundJob).where(OutboundJob.id == job_id))  # type: ignore[arg-type]
+                s.commit()
