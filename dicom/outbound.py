@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from io import BytesIO
 from typing import Any
@@ -72,7 +72,7 @@ def send_study(
 
 def send_datasets(
     *,
-    datasets: list[Dataset],
+    datasets: Sequence[Dataset],
     ae: DicomAE,
     calling_ae: str,
     progress: Callable[[int, int], None],

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from dicom import outbound
 from dicom.index import parse_date
@@ -42,16 +43,17 @@ def county_pacs(session: Session, study: Study) -> DicomAE:
     return pacs
 
 
-def _same_patient(study: Study) -> object:
-    by_dicom_id = (
-        (Study.dicom_patient_id == study.dicom_patient_id)
-        & (Study.source_institution_id == study.source_institution_id)
-        if study.dicom_patient_id
-        else None
-    )
-    conds = [c for c in (by_dicom_id,) if c is not None]
+def _same_patient(study: Study) -> Any:
+    """SQL: the same patient as `study` (ours when matched; else the same DICOM PatientID
+    from the same sending institution)."""
+    conds: list[Any] = []
+    if study.dicom_patient_id:
+        conds.append(
+            (col(Study.dicom_patient_id) == study.dicom_patient_id)
+            & (col(Study.source_institution_id) == study.source_institution_id)
+        )
     if study.patient_id is not None:
-        conds.append(Study.patient_id == study.patient_id)
+        conds.append(col(Study.patient_id) == study.patient_id)
     return or_(*conds) if conds else None
 
 
