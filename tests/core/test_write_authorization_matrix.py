@@ -325,7 +325,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
             reference_type="consultation",
             reference_id=_id("c"),
         ),
-        {"owner": 422, "participant": 422, "other_doctor": N, "patient": X, "other_patient": N},
+        {"owner": OK, "participant": OK, "other_doctor": N, "patient": X, "other_patient": N},
     ),
     ("POST", "/api/v1/bookings/{booking_id}/cancel"): Entry(
         S,
