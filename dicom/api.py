@@ -14,11 +14,11 @@ from sqlmodel import Session, select
 
 from dicom import api_reading, deid, deid_pixels, jobs, outbound, priors, service, worklist
 from dicom.archive import ArchiveDep, ArchiveError, ArchiveUnavailable
-from dicom.models import JobKind, OutboundJob, Study, StudyLink
+from dicom.demographics import dicom_demographics
+from dicom.models import JobKind, OutboundJob, StudyLink
 from dicom.schemas import (
     AssignmentCheck,
     DeidentifyRequest,
-    DicomDemographics,
     EchoResult,
     JobPublic,
     PatientDemographics,
@@ -311,15 +311,6 @@ def deidentify_study(
 # ---------------------------------------------------------------- worklist, reconciliation
 
 
-def _demographics(study: Study) -> DicomDemographics:
-    return DicomDemographics(
-        patient_name=study.patient_name,
-        patient_sex=study.patient_sex,
-        patient_birth_date=study.patient_birth_date,
-        dicom_patient_id=study.dicom_patient_id,
-    )
-
-
 @router.get("/dicom/worklist", response_model=list[WorklistItemPublic])
 def hospital_worklist(
     session: SessionDep,
@@ -369,7 +360,7 @@ def reconciliation_list(
             session=session, user=user, study=study, what="reconciliation-list", now=now, ip=ip
         )
     items = [
-        UnmatchedStudy(study=service.summary_of(session, s), dicom=_demographics(s))
+        UnmatchedStudy(study=service.summary_of(session, s), dicom=dicom_demographics(s))
         for s in studies
     ]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
@@ -400,7 +391,7 @@ def reconciliation_compare(
     )
     return AssignmentCheck(
         study_uid=study.study_uid,
-        dicom=_demographics(study),
+        dicom=dicom_demographics(study),
         patient=PatientDemographics(
             id=patient.id, name=patient.name, sex=patient.sex, birth_date=patient.birth_date
         ),

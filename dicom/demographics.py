@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dicom.index import parse_date
 from dicom.models import Study
+from dicom.schemas import DicomDemographics
 from telemed.identity.models import Patient
 
 
@@ -31,3 +32,13 @@ def demographic_mismatches(study: Study, patient: Patient) -> list[str]:
     if parse_date(study.patient_birth_date) != patient.birth_date:
         out.append("birth_date")
     return out
+
+
+def dicom_demographics(study: Study) -> DicomDemographics:
+    """The patient as the study's DICOM header names them."""
+    return DicomDemographics(
+        patient_name=study.patient_name,
+        patient_sex=study.patient_sex,
+        patient_birth_date=study.patient_birth_date,
+        dicom_patient_id=study.dicom_patient_id,
+    )

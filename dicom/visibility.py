@@ -20,9 +20,9 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from dicom.demographics import demographic_mismatches
+from dicom.demographics import demographic_mismatches, dicom_demographics
 from dicom.models import LinkTarget, Study, StudyLink
-from dicom.schemas import DicomDemographics, PatientDemographics, StudyDemographics, StudySummary
+from dicom.schemas import PatientDemographics, StudyDemographics, StudySummary
 from telemed.core import audit
 from telemed.identity.models import Patient, Role, User
 from telemed.identity.permissions import is_staff
@@ -176,12 +176,7 @@ def demographics_against(
         return None
     mismatches = demographic_mismatches(study, patient)
     return StudyDemographics(
-        dicom=DicomDemographics(
-            patient_name=study.patient_name,
-            patient_sex=study.patient_sex,
-            patient_birth_date=study.patient_birth_date,
-            dicom_patient_id=study.dicom_patient_id,
-        ),
+        dicom=dicom_demographics(study),
         mismatches=mismatches,
         demographics_mismatch=bool(mismatches),
     )

@@ -224,7 +224,6 @@ def test_the_opinion_job_starts_after_the_commit(committed_engine, tmp_path, dem
 
     from dicom import service
     from dicom.archive import LocalArchive, set_archive
-    from dicom.models import StudyLink
     from telemed.core import clock
     from tests.dicom.helpers import purge_studies
     from tests.support.dicom_files import to_bytes
@@ -240,7 +239,7 @@ def test_the_opinion_job_starts_after_the_commit(committed_engine, tmp_path, dem
     job_id = None
     try:
         with Session(committed_engine) as s:
-            study, _ = service.index_instance(
+            service.index_instance(
                 session=s,
                 info=service.InstanceInfo(
                     study_uid=uid,
@@ -257,17 +256,7 @@ def test_the_opinion_job_starts_after_the_commit(committed_engine, tmp_path, dem
                 now=clock.now(),
             )
             consultation_id = uuid.uuid4()
-            s.add(
-                StudyLink(
-                    study_id=study.id,
-                    study_uid=uid,
-                    target_type="consultation",
-                    target_id=consultation_id,
-                    linked_by_id=signer.id,
-                    created_at=clock.now(),
-                )
-            )
-            s.flush()
+            _link(s, uid, consultation_id, signer)
             opinion = opinion_sr.SignedOpinion(
                 opinion_id=uuid.uuid4(),
                 consultation_id=consultation_id,

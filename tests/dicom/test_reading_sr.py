@@ -11,34 +11,18 @@ from typing import Any
 import highdicom as hd
 import pydicom
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from dicom.models import Instance, StudyLink
 from telemed.core import clock
-from telemed.identity.models import Patient, Role, User
-from telemed.network.models import Institution
-from telemed.network.seed import DEMO_COUNTY_CODE
+from telemed.identity.models import Patient, User
+from tests.core.test_audit_coverage import _outsider
 from tests.dicom.conftest import multipart_related
 from tests.support.dicom_files import ct_series, to_bytes
 
 
 def _user(session: Session, username: str) -> User:
     return session.execute(select(User).where(User.username == username)).scalar_one()
-
-
-def _outsider(session: Session) -> User:
-    """A county doctor of a hospital in another county: takes part in nothing here."""
-    return session.execute(
-        select(User)
-        .join(Institution, col(Institution.id) == col(User.institution_id))
-        .where(
-            Institution.tier == "county",
-            Institution.county_code != DEMO_COUNTY_CODE,
-            User.role == Role.COUNTY_DOCTOR,
-        )
-        .order_by(col(User.username))
-        .limit(1)
-    ).scalar_one()
 
 
 def _stow(client: Any, headers: dict[str, str], datasets: list[Any], **params: str) -> None:
