@@ -133,7 +133,7 @@ def find_studies(
                         "patient_id": str(ident.get("PatientID", "")),
                         "patient_name": str(ident.get("PatientName", "")),
                         "study_date": str(ident.get("StudyDate", "")),
-                        "modalities": str(ident.get("ModalitiesInStudy", "")),
+                        "modalities": _values(ident.get("ModalitiesInStudy", "")),
                         "description": str(ident.get("StudyDescription", "")),
                         "body_part": str(ident.get("BodyPartExamined", "")),
                     }
@@ -141,6 +141,16 @@ def find_studies(
     finally:
         assoc.release()
     return out
+
+
+def _values(value: object) -> str:
+    """A multi-valued answer (ModalitiesInStudy `CT\\SR`) as DICOM writes it, `\\`-joined."""
+    if isinstance(value, str):
+        return value
+    try:
+        return "\\".join(str(v) for v in value)  # type: ignore[attr-defined]
+    except TypeError:
+        return str(value or "")
 
 
 def move_study(*, ae: DicomAE, calling_ae: str, study_uid: str, destination: str) -> dict[str, Any]:

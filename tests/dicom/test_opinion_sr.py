@@ -164,7 +164,7 @@ class EveryStudyPACS(CountyPACS):
             r.PatientID = ds.PatientID
             r.PatientName = ds.PatientName
             r.StudyDate = ds.StudyDate
-            r.ModalitiesInStudy = ds.Modality
+            r.ModalitiesInStudy = [ds.Modality, "SR"]  # multi-valued, as PACS answer
             r.StudyDescription = "CT CHEST"
             yield 0xFF00, r
 
@@ -201,6 +201,7 @@ def test_priors_merge_ours_and_the_county_pacs(  # type: ignore[no-untyped-def]
         county = by_uid[str(county_only[0].StudyInstanceUID)]
         assert county["at_county_pacs"] and not county["in_archive"]
         assert county["instance_count"] is None
+        assert (county["modalities"], county["description"]) == ("CT\\SR", "CT CHEST")
         assert [p["study_date"] for p in r["items"]] == ["2025-03-01", "2024-01-05"]
         # a reader who sees only the current study (through its link) is not shown ours
         target, spec = uuid.uuid4(), _user(session, "specialist2")
