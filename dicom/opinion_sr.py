@@ -61,11 +61,12 @@ class SignedOpinion:
     recommendations: str
     icd10: list[tuple[str, str]]  # (code, meaning)
     requesting_institution_id: uuid.UUID
+    supersedes_id: uuid.UUID | None = None  # the opinion version this one corrects
 
     def params(self) -> dict[str, Any]:
         out = asdict(self)
-        for k in ("opinion_id", "consultation_id", "requesting_institution_id"):
-            out[k] = str(out[k])
+        for k in ("opinion_id", "consultation_id", "requesting_institution_id", "supersedes_id"):
+            out[k] = str(out[k]) if out[k] is not None else None
         out["signed_at"] = self.signed_at.isoformat()
         out["icd10"] = [list(c) for c in self.icd10]
         return out
@@ -80,6 +81,7 @@ class SignedOpinion:
                 "requesting_institution_id": uuid.UUID(p["requesting_institution_id"]),
                 "signed_at": datetime.fromisoformat(p["signed_at"]),
                 "icd10": [tuple(c) for c in p["icd10"]],
+                "supersedes_id": uuid.UUID(p["supersedes_id"]) if p.get("supersedes_id") else None,
             }
         )
 
@@ -92,8 +94,21 @@ class SignedOpinion:
         )
 
 
-def sop_uid_of(opinion: SignedOpinion, study_uid: str) -> str:
-    return sr.uid_from(uuid.uuid5(opinion.opinion_id, study_uid))
+def sop_uid_of(opinion_id: uuid.UUID, study_uid: str) -> str:
+    """The SR of one opinion version in one study (the same on every run)."""
+    return sr.uid_from(uuid.uuid5(opinion_id, study_uid))
+
+
+def _predecessor(opinion: SignedOpinion, study_uid: str) -> list[Dataset] | None:
+    """The SR of the version a correction supersedes (PS3.3 C.17.2.3)."""
+    if opinion.supersedes_id is None:
+        return None
+    ds = Dataset()
+    ds.SOPClassUID = sr.COMPREHENSIVE_SR
+    ds.SOPInstanceUID = sop_uid_of(opinion.supersedes_id, study_uid)
+    ds.StudyInstanceUID = study_uid
+    ds.SeriesInstanceUID = sr.series_uid(study_uid, "opinion")
+    return [ds]
 
 
 def build(opinion: SignedOpinion, evidence: list[Dataset], study_uid: str) -> Dataset:
@@ -136,7 +151,7 @@ def build(opinion: SignedOpinion, evidence: list[Dataset], study_uid: str) -> Da
         content=root,
         series_instance_uid=sr.series_uid(study_uid, "opinion"),
         series_number=sr.SERIES["opinion"],
-        sop_instance_uid=sop_uid_of(opinion, study_uid),
+        sop_instance_uid=sop_uid_of(opinion.opinion_id, study_uid),
         instance_number=opinion.version,
         manufacturer=sr.MANUFACTURER,
         institution_name=opinion.signer_organization[:64] or None,
@@ -145,6 +160,7 @@ def build(opinion: SignedOpinion, evidence: list[Dataset], study_uid: str) -> Da
         is_verified=True,
         verifying_observer_name=observer.person_name(),
         verifying_organization=opinion.signer_organization[:64] or "unknown",
+        previous_versions=_predecessor(opinion, study_uid),
         specific_character_set="ISO_IR 192",
     )
     doc.SeriesDescription = sr.SERIES_DESCRIPTION["opinion"]
@@ -229,6 +245,7 @@ def on_opinion_signed(
         recommendations=opinion.recommendations,
         icd10=icd,
         requesting_institution_id=consultation.requesting_institution_id,
+        supersedes_id=opinion.supersedes_id,
     )
     return opinion_signed(
         session=session, opinion=signed, by_id=signer.id, settings=settings, now=now
