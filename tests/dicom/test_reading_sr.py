@@ -230,3 +230,25 @@ def test_viewer_context_and_demographics_beside_ours(  # type: ignore[no-untyped
         ).status_code
         == 404
     )
+
+
+def test_measurements_while_the_archive_is_down_are_503(  # type: ignore[no-untyped-def]
+    read_case, client, login, any_archive
+) -> None:
+    from dicom.archive import OrthancArchive, set_archive
+    from tests.support.ports import free_port
+
+    datasets = read_case
+    url = f"/api/v1/studies/{datasets[0].StudyInstanceUID}/measurements"
+    spec = login("specialist2")
+    assert client.post(url, json=_body(datasets), headers=spec).status_code == 201
+    set_archive(OrthancArchive(f"http://127.0.0.1:{free_port()}", timeout=5))
+    try:
+        for r in (
+            client.post(url, json=_body(datasets), headers=spec),
+            client.get(url, headers=spec),
+        ):
+            assert r.status_code == 503 and r.json()["code"] == "unavailable", r.text
+            assert r.headers["Retry-After"] == "10"
+    finally:
+        set_archive(any_archive)
