@@ -1,5 +1,6 @@
 """The viewer's context of a study: its summary and the requests it is linked to that the
-caller takes part in (each request's domain describes its own: `register_link_context`)."""
+caller takes part in (each request's domain describes its own: `register_link_context`),
+and a study's DICOM demographics against a request's patient."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from dicom.demographics import demographic_mismatches, dicom_demographics
 from dicom.models import LinkTarget, Study, StudyLink
 from dicom.reading_schemas import LinkedConsultation, ViewerContext
-from dicom.visibility import summary_of
-from telemed.identity.models import User
+from dicom.schemas import StudyDemographics
+from dicom.visibility import study_by_uid, summary_of
+from telemed.identity.models import Patient, User
 
 # (session, user, target_id) -> the request as the viewer shows it, or None when the user
 # takes no part in it. Keys of the dict: id, question, state, service_class, patient_id, link.
@@ -39,3 +42,19 @@ def of(*, session: Session, user: User, study: Study) -> ViewerContext:
         if shown is not None:
             consultations.append(LinkedConsultation(**shown))
     return ViewerContext(study=summary_of(session, study), consultations=consultations)
+
+
+def demographics_against(
+    *, session: Session, study_uid: str, patient_id: uuid.UUID
+) -> StudyDemographics | None:
+    """The study's DICOM demographics against one of our patients (a request's patient)."""
+    study = study_by_uid(session, study_uid)
+    patient = session.get(Patient, patient_id)
+    if study is None or patient is None:
+        return None
+    mismatches = demographic_mismatches(study, patient)
+    return StudyDemographics(
+        dicom=dicom_demographics(study),
+        mismatches=mismatches,
+        demographics_mismatch=bool(mismatches),
+    )

@@ -13,7 +13,7 @@ The rules live in small modules, re-exported here:
 from __future__ import annotations
 
 from dicom import policy, worklist
-from dicom.context import register_link_context
+from dicom.context import demographics_against, register_link_context
 from dicom.index import InstanceInfo, Received, index_instance, index_instances, instances_of
 from dicom.links import link_study, links_for, studies_for, unlink_study
 from dicom.orders import TargetAttach, register_target_attach
@@ -27,7 +27,6 @@ from dicom.visibility import (
     LINK_ACCESS,
     LinkAccess,
     can_see_study,
-    demographics_against,
     get_visible_study,
     list_studies,
     record_access,

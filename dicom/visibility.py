@@ -20,9 +20,9 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from dicom.demographics import demographic_mismatches, dicom_demographics
+from dicom.demographics import demographic_mismatches
 from dicom.models import LinkTarget, Study, StudyLink
-from dicom.schemas import PatientDemographics, StudyDemographics, StudySummary
+from dicom.schemas import PatientDemographics, StudySummary
 from telemed.core import audit
 from telemed.identity.models import Patient, Role, User
 from telemed.identity.permissions import is_staff
@@ -161,22 +161,6 @@ def summary_of(session: Session, study: Study) -> StudySummary:
         )
         if patient is not None
         else None,
-        mismatches=mismatches,
-        demographics_mismatch=bool(mismatches),
-    )
-
-
-def demographics_against(
-    *, session: Session, study_uid: str, patient_id: uuid.UUID
-) -> StudyDemographics | None:
-    """The study's DICOM demographics against one of our patients (a request's patient)."""
-    study = study_by_uid(session, study_uid)
-    patient = session.get(Patient, patient_id)
-    if study is None or patient is None:
-        return None
-    mismatches = demographic_mismatches(study, patient)
-    return StudyDemographics(
-        dicom=dicom_demographics(study),
         mismatches=mismatches,
         demographics_mismatch=bool(mismatches),
     )
