@@ -12,13 +12,13 @@ import pydicom
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Path, Query, Response
 from sqlmodel import Session, select
 
-from dicom import deid, deid_pixels, jobs, outbound, service, worklist
+from dicom import api_reading, deid, deid_pixels, jobs, outbound, priors, service, worklist
 from dicom.archive import ArchiveDep, ArchiveError, ArchiveUnavailable
-from dicom.models import JobKind, OutboundJob, Study, StudyLink
+from dicom.demographics import dicom_demographics
+from dicom.models import JobKind, OutboundJob, StudyLink
 from dicom.schemas import (
     AssignmentCheck,
     DeidentifyRequest,
-    DicomDemographics,
     EchoResult,
     JobPublic,
     PatientDemographics,
@@ -35,7 +35,7 @@ from dicom.schemas import (
 from telemed.core import audit
 from telemed.core.db import get_engine, get_or_404
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
-from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from telemed.core.errors import Forbidden, Invalid, NotFound, Unavailable
 from telemed.core.pagination import Page, PageDep
 from telemed.core.settings import Settings, get_settings
 from telemed.identity.deps import ClientIP, CurrentUser, StaffUser
@@ -230,42 +230,6 @@ def get_job(job_id: uuid.UUID, session: SessionDep, user: StaffUser) -> JobPubli
     return _job_public(job)
 
 
-def _county_pacs(session: Session, study: Study) -> DicomAE:
-    pacs = session.exec(
-        select(DicomAE).where(
-            DicomAE.institution_id == study.source_institution_id, DicomAE.kind == "pacs"
-        )
-    ).first()
-    if pacs is None or not pacs.host:
-        raise Conflict(
-            "the sending institution has no PACS registered for queries", code="no_county_pacs"
-        )
-    return pacs
-
-
-@router.get("/studies/{study_uid}/priors")
-def find_priors(
-    study_uid: UIDPath,
-    session: SessionDep,
-    user: StaffUser,
-    settings: SettingsDep,
-    now: NowDep,
-    ip: ClientIP,
-) -> list[dict[str, str]]:
-    """Prior studies of the same patient at the county PACS (C-FIND)."""
-    study = service.get_visible_study(session=session, user=user, study_uid=study_uid)
-    pacs = _county_pacs(session, study)
-    if not study.dicom_patient_id:
-        raise Invalid("the study has no Patient ID to query with", field="study_uid")
-    service.record_access(
-        session=session, user=user, study=study, what="priors-find", now=now, ip=ip
-    )
-    found = outbound.find_studies(
-        ae=pacs, calling_ae=settings.dicom.ae_title, patient_id=study.dicom_patient_id
-    )
-    return [f for f in found if f["study_uid"] != study_uid]
-
-
 @router.post(
     "/studies/{study_uid}/priors/{prior_uid}/retrieve", response_model=JobPublic, status_code=202
 )
@@ -280,7 +244,7 @@ def retrieve_prior(
 ) -> JobPublic:
     """C-MOVE a prior from the county PACS to our gateway; it joins the study's links."""
     study = service.get_visible_study(session=session, user=user, study_uid=study_uid)
-    pacs = _county_pacs(session, study)
+    pacs = priors.county_pacs(session, study)
     job = outbound.new_job(
         session=session,
         kind=JobKind.RETRIEVE,
@@ -347,15 +311,6 @@ def deidentify_study(
 # ---------------------------------------------------------------- worklist, reconciliation
 
 
-def _demographics(study: Study) -> DicomDemographics:
-    return DicomDemographics(
-        patient_name=study.patient_name,
-        patient_sex=study.patient_sex,
-        patient_birth_date=study.patient_birth_date,
-        dicom_patient_id=study.dicom_patient_id,
-    )
-
-
 @router.get("/dicom/worklist", response_model=list[WorklistItemPublic])
 def hospital_worklist(
     session: SessionDep,
@@ -405,7 +360,7 @@ def reconciliation_list(
             session=session, user=user, study=study, what="reconciliation-list", now=now, ip=ip
         )
     items = [
-        UnmatchedStudy(study=service.summary_of(session, s), dicom=_demographics(s))
+        UnmatchedStudy(study=service.summary_of(session, s), dicom=dicom_demographics(s))
         for s in studies
     ]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
@@ -436,7 +391,7 @@ def reconciliation_compare(
     )
     return AssignmentCheck(
         study_uid=study.study_uid,
-        dicom=_demographics(study),
+        dicom=dicom_demographics(study),
         patient=PatientDemographics(
             id=patient.id, name=patient.name, sex=patient.sex, birth_date=patient.birth_date
         ),
@@ -465,3 +420,6 @@ def reconciliation_assign(
         ip=ip,
     )
     return StudyAssigned(study=service.summary_of(session, study), mismatches=mismatches)
+
+
+router.include_router(api_reading.router)

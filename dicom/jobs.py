@@ -25,7 +25,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from dicom import deid, deid_pixels, job_states, outbound, policy
+from dicom import deid, deid_pixels, job_states, opinion_sr, outbound, policy
 from dicom.archive import get_archive
 from dicom.ingest import ingest
 from dicom.models import JobKind, OutboundJob, Study, StudyLink
@@ -48,6 +48,7 @@ def work_for(job: OutboundJob, settings: Settings) -> Work:
         JobKind.SEND: _send,
         JobKind.RETRIEVE: _retrieve,
         JobKind.DEIDENTIFY: _deidentify,
+        JobKind.OPINION_SR: lambda _job, s: opinion_sr.work_for(s),
     }
     return builders[job.kind](job, settings)
 

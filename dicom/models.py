@@ -110,6 +110,7 @@ class JobKind(StrEnum):
     SEND = "send"  # C-STORE a study to a registered PACS
     RETRIEVE = "retrieve"  # C-MOVE priors from a county PACS
     DEIDENTIFY = "deidentify"
+    OPINION_SR = "opinion_sr"  # the signed opinion as SR: into the study, to the county PACS
 
 
 class JobStatus(StrEnum):

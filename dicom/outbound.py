@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from io import BytesIO
 from typing import Any
@@ -35,6 +35,7 @@ from telemed.core import clock
 from telemed.network.models import DicomAE
 
 log = logging.getLogger("telemed.dicom.outbound")
+Work = Callable[[Session, OutboundJob], dict[str, Any]]
 _ = (PatientRootQueryRetrieveInformationModelFind, PatientRootQueryRetrieveInformationModelMove)
 
 
@@ -66,6 +67,18 @@ def send_study(
 ) -> dict[str, Any]:
     """C-STORE every instance of a study to `ae`; returns counts and failures."""
     instances = [pydicom.dcmread(BytesIO(b)) for b in archive.study_instances(study_uid)]
+    return send_datasets(datasets=instances, ae=ae, calling_ae=calling_ae, progress=progress)
+
+
+def send_datasets(
+    *,
+    datasets: Sequence[Dataset],
+    ae: DicomAE,
+    calling_ae: str,
+    progress: Callable[[int, int], None],
+) -> dict[str, Any]:
+    """C-STORE the instances to `ae` over one association; returns counts and failures."""
+    instances = datasets
     local = AE(ae_title=calling_ae)
     local.network_timeout = local.dimse_timeout = 60
     pairs = sorted({(str(ds.SOPClassUID), str(ds.file_meta.TransferSyntaxUID)) for ds in instances})
@@ -106,6 +119,7 @@ def find_studies(
     query.StudyDate = ""
     query.ModalitiesInStudy = ""
     query.StudyDescription = ""
+    query.BodyPartExamined = ""  # a series attribute: answered by PACS that keep it per study
     assoc = local.associate(ae.host, ae.port, ae_title=ae.ae_title)
     if not assoc.is_established:
         raise ConnectionError(f"association with {ae.ae_title}@{ae.host}:{ae.port} failed")
@@ -119,12 +133,24 @@ def find_studies(
                         "patient_id": str(ident.get("PatientID", "")),
                         "patient_name": str(ident.get("PatientName", "")),
                         "study_date": str(ident.get("StudyDate", "")),
-                        "modalities": str(ident.get("ModalitiesInStudy", "")),
+                        "modalities": _values(ident.get("ModalitiesInStudy", "")),
+                        "description": str(ident.get("StudyDescription", "")),
+                        "body_part": str(ident.get("BodyPartExamined", "")),
                     }
                 )
     finally:
         assoc.release()
     return out
+
+
+def _values(value: object) -> str:
+    """A multi-valued answer (ModalitiesInStudy `CT\\SR`) as DICOM writes it, `\\`-joined."""
+    if isinstance(value, str):
+        return value
+    try:
+        return "\\".join(str(v) for v in value)  # type: ignore[attr-defined]
+    except TypeError:
+        return str(value or "")
 
 
 def move_study(*, ae: DicomAE, calling_ae: str, study_uid: str, destination: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from dicom.index import parse_date
+from dicom.demographics import demographic_mismatches
 from dicom.models import Study
 from dicom.orders import attach
 from dicom.visibility import newest_first, record_access, study_by_uid
@@ -46,31 +46,6 @@ def _unmatched_study(session: Session, user: User, study_uid: str) -> Study:
         ident=study_uid,
         reason="reconciles a study another institution sent",
     )
-
-
-def _name_forms(pn: str) -> set[str]:
-    """A DICOM person name's component groups (alphabetic=ideographic=phonetic), normalized."""
-    forms = set()
-    for group in pn.split("="):
-        norm = "".join(group.replace("^", " ").split()).casefold()
-        if norm:
-            forms.add(norm)
-    return forms
-
-
-_SEX = {"M": "male", "F": "female"}
-
-
-def demographic_mismatches(study: Study, patient: Patient) -> list[str]:
-    """Which of name, sex, birth date the DICOM header and our patient disagree on."""
-    out = []
-    if "".join(patient.name.split()).casefold() not in _name_forms(study.patient_name):
-        out.append("name")
-    if _SEX.get(study.patient_sex.strip().upper()) != patient.sex:
-        out.append("sex")
-    if parse_date(study.patient_birth_date) != patient.birth_date:
-        out.append("birth_date")
-    return out
 
 
 def compare_for_assignment(

@@ -17,6 +17,13 @@ UIDPath = Annotated[
 ]
 
 
+class PatientDemographics(BaseModel):
+    id: uuid.UUID
+    name: str
+    sex: str
+    birth_date: date
+
+
 class StudySummary(BaseModel):
     """A study as listed to a user: patient, modality, date, counts, size, origin."""
 
@@ -36,6 +43,12 @@ class StudySummary(BaseModel):
     source_ae: str | None
     source: str
     created_at: datetime
+    # The DICOM header's patient (raw values) beside ours, and what disagrees.
+    patient_sex: str = ""
+    patient_birth_date: str = ""
+    patient: PatientDemographics | None = None
+    mismatches: list[str] = Field(default_factory=list)
+    demographics_mismatch: bool = False
 
 
 class StudyLinkCreate(BaseModel):
@@ -134,18 +147,19 @@ class DicomDemographics(BaseModel):
     dicom_patient_id: str
 
 
+class StudyDemographics(BaseModel):
+    """A study's DICOM demographics compared with one of our patients (a request's)."""
+
+    dicom: DicomDemographics
+    mismatches: list[str]
+    demographics_mismatch: bool
+
+
 class UnmatchedStudy(BaseModel):
     """A study of the caller's hospital that no order matched: waiting for reconciliation."""
 
     study: StudySummary
     dicom: DicomDemographics
-
-
-class PatientDemographics(BaseModel):
-    id: uuid.UUID
-    name: str
-    sex: str
-    birth_date: date
 
 
 class AssignmentCheck(BaseModel):

@@ -13,6 +13,7 @@ The rules live in small modules, re-exported here:
 from __future__ import annotations
 
 from dicom import policy, worklist
+from dicom.context import demographics_against, register_link_context
 from dicom.index import InstanceInfo, Received, index_instance, index_instances, instances_of
 from dicom.links import link_study, links_for, studies_for, unlink_study
 from dicom.orders import TargetAttach, register_target_attach
@@ -36,6 +37,8 @@ from dicom.visibility import (
 )
 
 __all__ = [
+    "demographics_against",
+    "register_link_context",
     "TargetAttach",
     "assign_study",
     "cancel_orders",

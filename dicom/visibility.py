@@ -20,10 +20,11 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from dicom.demographics import demographic_mismatches
 from dicom.models import LinkTarget, Study, StudyLink
-from dicom.schemas import StudySummary
+from dicom.schemas import PatientDemographics, StudySummary
 from telemed.core import audit
-from telemed.identity.models import Role, User
+from telemed.identity.models import Patient, Role, User
 from telemed.identity.permissions import is_staff
 from telemed.network.models import Institution
 
@@ -134,6 +135,8 @@ def summary_of(session: Session, study: Study) -> StudySummary:
         if study.source_institution_id
         else None
     )
+    patient = session.get(Patient, study.patient_id) if study.patient_id else None
+    mismatches = demographic_mismatches(study, patient) if patient is not None else []
     return StudySummary(
         study_uid=study.study_uid,
         patient_name=study.patient_name,
@@ -151,6 +154,15 @@ def summary_of(session: Session, study: Study) -> StudySummary:
         source_ae=study.source_ae,
         source=study.source,
         created_at=study.created_at,
+        patient_sex=study.patient_sex,
+        patient_birth_date=study.patient_birth_date,
+        patient=PatientDemographics(
+            id=patient.id, name=patient.name, sex=patient.sex, birth_date=patient.birth_date
+        )
+        if patient is not None
+        else None,
+        mismatches=mismatches,
+        demographics_mismatch=bool(mismatches),
     )
 
 

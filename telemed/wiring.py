@@ -16,8 +16,10 @@ the CLI (gateway, worker, seed) and tests calling services directly see the same
 
 from __future__ import annotations
 
+from dicom import opinion_sr
 from referrals import service as referrals_service
 from telemed.consultations import hooks as consultation_hooks
+from telemed.consultations import service as consultations_service
 from telemed.fhir import hooks as fhir_hooks
 
 __all__ = ["wire"]
@@ -28,3 +30,5 @@ def wire() -> None:
     referrals_service.register_hooks()
     consultation_hooks.register_hooks()
     fhir_hooks.register_hooks()
+    # imaging: a signed opinion becomes a DICOM SR in its studies, sent to the county PACS
+    consultations_service.register_on_signed(opinion_sr.on_opinion_signed)

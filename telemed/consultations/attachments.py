@@ -181,7 +181,23 @@ def studies(*, session: Session, consultation_id: uuid.UUID) -> list[StudyPublic
     links = dicom_service.links_for(
         session=session, target_type="consultation", target_id=consultation_id
     )
-    return [_study_public(link) for link in links]
+    c = session.get(Consultation, consultation_id)
+    out = []
+    for link in links:
+        row = _study_public(link)
+        check = (
+            dicom_service.demographics_against(
+                session=session, study_uid=link.study_uid, patient_id=c.patient_id
+            )
+            if c is not None
+            else None
+        )
+        if check is not None:
+            row.dicom = check.dicom.model_dump()
+            row.mismatches = check.mismatches
+            row.demographics_mismatch = check.demographics_mismatch
+        out.append(row)
+    return out
 
 
 def imaging_orders(*, session: Session, consultation_id: uuid.UUID) -> list[ImagingOrderPublic]:

@@ -4,10 +4,17 @@ study matched to a consultation's worklist order is attached to it."""
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+from sqlmodel import Session
+
 from dicom import service as dicom_service
 from scheduling import service as scheduling_service
 from telemed.consultations import policy
+from telemed.consultations.models import Consultation
 from telemed.consultations.service import attach_matched_study
+from telemed.identity.models import User
 from telemed.identity.permissions import register_participation
 
 __all__ = ["register_hooks"]
@@ -20,3 +27,21 @@ def register_hooks() -> None:
     dicom_service.register_link_target("consultation", policy.study_link_access)
     scheduling_service.register_booking_reference("consultation", policy.booking_reference_access)
     dicom_service.register_target_attach("consultation", attach_matched_study)
+    dicom_service.register_link_context("consultation", viewer_context)
+
+
+def viewer_context(
+    session: Session, user: User, consultation_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """A linked request as the image viewer shows it, to those who read the request."""
+    c = session.get(Consultation, consultation_id)
+    if c is None or not policy.can_read(user, c):
+        return None
+    return {
+        "id": c.id,
+        "question": c.question,
+        "state": c.state,
+        "service_class": c.service_class,
+        "patient_id": c.patient_id,
+        "link": f"/#/consultations/{c.id}",
+    }

@@ -4,6 +4,7 @@ as new signed versions, and verification against the published key."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -17,6 +18,24 @@ from telemed.core import audit
 from telemed.core.errors import Conflict, NotFound
 from telemed.core.settings import Settings
 from telemed.identity.models import User
+
+# Called in the signing transaction after an opinion (or a correction) is signed, with
+# keyword arguments session, consultation, opinion, signer, settings, now (registered by
+# `telemed.wiring`: imaging writes the opinion as DICOM SR into the linked studies).
+OnSigned = Callable[..., object]
+ON_SIGNED: list[OnSigned] = []
+
+
+def register_on_signed(fn: OnSigned) -> None:
+    if fn not in ON_SIGNED:
+        ON_SIGNED.append(fn)
+
+
+def _signed(
+    session: Session, c: Consultation, op: Opinion, by: User, now: datetime, settings: Settings
+) -> None:
+    for fn in ON_SIGNED:
+        fn(session=session, consultation=c, opinion=op, signer=by, settings=settings, now=now)
 
 
 def _opinions(session: Session, consultation_id: uuid.UUID) -> list[Opinion]:
@@ -95,6 +114,7 @@ def sign(
     c.reported_at = now
     transition(session, c, "report", by=by, now=now, data={"opinion_version": op.version})
     notify(session, {c.requesting_doctor_id}, c, "reported", now)
+    _signed(session, c, op, by, now, settings)
     return op
 
 
@@ -139,6 +159,7 @@ def correct(
     record(session, by, "amend", c, now=now, detail={"version": op.version})
     notify(session, {c.requesting_doctor_id}, c, "amended", now)
     session.flush()
+    _signed(session, c, op, by, now, settings)
     return op
 
 

@@ -209,6 +209,10 @@ class StudyPublic(BaseModel):
     study_uid: str
     linked_by_id: uuid.UUID
     linked_at: datetime
+    # The study's DICOM patient beside the request's (dicom.service.demographics_against).
+    dicom: dict[str, str] | None = None
+    mismatches: list[str] = Field(default_factory=list)
+    demographics_mismatch: bool = False
 
 
 class ImagingOrderPublic(BaseModel):

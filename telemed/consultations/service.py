@@ -42,6 +42,7 @@ from telemed.consultations.opinions import (
     keys_of,
     opinion_for,
     opinion_versions,
+    register_on_signed,
     save_draft,
     sign,
     verify,
@@ -66,6 +67,7 @@ from telemed.core.pagination import PageParams, paginate
 from telemed.identity.models import Role, User
 
 __all__ = [
+    "register_on_signed",
     "TITLE_RANK",
     "accept",
     "acknowledge",

@@ -26,6 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from dicom.models import Instance
 from referrals import service as referrals_service
 from referrals.family import contracts
 from telemed.consultations.models import Payment
@@ -166,6 +167,8 @@ PATIENT_READS: dict[str, Read] = {
     "/api/v1/studies/{study_uid}": Read("county-doctor"),
     "/api/v1/studies/{study_uid}/links": Read("county-doctor"),
     "/api/v1/studies/{study_uid}/priors": Read("county-doctor"),
+    "/api/v1/studies/{study_uid}/measurements": Read("county-doctor"),
+    "/api/v1/studies/{study_uid}/context": Read("county-doctor"),
     "/api/v1/dicom/worklist": Read("county-doctor"),
     "/api/v1/dicom/reconciliation": Read("county-doctor", patient=None),
     "/api/v1/dicom/reconciliation/{study_uid}/compare": Read(
@@ -257,6 +260,7 @@ WRITES: dict[str, str] = {
     "POST /api/v1/waitlist": "create waitlist",
     "POST /api/v1/waitlist/{entry_id}/cancel": "leave waitlist",
     "POST /api/v1/studies/{study_uid}/links": "link study",
+    "POST /api/v1/studies/{study_uid}/measurements": "create study (what=measurements)",
     "POST /api/v1/dicom/reconciliation/{study_uid}/assign": "update study (reconcile)",
     f"POST {_FAMILY}/contracts": "sign contract",
     **{
@@ -836,6 +840,28 @@ def _walk_writes(
         201,
         target_type="consultation",
         target_id=w["live_consultation_id"],
+    )
+    image = (
+        session.execute(
+            select(Instance).where(Instance.study_uid == w["study_uid"], Instance.modality == "CT")
+        )
+        .scalars()
+        .first()
+    )
+    assert image is not None
+    post(
+        f"/api/v1/studies/{w['study_uid']}/measurements",
+        spec2,
+        201,
+        measurements=[
+            {
+                "kind": "length",
+                "series_uid": image.series_uid,
+                "sop_instance_uid": image.sop_uid,
+                "points": [[1.5, 1.5], [5.5, 5.5]],
+                "value": 5.6,
+            }
+        ],
     )
     post(
         f"/api/v1/dicom/reconciliation/{w['unmatched_uid']}/assign",

@@ -140,6 +140,14 @@ MATRIX: dict[tuple[str, str], Entry] = {
         _raw("/api/v1/studies/{study}/priors/1.2.826.0.1.3680043.8.498.1/retrieve"),
         {"owner": 409, "participant": 409, "other_doctor": N, "patient": X, "other_patient": X},
     ),
+    ("POST", "/api/v1/studies/{study_uid}/measurements"): Entry(
+        D,
+        _at(
+            "/api/v1/studies/{study}/measurements",
+            key_images=[{"series_uid": "1.2.3", "sop_instance_uid": "1.2.3.4"}],
+        ),
+        {"owner": 422, "participant": 422, "other_doctor": N, "patient": X, "other_patient": N},
+    ),
     ("POST", "/api/v1/studies/{study_uid}/deidentify"): Entry(
         D,
         _raw("/api/v1/studies/{study}/deidentify"),
