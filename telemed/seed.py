@@ -135,7 +135,14 @@ def _seed_accounts(session: Session, settings: Settings, net: DemoNetwork) -> di
     )
     # the demo's named readers of remote pathology and ECG (docs/consultations.md, Demo readers)
     user("pathologist", Role.SPECIALIST, "周病理", regional, "pathology", Title.CHIEF)
-    user("ecg-reader", Role.SPECIALIST, "吴心电", regional, "electrophysiology", Title.ASSOCIATE_CHIEF)
+    user(
+        "ecg-reader",
+        Role.SPECIALIST,
+        "吴心电",
+        regional,
+        "electrophysiology",
+        Title.ASSOCIATE_CHIEF,
+    )
     user("patient", Role.PATIENT, "巴特尔", None, patient_id=patient.id, phone=patient.phone)
 
     session.add(
