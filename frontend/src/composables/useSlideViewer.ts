@@ -113,6 +113,10 @@ export function useSlideViewer(
     v.addHandler('open', () => {
       measure()
       drawMarks()
+      // every tile the view needs is drawn (tests and the benchmark wait for it)
+      v.world.getItemAt(0)?.addHandler('fully-loaded-change', (e: { fullyLoaded: boolean }) => {
+        if (host.value) host.value.dataset.fullyLoaded = String(e.fullyLoaded)
+      })
     })
     v.addHandler('canvas-click', (e) => {
       if (tool.value !== 'point' || !opts.editable.value || !e.quick) return
@@ -161,6 +165,9 @@ export function useSlideViewer(
       loadTilesWithAjax: true,
       ajaxHeaders: { Accept: 'image/jpeg', ...(session.token ? { Authorization: `Bearer ${session.token}` } : {}) },
       maxZoomPixelRatio: 2,
+      // a level is fetched once its pixels fill 0.9 screen pixels (OSD's default 0.5 would
+      // fetch the base level at 20x, where the 20x level already shows every screen pixel)
+      minPixelRatio: 0.9,
       visibilityRatio: 0.5,
       animationTime: 0.6,
       immediateRender: false,
