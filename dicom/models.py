@@ -110,6 +110,7 @@ class JobKind(StrEnum):
     SEND = "send"  # C-STORE a study to a registered PACS
     RETRIEVE = "retrieve"  # C-MOVE priors from a county PACS
     DEIDENTIFY = "deidentify"
+    CONVERT_SLIDE = "convert_slide"  # a vendor slide file to VL Whole Slide Microscopy
 
 
 class JobStatus(StrEnum):

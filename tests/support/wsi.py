@@ -206,3 +206,41 @@ def to_bytes(ds: Dataset) -> bytes:
     buf = BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()
+
+
+def write_svs(path: object, width: int = 4096, height: int = 3072, seed: int = 19) -> None:
+    """An Aperio SVS as scanners write it (tifffile): the tiled JPEG base level at 0.25 um
+    (40x), a stripped thumbnail, and 4x and 16x levels, with the Aperio descriptions."""
+    import numpy as np
+    import tifffile
+
+    base = _section(width, height, seed)
+    head = "Aperio Image Library v12.0.15 \r\n"
+    first = f"{head}{width}x{height} [0,0 {width}x{height}] (256x256) JPEG/RGB Q=80"
+    tiled = {"tile": (256, 256), "compression": "jpeg", "compressionargs": {"level": 80}}
+    with tifffile.TiffWriter(path) as tif:
+        tif.write(
+            np.asarray(base),
+            photometric="rgb",
+            metadata=None,
+            **tiled,
+            description=f"{first}|AppMag = 40|MPP = 0.2500|Filename = synthetic",
+        )
+        thumb = base.resize((width // 8, height // 8))
+        tif.write(
+            np.asarray(thumb),
+            photometric="rgb",
+            compression="jpeg",
+            rowsperstrip=16,
+            metadata=None,
+            description=f"{head}{width}x{height} -> {thumb.width}x{thumb.height} - ",
+        )
+        for f in (4, 16):
+            lv = base.resize((width // f, height // f), Image.Resampling.BOX)
+            tif.write(
+                np.asarray(lv),
+                photometric="rgb",
+                metadata=None,
+                **tiled,
+                description=f"{head}{width}x{height} -> {lv.width}x{lv.height} - ",
+            )
