@@ -37,6 +37,9 @@ def test_every_regional_and_league_hospital_has_its_readers_with_reading_slots(
             col(User.specialty_code).in_(["pathology", "electrophysiology"]),
         )
     ).all()
+    # 16 regional hospitals x 2 (less the two named readers) + 12 league pathologists
+    assert sum(u.username.startswith("reader-") for u in readers) == 42
+    assert {"pathologist", "ecg-reader"} <= {u.username for u in readers}
     staffed = {(u.institution_id, u.specialty_code) for u in readers}
     for inst in hospitals:
         assert (inst.id, "electrophysiology") in staffed, inst.name_zh
