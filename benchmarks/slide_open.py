@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ import httpx  # noqa: E402
 
 from benchmarks._scheduling_harness import database  # noqa: E402
 from tests.support.uvicorn import serve  # noqa: E402
-from tests.support.wsi import slide_levels, slide_pyramid, to_bytes  # noqa: E402
+from tests.support.wsi import slide_levels, slide_pyramid, stow_slide  # noqa: E402
 
 CHROMIUM = os.environ.get("TELEMED_CHROMIUM", "/usr/bin/chromium")
 LOADED = "document.querySelector('[data-testid=slide-canvas]')?.dataset.fullyLoaded"
@@ -115,30 +114,6 @@ class Link:
 
     def close(self) -> None:
         self.context.close()
-
-
-def _stow(base: str, token: str, slide: list[Any]) -> None:
-    boundary = uuid.uuid4().hex
-    body = (
-        b"".join(
-            f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
-            + to_bytes(d)
-            + b"\r\n"
-            for d in slide
-        )
-        + f"--{boundary}--\r\n".encode()
-    )
-    r = httpx.post(
-        f"{base}/dicom-web/studies",
-        content=body,
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
-            "Accept": "application/dicom+json",
-        },
-        timeout=600,
-    )
-    r.raise_for_status()
 
 
 def baseline(
@@ -235,7 +210,7 @@ def main() -> None:
                 data={"username": "county-doctor", "password": "telemed-demo"},
                 timeout=60,
             ).json()["access_token"]
-            _stow(base, token, slide)
+            stow_slide(base, token, slide)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(
                     executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]

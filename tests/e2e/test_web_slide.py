@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections import Counter
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.e2e.conftest import LiveServer, login, shot
-from tests.support.wsi import slide_pyramid, to_bytes
+from tests.support.wsi import slide_pyramid, stow_slide
 
 pytestmark = pytest.mark.e2e
 FRAME = re.compile(r"/instances/([0-9.]+)/frames/(\d+)/rendered")
@@ -22,27 +20,7 @@ FRAME = re.compile(r"/instances/([0-9.]+)/frames/(\d+)/rendered")
 
 def _stow(live_server: LiveServer, username: str) -> list[Any]:
     slide = slide_pyramid(patient_name="E2E^SLIDE")
-    boundary = uuid.uuid4().hex
-    body = (
-        b"".join(
-            f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
-            + to_bytes(d)
-            + b"\r\n"
-            for d in slide
-        )
-        + f"--{boundary}--\r\n".encode()
-    )
-    r = httpx.post(
-        f"{live_server.url}/dicom-web/studies",
-        content=body,
-        headers={
-            "Authorization": f"Bearer {live_server.token(username)}",
-            "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
-            "Accept": "application/dicom+json",
-        },
-        timeout=120,
-    )
-    assert r.status_code in (200, 202), r.text
+    stow_slide(live_server.url, live_server.token(username), slide)
     return slide
 
 

@@ -244,3 +244,32 @@ def write_svs(path: object, width: int = 4096, height: int = 3072, seed: int = 1
                 **tiled,
                 description=f"{head}{width}x{height} -> {lv.width}x{lv.height} - ",
             )
+
+
+def stow_slide(base_url: str, token: str, datasets: list[Dataset], timeout: float = 600) -> None:
+    """STOW-RS the slide's instances to a served app as the token's user."""
+    import uuid
+
+    import httpx
+
+    boundary = uuid.uuid4().hex
+    body = (
+        b"".join(
+            f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+            + to_bytes(d)
+            + b"\r\n"
+            for d in datasets
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
+    r = httpx.post(
+        f"{base_url}/dicom-web/studies",
+        content=body,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+            "Accept": "application/dicom+json",
+        },
+        timeout=timeout,
+    )
+    assert r.status_code in (200, 202), r.text
