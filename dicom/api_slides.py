@@ -38,7 +38,7 @@ def upload_slide(
     accession: Annotated[str, Form(max_length=16)] = "",
 ) -> JobPublic:
     """Convert a vendor slide to DICOM VL Whole Slide Microscopy in the background; the job
-    (`GET /api/v1/jobs/{id}`) names the new study when done."""
+    (`GET /api/v1/dicom/jobs/{id}`) names the new study when done."""
     patient = require_patient_read(session, user, patient_id) if patient_id else None
     suffix = slides.check_upload(file.filename or "", file.file.read(4))
     file.file.seek(0)

@@ -27,6 +27,12 @@ const pathology: typeof zh = {
     readOnly: 'The opinion is signed: the annotations cannot change',
     point: 'Point ({x}, {y})',
     rect: 'Rectangle ({x}, {y}) {w} × {h}',
+    uploadTitle: 'Upload a pathology slide (SVS, NDPI, TIFF)',
+    uploadPick: 'Choose a slide file',
+    uploadHint: 'The scanner\'s slide file is converted to a DICOM whole-slide image on the server; the label image (with the patient\'s name) is not kept.',
+    converting: 'Converting…',
+    converted: 'Converted: view the slide',
+    convertFailed: 'The conversion failed: {error}',
     help: 'Wheel or +/− zooms, drag pans; with the point or rectangle tool, click or drag on the slide to annotate. Coordinates are pixels of the highest-resolution level.',
   },
 }

@@ -25,6 +25,12 @@ const pathology = {
     readOnly: '意见已签名，标注不可更改',
     point: '点 ({x}, {y})',
     rect: '矩形 ({x}, {y}) {w} × {h}',
+    uploadTitle: '上传病理切片（SVS、NDPI、TIFF）',
+    uploadPick: '选择切片文件',
+    uploadHint: '扫描仪的切片文件在服务器上转换为 DICOM 全切片图像；标签图像（含患者姓名）不保存。',
+    converting: '正在转换…',
+    converted: '转换完成，浏览切片',
+    convertFailed: '转换失败：{error}',
     help: '滚轮或 +/− 缩放，拖动平移；选择点或矩形工具后在切片上点击或拖动以标注。坐标为最高分辨率层的像素。',
   },
 }
