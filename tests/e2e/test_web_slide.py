@@ -193,3 +193,25 @@ def test_a_pathologist_marks_the_slide_and_the_marks_are_signed_with_the_opinion
         county.goto(f"/#/slide/{study}?consultation={c['id']}")
         county.get_by_test_id(f"slide-annotation-{rect['id']}").wait_for()
         assert county.get_by_test_id("slide-tool-point").count() == 0  # read-only
+
+
+def test_a_county_doctor_uploads_an_svs_and_opens_the_converted_slide(
+    new_page: Any, live_server: LiveServer, tmp_path: Any
+) -> None:
+    pytest.importorskip("wsidicomizer")
+    from tests.support.wsi import write_svs
+
+    svs = tmp_path / "S26-00020.svs"
+    write_svs(svs, width=2048, height=1536)
+    page = new_page()
+    login(page, "county-doctor")
+    page.goto("/#/studies")
+    page.get_by_test_id("slide-upload").locator("xpath=..").locator("summary").click()
+    page.get_by_test_id("slide-upload-file").set_input_files(str(svs))
+    status = page.get_by_test_id("slide-upload-status")
+    status.get_by_role("link").wait_for(timeout=180_000)  # the conversion job ran
+    status.get_by_role("link").click()
+    page.get_by_test_id("slide-canvas").wait_for()
+    _settled(page)
+    levels = page.get_by_test_id("slide-levels").inner_text()
+    assert "2048" in levels and "1536" in levels, levels
