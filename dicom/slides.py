@@ -2,7 +2,8 @@
 Slide Microscopy by `wsidicomizer` (docs/imaging.md, Pathology), as an imaging job.
 
 The upload is kept under the spool directory (`slides/<job id>`) until its job has run; the
-job converts it (tiles copied as they are where the source allows, no re-encoding), gives
+job converts it in a child process (`dicom.slide_convert`; tiles copied as they are where
+the source allows, no re-encoding), gives
 every instance the patient and accession number the uploader named, and stores each one
 through `dicom.ingest.ingest` (owner and size checks, archive, index) under the uploader's
 institution. Label and overview images are left out: a slide label carries the patient's
@@ -11,13 +12,15 @@ name in the picture, which no header rule can remove.
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
-from pydicom.dataset import Dataset
 from sqlmodel import Session
 
 from dicom.archive import get_archive
@@ -30,6 +33,7 @@ from telemed.core.settings import Settings
 # TIFF (II*\0, MM\0*) and BigTIFF (II+\0, MM\0+) headers: SVS, NDPI and Philips TIFF are TIFFs
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 SUFFIXES = (".svs", ".tif", ".tiff", ".ndpi")
+CONVERT_TIMEOUT = 3600  # seconds; a large slide on a loaded machine
 
 
 def upload_dir(settings: Settings) -> Path:
@@ -57,33 +61,27 @@ def keep_upload(settings: Settings, job_id: uuid.UUID, suffix: str, source: Path
     return target
 
 
-def _identity(params: dict[str, Any]) -> Dataset:
-    ds = Dataset()
-    ds.SpecificCharacterSet = "ISO_IR 192"  # UTF-8: patients' names are Chinese or Mongolian
-    ds.PatientName = params.get("patient_name") or ""
-    ds.PatientID = params.get("patient_mrn") or ""
-    ds.AccessionNumber = params.get("accession") or ""
-    return ds
-
-
 def convert_into_archive(
     *, session: Session, job: OutboundJob, settings: Settings
 ) -> dict[str, Any]:
     """Convert the job's upload and store every instance; the upload is removed when done."""
-    from wsidicomizer import WsiDicomizer  # heavy (zarr, tifffile …): only in the job
-
     source = Path(job.params["path"])
     institution = job.params.get("institution_id")
     patient = job.params.get("patient_id")
+    identity = {k: job.params.get(k, "") for k in ("patient_name", "patient_mrn", "accession")}
     with tempfile.TemporaryDirectory(prefix="slide-") as out:
-        files = WsiDicomizer.convert(
-            source,
-            out,
-            include_label=False,
-            include_overview=False,
-            metadata_post_processor=_identity(job.params),
-            workers=1,  # the job shares the server's cores
+        # a process of its own: see dicom/slide_convert.py
+        done = subprocess.run(
+            [sys.executable, "-m", "dicom.slide_convert", str(source), out, json.dumps(identity)],
+            capture_output=True,
+            text=True,
+            timeout=CONVERT_TIMEOUT,
+            cwd=Path(__file__).resolve().parent.parent,
         )
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise RuntimeError(f"the converter failed: {last}"[:400])
+        files = [line for line in done.stdout.splitlines() if line.strip()]
         studies: set[str] = set()
         for name in sorted(files):
             stored = ingest(

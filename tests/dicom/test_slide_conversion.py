@@ -3,6 +3,7 @@ through ingest as VL Whole Slide Microscopy, and read tile by tile through /dico
 
 from __future__ import annotations
 
+import importlib.util
 from io import BytesIO
 from pathlib import Path
 
@@ -16,7 +17,10 @@ from dicom.archive import LocalArchive, set_archive
 from dicom.models import JobKind, OutboundJob, Study
 from tests.support.wsi import VL_WSI, write_svs
 
-pytest.importorskip("wsidicomizer", reason="wsidicomizer converts vendor slides")
+# found, not imported: importing it switches pydicom's behaviour for the whole process
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("wsidicomizer") is None, reason="wsidicomizer converts slides"
+)
 
 
 @pytest.fixture
@@ -91,6 +95,25 @@ def test_an_uploaded_svs_is_converted_into_a_slide_of_the_patient(
         assert client.get(url + "/frames/1", headers=login("specialist2")).status_code == 404
     finally:
         set_archive(None)
+
+
+def test_the_conversion_leaves_pydicom_of_the_server_as_it_was(tmp_path: Path, svs: Path) -> None:
+    """wsidicomizer turns on pydicom's future behaviour when imported; it runs in a child."""
+    import subprocess
+    import sys
+
+    from pydicom import config
+
+    out = tmp_path / "out"
+    out.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "dicom.slide_convert", str(svs), str(out), "{}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert len(done.stdout.split()) >= 3
+    assert "wsidicomizer" not in sys.modules and not config._use_future
 
 
 def test_what_is_not_a_slide_or_not_the_uploaders_patient_is_refused(
