@@ -25,7 +25,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from dicom import deid, deid_pixels, job_states, opinion_sr, outbound, policy
+from dicom import deid, deid_pixels, job_states, opinion_sr, outbound, policy, slides
 from dicom.archive import get_archive
 from dicom.ingest import ingest
 from dicom.models import JobKind, OutboundJob, Study, StudyLink
@@ -49,6 +49,7 @@ def work_for(job: OutboundJob, settings: Settings) -> Work:
         JobKind.RETRIEVE: _retrieve,
         JobKind.DEIDENTIFY: _deidentify,
         JobKind.OPINION_SR: lambda _job, s: opinion_sr.work_for(s),
+        JobKind.CONVERT_SLIDE: _convert_slide,
     }
     return builders[job.kind](job, settings)
 
@@ -148,6 +149,13 @@ def deid_options(request: DeidentifyRequest, settings: Settings) -> deid.Options
         retain_safe_private=d.deid_retain_safe_private,
         clean_pixel_data=request.clean_pixel_data,
     )
+
+
+def _convert_slide(job: OutboundJob, settings: Settings) -> Work:
+    def work(session: Session, j: OutboundJob) -> dict[str, Any]:
+        return slides.convert_into_archive(session=session, job=j, settings=settings)
+
+    return work
 
 
 def _deidentify(job: OutboundJob, settings: Settings) -> Work:

@@ -111,6 +111,7 @@ class JobKind(StrEnum):
     RETRIEVE = "retrieve"  # C-MOVE priors from a county PACS
     DEIDENTIFY = "deidentify"
     OPINION_SR = "opinion_sr"  # the signed opinion as SR: into the study, to the county PACS
+    CONVERT_SLIDE = "convert_slide"  # a vendor slide file to VL Whole Slide Microscopy
 
 
 class JobStatus(StrEnum):

@@ -8,6 +8,7 @@ from io import BytesIO
 import numpy as np
 from PIL import Image
 from pydicom.dataset import Dataset
+from pydicom.pixels import pixel_array
 
 
 def _first(value: object) -> float | None:
@@ -33,15 +34,12 @@ def render_frame(
     quality: int = 90,
 ) -> bytes:
     """Frame `frame` (1-based) of `ds` windowed to 8 bits, encoded as PNG or JPEG."""
-    arr = ds.pixel_array
     frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
     samples = int(getattr(ds, "SamplesPerPixel", 1) or 1)
-    if frames > 1:
-        if not 1 <= frame <= frames:
-            raise IndexError(f"frame {frame} out of 1..{frames}")
-        arr = arr[frame - 1]
-    elif frame != 1:
-        raise IndexError(f"frame {frame} out of 1..1")
+    if not 1 <= frame <= frames:
+        raise IndexError(f"frame {frame} out of 1..{frames}")
+    # only the wanted frame is decoded: a slide level holds hundreds of JPEG tiles
+    arr = pixel_array(ds, index=frame - 1) if frames > 1 else ds.pixel_array
     if samples == 1:
         data = arr.astype(np.float64) * float(getattr(ds, "RescaleSlope", 1) or 1) + float(
             getattr(ds, "RescaleIntercept", 0) or 0

@@ -31,10 +31,17 @@ SPECIALIST_PATTERNS = [
     ("consultation", "0,1,2,3,4", time(14, 0), time(17, 0), 30, 1, 0.0),
     ("mdt", "3", time(17, 0), time(18, 0), 60, 5, 0.0),
 ]
+# ECG readers and pathologists (telemed/seed.py `_seed_readers`) read on weekdays
+READER_SPECIALTIES = ("electrophysiology", "pathology")
+READERS = ("pathologist", "ecg-reader")
+READER_PATTERNS = [
+    ("imaging_reading", "0,1,2,3,4", time(8, 0), time(12, 0), 30, 2, 0.0),
+    ("imaging_reading", "0,1,2,3,4", time(14, 0), time(17, 30), 30, 2, 0.0),
+]
 
 
 def seed_demo(session: Session, settings: Settings) -> dict[str, int]:
-    """Schedules for `dr-*`, `specialist` and `specialist2`; idempotent."""
+    """Schedules for `dr-*`, `reader-*` and the named demo doctors; idempotent."""
     if session.execute(select(ScheduleRule.id).limit(1)).first() is not None:
         return {"rules": 0, "slots": 0}
     now = clock.now()
@@ -45,12 +52,17 @@ def seed_demo(session: Session, settings: Settings) -> dict[str, int]:
             col(User.institution_id).is_not(None),
             col(User.specialty_code).is_not(None),
             (col(User.username).startswith("dr-"))
-            | col(User.username).in_(["specialist", "specialist2"]),
+            | (col(User.username).startswith("reader-"))
+            | col(User.username).in_(["specialist", "specialist2", *READERS]),
         )
     ).scalars()
     rows = []
     for doc in doctors:
         patterns = SPECIALIST_PATTERNS if not doc.username.startswith("dr-") else PATTERNS
+        if doc.username.startswith("reader-") or doc.username in READERS:
+            patterns = READER_PATTERNS  # they read, they do not see patients
+        elif doc.specialty_code in READER_SPECIALTIES and doc.role == Role.SPECIALIST:
+            patterns = [*patterns, *READER_PATTERNS]
         for svc, days, start, end, minutes, cap, share in patterns:
             rows.append(
                 {

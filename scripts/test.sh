@@ -19,6 +19,7 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v ffprobe >/dev/null || need+=(ffmpeg)
 command -v pdftoppm >/dev/null || need+=(poppler-utils)  # the tests render printed PDFs
 [ -d /usr/share/poppler/cMap ] || need+=(poppler-data)  # … with their Chinese CID font
+ldconfig -p | grep -q libturbojpeg || need+=(libturbojpeg0)  # slide conversion (wsidicomizer)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   as_root apt-get -o DPkg::Lock::Timeout=600 update -qq

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from dicom.api import router as dicom_router
+from dicom.api_slides import router as slides_router
 from dicom.dicomweb import router as dicomweb_router
 from dicom.runtime import register_readiness as register_archive_readiness
 from referrals.api import router as referrals_router
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inbox_router)
     app.include_router(dicom_router)
     app.include_router(dicomweb_router)
+    app.include_router(slides_router)
     app.include_router(referrals_router)
     app.include_router(dashboard_router)
     app.include_router(build_fhir_router())

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from referrals import seed as referrals_seed
 from scheduling import seed as scheduling_seed
@@ -133,6 +133,16 @@ def _seed_accounts(session: Session, settings: Settings, net: DemoNetwork) -> di
         "general_practice",
         Title.ATTENDING,
     )
+    # the demo's named readers of remote pathology and ECG (docs/consultations.md, Demo readers)
+    user("pathologist", Role.SPECIALIST, "周病理", regional, "pathology", Title.CHIEF)
+    user(
+        "ecg-reader",
+        Role.SPECIALIST,
+        "吴心电",
+        regional,
+        "electrophysiology",
+        Title.ASSOCIATE_CHIEF,
+    )
     user("patient", Role.PATIENT, "巴特尔", None, patient_id=patient.id, phone=patient.phone)
 
     session.add(
@@ -145,7 +155,7 @@ def _seed_accounts(session: Session, settings: Settings, net: DemoNetwork) -> di
     )
     # Doctors of every network hospital, so search and booking work out of the box.
     titles = list(Title)
-    created = 7
+    created = 9
     for inst in [*net.regional, *net.league.values(), *net.county.values()]:
         depts = session.execute(
             select(Department)
@@ -167,6 +177,7 @@ def _seed_accounts(session: Session, settings: Settings, net: DemoNetwork) -> di
                 )
             )
             created += 1
+    created += _seed_readers(session, net, pw, now)
     session.flush()
     for seeder in extra_seeders:
         seeder(session, settings)
@@ -174,3 +185,52 @@ def _seed_accounts(session: Session, settings: Settings, net: DemoNetwork) -> di
     scheduling_seed.seed_demo(session, settings)
     referrals_seed.seed_demo(session, settings)
     return {"created_users": created}
+
+
+# Remote ECG (远程心电诊断) and remote pathology (远程病理诊断) are read by a department of their
+# own; every regional and league hospital with that department gets a reader of it when the
+# three `dr-*` doctors above left it without one (docs/consultations.md, Demo readers).
+READER_SPECIALTIES = {"electrophysiology": "ecg", "pathology": "path"}
+
+
+def _seed_readers(session: Session, net: DemoNetwork, pw: str, now: datetime) -> int:
+    """`reader-<kind>-<hospital code>` specialists; returns how many were added."""
+    hospitals = {i.id: i for i in [*net.regional, *net.league.values()]}
+    staffed = set(
+        session.execute(
+            select(User.institution_id, User.specialty_code).where(
+                col(User.role) == Role.SPECIALIST,
+                col(User.institution_id).in_(list(hospitals)),
+                col(User.specialty_code).in_(list(READER_SPECIALTIES)),
+            )
+        ).all()
+    )
+    depts = session.execute(
+        select(Department)
+        .where(
+            col(Department.institution_id).in_(list(hospitals)),
+            col(Department.specialty_code).in_(list(READER_SPECIALTIES)),
+        )
+        .order_by(Department.specialty_code)
+    ).scalars()
+    added = 0
+    for dept in depts:
+        inst = hospitals[dept.institution_id]
+        if (inst.id, dept.specialty_code) in staffed:
+            continue
+        kind = READER_SPECIALTIES[dept.specialty_code]
+        session.add(
+            User(
+                username=f"reader-{kind}-{inst.code.lower()}",
+                password_hash=pw,
+                role=Role.SPECIALIST,
+                full_name=f"{dept.name_zh}医生",
+                institution_id=inst.id,
+                department_id=dept.id,
+                specialty_code=dept.specialty_code,
+                title=Title.ASSOCIATE_CHIEF if inst.tier == "regional" else Title.ATTENDING,
+                created_at=now,
+            )
+        )
+        added += 1
+    return added

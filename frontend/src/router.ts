@@ -52,6 +52,12 @@ const routes: RouteRecordRaw[] = [
     meta: { roles: 'all', needs: '/dicom-web/studies/{study_uid}/series' },
   },
   {
+    path: '/slide/:study',
+    name: 'slide',
+    component: () => import('./views/SlideView.vue'),
+    meta: { roles: 'all', needs: '/dicom-web/studies/{study_uid}/series' },
+  },
+  {
     path: '/room/:id',
     name: 'room',
     component: () => import('./views/RoomView.vue'),

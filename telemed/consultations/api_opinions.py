@@ -8,9 +8,11 @@ from typing import Any
 from telemed.consultations import service
 from telemed.consultations.api_routes import Routes
 from telemed.consultations.schemas import (
+    AnnotationsWrite,
     OpinionCorrection,
     OpinionPublic,
     OpinionWrite,
+    SlideAnnotation,
     VerifyResult,
 )
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
@@ -96,4 +98,27 @@ def verify_opinion(
     """Check the signature against the published key and the stored content."""
     return service.verify(
         session=session, consultation_id=consultation_id, by=user, version=version
+    )
+
+
+# ------------------------------------------------------------ slide annotations
+
+
+@routes.get("/{consultation_id}/opinion/annotations", response_model=list[SlideAnnotation])
+def read_annotations(consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Any:
+    """The marks on the request's slides, of the opinion the caller may read (404: none)."""
+    return service.annotations_of(session=session, consultation_id=consultation_id, by=user)
+
+
+@routes.put("/{consultation_id}/opinion/annotations", response_model=list[SlideAnnotation])
+def write_annotations(
+    consultation_id: uuid.UUID,
+    body: AnnotationsWrite,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+) -> Any:
+    """Replace the draft opinion's slide marks (assigned specialist; 409 once signed)."""
+    return service.save_annotations(
+        session=session, consultation_id=consultation_id, by=user, items=body.items, now=now
     )

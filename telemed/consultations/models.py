@@ -138,6 +138,10 @@ class Opinion(SQLModel, table=True):
     key_id: str | None = Field(default=None, max_length=64)
     canonical: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     signature: str | None = Field(default=None, max_length=128)  # base64 Ed25519
+    # marks on whole-slide images (points, rectangles with text), frozen and signed with it
+    annotations: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
 
 
 class SpecialistKey(SQLModel, table=True):

@@ -53,23 +53,29 @@ def save_draft(
 ) -> Opinion:
     """Write or rewrite the unsigned opinion of the assigned specialist."""
     c = step(session=session, consultation_id=consultation_id, by=by, action="write_opinion")
-    versions = _opinions(session, c.id)
-    draft = versions[-1] if versions and versions[-1].signed_at is None else None
-    if draft is None:
-        draft = Opinion(
-            consultation_id=c.id,
-            version=len(versions) + 1,
-            author_id=by.id,
-            findings="",
-            impression="",
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(draft)
+    draft = draft_of(session, c, by, now)
     _fill(draft, data)
     draft.updated_at = now
     session.flush()
     record(session, by, "write_opinion", c, now=now, detail={"version": draft.version})
+    return draft
+
+
+def draft_of(session: Session, c: Consultation, by: User, now: datetime) -> Opinion:
+    """The unsigned opinion of the request, begun (empty) when there is none."""
+    versions = _opinions(session, c.id)
+    if versions and versions[-1].signed_at is None:
+        return versions[-1]
+    draft = Opinion(
+        consultation_id=c.id,
+        version=len(versions) + 1,
+        author_id=by.id,
+        findings="",
+        impression="",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(draft)
     return draft
 
 
@@ -110,6 +116,8 @@ def sign(
     op = versions[-1]
     if op.author_id != by.id:
         raise Conflict("only the author signs an opinion", code="not_author")
+    if not (op.findings and op.impression):  # begun by annotating a slide, never written
+        raise Conflict("the draft has no findings or impression yet", code="opinion_incomplete")
     _seal(session, c, op, by, now, settings)
     c.reported_at = now
     transition(session, c, "report", by=by, now=now, data={"opinion_version": op.version})
@@ -139,6 +147,7 @@ def correct(
         impression="",
         supersedes_id=last.id,
         correction_reason=data.reason,
+        annotations=list(last.annotations),  # a correction keeps the slide's marks
         created_at=now,
         updated_at=now,
     )

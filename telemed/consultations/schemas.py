@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from telemed.consultations.service_classes import ServiceClass, Urgency
 from telemed.identity.models import Title
@@ -261,6 +261,32 @@ class OpinionCorrection(OpinionWrite):
     reason: str = Field(min_length=1, max_length=1000)
 
 
+class SlideAnnotation(BaseModel):
+    """A mark on a whole-slide image: a point or a rectangle with a text, in pixels of the
+    slide's base (highest-resolution) level, origin top left (docs/imaging.md, Pathology)."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    study_uid: str = Field(min_length=1, max_length=64, pattern=r"^[0-9.]+$")
+    kind: Literal["point", "rectangle"]
+    x: float = Field(ge=0, le=10_000_000)
+    y: float = Field(ge=0, le=10_000_000)
+    width: float = Field(default=0, ge=0, le=10_000_000)
+    height: float = Field(default=0, ge=0, le=10_000_000)
+    text: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _shape(self) -> SlideAnnotation:
+        if self.kind == "rectangle" and not (self.width > 0 and self.height > 0):
+            raise ValueError("a rectangle has a width and a height")
+        if self.kind == "point" and (self.width or self.height):
+            raise ValueError("a point has no width or height")
+        return self
+
+
+class AnnotationsWrite(BaseModel):
+    items: list[SlideAnnotation] = Field(max_length=500)
+
+
 class OpinionPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -280,6 +306,7 @@ class OpinionPublic(BaseModel):
     key_id: str | None
     signature: str | None
     canonical: str | None  # the exact UTF-8 text the signature covers
+    annotations: list[SlideAnnotation] = []
 
 
 class VerifyResult(BaseModel):

@@ -8,6 +8,7 @@ Other domains and the API call this module; the rules live beside it:
     proposals.py    where a request may go: the proposal, chosen targets, overrides
     workflow.py     submit ... acknowledge, routing, booking the live session, paying
     opinions.py     draft, sign, correct, verify the specialist's opinion
+    annotations.py  marks on whole-slide images, kept on the draft opinion
     attachments.py  consent, documents, DICOM studies and imaging orders
     messages.py     notification texts by message code
 """
@@ -23,6 +24,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, or_, select
 
 from telemed.consultations import policy
+from telemed.consultations.annotations import annotations_of, save_annotations
 from telemed.consultations.attachments import (
     add_document,
     attach_study,
@@ -73,6 +75,7 @@ __all__ = [
     "acknowledge",
     "add_document",
     "allowed_actions",
+    "annotations_of",
     "attach_matched_study",
     "attach_study",
     "cancel",
@@ -101,6 +104,7 @@ __all__ = [
     "record_consent",
     "record_session_event",
     "redirect",
+    "save_annotations",
     "save_draft",
     "schedule",
     "session_events",
