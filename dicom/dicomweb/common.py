@@ -9,11 +9,19 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlmodel import Session
 
 from dicom import own_urls, service
-from dicom.archive import Archive, ArchiveDep, ArchiveError, ArchiveUnavailable, NotInArchive
+from dicom.archive import (
+    Archive,
+    ArchiveDep,
+    ArchiveError,
+    ArchiveUnavailable,
+    NotInArchive,
+    Streamed,
+    wants_stored_syntax,
+)
 from telemed.core.deps import NowDep, SessionDep
 from telemed.core.errors import Invalid, NotFound, Unavailable
 from telemed.core.pagination import MAX_OFFSET
@@ -39,6 +47,16 @@ class WebRequest:
     now: datetime
     ip: str | None
     archive: Archive
+
+    @property
+    def public_base(self) -> str:
+        """Our own DICOMweb base URL as the caller reached it."""
+        return str(self.request.base_url).rstrip("/") + "/dicom-web"
+
+    @property
+    def stored_syntax(self) -> bool:
+        """True when the caller accepts any transfer syntax (`transfer-syntax=*`)."""
+        return wants_stored_syntax(self.request.headers.get("accept", ""))
 
     def open_study(self, study_uid: str, *, what: str) -> None:
         """404 unless the caller may see the study; audit the access."""
@@ -68,8 +86,19 @@ def json_response(body: Any, status: int = 200) -> Response:
 
 def answer(web: WebRequest, body: Any) -> Response:
     """A QIDO/WADO metadata answer from the archive, with only our own URLs in it."""
-    base = str(web.request.base_url).rstrip("/") + "/dicom-web"
+    base = web.public_base
     return json_response(own_urls.rewrite(body, archive_url=web.archive.url, public_base=base))
+
+
+def answer_bytes(web: WebRequest, body: bytes) -> Response:
+    """A DICOM JSON answer as the archive wrote it, with only our own URLs in it."""
+    out = own_urls.rewrite_bytes(body, archive_url=web.archive.url, public_base=web.public_base)
+    return Response(out, media_type=DICOM_JSON)
+
+
+def streamed(answer: Streamed) -> Response:
+    """The archive's answer passed on chunk by chunk (its connection released at the end)."""
+    return StreamingResponse(iter(answer), media_type=answer.media_type, headers=answer.headers)
 
 
 def call(fn: Callable[..., T], *args: Any, **kw: Any) -> T:
