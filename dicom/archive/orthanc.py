@@ -22,10 +22,12 @@ from dicom.archive.common import (
 )
 from dicom.archive.streams import Streamed, boundary_of, drop_part_headers
 
-CHUNK = 64 * 1024  # bytes per chunk passed on from Orthanc
+CHUNK = 256 * 1024  # bytes per chunk passed on from Orthanc
 OCTETS = 'multipart/related; type="application/octet-stream"'
 DICOM_PARTS = 'multipart/related; type="application/dicom"'
 ANY = "; transfer-syntax=*"
+# Passed on from Orthanc's answer (asked with Accept-Encoding: identity, so the length holds).
+PASSED_HEADERS = ("content-length", "etag", "last-modified")
 
 
 class OrthancArchive:
@@ -198,13 +200,17 @@ class OrthancArchive:
                 raise NotInArchive(f"{path}: Orthanc answered {r.status_code}: {text}")
             raise ArchiveError(f"Orthanc answered {r.status_code} to GET {path}: {text}")
         media_type = r.headers.get("content-type", "application/octet-stream")
-        return Streamed(media_type=media_type, chunks=r.iter_raw(CHUNK), close=r.close)
+        passed = {k: r.headers[k] for k in PASSED_HEADERS if k in r.headers}
+        return Streamed(
+            media_type=media_type, chunks=r.iter_raw(CHUNK), close=r.close, headers=passed
+        )
 
     def _own_parts(self, streamed: Streamed) -> Streamed:
         """A multipart answer without the parts' Content-Location (Orthanc's address)."""
         boundary = boundary_of(streamed.media_type)
         if boundary is not None:
             streamed.chunks = drop_part_headers(streamed.chunks, boundary, ["Content-Location"])
+            streamed.headers.pop("content-length", None)  # the filtered body is shorter
         return streamed
 
     @staticmethod
