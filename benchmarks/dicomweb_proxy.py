@@ -85,6 +85,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15, help="requests per operation per round")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn workers of the app")
     ap.add_argument("--accept-encoding", default="identity", help="both sides' Accept-Encoding")
+    ap.add_argument(
+        "--async-commit",
+        action="store_true",
+        help="diagnosis only: the app's sessions with synchronous_commit=off (what the "
+        "durable commit of each read's audit row costs); not how the app runs",
+    )
     args = ap.parse_args()
 
     pg = pgserver.start()
@@ -102,6 +108,8 @@ def main() -> None:
             TELEMED_DICOM__SPOOL_DIR=str(work / "spool"),
             TELEMED_ENV="development",
         )
+        if args.async_commit:
+            env["PGOPTIONS"] = "-c synchronous_commit=off"
         log = (work / "server.log").open("w")
         with serve(env, log, workers=args.workers) as base:
             run(args, base, orthanc)
@@ -193,7 +201,8 @@ def run(args: argparse.Namespace, base: str, orthanc: orthanc_support.OrthancSer
         f"## DICOMweb proxy vs Orthanc direct ({args.count} x {args.size}^2 CT; "
         f"{args.rounds} alternating rounds x {args.repeat} requests, metadata "
         f"{max(3, args.repeat // 5)}; app workers {args.workers}; "
-        f"Accept-Encoding {args.accept_encoding})"
+        f"Accept-Encoding {args.accept_encoding}; audit commit "
+        f"{'synchronous_commit=off (diagnosis)' if args.async_commit else 'durable'})"
     )
     print(f"{'operation':28s} {'proxy ms':>9s} {'direct ms':>10s} {'ratio':>6s} {'added ms':>9s}")
     for name in ops:

@@ -3,6 +3,7 @@ and DICOM JSON answers carrying only our own URLs."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,9 +97,28 @@ def answer_bytes(web: WebRequest, body: bytes) -> Response:
     return Response(out, media_type=DICOM_JSON)
 
 
+SMALL_ANSWER = 1024 * 1024  # bytes: an answer this small goes out in one piece
+
+
 def streamed(answer: Streamed) -> Response:
-    """The archive's answer passed on chunk by chunk (its connection released at the end)."""
-    return StreamingResponse(iter(answer), media_type=answer.media_type, headers=answer.headers)
+    """The archive's answer passed on chunk by chunk (its connection released at the end).
+
+    Up to `SMALL_ANSWER` bytes are read here first: when that is the whole answer (a
+    frame, a rendered image) it is sent in one piece, sparing a worker-thread hop per
+    chunk; a longer one streams on from there."""
+    chunks = iter(answer)
+    head: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        head.append(chunk)
+        size += len(chunk)
+        if size >= SMALL_ANSWER:
+            break
+    else:
+        return Response(b"".join(head), media_type=answer.media_type, headers=answer.headers)
+    return StreamingResponse(
+        itertools.chain(head, chunks), media_type=answer.media_type, headers=answer.headers
+    )
 
 
 def call(fn: Callable[..., T], *args: Any, **kw: Any) -> T:

@@ -257,3 +257,42 @@ def test_rewrite_bytes_agrees_with_rewrite() -> None:
     assert slow[1]["00080081"] == {"vr": "ST"}
     assert slow[1]["00081190"]["Value"] == [f"{base}/studies/9.9"]
     assert "10.0.0.5" not in json.dumps(slow)
+
+
+def test_small_answers_go_in_one_piece_large_ones_stream() -> None:
+    from fastapi.responses import StreamingResponse
+
+    from dicom.archive.streams import Streamed
+    from dicom.dicomweb.common import SMALL_ANSWER, streamed
+
+    closed: list[bool] = []
+    small = streamed(Streamed("image/png", iter([b"a" * 1000, b"b"]), lambda: closed.append(True)))
+    assert not isinstance(small, StreamingResponse) and small.body == b"a" * 1000 + b"b"
+    assert closed == [True]  # the archive's connection is released at once
+    pulled: list[int] = []
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for i in range(8):
+            pulled.append(i)
+            yield bytes([i]) * (SMALL_ANSWER // 4)
+
+    large = streamed(Streamed("application/dicom", chunks()))
+    assert isinstance(large, StreamingResponse)
+    assert pulled == [0, 1, 2, 3]  # read up to the threshold, the rest left on the wire
+
+
+def test_a_series_larger_than_one_piece_arrives_whole(any_archive, client, login, stow) -> None:  # type: ignore[no-untyped-def]
+    datasets = ct_series(10, size=256)  # 10 x 128 kB: streamed past the first MiB
+    county = login("county-doctor")
+    assert stow([to_bytes(d) for d in datasets], county).status_code == 200
+    ds = datasets[0]
+    try:
+        url = f"/dicom-web/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}"
+        r = client.get(url, headers={**county, "Accept": ANY_DICOM})
+        assert r.status_code == 200
+        got = {str(pydicom.dcmread(BytesIO(b)).SOPInstanceUID): b for _, b in parts(r)}
+        assert set(got) == {str(d.SOPInstanceUID) for d in datasets}
+        for d in datasets:
+            assert pydicom.dcmread(BytesIO(got[str(d.SOPInstanceUID)])).PixelData == d.PixelData
+    finally:
+        any_archive.delete_study(str(ds.StudyInstanceUID))
