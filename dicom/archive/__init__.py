@@ -23,7 +23,7 @@ from fastapi import Depends
 from dicom.archive.common import ArchiveError, ArchiveUnavailable, NotInArchive, StoreResult
 from dicom.archive.local import LocalArchive
 from dicom.archive.orthanc import OrthancArchive
-from dicom.archive.streams import Streamed, wants_stored_syntax
+from dicom.archive.streams import Rendering, Streamed, wants_stored_syntax
 from telemed.core.settings import Settings, get_settings
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "LocalArchive",
     "NotInArchive",
     "OrthancArchive",
+    "Rendering",
     "StoreResult",
     "Streamed",
     "get_archive",
@@ -132,14 +133,7 @@ class Archive(Protocol):
         """A bulk data element named by a BulkDataURI of the metadata."""
 
     def wado_rendered(
-        self,
-        study_uid: str,
-        series_uid: str,
-        sop_uid: str,
-        *,
-        frame: int = 1,
-        window: tuple[float, float] | None = None,
-        media_type: str = "image/png",
+        self, study_uid: str, series_uid: str, sop_uid: str, rendering: Rendering
     ) -> Streamed:
         """`rendered`, streamed."""
 

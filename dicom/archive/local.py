@@ -26,6 +26,7 @@ from dicom.archive.common import (
 )
 from dicom.archive.streams import (
     EXPLICIT_LITTLE_ENDIAN,
+    Rendering,
     Streamed,
     frame_media_type,
     multipart,
@@ -365,19 +366,17 @@ class LocalArchive:
             raise NotInArchive(str(exc)) from exc
 
     def wado_rendered(
-        self,
-        study_uid: str,
-        series_uid: str,
-        sop_uid: str,
-        *,
-        frame: int = 1,
-        window: tuple[float, float] | None = None,
-        media_type: str = "image/png",
+        self, study_uid: str, series_uid: str, sop_uid: str, rendering: Rendering
     ) -> Streamed:
         data = self.rendered(
-            study_uid, series_uid, sop_uid, frame=frame, window=window, media_type=media_type
+            study_uid,
+            series_uid,
+            sop_uid,
+            frame=rendering.frame,
+            window=rendering.window,
+            media_type=rendering.media_type,
         )
-        return Streamed(media_type=media_type, chunks=[data])
+        return Streamed(media_type=rendering.media_type, chunks=[data])
 
     def wado_bulk(self, study_uid: str, series_uid: str, sop_uid: str, tags: str) -> Streamed:
         """Headers here keep their values inline (no BulkDataURI points here)."""

@@ -20,7 +20,7 @@ from dicom.archive.common import (
     frames_of,
     read_header,
 )
-from dicom.archive.streams import Streamed, boundary_of, drop_part_headers
+from dicom.archive.streams import Rendering, Streamed, boundary_of, drop_part_headers
 
 CHUNK = 256 * 1024  # bytes per chunk passed on from Orthanc
 OCTETS = 'multipart/related; type="application/octet-stream"'
@@ -177,10 +177,8 @@ class OrthancArchive:
         window: tuple[float, float] | None = None,
         media_type: str = "image/png",
     ) -> bytes:
-        streamed = self.wado_rendered(
-            study_uid, series_uid, sop_uid, frame=frame, window=window, media_type=media_type
-        )
-        return b"".join(streamed)
+        rendering = Rendering(frame=frame, window=window, media_type=media_type)
+        return b"".join(self.wado_rendered(study_uid, series_uid, sop_uid, rendering))
 
     # -- DICOMweb passed through as it flows (no body held here) --------------------------
 
@@ -214,8 +212,17 @@ class OrthancArchive:
         return streamed
 
     @staticmethod
-    def _instance_path(study_uid: str, series_uid: str, sop_uid: str) -> str:
-        return f"/dicom-web/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}"
+    def _object_path(study_uid: str, series_uid: str | None, sop_uid: str | None) -> str:
+        """The plugin's path of a study, its series, or an instance of that series."""
+        path = f"/dicom-web/studies/{study_uid}"
+        if series_uid:
+            path += f"/series/{series_uid}"
+            if sop_uid:
+                path += f"/instances/{sop_uid}"
+        return path
+
+    def _instance_path(self, study_uid: str, series_uid: str, sop_uid: str) -> str:
+        return self._object_path(study_uid, series_uid, sop_uid)
 
     def wado_frames(
         self, study_uid: str, series_uid: str, sop_uid: str, numbers: list[int], *, stored: bool
@@ -229,11 +236,7 @@ class OrthancArchive:
         self, study_uid: str, series_uid: str | None, sop_uid: str | None, *, stored: bool
     ) -> Streamed:
         """A study, series or instance as multipart DICOM (stored or explicit little endian)."""
-        path = f"/dicom-web/studies/{study_uid}"
-        if series_uid:
-            path += f"/series/{series_uid}"
-            if sop_uid:
-                path += f"/instances/{sop_uid}"
+        path = self._object_path(study_uid, series_uid, sop_uid)
         return self._own_parts(self._stream(path, DICOM_PARTS + (ANY if stored else "")))
 
     def wado_bulk(self, study_uid: str, series_uid: str, sop_uid: str, tags: str) -> Streamed:
@@ -242,20 +245,15 @@ class OrthancArchive:
         return self._own_parts(self._stream(path, OCTETS + ANY))
 
     def wado_rendered(
-        self,
-        study_uid: str,
-        series_uid: str,
-        sop_uid: str,
-        *,
-        frame: int = 1,
-        window: tuple[float, float] | None = None,
-        media_type: str = "image/png",
+        self, study_uid: str, series_uid: str, sop_uid: str, rendering: Rendering
     ) -> Streamed:
-        path = self._instance_path(study_uid, series_uid, sop_uid) + f"/frames/{frame}/rendered"
+        path = self._instance_path(study_uid, series_uid, sop_uid)
+        path += f"/frames/{rendering.frame}/rendered"
+        window = rendering.window
         if window is not None:  # commas unescaped: the plugin splits the raw value
             path += f"?window={window[0]:g},{window[1]:g},linear"
         try:
-            return self._stream(path, media_type)
+            return self._stream(path, rendering.media_type)
         except ArchiveError as exc:
             if isinstance(exc, ArchiveUnavailable):
                 raise
@@ -269,11 +267,7 @@ class OrthancArchive:
         self, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
     ) -> bytes:
         """WADO-RS metadata as Orthanc wrote it (DICOM JSON bytes, Orthanc's URLs in it)."""
-        path = f"/dicom-web/studies/{study_uid}"
-        if series_uid:
-            path += f"/series/{series_uid}"
-            if sop_uid:
-                path += f"/instances/{sop_uid}"
+        path = self._object_path(study_uid, series_uid, sop_uid)
         body = self._json(path + "/metadata")
         if body.strip() in (b"", b"[]"):
             raise NotInArchive(f"nothing stored for {path}")

@@ -51,6 +51,16 @@ def wants_stored_syntax(accept: str) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Rendering:
+    """How to render a frame: which one (1-based), the window (centre, width) or the
+    instance's default, PNG or JPEG."""
+
+    frame: int = 1
+    window: tuple[float, float] | None = None
+    media_type: str = "image/png"
+
+
 @dataclass
 class Streamed:
     """One answer on its way: the body's chunks, released by `close` when done."""

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Path, Query
 from fastapi.responses import Response
 
+from dicom.archive import Rendering
 from dicom.dicomweb.common import (
     WebRequest,
     WebRequestDep,
@@ -149,16 +150,8 @@ def _render(
     media_type = (
         "image/jpeg" if "image/jpeg" in accept and "image/png" not in accept else "image/png"
     )
-    rendered = call(
-        web.archive.wado_rendered,
-        study_uid,
-        series_uid,
-        sop_uid,
-        frame=frame,
-        window=_window(window),
-        media_type=media_type,
-    )
-    return streamed(rendered)
+    rendering = Rendering(frame=frame, window=_window(window), media_type=media_type)
+    return streamed(call(web.archive.wado_rendered, study_uid, series_uid, sop_uid, rendering))
 
 
 WindowQuery = Annotated[str | None, Query(description="centre,width[,linear]")]
