@@ -3,10 +3,11 @@
     PYTHONPATH=. .venv/bin/python benchmarks/dicomweb_proxy.py [--count 300] [--size 512]
         [--rounds 5] [--repeat 15] [--workers 1]
 
-Starts a throwaway PostgreSQL (migrated + demo seed), a real Orthanc 1.10 with its DICOMweb
-plugin, and the app under uvicorn (a separate process, `--workers`), uploads a `--count` x
-`--size`^2 CT series through our STOW-RS as county-doctor (plus one instance compressed to
-JPEG-LS lossless in its own study), then measures, in `--rounds` rounds that alternate
+Starts a throwaway PostgreSQL (durable: default fsync and synchronous commit; migrated +
+demo seed), a real Orthanc 1.10 with its DICOMweb plugin, and the app under uvicorn (a
+separate process, `--workers`), uploads a `--count` x `--size`^2 CT series through our
+STOW-RS as county-doctor (plus one instance compressed to JPEG-LS lossless in its own
+study), then measures, in `--rounds` rounds that alternate
 which side goes first (so machine load hits both), each operation `--repeat` times:
 
 - QIDO study by UID   `GET /dicom-web/studies?StudyInstanceUID=<uid>`
@@ -93,7 +94,7 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    pg = pgserver.start()
+    pg = pgserver.start(durable=True)  # PostgreSQL's default fsync and synchronous commit
     orthanc = orthanc_support.start()
     work = Path(tempfile.mkdtemp(prefix="telemed-dwbench-"))
     try:
