@@ -12,7 +12,7 @@ import pydicom
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Path, Query, Response
 from sqlmodel import Session, select
 
-from dicom import deid, deid_pixels, jobs, outbound, service, worklist
+from dicom import api_ecg, deid, deid_pixels, jobs, outbound, service, worklist
 from dicom.archive import ArchiveDep, ArchiveError, ArchiveUnavailable
 from dicom.models import JobKind, OutboundJob, Study, StudyLink
 from dicom.schemas import (
@@ -465,3 +465,8 @@ def reconciliation_assign(
         ip=ip,
     )
     return StudyAssigned(study=service.summary_of(session, study), mismatches=mismatches)
+
+
+# ---------------------------------------------------------------- the ECG reader (dicom.api_ecg)
+
+router.include_router(api_ecg.router)
