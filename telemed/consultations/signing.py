@@ -98,8 +98,9 @@ def public_pem(key: SpecialistKey) -> str:
 def signed_content(
     opinion: Opinion, *, patient_id: uuid.UUID, signed_at: datetime
 ) -> dict[str, Any]:
-    """The fields a signature covers."""
-    return {
+    """The fields a signature covers (`ecg_measurements` only when the opinion has them, so
+    opinions signed before the field existed verify unchanged)."""
+    content = {
         "consultation_id": str(opinion.consultation_id),
         "patient_id": str(patient_id),
         "version": opinion.version,
@@ -115,6 +116,9 @@ def signed_content(
         "key_id": opinion.key_id,
         "algorithm": ALGORITHM,
     }
+    if opinion.ecg_measurements is not None:
+        content["ecg_measurements"] = dict(opinion.ecg_measurements)
+    return content
 
 
 def canonical_json(content: dict[str, Any]) -> str:

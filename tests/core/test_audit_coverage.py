@@ -26,6 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from dicom import ecg_synth
 from referrals import service as referrals_service
 from referrals.family import contracts
 from telemed.consultations.models import Payment
@@ -166,6 +167,7 @@ PATIENT_READS: dict[str, Read] = {
     "/api/v1/studies/{study_uid}": Read("county-doctor"),
     "/api/v1/studies/{study_uid}/links": Read("county-doctor"),
     "/api/v1/studies/{study_uid}/priors": Read("county-doctor"),
+    "/api/v1/studies/{study_uid}/ecg": Read("county-doctor", ids={"study_uid": "{ecg_study_uid}"}),
     "/api/v1/dicom/worklist": Read("county-doctor"),
     "/api/v1/dicom/reconciliation": Read("county-doctor", patient=None),
     "/api/v1/dicom/reconciliation/{study_uid}/compare": Read(
@@ -481,6 +483,17 @@ def world(
     )
     ds = datasets[0]
     study_uid = str(ds.StudyInstanceUID)
+    # an ECG of the same patient (the ECG reader's route)
+    ecg = ecg_synth.ecg_dataset(patient_name="BATEER", patient_id="WALK-MRN-1")
+    blob, ctype = multipart_related([to_bytes(ecg)])
+    _ok(
+        client.post(
+            "/dicom-web/studies",
+            content=blob,
+            headers={**cd, "Content-Type": ctype, "Accept": "application/dicom+json"},
+            params={"patient_id": str(bateer.id)},
+        )
+    )
     # a remote imaging request: its modality worklist entry at the county hospital
     order = {**body, "imaging_order": {"modality": "CT", "procedure": "CT CHEST"}}
     _ok(client.post(api, json=order, headers=cd), 201)
@@ -706,6 +719,7 @@ def world(
         "booking_id": booking["id"],
         "entry_id": entry["id"],
         "study_uid": study_uid,
+        "ecg_study_uid": str(ecg.StudyInstanceUID),
         "series_uid": str(ds.SeriesInstanceUID),
         "sop_uid": str(ds.SOPInstanceUID),
         "unmatched_uid": str(unmatched[0].StudyInstanceUID),
