@@ -44,19 +44,18 @@ def _measurements(sop_uid: str, wave: ecg.Waveform) -> dict[str, Any]:
     return dict(result)
 
 
-@router.get("/studies/{study_uid}/ecg")
-def study_ecg(
-    study_uid: UIDPath,
+def _load(
     session: SessionDep,
     user: CurrentUser,
     archive: ArchiveDep,
+    study_uid: str,
+    instance: str | None,
+    *,
+    what: str,
     now: NowDep,
-    ip: ClientIP,
-    instance: Annotated[str | None, Query(pattern=UID_PATTERN)] = None,
-    max_rate: Annotated[float, Query(ge=100, le=20000)] = 1000.0,
-) -> dict[str, Any]:
-    """The ECG of a study: every lead in µV (downsampled only above `max_rate` Hz), its
-    filters, and the automatic measurements (labelled automatic, never a diagnosis)."""
+    ip: str | None,
+) -> tuple[list[Instance], Instance, ecg.Waveform]:
+    """The study's ECG instances, the chosen one and its decoded waveform (audited read)."""
     study = service.get_visible_study(session=session, user=user, study_uid=study_uid)
     rows = session.exec(
         select(Instance)
@@ -82,17 +81,53 @@ def study_ecg(
         session=session,
         user=user,
         study=study,
-        what="ecg",
+        what=what,
         now=now,
         ip=ip,
         detail={"sop_uid": row.sop_uid},
     )
-    payload = ecg.as_payload(wave, max_rate=max_rate)
+    return list(rows), row, wave
+
+
+InstanceQuery = Annotated[str | None, Query(pattern=UID_PATTERN)]
+
+
+@router.get("/studies/{study_uid}/ecg")
+def study_ecg(
+    study_uid: UIDPath,
+    session: SessionDep,
+    user: CurrentUser,
+    archive: ArchiveDep,
+    now: NowDep,
+    ip: ClientIP,
+    instance: InstanceQuery = None,
+    max_rate: Annotated[float, Query(ge=100, le=20000)] = 1000.0,
+) -> dict[str, Any]:
+    """The ECG of a study: every lead in µV (downsampled only above `max_rate` Hz) with its
+    label and recorded filters; the measurements are `…/ecg/measurements`."""
+    rows, row, wave = _load(session, user, archive, study_uid, instance, what="ecg", now=now, ip=ip)
     return {
         "study_uid": study_uid,
         "series_uid": row.series_uid,
         "sop_uid": row.sop_uid,
         "instances": [r.sop_uid for r in rows],
-        **payload,
-        "measurements": _measurements(row.sop_uid, wave),
+        **ecg.as_payload(wave, max_rate=max_rate),
     }
+
+
+@router.get("/studies/{study_uid}/ecg/measurements")
+def study_ecg_measurements(
+    study_uid: UIDPath,
+    session: SessionDep,
+    user: CurrentUser,
+    archive: ArchiveDep,
+    now: NowDep,
+    ip: ClientIP,
+    instance: InstanceQuery = None,
+) -> dict[str, Any]:
+    """The automatic measurements of the study's ECG (labelled automatic, never a diagnosis);
+    computed once per instance (seconds of neurokit2), so the tracing does not wait for them."""
+    _, row, wave = _load(
+        session, user, archive, study_uid, instance, what="ecg-measurements", now=now, ip=ip
+    )
+    return {"study_uid": study_uid, "sop_uid": row.sop_uid, **_measurements(row.sop_uid, wave)}

@@ -168,6 +168,9 @@ PATIENT_READS: dict[str, Read] = {
     "/api/v1/studies/{study_uid}/links": Read("county-doctor"),
     "/api/v1/studies/{study_uid}/priors": Read("county-doctor"),
     "/api/v1/studies/{study_uid}/ecg": Read("county-doctor", ids={"study_uid": "{ecg_study_uid}"}),
+    "/api/v1/studies/{study_uid}/ecg/measurements": Read(
+        "county-doctor", ids={"study_uid": "{ecg_study_uid}"}
+    ),
     "/api/v1/dicom/worklist": Read("county-doctor"),
     "/api/v1/dicom/reconciliation": Read("county-doctor", patient=None),
     "/api/v1/dicom/reconciliation/{study_uid}/compare": Read(

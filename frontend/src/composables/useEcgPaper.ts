@@ -112,6 +112,8 @@ export function useEcgPaper(canvas: Ref<HTMLCanvasElement | null>, overlay: Ref<
       })
     })
     drawnLeads.value = drawn
+    start = end = null // a caliper measured on the old paper means nothing on the new one
+    readout.value = null
     const o = overlay.value
     if (o) {
       o.width = c.width; o.height = c.height

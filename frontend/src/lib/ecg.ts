@@ -15,6 +15,7 @@ export interface EcgLead {
 }
 
 export interface EcgMeasurements {
+  sop_uid?: string
   automatic?: boolean
   method?: string
   note?: string
@@ -41,7 +42,6 @@ export interface EcgPayload {
   duration_s: number
   units: 'uV'
   leads: EcgLead[]
-  measurements: EcgMeasurements
 }
 
 export const MEASURES = [

@@ -18,6 +18,7 @@ export default {
     filters: 'Recorded filters: {low}–{high} Hz, notch {notch} Hz',
     noFilters: 'No filters stated in the recording',
     recorded: '{sopClass}, {rate} Hz, {seconds} s',
+    measuring: 'Measuring…',
     measurements: 'Measurements',
     automatic: 'Automatic measurements (neurokit2) for the reader to check; not a diagnosis',
     edited: 'edited',

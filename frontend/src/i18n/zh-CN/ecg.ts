@@ -18,6 +18,7 @@ export default {
     filters: '记录滤波：{low}–{high} 赫兹，陷波 {notch} 赫兹',
     noFilters: '记录未注明滤波',
     recorded: '{sopClass}，{rate} 赫兹，{seconds} 秒',
+    measuring: '正在自动测量…',
     measurements: '测量值',
     automatic: '自动测量（neurokit2），仅供判读者核对，不构成诊断',
     edited: '已修改',
