@@ -58,6 +58,9 @@ class EcgSpec:
     rate_hz: int = 500
     noise_uv: float = 8.0
     seed: int = 19
+    r_uv: float = 1300.0  # R dipole amplitude (a high voltage for hypertrophy)
+    rr_jitter: float = 0.0  # ± share of RR drawn per beat (0.2 with p_uv=0: atrial fibrillation)
+    p_uv: float = 150.0  # 0: no P waves (fibrillatory baseline instead)
 
 
 def _half_sine(t: np.ndarray, start: float, length: float) -> np.ndarray:
@@ -89,15 +92,21 @@ def leads_uv(spec: EcgSpec = EcgSpec()) -> dict[str, np.ndarray]:
     t = np.arange(n) / spec.rate_hz * 1000.0  # ms
     rr = 60000.0 / spec.heart_rate
     q_end, r_end = 0.22 * spec.qrs_ms, 0.62 * spec.qrs_ms
+    rng = np.random.default_rng(spec.seed)
     waves = {  # name -> (dipole direction, amplitude µV, shape over t)
-        "P": (_unit(50.0, 0.1), 150.0, np.zeros(n)),
+        "P": (_unit(50.0, 0.1), spec.p_uv, np.zeros(n)),
         "Q": (_unit(spec.axis_deg + 150.0, 0.2), 120.0, np.zeros(n)),
-        "R": (_unit(spec.axis_deg, -0.35), 1300.0, np.zeros(n)),
+        "R": (_unit(spec.axis_deg, -0.35), spec.r_uv, np.zeros(n)),
         "S": (_unit(spec.axis_deg + 200.0, 0.5), 350.0, np.zeros(n)),
         "T": (_unit(spec.axis_deg - 10.0, 0.4), 330.0, np.zeros(n)),
     }
     first = 300.0 + spec.pr_ms
-    onsets = np.arange(first, t[-1] - spec.qt_ms - 50.0, rr)
+    onsets = [first]
+    while True:
+        step = rr * (1.0 + spec.rr_jitter * rng.uniform(-1.0, 1.0))
+        if onsets[-1] + step >= t[-1] - spec.qt_ms - 50.0:
+            break
+        onsets.append(onsets[-1] + step)
     for onset in onsets:
         waves["P"][2][:] += _half_sine(t, onset - spec.pr_ms, spec.p_ms)
         waves["Q"][2][:] += _half_sine(t, onset, q_end)
@@ -121,7 +130,10 @@ def leads_uv(spec: EcgSpec = EcgSpec()) -> dict[str, np.ndarray]:
     for k, angle in enumerate(_PRECORDIAL, start=1):
         a = math.radians(angle)
         out[f"V{k}"] = 1.2 * (math.cos(a) * x + math.sin(a) * z) + 0.15 * y
-    rng = np.random.default_rng(spec.seed)
+    if spec.p_uv == 0:  # fibrillatory waves, ~6 Hz, in the inferior and right leads
+        f_waves = 40.0 * np.sin(2 * np.pi * 6.0 * t / 1000.0 + rng.uniform(0, 6.3))
+        for name in ("II", "III", "aVF", "V1"):
+            out[name] = out[name] + f_waves
     return {name: out[name] + rng.normal(0.0, spec.noise_uv, n) for name, _ in LEADS}
 
 
@@ -155,8 +167,10 @@ def ecg_dataset(
     sensitivity_uv: float = 2.5,
     correction: float = 1.0,
     baseline_uv: float = 0.0,
+    uids: tuple[str, str] | None = None,
 ) -> Dataset:
-    """A 12-lead ECG Waveform Storage instance (one 10 s rhythm multiplex group)."""
+    """A 12-lead ECG Waveform Storage instance (one 10 s rhythm multiplex group); `uids`
+    (series, SOP instance) make it reproducible."""
     leads = leads_uv(spec)
     counts = np.stack(
         [
@@ -167,9 +181,10 @@ def ecg_dataset(
     ).astype("<i2")
     when = when or datetime(2026, 12, 1, 9, 30)
     ds = Dataset()
-    ds.SOPClassUID, ds.SOPInstanceUID = TWELVE_LEAD_ECG, generate_uid()
+    series_uid, sop_uid = uids or (generate_uid(), generate_uid())
+    ds.SOPClassUID, ds.SOPInstanceUID = TWELVE_LEAD_ECG, sop_uid
     ds.StudyInstanceUID = study_uid or generate_uid()
-    ds.SeriesInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = series_uid
     ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "ECG", 1, 1
     ds.PatientName, ds.PatientID, ds.PatientSex, ds.PatientBirthDate = (
         patient_name,

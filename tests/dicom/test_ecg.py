@@ -162,6 +162,12 @@ def test_stow_of_an_ecg_and_the_route_refusals(any_archive, client, login, stow)
     assert r.status_code == 200, r.text
     ok = client.get(f"/api/v1/studies/{ds.StudyInstanceUID}/ecg", headers=county)
     assert ok.status_code == 200 and len(ok.json()["leads"]) == 12
+    assert ok.headers["content-encoding"] == "gzip"  # httpx asked for it, and undid it
+    plain = client.get(
+        f"/api/v1/studies/{ds.StudyInstanceUID}/ecg",
+        headers={**county, "Accept-Encoding": "identity"},
+    )
+    assert "content-encoding" not in plain.headers and plain.json() == ok.json()
 
     ct = ct_series(1)
     assert stow([to_bytes(ct[0])], county).status_code == 200
