@@ -23,7 +23,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -78,26 +77,10 @@ def _prepare(tmp: Path) -> dict[str, str]:
 
 
 def _store(base: str, token: str) -> tuple[str, str, str]:
-    ds = ecg_synth.ecg_dataset()
-    from tests.support.dicom_files import to_bytes
+    from tests.support.dicom_files import stow
 
-    boundary = uuid.uuid4().hex
-    body = (
-        f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
-        + to_bytes(ds)
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    r = httpx.post(
-        f"{base}/dicom-web/studies",
-        content=body,
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
-            "Accept": "application/dicom+json",
-        },
-        timeout=60,
-    )
-    r.raise_for_status()
+    ds = ecg_synth.ecg_dataset()
+    stow(base, token, [ds]).raise_for_status()
     return str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID)
 
 

@@ -475,7 +475,9 @@ def world(
         201,
     )
     datasets = ct_series(2, patient_name="BATEER", patient_id="WALK-MRN-1")
-    blob, ctype = multipart_related([to_bytes(d) for d in datasets])
+    # and an ECG of the same patient (the ECG reader's routes), in the same upload
+    ecg = ecg_synth.ecg_dataset(patient_name="BATEER", patient_id="WALK-MRN-1")
+    blob, ctype = multipart_related([to_bytes(d) for d in [*datasets, ecg]])
     _ok(
         client.post(
             "/dicom-web/studies",
@@ -486,17 +488,6 @@ def world(
     )
     ds = datasets[0]
     study_uid = str(ds.StudyInstanceUID)
-    # an ECG of the same patient (the ECG reader's route)
-    ecg = ecg_synth.ecg_dataset(patient_name="BATEER", patient_id="WALK-MRN-1")
-    blob, ctype = multipart_related([to_bytes(ecg)])
-    _ok(
-        client.post(
-            "/dicom-web/studies",
-            content=blob,
-            headers={**cd, "Content-Type": ctype, "Accept": "application/dicom+json"},
-            params={"patient_id": str(bateer.id)},
-        )
-    )
     # a remote imaging request: its modality worklist entry at the county hospital
     order = {**body, "imaging_order": {"modality": "CT", "procedure": "CT CHEST"}}
     _ok(client.post(api, json=order, headers=cd), 201)

@@ -10,13 +10,12 @@ import time
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
 from dicom import ecg_synth
 from tests.e2e.conftest import LiveServer, login, shot
-from tests.support.dicom_files import to_bytes
+from tests.support.dicom_files import stow
 
 pytestmark = pytest.mark.e2e
 
@@ -99,23 +98,8 @@ def _ecg_consultation(live_server: LiveServer) -> tuple[str, str]:
         assert c.status_code == 201, c.text
         cid = c.json()["id"]
         assert api.post(f"/consultations/{cid}/submit").status_code == 200
-        boundary = uuid.uuid4().hex
-        body = (
-            f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
-            + to_bytes(ds)
-            + f"\r\n--{boundary}--\r\n".encode()
-        )
-        r = httpx.post(
-            f"{live_server.url}/dicom-web/studies",
-            content=body,
-            params={"patient_id": patient["id"]},
-            headers={
-                "Authorization": api.headers["Authorization"],
-                "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
-                "Accept": "application/dicom+json",
-            },
-            timeout=60,
-        )
+        token = api.headers["Authorization"].removeprefix("Bearer ")
+        r = stow(live_server.url, token, [ds], patient_id=patient["id"])
         assert r.status_code == 200, r.text
         linked = api.post(f"/consultations/{cid}/studies", json={"study_uid": study_uid})
         assert linked.status_code == 201, linked.text
