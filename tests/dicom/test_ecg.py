@@ -181,3 +181,22 @@ def test_stow_of_an_ecg_and_the_route_refusals(any_archive, client, login, stow)
         headers=county,
     )
     assert unknown.status_code == 404
+
+
+def test_the_rhythm_group_is_read_not_the_median_beat() -> None:
+    ds = _dataset()
+    rhythm = ds.WaveformSequence[0]
+    median = pydicom.Dataset()
+    for keyword in ("NumberOfWaveformChannels", "SamplingFrequency", "WaveformBitsAllocated"):
+        setattr(median, keyword, getattr(rhythm, keyword))
+    median.WaveformSampleInterpretation = "SS"
+    median.MultiplexGroupLabel = "MEDIAN BEAT"
+    median.NumberOfWaveformSamples = 600  # 1.2 s
+    median.ChannelDefinitionSequence = rhythm.ChannelDefinitionSequence
+    median.WaveformData = np.zeros((600, 12), "<i2").tobytes()
+    ds.WaveformSequence = [median, rhythm]  # the median beat first, as some carts write it
+    wave = ecg.decode(ds)
+    assert wave.group_label == "RHYTHM" and wave.samples == 5000
+    ds.WaveformSequence = [median]
+    with pytest.raises(ecg.NotAnEcg, match="median"):
+        ecg.decode(ds)
