@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -12,6 +13,15 @@ from sqlmodel import Session
 from telemed.consultations.models import Opinion
 
 API = "/api/v1/consultations"
+
+
+def _pdf_text(pdf: bytes) -> str:
+    out = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    return " ".join(out.split())
+
+
 ECG = {
     "study_uid": "1.2.3.4",
     "sop_uid": "1.2.3.4.5",
@@ -53,6 +63,12 @@ def test_ecg_values_are_signed_and_a_change_is_detected(
     seen = client.get(f"{API}/{c['id']}/opinion", headers=county).json()
     assert seen["ecg_measurements"]["qt_ms"] == 384
     assert client.get(f"{API}/{c['id']}/opinion/verify", headers=county).json()["valid"] is True
+
+    printed = client.get(f"{API}/{c['id']}/opinion.pdf?lang=en", headers=county)
+    assert printed.status_code == 200
+    words = _pdf_text(printed.content)
+    assert "HR 75 bpm" in words and "PR 164 ms" in words and "axis 56" in words
+    assert "changed the automatic values of: pr_ms" in words
 
     session.execute(
         text("ALTER TABLE consultation_opinion DISABLE TRIGGER consultation_opinion_no_change")
