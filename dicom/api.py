@@ -12,7 +12,7 @@ import pydicom
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Path, Query, Response
 from sqlmodel import Session, select
 
-from dicom import api_reading, deid, deid_pixels, jobs, outbound, priors, service, worklist
+from dicom import api_ecg, api_reading, deid, deid_pixels, jobs, outbound, priors, service, worklist
 from dicom.archive import ArchiveDep, ArchiveError, ArchiveUnavailable
 from dicom.demographics import dicom_demographics
 from dicom.models import JobKind, OutboundJob, StudyLink
@@ -423,3 +423,6 @@ def reconciliation_assign(
 
 
 router.include_router(api_reading.router)
+# ---------------------------------------------------------------- the ECG reader (dicom.api_ecg)
+
+router.include_router(api_ecg.router)

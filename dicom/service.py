@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from dicom import policy, worklist
 from dicom.context import demographics_against, register_link_context
+from dicom.ecg_demo import attach_synthetic_ecg
+from dicom.ecg_demo import reader_values as demo_ecg_values
+from dicom.ecg_synth import EcgSpec
 from dicom.index import InstanceInfo, Received, index_instance, index_instances, instances_of
 from dicom.links import link_study, links_for, studies_for, unlink_study
 from dicom.orders import TargetAttach, register_target_attach
@@ -69,6 +72,9 @@ __all__ = [
     "unlink_study",
     "visible_study",
     "visible_study_uids",
+    "EcgSpec",
+    "attach_synthetic_ecg",
+    "demo_ecg_values",
 ]
 
 _link_access = LINK_ACCESS  # the registry itself (tests reset it)

@@ -58,6 +58,12 @@ const routes: RouteRecordRaw[] = [
     meta: { roles: 'all', needs: '/dicom-web/studies/{study_uid}/series' },
   },
   {
+    path: '/ecg/:study',
+    name: 'ecg',
+    component: () => import('./views/EcgView.vue'),
+    meta: { roles: 'all', needs: '/api/v1/studies/{study_uid}/ecg' },
+  },
+  {
     path: '/room/:id',
     name: 'room',
     component: () => import('./views/RoomView.vue'),

@@ -130,6 +130,9 @@ class Opinion(SQLModel, table=True):
     referral_advice: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
+    ecg_measurements: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
     supersedes_id: uuid.UUID | None = Field(default=None, foreign_key="consultation_opinion.id")
     correction_reason: str = Field(default="", max_length=1000)
     created_at: datetime = utc_field()

@@ -85,6 +85,9 @@ def _fill(op: Opinion, data: OpinionWrite) -> None:
     op.icd10 = list(data.icd10)
     op.recommendations = data.recommendations
     op.referral_advice = data.referral_advice.model_dump(mode="json")
+    op.ecg_measurements = (
+        data.ecg_measurements.model_dump(mode="json") if data.ecg_measurements else None
+    )
 
 
 def _seal(

@@ -38,6 +38,25 @@ def _advice(opinion: Opinion, t: dict[str, str]) -> str:
     )
 
 
+def _ecg(opinion: Opinion, t: dict[str, str]) -> list[str]:
+    m = opinion.ecg_measurements or {}
+
+    def v(key: str) -> str:
+        value = m.get(key)
+        return "—" if value is None else f"{value:g}"
+
+    lines = [
+        t["ecg_values"].format(
+            hr=v("heart_rate_bpm"), rr=v("rr_ms"), pr=v("pr_ms"), qrs=v("qrs_ms"),
+            qt=v("qt_ms"), qtcb=v("qtc_bazett_ms"), qtcf=v("qtc_fridericia_ms"),
+            axis=v("axis_deg"),
+        )
+    ]  # fmt: skip
+    if m.get("edited"):
+        lines.append(t["ecg_edited"].format(names=", ".join(m["edited"])))
+    return lines
+
+
 def render_opinion(
     *,
     consultation: Consultation,
@@ -66,6 +85,8 @@ def render_opinion(
         Section(t["recommendations"], [opinion.recommendations or "—"]),
         Section(t["referral"], [_advice(opinion, t)]),
     ]
+    if opinion.ecg_measurements:
+        sections.insert(3, Section(t["ecg"], _ecg(opinion, t)))
     if opinion.correction_reason:
         sections.append(Section(t["correction"], [opinion.correction_reason]))
     sections.append(

@@ -28,6 +28,10 @@ OPINION: dict[str, dict[str, str]] = {
         "referral": "转诊建议",
         "refer": "建议转诊",
         "no_referral": "暂不需要转诊",
+        "ecg": "心电图测量值（判读者核对）",
+        "ecg_values": "心率 {hr} 次/分，RR {rr} 毫秒，PR {pr} 毫秒，QRS {qrs} 毫秒，QT {qt} 毫秒，"
+        "QTc {qtcb} 毫秒（Bazett）/ {qtcf} 毫秒（Fridericia），电轴 {axis}°",
+        "ecg_edited": "判读者修改了自动测量值：{names}",
         "correction": "更正说明",
         "signature": "电子签名（Ed25519）",
         "signer": "签名人：{doctor}　密钥编号：{key}",
@@ -56,6 +60,10 @@ OPINION: dict[str, dict[str, str]] = {
         "referral": "Referral",
         "refer": "Referral advised",
         "no_referral": "No referral needed for now",
+        "ecg": "ECG measurements (checked by the reader)",
+        "ecg_values": "HR {hr} bpm, RR {rr} ms, PR {pr} ms, QRS {qrs} ms, QT {qt} ms, "
+        "QTc {qtcb} ms (Bazett) / {qtcf} ms (Fridericia), axis {axis}°",
+        "ecg_edited": "The reader changed the automatic values of: {names}",
         "correction": "Correction",
         "signature": "Electronic signature (Ed25519)",
         "signer": "Signed by {doctor}, key {key}",

@@ -236,6 +236,30 @@ class ReferralAdvice(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
+class EcgMeasurements(BaseModel):
+    """The ECG values the reader signs (自动测量, checked and edited by the reader): offered by
+    `GET /api/v1/studies/{uid}/ecg`, changed where the reader disagrees (`edited` names them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    study_uid: str | None = Field(default=None, pattern=r"^[0-9.]{1,64}$")
+    sop_uid: str | None = Field(default=None, pattern=r"^[0-9.]{1,64}$")
+    heart_rate_bpm: float | None = Field(default=None, ge=10, le=400)
+    rr_ms: float | None = Field(default=None, ge=100, le=6000)
+    pr_ms: float | None = Field(default=None, ge=0, le=1000)
+    qrs_ms: float | None = Field(default=None, ge=0, le=500)
+    qt_ms: float | None = Field(default=None, ge=0, le=1000)
+    qtc_bazett_ms: float | None = Field(default=None, ge=0, le=1500)
+    qtc_fridericia_ms: float | None = Field(default=None, ge=0, le=1500)
+    axis_deg: float | None = Field(default=None, ge=-180, le=360)
+    edited: list[
+        Literal[
+            "heart_rate_bpm", "rr_ms", "pr_ms", "qrs_ms", "qt_ms",
+            "qtc_bazett_ms", "qtc_fridericia_ms", "axis_deg",
+        ]
+    ] = Field(default_factory=list, max_length=8)  # fmt: skip
+
+
 class OpinionWrite(BaseModel):
     """The structured opinion (会诊意见)."""
 
@@ -244,6 +268,7 @@ class OpinionWrite(BaseModel):
     icd10: list[str] = Field(default_factory=list, max_length=20)
     recommendations: str = Field(default="", max_length=20000)
     referral_advice: ReferralAdvice = ReferralAdvice()
+    ecg_measurements: EcgMeasurements | None = None  # an ECG reading's signed values
 
     @field_validator("icd10")
     @classmethod
@@ -299,6 +324,7 @@ class OpinionPublic(BaseModel):
     icd10: list[str]
     recommendations: str
     referral_advice: dict[str, Any]
+    ecg_measurements: dict[str, Any] | None = None
     supersedes_id: uuid.UUID | None
     correction_reason: str
     created_at: datetime

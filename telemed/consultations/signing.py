@@ -98,8 +98,8 @@ def public_pem(key: SpecialistKey) -> str:
 def signed_content(
     opinion: Opinion, *, patient_id: uuid.UUID, signed_at: datetime
 ) -> dict[str, Any]:
-    """The fields a signature covers (`annotations` only when there are some: opinions
-    signed before slide annotations existed keep their canonical form)."""
+    """The fields a signature covers (`annotations` and `ecg_measurements` only when the
+    opinion has them: opinions signed before those fields existed keep their canonical form)."""
     content = {
         "consultation_id": str(opinion.consultation_id),
         "patient_id": str(patient_id),
@@ -118,6 +118,8 @@ def signed_content(
     }
     if opinion.annotations:
         content["annotations"] = list(opinion.annotations)
+    if opinion.ecg_measurements is not None:
+        content["ecg_measurements"] = dict(opinion.ecg_measurements)
     return content
 
 

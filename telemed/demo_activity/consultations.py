@@ -7,11 +7,13 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from dicom import service as imaging
 from telemed.consultations import service as consultations
 from telemed.consultations.schemas import (
     AcceptBody,
     ConsentCreate,
     ConsultationCreate,
+    EcgMeasurements,
     OpinionWrite,
     ReferralAdvice,
 )
@@ -87,6 +89,15 @@ DECLINE_REASONS = [
 CANCEL_REASONS = ["患者病情好转，暂不需要会诊", "患者家属要求转上级医院就诊"]
 
 
+# per ECG case (CASES["ecg"]): the synthetic recording — premature beats shown as sinus
+# rhythm at 72, left ventricular high voltage, atrial fibrillation at ~110 (no P waves)
+ECG_SPECS = (
+    imaging.EcgSpec(heart_rate=72, pr_ms=160, qrs_ms=90, qt_ms=390, seed=1),
+    imaging.EcgSpec(heart_rate=68, pr_ms=170, qrs_ms=100, qt_ms=410, r_uv=2400, seed=2),
+    imaging.EcgSpec(heart_rate=110, qrs_ms=86, qt_ms=330, p_uv=0, rr_jitter=0.2, seed=3),
+)
+
+
 @dataclass(frozen=True)
 class ConsultPlan:
     at: datetime
@@ -138,6 +149,21 @@ def consultation_story(sim: Sim, p: ConsultPlan) -> Story:
         now=t,
     )
     sim.consultations += 1
+    ecg = None
+    if kind == "ecg":  # the recording itself (a synthetic 12-lead ECG), linked to the request
+        spec = ECG_SPECS[p.case % len(ECG_SPECS)]
+        study_uid = imaging.attach_synthetic_ecg(
+            session=s,
+            settings=st,
+            spec=spec,
+            consultation_id=c.id,
+            by=p.requester,
+            patient_id=patient.id,
+            patient_name=patient.name,
+            uid_seed=f"demo-ecg-{sim.consultations}",
+            now=t,
+        )
+        ecg = EcgMeasurements(**imaging.demo_ecg_values(spec, study_uid))
     t += timedelta(minutes=rng.randint(2, 15))
     yield t
     consultations.submit(session=s, consultation_id=c.id, by=p.requester, now=t, settings=st)
@@ -221,6 +247,7 @@ def consultation_story(sim: Sim, p: ConsultPlan) -> Story:
         icd10=[icd10],
         recommendations=RECOMMENDATIONS[kind],
         referral_advice=ReferralAdvice(refer=kind == "consultation" and p.case % 2 == 0),
+        ecg_measurements=ecg,
     )
     consultations.save_draft(session=s, consultation_id=c.id, by=specialist, data=opinion, now=t)
     t += timedelta(minutes=rng.randint(1, 10))

@@ -27,6 +27,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from dicom.models import Instance
+from dicom import ecg_synth
 from referrals import service as referrals_service
 from referrals.family import contracts
 from telemed.consultations.models import Payment
@@ -169,6 +170,10 @@ PATIENT_READS: dict[str, Read] = {
     "/api/v1/studies/{study_uid}/priors": Read("county-doctor"),
     "/api/v1/studies/{study_uid}/measurements": Read("county-doctor"),
     "/api/v1/studies/{study_uid}/context": Read("county-doctor"),
+    "/api/v1/studies/{study_uid}/ecg": Read("county-doctor", ids={"study_uid": "{ecg_study_uid}"}),
+    "/api/v1/studies/{study_uid}/ecg/measurements": Read(
+        "county-doctor", ids={"study_uid": "{ecg_study_uid}"}
+    ),
     "/api/v1/dicom/worklist": Read("county-doctor"),
     "/api/v1/dicom/reconciliation": Read("county-doctor", patient=None),
     "/api/v1/dicom/reconciliation/{study_uid}/compare": Read(
@@ -475,7 +480,9 @@ def world(
         201,
     )
     datasets = ct_series(2, patient_name="BATEER", patient_id="WALK-MRN-1")
-    blob, ctype = multipart_related([to_bytes(d) for d in datasets])
+    # and an ECG of the same patient (the ECG reader's routes), in the same upload
+    ecg = ecg_synth.ecg_dataset(patient_name="BATEER", patient_id="WALK-MRN-1")
+    blob, ctype = multipart_related([to_bytes(d) for d in [*datasets, ecg]])
     _ok(
         client.post(
             "/dicom-web/studies",
@@ -711,6 +718,7 @@ def world(
         "booking_id": booking["id"],
         "entry_id": entry["id"],
         "study_uid": study_uid,
+        "ecg_study_uid": str(ecg.StudyInstanceUID),
         "series_uid": str(ds.SeriesInstanceUID),
         "sop_uid": str(ds.SOPInstanceUID),
         "unmatched_uid": str(unmatched[0].StudyInstanceUID),

@@ -7,9 +7,11 @@ Part-10 files. `benchmark_series(dir)` writes the 300 x 512x512 CT series of the
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
@@ -118,6 +120,32 @@ def to_bytes(ds: Dataset) -> bytes:
     buf = BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()
+
+
+def stow(base_url: str, token: str, datasets: list[Dataset], **params: str) -> httpx.Response:
+    """POST datasets to a served app's STOW-RS (`/dicom-web/studies`) as one multipart body;
+    returns the httpx response."""
+    boundary = uuid.uuid4().hex
+    body = (
+        b"".join(
+            f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+            + to_bytes(ds)
+            + b"\r\n"
+            for ds in datasets
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
+    return httpx.post(
+        f"{base_url}/dicom-web/studies",
+        content=body,
+        params=params,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+            "Accept": "application/dicom+json",
+        },
+        timeout=60,
+    )
 
 
 def write_series(datasets: list[Dataset], directory: Path) -> list[Path]:

@@ -71,6 +71,8 @@ export interface Opinion {
   impression: string
   icd10: string[]
   recommendations: string
+  /** an ECG reading's signed values (see lib/ecg.ts, `EcgMeasurements` plus `edited`) */
+  ecg_measurements?: Record<string, unknown> | null
   signed_at: string | null
   key_id: string | null
 }

@@ -6,7 +6,7 @@ They live on the opinion row, so the row's freeze trigger (0301) freezes them at
 and the signed canonical form covers them when there are some.
 
 Revision ID: 0313
-Revises: 0311
+Revises: 0312
 Create Date: 2026-12-03 16:00:00+00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0313"
-down_revision: str | Sequence[str] | None = "0311"
+down_revision: str | Sequence[str] | None = "0312"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

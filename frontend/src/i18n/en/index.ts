@@ -14,7 +14,9 @@ import schedules from './schedules'
 import errors from './errors'
 import dashboard from './dashboard'
 import pathology from './pathology'
+import ecg from './ecg'
 
-const en: Messages = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology }
+const en: Messages = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology, ...ecg }
+
 
 export default en

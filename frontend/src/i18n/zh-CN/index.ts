@@ -16,8 +16,10 @@ import schedules from './schedules'
 import errors from './errors'
 import dashboard from './dashboard'
 import pathology from './pathology'
+import ecg from './ecg'
 
-const zhCN = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology }
+const zhCN = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology, ...ecg }
+
 
 export default zhCN
 export type Messages = typeof zhCN
