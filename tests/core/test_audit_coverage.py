@@ -26,8 +26,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from dicom.models import Instance
 from dicom import ecg_synth
+from dicom.models import Instance
 from referrals import service as referrals_service
 from referrals.family import contracts
 from telemed.consultations.models import Payment
