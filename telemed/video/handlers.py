@@ -91,9 +91,14 @@ class RoomSocket:
             lambda s: service.roster(session=s, room_id=rid, now=clock.now())
         )
 
-    async def broadcast_roster(self) -> None:
-        """Everyone learns the participants; the hosts, who waits."""
-        roster = await self.roster()
+    async def broadcast_roster(self, roster: list[dict[str, Any]] | None = None) -> None:
+        """Everyone learns the participants; the hosts, who waits.
+
+        `roster`: read by the caller inside the transaction that changed it (under the
+        room's row lock, so it is the state that transaction committed); else read now.
+        """
+        if roster is None:
+            roster = await self.roster()
         await self.hub.publish(
             self.room_id, {"type": "participants", "participants": roster}, audience="everyone"
         )
@@ -187,7 +192,8 @@ class RoomSocket:
         fn = service.admit if kind == "admit" else service.deny
 
         def _do(s: Session) -> list[dict[str, Any]]:
-            fn(session=s, room_id=rid, by=s.merge(user), user_id=target, now=clock.now())
+            by = s.merge(user, load=False)  # the socket's user, attached without a SELECT
+            fn(session=s, room_id=rid, by=by, user_id=target, now=clock.now())
             return service.roster(session=s, room_id=rid, now=clock.now())
 
         roster = await in_transaction(_do)
@@ -198,7 +204,7 @@ class RoomSocket:
             )
         else:
             await self.hub.publish(self.room_id, {"type": "_denied"}, to=f"user:{target}")
-        await self.broadcast_roster()
+        await self.broadcast_roster(roster)
 
     async def chat(self, msg: dict[str, Any]) -> None:
         """A chat message: kept in the session record, sent to everyone."""

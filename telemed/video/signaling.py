@@ -161,12 +161,13 @@ class SocketSession(RoomSocket):
             result = service.join(
                 session=s,
                 room_id=rid,
-                user=s.merge(user),
+                user=s.merge(user, load=False),  # authenticated above: no SELECT again
                 peer_id=self.peer_id,
                 now=clock.now(),
                 settings=self.settings.video,
             )
-            room = service.get_room(session=s, room_id=rid)
+            room = result.room  # locked and loaded by join()
+            assert room is not None
             roster = service.roster(session=s, room_id=rid, now=clock.now())
             return result, (room.mode, room.host_id, room.title), roster
 
@@ -214,7 +215,7 @@ class SocketSession(RoomSocket):
         )
         if result.admitted:
             await self.after_admission()
-        await self.broadcast_roster()
+        await self.broadcast_roster(roster)
         return True
 
     async def after_admission(self) -> None:
@@ -229,21 +230,23 @@ class SocketSession(RoomSocket):
         self.hub.remove(self.peer)
         user, rid, peer_id = self.user, uuid.UUID(self.room_id), self.peer_id
 
-        def _leave(s: Session) -> Any:
+        def _leave(s: Session) -> tuple[str | None, list[dict[str, Any]]]:
             part = service.leave(
                 session=s,
                 room_id=rid,
-                user=s.merge(user),
+                user=s.merge(user, load=False),
                 peer_id=peer_id,
                 now=clock.now(),
                 settings=self.settings.video,
                 intentional=self.intentional,
             )
             grace = None if part is None else part.grace_until
-            return None if grace is None else grace.isoformat()  # ISO 8601, like every time
+            roster = service.roster(session=s, room_id=rid, now=clock.now())
+            # ISO 8601, like every time
+            return (None if grace is None else grace.isoformat()), roster
 
         try:
-            grace_until = await in_transaction(_leave)
+            grace_until, roster = await in_transaction(_leave)
             await self.hub.publish(
                 self.room_id,
                 {
@@ -256,7 +259,7 @@ class SocketSession(RoomSocket):
                 sender=peer_id,
                 audience="everyone",
             )
-            await self.broadcast_roster()
+            await self.broadcast_roster(roster)
         except Exception:
             log.exception("leave of %s failed", peer_id)
         server = self.hub.servers.get(self.room_id)
