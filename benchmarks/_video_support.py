@@ -117,6 +117,9 @@ def _wait_port(port: int, timeout: float = 60) -> None:
     raise TimeoutError(f"server did not listen on {port}")
 
 
+RELAXED = ("fsync=", "synchronous_commit=", "full_page_writes=")  # the suite's, not ours
+
+
 @contextmanager
 def _postgres() -> Iterator[str]:
     """A throwaway PostgreSQL cluster with default durability; yields its SQLAlchemy URL."""
@@ -126,13 +129,13 @@ def _postgres() -> Iterator[str]:
     try:
         # The suite's cluster runs without fsync; a benchmark measures what production pays.
         server.halt()
-        words, kept = server.options.split(), []
-        for i, word in enumerate(words):
-            drop = word.startswith(("fsync=", "synchronous_commit=", "full_page_writes="))
-            nxt = words[i + 1] if i + 1 < len(words) else ""
-            if drop or (word == "-c" and nxt.startswith(("fsync=", "synchronous_", "full_page"))):
-                continue
-            kept.append(word)
+        words = server.options.split()
+        kept = [
+            w
+            for i, w in enumerate(words)
+            if not w.startswith(RELAXED)
+            and not (w == "-c" and i + 1 < len(words) and words[i + 1].startswith(RELAXED))
+        ]
         server.options = " ".join(kept)
         server.resume()
         yield server.url
