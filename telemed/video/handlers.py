@@ -54,6 +54,7 @@ class RoomSocket:
         self.hub: Hub = hub_for(settings)
         self.bucket = TokenBucket(settings.video.messages_per_second, settings.video.message_burst)
         self.dropped = 0
+        self._pending: asyncio.Future[Any] | None = None  # a frame received, not handled yet
         self.intentional = False
         self.closed = False
         self._send_lock = asyncio.Lock()

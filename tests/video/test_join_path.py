@@ -4,16 +4,24 @@ round trip, and joining and admitting open only the transactions they need."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import anyio
 import pytest
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
+from telemed.core.audit import REFUSED, AuditEvent
+from telemed.identity.models import User
 from telemed.video import handlers, signaling
 from telemed.video.channel import MemoryChannel, PostgresChannel
 from telemed.video.client import RoomClient
 from telemed.video.hub import Hub, LocalPeer
+from telemed.video.models import RoomEvent, RoomParticipant
 
 T = TypeVar("T")
 
@@ -100,34 +108,55 @@ def test_two_workers_on_postgres_each_deliver_once(database_url: str) -> None:
     got, seen_by_b = asyncio.run(scenario())
     assert got["pa"] == ["offer", "participants", "waiting"]
     assert got["pb"] == ["participants", "answer"]  # in the order A sent them
-    # B's listener carried A's broadcast and B's peer's answer (and B's own echo, skipped),
-    # never the offer addressed to A's own peer
-    assert sorted(seen_by_b) == ["answer", "participants", "waiting"]
+    # B's listener carried A's broadcast and B's peer's answer (perhaps B's own echo too,
+    # skipped), never the offer addressed to A's own peer
+    assert seen_by_b[:2] == ["participants", "answer"] and "offer" not in seen_by_b
+
+
+@pytest.fixture
+def transactions(monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[str]]:
+    """Record the socket's transactions (by the step that opens them) once started; the
+    authentication's waits until a join's has started, so a join sent at once is early."""
+    opened: list[str] = []
+    join_started = threading.Event()
+    real = signaling.in_transaction
+
+    async def recording(fn: Callable[[Session], T]) -> T:
+        step = fn.__qualname__.split(".")[-3]  # Class.method.<locals>.fn
+        opened.append(step)
+        if step == "join":
+            join_started.set()
+        if step == "verify":
+            await anyio.to_thread.run_sync(join_started.wait, 20)
+            opened.append("verify ran" + (" after the join started" * join_started.is_set()))
+        return await real(fn)
+
+    def start() -> list[str]:
+        monkeypatch.setattr(signaling, "in_transaction", recording)
+        monkeypatch.setattr(handlers, "in_transaction", recording)
+        return opened
+
+    return start
 
 
 def test_join_and_admission_open_one_transaction_each(
     live_server: str,
     tokens: Callable[[str], str],
     make_room: Callable[..., str],
-    monkeypatch: pytest.MonkeyPatch,
+    transactions: Callable[[], list[str]],
 ) -> None:
-    """Authentication, the join and the host's admit: three transactions, no re-read of the
-    roster after them (the roster broadcast uses the one read under the room's lock)."""
+    """Authentication, the join (started while the authentication still runs) and the
+    host's admit: three transactions, and no re-read of the roster after them (the roster
+    broadcast uses the one read under the room's lock)."""
     room_id = make_room()
-    opened: list[str] = []
-    real = signaling.in_transaction
-
-    async def counting(fn: Callable[[Session], T]) -> T:
-        opened.append(fn.__qualname__)
-        return await real(fn)
+    opened: list[list[str]] = []
 
     async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
         host = RoomClient(live_server, tokens("specialist"), room_id, send_media=False)
         guest = RoomClient(live_server, tokens("county-doctor"), room_id, send_media=False)
         try:
             await host.join()
-            monkeypatch.setattr(signaling, "in_transaction", counting)
-            monkeypatch.setattr(handlers, "in_transaction", counting)
+            recorded = transactions()  # from the guest's socket on
             await guest.join()
             waiting = await host.wait_message("waiting", where=lambda m: bool(m["waiting"]))
             await host.admit(guest.user_id or "")
@@ -136,7 +165,7 @@ def test_join_and_admission_open_one_transaction_each(
                 "participants",
                 where=lambda m: [p["state"] for p in m["participants"]] == ["admitted"] * 2,
             )
-            monkeypatch.undo()
+            opened.append(list(recorded))  # before anyone leaves
             return waiting, {"admit": admit, "roster": roster}
         finally:
             await guest.close()
@@ -146,5 +175,44 @@ def test_join_and_admission_open_one_transaction_each(
     guest_id = after["roster"]["participants"][1]["user_id"]
     assert [w["user_id"] for w in waiting["waiting"]] == [guest_id]
     assert [p["host"] for p in after["admit"]["peers"]] == [True]
-    steps = [name.split(".")[-3] for name in opened]  # Class.method.<locals>.fn
-    assert steps == ["authenticate", "join", "admission"], opened
+    assert opened[0] == ["verify", "join", "verify ran after the join started", "admission"]
+
+
+def test_an_early_join_of_an_outsider_leaves_only_the_authentications_refusal(
+    live_server: str,
+    tokens: Callable[[str], str],
+    make_room: Callable[..., str],
+    users: dict[str, User],
+    committed_engine: Engine,
+    transactions: Callable[[], list[str]],
+) -> None:
+    """The join's transaction ran (and refused) while the authentication refused too: the
+    record holds the authentication's refusal alone, as for a join sent later."""
+    since = datetime.now(UTC).replace(microsecond=0)
+    room_id = make_room(invited=("county-doctor",))
+    opened = transactions()
+
+    async def scenario() -> tuple[int | None, str | None]:
+        outsider = RoomClient(live_server, tokens("specialist2"), room_id, send_media=False)
+        try:
+            await outsider.connect()
+            await outsider.send({"type": "join"})
+            return await outsider.wait_closed()
+        finally:
+            await outsider.close()
+
+    assert asyncio.run(scenario()) == (4404, "room not found")
+    assert opened[:3] == ["verify", "join", "verify ran after the join started"]
+    with Session(committed_engine) as s:
+        rows = s.execute(
+            select(AuditEvent).where(AuditEvent.object_id == room_id, col(AuditEvent.at) >= since)
+        ).scalars()
+        refusals = [
+            (e.actor_id, e.action, e.detail["reason"]) for e in rows if e.action != "create"
+        ]
+        joined = s.execute(
+            select(RoomParticipant).where(RoomParticipant.room_id == uuid.UUID(room_id))
+        ).all()
+        events = s.execute(select(RoomEvent).where(RoomEvent.room_id == uuid.UUID(room_id))).all()
+    assert refusals == [(users["specialist2"].id, REFUSED, "not a participant of the room")]
+    assert joined == [] and events == []
