@@ -161,19 +161,20 @@ def durability(database_url: str) -> str:
 
 
 @contextmanager
-def served_app(database: str = "postgres") -> Iterator[Served]:
-    """Migrate and seed a scratch database, serve it in a separate process."""
+def served_app(database: str = "postgres", source: Path = ROOT) -> Iterator[Served]:
+    """Migrate and seed a scratch database, serve it in a separate process (the app's code
+    from `source`: this tree, or another checkout to compare with)."""
     with contextlib.ExitStack() as stack:
         tmp = Path(tempfile.mkdtemp(prefix="telemed-bench-video-"))
         if database == "postgres":
             db_url = stack.enter_context(_postgres())
         else:
             db_url = f"sqlite:///{tmp / 'telemed.db'}"
-        yield stack.enter_context(_serve(tmp, db_url))
+        yield stack.enter_context(_serve(tmp, db_url, source))
 
 
 @contextmanager
-def _serve(tmp: Path, db_url: str) -> Iterator[Served]:
+def _serve(tmp: Path, db_url: str, source: Path) -> Iterator[Served]:
     env = {
         **os.environ,
         "TELEMED_ENV": "development",
@@ -183,7 +184,7 @@ def _serve(tmp: Path, db_url: str) -> Iterator[Served]:
         "TELEMED_VIDEO__MAX_RELAY_PARTICIPANTS": "16",
         "TELEMED_VIDEO__MESSAGES_PER_SECOND": "1000",
         "TELEMED_VIDEO__MESSAGE_BURST": "1000",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(source),
     }
     os.environ.update({k: env[k] for k in ("TELEMED_ENV", "TELEMED_DATABASE_URL")})
     from telemed.cli import upgrade_database

@@ -1,6 +1,6 @@
 """Join -> first remote video frame through our signaling, against a direct aiortc pair.
 
-    python benchmarks/video_join.py [--trials 10] [--database postgres|sqlite]
+    python benchmarks/video_join.py [--trials 10] [--database postgres|sqlite] [--against DIR]
 
 Each trial runs three measurements, in alternating order (ABC, then CBA, ...) so that the
 machine's load hits each alike:
@@ -19,19 +19,25 @@ machine's load hits each alike:
 
 The server is uvicorn in its own process (one worker) on PostgreSQL with its default
 durability, so the socket uses the PostgreSQL channel as a deployed worker does.
+
+`--against DIR` serves a second app from another checkout (e.g. `git worktree add
+/tmp/before main`) on its own database and adds its "ours" and "signaling only" to every
+trial, in the same alternation: a before/after comparison under the same load.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
-from _video_support import durability, served_app
+from _video_support import Served, durability, served_app
 
 from telemed.video.client import RoomClient, ws_url
 
@@ -147,47 +153,61 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--against", type=Path, help="another checkout's app, measured alike")
     args = parser.parse_args()
-    with served_app(args.database) as app:
-        host_token, guest_token = app.token("specialist"), app.token("county-doctor")
-        print(f"trials: {args.trials}; database: {durability(app.database_url)}")
+    with contextlib.ExitStack() as stack:
+        apps = {"this tree": stack.enter_context(served_app(args.database))}
+        if args.against:
+            other = stack.enter_context(served_app(args.database, args.against.resolve()))
+            apps[str(args.against)] = other
+        tokens = {n: (a.token("specialist"), a.token("county-doctor")) for n, a in apps.items()}
+        print(f"trials: {args.trials}; database: {durability(apps['this tree'].database_url)}")
         print("server: uvicorn, 1 worker, loopback; media: 160x120 video at 15 fps + audio")
         print(f"load average at start: {os.getloadavg()}")
-        ours: list[float] = []
+        ours: dict[str, list[float]] = {n: [] for n in apps}
+        sig: dict[str, list[dict[str, float]]] = {n: [] for n in apps}
         base: list[float] = []
-        sig: list[dict[str, float]] = []
+        steps = []
+        for name, app in apps.items():
+            host_t, guest_t = tokens[name]
 
-        def run_ours() -> None:
-            rid = app.room(["county-doctor"])
-            ours.append(asyncio.run(through_server(app.base_url, rid, host_token, guest_token)))
+            def run_ours(app: Served = app, n: str = name, h: str = host_t, g: str = guest_t):
+                rid = app.room(["county-doctor"])
+                ours[n].append(asyncio.run(through_server(app.base_url, rid, h, g)))
+
+            def run_signaling(app: Served = app, n: str = name, h: str = host_t, g: str = guest_t):
+                rid = app.room(["county-doctor"])
+                sig[n].append(asyncio.run(signaling_only(app.base_url, rid, h, g)))
+
+            steps += [run_ours, run_signaling]
 
         def run_direct() -> None:
             base.append(asyncio.run(direct()))
 
-        def run_signaling() -> None:
-            rid = app.room(["county-doctor"])
-            sig.append(asyncio.run(signaling_only(app.base_url, rid, host_token, guest_token)))
-
-        # one warm-up round of each (first connections of the pool, imports), not counted
-        run_ours(), run_direct(), run_signaling()
-        ours.clear(), base.clear(), sig.clear()
-        order = [run_ours, run_direct, run_signaling]
+        steps.insert(1, run_direct)
+        for step in steps:  # one warm-up round of each (pools, imports), not counted
+            step()
+        for name in apps:
+            ours[name].clear(), sig[name].clear()
+        base.clear()
         for trial in range(args.trials):
-            for step in order if trial % 2 == 0 else order[::-1]:
+            for step in steps if trial % 2 == 0 else steps[::-1]:
                 step()
         print(f"load average at end: {os.getloadavg()}")
-    m_ours, m_base = statistics.median(ours), statistics.median(base)
-    print(f"join -> first remote frame through our signaling: {_ms(ours)}")
+    m_base = statistics.median(base)
     print(f"baseline, the same clients connected directly:     {_ms(base)}")
-    ratios = [o / b for o, b in zip(ours, base, strict=True)]
-    print(
-        f"ratio of medians (ours / direct): {m_ours / m_base:.2f}x "
-        f"(overhead {(m_ours - m_base) * 1000:.0f} ms); "
-        f"per-trial ratios {min(ratios):.2f}-{max(ratios):.2f}x"
-    )
-    print("signaling only (canned SDP), time since the socket opened:")
-    for mark in sig[0]:
-        print(f"  {mark:18s} {_ms([s[mark] for s in sig])}")
+    for name in apps:
+        m_ours = statistics.median(ours[name])
+        print(f"[{name}] join -> first remote frame through our signaling: {_ms(ours[name])}")
+        ratios = [o / b for o, b in zip(ours[name], base, strict=True)]
+        print(
+            f"[{name}] ratio of medians (ours / direct): {m_ours / m_base:.2f}x "
+            f"(overhead {(m_ours - m_base) * 1000:.0f} ms); "
+            f"per-trial ratios {min(ratios):.2f}-{max(ratios):.2f}x"
+        )
+        print(f"[{name}] signaling only (canned SDP), time since the socket opened:")
+        for mark in sig[name][0]:
+            print(f"  {mark:18s} {_ms([s[mark] for s in sig[name]])}")
 
 
 if __name__ == "__main__":
