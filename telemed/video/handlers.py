@@ -96,10 +96,18 @@ class RoomSocket:
         """Everyone learns the participants; the hosts, who waits.
 
         `roster`: read by the caller inside the transaction that changed it (under the
-        room's row lock, so it is the state that transaction committed); else read now.
+        room's row lock: the state that transaction committed), published at once. The
+        roster is then read again, after the commit, and published again when it changed:
+        a change committed meanwhile by another socket may have been published before ours
+        (or before this socket was in the hub), and the last word must be the newest.
         """
-        if roster is None:
-            roster = await self.roster()
+        if roster is not None:
+            await self._publish_roster(roster)
+        fresh = await self.roster()
+        if fresh != roster:
+            await self._publish_roster(fresh)
+
+    async def _publish_roster(self, roster: list[dict[str, Any]]) -> None:
         await self.hub.publish(
             self.room_id, {"type": "participants", "participants": roster}, audience="everyone"
         )
