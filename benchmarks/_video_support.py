@@ -1,8 +1,17 @@
-"""Shared set-up of the video benchmarks: a migrated, seeded SQLite app served by uvicorn."""
+"""Shared set-up of the video benchmarks: a migrated, seeded database and the app served by
+uvicorn in its own process.
+
+`database="postgres"` (the default, what production runs): a throwaway PostgreSQL with the
+server's default durability (fsync, synchronous commit and full-page writes on, unlike the
+test suite's cluster), so the signaling socket goes through the PostgreSQL channel
+(LISTEN/NOTIFY) as a deployed worker does. `database="sqlite"`: a scratch SQLite file and
+the in-process channel (the embedded set-up).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -108,11 +117,64 @@ def _wait_port(port: int, timeout: float = 60) -> None:
     raise TimeoutError(f"server did not listen on {port}")
 
 
+RELAXED = ("fsync=", "synchronous_commit=", "full_page_writes=")  # the suite's, not ours
+
+
 @contextmanager
-def served_app() -> Iterator[Served]:
-    """Migrate and seed a scratch SQLite database, serve it in a separate process."""
-    tmp = Path(tempfile.mkdtemp(prefix="telemed-bench-video-"))
-    db_url = f"sqlite:///{tmp / 'telemed.db'}"
+def _postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster with default durability; yields its SQLAlchemy URL."""
+    from tests.support import pgserver
+
+    server = pgserver.start()
+    try:
+        # The suite's cluster runs without fsync; a benchmark measures what production pays.
+        server.halt()
+        words = server.options.split()
+        kept = [
+            w
+            for i, w in enumerate(words)
+            if not w.startswith(RELAXED)
+            and not (w == "-c" and i + 1 < len(words) and words[i + 1].startswith(RELAXED))
+        ]
+        server.options = " ".join(kept)
+        server.resume()
+        yield server.url
+    finally:
+        server.stop()
+
+
+def durability(database_url: str) -> str:
+    """fsync / synchronous_commit of the benchmark's database (printed with the settings)."""
+    if not database_url.startswith("postgresql"):
+        return "sqlite (WAL)"
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        got = [
+            f"{name}={conn.execute(text(f'SHOW {name}')).scalar()}"
+            for name in ("fsync", "synchronous_commit", "full_page_writes")
+        ]
+        version = conn.execute(text("SHOW server_version")).scalar()
+    engine.dispose()
+    return f"PostgreSQL {version} ({', '.join(got)})"
+
+
+@contextmanager
+def served_app(database: str = "postgres", source: Path = ROOT) -> Iterator[Served]:
+    """Migrate and seed a scratch database, serve it in a separate process (the app's code
+    from `source`: this tree, or another checkout to compare with)."""
+    with contextlib.ExitStack() as stack:
+        tmp = Path(tempfile.mkdtemp(prefix="telemed-bench-video-"))
+        if database == "postgres":
+            db_url = stack.enter_context(_postgres())
+        else:
+            db_url = f"sqlite:///{tmp / 'telemed.db'}"
+        yield stack.enter_context(_serve(tmp, db_url, source))
+
+
+@contextmanager
+def _serve(tmp: Path, db_url: str, source: Path) -> Iterator[Served]:
     env = {
         **os.environ,
         "TELEMED_ENV": "development",
@@ -122,7 +184,7 @@ def served_app() -> Iterator[Served]:
         "TELEMED_VIDEO__MAX_RELAY_PARTICIPANTS": "16",
         "TELEMED_VIDEO__MESSAGES_PER_SECOND": "1000",
         "TELEMED_VIDEO__MESSAGE_BURST": "1000",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(source),
     }
     os.environ.update({k: env[k] for k in ("TELEMED_ENV", "TELEMED_DATABASE_URL")})
     from telemed.cli import upgrade_database

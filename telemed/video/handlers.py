@@ -54,6 +54,7 @@ class RoomSocket:
         self.hub: Hub = hub_for(settings)
         self.bucket = TokenBucket(settings.video.messages_per_second, settings.video.message_burst)
         self.dropped = 0
+        self._pending: asyncio.Future[Any] | None = None  # a frame received, not handled yet
         self.intentional = False
         self.closed = False
         self._send_lock = asyncio.Lock()
@@ -91,9 +92,22 @@ class RoomSocket:
             lambda s: service.roster(session=s, room_id=rid, now=clock.now())
         )
 
-    async def broadcast_roster(self) -> None:
-        """Everyone learns the participants; the hosts, who waits."""
-        roster = await self.roster()
+    async def broadcast_roster(self, roster: list[dict[str, Any]] | None = None) -> None:
+        """Everyone learns the participants; the hosts, who waits.
+
+        `roster`: read by the caller inside the transaction that changed it (under the
+        room's row lock: the state that transaction committed), published at once. The
+        roster is then read again, after the commit, and published again when it changed:
+        a change committed meanwhile by another socket may have been published before ours
+        (or before this socket was in the hub), and the last word must be the newest.
+        """
+        if roster is not None:
+            await self._publish_roster(roster)
+        fresh = await self.roster()
+        if fresh != roster:
+            await self._publish_roster(fresh)
+
+    async def _publish_roster(self, roster: list[dict[str, Any]]) -> None:
         await self.hub.publish(
             self.room_id, {"type": "participants", "participants": roster}, audience="everyone"
         )
@@ -187,7 +201,8 @@ class RoomSocket:
         fn = service.admit if kind == "admit" else service.deny
 
         def _do(s: Session) -> list[dict[str, Any]]:
-            fn(session=s, room_id=rid, by=s.merge(user), user_id=target, now=clock.now())
+            by = s.merge(user, load=False)  # the socket's user, attached without a SELECT
+            fn(session=s, room_id=rid, by=by, user_id=target, now=clock.now())
             return service.roster(session=s, room_id=rid, now=clock.now())
 
         roster = await in_transaction(_do)
@@ -198,7 +213,7 @@ class RoomSocket:
             )
         else:
             await self.hub.publish(self.room_id, {"type": "_denied"}, to=f"user:{target}")
-        await self.broadcast_roster()
+        await self.broadcast_roster(roster)
 
     async def chat(self, msg: dict[str, Any]) -> None:
         """A chat message: kept in the session record, sent to everyone."""

@@ -8,12 +8,20 @@ Every message between peers is an *envelope* published on the channel:
 Each worker delivers the envelopes of rooms it has local peers in: to the addressed
 peer (or user), else to the audience. Events whose type starts with `_` are
 control events between workers (admission, replacement) and never reach clients as such.
+
+The publishing worker delivers to its own peers at once, without the channel's round trip
+(with PostgreSQL: a NOTIFY and its echo on the LISTEN connection, on every offer, answer
+and candidate of a join); the envelope carries the worker's `origin`, so its own listener
+skips it when it comes back. An envelope addressed to one peer of this worker is not put
+on the channel at all (peer ids are unique: no other worker has it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -44,6 +52,7 @@ class Hub:
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
+        self.origin = uuid.uuid4().hex  # this hub, in the envelopes it publishes
         self.rooms: dict[str, dict[str, LocalPeer]] = {}
         self.servers: dict[str, Any] = {}  # room id -> ServerPeer living in this process
         self._started = False
@@ -77,17 +86,36 @@ class Hub:
         audience: str = "admitted",
         sender: str | None = None,
     ) -> None:
-        await self.channel.publish(
-            {"room": room_id, "to": to, "audience": audience, "sender": sender, "event": event}
-        )
+        envelope = {
+            "room": room_id,
+            "to": to,
+            "audience": audience,
+            "sender": sender,
+            "event": event,
+            "origin": self.origin,
+        }
+        # Round-trip through JSON so local and remote peers receive the same shapes.
+        local = self._recipients(json.loads(json.dumps(envelope, default=str)))
+        for peer, copy in local:  # this worker's peers first: they wait for no round trip
+            await self._deliver(peer, copy)
+        if not (local and to is not None and not to.startswith("user:")):
+            await self.channel.publish(envelope)  # the other workers' peers
 
     async def _on_envelope(self, envelope: Envelope) -> None:
+        if envelope.get("origin") == self.origin:
+            return  # published here: delivered to this worker's peers already
+        for peer, copy in self._recipients(envelope):
+            await self._deliver(peer, copy)
+
+    def _recipients(self, envelope: Envelope) -> list[tuple[LocalPeer, Envelope]]:
+        """This worker's peers an envelope is for (the addressed one, else its audience)."""
         room = self.rooms.get(str(envelope.get("room")))
         if not room:
-            return
+            return []
         to = envelope.get("to")
         audience = envelope.get("audience")
         sender = envelope.get("sender")
+        out = []
         for peer in list(room.values()):
             if to is not None:
                 match = peer.peer_id == to or to == f"user:{peer.user_id}"
@@ -98,10 +126,15 @@ class Hub:
             else:
                 match = peer.admitted and peer.peer_id != sender
             if match:
-                try:
-                    await peer.deliver(envelope)
-                except Exception:  # a dead socket must not stop delivery to the others
-                    log.debug("delivery to %s failed", peer.peer_id, exc_info=True)
+                out.append((peer, envelope))
+        return out
+
+    @staticmethod
+    async def _deliver(peer: LocalPeer, envelope: Envelope) -> None:
+        try:
+            await peer.deliver(envelope)
+        except Exception:  # a dead socket must not stop delivery to the others
+            log.debug("delivery to %s failed", peer.peer_id, exc_info=True)
 
     async def close(self) -> None:
         for server in list(self.servers.values()):

@@ -22,7 +22,7 @@ from telemed.video import participants as room_participants
 from telemed.video.events import record_event
 from telemed.video.models import ParticipantStatus, Room, RoomEvent, RoomParticipant
 from telemed.video.recordings import running_recording
-from telemed.video.rooms import NotInvited, RoomClosed, get_room, locked_room, window
+from telemed.video.rooms import NotInvited, RoomClosed, locked_room, window
 from telemed.video.states import ANSWERS_CONSENT, PARTICIPANT, ROOM
 
 __all__ = [
@@ -43,6 +43,7 @@ class JoinResult:
     admitted: bool
     replaced_peer: str | None  # an older socket of the same user, to be closed
     recording_id: uuid.UUID | None = None  # a recording running now: the joiner is told
+    room: Room | None = None  # the room row, locked and loaded by the join
 
 
 def find_participant(
@@ -166,6 +167,7 @@ def join(
         admitted=admitted,
         replaced_peer=replaced,
         recording_id=running.id if running else None,
+        room=room,
     )
 
 
@@ -237,10 +239,9 @@ def _waiting(
     Only someone connected and in the waiting room: a former participant who left is not
     banned, nor let in behind the host's back.
     """
-    room = get_room(session=session, room_id=room_id)
+    room = locked_room(session=session, room_id=room_id)  # one read: locked, then checked
     if by.id != room.host_id:
         raise Forbidden("only the host admits or declines participants")
-    locked_room(session=session, room_id=room_id)
     part = find_participant(session=session, room_id=room_id, user_id=user_id, lock=True)
     if part is None or not part.connected or action not in PARTICIPANT.allowed(part.status):
         raise Conflict("that participant is not in the waiting room", code="not_waiting")

@@ -15,10 +15,12 @@ import logging
 import uuid
 from typing import Any
 
+import anyio
 from fastapi import WebSocketDisconnect
 from sqlmodel import Session
 
 from telemed.core import clock
+from telemed.core.db import AFTER_ROLLBACK
 from telemed.core.errors import Conflict, DomainError, NotFound, Unauthorized
 from telemed.core.logging import request_id_var, request_origin_var
 from telemed.identity import service as identity_service
@@ -45,6 +47,33 @@ CLOSE_RATE_LIMITED = 4429
 CLOSE_PROTOCOL = 4400
 
 
+class _Unauthenticated(Exception):
+    """An early join's transaction is rolled back: the authentication refused the socket."""
+
+
+def _user_of(session: Session, token: str) -> User:
+    """The token's user, who need not change their password first (else 401 / 403)."""
+    user = identity_service.user_for_token(session=session, token=token, now=clock.now())
+    identity_service.ensure_password_changed(user)
+    return user
+
+
+async def _outcome(verify: asyncio.Future[User | None]) -> User | None:
+    """The authentication's result (None: refused), awaited without cancelling it."""
+    return await asyncio.shield(verify)
+
+
+def _is_join(frame: asyncio.Future[Any]) -> bool:
+    """Whether a received frame is a `join` message."""
+    if not frame.done() or frame.cancelled() or frame.exception() is not None:
+        return False
+    text = frame.result().get("text")
+    try:
+        return isinstance(text, str) and len(text) < 1024 and json.loads(text)["type"] == "join"
+    except (ValueError, TypeError, KeyError):
+        return False
+
+
 class SocketSession(RoomSocket):
     """One WebSocket connection to a room, from accept to close."""
 
@@ -66,11 +95,27 @@ class SocketSession(RoomSocket):
     async def _run(self, token: str | None) -> None:
         await self.ws.accept()
         try:
-            user = await self.authenticate(token)
-            if user is None:
+            token = await self.token_of(token)
+            if token is None:
                 return
-            self.user = user
-            if not await self.join():
+            # Authentication and the next frame at once: a `join` arriving while the token
+            # and the room are checked starts its transaction then (docs/video.md, The join
+            # path); it commits only if the authentication passed. Not on SQLite, whose
+            # transactions take the one write lock at BEGIN: they would wait for each other.
+            verify = asyncio.ensure_future(self.verify(token))
+            self._pending = asyncio.ensure_future(self.ws.receive())
+            if not self.settings.is_sqlite:
+                await asyncio.wait({verify, self._pending}, return_when=asyncio.FIRST_COMPLETED)
+            if not verify.done() and _is_join(self._pending):
+                self._pending = None
+                joined = await self.join(early=(token, verify))
+            else:
+                user = await verify
+                if user is None:
+                    return
+                self.user = user
+                joined = await self.join()
+            if not joined:
                 return
             await self.loop()
         except WebSocketDisconnect:
@@ -78,11 +123,14 @@ class SocketSession(RoomSocket):
         except TimeoutError:
             await self.close(CLOSE_PROTOCOL, "send {type: join} after authenticating")
         finally:
+            if self._pending is not None:
+                self._pending.cancel()
             await self.leave()
 
     async def receive_json(self, within: float | None = None) -> dict[str, Any] | None:
         """The next message as a dict; None when it was refused (and answered)."""
-        message = await asyncio.wait_for(self.ws.receive(), within)
+        pending, self._pending = self._pending, None
+        message = await asyncio.wait_for(pending or self.ws.receive(), within)
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
         text = message.get("text")
@@ -105,21 +153,22 @@ class SocketSession(RoomSocket):
             return None
         return msg
 
-    async def authenticate(self, token: str | None) -> User | None:
-        if token is None:
-            try:
-                first = await self.receive_json(self.settings.video.auth_timeout_seconds)
-            except TimeoutError:
-                await self.close(CLOSE_UNAUTHENTICATED, "authentication timed out")
-                return None
-            if (
-                first is None
-                or first.get("type") != "auth"
-                or not isinstance(first.get("token"), str)
-            ):
-                await self.close(CLOSE_UNAUTHENTICATED, "authenticate first: {type: auth, token}")
-                return None
-            token = first["token"]
+    async def token_of(self, token: str | None) -> str | None:
+        """The query's token, else the first message's (`auth`); None: closed."""
+        if token is not None:
+            return token
+        try:
+            first = await self.receive_json(self.settings.video.auth_timeout_seconds)
+        except TimeoutError:
+            await self.close(CLOSE_UNAUTHENTICATED, "authentication timed out")
+            return None
+        if first is None or first.get("type") != "auth" or not isinstance(first.get("token"), str):
+            await self.close(CLOSE_UNAUTHENTICATED, "authenticate first: {type: auth, token}")
+            return None
+        return str(first["token"])
+
+    async def verify(self, token: str) -> User | None:
+        """The token's user, when they may enter the room; else the socket is closed."""
         try:
             rid = uuid.UUID(self.room_id)
         except ValueError:
@@ -127,8 +176,7 @@ class SocketSession(RoomSocket):
             return None
 
         def _check(s: Session) -> User:
-            user = identity_service.user_for_token(session=s, token=str(token), now=clock.now())
-            identity_service.ensure_password_changed(user)
+            user = _user_of(s, token)
             service.room_for(session=s, room_id=rid, user=user)
             return user
 
@@ -143,8 +191,11 @@ class SocketSession(RoomSocket):
             await self.close(CLOSE_NOT_FOUND, "room not found")
         return None
 
-    async def join(self) -> bool:
-        while True:
+    async def join(self, early: tuple[str, asyncio.Future[User | None]] | None = None) -> bool:
+        """Wait for `join` and join. `early`: the join came while the authentication (the
+        future) still ran; its transaction reads the token's user itself and commits only
+        once the authentication passed (else it rolls back, its refusal rows too)."""
+        while early is None:
             msg = await self.receive_json(self.settings.video.auth_timeout_seconds * 3)
             if msg is None:
                 continue
@@ -154,33 +205,53 @@ class SocketSession(RoomSocket):
                 await self.error("not_joined", "send {type: join} first")
                 continue
             break
-        assert self.user is not None
-        user, rid = self.user, uuid.UUID(self.room_id)
+        rid, verified = uuid.UUID(self.room_id), self.user
 
         def _join(s: Session) -> tuple[service.JoinResult, Any, list[dict[str, Any]]]:
-            result = service.join(
-                session=s,
-                room_id=rid,
-                user=s.merge(user),
-                peer_id=self.peer_id,
-                now=clock.now(),
-                settings=self.settings.video,
-            )
-            room = service.get_room(session=s, room_id=rid)
-            roster = service.roster(session=s, room_id=rid, now=clock.now())
+            try:
+                if early:
+                    joiner = _user_of(s, early[0])
+                else:
+                    assert verified is not None
+                    joiner = s.merge(verified, load=False)  # read with the token: no SELECT
+                result = service.join(
+                    session=s,
+                    room_id=rid,
+                    user=joiner,
+                    peer_id=self.peer_id,
+                    now=clock.now(),
+                    settings=self.settings.video,
+                )
+                room = result.room  # locked and loaded by join()
+                assert room is not None
+                roster = service.roster(session=s, room_id=rid, now=clock.now())
+            except BaseException:
+                if early and anyio.from_thread.run(_outcome, early[1]) is None:
+                    s.info.pop(AFTER_ROLLBACK, None)  # refused by the authentication alone
+                raise
+            if early and anyio.from_thread.run(_outcome, early[1]) is None:
+                raise _Unauthenticated
             return result, (room.mode, room.host_id, room.title), roster
 
         try:
             result, (mode, host_id, title), roster = await in_transaction(_join)
-        except service.NotInvited as exc:
-            await self.close(CLOSE_FORBIDDEN, exc.detail)
+        except Exception as exc:
+            if early and await _outcome(early[1]) is None:
+                return False  # refused by the authentication, which closed the socket
+            self.user = self.user or (await _outcome(early[1]) if early else None)
+            if isinstance(exc, service.NotInvited):
+                await self.close(CLOSE_FORBIDDEN, exc.detail)
+            elif isinstance(exc, service.RoomClosed):
+                await self.close(CLOSE_ROOM_CLOSED, exc.detail)
+            elif isinstance(exc, Conflict):
+                await self.close(CLOSE_ROOM_FULL if exc.code == "room_full" else 4409, exc.detail)
+            else:
+                raise
             return False
-        except service.RoomClosed as exc:
-            await self.close(CLOSE_ROOM_CLOSED, exc.detail)
-            return False
-        except Conflict as exc:
-            await self.close(CLOSE_ROOM_FULL if exc.code == "room_full" else 4409, exc.detail)
-            return False
+        if early:
+            self.user = await _outcome(early[1])
+        user = self.user
+        assert user is not None
         await self.hub.ensure_started()
         self.peer = LocalPeer(
             room_id=self.room_id,
@@ -214,7 +285,7 @@ class SocketSession(RoomSocket):
         )
         if result.admitted:
             await self.after_admission()
-        await self.broadcast_roster()
+        await self.broadcast_roster(roster)
         return True
 
     async def after_admission(self) -> None:
@@ -229,21 +300,23 @@ class SocketSession(RoomSocket):
         self.hub.remove(self.peer)
         user, rid, peer_id = self.user, uuid.UUID(self.room_id), self.peer_id
 
-        def _leave(s: Session) -> Any:
+        def _leave(s: Session) -> tuple[str | None, list[dict[str, Any]]]:
             part = service.leave(
                 session=s,
                 room_id=rid,
-                user=s.merge(user),
+                user=s.merge(user, load=False),
                 peer_id=peer_id,
                 now=clock.now(),
                 settings=self.settings.video,
                 intentional=self.intentional,
             )
             grace = None if part is None else part.grace_until
-            return None if grace is None else grace.isoformat()  # ISO 8601, like every time
+            roster = service.roster(session=s, room_id=rid, now=clock.now())
+            # ISO 8601, like every time
+            return (None if grace is None else grace.isoformat()), roster
 
         try:
-            grace_until = await in_transaction(_leave)
+            grace_until, roster = await in_transaction(_leave)
             await self.hub.publish(
                 self.room_id,
                 {
@@ -256,7 +329,7 @@ class SocketSession(RoomSocket):
                 sender=peer_id,
                 audience="everyone",
             )
-            await self.broadcast_roster()
+            await self.broadcast_roster(roster)
         except Exception:
             log.exception("leave of %s failed", peer_id)
         server = self.hub.servers.get(self.room_id)

@@ -50,6 +50,8 @@ export function useRoomConnection(roomId: Ref<string>) {
   const { local, stream } = media
   let ws: WebSocket | null = null
   let iceServers: RTCIceServer[] = []
+  // The STUN/TURN list of the current socket attempt: needed to make connections, not to join
+  let iceReady: Promise<void> = Promise.resolve()
   let leaving = false
   let screenTrack: MediaStreamTrack | null = null
   let pingTimer: ReturnType<typeof setInterval> | null = null
@@ -93,7 +95,7 @@ export function useRoomConnection(roomId: Ref<string>) {
   function admitted(list: Participant[]) {
     phase.value = 'in'
     media.stopMeter()
-    for (const p of list ?? []) if (p.peer !== myPeer.value) void peers.offerTo(p.peer)
+    for (const p of list ?? []) if (p.peer !== myPeer.value) void iceReady.then(() => peers.offerTo(p.peer))
   }
 
   function joined(msg: SignalingMessage) {
@@ -111,6 +113,9 @@ export function useRoomConnection(roomId: Ref<string>) {
   }
 
   async function onMessage(msg: SignalingMessage) {
+    // Connections wait for the ICE servers; all such messages await the same promise, so
+    // they still run in the order they came (an offer's connection exists before its candidates).
+    if (msg.type === 'offer' || msg.type === 'answer' || msg.type === 'candidate') await iceReady
     switch (msg.type) {
       case 'joined':
         joined(msg)
@@ -165,13 +170,11 @@ export function useRoomConnection(roomId: Ref<string>) {
   async function open() {
     if (leaving) return
     link.value = link.value === 'reconnecting' ? 'reconnecting' : 'connecting'
-    try {
-      const ice = await api.get<{ ice_servers: RTCIceServer[] }>(`/rooms/${roomId.value}/ice-servers`)
-      iceServers = ice.ice_servers
-    } catch {
-      // offline or the server restarting: keep the servers we had; the socket attempt decides
-    }
-    if (leaving) return
+    // Fetched while the socket opens and joins (not before: one round trip less on every join);
+    // offline or the server restarting: keep the servers we had, the socket attempt decides.
+    iceReady = api
+      .get<{ ice_servers: RTCIceServer[] }>(`/rooms/${roomId.value}/ice-servers`)
+      .then((ice) => { iceServers = ice.ice_servers }, () => undefined)
     const proto = location.protocol === 'https:' ? 'wss' : 'ws'
     const sock = new WebSocket(`${proto}://${location.host}/api/v1/rooms/${roomId.value}/ws`)
     ws = sock
