@@ -8,7 +8,9 @@ another, registered explicitly instead of as a side effect of importing a router
   and how a study matched to a worklist order is attached to its request;
 - scheduling (`register_booking_reference`, `register_reserved_eligibility`): what a booking
   may refer to, who may use family-doctor reserved capacity;
-- the FHIR server: its resource handlers and the OperationOutcome rendering of problems.
+- the FHIR server: its resource handlers and the OperationOutcome rendering of problems;
+- identity's token cache (`token_cache.install`): every session's writes to users and
+  tokens empty the workers' caches of resolved tokens.
 
 `create_app()`, the `telemed` command and the test session call `wire()` first, so the API,
 the CLI (gateway, worker, seed) and tests calling services directly see the same hooks.
@@ -19,6 +21,7 @@ from __future__ import annotations
 from referrals import service as referrals_service
 from telemed.consultations import hooks as consultation_hooks
 from telemed.fhir import hooks as fhir_hooks
+from telemed.identity import token_cache
 
 __all__ = ["wire"]
 
@@ -28,3 +31,4 @@ def wire() -> None:
     referrals_service.register_hooks()
     consultation_hooks.register_hooks()
     fhir_hooks.register_hooks()
+    token_cache.install()  # writes to users and tokens empty every worker's token cache
