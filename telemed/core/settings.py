@@ -146,6 +146,14 @@ class SchedulingSettings(BaseModel):
     hold_minutes: int = 5
     patient_cancel_hours_before: int = 2
     noshow_limit: int = 3
+    # Admission control of the booking routes (telemed.core.admission), per worker: at most
+    # booking_in_flight requests served at once, at most booking_queue more waiting at most
+    # booking_queue_seconds each; the rest answered 429 busy_try_later at once with
+    # Retry-After booking_retry_after_seconds. See docs/operations.md for the sizing.
+    booking_in_flight: int = Field(default=8, ge=1)
+    booking_queue: int = Field(default=32, ge=0)
+    booking_queue_seconds: float = Field(default=0.05, ge=0)
+    booking_retry_after_seconds: float = Field(default=2.0, gt=0)
 
 
 class ConsultationSettings(BaseModel):

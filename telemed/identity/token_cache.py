@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import ORMExecuteState, make_transient_to_detached
 from sqlmodel import Session
 
@@ -170,24 +170,27 @@ def _mark_statement(state: ORMExecuteState) -> None:
 
 def _bump_if_written(session: Session) -> None:
     if session.info.get(_DIRTY):
-        _bump_all()
+        _bump(session)
 
 
 def _bump_after_commit(session: Session) -> None:
     if session.info.pop(_DIRTY, False):
-        _bump_all()
+        _bump(session)
 
 
 def _bump_flushed(session: Session, flush_context: Any) -> None:
     _bump_if_written(session)
 
 
-def _bump_all() -> None:
-    """Bump the epoch of every database this process opened one for, or else of the
-    configured one (a CLI process that writes users without serving requests)."""
-    if not _epochs:
-        s = get_settings()
-        shared_epoch(s.database_url, s.security.token_cache_dir)
+def _bump(session: Session) -> None:
+    """Bump the epoch of the session's database on this host (opened if this process, a
+    CLI or a job worker, serves no request), and every other this process opened."""
+    try:
+        url = str(session.get_bind().engine.url)
+    except Exception:  # an unbound session wrote nothing to a database
+        url = None
+    if url is not None:
+        shared_epoch(url, get_settings().security.token_cache_dir)
     for epoch in list(_epochs.values()):
         epoch.bump()
 
