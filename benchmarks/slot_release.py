@@ -14,6 +14,13 @@ overbooked slots and double bookings. Baseline in the same run, on the same (the
 server: the same schedule of `GET /api/v1/auth/me` by other patients.
 Goal: p99 < 500 ms for admitted, every refused answered within 100 ms, 0 overbooked,
 0 double bookings. Quick check: --attempts 1000 --rate 200.
+
+Then (unless --no-sweep) the sustained throughput: open-loop steps of --step-seconds at
+each of --rates, alternating three subjects per step: the bookings (fresh patients, slots
+with room for every attempt), the same app's `GET /api/v1/auth/me`, and the raw booking
+statement (`UPDATE scheduling_slot SET booked = booked + 1 WHERE ... booked < capacity`,
+committed, from a psycopg pool of 20 connections). Prints per step the p99 of the served
+requests and the share refused; the rate at which p99 crosses 500 ms is read off it.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import asyncio
 import os
 import time
 import uuid
+from functools import partial
+from typing import Any
 
 from _scheduling_harness import database, durable, percentile, server  # type: ignore[import-not-found]
 
@@ -86,6 +95,63 @@ def describe(name: str, results: list[tuple[int, float]], admitted: set[int]) ->
         )
 
 
+async def raw_loop(dsn: str, slots: list[str], n: int, rate: float) -> list[tuple[int, float]]:
+    """The raw booking statement, `n` times at `rate`/s open loop (200: took a place)."""
+    from psycopg_pool import AsyncConnectionPool
+
+    take = (
+        "UPDATE scheduling_slot SET booked = booked + 1 "
+        "WHERE id = %s AND status = 'active' AND booked < capacity RETURNING id"
+    )
+    out: list[tuple[int, float]] = [(0, 0.0)] * n
+    async with AsyncConnectionPool(dsn, min_size=20, max_size=20, open=False) as pool:
+        await pool.wait()
+        t0 = time.perf_counter() + 0.2
+
+        async def one(i: int) -> None:
+            at = t0 + i / rate
+            await asyncio.sleep(max(0.0, at - time.perf_counter()))
+            async with pool.connection() as conn:
+                cur = await conn.execute(take, (slots[i % len(slots)],))
+                got = await cur.fetchone()
+            out[i] = (200 if got else 409, time.perf_counter() - at)
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+    return out
+
+
+def sweep(base: str, dsn: str, rates: list[float], seconds: float, tokens: list[str]) -> None:
+    from _booking_setup import make_slots  # type: ignore[import-not-found]
+
+    print(f"  sustained: open-loop steps of {seconds:.0f} s (p99 of served, share refused)")
+    used = 0
+    for step, rate in enumerate(rates):
+        n = int(rate * seconds)
+        slots = make_slots(20, capacity=n, days_ahead=30 + step)
+        raw_slots = make_slots(20, capacity=n, days_ahead=60 + step)
+        bodies = [{"slot_id": slots[i % 20]} for i in range(n)]
+        who = tokens[used : used + n]
+        me_who = tokens[used + n : used + 2 * n]
+        used += 2 * n
+        subjects: dict[str, Any] = {
+            "bookings": partial(open_loop, base, "POST", "/api/v1/bookings", who, bodies, rate),
+            "/auth/me": partial(open_loop, base, "GET", "/api/v1/auth/me", me_who, None, rate),
+            "raw statement": partial(raw_loop, dsn, raw_slots, n, rate),
+        }
+        order = list(subjects)
+        order = order[step % 3 :] + order[: step % 3]  # no subject always goes first
+        line = []
+        for name in order:
+            res = asyncio.run(subjects[name]())
+            served = [lat for c, lat in res if c in (200, 201)]
+            refused = sum(1 for c, _ in res if c not in (200, 201))
+            line.append(
+                f"{name} p99 {percentile(served, 99) * 1000:.0f} ms, "
+                f"refused {100 * refused / len(res):.0f} %"
+            )
+        print(f"    {rate:5.0f}/s: " + "; ".join(line))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--attempts", type=int, default=5000)
@@ -94,12 +160,17 @@ def main() -> None:
     ap.add_argument("--capacity", type=int, default=1)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--durable", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--sweep", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--rates", default="50,100,200,400", help="sweep rates, per second")
+    ap.add_argument("--step-seconds", type=float, default=3.0)
     args = ap.parse_args()
+    rates = [float(r) for r in args.rates.split(",")] if args.sweep else []
+    sweep_tokens = int(sum(2 * r * args.step_seconds for r in rates))
     os.environ["TELEMED_BENCH_DURABLE"] = "1" if args.durable else "0"
     from _booking_setup import integrity, make_patients, make_slots  # type: ignore[import-not-found]
 
-    with database() as (url, _dsn):
-        tokens = make_patients(2 * args.attempts)
+    with database() as (url, dsn):
+        tokens = make_patients(2 * args.attempts + sweep_tokens)
         slots = make_slots(args.slots, capacity=args.capacity)
         bodies = [{"slot_id": slots[i % len(slots)]} for i in range(args.attempts)]
         load = os.getloadavg()
@@ -110,9 +181,30 @@ def main() -> None:
                 )
             )
             me = asyncio.run(
-                open_loop(base, "GET", "/api/v1/auth/me", tokens[args.attempts :], None, args.rate)
+                open_loop(
+                    base,
+                    "GET",
+                    "/api/v1/auth/me",
+                    tokens[args.attempts : 2 * args.attempts],
+                    None,
+                    args.rate,
+                )
             )
-        found = integrity()
+            found = integrity()
+            report(args, load, release, me, found)
+            if rates:
+                sweep(base, dsn, rates, args.step_seconds, tokens[2 * args.attempts :])
+    if found["overbooked"] or found["double_in_slot"]:
+        raise SystemExit("OVERBOOKED or DOUBLE BOOKED")
+
+
+def report(
+    args: argparse.Namespace,
+    load: tuple[float, float, float],
+    release: list[tuple[int, float]],
+    me: list[tuple[int, float]],
+    found: dict[str, int],
+) -> None:
     print(
         f"slot release: {args.attempts} attempts at {args.rate:.0f}/s open loop "
         f"({args.attempts / args.rate:.1f} s), distinct patients, {args.slots} slots x "
@@ -126,8 +218,6 @@ def main() -> None:
         f"  bookings made {found['booked']} (places {args.slots * args.capacity}), "
         f"overbooked slots {found['overbooked']}, double bookings {found['double_in_slot']}"
     )
-    if found["overbooked"] or found["double_in_slot"]:
-        raise SystemExit("OVERBOOKED or DOUBLE BOOKED")
 
 
 if __name__ == "__main__":

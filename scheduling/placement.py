@@ -188,7 +188,7 @@ def state_statement() -> Any:
         col(Booking.hold_expires_at) <= bindparam("now", type_=UTCDateTime()),
     )
     earlier_hash, earlier_response = idempotency.earlier_use(bindparam("key"))
-    patient = bindparam("patient", type_=Booking.__table__.c.patient_id.type)
+    patient = bindparam("patient", type_=Booking.__table__.c.patient_id.type)  # type: ignore[attr-defined]
     noshows = (
         select(func.count())
         .select_from(Booking)
@@ -200,13 +200,13 @@ def state_statement() -> Any:
         .scalar_subquery()
     )
     language = (
-        select(Patient.preferred_language).where(col(Patient.id) == patient).scalar_subquery()
+        select(col(Patient.preferred_language)).where(col(Patient.id) == patient).scalar_subquery()
     )
     accounts = (
         select(func.count()).select_from(User).where(col(User.patient_id) == patient)
     ).scalar_subquery()
     return (
-        select(  # sqlmodel's select() types at most four columns
+        select(  # sqlalchemy's select(): sqlmodel's types at most four columns
             Slot,
             overlap.label("overlap"),
             expired.label("expired"),
