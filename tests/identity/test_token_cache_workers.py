@@ -5,10 +5,8 @@ request."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from telemed.identity.models import AuthToken, KnownLoginAddress, Role, User
 from telemed.identity.security import hash_password
-from tests.support.uvicorn import serve
+from tests.support.uvicorn import instances
 
 PASSWORD = "Grassland-wind-blows-77"
 
@@ -52,21 +50,12 @@ def account(committed_engine: Engine) -> Iterator[str]:
 
 @pytest.fixture
 def two_instances(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
-    env = {
-        **os.environ,
-        "TELEMED_ENV": "test",
-        "TELEMED_DATABASE_URL": database_url,
-        "TELEMED_FRONTEND_DIR": str(tmp_path),
-        "TELEMED_DICOM__ARCHIVE_DIR": str(tmp_path / "archive"),
-        "TELEMED_DICOM__SPOOL_DIR": str(tmp_path / "spool"),
-        "TELEMED_DICOM__GATEWAY_ENABLED": "false",
-        "TELEMED_SECURITY__TOKEN_CACHE_SECONDS": "3600",  # only an invalidation can end it
-    }
-    with ExitStack() as stack:
-        urls = []
-        for i in range(2):
-            log = stack.enter_context((tmp_path / f"server{i}.log").open("w"))
-            urls.append(stack.enter_context(serve(env, log)))
+    """Two app instances (separate processes) on the same database, caching tokens long."""
+    with instances(
+        database_url,
+        tmp_path,
+        TELEMED_SECURITY__TOKEN_CACHE_SECONDS="3600",  # only an invalidation can end it
+    ) as urls:
         yield urls
 
 
