@@ -163,6 +163,27 @@ def get_engine() -> Engine:
     )
 
 
+def warm_pool(engine: Engine, connections: int) -> int:
+    """Open up to `connections` pooled connections at once and give them back (a server's
+    start: the first requests of a rush must not each wait for a connection to open);
+    how many were opened. A database that is down is not waited for: the pool opens
+    connections on demand later (and the request answers 503 meanwhile)."""
+    if engine.dialect.name != "postgresql" or connections <= 0:
+        return 0
+    opened = []
+    try:
+        for _ in range(connections):
+            conn = engine.connect()
+            opened.append(conn)
+            conn.exec_driver_sql("SELECT 1")
+    except Exception:
+        log.warning("the connection pool was not warmed (database unreachable?)")
+    finally:
+        for conn in opened:
+            conn.close()
+    return len(opened)
+
+
 def request_gate_size(settings: Settings) -> int:
     """How many requests may hold a database session at once: the pool's connections.
 

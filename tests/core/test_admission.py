@@ -63,3 +63,15 @@ def test_a_wait_past_queue_seconds_is_refused() -> None:
         assert gate.waiting == 0 and gate.in_flight == 1
 
     anyio.run(main)
+
+
+def test_the_pool_is_warmed_before_the_first_request(database_url: str) -> None:
+    from telemed.core.db import make_engine, warm_pool
+
+    engine = make_engine(database_url, pool_size=4, max_overflow=0)
+    try:
+        assert engine.pool.checkedin() == 0  # type: ignore[attr-defined]
+        assert warm_pool(engine, 3) == 3
+        assert engine.pool.checkedin() == 3  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
