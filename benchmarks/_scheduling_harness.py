@@ -91,11 +91,12 @@ def database() -> Iterator[tuple[str, str]]:
 
 
 @contextmanager
-def server(url: str, *, workers: int = 1) -> Iterator[str]:
-    """uvicorn serving the app (with the baseline route) on a free port."""
+def server(url: str, *, workers: int = 1, **settings: str) -> Iterator[str]:
+    """uvicorn serving the app (with the baseline route) on a free port; `settings`:
+    TELEMED_* variables for it."""
     from tests.support.uvicorn import serve
 
-    env = {**os.environ, "TELEMED_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "TELEMED_DATABASE_URL": url, "PYTHONPATH": str(ROOT), **settings}
     with serve(
         env, app="benchmarks._scheduling_app:make_app", workers=workers, start_timeout=240
     ) as base:
