@@ -6,9 +6,10 @@ Each worker keeps, per token digest, the user row it resolved (for at most
 `security.token_cache_seconds`). Exactness comes from an epoch shared by every process of
 the host that serves the same database: an 8-byte counter in a memory-mapped file
 (`security.token_cache_dir`, default the temp directory). Every session that writes a row
-of `user_account` or `auth_token` (ORM flushes and bulk UPDATE/DELETE statements alike)
-bumps it when it flushes and again after its commit; an entry is used only while the epoch
-is the one read *before* its row was fetched. Reading the epoch is a memory read (no
+of `user_account` or `auth_token` (ORM flushes of changed or deleted rows and bulk
+UPDATE/DELETE statements alike; an insert cannot make a cached entry wrong) bumps it when
+it flushes and again after its commit; an entry is used only while the epoch is the one
+read *before* its row was fetched. Reading the epoch is a memory read (no
 system call); a write to users or tokens, rare next to requests, empties every worker's
 cache at once. The bump after the commit is what makes it exact: a worker that fetched the
 row before the commit stored it under the older epoch, so the entry is dead as soon as the
@@ -154,7 +155,9 @@ def cache_for(database_url: str, seconds: float, directory: Path | None) -> Toke
 
 
 def _mark_flush(session: Session, flush_context: Any) -> None:
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    # New rows are left out: no worker can hold a token or user that did not exist, and
+    # every login inserts a token (a rush of logins must not empty the caches).
+    for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, User | AuthToken):
             session.info[_DIRTY] = True
             return
