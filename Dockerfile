@@ -37,4 +37,4 @@ WORKDIR /srv/telemed
 USER telemed
 EXPOSE 8000 11112
 # TELEMED_DATABASE_URL and TELEMED_SECRET_KEY must be provided; the app refuses defaults.
-CMD ["sh", "-c", "telemed db upgrade && exec uvicorn telemed.app:create_app --factory --host 0.0.0.0 --port 8000 --workers ${WORKERS:-4} --proxy-headers"]
+CMD ["sh", "-c", "telemed db upgrade && exec uvicorn telemed.app:create_app --factory --host 0.0.0.0 --port 8000 --workers ${WORKERS:-$(nproc)} --proxy-headers"]

@@ -42,6 +42,12 @@ def summary(values: list[float]) -> str:
     return f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, mean {mean:.1f} ms"
 
 
+def durable() -> bool:
+    """fsync, synchronous_commit and full_page_writes on (TELEMED_BENCH_DURABLE=1, the
+    benchmarks' --durable), as PostgreSQL ships; off (the test suite's) otherwise."""
+    return os.environ.get("TELEMED_BENCH_DURABLE", "") == "1"
+
+
 @contextmanager
 def database() -> Iterator[tuple[str, str]]:
     """A migrated, demo-seeded PostgreSQL database on a throwaway server."""
@@ -53,6 +59,10 @@ def database() -> Iterator[tuple[str, str]]:
     try:
         admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
+            if durable():  # PostgreSQL's default durability, not the test suite's settings
+                for name in ("fsync", "synchronous_commit", "full_page_writes"):
+                    conn.execute(text(f"ALTER SYSTEM SET {name} = on"))
+                conn.execute(text("SELECT pg_reload_conf()"))
             conn.execute(text('CREATE DATABASE "bench"'))
         admin.dispose()
         url = server.url_for("bench")
@@ -81,11 +91,12 @@ def database() -> Iterator[tuple[str, str]]:
 
 
 @contextmanager
-def server(url: str, *, workers: int = 1) -> Iterator[str]:
-    """uvicorn serving the app (with the baseline route) on a free port."""
+def server(url: str, *, workers: int = 1, **settings: str) -> Iterator[str]:
+    """uvicorn serving the app (with the baseline route) on a free port; `settings`:
+    TELEMED_* variables for it."""
     from tests.support.uvicorn import serve
 
-    env = {**os.environ, "TELEMED_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "TELEMED_DATABASE_URL": url, "PYTHONPATH": str(ROOT), **settings}
     with serve(
         env, app="benchmarks._scheduling_app:make_app", workers=workers, start_timeout=240
     ) as base:

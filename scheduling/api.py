@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import TypeAdapter
 from sqlmodel import Session
 
@@ -33,7 +34,8 @@ from scheduling.schemas import (
     WaitlistCreate,
     WaitlistPublic,
 )
-from telemed.core.deps import NowDep, SessionDep
+from telemed.core.admission import admitted
+from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Forbidden, Invalid
 from telemed.core.pagination import OffsetQuery
 from telemed.core.settings import get_settings
@@ -88,8 +90,27 @@ def search_slots(
     return Response(_SLOT_LIST.dump_json(views), media_type="application/json")
 
 
+async def booking_gate(request: Request, settings: SettingsDep) -> AsyncIterator[None]:
+    """The worker's admission gate of the booking routes (hold, book): a rush's excess is
+    answered 429 busy_try_later at once, before a token lookup, thread or session."""
+    sch = settings.scheduling
+    async with admitted(
+        request,
+        "scheduling.booking",
+        limit=sch.booking_in_flight,
+        queue=sch.booking_queue,
+        queue_seconds=sch.booking_queue_seconds,
+        retry_after=sch.booking_retry_after_seconds,
+    ):
+        yield
+
+
+BookingGate = Annotated[None, Depends(booking_gate, scope="function")]
+
+
 @router.post("/slots/{slot_id}/hold", response_model=BookingPublic, status_code=201)
 def hold_slot(
+    _admitted: BookingGate,
     slot_id: uuid.UUID,
     session: SessionDep,
     user: CurrentUser,
@@ -112,6 +133,7 @@ def hold_slot(
 
 @router.post("/bookings", response_model=BookingPublic, status_code=201)
 def create_booking(
+    _admitted: BookingGate,
     body: BookingCreate,
     session: SessionDep,
     user: CurrentUser,

@@ -213,6 +213,7 @@ def book(
                 body=f"{when(booking)} 预约已确认。",
                 now=now,
                 into=pending.notes if pending is not None and pending.deferred else None,
+                known=pending.recipients if pending is not None else None,
             )
             if pending is not None:
                 taken = take_place(session, pending, now)  # last: short slot lock

@@ -24,7 +24,7 @@ from scheduling.models import (
     ScheduleRule,
     Slot,
 )
-from scheduling.notices import booking_notes
+from scheduling.notices import Recipients, booking_notes, recipients_of
 from scheduling.places import release_expired_holds
 from scheduling.rules import expand
 from scheduling.waitlist import offer_freed
@@ -225,6 +225,7 @@ def _flag_bookings(session: Session, slot: Slot, now: datetime) -> int:
             )
         ).scalars()
     )
+    known = recipients_of(session, (b.patient_id for b in rows))  # once for the slot
     for b in rows:
         b.needs_reschedule = True
         for note in booking_notes(
@@ -235,6 +236,7 @@ def _flag_bookings(session: Session, slot: Slot, now: datetime) -> int:
             body=f"{to_shanghai(b.start_at):%Y-%m-%d %H:%M} 的号源因排班调整已撤销，请改约。",
             data={"booking_id": str(b.id), "slot_id": str(slot.id)},
             now=now,
+            known=known.get(b.patient_id) if b.patient_id is not None else Recipients(),
         ):
             session.add(note)
     return len(rows)

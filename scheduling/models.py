@@ -176,6 +176,14 @@ class Booking(SQLModel, table=True):
         CheckConstraint("end_at > start_at", name="end_after_start"),
         Index("ix_scheduling_booking_person_start", "person_id", "start_at"),
         Index("ix_scheduling_booking_slot_status", "slot_id", "status"),
+        # A patient's recent no-shows (the booking path's policy check): no-show rows only.
+        Index(
+            "ix_scheduling_booking_patient_noshow",
+            "patient_id",
+            "start_at",
+            postgresql_where=text("status = 'noshow'"),
+            sqlite_where=text("status = 'noshow'"),
+        ),
     )
 
     id: uuid.UUID = id_field()

@@ -26,15 +26,27 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, cast, exists, insert, select, true, union_all, update
+from sqlalchemy import (
+    Select,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Session, col
 
-from scheduling.models import Booking, Slot
+from scheduling.models import ACTIVE_STATUSES, Booking, BookingStatus, Slot
 from telemed.core import idempotency
 from telemed.core.db import UTCDateTime
 from telemed.core.idempotency import IdempotencyRecord
 from telemed.core.notifications import Notification
+from telemed.identity.models import Patient, User
 
 
 def take_statement(slot_id: Any, now: Any, *, reserved: bool) -> Any:
@@ -154,3 +166,56 @@ def place(
 def is_fast(session: Session) -> bool:
     """Data-modifying CTEs are PostgreSQL's; other databases take the ORM path."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+@lru_cache(maxsize=1)
+def state_statement() -> Any:
+    """One round trip for a booking: the slot, whether the person has an overlapping active
+    booking, whether the slot has expired holds (which still count until released), an
+    earlier use of the idempotency key, and of the patient asked for (`patient`): the
+    no-shows since `since` (the policy check, from the partial index of no-shows), their
+    language and how many accounts they have (the notification's recipients). Built once
+    (the hot path of a booking rush)."""
+    overlap = exists().where(
+        col(Booking.person_id) == bindparam("person"),
+        col(Booking.status).in_(ACTIVE_STATUSES),
+        col(Booking.start_at) < Slot.end_at,
+        col(Booking.end_at) > Slot.start_at,
+    )
+    expired = exists().where(
+        col(Booking.slot_id) == Slot.id,
+        col(Booking.status) == BookingStatus.PENDING,
+        col(Booking.hold_expires_at) <= bindparam("now", type_=UTCDateTime()),
+    )
+    earlier_hash, earlier_response = idempotency.earlier_use(bindparam("key"))
+    patient = bindparam("patient", type_=Booking.__table__.c.patient_id.type)  # type: ignore[attr-defined]
+    noshows = (
+        select(func.count())
+        .select_from(Booking)
+        .where(
+            col(Booking.patient_id) == patient,
+            col(Booking.status) == BookingStatus.NOSHOW,
+            col(Booking.start_at) > bindparam("since", type_=UTCDateTime()),
+        )
+        .scalar_subquery()
+    )
+    language = (
+        select(col(Patient.preferred_language)).where(col(Patient.id) == patient).scalar_subquery()
+    )
+    accounts = (
+        select(func.count()).select_from(User).where(col(User.patient_id) == patient)
+    ).scalar_subquery()
+    return (
+        select(  # sqlalchemy's select(): sqlmodel's types at most four columns
+            Slot,
+            overlap.label("overlap"),
+            expired.label("expired"),
+            earlier_hash.label("earlier_hash"),
+            earlier_response.label("earlier_response"),
+            noshows.label("noshows"),
+            language.label("language"),
+            accounts.label("accounts"),
+        )
+        .where(col(Slot.id) == bindparam("slot_id"))
+        .execution_options(populate_existing=True)  # the committed counters, not a stale copy
+    )

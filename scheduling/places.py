@@ -15,11 +15,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, exists, update
-from sqlalchemy import select as sa_select
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
@@ -28,8 +26,9 @@ from scheduling import placement
 from scheduling.access import get_booking, record_change, visible_booking
 from scheduling.eligibility import eligible
 from scheduling.models import ACTIVE_STATUSES, Booking, BookingStatus, Slot, WaitlistEntry
-from scheduling.notices import notify, when
+from scheduling.notices import Recipients, notify, when
 from scheduling.policy import (
+    NOSHOW_WINDOW_DAYS,
     PATIENT_SERVICE_CLASSES,
     check_noshow_policy,
     resolve_patient,
@@ -37,7 +36,6 @@ from scheduling.policy import (
 )
 from scheduling.states import BOOKING, WAITLIST
 from telemed.core import idempotency
-from telemed.core.db import UTCDateTime
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.ids import uuid7
 from telemed.core.notifications import Notification
@@ -182,19 +180,32 @@ def reserve(
     statement as the place (see `scheduling.placement`).
     """
     booking_id = booking_id or uuid7()
-    hinted = (by.patient_id if by.role == Role.PATIENT else patient_id) or by.id
+    asked = by.patient_id if by.role == Role.PATIENT else patient_id
+    hinted = asked or by.id
     row = session.execute(
-        _slot_state_statement(),
-        {"slot_id": slot_id, "person": hinted, "now": now, "key": key or ""},
+        placement.state_statement(),
+        {
+            "slot_id": slot_id,
+            "person": hinted,
+            "patient": asked,
+            "since": now - timedelta(days=NOSHOW_WINDOW_DAYS),
+            "now": now,
+            "key": key or "",
+        },
     ).first()
     if row is None:
         raise NotFound(f"slot {slot_id} not found")
-    slot, has_overlap, has_expired, stored_hash, stored_response = row
+    slot, has_overlap, has_expired, stored_hash, stored_response, noshows, language, n = row
     if key and stored_hash is not None:
         idempotency.verify_replay(stored_hash=stored_hash, payload=payload)
         return Pending(replay(session, stored_response), replayed=True)
     patient_id = resolve_patient(session, by, patient_id)
-    check_noshow_policy(session, by, patient_id, now)
+    # What the first statement read about the patient holds for the one resolved (always
+    # so for a patient booking for themselves): no further round trip for the policy check
+    # or the notification's recipients.
+    same = patient_id is not None and patient_id == asked
+    check_noshow_policy(session, by, patient_id, now, count=noshows if same else None)
+    known = _recipients(by, patient_id, language, n) if same else None
     person = patient_id or by.id
     if slot.status != "active":
         raise Conflict("this slot was withdrawn from the schedule", code="slot_withdrawn")
@@ -253,7 +264,9 @@ def reserve(
         status_changed_by_id=by.id,
         created_at=now,
     )
-    pending = Pending(booking, want_reserved, claim=claim, key=key, payload=payload)
+    pending = Pending(
+        booking, want_reserved, claim=claim, key=key, payload=payload, recipients=known
+    )
     if deferred:
         pending.deferred = True
         return pending
@@ -282,6 +295,20 @@ class Pending:
     key: str | None = None
     payload: dict[str, Any] | None = None
     notes: list[Notification] = field(default_factory=list)
+    # The patient's accounts and language, when the first statement told them.
+    recipients: Recipients | None = None
+
+
+def _recipients(
+    by: User, patient_id: uuid.UUID | None, language: str | None, accounts: int
+) -> Recipients | None:
+    """The patient's Recipients from the first statement's figures: their language, and
+    their accounts when they are known without a lookup (none; or the one booking)."""
+    if accounts == 0:
+        return Recipients(frozenset(), language)
+    if accounts == 1 and by.role == Role.PATIENT and by.patient_id == patient_id:
+        return Recipients(frozenset({by.id}), language)
+    return None  # several accounts: `booking_notes` looks them up
 
 
 def _clear_person_overlap(
@@ -308,36 +335,6 @@ def _clear_person_overlap(
                 "this person already has an appointment at that time", code="person_overlap"
             )
         release_expired_holds(session=session, slot=lock_slot(session, other.slot_id), now=now)
-
-
-@lru_cache(maxsize=1)
-def _slot_state_statement() -> Any:
-    """One round trip for a booking: the slot, whether the person has an overlapping active
-    booking, whether the slot has expired holds (which still count until released), and an
-    earlier use of the idempotency key. Built once (the hot path of a booking rush)."""
-    overlap = exists().where(
-        col(Booking.person_id) == bindparam("person"),
-        col(Booking.status).in_(ACTIVE_STATUSES),
-        col(Booking.start_at) < Slot.end_at,
-        col(Booking.end_at) > Slot.start_at,
-    )
-    expired = exists().where(
-        col(Booking.slot_id) == Slot.id,
-        col(Booking.status) == BookingStatus.PENDING,
-        col(Booking.hold_expires_at) <= bindparam("now", type_=UTCDateTime()),
-    )
-    earlier_hash, earlier_response = idempotency.earlier_use(bindparam("key"))
-    return (
-        sa_select(  # sqlmodel's select() types at most four columns
-            Slot,
-            overlap.label("overlap"),
-            expired.label("expired"),
-            earlier_hash.label("earlier_hash"),
-            earlier_response.label("earlier_response"),
-        )
-        .where(col(Slot.id) == bindparam("slot_id"))
-        .execution_options(populate_existing=True)  # the committed counters, not a stale copy
-    )
 
 
 def _has_room(slot: Slot, now: datetime, *, reserved: bool) -> bool:

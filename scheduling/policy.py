@@ -73,12 +73,24 @@ def resolve_patient(session: Session, by: User, patient_id: uuid.UUID | None) ->
 
 
 def check_noshow_policy(
-    session: Session, by: User, patient_id: uuid.UUID | None, now: datetime
+    session: Session,
+    by: User,
+    patient_id: uuid.UUID | None,
+    now: datetime,
+    *,
+    count: int | None = None,
 ) -> None:
-    """Refuse online booking by a patient who missed too many appointments lately."""
+    """Refuse online booking by a patient who missed too many appointments lately.
+    `count`: the patient's no-shows in the window, already read (the booking path folds
+    the count into its first statement); else it is counted here."""
     if by.role != Role.PATIENT or patient_id is None:
         return
     limit = settings().noshow_limit
+    if not limit:
+        return
+    if count is not None:
+        _refuse_over(count, limit)
+        return
     count = session.execute(
         select(func.count())
         .select_from(Booking)
@@ -88,7 +100,11 @@ def check_noshow_policy(
             col(Booking.start_at) > now - timedelta(days=NOSHOW_WINDOW_DAYS),
         )
     ).scalar_one()
-    if limit and count >= limit:
+    _refuse_over(count, limit)
+
+
+def _refuse_over(count: int, limit: int) -> None:
+    if count >= limit:
         raise Forbidden(
             f"{count} missed appointments in {NOSHOW_WINDOW_DAYS} days: online booking is "
             "suspended; please book through your doctor",

@@ -24,7 +24,7 @@ from scheduling.api import router as scheduling_router
 from telemed import __version__
 from telemed.consultations.api import install as install_consultations
 from telemed.core import audit
-from telemed.core.db import request_gate_size
+from telemed.core.db import get_engine, request_gate_size, warm_pool
 from telemed.core.errors import install_error_handlers, problem
 from telemed.core.health import readiness
 from telemed.core.inputs import RejectNul
@@ -59,12 +59,12 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         # Every request inside the gate must always find a worker thread to commit in.
         threads = anyio.to_thread.current_default_thread_limiter()
         threads.total_tokens = max(threads.total_tokens, size + SPARE_THREADS)
+        # Open part of the pool before the first request (a rush may start cold).
+        await anyio.to_thread.run_sync(warm_pool, get_engine(), min(settings.db_pool_size, 8))
         if not jobs_runner.in_process(settings):
             yield
             return
         # The job runner inside this process (`make run`; in production `telemed worker`).
-        from telemed.core.db import get_engine
-
         jobs = jobs_runner.build_app(settings)
         app.state.jobs_connector = jobs.connector
         async with jobs_runner.running_worker(

@@ -144,10 +144,19 @@ def seed(
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
-    workers: Annotated[int, typer.Option()] = 1,
+    workers: Annotated[
+        int, typer.Option(help="uvicorn workers; 0: one per core (SQLite: 1)", min=0)
+    ] = 0,
 ) -> None:
-    """Serve the app with uvicorn."""
+    """Serve the app with uvicorn (by default one worker per core this process may use)."""
+    import os
+
     import uvicorn
+
+    from telemed.core.settings import get_settings
+
+    if workers == 0:
+        workers = 1 if get_settings().is_sqlite else len(os.sched_getaffinity(0))
 
     uvicorn.run(
         "telemed.app:create_app",

@@ -8,7 +8,9 @@ another, registered explicitly instead of as a side effect of importing a router
   and how a study matched to a worklist order is attached to its request;
 - scheduling (`register_booking_reference`, `register_reserved_eligibility`): what a booking
   may refer to, who may use family-doctor reserved capacity;
-- the FHIR server: its resource handlers and the OperationOutcome rendering of problems.
+- the FHIR server: its resource handlers and the OperationOutcome rendering of problems;
+- identity's token cache (`token_cache.install`): every session's writes to users and
+  tokens empty the workers' caches of resolved tokens.
 
 `create_app()`, the `telemed` command and the test session call `wire()` first, so the API,
 the CLI (gateway, worker, seed) and tests calling services directly see the same hooks.
@@ -21,6 +23,7 @@ from referrals import service as referrals_service
 from telemed.consultations import hooks as consultation_hooks
 from telemed.consultations import service as consultations_service
 from telemed.fhir import hooks as fhir_hooks
+from telemed.identity import token_cache
 
 __all__ = ["wire"]
 
@@ -32,3 +35,4 @@ def wire() -> None:
     fhir_hooks.register_hooks()
     # imaging: a signed opinion becomes a DICOM SR in its studies, sent to the county PACS
     consultations_service.register_on_signed(opinion_sr.on_opinion_signed)
+    token_cache.install()  # writes to users and tokens empty every worker's token cache

@@ -85,10 +85,20 @@ PG_CONNECT_TIMEOUT_SECONDS = 5
 
 
 def make_engine(
-    url: str, *, pool_size: int = 20, max_overflow: int = 20, pool_timeout: float = 30.0
+    url: str,
+    *,
+    pool_size: int = 20,
+    max_overflow: int = 20,
+    pool_timeout: float = 30.0,
+    pre_ping: bool = False,
 ) -> Engine:
-    """Create an engine. PostgreSQL: pre-ping (a pool survives a server restart) and a
-    connect timeout. SQLite: WAL, foreign keys, a busy timeout and serialized writes."""
+    """Create an engine. PostgreSQL: a connect timeout, and no ping per checkout unless
+    `pre_ping` (TELEMED_DB_POOL_PRE_PING): a round trip per request for an event as rare as
+    a server restart. Without it the first statement on a connection the restart broke
+    fails as a disconnect: SQLAlchemy then invalidates every connection of the pool opened
+    before it (the next checkouts open fresh ones), and the request is answered 503 with
+    Retry-After (`telemed.core.outage`); a client's retry is served. SQLite: WAL, foreign
+    keys, a busy timeout and serialized writes."""
     pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
     if url.startswith("sqlite"):
         return _sqlite_engine(url, pool)
@@ -96,7 +106,7 @@ def make_engine(
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(
         url,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS},
         **pool,  # type: ignore[arg-type]
     )
@@ -149,7 +159,29 @@ def get_engine() -> Engine:
         pool_size=s.db_pool_size,
         max_overflow=s.db_max_overflow,
         pool_timeout=s.db_pool_timeout,
+        pre_ping=s.db_pool_pre_ping,
     )
+
+
+def warm_pool(engine: Engine, connections: int) -> int:
+    """Open up to `connections` pooled connections at once and give them back (a server's
+    start: the first requests of a rush must not each wait for a connection to open);
+    how many were opened. A database that is down is not waited for: the pool opens
+    connections on demand later (and the request answers 503 meanwhile)."""
+    if engine.dialect.name != "postgresql" or connections <= 0:
+        return 0
+    opened = []
+    try:
+        for _ in range(connections):
+            conn = engine.connect()
+            opened.append(conn)
+            conn.exec_driver_sql("SELECT 1")
+    except Exception:
+        log.warning("the connection pool was not warmed (database unreachable?)")
+    finally:
+        for conn in opened:
+            conn.close()
+    return len(opened)
 
 
 def request_gate_size(settings: Settings) -> int:

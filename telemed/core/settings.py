@@ -75,6 +75,13 @@ class SecuritySettings(BaseModel):
     # X-Forwarded-Proto: https, which always get it).
     hsts: bool = False
     hsts_max_age: int = 365 * 24 * 3600
+    # Resolved bearer tokens kept per worker (telemed.identity.token_cache): a known token
+    # costs no database round trip; any write to users or tokens (logout, revocation,
+    # password change, deactivation) empties every worker's cache on this host at once,
+    # through a shared epoch file in token_cache_dir (default: the temp directory).
+    # 0: off (several hosts: see docs/operations.md).
+    token_cache_seconds: float = Field(default=30.0, ge=0)
+    token_cache_dir: Path | None = None
 
 
 class DicomSettings(BaseModel):
@@ -139,6 +146,14 @@ class SchedulingSettings(BaseModel):
     hold_minutes: int = 5
     patient_cancel_hours_before: int = 2
     noshow_limit: int = 3
+    # Admission control of the booking routes (telemed.core.admission), per worker: at most
+    # booking_in_flight requests served at once, at most booking_queue more waiting at most
+    # booking_queue_seconds each; the rest answered 429 busy_try_later at once with
+    # Retry-After booking_retry_after_seconds. See docs/operations.md for the sizing.
+    booking_in_flight: int = Field(default=8, ge=1)
+    booking_queue: int = Field(default=32, ge=0)
+    booking_queue_seconds: float = Field(default=0.05, ge=0)
+    booking_retry_after_seconds: float = Field(default=2.0, gt=0)
 
 
 class ConsultationSettings(BaseModel):
@@ -229,6 +244,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
     db_pool_timeout: float = Field(default=30.0, gt=0)
+    # Ping each connection at checkout (a round trip per request). Off: a connection broken
+    # by a server restart fails its first statement, which is answered 503 + Retry-After
+    # and invalidates the pool's older connections (docs/operations.md).
+    db_pool_pre_ping: bool = False
     # /docs, /redoc and /openapi.json; unset: on in development and test, off in production.
     api_docs: bool | None = None
     log_level: str = "INFO"

@@ -11,8 +11,9 @@ from sqlmodel import Session, col, select
 from telemed.core import audit
 from telemed.core.db import get_or_404
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from telemed.core.settings import Settings
+from telemed.core.settings import Settings, get_settings
 from telemed.identity import resident_id as rid
+from telemed.identity import token_cache
 from telemed.identity.languages import checked_language, patient_language, set_language
 from telemed.identity.models import DOCTOR_ROLES, AuthToken, Patient, Role, User
 from telemed.identity.names import has_mongolian, mongolian_key, normalize_mongolian_name
@@ -82,11 +83,29 @@ def ensure_password_changed(user: User) -> User:
 
 
 def user_for_token(*, session: Session, token: str, now: datetime) -> User:
-    """Resolve a bearer token to its user, or raise 401 (one round trip: every request)."""
+    """Resolve a bearer token to its user, or raise 401: from this worker's token cache when
+    it holds the token (no round trip), else in one round trip (then cached)."""
+    sec = get_settings().security
+    cache = token_cache.cache_for(
+        str(session.get_bind().engine.url), sec.token_cache_seconds, sec.token_cache_dir
+    )
+    digest, epoch = token_digest(token), 0
+    if cache is not None:
+        cached = cache.lookup(session, digest, now)
+        if cached is not None:
+            return cached
+        epoch = cache.epoch.value()  # before the read: a write after it kills the entry
+    user, expires_at = _user_from_database(session, digest, now)
+    if cache is not None:
+        cache.store(digest, epoch, expires_at, user)
+    return user
+
+
+def _user_from_database(session: Session, digest: str, now: datetime) -> tuple[User, datetime]:
     found = session.execute(
         select(AuthToken.revoked_at, AuthToken.expires_at, User)
         .join(User, col(User.id) == AuthToken.user_id)
-        .where(AuthToken.token_hash == token_digest(token))
+        .where(AuthToken.token_hash == digest)
     ).one_or_none()
     if found is None:
         raise Unauthorized("invalid token")
@@ -97,7 +116,7 @@ def user_for_token(*, session: Session, token: str, now: datetime) -> User:
         raise Unauthorized("token has expired")
     if not user.is_active:
         raise Unauthorized("account is disabled")
-    return user
+    return user, expires_at
 
 
 def revoke_token(*, session: Session, token: str, now: datetime) -> None:

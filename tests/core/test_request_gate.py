@@ -105,6 +105,10 @@ def tiny_pool_server(database_url: str, tmp_path: Path) -> Iterator[str]:
         "TELEMED_DICOM__ARCHIVE_DIR": str(tmp_path / "archive"),
         "TELEMED_DICOM__SPOOL_DIR": str(tmp_path / "spool"),
         "TELEMED_DICOM__GATEWAY_ENABLED": "false",
+        # the booking routes' admission gate (which would refuse most of this burst with
+        # 429 busy_try_later, tests/core/test_admission.py) wide open: the pool's gate is
+        # what is tested here
+        "TELEMED_SCHEDULING__BOOKING_IN_FLIGHT": str(REQUESTS),
     }
     with (tmp_path / "server.log").open("w") as log, serve(env, log) as url:
         yield url

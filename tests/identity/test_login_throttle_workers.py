@@ -4,10 +4,8 @@ concurrent clients connecting from many loopback addresses (127.0.0.x)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from sqlmodel import Session, col, select
 from telemed.core.throttle import ThrottleCounter
 from telemed.identity.models import AuthToken, KnownLoginAddress, Role, User
 from telemed.identity.security import hash_password
-from tests.support.uvicorn import serve
+from tests.support.uvicorn import instances
 
 PASSWORD = "Steppe-horse-ride-42"
 SPRAYED = 4
@@ -69,22 +67,12 @@ def accounts(committed_engine: Engine) -> Iterator[list[str]]:
 @pytest.fixture
 def two_instances(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
     """Two app instances (separate processes) on the same database."""
-    env = {
-        **os.environ,
-        "TELEMED_ENV": "test",
-        "TELEMED_DATABASE_URL": database_url,
-        "TELEMED_FRONTEND_DIR": str(tmp_path),
-        "TELEMED_DICOM__ARCHIVE_DIR": str(tmp_path / "archive"),
-        "TELEMED_DICOM__SPOOL_DIR": str(tmp_path / "spool"),
-        "TELEMED_DICOM__GATEWAY_ENABLED": "false",
+    with instances(
+        database_url,
+        tmp_path,
         # a long first block, so that a slow run never sees one expire mid-test
-        "TELEMED_SECURITY__THROTTLE_BASE_SECONDS": "600",
-    }
-    with ExitStack() as stack:
-        urls = []
-        for i in range(2):
-            log = stack.enter_context((tmp_path / f"server{i}.log").open("w"))
-            urls.append(stack.enter_context(serve(env, log)))
+        TELEMED_SECURITY__THROTTLE_BASE_SECONDS="600",
+    ) as urls:
         yield urls
 
 

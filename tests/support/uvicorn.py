@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -67,3 +67,27 @@ def serve(
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextmanager
+def instances(
+    database_url: str, tmp_path: Path, count: int = 2, **settings: str
+) -> Iterator[list[str]]:
+    """`count` app instances (separate processes) on the same database, each logging to
+    tmp_path/server<i>.log, with `settings` (TELEMED_* variables) on top of the test's."""
+    env = {
+        **os.environ,
+        "TELEMED_ENV": "test",
+        "TELEMED_DATABASE_URL": database_url,
+        "TELEMED_FRONTEND_DIR": str(tmp_path),
+        "TELEMED_DICOM__ARCHIVE_DIR": str(tmp_path / "archive"),
+        "TELEMED_DICOM__SPOOL_DIR": str(tmp_path / "spool"),
+        "TELEMED_DICOM__GATEWAY_ENABLED": "false",
+        **settings,
+    }
+    with ExitStack() as stack:
+        urls = []
+        for i in range(count):
+            log = stack.enter_context((tmp_path / f"server{i}.log").open("w"))
+            urls.append(stack.enter_context(serve(env, log)))
+        yield urls
