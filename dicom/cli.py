@@ -215,14 +215,21 @@ def orthanc_feed(
     state_file: Annotated[
         Path, typer.Option(help="where the last processed change number is kept")
     ] = Path("var/orthanc-changes.seq"),
+    view_file: Annotated[
+        Path | None,
+        typer.Option(help="write the filter plugin's view (AEs, study owners) here"),
+    ] = None,
 ) -> None:
-    """Production ingest on Orthanc's own DICOM port: sync the registry, follow /changes."""
+    """Production ingest on Orthanc's own DICOM port: sync the registry, follow /changes
+    (and, with --view-file, keep the view of `dicom/orthanc_plugin/filter.py` fresh)."""
     import signal
     import threading
 
     from dicom.archive import OrthancArchive, get_archive
     from dicom.orthanc_feed import ChangeFeed, sync_modalities
+    from dicom.orthanc_view import write_view
     from telemed.core.db import get_engine
+    from telemed.core.settings import get_settings
 
     archive = get_archive()
     if not isinstance(archive, OrthancArchive):
@@ -231,13 +238,22 @@ def orthanc_feed(
     engine = get_engine()
     state_file.parent.mkdir(parents=True, exist_ok=True)
     count = sync_modalities(engine=engine, archive=archive)
-    feed = ChangeFeed(engine=engine, archive=archive, state_file=state_file).start()
+
+    def refresh_view() -> None:
+        if view_file is not None:
+            write_view(engine, view_file, max_study_bytes=get_settings().dicom.max_study_bytes)
+
+    refresh_view()
+    feed = ChangeFeed(
+        engine=engine, archive=archive, state_file=state_file, on_indexed=refresh_view
+    ).start()
     typer.echo(f"{count} registered AEs synced to Orthanc; following its changes")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         while not stop.wait(60):
             sync_modalities(engine=engine, archive=archive)  # pick up newly registered AEs
+            refresh_view()
     except KeyboardInterrupt:
         pass
     finally:
