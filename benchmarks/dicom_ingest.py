@@ -1,30 +1,35 @@
-"""Gateway ingest benchmark: `storescu` -> our gateway (stored AND indexed) vs `storescu` ->
-Orthanc's DICOM port direct, in alternating rounds.
+"""Ingest benchmark: `storescu` -> our gateway, and -> Orthanc with our filter plugin (both
+stored AND indexed), vs `storescu` -> a plain Orthanc's DICOM port, in alternating rounds.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/dicom_ingest.py [--count 300] [--size 512] [--rounds 3]
+    PYTHONPATH=. .venv/bin/python benchmarks/dicom_ingest.py [--count 300] [--size 512]
+        [--rounds 3] [--no-filter] [--timeout 300]
 
 Starts a throwaway PostgreSQL with its default durability (fsync, synchronous commit, full
-page writes on), migrated + demo seed, and a real Orthanc 1.10 with the DICOMweb plugin
-(DCMTK sides with TCP_NODELAY=1), and runs our gateway as its own process (`telemed dicom
-gateway`, as deployed) with its forwarder into that Orthanc. It generates a fresh
-`--count` x `--size`^2 CT study per round (pydicom), then alternates:
+page writes on), migrated + demo seed, and two real Orthanc 1.10 with the DICOMweb plugin
+and the same configuration (DCMTK sides with TCP_NODELAY=1; Orthanc's default
+`SyncStorageArea`, an fdatasync per stored file): the *archive* (with our filter plugin
+when `--filter`), which our gateway forwards into, our API reads and the change feed
+follows, and a *plain* one for the baseline. Our gateway and the feed run as their own
+processes (`telemed dicom gateway`, `telemed dicom orthanc-feed --view-file`, as deployed).
+Each round sends a fresh `--count` x `--size`^2 CT study (pydicom) through each arm, in
+this order:
 
-- direct: dcmtk `storescu` (AE DEMO_COUNTY) -> Orthanc's DICOM port; done when storescu
-  has its last C-STORE-RSP (Orthanc stores and indexes before it answers);
 - gateway: `storescu` (AE DEMO_COUNTY) -> our gateway (allow-list, owner check, durable
   spool, ack) -> forwarder -> Orthanc + our index; done when the study is stored in Orthanc
   with every instance AND the reader's QIDO through our API (`/dicom-web/studies`) shows
   them all. The API is polled only after the last ack, so it takes no CPU from the round.
 - orthanc+filter (`--filter`, on by default when orthanc-python is installed): `storescu`
-  -> a second Orthanc with our filter plugin (`dicom/orthanc_plugin/filter.py`: AE
-  allow-list, one owner per study, size limit, from the view file the feed writes) ->
-  `telemed dicom orthanc-feed --view-file` (its own process) indexes it; done as for the
-  gateway (stored in that Orthanc and visible in our QIDO). CPU = Orthanc + feed process.
+  -> the archive Orthanc, whose filter plugin (`dicom/orthanc_plugin/filter.py`: AE
+  allow-list, one owner per study, size limit, from the view file the feed writes) checks
+  each instance before Orthanc stores it; the feed indexes it; done as for the gateway.
+  CPU = Orthanc + feed process.
+- direct: `storescu` (AE DEMO_COUNTY) -> the plain Orthanc's port; done at the last
+  C-STORE-RSP (Orthanc stores before it answers). CPU = that Orthanc.
 
-Printed per round and as medians: instances/s of both, their ratio, the gateway process's
-CPU seconds per instance (/proc utime+stime, children included, over the round), and the
-time from the last ack to the study visible. The settings and the load average are printed
-with the figures.
+Printed per round and as medians: instances/s of each arm, the ratio to direct of the same
+round, CPU seconds per instance (/proc utime+stime, children included, over the round), and
+the time from the last ack to the study visible. The settings and the load average are
+printed with the figures. `BENCH_KEEP=1` keeps the work directory (logs).
 """
 
 from __future__ import annotations
@@ -99,7 +104,7 @@ def main() -> None:
     )
     ap.add_argument("--timeout", type=float, default=300, help="seconds until visible")
     args = ap.parse_args()
-    kinds = ("gw", "direct", "filter") if args.filter else ("gw", "direct")
+    kinds = ("gw", "filter", "direct") if args.filter else ("gw", "direct")
 
     work = Path(tempfile.mkdtemp(prefix="telemed-bench-"))
     print(
@@ -288,17 +293,34 @@ def main() -> None:
             filter_pids = [filtered.process.pid, feed_proc.pid]  # type: ignore[union-attr]
         gw_client = orthanc.client()
         direct_rates: list[float] = []
+        direct_cpu: list[float] = []
         loads: list[float] = []
-        for i in range(args.rounds):
-            loads.append(os.getloadavg()[0])
-            arms["gw"].append(
-                end_to_end(sets[("gw", i)], gw_port, "TELEMED", gw_client, [gw_proc.pid])
-            )
-            if args.filter:
-                arms["filter"].append(end_to_end(sets[("filter", i)], *arm_filter, filter_pids))
+
+        def direct(i: int) -> None:
+            c0 = cpu_seconds(plain.process.pid)  # type: ignore[union-attr]
             t_direct = storescu(sets[("direct", i)], plain.dicom_port, plain.aet)
             direct_rates.append(args.count / t_direct)
-            line = f"round {i + 1} (load {loads[-1]:.2f}): direct {direct_rates[-1]:6.1f} inst/s"
+            direct_cpu.append((cpu_seconds(plain.process.pid) - c0) / args.count)  # type: ignore[union-attr]
+
+        def run(kind: str, i: int) -> None:
+            if kind == "direct":
+                direct(i)
+            elif kind == "gw":
+                arms["gw"].append(
+                    end_to_end(sets[("gw", i)], gw_port, "TELEMED", gw_client, [gw_proc.pid])  # type: ignore[union-attr]
+                )
+            else:
+                arms["filter"].append(end_to_end(sets[("filter", i)], *arm_filter, filter_pids))
+
+        for i in range(args.rounds):
+            loads.append(os.getloadavg()[0])
+            # the order alternates too: gateway, filter, direct; then direct, filter, gateway
+            for kind in kinds if i % 2 == 0 else tuple(reversed(kinds)):
+                run(kind, i)
+            line = (
+                f"round {i + 1} (load {loads[-1]:.2f}): direct {direct_rates[-1]:6.1f} inst/s, "
+                f"Orthanc CPU {direct_cpu[-1] * 1000:.1f} ms/inst"
+            )
             for kind, name in (("gw", "gateway"), ("filter", "orthanc+filter")):
                 if arms[kind]:
                     rate, acked, cpu, vis = arms[kind][-1]
@@ -315,11 +337,14 @@ def main() -> None:
             f"alternating rounds, load average {statistics.mean(loads):.2f})"
         )
         med = statistics.median
-        rows = [("direct storescu -> Orthanc (median)", f"{med(direct_rates):.1f} inst/s")]
+        rows = [
+            ("direct storescu -> Orthanc (median)", f"{med(direct_rates):.1f} inst/s"),
+            ("direct Orthanc CPU per instance (median)", f"{med(direct_cpu) * 1000:.1f} ms"),
+        ]
         for kind, name in (("gw", "gateway"), ("filter", "orthanc+filter")):
             if not arms[kind]:
                 continue
-            rates, acks, cpus, vis = (list(col) for col in zip(*arms[kind], strict=True))
+            rates, acks, cpus, waits = (list(col) for col in zip(*arms[kind], strict=True))
             ratios = [r / d for r, d in zip(rates, direct_rates, strict=True)]
             rows += [
                 (f"{name} end to end, stored+indexed", f"{med(rates):.1f} inst/s"),
@@ -327,8 +352,8 @@ def main() -> None:
                 (f"{name} ratio per round", ", ".join(f"{r:.2f}" for r in ratios)),
                 (f"{name} median ratio (goal >= 0.8)", f"{med(ratios):.2f}"),
                 (f"{name} CPU per instance (median)", f"{med(cpus) * 1000:.1f} ms"),
-                (f"{name} last ack -> visible (median, < 1 s)", f"{med(vis):.2f} s"),
-                (f"{name} last ack -> visible (max)", f"{max(vis):.2f} s"),
+                (f"{name} last ack -> visible (median, < 1 s)", f"{med(waits):.2f} s"),
+                (f"{name} last ack -> visible (max)", f"{max(waits):.2f} s"),
             ]
         for label, value in rows:
             print(f"{label:<52}{value}")

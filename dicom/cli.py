@@ -217,7 +217,10 @@ def orthanc_feed(
     ] = Path("var/orthanc-changes.seq"),
     view_file: Annotated[
         Path | None,
-        typer.Option(help="write the filter plugin's view (AEs, study owners) here"),
+        typer.Option(
+            help="write the filter plugin's view (AEs, study owners) here (default with "
+            "TELEMED_DICOM__INGEST=orthanc-filter: TELEMED_DICOM__FILTER_VIEW_FILE)"
+        ),
     ] = None,
 ) -> None:
     """Production ingest on Orthanc's own DICOM port: sync the registry, follow /changes
@@ -238,10 +241,13 @@ def orthanc_feed(
     engine = get_engine()
     state_file.parent.mkdir(parents=True, exist_ok=True)
     count = sync_modalities(engine=engine, archive=archive)
+    settings = get_settings().dicom
+    if view_file is None and settings.ingest == "orthanc-filter":
+        view_file = settings.filter_view_file
 
     def refresh_view() -> None:
         if view_file is not None:
-            write_view(engine, view_file, max_study_bytes=get_settings().dicom.max_study_bytes)
+            write_view(engine, view_file, max_study_bytes=settings.max_study_bytes)
 
     refresh_view()
     feed = ChangeFeed(
