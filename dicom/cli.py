@@ -227,6 +227,7 @@ def orthanc_feed(
     (and, with --view-file, keep the view of `dicom/orthanc_plugin/filter.py` fresh)."""
     import signal
     import threading
+    import time
 
     from dicom.archive import OrthancArchive, get_archive
     from dicom.orthanc_feed import ChangeFeed, sync_modalities
@@ -245,13 +246,25 @@ def orthanc_feed(
     if view_file is None and settings.ingest == "orthanc-filter":
         view_file = settings.filter_view_file
 
-    def refresh_view() -> None:
-        if view_file is not None:
-            write_view(engine, view_file, max_study_bytes=settings.max_study_bytes)
+    view_lock = threading.Lock()
+    written = [0.0]
+
+    def refresh_view(force: bool = True) -> None:
+        # After an indexed page at most every 5 s: while a modality sends, the plugin's own
+        # claim already holds its study; the view only has to catch up for the others.
+        if view_file is None:
+            return
+        with view_lock:
+            if force or time.monotonic() - written[0] >= 5.0:
+                write_view(engine, view_file, max_study_bytes=settings.max_study_bytes)
+                written[0] = time.monotonic()
 
     refresh_view()
     feed = ChangeFeed(
-        engine=engine, archive=archive, state_file=state_file, on_indexed=refresh_view
+        engine=engine,
+        archive=archive,
+        state_file=state_file,
+        on_indexed=lambda: refresh_view(force=False),
     ).start()
     typer.echo(f"{count} registered AEs synced to Orthanc; following its changes")
     stop = threading.Event()

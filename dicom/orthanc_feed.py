@@ -66,7 +66,7 @@ class ChangeFeed:
         archive: OrthancArchive,
         state_file: Path | None = None,
         poll_interval: float = 0.2,
-        batch_wait: float = 0.5,
+        batch_wait: float = 0.25,
         on_indexed: Callable[[], None] | None = None,
     ) -> None:
         self._lock = threading.Lock()
