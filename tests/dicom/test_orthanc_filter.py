@@ -179,3 +179,57 @@ def test_filter_rules_on_their_own(tmp_path: Path) -> None:
     os.utime(view, ns=(1, 1))  # a different mtime even within the clock's resolution
     assert f.check("B", "S2", 1) == (0x0124, "foreign_study")
     assert f.check("B", "S1", 1) == (0, "")
+
+
+def test_the_deployed_feed_command_keeps_the_view_and_indexes(
+    filtered, committed_engine, database_url, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """`telemed dicom orthanc-feed` with TELEMED_DICOM__INGEST=orthanc-filter, as deployed:
+    it writes the view the plugin reads (at the configured path) and indexes what arrives."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    view = tmp_path / "deployed-view.json"
+    env = {
+        **os.environ,
+        "TELEMED_ENV": "development",
+        "TELEMED_DATABASE_URL": database_url,
+        "TELEMED_ORTHANC_URL": filtered.url,
+        "TELEMED_ORTHANC_USERNAME": filtered.username,
+        "TELEMED_ORTHANC_PASSWORD": filtered.password,
+        "TELEMED_DICOM__INGEST": "orthanc-filter",
+        "TELEMED_DICOM__FILTER_VIEW_FILE": str(view),
+    }
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from telemed.cli import main; main()", "dicom", "orthanc-feed"]
+        + ["--state-file", str(tmp_path / "seq")],
+        cwd=root,
+        env={**env, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    files = write_series(ct_series(2, accession="DEPLOYED-1"), tmp_path / "s")
+    uid = str(pydicom.dcmread(files[0]).StudyInstanceUID)
+    try:
+        deadline = time.monotonic() + 60
+        while not view.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        assert view.exists(), proc.stdout.read().decode() if proc.stdout else ""
+        assert "DEMO_COUNTY" in json.loads(view.read_text())["aes"]
+        r = storescu(files, port=filtered.dicom_port, calling="DEMO_COUNTY", called="ORTHANC")
+        assert r.returncode == 0, r.stderr
+        count = 0
+        while time.monotonic() < deadline and count < 2:
+            with Session(committed_engine) as s:
+                study = s.exec(select(Study).where(Study.study_uid == uid)).first()
+                count = study.instance_count if study is not None else 0
+            time.sleep(0.1)
+        assert count == 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        purge_studies(committed_engine, uid)
