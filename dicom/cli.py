@@ -215,14 +215,25 @@ def orthanc_feed(
     state_file: Annotated[
         Path, typer.Option(help="where the last processed change number is kept")
     ] = Path("var/orthanc-changes.seq"),
+    view_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="write the filter plugin's view (AEs, study owners) here (default with "
+            "TELEMED_DICOM__INGEST=orthanc-filter: TELEMED_DICOM__FILTER_VIEW_FILE)"
+        ),
+    ] = None,
 ) -> None:
-    """Production ingest on Orthanc's own DICOM port: sync the registry, follow /changes."""
+    """Production ingest on Orthanc's own DICOM port: sync the registry, follow /changes
+    (and, with --view-file, keep the view of `dicom/orthanc_plugin/filter.py` fresh)."""
     import signal
     import threading
+    import time
 
     from dicom.archive import OrthancArchive, get_archive
     from dicom.orthanc_feed import ChangeFeed, sync_modalities
+    from dicom.orthanc_view import write_view
     from telemed.core.db import get_engine
+    from telemed.core.settings import get_settings
 
     archive = get_archive()
     if not isinstance(archive, OrthancArchive):
@@ -231,13 +242,37 @@ def orthanc_feed(
     engine = get_engine()
     state_file.parent.mkdir(parents=True, exist_ok=True)
     count = sync_modalities(engine=engine, archive=archive)
-    feed = ChangeFeed(engine=engine, archive=archive, state_file=state_file).start()
+    settings = get_settings().dicom
+    if view_file is None and settings.ingest == "orthanc-filter":
+        view_file = settings.filter_view_file
+
+    view_lock = threading.Lock()
+    written = [0.0]
+
+    def refresh_view(force: bool = True) -> None:
+        # After an indexed page at most every 5 s: while a modality sends, the plugin's own
+        # claim already holds its study; the view only has to catch up for the others.
+        if view_file is None:
+            return
+        with view_lock:
+            if force or time.monotonic() - written[0] >= 5.0:
+                write_view(engine, view_file, max_study_bytes=settings.max_study_bytes)
+                written[0] = time.monotonic()
+
+    refresh_view()
+    feed = ChangeFeed(
+        engine=engine,
+        archive=archive,
+        state_file=state_file,
+        on_indexed=lambda: refresh_view(force=False),
+    ).start()
     typer.echo(f"{count} registered AEs synced to Orthanc; following its changes")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         while not stop.wait(60):
             sync_modalities(engine=engine, archive=archive)  # pick up newly registered AEs
+            refresh_view()
     except KeyboardInterrupt:
         pass
     finally:

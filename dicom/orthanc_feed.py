@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,8 @@ class ChangeFeed:
         archive: OrthancArchive,
         state_file: Path | None = None,
         poll_interval: float = 0.2,
-        batch_wait: float = 0.5,
+        batch_wait: float = 0.25,
+        on_indexed: Callable[[], None] | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], dict[str, Any]] = {}
@@ -77,6 +79,9 @@ class ChangeFeed:
         # modality is still sending, the feed then indexes larger pages less often and
         # leaves the CPU to Orthanc (visible at most about this much later).
         self.batch_wait = batch_wait
+        # Called after a page indexed new instances (e.g. `orthanc_view.write_view`, the
+        # view the filter plugin checks owners against).
+        self.on_indexed = on_indexed
         self._last_new = 0
         self.seq = int(state_file.read_text()) if state_file and state_file.exists() else 0
         self.indexed = 0
@@ -220,6 +225,8 @@ class ChangeFeed:
             )
         with self._lock:
             self.indexed += len(accepted)
+        if accepted and self.on_indexed is not None:
+            self.on_indexed()
         # Orthanc acknowledged them before we could judge: take them out of the owner's study.
         self._delete_refused([orthanc_id for _, _, orthanc_id in foreign])
 

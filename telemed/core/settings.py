@@ -101,6 +101,12 @@ class DicomSettings(BaseModel):
     gateway_enabled: bool = False
     gateway_host: str = "0.0.0.0"
     forwarder_workers: int = 2
+    # Which C-STORE path modalities use (docs/imaging.md "Ingest paths"): our `gateway`
+    # (default; spools durably, also on SQLite), `orthanc-port` (Orthanc's port + change
+    # feed) or `orthanc-filter` (Orthanc's port with our filter plugin; the feed then keeps
+    # the plugin's view in `filter_view_file`, which Orthanc's `Telemed.ViewFile` names).
+    ingest: Literal["gateway", "orthanc-port", "orthanc-filter"] = "gateway"
+    filter_view_file: Path = Path("var/orthanc-view.json")
     # De-identified copies (dicom.deid): option defaults, a request may override them.
     deid_retain_patient_characteristics: bool = True
     deid_retain_device_identity: bool = False

@@ -27,6 +27,8 @@ ORTHANC_BIN = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
 DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
 USERNAME = "telemed"
 PASSWORD = "orthanc-test-password"
+PYTHON_PLUGIN = "/usr/share/orthanc/plugins/libOrthancPython.so"  # Debian orthanc-python
+FILTER_SCRIPT = Path(__file__).resolve().parents[2] / "dicom" / "orthanc_plugin" / "filter.py"
 
 
 def available() -> bool:
@@ -46,6 +48,9 @@ class OrthancServer:
     password: str = PASSWORD
     modalities: dict[str, list[Any]] = field(default_factory=dict)
     always_allow_store: bool = True
+    # With a path: our filter plugin (dicom/orthanc_plugin/filter.py) checks every
+    # incoming C-STORE against the view file there.
+    filter_view: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -65,7 +70,15 @@ class OrthancServer:
         return httpx.Client(base_url=self.url, auth=self.auth, timeout=timeout)
 
     def config(self) -> dict[str, Any]:
-        return {
+        extra: dict[str, Any] = {}
+        plugins = [DICOMWEB_PLUGIN]
+        if self.filter_view is not None:
+            plugins.append(PYTHON_PLUGIN)
+            extra = {
+                "PythonScript": str(FILTER_SCRIPT),
+                "Telemed": {"ViewFile": str(self.filter_view)},
+            }
+        return extra | {
             "Name": "telemed-test",
             "StorageDirectory": str(self.base / "storage"),
             "IndexDirectory": str(self.base / "storage"),
@@ -75,7 +88,7 @@ class OrthancServer:
             "RemoteAccessAllowed": True,
             "AuthenticationEnabled": True,
             "RegisteredUsers": {self.username: self.password},
-            "Plugins": [DICOMWEB_PLUGIN],
+            "Plugins": plugins,
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "StudiesMetadata": "Full"},
             "DicomModalities": self.modalities,
             "DicomCheckCalledAet": False,
@@ -163,8 +176,16 @@ class OrthancServer:
             r.raise_for_status()
 
 
+def filter_available() -> bool:
+    """True when Debian's orthanc-python (the filter plugin's host) is installed."""
+    return available() and Path(PYTHON_PLUGIN).exists()
+
+
 def start(
-    *, modalities: dict[str, list[Any]] | None = None, always_allow_store: bool = True
+    *,
+    modalities: dict[str, list[Any]] | None = None,
+    always_allow_store: bool = True,
+    filter_view: Path | None = None,
 ) -> OrthancServer:
     """Start an Orthanc on free ports with a temp storage dir; waits until it answers."""
     if not available():
@@ -178,6 +199,7 @@ def start(
         dicom_port=free_port(),
         modalities=modalities or {},
         always_allow_store=always_allow_store,
+        filter_view=filter_view,
     )
     server._launch()
     return server
