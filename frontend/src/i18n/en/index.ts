@@ -13,7 +13,8 @@ import referrals from './referrals'
 import schedules from './schedules'
 import errors from './errors'
 import dashboard from './dashboard'
+import viewer from './viewer'
 
-const en: Messages = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard }
+const en: Messages = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...viewer }
 
 export default en

@@ -15,8 +15,9 @@ import referrals from './referrals'
 import schedules from './schedules'
 import errors from './errors'
 import dashboard from './dashboard'
+import viewer from './viewer'
 
-const zhCN = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard }
+const zhCN = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...viewer }
 
 export default zhCN
 export type Messages = typeof zhCN
