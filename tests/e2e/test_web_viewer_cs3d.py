@@ -97,7 +97,10 @@ def test_a_jpeg_2000_ct_is_decoded_in_the_browser(new_page: Any, live_server: Li
 def _touch(cdp: Any, kind: str, points: list[tuple[float, float]]) -> None:
     cdp.send(
         "Input.dispatchTouchEvent",
-        {"type": kind, "touchPoints": [{"x": x, "y": y, "id": i} for i, (x, y) in enumerate(points)]},
+        {
+            "type": kind,
+            "touchPoints": [{"x": x, "y": y, "id": i} for i, (x, y) in enumerate(points)],
+        },
     )
 
 
@@ -127,7 +130,9 @@ def test_touch_one_finger_slices_pinch_zooms_and_the_wl_button_windows_on_a_phon
 
     start = page.get_by_test_id("slice-index").inner_text()
     _swipe(page, cdp, [(cx, cy - 60)], 0, 120)
-    poll(page, lambda: page.get_by_test_id("slice-index").inner_text() != start, "one finger slices")
+    poll(
+        page, lambda: page.get_by_test_id("slice-index").inner_text() != start, "one finger slices"
+    )
 
     zoom = page.get_by_test_id("zoom").inner_text()
     _touch(cdp, "touchStart", [(cx - 30, cy), (cx + 30, cy)])

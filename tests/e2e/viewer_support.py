@@ -89,7 +89,9 @@ def wait_image(page: Any, sel: str = "[data-testid=viewer-element]") -> dict[str
     return poll(page, shown, f"an image in {sel}")  # type: ignore[no-any-return]
 
 
-def wait_changed(page: Any, before: int, sel: str = "[data-testid=viewer-element]") -> dict[str, Any]:
+def wait_changed(
+    page: Any, before: int, sel: str = "[data-testid=viewer-element]"
+) -> dict[str, Any]:
     def changed() -> dict[str, Any] | None:
         s = pane_stats(page, sel)
         return s if s and s["sum"] != before else None

@@ -119,6 +119,7 @@ export function useCornerstone(arrowText: () => string) {
     panes[i].stack = stack
     panes[i].total = stack.imageIds.length
     await vp.setStack(stack.imageIds, index)
+    vp.resetCamera() // a new series starts fitted to the pane
     vp.render()
     readState(i)
   }
