@@ -10,14 +10,21 @@ access checks of `/dicom-web/`, so before an answer leaves:
   the archive's host:port are removed;
 - any other string value naming the archive's host:port is removed (the attribute is kept
   with its VR and no value), and so is a `BulkDataURI` that names it.
+
+`rewrite_bytes` does the same to an answer as the archive wrote it, without parsing it in
+the usual case: the archive's DICOMweb prefix (`http://<archive>/dicom-web`) is replaced by
+ours in the bytes, and only when the archive's host:port still appears, or a `/studies/`
+path not on our base does, is the answer parsed and walked as above.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["rewrite"]
+__all__ = ["rewrite", "rewrite_bytes"]
 
 _RETRIEVE_URL = "00081190"
 
@@ -26,6 +33,23 @@ def rewrite(items: Any, *, archive_url: str | None, public_base: str) -> Any:
     """A copy of a DICOM JSON answer (list or object) with archive URLs replaced."""
     netloc = urlsplit(archive_url).netloc.lower() if archive_url else ""
     return _walk(items, netloc, public_base.rstrip("/"))
+
+
+def rewrite_bytes(body: bytes, *, archive_url: str | None, public_base: str) -> bytes:
+    """`rewrite` of a DICOM JSON answer given as bytes; bytes out (parsed only if needed)."""
+    base = public_base.rstrip("/")
+    netloc = urlsplit(archive_url).netloc.lower() if archive_url else ""
+    out = body
+    if netloc:
+        prefix = re.compile(
+            rb"https?://" + re.escape(netloc.encode()) + rb"/dicom-web(?=/studies/)", re.I
+        )
+        own = base.encode()
+        out = prefix.sub(lambda _m: own, body)
+    clean = not netloc or netloc.encode() not in out.lower()
+    if clean and out.count(b"/studies/") == out.count(base.encode() + b"/studies/"):
+        return out
+    return json.dumps(_walk(json.loads(out), netloc, base)).encode()
 
 
 def _names_archive(text: str, netloc: str) -> bool:

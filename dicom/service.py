@@ -32,6 +32,7 @@ from dicom.visibility import (
     register_link_access,
     study_by_uid,
     summary_of,
+    visible_study,
     visible_study_uids,
 )
 
@@ -63,6 +64,7 @@ __all__ = [
     "study_by_uid",
     "summary_of",
     "unlink_study",
+    "visible_study",
     "visible_study_uids",
 ]
 

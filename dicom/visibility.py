@@ -49,7 +49,22 @@ def study_by_uid(session: Session, study_uid: str) -> Study | None:
     return session.execute(select(Study).where(Study.study_uid == study_uid)).scalar_one_or_none()
 
 
-def _may_see(session: Session, user: User, study: Study) -> bool:
+Links = list[tuple[str, uuid.UUID]]
+
+
+def _study_with_links(session: Session, study_uid: str) -> tuple[Study | None, Links]:
+    """The study and its links in one indexed query (study UID, then link by study id)."""
+    rows = session.execute(
+        select(Study, StudyLink.target_type, StudyLink.target_id)
+        .outerjoin(StudyLink, col(StudyLink.study_id) == col(Study.id))
+        .where(Study.study_uid == study_uid)
+    ).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [(t, tid) for _, t, tid in rows if t is not None]
+
+
+def _may_see(session: Session, user: User, study: Study, links: Links | None = None) -> bool:
     if user.role == Role.ADMIN:
         return True
     if user.role == Role.PATIENT:
@@ -60,26 +75,41 @@ def _may_see(session: Session, user: User, study: Study) -> bool:
         and study.source_institution_id == user.institution_id
     ):
         return True
-    links = session.execute(
-        select(StudyLink.target_type, StudyLink.target_id).where(StudyLink.study_id == study.id)
-    ).all()
+    if links is None:
+        links = [
+            (t, tid)
+            for t, tid in session.execute(
+                select(StudyLink.target_type, StudyLink.target_id).where(
+                    StudyLink.study_id == study.id
+                )
+            ).all()
+        ]
     return any(_takes_part(session, user, t, tid) for t, tid in links)
 
 
 def can_see_study(*, session: Session, user: User, study_uid: str) -> bool:
     """True when `user` may see the study (unknown studies are not visible)."""
-    study = study_by_uid(session, study_uid)
-    return study is not None and _may_see(session, user, study)
+    return visible_study(session=session, user=user, study_uid=study_uid) is not None
+
+
+def visible_study(*, session: Session, user: User, study_uid: str) -> Study | None:
+    """The study when `user` may see it, else None (no audit row: a search's filter)."""
+    study, links = _study_with_links(session, study_uid)
+    return study if study is not None and _may_see(session, user, study, links) else None
 
 
 def get_visible_study(*, session: Session, user: User, study_uid: str) -> Study:
-    """The study if the user may see it; 404 otherwise (no existence leak)."""
-    study = study_by_uid(session, study_uid)
+    """The study if the user may see it; 404 otherwise (no existence leak).
+
+    One query reads the study with its links; the link resolvers of the consultation and
+    referral domains are asked only for a reader who is neither of the sending
+    institution, nor the patient, nor an admin."""
+    study, links = _study_with_links(session, study_uid)
     return audit.visible_or_404(
         session,
         user,
         study,
-        visible=study is not None and _may_see(session, user, study),
+        visible=study is not None and _may_see(session, user, study, links),
         object_type="study",
         ident=study_uid,
         reason="neither of the sending institution nor taking part in a linked request",

@@ -23,6 +23,7 @@ from fastapi import Depends
 from dicom.archive.common import ArchiveError, ArchiveUnavailable, NotInArchive, StoreResult
 from dicom.archive.local import LocalArchive
 from dicom.archive.orthanc import OrthancArchive
+from dicom.archive.streams import Rendering, Streamed, wants_stored_syntax
 from telemed.core.settings import Settings, get_settings
 
 __all__ = [
@@ -33,9 +34,12 @@ __all__ = [
     "LocalArchive",
     "NotInArchive",
     "OrthancArchive",
+    "Rendering",
     "StoreResult",
+    "Streamed",
     "get_archive",
     "set_archive",
+    "wants_stored_syntax",
 ]
 
 
@@ -95,6 +99,43 @@ class Archive(Protocol):
         media_type: str = "image/png",
     ) -> bytes:
         """One frame rendered to PNG/JPEG with the window (centre, width) or the default."""
+
+    # DICOMweb answers as they leave the archive (bytes or a stream, never parsed here).
+
+    def search_json(
+        self,
+        level: str,
+        params: dict[str, str] | None = None,
+        *,
+        study_uid: str | None = None,
+        series_uid: str | None = None,
+    ) -> bytes:
+        """`search` as DICOM JSON bytes (the archive's own URLs still in them)."""
+
+    def metadata_json(
+        self, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
+    ) -> bytes:
+        """`metadata` as DICOM JSON bytes, bulk data URIs on the archive's own address."""
+
+    def wado_frames(
+        self, study_uid: str, series_uid: str, sop_uid: str, numbers: list[int], *, stored: bool
+    ) -> Streamed:
+        """Frames as multipart/related: in the stored transfer syntax when `stored`
+        (`transfer-syntax=*` asked), else explicit VR little endian."""
+
+    def wado_instance(
+        self, study_uid: str, series_uid: str | None, sop_uid: str | None, *, stored: bool
+    ) -> Streamed:
+        """A study, series or instance as multipart/related application/dicom (stored
+        syntax when `stored`, else explicit VR little endian)."""
+
+    def wado_bulk(self, study_uid: str, series_uid: str, sop_uid: str, tags: str) -> Streamed:
+        """A bulk data element named by a BulkDataURI of the metadata."""
+
+    def wado_rendered(
+        self, study_uid: str, series_uid: str, sop_uid: str, rendering: Rendering
+    ) -> Streamed:
+        """`rendered`, streamed."""
 
     def study_instances(self, study_uid: str) -> Iterator[bytes]:
         """Every instance of a study as Part-10 bytes."""

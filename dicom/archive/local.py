@@ -9,11 +9,13 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.encaps import get_frame
 
 from dicom.archive.common import (
     ArchiveUnavailable,
@@ -21,6 +23,13 @@ from dicom.archive.common import (
     StoreResult,
     frames_of,
     read_header,
+)
+from dicom.archive.streams import (
+    EXPLICIT_LITTLE_ENDIAN,
+    Rendering,
+    Streamed,
+    frame_media_type,
+    multipart,
 )
 
 # QIDO attributes returned by the embedded archive (Orthanc returns its own default set).
@@ -107,6 +116,41 @@ def _filter(items: list[dict[str, Any]], params: dict[str, str]) -> list[dict[st
 
 def _pick(header: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
     return {t: header[t] for t in tags if t in header}
+
+
+DICOM = "application/dicom"
+
+
+def stored_frames(ds: Dataset, count: int, numbers: list[int]) -> tuple[str | None, list[bytes]]:
+    """(transfer syntax, frames) as stored: encapsulated frames as encoded, native little
+    endian frames as they are; (None, []) when the stored form is not little endian."""
+    syntax = ds.file_meta.TransferSyntaxUID
+    if syntax.is_compressed:
+        eot = None
+        if "ExtendedOffsetTable" in ds:
+            eot = (ds.ExtendedOffsetTable, ds.ExtendedOffsetTableLengths)
+        frames = [
+            get_frame(ds.PixelData, n - 1, extended_offsets=eot, number_of_frames=count)
+            for n in numbers
+        ]
+        return str(syntax), frames
+    if syntax.is_little_endian and not syntax.is_deflated:
+        return str(syntax), frames_of(ds, count, numbers)
+    return None, []
+
+
+def explicit_le(path: Path) -> bytes:
+    """A Part-10 file in explicit VR little endian (decoded when compressed)."""
+    ds = pydicom.dcmread(path)
+    syntax = ds.file_meta.TransferSyntaxUID
+    if syntax == EXPLICIT_LITTLE_ENDIAN:
+        return path.read_bytes()
+    if syntax.is_compressed:
+        ds.decompress()
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.UID(EXPLICIT_LITTLE_ENDIAN)
+    buf = BytesIO()
+    ds.save_as(buf, implicit_vr=False, little_endian=True, enforce_file_format=True)
+    return buf.getvalue()
 
 
 class LocalArchive:
@@ -244,14 +288,64 @@ class LocalArchive:
     def _dataset(self, study_uid: str, series_uid: str, sop_uid: str) -> Dataset:
         return pydicom.dcmread(self._path(study_uid, series_uid, sop_uid))
 
-    def frames(
+    def _framed(
         self, study_uid: str, series_uid: str, sop_uid: str, numbers: list[int]
-    ) -> list[bytes]:
+    ) -> tuple[Dataset, int]:
         ds = self._dataset(study_uid, series_uid, sop_uid)
         count = int(getattr(ds, "NumberOfFrames", 1) or 1)
         if any(not 1 <= n <= count for n in numbers):
             raise NotInArchive(f"frames {numbers} out of 1..{count}")
+        return ds, count
+
+    def frames(
+        self, study_uid: str, series_uid: str, sop_uid: str, numbers: list[int]
+    ) -> list[bytes]:
+        ds, count = self._framed(study_uid, series_uid, sop_uid, numbers)
         return frames_of(ds, count, numbers)
+
+    def wado_frames(
+        self, study_uid: str, series_uid: str, sop_uid: str, numbers: list[int], *, stored: bool
+    ) -> Streamed:
+        """Frames as multipart: as stored when `stored` (compressed ones as encoded), else
+        explicit little endian (decoded)."""
+        ds, count = self._framed(study_uid, series_uid, sop_uid, numbers)
+        syntax, frames = stored_frames(ds, count, numbers) if stored else (None, None)
+        if syntax is None or frames is None:
+            syntax, frames = EXPLICIT_LITTLE_ENDIAN, frames_of(ds, count, numbers)
+        media_type = frame_media_type(syntax)
+        part = f"{media_type}; transfer-syntax={syntax}"
+        return multipart([(part, f) for f in frames], media_type, f"; transfer-syntax={syntax}")
+
+    def wado_instance(
+        self, study_uid: str, series_uid: str | None, sop_uid: str | None, *, stored: bool
+    ) -> Streamed:
+        """A study, series or instance as multipart DICOM: the files as stored when
+        `stored`, else each in explicit little endian (decoded when compressed)."""
+        if sop_uid and series_uid:
+            paths = [self._path(study_uid, series_uid, sop_uid)]
+        else:
+            base = self._dir(study_uid, series_uid)
+            paths = sorted(base.glob("*.dcm" if series_uid else "*/*.dcm"))
+            if not paths:
+                raise NotInArchive(f"nothing stored for {study_uid}/{series_uid}")
+        parts = ((DICOM, p.read_bytes() if stored else explicit_le(p)) for p in paths)
+        return multipart(parts, DICOM)
+
+    def metadata_json(
+        self, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
+    ) -> bytes:
+        return json.dumps(self.metadata(study_uid, series_uid, sop_uid)).encode()
+
+    def search_json(
+        self,
+        level: str,
+        params: dict[str, str] | None = None,
+        *,
+        study_uid: str | None = None,
+        series_uid: str | None = None,
+    ) -> bytes:
+        items = self.search(level, params, study_uid=study_uid, series_uid=series_uid)
+        return json.dumps(items).encode()
 
     def rendered(
         self,
@@ -270,6 +364,24 @@ class LocalArchive:
             return render_frame(ds, frame=frame, window=window, media_type=media_type)
         except IndexError as exc:
             raise NotInArchive(str(exc)) from exc
+
+    def wado_rendered(
+        self, study_uid: str, series_uid: str, sop_uid: str, rendering: Rendering
+    ) -> Streamed:
+        data = self.rendered(
+            study_uid,
+            series_uid,
+            sop_uid,
+            frame=rendering.frame,
+            window=rendering.window,
+            media_type=rendering.media_type,
+        )
+        return Streamed(media_type=rendering.media_type, chunks=[data])
+
+    def wado_bulk(self, study_uid: str, series_uid: str, sop_uid: str, tags: str) -> Streamed:
+        """Headers here keep their values inline (no BulkDataURI points here)."""
+        self._path(study_uid, series_uid, sop_uid)
+        raise NotInArchive(f"no bulk data {tags} kept apart for {sop_uid}")
 
     def study_instances(self, study_uid: str) -> Iterator[bytes]:
         d = self._dir(study_uid)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import threading
+import json
 from collections.abc import Iterator
 from io import BytesIO
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pydicom
@@ -19,6 +20,14 @@ from dicom.archive.common import (
     frames_of,
     read_header,
 )
+from dicom.archive.streams import Rendering, Streamed, boundary_of, drop_part_headers
+
+CHUNK = 256 * 1024  # bytes per chunk passed on from Orthanc
+OCTETS = 'multipart/related; type="application/octet-stream"'
+DICOM_PARTS = 'multipart/related; type="application/dicom"'
+ANY = "; transfer-syntax=*"
+# Passed on from Orthanc's answer (asked with Accept-Encoding: identity, so the length holds).
+PASSED_HEADERS = ("content-length", "etag", "last-modified")
 
 
 class OrthancArchive:
@@ -33,22 +42,26 @@ class OrthancArchive:
         password: str | None = None,
         *,
         timeout: float = 60.0,
+        connections: int = 32,
     ) -> None:
         from pyorthanc import Orthanc
 
         self.url = url.rstrip("/")
-        self._local = threading.local()
-        self._factory = lambda: Orthanc(
-            self.url, username=username, password=password, timeout=timeout
+        # One client shared by every thread (httpx pools and is thread-safe): connections
+        # to Orthanc are reused across requests. Orthanc closes an idle keep-alive
+        # connection after 1 s (its KeepAliveTimeout), so the pool lets go a bit sooner.
+        self.client = Orthanc(
+            self.url,
+            username=username,
+            password=password,
+            timeout=timeout,
+            limits=httpx.Limits(
+                max_connections=connections,
+                max_keepalive_connections=connections,
+                keepalive_expiry=0.9,
+            ),
         )
-
-    @property
-    def client(self) -> Any:
-        """One pyorthanc client (an httpx.Client) per thread: keep-alive without sharing."""
-        c = getattr(self._local, "client", None)
-        if c is None:
-            c = self._local.client = self._factory()
-        return c
+        self._netloc = urlsplit(self.url).netloc.lower()
 
     def _get(self, path: str, **kw: Any) -> httpx.Response:
         try:
@@ -117,32 +130,13 @@ class OrthancArchive:
         study_uid: str | None = None,
         series_uid: str | None = None,
     ) -> list[dict[str, Any]]:
-        if level not in ("studies", "series", "instances"):
-            raise ValueError(f"unknown QIDO level {level!r}")
-        path = "/dicom-web"
-        if study_uid:
-            path += f"/studies/{study_uid}"
-            if series_uid:
-                path += f"/series/{series_uid}"
-        path += f"/{level}"
-        try:
-            r = self._get(path, params=params or {}, headers={"Accept": "application/dicom+json"})
-        except NotInArchive:
-            return []
-        return list(r.json()) if r.content else []
+        body = self.search_json(level, params, study_uid=study_uid, series_uid=series_uid)
+        return list(json.loads(body))
 
     def metadata(
         self, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
     ) -> list[dict[str, Any]]:
-        path = f"/dicom-web/studies/{study_uid}"
-        if series_uid:
-            path += f"/series/{series_uid}"
-            if sop_uid:
-                path += f"/instances/{sop_uid}"
-        r = self._get(path + "/metadata", headers={"Accept": "application/dicom+json"})
-        items = list(r.json())
-        if not items:
-            raise NotInArchive(f"nothing stored for {path}")
+        items = list(json.loads(self.metadata_json(study_uid, series_uid, sop_uid)))
         for item in items:  # bulk data URIs point into Orthanc: never hand them out
             for key in [k for k, v in item.items() if isinstance(v, dict) and "BulkDataURI" in v]:
                 item[key] = {"vr": item[key].get("vr", "OB")}
@@ -183,19 +177,123 @@ class OrthancArchive:
         window: tuple[float, float] | None = None,
         media_type: str = "image/png",
     ) -> bytes:
-        path = (
-            f"/dicom-web/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}"
-            f"/frames/{frame}/rendered"
+        rendering = Rendering(frame=frame, window=window, media_type=media_type)
+        return b"".join(self.wado_rendered(study_uid, series_uid, sop_uid, rendering))
+
+    # -- DICOMweb passed through as it flows (no body held here) --------------------------
+
+    def _stream(self, path: str, accept: str) -> Streamed:
+        """GET `path` from Orthanc, the body left on the wire for the caller to stream."""
+        request = self.client.build_request(
+            "GET", self.url + path, headers={"Accept": accept, "Accept-Encoding": "identity"}
         )
+        try:
+            r = self.client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise ArchiveUnavailable(f"Orthanc unreachable: {exc}") from exc
+        if r.status_code >= 400:
+            text = r.read()[:200].decode(errors="replace")
+            r.close()
+            if r.status_code in (400, 404):  # unknown object, frame out of range
+                raise NotInArchive(f"{path}: Orthanc answered {r.status_code}: {text}")
+            raise ArchiveError(f"Orthanc answered {r.status_code} to GET {path}: {text}")
+        media_type = r.headers.get("content-type", "application/octet-stream")
+        passed = {k: r.headers[k] for k in PASSED_HEADERS if k in r.headers}
+        return Streamed(
+            media_type=media_type, chunks=r.iter_raw(CHUNK), close=r.close, headers=passed
+        )
+
+    def _own_parts(self, streamed: Streamed) -> Streamed:
+        """A multipart answer without the parts' Content-Location (Orthanc's address)."""
+        boundary = boundary_of(streamed.media_type)
+        if boundary is not None:
+            streamed.chunks = drop_part_headers(streamed.chunks, boundary, ["Content-Location"])
+            streamed.headers.pop("content-length", None)  # the filtered body is shorter
+        return streamed
+
+    @staticmethod
+    def _object_path(study_uid: str, series_uid: str | None, sop_uid: str | None) -> str:
+        """The plugin's path of a study, its series, or an instance of that series."""
+        path = f"/dicom-web/studies/{study_uid}"
+        if series_uid:
+            path += f"/series/{series_uid}"
+            if sop_uid:
+                path += f"/instances/{sop_uid}"
+        return path
+
+    def _instance_path(self, study_uid: str, series_uid: str, sop_uid: str) -> str:
+        return self._object_path(study_uid, series_uid, sop_uid)
+
+    def wado_frames(
+        self, study_uid: str, series_uid: str, sop_uid: str, numbers: list[int], *, stored: bool
+    ) -> Streamed:
+        """Frames as multipart: as stored when `stored`, else explicit little endian."""
+        path = self._instance_path(study_uid, series_uid, sop_uid)
+        path += "/frames/" + ",".join(str(n) for n in numbers)
+        return self._own_parts(self._stream(path, OCTETS + (ANY if stored else "")))
+
+    def wado_instance(
+        self, study_uid: str, series_uid: str | None, sop_uid: str | None, *, stored: bool
+    ) -> Streamed:
+        """A study, series or instance as multipart DICOM (stored or explicit little endian)."""
+        path = self._object_path(study_uid, series_uid, sop_uid)
+        return self._own_parts(self._stream(path, DICOM_PARTS + (ANY if stored else "")))
+
+    def wado_bulk(self, study_uid: str, series_uid: str, sop_uid: str, tags: str) -> Streamed:
+        """One bulk data element (the BulkDataURI of the metadata) as multipart."""
+        path = self._instance_path(study_uid, series_uid, sop_uid) + f"/bulk/{tags}"
+        return self._own_parts(self._stream(path, OCTETS + ANY))
+
+    def wado_rendered(
+        self, study_uid: str, series_uid: str, sop_uid: str, rendering: Rendering
+    ) -> Streamed:
+        path = self._instance_path(study_uid, series_uid, sop_uid)
+        path += f"/frames/{rendering.frame}/rendered"
+        window = rendering.window
         if window is not None:  # commas unescaped: the plugin splits the raw value
             path += f"?window={window[0]:g},{window[1]:g},linear"
         try:
-            r = self._get(path, headers={"Accept": media_type})
+            return self._stream(path, rendering.media_type)
         except ArchiveError as exc:
             if isinstance(exc, ArchiveUnavailable):
                 raise
             raise NotInArchive(str(exc)) from exc
-        return r.content
+
+    def _json(self, path: str, params: dict[str, str] | None = None) -> bytes:
+        headers = {"Accept": "application/dicom+json", "Accept-Encoding": "identity"}
+        return self._get(path, params=params or {}, headers=headers).content
+
+    def metadata_json(
+        self, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
+    ) -> bytes:
+        """WADO-RS metadata as Orthanc wrote it (DICOM JSON bytes, Orthanc's URLs in it)."""
+        path = self._object_path(study_uid, series_uid, sop_uid)
+        body = self._json(path + "/metadata")
+        if body.strip() in (b"", b"[]"):
+            raise NotInArchive(f"nothing stored for {path}")
+        return body
+
+    def search_json(
+        self,
+        level: str,
+        params: dict[str, str] | None = None,
+        *,
+        study_uid: str | None = None,
+        series_uid: str | None = None,
+    ) -> bytes:
+        """QIDO-RS results as Orthanc wrote them (DICOM JSON bytes)."""
+        if level not in ("studies", "series", "instances"):
+            raise ValueError(f"unknown QIDO level {level!r}")
+        path = "/dicom-web"
+        if study_uid:
+            path += f"/studies/{study_uid}"
+            if series_uid:
+                path += f"/series/{series_uid}"
+        try:
+            body = self._json(f"{path}/{level}", params)
+        except NotInArchive:
+            return b"[]"
+        return body or b"[]"
 
     def study_instances(self, study_uid: str) -> Iterator[bytes]:
         sid = self._lookup(study_uid, "study")

@@ -3,17 +3,26 @@ and DICOM JSON answers carrying only our own URLs."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlmodel import Session
 
 from dicom import own_urls, service
-from dicom.archive import Archive, ArchiveDep, ArchiveError, ArchiveUnavailable, NotInArchive
+from dicom.archive import (
+    Archive,
+    ArchiveDep,
+    ArchiveError,
+    ArchiveUnavailable,
+    NotInArchive,
+    Streamed,
+    wants_stored_syntax,
+)
 from telemed.core.deps import NowDep, SessionDep
 from telemed.core.errors import Invalid, NotFound, Unavailable
 from telemed.core.pagination import MAX_OFFSET
@@ -39,6 +48,16 @@ class WebRequest:
     now: datetime
     ip: str | None
     archive: Archive
+
+    @property
+    def public_base(self) -> str:
+        """Our own DICOMweb base URL as the caller reached it."""
+        return str(self.request.base_url).rstrip("/") + "/dicom-web"
+
+    @property
+    def stored_syntax(self) -> bool:
+        """True when the caller accepts any transfer syntax (`transfer-syntax=*`)."""
+        return wants_stored_syntax(self.request.headers.get("accept", ""))
 
     def open_study(self, study_uid: str, *, what: str) -> None:
         """404 unless the caller may see the study; audit the access."""
@@ -68,8 +87,38 @@ def json_response(body: Any, status: int = 200) -> Response:
 
 def answer(web: WebRequest, body: Any) -> Response:
     """A QIDO/WADO metadata answer from the archive, with only our own URLs in it."""
-    base = str(web.request.base_url).rstrip("/") + "/dicom-web"
+    base = web.public_base
     return json_response(own_urls.rewrite(body, archive_url=web.archive.url, public_base=base))
+
+
+def answer_bytes(web: WebRequest, body: bytes) -> Response:
+    """A DICOM JSON answer as the archive wrote it, with only our own URLs in it."""
+    out = own_urls.rewrite_bytes(body, archive_url=web.archive.url, public_base=web.public_base)
+    return Response(out, media_type=DICOM_JSON)
+
+
+SMALL_ANSWER = 1024 * 1024  # bytes: an answer this small goes out in one piece
+
+
+def streamed(answer: Streamed) -> Response:
+    """The archive's answer passed on chunk by chunk (its connection released at the end).
+
+    Up to `SMALL_ANSWER` bytes are read here first: when that is the whole answer (a
+    frame, a rendered image) it is sent in one piece, sparing a worker-thread hop per
+    chunk; a longer one streams on from there."""
+    chunks = iter(answer)
+    head: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        head.append(chunk)
+        size += len(chunk)
+        if size >= SMALL_ANSWER:
+            break
+    else:
+        return Response(b"".join(head), media_type=answer.media_type, headers=answer.headers)
+    return StreamingResponse(
+        itertools.chain(head, chunks), media_type=answer.media_type, headers=answer.headers
+    )
 
 
 def call(fn: Callable[..., T], *args: Any, **kw: Any) -> T:

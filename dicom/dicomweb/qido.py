@@ -12,8 +12,10 @@ from dicom.dicomweb.common import (
     WebRequest,
     WebRequestDep,
     answer,
+    answer_bytes,
     call,
     dicomweb_router,
+    json_response,
     query_params,
 )
 from dicom.models import Study
@@ -83,8 +85,39 @@ def _search_visible(web: WebRequest, level: str, params: dict[str, str]) -> list
     return out
 
 
+def _one_study_uid(params: dict[str, str]) -> str | None:
+    """The Study Instance UID of a query naming exactly one study (no list, no wildcard)."""
+    value = params.get("StudyInstanceUID") or params.get("0020000D")
+    if value and not any(c in value for c in ",\\*?"):
+        return value
+    return None
+
+
+def _search_one_study(web: WebRequest, level: str, params: dict[str, str], uid: str) -> Response:
+    """A search within one named study: every result belongs to it, so one indexed query
+    decides for all of them and the archive's answer is passed on unparsed (its own
+    limit/offset applying), audited as the list read it is."""
+    study = service.visible_study(session=web.session, user=web.user, study_uid=uid)
+    if study is None:
+        return json_response([])
+    body = call(web.archive.search_json, level, params)
+    if b"0020000D" in body.upper():  # at least one result (each names its study)
+        audit.read(
+            web.session,
+            web.user,
+            object_type="study",
+            patient_ids=[study.patient_id],
+            object_ids=[study.study_uid],
+            what=f"qido-{level}",
+        )
+    return answer_bytes(web, body)
+
+
 def _search_all(web: WebRequest, level: str) -> Response:
     params = query_params(web.request)
+    uid = _one_study_uid(params)
+    if uid is not None:
+        return _search_one_study(web, level, params, uid)
     items = _search_visible(web, level, params)
     return answer(web, _filtered(web, items, params, what=f"qido-{level}"))
 
@@ -111,7 +144,7 @@ def _search_in(
     web.open_study(study_uid, what=f"qido-{level}")
     params = query_params(web.request)
     kw = {"study_uid": study_uid} | ({"series_uid": series_uid} if series_uid else {})
-    return answer(web, call(web.archive.search, level, params, **kw))
+    return answer_bytes(web, call(web.archive.search_json, level, params, **kw))
 
 
 @router.get("/studies/{study_uid}/series")

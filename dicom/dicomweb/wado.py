@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import Path, Query
 from fastapi.responses import Response
 
-from dicom.dicomweb.common import WebRequest, WebRequestDep, answer, call, dicomweb_router
+from dicom.archive import Rendering
+from dicom.dicomweb.common import (
+    WebRequest,
+    WebRequestDep,
+    answer_bytes,
+    call,
+    dicomweb_router,
+    streamed,
+)
 from dicom.schemas import UIDPath
 from telemed.core.errors import Invalid
 
@@ -18,7 +25,7 @@ MAX_FRAME = 2**31 - 1  # NumberOfFrames is an IS: at most 2^31 - 1
 
 def _metadata(web: WebRequest, study_uid: str, *more: str) -> Response:
     web.open_study(study_uid, what="metadata")
-    return answer(web, call(web.archive.metadata, study_uid, *more))
+    return answer_bytes(web, call(web.archive.metadata_json, study_uid, *more))
 
 
 @router.get("/studies/{study_uid}/metadata")
@@ -38,27 +45,16 @@ def instance_metadata(
     return _metadata(web, study_uid, series_uid, sop_uid)
 
 
-def _multipart(parts: list[bytes], media_type: str, extra: str = "") -> Response:
-    boundary = uuid.uuid4().hex
-    chunks: list[bytes] = []
-    for part in parts:
-        chunks.append(f"--{boundary}\r\nContent-Type: {media_type}{extra}\r\n\r\n".encode())
-        chunks.append(part)
-        chunks.append(b"\r\n")
-    chunks.append(f"--{boundary}--\r\n".encode())
-    return Response(
-        b"".join(chunks),
-        media_type=f'multipart/related; type="{media_type}"; boundary={boundary}',
+def _instances(
+    web: WebRequest, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
+) -> Response:
+    """A study, series or instance as multipart/related DICOM, streamed from the archive
+    (stored transfer syntax when the caller accepts any, else explicit little endian)."""
+    what = "retrieve-instance" if sop_uid else "retrieve-series" if series_uid else "retrieve-study"
+    web.open_study(study_uid, what=what)
+    return streamed(
+        call(web.archive.wado_instance, study_uid, series_uid, sop_uid, stored=web.stored_syntax)
     )
-
-
-def _instances(web: WebRequest, study_uid: str, series_uid: str | None = None) -> Response:
-    """Every instance of a study (or one of its series) as multipart/related DICOM."""
-    web.open_study(study_uid, what="retrieve-series" if series_uid else "retrieve-study")
-    meta = call(web.archive.metadata, study_uid, series_uid)
-    sops = [(m["0020000E"]["Value"][0], m["00080018"]["Value"][0]) for m in meta]
-    parts = [call(web.archive.instance, study_uid, se, sop) for se, sop in sops]
-    return _multipart(parts, "application/dicom")
 
 
 @router.get("/studies/{study_uid}")
@@ -75,9 +71,7 @@ def retrieve_series(study_uid: UIDPath, series_uid: UIDPath, web: WebRequestDep)
 def retrieve_instance(
     study_uid: UIDPath, series_uid: UIDPath, sop_uid: UIDPath, web: WebRequestDep
 ) -> Response:
-    web.open_study(study_uid, what="retrieve-instance")
-    data = call(web.archive.instance, study_uid, series_uid, sop_uid)
-    return _multipart([data], "application/dicom")
+    return _instances(web, study_uid, series_uid, sop_uid)
 
 
 def _frame_numbers(text: str) -> list[int]:
@@ -102,10 +96,39 @@ def retrieve_frames(
     ],
     web: WebRequestDep,
 ) -> Response:
+    """Frames in their stored transfer syntax when the Accept header says
+    `transfer-syntax=*`, else in explicit VR little endian; streamed from the archive."""
     numbers = _frame_numbers(frames)
     web.open_study(study_uid, what="frames")
-    data = call(web.archive.frames, study_uid, series_uid, sop_uid, numbers)
-    return _multipart(data, "application/octet-stream", "; transfer-syntax=1.2.840.10008.1.2.1")
+    return streamed(
+        call(
+            web.archive.wado_frames,
+            study_uid,
+            series_uid,
+            sop_uid,
+            numbers,
+            stored=web.stored_syntax,
+        )
+    )
+
+
+@router.get("/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}/bulk/{tags:path}")
+def retrieve_bulk(
+    study_uid: UIDPath,
+    series_uid: UIDPath,
+    sop_uid: UIDPath,
+    tags: Annotated[
+        str,
+        Path(
+            pattern=r"^[0-9A-Fa-f]{8}(/[0-9]+/[0-9A-Fa-f]{8})*$",
+            description="the tag path of a BulkDataURI: tag[/item/tag...]",
+        ),
+    ],
+    web: WebRequestDep,
+) -> Response:
+    """A bulk data element named by a BulkDataURI of the metadata, streamed."""
+    web.open_study(study_uid, what="bulkdata")
+    return streamed(call(web.archive.wado_bulk, study_uid, series_uid, sop_uid, tags))
 
 
 def _window(text: str | None) -> tuple[float, float] | None:
@@ -127,16 +150,8 @@ def _render(
     media_type = (
         "image/jpeg" if "image/jpeg" in accept and "image/png" not in accept else "image/png"
     )
-    data = call(
-        web.archive.rendered,
-        study_uid,
-        series_uid,
-        sop_uid,
-        frame=frame,
-        window=_window(window),
-        media_type=media_type,
-    )
-    return Response(data, media_type=media_type)
+    rendering = Rendering(frame=frame, window=_window(window), media_type=media_type)
+    return streamed(call(web.archive.wado_rendered, study_uid, series_uid, sop_uid, rendering))
 
 
 WindowQuery = Annotated[str | None, Query(description="centre,width[,linear]")]

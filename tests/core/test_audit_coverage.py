@@ -187,6 +187,7 @@ PATIENT_READS: dict[str, Read] = {
     _DICOMWEB_STUDY + "/series/{series_uid}": Read("county-doctor"),
     _DICOMWEB_INSTANCE: Read("county-doctor"),
     _DICOMWEB_INSTANCE + "/frames/{frames}": Read("county-doctor"),
+    _DICOMWEB_INSTANCE + "/bulk/{tags}": Read("county-doctor", ids={"tags": "7FE00010"}),
     _DICOMWEB_INSTANCE + "/rendered": Read("county-doctor"),
     _DICOMWEB_INSTANCE + "/frames/{frame}/rendered": Read("county-doctor"),
     _FAMILY + "/teams/{team_id}/worklist": Read(

@@ -74,8 +74,9 @@ class PgServer:
         shutil.rmtree(self.datadir.parent, ignore_errors=True)
 
 
-def start() -> PgServer:
-    """initdb a temp cluster on a free port and start it (fsync off: tests only)."""
+def start(*, durable: bool = False) -> PgServer:
+    """initdb a temp cluster on a free port and start it (fsync off: tests only; `durable`
+    keeps PostgreSQL's default fsync, synchronous commit and full page writes: benchmarks)."""
     bindir = _bindir()
     base = Path(tempfile.mkdtemp(prefix="telemed-pg-"))
     datadir = base / "data"
@@ -98,10 +99,9 @@ def start() -> PgServer:
         "UTF8",
         "--no-locale",
     )
-    opts = (
-        f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-    )
+    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c max_connections=300"
+    if not durable:
+        opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     server.options = opts
     server.resume()
     return server
