@@ -16,8 +16,9 @@ export interface Measurement {
   sop_instance_uid: string
   frame: number
   points: [number, number][]
-  value: number
-  unit: 'mm' | 'deg' | 'HU'
+  /** absent for arrows */
+  value?: number
+  unit?: 'mm' | 'deg' | 'HU'
   mean?: number
   sd?: number
   area_mm2?: number
@@ -53,6 +54,22 @@ const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d
 
 interface Stats { length?: number; angle?: number | string; mean?: number; stdDev?: number; area?: number }
 
+type P = [number, number]
+const dist = (a: P, b: P) => Math.hypot(a[0] - b[0], a[1] - b[1])
+
+/**
+ * Cornerstone's handle order as the SR's: an ellipse's major axis ends then its minor axis
+ * ends (Cornerstone keeps top, bottom, left, right), a rectangle's corners in drawing order
+ * (Cornerstone keeps top-left, top-right, bottom-left, bottom-right), an arrow tail then tip
+ * (Cornerstone's first handle is the tip).
+ */
+export function scoordOrder(kind: MeasurementKind, p: P[]): P[] {
+  if (kind === 'ellipse_roi' && p.length === 4) return dist(p[0], p[1]) >= dist(p[2], p[3]) ? p : [p[2], p[3], p[0], p[1]]
+  if (kind === 'rectangle_roi' && p.length === 4) return [p[0], p[1], p[3], p[2]]
+  if (kind === 'arrow' && p.length === 2) return [p[1], p[0]]
+  return p
+}
+
 /** One annotation as a measurement, or null when it is not complete (no value yet). */
 export function toMeasurement(a: unknown): Measurement | null {
   const ann = a as unknown as {
@@ -63,10 +80,12 @@ export function toMeasurement(a: unknown): Measurement | null {
   const imageId = ann.metadata?.referencedImageId
   const ref = imageId ? parseImageId(imageId) : null
   if (!kind || !imageId || !ref) return null
-  const points = ann.data.handles.points.map((p) => {
+  // worldToImageCoords puts (0, 0) at the top-left corner of the top-left pixel: DICOM SCOORD
+  const image = ann.data.handles.points.map((p) => {
     const [x, y] = utilities.worldToImageCoords(imageId, p) ?? [NaN, NaN]
     return [round(x), round(y)] as [number, number]
   })
+  const points = scoordOrder(kind, image)
   const stats: Stats = Object.values(ann.data.cachedStats ?? {})[0] ?? {}
   const base = { kind, series_uid: ref.series, sop_instance_uid: ref.sop, frame: ref.frame, points }
   if (kind === 'length' && typeof stats.length === 'number') return { ...base, value: round(stats.length), unit: 'mm' }
@@ -77,7 +96,7 @@ export function toMeasurement(a: unknown): Measurement | null {
       area_mm2: round(stats.area ?? 0),
     }
   }
-  if (kind === 'arrow') return { ...base, value: 0, unit: 'mm', label: ann.data.text ?? '' }
+  if (kind === 'arrow') return { ...base, label: (ann.data.text ?? '').slice(0, 64) }
   return null
 }
 

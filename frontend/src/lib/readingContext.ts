@@ -78,10 +78,53 @@ export async function ourPriors(study: string): Promise<{ summary: StudySummary;
   return { summary, priors }
 }
 
-/** The county PACS's studies of the patient (C-FIND through our server). */
-export async function countyPriors(study: string, known: Set<string>): Promise<Prior[]> {
-  const rows = await request<{ study_uid: string; study_date: string; modalities: string }[]>(`/studies/${study}/priors`)
-  return rows
-    .filter((r) => !known.has(r.study_uid))
-    .map((r) => ({ study_uid: r.study_uid, date: dicomDate(r.study_date), modality: r.modalities, description: '' }))
+interface PriorRow {
+  study_uid: string
+  study_date: string | null
+  modalities: string
+  description?: string
+  in_archive?: boolean
+}
+
+/**
+ * The patient's other studies by the priors route: `{items, county_pacs}` merging ours and
+ * the county PACS's (each `in_archive` or not), or, from an older server, the county's C-FIND
+ * list alone. Ours (openable side by side) and county-only ones come back apart.
+ */
+export async function priorsOf(study: string, known: Prior[]): Promise<{ ours: Prior[]; county: Prior[]; countyDown: boolean }> {
+  const answer = await request<PriorRow[] | { items: PriorRow[]; county_pacs: string }>(`/studies/${study}/priors`)
+  const rows = Array.isArray(answer) ? answer.map((r) => ({ ...r, in_archive: false })) : answer.items
+  const asPriorRow = (r: PriorRow): Prior => ({
+    study_uid: r.study_uid, date: dicomDate(r.study_date ?? ''), modality: r.modalities, description: r.description ?? '',
+  })
+  const ids = new Set(known.map((p) => p.study_uid))
+  const ours = [...known, ...rows.filter((r) => r.in_archive && !ids.has(r.study_uid)).map(asPriorRow)]
+  const county = rows.filter((r) => !r.in_archive && !ids.has(r.study_uid)).map(asPriorRow)
+  return { ours, county, countyDown: !Array.isArray(answer) && answer.county_pacs === 'unavailable' }
+}
+
+interface StudyLink { study_uid: string; mismatches?: string[] }
+interface ViewerContext { consultations: { id: string; question: string }[] }
+
+/** The consultation the study is read for: the one in the address, else the first of the
+ * study's context (consultations the caller takes part in), when the server has that route. */
+export async function contextConsultation(study: string, wanted: string | null): Promise<string | null> {
+  if (wanted) return wanted
+  try {
+    const ctx = await request<ViewerContext>(`/studies/${study}/context`)
+    return ctx.consultations[0]?.id ?? null
+  } catch {
+    return null
+  }
+}
+
+/** The server's demographic comparison of this study against the consultation's patient. */
+export async function serverMismatches(consultation: string, study: string): Promise<string[] | null> {
+  try {
+    const links = await request<StudyLink[] | { items: StudyLink[] }>(`/consultations/${consultation}/studies`)
+    const list = Array.isArray(links) ? links : links.items
+    return list.find((l) => l.study_uid === study)?.mismatches ?? null
+  } catch {
+    return null
+  }
 }
