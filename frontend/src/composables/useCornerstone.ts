@@ -11,7 +11,7 @@
  */
 import { reactive, ref, shallowRef } from 'vue'
 import { Enums, eventTarget, RenderingEngine, type StackViewport, type Types } from '@cornerstonejs/core'
-import { Enums as ToolEnums, ToolGroupManager, type Types as ToolTypes } from '@cornerstonejs/tools'
+import { Enums as ToolEnums, ToolGroupManager, utilities as toolUtils, type Types as ToolTypes } from '@cornerstonejs/tools'
 import { ensureCornerstone } from '../lib/cornerstone'
 import type { SeriesStack } from '../lib/viewerSeries'
 
@@ -122,6 +122,9 @@ export function useCornerstone(arrowText: () => string) {
     vp.resetCamera() // a new series starts fitted to the pane
     vp.render()
     readState(i)
+    // fetch the rest of the stack in the background (nearest images first), so scrolling on a
+    // slow link does not wait for each image
+    toolUtils.stackPrefetch.enable(elements[i])
   }
 
   function readState(i: number) {
