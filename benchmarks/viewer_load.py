@@ -23,6 +23,7 @@ and the load average.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -39,9 +40,9 @@ os.environ.setdefault("TELEMED_SECRET_KEY", "benchmark-secret-key-not-for-produc
 import httpx  # noqa: E402
 from pydicom.uid import JPEGLSLossless  # noqa: E402
 
+from tests.e2e.viewer_support import stow_to  # noqa: E402
 from tests.support import pgserver  # noqa: E402
 from tests.support.ct_phantom import phantom_datasets  # noqa: E402
-from tests.support.dicom_files import to_bytes  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 from tests.support.uvicorn import app_env  # noqa: E402
 
@@ -69,27 +70,6 @@ def prepare(db_url: str) -> None:
     with Session(get_engine()) as s:
         seed_demo(s, get_settings())
         s.commit()
-
-
-def stow(base: str, token: str, datasets: list[Any]) -> str:
-    boundary = "viewerbenchboundary0123456789"
-    body = b"".join(
-        f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + to_bytes(d) + b"\r\n"
-        for d in datasets
-    )
-    body += f"--{boundary}--\r\n".encode()
-    r = httpx.post(
-        f"{base}/dicom-web/studies",
-        content=body,
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
-            "Accept": "application/dicom+json",
-        },
-        timeout=600,
-    )
-    r.raise_for_status()
-    return str(datasets[0].StudyInstanceUID)
 
 
 def start_app(
@@ -138,8 +118,7 @@ def open_study(
 ) -> dict[str, float]:
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base)
     page = ctx.new_page()
-    page.goto("/#/login")
-    page.evaluate("(t) => localStorage.setItem('telemed.token', t)", token)
+    page.add_init_script(f"localStorage.setItem('telemed.token', {json.dumps(token)})")
     page.goto(f"/#/viewer/{warm}")  # the app shell and the viewer's code, cached
     sel = SIDES[side]
     wait_lit(page, sel["canvas"], 120)
@@ -233,9 +212,12 @@ def main() -> None:
             data={"username": "county-doctor", "password": "telemed-demo"},
             timeout=60,
         ).json()["access_token"]
-        warm = stow(new_base, token, list(phantom_datasets(2, 64, JPEGLSLossless)))
-        study = stow(
-            new_base, token, list(phantom_datasets(args.slices, args.size, JPEGLSLossless))
+        warm = stow_to(new_base, token, list(phantom_datasets(2, 64, JPEGLSLossless)))
+        study = stow_to(
+            new_base,
+            token,
+            list(phantom_datasets(args.slices, args.size, JPEGLSLossless)),
+            timeout=900,
         )
         run(args, {"new": new_base, "old": old_base}, token, warm, study)
     finally:

@@ -4,7 +4,6 @@ thumbnails, zoom and pan, multi-frame instances, the upload that opens the viewe
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -14,36 +13,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import LiveServer, login, shot
-from tests.e2e.viewer_support import pane_stats, poll, wait_changed, wait_image
-from tests.support.dicom_files import ct_series, to_bytes, write_series
+from tests.e2e.viewer_support import pane_stats, poll, stow, wait_changed, wait_image
+from tests.support.dicom_files import ct_series, write_series
 
 pytestmark = pytest.mark.e2e
 
 
 def _stow(live_server: LiveServer, username: str, slices: int = 12) -> str:
-    datasets = ct_series(slices, size=64, patient_name="E2E^VIEWER")
-    boundary = uuid.uuid4().hex
-    body = (
-        b"".join(
-            f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
-            + to_bytes(ds)
-            + b"\r\n"
-            for ds in datasets
-        )
-        + f"--{boundary}--\r\n".encode()
-    )
-    r = httpx.post(
-        f"{live_server.url}/dicom-web/studies",
-        content=body,
-        headers={
-            "Authorization": f"Bearer {live_server.token(username)}",
-            "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
-            "Accept": "application/dicom+json",
-        },
-        timeout=60,
-    )
-    assert r.status_code in (200, 202), r.text
-    return str(datasets[0].StudyInstanceUID)
+    return stow(live_server, username, ct_series(slices, size=64, patient_name="E2E^VIEWER"))
 
 
 @pytest.fixture
@@ -142,30 +119,6 @@ def _multiframe(study_uid: str, frames: int = 5, size: int = 64) -> pydicom.Data
     return ds
 
 
-def _stow_datasets(live_server: LiveServer, username: str, datasets: list[Any]) -> None:
-    boundary = uuid.uuid4().hex
-    body = (
-        b"".join(
-            f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
-            + to_bytes(ds)
-            + b"\r\n"
-            for ds in datasets
-        )
-        + f"--{boundary}--\r\n".encode()
-    )
-    r = httpx.post(
-        f"{live_server.url}/dicom-web/studies",
-        content=body,
-        headers={
-            "Authorization": f"Bearer {live_server.token(username)}",
-            "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
-            "Accept": "application/dicom+json",
-        },
-        timeout=60,
-    )
-    assert r.status_code == 200, r.text
-
-
 def _measure(page: Any, x0: float, x1: float, row: float = 0.5) -> None:
     """Drag the length tool between two fractions of the pane's width on one row."""
     box = page.get_by_test_id("viewer-element").bounding_box()
@@ -194,7 +147,7 @@ def test_viewer_thumbnails_zoom_pan_measure_under_zoom_and_multiframe(
 ) -> None:
     ct = ct_series(6, size=64, patient_name="E2E^VIEWER")
     study_uid = str(ct[0].StudyInstanceUID)
-    _stow_datasets(live_server, "county-doctor", [*ct, _multiframe(study_uid)])
+    stow(live_server, "county-doctor", [*ct, _multiframe(study_uid)])
     page = new_page()
     login(page, "county-doctor")
     page.goto(f"/#/viewer/{study_uid}")

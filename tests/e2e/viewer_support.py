@@ -32,7 +32,8 @@ PANE_STATS = """(sel) => {
 }"""
 
 
-def stow(live_server: LiveServer, username: str, datasets: list[Any]) -> str:
+def stow_to(base: str, token: str, datasets: list[Any], timeout: float = 120) -> str:
+    """Store datasets by STOW-RS at `base` with a bearer token; the study's UID."""
     boundary = uuid.uuid4().hex
     body = (
         b"".join(
@@ -44,17 +45,21 @@ def stow(live_server: LiveServer, username: str, datasets: list[Any]) -> str:
         + f"--{boundary}--\r\n".encode()
     )
     r = httpx.post(
-        f"{live_server.url}/dicom-web/studies",
+        f"{base}/dicom-web/studies",
         content=body,
         headers={
-            "Authorization": f"Bearer {live_server.token(username)}",
+            "Authorization": f"Bearer {token}",
             "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
             "Accept": "application/dicom+json",
         },
-        timeout=120,
+        timeout=timeout,
     )
     assert r.status_code in (200, 202), r.text
     return str(datasets[0].StudyInstanceUID)
+
+
+def stow(live_server: LiveServer, username: str, datasets: list[Any]) -> str:
+    return stow_to(live_server.url, live_server.token(username), datasets)
 
 
 def phantom_study(
