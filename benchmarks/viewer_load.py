@@ -122,6 +122,8 @@ def open_study(
     page.goto(f"/#/viewer/{warm}")  # the app shell and the viewer's code, cached
     sel = SIDES[side]
     wait_lit(page, sel["canvas"], 120)
+    page.evaluate("() => { location.hash = '#/' }")  # leave the viewer (a new study mounts it anew)
+    page.get_by_test_id("who").wait_for(state="attached")
     cdp = ctx.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send(
@@ -149,13 +151,12 @@ def open_study(
     cdp.on("Network.loadingFinished", on_finished)
     t0 = time.monotonic()
     page.evaluate("(h) => { location.hash = h }", f"#/viewer/{study}")
-    page.wait_for_timeout(300)  # the old page's canvas leaves
     wait_lit(page, sel["canvas"], 300, fresh=True)
     first = time.monotonic() - t0
     if side == "old":  # that viewer fetches a slice when it is shown: the reader steps through
         page.locator(sel["slice"]).focus()
         page.keyboard.press("Home")
-    deadline = time.monotonic() + 1800
+    deadline = time.monotonic() + 900
     while got["frames"] < slices and time.monotonic() < deadline:
         if side == "old":
             page.keyboard.press("ArrowDown")
