@@ -77,6 +77,17 @@ def test_a_jpeg_ls_ct_is_read_scrolled_windowed_measured_and_shown_in_mpr(
     poll(page, lambda: abs(float(value.inner_text().split()[0]) - expected) < 2.0, "the length")
     shot(page, "cs3d-jpegls-length")
 
+    # saved as the measurement JSON of POST /api/v1/studies/{uid}/measurements (h-sr's SR API)
+    with page.expect_request(lambda r: r.url.endswith(f"/studies/{study}/measurements")) as req:
+        page.get_by_test_id("save-measurements").click()
+    body = req.value.post_data_json
+    (m,) = body["measurements"]
+    assert m["kind"] == "length" and m["unit"] == "mm" and m["frame"] == 1, m
+    assert abs(m["value"] - expected) < 2.0, m
+    (a, b) = m["points"]  # image pixels, (0, 0) the top-left pixel's corner: the middle row
+    assert abs(a[1] - 64) < 1.5 and abs(b[1] - 64) < 1.5 and abs((b[0] - a[0]) - 51.2) < 3, m
+    assert m["series_uid"] and m["sop_instance_uid"] and body["key_images"] == []
+
     page.get_by_test_id("mpr-toggle").click()
     for axis in ("axial", "sagittal", "coronal"):
         wait_image(page, f"[data-testid=mpr-{axis}]")
