@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { caliper, CSS_PX_PER_MM, devicePxPerMm, geometry, gridLines, qtc } from '../src/lib/ecg'
-import { readerFor, readerRoute } from '../src/lib/readers'
+import { readerFor, readerForStudy, readerRoute } from '../src/lib/readers'
 
 describe('readerFor', () => {
   it('picks the reader by SOP class', () => {
@@ -12,6 +12,15 @@ describe('readerFor', () => {
     expect(readerFor(null)).toBe('stack')
     expect(readerRoute('ecg', '1.2.3')).toBe('/ecg/1.2.3')
     expect(readerRoute('stack', '1.2.3')).toBe('/viewer/1.2.3')
+    expect(readerRoute('slide', '1.2.3')).toBe('/slide/1.2.3')
+  })
+
+  it('picks a study\'s reader from its series modalities', () => {
+    expect(readerForStudy(['ECG'])).toBe('ecg')
+    expect(readerForStudy(['SM', 'SM'])).toBe('slide')
+    expect(readerForStudy(['CT', 'SR'])).toBe('stack')
+    expect(readerForStudy(['ECG', 'CT'])).toBe('stack')
+    expect(readerForStudy([])).toBe('stack')
   })
 })
 

@@ -1,8 +1,10 @@
 """Security headers on every HTTP response: the web app, the API, DICOMweb, FHIR, errors.
 
 The Content-Security-Policy allows scripts and styles from the app's own origin only
-(the Vite build has no inline script), WebSocket signaling to the same host, and
-blob:/data: images (the viewer renders frames through object URLs). Responses of the
+(the Vite build has no inline script) plus `'wasm-unsafe-eval'` (compiling WebAssembly only:
+the viewer's DICOM image loader decodes JPEG-LS, JPEG 2000, HTJ2K and JPEG in WASM codecs; no
+`eval` of JavaScript is allowed), same-origin web workers (the loader's decoders), WebSocket
+signaling to the same host, and blob:/data: images. Responses of the
 data routes (`/api/`, `/dicom-web/`, `/fhir/`) carry `Cache-Control: no-store` unless
 the route set its own. HSTS goes out when the request came over TLS (directly, or
 `X-Forwarded-Proto: https` from the proxy) or when the deployment says so.
@@ -32,7 +34,7 @@ def _csp(host: str | None, path: str) -> str:
         )
     ws = f" ws://{host} wss://{host}" if host else ""
     return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
         "img-src 'self' data: blob:; media-src 'self' blob:; font-src 'self' data:; "
         f"connect-src 'self'{ws}; worker-src 'self' blob:; object-src 'none'; "
         "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"

@@ -44,7 +44,7 @@ def _assert_common(headers: dict[str, str] | object) -> str:
     for name, value in COMMON.items():
         assert h.get(name) == value, (name, h.get(name))
     csp = h["content-security-policy"]
-    assert "frame-ancestors 'none'" in csp and "script-src 'self';" in csp
+    assert "frame-ancestors 'none'" in csp and "script-src 'self' 'wasm-unsafe-eval';" in csp
     assert "unsafe-inline" not in csp.split("script-src", 1)[1].split(";", 1)[0]
     return csp
 

@@ -39,7 +39,7 @@ def test_the_app_runs_under_its_csp_without_a_violation(new_page: Any) -> None:
     console = _watch(page)
     response = page.goto("/")
     csp = response.headers["content-security-policy"]
-    assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
+    assert "script-src 'self' 'wasm-unsafe-eval';" in csp and "frame-ancestors 'none'" in csp
     assert response.headers["x-content-type-options"] == "nosniff"
     login(page, "coordinator")
     for item in ["network", "patients", "referrals", "schedules", "notifications", "me"]:

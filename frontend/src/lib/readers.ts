@@ -20,7 +20,24 @@ export function readerFor(sopClassUid: string | null | undefined): Reader {
   return 'stack'
 }
 
-/** The route of a reader for a study (the ECG reader has its own page). */
+/** The reader of a series by its modality (what QIDO-RS answers for a series): ECG for
+ * waveforms, SM (slide microscopy) for whole slides, the image stack otherwise. */
+export function readerForModality(modality: string | null | undefined): Reader {
+  const m = (modality ?? '').trim().toUpperCase()
+  if (m === 'ECG') return 'ecg'
+  if (m === 'SM') return 'slide'
+  return 'stack'
+}
+
+/** The reader of a whole study: ECG or slide when every series is one, else the stack. */
+export function readerForStudy(modalities: (string | null | undefined)[]): Reader {
+  const readers = new Set(modalities.map(readerForModality))
+  return readers.size === 1 ? [...readers][0] : 'stack'
+}
+
+/** The route of a reader for a study (the ECG reader and the slide viewer have their own pages). */
 export function readerRoute(reader: Reader, studyUid: string): string {
-  return reader === 'ecg' ? `/ecg/${studyUid}` : `/viewer/${studyUid}`
+  if (reader === 'ecg') return `/ecg/${studyUid}`
+  if (reader === 'slide') return `/slide/${studyUid}`
+  return `/viewer/${studyUid}`
 }

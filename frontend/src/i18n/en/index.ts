@@ -15,8 +15,9 @@ import errors from './errors'
 import dashboard from './dashboard'
 import pathology from './pathology'
 import ecg from './ecg'
+import viewer from './viewer'
 
-const en: Messages = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology, ...ecg }
+const en: Messages = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology, ...ecg, ...viewer }
 
 
 export default en

@@ -17,8 +17,9 @@ import errors from './errors'
 import dashboard from './dashboard'
 import pathology from './pathology'
 import ecg from './ecg'
+import viewer from './viewer'
 
-const zhCN = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology, ...ecg }
+const zhCN = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology, ...ecg, ...viewer }
 
 
 export default zhCN

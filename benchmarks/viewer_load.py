@@ -1,0 +1,268 @@
+"""Opening a CT series in the browser over a rural link: the Cornerstone3D viewer (this
+build, frames in their stored JPEG-LS code stream, decoded in the browser) against today's
+viewer (main's build and server: frames decoded on the server, sent as explicit little endian).
+
+    PYTHONPATH=. .venv/bin/python benchmarks/viewer_load.py [--slices 40] [--size 512]
+        [--rounds 2] [--mbit 10] [--rtt 80] [--baseline-root /work/main]
+
+The issue's full size: `--slices 300 --rounds 3` (about 15 minutes here).
+
+Starts a throwaway PostgreSQL (migrated + demo seed), stores a `--slices` x `--size`^2 CT
+phantom (tests/support/ct_phantom.py: body, bone shell, lung, noise) as JPEG-LS lossless in a
+local archive, and serves it twice on the same database and archive: the app of this tree with
+its frontend build, and the app of `--baseline-root` (main's checkout) with main's build. In
+Chromium with CDP network emulation (`--mbit` down and up, `--rtt` ms latency), in rounds that
+alternate which viewer goes first, each viewer opens the study after the app shell is loaded
+and cached (a warm-up study first): time to first image (its pane has lit pixels), time to
+the whole stack loaded (new: every frame fetched by the stack prefetch; old: the reader steps
+through every slice, which is when that viewer fetches them) and the bytes transferred
+(CDP encodedDataLength of every response after the open). Prints medians, ratios, settings
+and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TELEMED_SECRET_KEY", "benchmark-secret-key-not-for-production")
+
+import httpx  # noqa: E402
+from pydicom.uid import JPEGLSLossless  # noqa: E402
+
+from tests.e2e.viewer_support import stow_to  # noqa: E402
+from tests.support import pgserver  # noqa: E402
+from tests.support.ct_phantom import phantom_datasets  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.uvicorn import app_env  # noqa: E402
+
+CHROMIUM = os.environ.get("TELEMED_CHROMIUM", "/usr/bin/chromium")
+LIT = """(sel) => { const src = document.querySelector(sel); if (!src || !src.width) return 0;
+  const c = document.createElement('canvas'); c.width = src.width; c.height = src.height;
+  const g = c.getContext('2d'); g.drawImage(src, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data; let lit = 0;
+  for (let i = 0; i < d.length; i += 16) if (d[i] > 8) lit++; return lit / (d.length / 16) }"""
+SIDES = {
+    "new": {"canvas": "[data-testid=viewer-element] canvas", "slice": "[data-testid=pane]"},
+    "old": {"canvas": "[data-testid=viewer-canvas]", "slice": "[data-testid=viewer-canvas]"},
+}
+
+
+def prepare(db_url: str) -> None:
+    from sqlmodel import Session
+
+    from telemed.cli import upgrade_database
+    from telemed.core.db import get_engine
+    from telemed.core.settings import get_settings
+    from telemed.seed import seed_demo
+
+    upgrade_database(db_url)
+    with Session(get_engine()) as s:
+        seed_demo(s, get_settings())
+        s.commit()
+
+
+def start_app(
+    env: dict[str, str], cwd: Path, dist: Path, log: Any
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "telemed.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=cwd,
+        env={**env, "TELEMED_FRONTEND_DIR": str(dist), "PYTHONPATH": str(cwd)},
+        stdout=log,
+        stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code < 500:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"the app in {cwd} did not start")
+
+
+def open_study(
+    browser: Any,
+    base: str,
+    token: str,
+    side: str,
+    warm: str,
+    study: str,
+    slices: int,
+    args: argparse.Namespace,
+) -> dict[str, float]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base)
+    page = ctx.new_page()
+    page.add_init_script(f"localStorage.setItem('telemed.token', {json.dumps(token)})")
+    page.goto(f"/#/viewer/{warm}")  # the app shell and the viewer's code, cached
+    sel = SIDES[side]
+    wait_lit(page, sel["canvas"], 120)
+    page.evaluate("() => { location.hash = '#/' }")  # leave the viewer (a new study mounts it anew)
+    page.get_by_test_id("who").wait_for(state="attached")
+    cdp = ctx.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": args.rtt,
+            "downloadThroughput": args.mbit * 1e6 / 8,
+            "uploadThroughput": args.mbit * 1e6 / 8,
+        },
+    )
+    got: dict[str, Any] = {"bytes": 0, "frames": 0}
+    frame_ids: set[str] = set()
+
+    def on_response(ev: dict[str, Any]) -> None:
+        if "/frames/" in ev["response"]["url"]:
+            frame_ids.add(ev["requestId"])
+
+    def on_finished(ev: dict[str, Any]) -> None:
+        got["bytes"] += ev.get("encodedDataLength", 0)
+        if ev["requestId"] in frame_ids:
+            got["frames"] += 1
+
+    cdp.on("Network.responseReceived", on_response)
+    cdp.on("Network.loadingFinished", on_finished)
+    t0 = time.monotonic()
+    page.evaluate("(h) => { location.hash = h }", f"#/viewer/{study}")
+    wait_lit(page, sel["canvas"], 300, fresh=True)
+    first = time.monotonic() - t0
+    if side == "old":  # that viewer fetches a slice when it is shown: the reader steps through
+        page.locator(sel["slice"]).focus()
+        page.keyboard.press("Home")
+    deadline = time.monotonic() + 900
+    while got["frames"] < slices and time.monotonic() < deadline:
+        if side == "old":
+            page.keyboard.press("ArrowDown")
+        page.wait_for_timeout(20)
+    whole = time.monotonic() - t0
+    ctx.close()
+    return {"first": first, "whole": whole, "bytes": got["bytes"], "frames": got["frames"]}
+
+
+def wait_lit(page: Any, sel: str, timeout: float, fresh: bool = False) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if page.evaluate(LIT, sel) > 0.05:
+            return
+        page.wait_for_timeout(25)
+    raise RuntimeError(f"no image in {sel}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--slices", type=int, default=40)
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--mbit", type=float, default=10.0)
+    ap.add_argument("--rtt", type=float, default=80.0)
+    ap.add_argument("--baseline-root", type=Path, default=Path("/work/main"))
+    args = ap.parse_args()
+    new_dist = ROOT / "frontend" / "dist"
+    old_dist = args.baseline_root / "frontend" / "dist"
+    for d in (new_dist, old_dist):
+        if not (d / "index.html").exists():
+            sys.exit(f"{d} missing: build it (cd {d.parent} && npx vite build)")
+
+    pg = pgserver.start()
+    work = Path(tempfile.mkdtemp(prefix="telemed-viewerbench-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        db_url = pg.url_for("postgres")
+        os.environ["TELEMED_DATABASE_URL"] = db_url
+        prepare(db_url)
+        env = app_env(
+            TELEMED_DATABASE_URL=db_url,
+            TELEMED_DICOM__ARCHIVE_DIR=str(work / "archive"),
+            TELEMED_DICOM__SPOOL_DIR=str(work / "spool"),
+            TELEMED_DICOM__GATEWAY_ENABLED="false",
+        )
+        log = (work / "server.log").open("w")
+        new_proc, new_base = start_app(env, ROOT, new_dist, log)
+        procs.append(new_proc)
+        old_proc, old_base = start_app(env, args.baseline_root, old_dist, log)
+        procs.append(old_proc)
+        token = httpx.post(
+            f"{new_base}/api/v1/auth/token",
+            data={"username": "county-doctor", "password": "telemed-demo"},
+            timeout=60,
+        ).json()["access_token"]
+        warm = stow_to(new_base, token, list(phantom_datasets(2, 64, JPEGLSLossless)))
+        study = stow_to(
+            new_base,
+            token,
+            list(phantom_datasets(args.slices, args.size, JPEGLSLossless)),
+            timeout=900,
+        )
+        run(args, {"new": new_base, "old": old_base}, token, warm, study)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=30)
+        pg.stop()
+
+
+def run(args: argparse.Namespace, bases: dict[str, str], token: str, warm: str, study: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    results: dict[str, list[dict[str, float]]] = {"new": [], "old": []}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
+        for r in range(args.rounds):
+            order = ["new", "old"] if r % 2 == 0 else ["old", "new"]
+            for side in order:
+                res = open_study(browser, bases[side], token, side, warm, study, args.slices, args)
+                results[side].append(res)
+                print(
+                    f"round {r + 1} {side}: first {res['first']:.2f} s, "
+                    f"whole {res['whole']:.1f} s, {res['bytes'] / 1e6:.1f} MB, "
+                    f"{res['frames']} frames",
+                    flush=True,
+                )
+        browser.close()
+    med = {
+        s: {k: statistics.median(x[k] for x in results[s]) for k in ("first", "whole", "bytes")}
+        for s in results
+    }
+    print(
+        f"settings: {args.slices} slices {args.size}^2 JPEG-LS lossless, {args.mbit} Mbit/s, "
+        f"{args.rtt} ms RTT, {args.rounds} rounds alternating, baseline {args.baseline_root}"
+    )
+    for k, unit in (("first", "s"), ("whole", "s"), ("bytes", "MB")):
+        n, o = med["new"][k], med["old"][k]
+        scale = 1e6 if k == "bytes" else 1
+        print(
+            f"{k:>6}: new {n / scale:.2f} {unit}  old (baseline) {o / scale:.2f} {unit}  "
+            f"old/new {o / n:.2f}x"
+        )
+    print("load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""The Cornerstone3D reading workstation in Chromium, on CT series stored compressed
+(JPEG-LS lossless, JPEG 2000) and decoded in the browser: first image, scroll, W/L preset,
+overlay, MPR views, a length measurement, touch gestures on a phone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from pydicom.uid import JPEG2000Lossless, JPEGLSLossless
+
+from tests.e2e.conftest import LiveServer, login, shot
+from tests.e2e.viewer_support import pane_stats, phantom_study, poll, wait_changed, wait_image
+
+pytestmark = pytest.mark.e2e
+
+PIXEL_MM = 0.7  # the phantom's PixelSpacing
+
+
+def _frame_syntaxes(page: Any) -> list[str]:
+    seen: list[str] = []
+
+    def on_response(resp: Any) -> None:
+        if "/frames/" in resp.url:
+            seen.append(resp.headers.get("content-type", ""))
+
+    page.on("response", on_response)
+    return seen
+
+
+def test_a_jpeg_ls_ct_is_read_scrolled_windowed_measured_and_shown_in_mpr(
+    new_page: Any, live_server: LiveServer
+) -> None:
+    study = phantom_study(live_server, "county-doctor", JPEGLSLossless, patient_name="CS3D^LS")
+    page = new_page()
+    syntaxes = _frame_syntaxes(page)
+    login(page, "county-doctor")
+    page.goto(f"/#/viewer/{study}")
+    first = wait_image(page)
+    expect(page.get_by_test_id("slice-index")).to_contain_text("/ 20")
+    expect(page.get_by_test_id("overlay-patient")).to_contain_text("CS3D LS")
+    expect(page.get_by_test_id("overlay-patient")).to_contain_text("PID0001")
+    expect(page.get_by_test_id("overlay-study")).to_contain_text("2026-11-20")
+    expect(page.get_by_test_id("overlay-image")).to_contain_text("5")  # slice thickness 5 mm
+    # axial, as acquired: patient left on the screen's right, anterior at the top
+    expect(page.get_by_test_id("orient-right")).to_have_text("L")
+    expect(page.get_by_test_id("orient-top")).to_have_text("A")
+    # the frames travelled as stored (JPEG-LS) and were decoded in the browser
+    assert syntaxes and all(JPEGLSLossless in t for t in syntaxes), syntaxes
+    shot(page, "cs3d-jpegls-first")
+
+    page.get_by_test_id("preset-lung").click()
+    expect(page.get_by_test_id("window")).to_contain_text("1500")
+    lung = wait_changed(page, first["sum"])
+
+    start = page.get_by_test_id("slice-index").inner_text()
+    page.get_by_test_id("viewer-element").hover()
+    for _ in range(3):
+        page.mouse.wheel(0, 120)
+    poll(page, lambda: page.get_by_test_id("slice-index").inner_text() != start, "scrolled")
+    wait_changed(page, lung["sum"])
+
+    page.get_by_test_id("tool-length").click()
+    box = page.get_by_test_id("viewer-element").bounding_box()
+    assert box
+    y = box["y"] + box["height"] * 0.5
+    page.mouse.move(box["x"] + box["width"] * 0.3, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, y, steps=8)
+    page.mouse.up()
+    value = page.get_by_test_id("measurement-value").first
+    expect(value).to_contain_text("mm")
+    # the 128-pixel image fills the square pane: 40 % of its width is 0.4 * 128 px * 0.7 mm
+    # (the tool's statistics follow the drag a little behind: wait for the settled value)
+    expected = 0.4 * 128 * PIXEL_MM
+    poll(page, lambda: abs(float(value.inner_text().split()[0]) - expected) < 2.0, "the length")
+    shot(page, "cs3d-jpegls-length")
+
+    # saved as the measurement JSON of POST /api/v1/studies/{uid}/measurements (h-sr's SR API)
+    with page.expect_request(lambda r: r.url.endswith(f"/studies/{study}/measurements")) as req:
+        page.get_by_test_id("save-measurements").click()
+    body = req.value.post_data_json
+    (m,) = body["measurements"]
+    assert m["kind"] == "length" and m["unit"] == "mm" and m["frame"] == 1, m
+    assert abs(m["value"] - expected) < 2.0, m
+    (a, b) = m["points"]  # image pixels, (0, 0) the top-left pixel's corner: the middle row
+    assert abs(a[1] - 64) < 1.5 and abs(b[1] - 64) < 1.5 and abs((b[0] - a[0]) - 51.2) < 3, m
+    assert m["series_uid"] and m["sop_instance_uid"] and body["key_images"] == []
+
+    page.get_by_test_id("mpr-toggle").click()
+    for axis in ("axial", "sagittal", "coronal"):
+        wait_image(page, f"[data-testid=mpr-{axis}]")
+    shot(page, "cs3d-jpegls-mpr")
+
+
+def test_a_jpeg_2000_ct_is_decoded_in_the_browser(new_page: Any, live_server: LiveServer) -> None:
+    study = phantom_study(live_server, "county-doctor", JPEG2000Lossless, count=6, size=96)
+    page = new_page()
+    syntaxes = _frame_syntaxes(page)
+    login(page, "county-doctor")
+    page.goto(f"/#/viewer/{study}")
+    wait_image(page)
+    expect(page.get_by_test_id("slice-index")).to_contain_text("/ 6")
+    assert syntaxes and all(JPEG2000Lossless in t for t in syntaxes), syntaxes
+    shot(page, "cs3d-j2k-first")
+
+
+def _touch(cdp: Any, kind: str, points: list[tuple[float, float]]) -> None:
+    cdp.send(
+        "Input.dispatchTouchEvent",
+        {
+            "type": kind,
+            "touchPoints": [{"x": x, "y": y, "id": i} for i, (x, y) in enumerate(points)],
+        },
+    )
+
+
+def _swipe(page: Any, cdp: Any, starts: list[tuple[float, float]], dx: float, dy: float) -> None:
+    _touch(cdp, "touchStart", starts)
+    for k in range(1, 11):
+        _touch(cdp, "touchMove", [(x + dx * k / 10, y + dy * k / 10) for x, y in starts])
+        page.wait_for_timeout(16)
+    _touch(cdp, "touchEnd", [])
+
+
+def test_touch_one_finger_slices_pinch_zooms_and_the_wl_button_windows_on_a_phone(
+    new_page: Any, live_server: LiveServer
+) -> None:
+    study = phantom_study(live_server, "county-doctor", JPEGLSLossless, count=20, size=128)
+    page = new_page(phone=True, device_scale_factor=2, has_touch=True, is_mobile=True)
+    login(page, "county-doctor")
+    page.goto(f"/#/viewer/{study}")
+    stats = wait_image(page)
+    # drawn at device pixels: twice the CSS width on this 2x screen
+    assert stats["width"] == stats["cssWidth"] * 2, stats
+    el = page.get_by_test_id("viewer-element")
+    box = el.bounding_box()
+    assert box and box["y"] < 844, box  # the image starts above the fold
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cdp = page.context.new_cdp_session(page)
+
+    start = page.get_by_test_id("slice-index").inner_text()
+    _swipe(page, cdp, [(cx, cy - 60)], 0, 120)
+    poll(
+        page, lambda: page.get_by_test_id("slice-index").inner_text() != start, "one finger slices"
+    )
+
+    zoom = page.get_by_test_id("zoom").inner_text()
+    _touch(cdp, "touchStart", [(cx - 30, cy), (cx + 30, cy)])
+    for k in range(1, 11):
+        _touch(cdp, "touchMove", [(cx - 30 - 8 * k, cy), (cx + 30 + 8 * k, cy)])
+        page.wait_for_timeout(16)
+    _touch(cdp, "touchEnd", [])
+    poll(page, lambda: page.get_by_test_id("zoom").inner_text() != zoom, "pinch zooms")
+
+    window = page.get_by_test_id("window").inner_text()
+    page.get_by_test_id("tool-wl").tap()
+    _swipe(page, cdp, [(cx - 40, cy)], 80, 40)
+    poll(page, lambda: page.get_by_test_id("window").inner_text() != window, "W/L by touch")
+    assert pane_stats(page)
+    shot(page, "cs3d-phone-touch")
