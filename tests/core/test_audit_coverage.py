@@ -145,6 +145,7 @@ PATIENT_READS: dict[str, Read] = {
     _CONSULTATION + "/payments/{payment_id}/receipt.pdf": Read("county-doctor"),
     _CONSULTATION + "/opinion": Read("county-doctor"),
     _CONSULTATION + "/opinion/versions": Read("county-doctor"),
+    _CONSULTATION + "/opinion/annotations": Read("county-doctor"),
     _CONSULTATION + "/opinion.pdf": Read("county-doctor"),
     "/api/v1/bookings": Read("county-doctor"),
     "/api/v1/bookings/{booking_id}.ics": Read("county-doctor"),
@@ -256,6 +257,7 @@ WRITES: dict[str, str] = {
     f"POST {_C}/acknowledge": "acknowledge (close) consultation",
     f"POST {_C}/payments": "pay consultation",
     f"PUT {_C}/opinion": "write_opinion consultation",
+    f"PUT {_C}/opinion/annotations": "write_annotations consultation",
     f"POST {_C}/opinion/sign": "report consultation",
     f"POST {_C}/opinion/corrections": "amend consultation",
     "POST /api/v1/slots/{slot_id}/hold": "hold booking (a replayed key: read booking)",
@@ -527,6 +529,8 @@ def world(
         "recommendations": "3个月后复查",
     }
     _ok(client.put(f"{api}/{c['id']}/opinion", json=opinion, headers=spec2))
+    mark = {"id": "m1", "kind": "point", "study_uid": study_uid, "x": 10, "y": 20, "text": "核分裂"}
+    _ok(client.put(f"{api}/{c['id']}/opinion/annotations", json={"items": [mark]}, headers=spec2))
     _ok(client.post(f"{api}/{c['id']}/opinion/sign", headers=spec2))
 
     # a live consultation with its video room and a finished recording

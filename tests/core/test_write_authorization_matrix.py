@@ -295,6 +295,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
         _at("/api/v1/consultations/{c}/opinion", findings="f", impression="i"),
         {"owner": X, "participant": X, "other_doctor": N, "patient": X, "other_patient": N},
     ),
+    ("PUT", "/api/v1/consultations/{consultation_id}/opinion/annotations"): Entry(
+        C,
+        _at("/api/v1/consultations/{c}/opinion/annotations", items=[]),
+        {"owner": X, "participant": X, "other_doctor": N, "patient": X, "other_patient": N},
+    ),
     ("POST", "/api/v1/consultations/{consultation_id}/opinion/sign"): Entry(
         C,
         _raw("/api/v1/consultations/{c}/opinion/sign"),

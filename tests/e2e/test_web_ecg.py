@@ -114,6 +114,10 @@ def test_ecg_reader_draws_a_calibrated_12_lead_and_the_values_are_signed(
     cid, study_uid = _ecg_consultation(live_server)
     page = new_page(device_scale_factor=DPR)
     login(page, "specialist2")
+    # the viewer's one entry point sends a study of waveforms to the ECG reader
+    page.goto(f"/#/viewer/{study_uid}?consultation={cid}")
+    page.get_by_test_id("ecg-canvas").wait_for()
+    assert f"#/ecg/{study_uid}?consultation={cid}" in page.url
     page.goto(f"/#/consultations/{cid}")
     page.get_by_test_id(f"ecg-{study_uid}").click()
     canvas = page.get_by_test_id("ecg-canvas")

@@ -89,8 +89,10 @@ def test_the_viewer_opens_at_the_lowest_level_and_loads_the_level_of_each_zoom(
     page = new_page()
     tiles = Tiles(page)
     login(page, "county-doctor")
-    page.goto(f"/#/slide/{study}")
+    # opened through the viewer's one entry point: a whole-slide study goes to the slide viewer
+    page.goto(f"/#/viewer/{study}")
     page.get_by_test_id("slide-canvas").wait_for()
+    assert f"#/slide/{study}" in page.url
     _settled(page)
     opened = tiles.snapshot()
     # the whole slide fits the screen: all 12 tiles of the lowest level, nothing finer

@@ -83,7 +83,7 @@ def test_a_dicom_folder_uploads_with_progress_and_opens_in_the_viewer(
     page = new_page()
     login(page, "county-doctor")
     page.get_by_test_id("nav-studies").click()
-    page.locator("details.card summary").click()
+    page.get_by_test_id("dicom-upload-card").locator("summary").click()
     page.get_by_test_id("upload-folder").set_input_files(tmp_path / "ct")
     rows = page.get_by_test_id("dicom-upload").locator(".upload-list li")
     expect(rows).to_have_count(7)
