@@ -257,7 +257,13 @@ def work_for(settings: Settings) -> outbound.Work:
         opinion = SignedOpinion.from_params(j.params["opinion"])
         archive = get_archive(settings)
         study = session.exec(select(Study).where(Study.study_uid == j.study_uid)).one()
-        doc = build(opinion, sr.evidence(archive, j.study_uid), j.study_uid)
+        try:
+            evidence = sr.evidence(archive, j.study_uid)
+        except NotFound as exc:
+            # a study known to the index without images in the archive (the demo month's
+            # studies, a purged study): nothing for an SR to reference; the job ends saying so
+            return {"stored": False, "sent": 0, "failed": 0, "reason": exc.detail}
+        doc = build(opinion, evidence, j.study_uid)
         data = sr.part10(doc)
         ingest(
             session=session,
