@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
-from scheduling import placement
+from scheduling import full_slots, placement
 from scheduling.access import get_booking, record_change, visible_booking
 from scheduling.eligibility import eligible
 from scheduling.models import ACTIVE_STATUSES, Booking, BookingStatus, Slot, WaitlistEntry
@@ -73,6 +73,7 @@ def lock_slot(session: Session, slot_id: uuid.UUID) -> Slot:
 
 def release_place(session: Session, slot: Slot, booking: Booking) -> None:
     """Give a booking's place back to its (locked) slot."""
+    full_slots.forget(slot.id)
     session.execute(
         update(Slot)
         .where(col(Slot.id) == slot.id)
@@ -128,6 +129,8 @@ def release_expired_holds(*, session: Session, slot: Slot, now: datetime) -> int
             cached = session.identity_map.get(session.identity_key(Booking, booking_id))  # type: ignore[arg-type]
             if cached is not None:
                 session.refresh(cached)
+    if rows:
+        full_slots.forget(slot.id)
     return len(rows)
 
 

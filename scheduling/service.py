@@ -28,6 +28,7 @@ from scheduling.booking import (
     send_reminders,
 )
 from scheduling.eligibility import ReservedEligibility, register_reserved_eligibility
+from scheduling.full_slots import known_full
 from scheduling.notices import patient_language
 from scheduling.places import release_expired_holds
 from scheduling.policy import NOSHOW_WINDOW_DAYS, PATIENT_SERVICE_CLASSES, can_see_booking
@@ -48,6 +49,7 @@ from scheduling.waitlist import (
 _eligibility = eligibility.RESOLVERS  # the registered resolvers (tests remove their own)
 
 __all__ = [
+    "known_full",
     "NOSHOW_WINDOW_DAYS",
     "PATIENT_SERVICE_CLASSES",
     "WAITLIST_OFFER_MINUTES",
