@@ -23,6 +23,8 @@ notifications, pool) with bind parameters only.
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -39,6 +41,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from scheduling.models import ACTIVE_STATUSES, Booking, BookingStatus, Slot
@@ -219,3 +222,23 @@ def state_statement() -> Any:
         .where(col(Slot.id) == bindparam("slot_id"))
         .execution_options(populate_existing=True)  # the committed counters, not a stale copy
     )
+
+
+def warm_up(engine: Any) -> bool:
+    """Compile the booking's statements once before the first request (a cold server's
+    first bookings of a rush must not each pay SQLAlchemy's compilation): the first
+    statement and the place-taking UPDATE, run for an unknown slot and rolled back.
+    False when the database is not reachable (the pool connects on demand later)."""
+    if engine.dialect.name != "postgresql":
+        return False
+    nobody, now = uuid.uuid4(), datetime.now(UTC)
+    params = {"slot_id": nobody, "person": nobody, "patient": nobody, "key": ""}
+    try:
+        with Session(engine) as session:
+            session.execute(state_statement(), {**params, "since": now, "now": now}).first()
+            for reserved in (False, True):
+                session.execute(take_statement(nobody, now, reserved=reserved))
+            session.rollback()
+    except SQLAlchemyError:
+        return False
+    return True

@@ -30,6 +30,7 @@ from scheduling.booking import (
 from scheduling.eligibility import ReservedEligibility, register_reserved_eligibility
 from scheduling.full_slots import known_full
 from scheduling.notices import patient_language
+from scheduling.placement import warm_up
 from scheduling.places import release_expired_holds
 from scheduling.policy import NOSHOW_WINDOW_DAYS, PATIENT_SERVICE_CLASSES, can_see_booking
 from scheduling.references import ReferenceAccess, register_booking_reference
@@ -49,6 +50,7 @@ from scheduling.waitlist import (
 _eligibility = eligibility.RESOLVERS  # the registered resolvers (tests remove their own)
 
 __all__ = [
+    "warm_up",
     "known_full",
     "NOSHOW_WINDOW_DAYS",
     "PATIENT_SERVICE_CLASSES",

@@ -65,6 +65,8 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         threads.total_tokens = max(threads.total_tokens, size + SPARE_THREADS)
         # Open part of the pool before the first request (a rush may start cold).
         await anyio.to_thread.run_sync(warm_pool, get_engine(), min(settings.db_pool_size, 8))
+        # and compile the booking's statements once (scheduling.placement.warm_up).
+        await anyio.to_thread.run_sync(scheduling_service.warm_up, get_engine())
         if not jobs_runner.in_process(settings):
             yield
             return

@@ -94,3 +94,18 @@ def test_the_gate_refuses_before_authentication_and_routing(client: TestClient) 
     gate.leave()
     assert client.post("/api/v1/bookings", content=b"not json").status_code in (401, 422)
     assert gate.in_flight == 0
+
+
+def test_the_booking_statements_are_compiled_at_start(database_url: str) -> None:
+    """warm_up runs the booking's first statement and place-taking UPDATE once (rolled
+    back): they are in the engine's compiled cache before the first request."""
+    from scheduling.service import warm_up
+    from telemed.core.db import make_engine
+
+    engine = make_engine(database_url, pool_size=2, max_overflow=0)
+    try:
+        before = len(engine._compiled_cache)  # type: ignore[attr-defined, arg-type]
+        assert warm_up(engine) is True
+        assert len(engine._compiled_cache) >= before + 2  # type: ignore[attr-defined, arg-type]
+    finally:
+        engine.dispose()
