@@ -97,9 +97,9 @@ async def known_full(scope: Scope, receive: Receive) -> tuple[DomainError | None
     async def replay() -> Message:
         return messages.pop(0) if messages else await receive()
 
-    slot_id = _slot_of(body) if len(body) <= _BODY_LIMIT else None
-    if slot_id is not None and is_full(slot_id):
-        return _refusal(slot_id), replay
+    sent = _slot_of(body) if len(body) <= _BODY_LIMIT else None
+    if sent is not None and is_full(sent):
+        return _refusal(sent), replay
     return None, replay
 
 

@@ -300,6 +300,9 @@ class Pending:
     notes: list[Notification] = field(default_factory=list)
     # The patient's accounts and language, when the first statement told them.
     recipients: Recipients | None = None
+    # The booking's audit rows, written with the place on the fast path (`audit_written`).
+    audit_rows: list[Any] = field(default_factory=list)
+    audit_written: bool = False
 
 
 def _recipients(
@@ -386,6 +389,7 @@ def take_place(session: Session, pending: Pending, now: datetime) -> Booking:
             claim=pending.claim,
             reserved=want_reserved,
             now=now,
+            audited=pending.audit_rows,
         )
         if not claimed:
             assert pending.key is not None
@@ -396,6 +400,7 @@ def take_place(session: Session, pending: Pending, now: datetime) -> Booking:
         if taken:
             make_transient_to_detached(booking)  # written above: persistent, not re-inserted
             session.add(booking)
+            pending.audit_written = bool(pending.audit_rows)
             return booking
         # That pool had no place: write the rows the ORM way and try the others.
         booking.uses_reserved = False
