@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Protocol, TypedDict, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar, cast
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -128,6 +128,27 @@ def record_change(
         detail={"status": obj.status, **(detail or {})},
         at=now,
     )
+
+
+class _Collected:
+    """Stands in for the session `audit.record` adds its rows to: they are then written by
+    the booking's one statement (`scheduling.placement`) instead of a flush of their own."""
+
+    def __init__(self) -> None:
+        self.rows: list[Any] = []
+
+    def add(self, obj: Any) -> None:
+        self.rows.append(obj)
+
+    def add_all(self, objs: Any) -> None:
+        self.rows.extend(objs)
+
+
+def change_rows(by: User, action: str, obj: Booking, *, now: datetime) -> list[Any]:
+    """The audit rows `record_change` would add (event first, then its patient link)."""
+    collected = _Collected()
+    record_change(cast(Session, collected), by, action, obj, now=now)
+    return collected.rows
 
 
 def own_page(

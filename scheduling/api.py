@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import TypeAdapter
 from sqlmodel import Session
 
-from scheduling import service
+from scheduling import full_slots, service
 from scheduling.holidays import Calendar
 from scheduling.horizon import expire_holds, materialize
 from scheduling.ics import booking_ics
@@ -34,9 +33,8 @@ from scheduling.schemas import (
     WaitlistCreate,
     WaitlistPublic,
 )
-from telemed.core.admission import admitted
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
-from telemed.core.errors import Forbidden, Invalid
+from telemed.core.errors import Conflict, Forbidden, Invalid
 from telemed.core.pagination import OffsetQuery
 from telemed.core.settings import get_settings
 from telemed.identity.deps import CurrentUser, StaffUser
@@ -90,69 +88,68 @@ def search_slots(
     return Response(_SLOT_LIST.dump_json(views), media_type="application/json")
 
 
-async def booking_gate(request: Request, settings: SettingsDep) -> AsyncIterator[None]:
-    """The worker's admission gate of the booking routes (hold, book): a rush's excess is
-    answered 429 busy_try_later at once, before a token lookup, thread or session."""
-    sch = settings.scheduling
-    async with admitted(
-        request,
-        "scheduling.booking",
-        limit=sch.booking_in_flight,
-        queue=sch.booking_queue,
-        queue_seconds=sch.booking_queue_seconds,
-        retry_after=sch.booking_retry_after_seconds,
-    ):
-        yield
-
-
-BookingGate = Annotated[None, Depends(booking_gate, scope="function")]
+def _remember_full(settings: Any, slot_id: uuid.UUID | None, exc: Conflict) -> None:
+    """A slot refused 409 slot_full is remembered by this worker for a short time (the
+    admission middleware answers the next unkeyed attempts: `scheduling.full_slots`)."""
+    if exc.code == "slot_full" and slot_id is not None:
+        full_slots.remember(slot_id, settings.scheduling.full_slot_memory_seconds)
 
 
 @router.post("/slots/{slot_id}/hold", response_model=BookingPublic, status_code=201)
 def hold_slot(
-    _admitted: BookingGate,
     slot_id: uuid.UUID,
     session: SessionDep,
+    settings: SettingsDep,
     user: CurrentUser,
     now: NowDep,
     idempotency_key: IdempotencyKey = None,
     body: HoldCreate | None = None,
 ) -> Booking:
-    """Hold one place for a few minutes while the booking flow completes."""
-    hold = service.hold_slot(
-        session=session,
-        slot_id=slot_id,
-        by=user,
-        patient_id=body.patient_id if body else None,
-        now=now,
-        idempotency_key=idempotency_key,
-        atomic=False,  # the request's transaction is the unit
-    )
+    """Hold one place for a few minutes while the booking flow completes (admitted by the
+    booking routes' admission middleware, `telemed.core.admission`)."""
+    try:
+        hold = service.hold_slot(
+            session=session,
+            slot_id=slot_id,
+            by=user,
+            patient_id=body.patient_id if body else None,
+            now=now,
+            idempotency_key=idempotency_key,
+            atomic=False,  # the request's transaction is the unit
+        )
+    except Conflict as exc:
+        _remember_full(settings, slot_id, exc)
+        raise
     return _committed(session, hold)
 
 
 @router.post("/bookings", response_model=BookingPublic, status_code=201)
 def create_booking(
-    _admitted: BookingGate,
     body: BookingCreate,
     session: SessionDep,
+    settings: SettingsDep,
     user: CurrentUser,
     now: NowDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Booking:
-    """Book from a hold or straight from a slot."""
-    booking = service.book(
-        session=session,
-        slot_id=body.slot_id,
-        by=user,
-        patient_id=body.patient_id,
-        now=now,
-        idempotency_key=idempotency_key,
-        reference_type=body.reference_type,
-        reference_id=body.reference_id,
-        hold_id=body.hold_id,
-        atomic=False,  # the request's transaction is the unit
-    )
+    """Book from a hold or straight from a slot (admitted by the booking routes' admission
+    middleware, `telemed.core.admission`)."""
+    try:
+        booking = service.book(
+            session=session,
+            slot_id=body.slot_id,
+            by=user,
+            patient_id=body.patient_id,
+            now=now,
+            idempotency_key=idempotency_key,
+            reference_type=body.reference_type,
+            reference_id=body.reference_id,
+            hold_id=body.hold_id,
+            atomic=False,  # the request's transaction is the unit
+        )
+    except Conflict as exc:
+        _remember_full(settings, None if body.hold_id else body.slot_id, exc)
+        raise
     return _committed(session, booking)
 
 

@@ -16,7 +16,14 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from scheduling.access import PageQuery, own_page, record_change, shown, visible_booking
+from scheduling.access import (
+    PageQuery,
+    change_rows,
+    own_page,
+    record_change,
+    shown,
+    visible_booking,
+)
 from scheduling.models import Booking, BookingStatus
 from scheduling.notices import notify, when
 from scheduling.places import (
@@ -59,8 +66,17 @@ def _audited(
     request with the same key) the read of the booking it answers with."""
     if pending.replayed or got.id != pending.booking.id:
         return shown(session, by, got, object_type="booking")
-    record_change(session, by, action, got, now=now)
+    if not pending.audit_written:
+        record_change(session, by, action, got, now=now)
     return got
+
+
+def _take(session: Session, by: User, action: str, pending: Pending, now: datetime) -> Booking:
+    """Take the place (last: short slot lock); on the fast path the booking's audit rows
+    go into the same statement, written only if the place was taken."""
+    if pending.deferred:
+        pending.audit_rows = change_rows(by, action, pending.booking, now=now)
+    return _audited(session, by, action, pending, take_place(session, pending, now), now)
 
 
 def _claim_key(
@@ -130,8 +146,8 @@ def hold_slot(
             )
             if pending.replayed:
                 return _audited(session, by, "hold", pending, pending.booking, now)
-            # audited after the place is taken: a lost idempotency race answers a replay
-            return _audited(session, by, "hold", pending, take_place(session, pending, now), now)
+            # audited with the place taken: a lost idempotency race answers a replay
+            return _take(session, by, "hold", pending, now)
     except IntegrityError as exc:
         raise integrity_conflict(exc) from None
 
@@ -216,8 +232,7 @@ def book(
                 known=pending.recipients if pending is not None else None,
             )
             if pending is not None:
-                taken = take_place(session, pending, now)  # last: short slot lock
-                return _audited(session, by, "book", pending, taken, now)
+                return _take(session, by, "book", pending, now)
             record_change(session, by, "book", booking, now=now, detail={"hold_id": str(hold_id)})
             return booking
     except IntegrityError as exc:

@@ -23,6 +23,8 @@ notifications, pool) with bind parameters only.
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -33,12 +35,14 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal_column,
     select,
     true,
     union_all,
     update,
 )
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from scheduling.models import ACTIVE_STATUSES, Booking, BookingStatus, Slot
@@ -108,8 +112,12 @@ def _columns(model: type[Any]) -> list[str]:
 
 
 @lru_cache(maxsize=32)
-def _statement(with_claim: bool, notes: int, reserved: bool) -> Any:
-    """The statement for a shape of booking, built once (bind parameters only)."""
+def _statement(
+    with_claim: bool, notes: int, reserved: bool, audited: tuple[type[Any], ...] = ()
+) -> Any:
+    """The statement for a shape of booking, built once (bind parameters only); `audited`:
+    the models of the booking's audit rows (event, then its patient link), written only
+    when the place was taken."""
     take = take_statement(
         bindparam("slot_id"), bindparam("now", type_=UTCDateTime()), reserved=reserved
     )
@@ -130,6 +138,15 @@ def _statement(with_claim: bool, notes: int, reserved: bool) -> Any:
         exists(select(claimed.c.key)) if claimed is not None else true(),
         exists(select(took.c.id)),
     )
+    source = placed
+    for i, model in enumerate(audited):  # each row after the one before (the link's FK)
+        source = (
+            insert(model)
+            .from_select(_columns(model), _row(model, f"a{i}", source))
+            .returning(literal_column("1"))
+            .cte(f"audited{i}")
+        )
+        final = final.add_cte(source)
     if not notes:
         return final.add_cte(placed)
     rows = [_row(Notification, f"n{i}", placed) for i in range(notes)]
@@ -147,6 +164,7 @@ def place(
     claim: dict[str, Any] | None,
     reserved: bool,
     now: Any,
+    audited: list[Any] | None = None,
 ) -> tuple[bool, bool]:
     """Run the statement; return (the key was claimed, a place was taken and written).
 
@@ -158,7 +176,10 @@ def place(
         params.update(_params(note, f"n{i}"))
     if claim is not None:
         params.update({f"k_{name}": value for name, value in claim.items()})
-    stmt = _statement(claim is not None, len(notes), reserved)
+    rows = audited or []
+    for i, row in enumerate(rows):
+        params.update(_params(row, f"a{i}"))
+    stmt = _statement(claim is not None, len(notes), reserved, tuple(type(r) for r in rows))
     got_claim, taken = session.execute(stmt, params).one()
     return bool(got_claim), bool(taken)
 
@@ -219,3 +240,23 @@ def state_statement() -> Any:
         .where(col(Slot.id) == bindparam("slot_id"))
         .execution_options(populate_existing=True)  # the committed counters, not a stale copy
     )
+
+
+def warm_up(engine: Any) -> bool:
+    """Compile the booking's statements once before the first request (a cold server's
+    first bookings of a rush must not each pay SQLAlchemy's compilation): the first
+    statement and the place-taking UPDATE, run for an unknown slot and rolled back.
+    False when the database is not reachable (the pool connects on demand later)."""
+    if engine.dialect.name != "postgresql":
+        return False
+    nobody, now = uuid.uuid4(), datetime.now(UTC)
+    params = {"slot_id": nobody, "person": nobody, "patient": nobody, "key": ""}
+    try:
+        with Session(engine) as session:
+            session.execute(state_statement(), {**params, "since": now, "now": now}).first()
+            for reserved in (False, True):
+                session.execute(take_statement(nobody, now, reserved=reserved))
+            session.rollback()
+    except SQLAlchemyError:
+        return False
+    return True

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
-from scheduling import placement
+from scheduling import full_slots, placement
 from scheduling.access import get_booking, record_change, visible_booking
 from scheduling.eligibility import eligible
 from scheduling.models import ACTIVE_STATUSES, Booking, BookingStatus, Slot, WaitlistEntry
@@ -73,6 +73,7 @@ def lock_slot(session: Session, slot_id: uuid.UUID) -> Slot:
 
 def release_place(session: Session, slot: Slot, booking: Booking) -> None:
     """Give a booking's place back to its (locked) slot."""
+    full_slots.forget(slot.id)
     session.execute(
         update(Slot)
         .where(col(Slot.id) == slot.id)
@@ -128,6 +129,8 @@ def release_expired_holds(*, session: Session, slot: Slot, now: datetime) -> int
             cached = session.identity_map.get(session.identity_key(Booking, booking_id))  # type: ignore[arg-type]
             if cached is not None:
                 session.refresh(cached)
+    if rows:
+        full_slots.forget(slot.id)
     return len(rows)
 
 
@@ -297,6 +300,9 @@ class Pending:
     notes: list[Notification] = field(default_factory=list)
     # The patient's accounts and language, when the first statement told them.
     recipients: Recipients | None = None
+    # The booking's audit rows, written with the place on the fast path (`audit_written`).
+    audit_rows: list[Any] = field(default_factory=list)
+    audit_written: bool = False
 
 
 def _recipients(
@@ -383,6 +389,7 @@ def take_place(session: Session, pending: Pending, now: datetime) -> Booking:
             claim=pending.claim,
             reserved=want_reserved,
             now=now,
+            audited=pending.audit_rows,
         )
         if not claimed:
             assert pending.key is not None
@@ -393,6 +400,7 @@ def take_place(session: Session, pending: Pending, now: datetime) -> Booking:
         if taken:
             make_transient_to_detached(booking)  # written above: persistent, not re-inserted
             session.add(booking)
+            pending.audit_written = bool(pending.audit_rows)
             return booking
         # That pool had no place: write the rows the ORM way and try the others.
         booking.uses_reserved = False

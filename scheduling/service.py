@@ -28,7 +28,9 @@ from scheduling.booking import (
     send_reminders,
 )
 from scheduling.eligibility import ReservedEligibility, register_reserved_eligibility
+from scheduling.full_slots import known_full
 from scheduling.notices import patient_language
+from scheduling.placement import warm_up
 from scheduling.places import release_expired_holds
 from scheduling.policy import NOSHOW_WINDOW_DAYS, PATIENT_SERVICE_CLASSES, can_see_booking
 from scheduling.references import ReferenceAccess, register_booking_reference
@@ -48,6 +50,8 @@ from scheduling.waitlist import (
 _eligibility = eligibility.RESOLVERS  # the registered resolvers (tests remove their own)
 
 __all__ = [
+    "warm_up",
+    "known_full",
     "NOSHOW_WINDOW_DAYS",
     "PATIENT_SERVICE_CLASSES",
     "WAITLIST_OFFER_MINUTES",

@@ -20,10 +20,12 @@ from dicom.api_slides import router as slides_router
 from dicom.dicomweb import router as dicomweb_router
 from dicom.runtime import register_readiness as register_archive_readiness
 from referrals.api import router as referrals_router
+from scheduling import service as scheduling_service
 from scheduling.api import router as scheduling_router
 from telemed import __version__
 from telemed.consultations.api import install as install_consultations
 from telemed.core import audit
+from telemed.core.admission import AdmissionMiddleware
 from telemed.core.db import get_engine, request_gate_size, warm_pool
 from telemed.core.errors import install_error_handlers, problem
 from telemed.core.health import readiness
@@ -49,6 +51,8 @@ from telemed.wiring import wire
 FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 # Worker threads beyond the request gate, for work that holds no session (files, hashing).
 SPARE_THREADS = 16
+# The booking routes behind the admission gate (telemed.core.admission): book and hold.
+BOOKING_PATHS = r"/api/v1/bookings|/api/v1/slots/[^/]+/hold"
 
 
 def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
@@ -61,6 +65,8 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         threads.total_tokens = max(threads.total_tokens, size + SPARE_THREADS)
         # Open part of the pool before the first request (a rush may start cold).
         await anyio.to_thread.run_sync(warm_pool, get_engine(), min(settings.db_pool_size, 8))
+        # and compile the booking's statements once (scheduling.placement.warm_up).
+        await anyio.to_thread.run_sync(scheduling_service.warm_up, get_engine())
         if not jobs_runner.in_process(settings):
             yield
             return
@@ -92,6 +98,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan(settings),
     )
     install_error_handlers(app)
+    sch = settings.scheduling
+    app.add_middleware(  # innermost middleware, before routing: a refusal costs no request
+        AdmissionMiddleware,
+        name="scheduling.booking",
+        paths=BOOKING_PATHS,
+        limit=sch.booking_in_flight,
+        queue=sch.booking_queue,
+        queue_seconds=sch.booking_queue_seconds,
+        retry_after=sch.booking_retry_after_seconds,
+        shortcut=scheduling_service.known_full,
+    )
     app.add_middleware(RejectNul)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(RequestMetrics)

@@ -139,6 +139,25 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def domain_problem(exc: DomainError, path: str) -> JSONResponse:
+    """The problem+json answer of a DomainError (also sent by ASGI middleware that refuses
+    a request before routing, e.g. `telemed.core.admission`)."""
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    if "retry_after" in exc.extra:
+        headers["Retry-After"] = str(exc.extra["retry_after"])
+    elif exc.status == 503:
+        headers["Retry-After"] = str(getattr(exc, "retry_after", DATABASE_RETRY_AFTER))
+    return problem(
+        status=exc.status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        instance=path,
+        headers=headers,
+        **exc.extra,
+    )
+
+
 _HTTP_CODES = {
     400: ("bad_request", "Bad request"),
     401: ("unauthorized", "Not authenticated"),
@@ -164,20 +183,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-        if "retry_after" in exc.extra:
-            headers["Retry-After"] = str(exc.extra["retry_after"])
-        elif exc.status == 503:
-            headers["Retry-After"] = str(getattr(exc, "retry_after", DATABASE_RETRY_AFTER))
-        return problem(
-            status=exc.status,
-            code=exc.code,
-            title=exc.title,
-            detail=exc.detail,
-            instance=request.url.path,
-            headers=headers,
-            **exc.extra,
-        )
+        return domain_problem(exc, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

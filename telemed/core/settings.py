@@ -160,6 +160,10 @@ class SchedulingSettings(BaseModel):
     booking_queue: int = Field(default=32, ge=0)
     booking_queue_seconds: float = Field(default=0.05, ge=0)
     booking_retry_after_seconds: float = Field(default=2.0, gt=0)
+    # How long a worker remembers a slot it refused 409 slot_full, answering the next
+    # unkeyed attempts from memory (scheduling.full_slots; 0: off). The longest a slot
+    # with a place given back elsewhere may still be refused so.
+    full_slot_memory_seconds: float = Field(default=2.0, ge=0)
 
 
 class ConsultationSettings(BaseModel):

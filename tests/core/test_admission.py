@@ -75,3 +75,37 @@ def test_the_pool_is_warmed_before_the_first_request(database_url: str) -> None:
         assert engine.pool.checkedin() == 3  # type: ignore[attr-defined]
     finally:
         engine.dispose()
+
+
+def test_the_gate_refuses_before_authentication_and_routing(client: TestClient) -> None:
+    """The gate is an ASGI middleware before FastAPI: a full gate answers 429 even to a
+    request without a token or with a body FastAPI would refuse (no 401, no 422)."""
+    gate = Gate(limit=1, queue=0, queue_seconds=0, retry_after=2)
+    client.app.state.admission_gates = {"scheduling.booking": gate}  # type: ignore[attr-defined]
+    anyio.run(gate.enter)
+    for path, body in (
+        ("/api/v1/bookings", b"not json"),
+        (f"/api/v1/slots/{uuid.uuid4()}/hold", b""),
+    ):
+        r = client.post(path, content=body)
+        assert r.status_code == 429, r.text
+        assert r.json()["code"] == "busy_try_later" and r.headers["Retry-After"] == "2"
+    assert client.get("/api/v1/bookings").status_code == 401  # other routes: not gated
+    gate.leave()
+    assert client.post("/api/v1/bookings", content=b"not json").status_code in (401, 422)
+    assert gate.in_flight == 0
+
+
+def test_the_booking_statements_are_compiled_at_start(database_url: str) -> None:
+    """warm_up runs the booking's first statement and place-taking UPDATE once (rolled
+    back): they are in the engine's compiled cache before the first request."""
+    from scheduling.service import warm_up
+    from telemed.core.db import make_engine
+
+    engine = make_engine(database_url, pool_size=2, max_overflow=0)
+    try:
+        before = len(engine._compiled_cache)  # type: ignore[attr-defined, arg-type]
+        assert warm_up(engine) is True
+        assert len(engine._compiled_cache) >= before + 2  # type: ignore[attr-defined, arg-type]
+    finally:
+        engine.dispose()
