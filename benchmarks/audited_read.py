@@ -4,8 +4,9 @@
         [--fsync-off]
 
 Starts a throwaway durable PostgreSQL (default fsync and synchronous commit; migrated + demo
-seed), indexes one study sent by county-doctor's institution (with its patient), then in
-`--rounds` rounds alternating which side goes first, `--repeat` transactions per side:
+seed), indexes one study (its `dicom_study` row) sent by county-doctor's institution, with
+its patient, then in `--rounds` rounds alternating which side goes first, `--repeat`
+transactions per side:
 
 - baseline: what a read cost before issue 17's audit work: the study and its links loaded
   through the ORM (`get_visible_study`), the audit event and its patient row added to the
@@ -29,10 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TELEMED_SECRET_KEY", "benchmark-secret-key-not-for-production")
 
+from pydicom.uid import generate_uid  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
 from tests.support import pgserver  # noqa: E402
-from tests.support.dicom_files import ct_series  # noqa: E402
 
 
 def main() -> None:
@@ -56,6 +57,7 @@ def main() -> None:
 
 def run(args: argparse.Namespace) -> None:
     from dicom import service
+    from dicom.models import Study
     from telemed.cli import upgrade_database
     from telemed.core import clock
     from telemed.core.audit import AuditEvent, AuditEventPatient
@@ -75,27 +77,20 @@ def run(args: argparse.Namespace) -> None:
         user = s.exec(select(User).where(User.username == "county-doctor")).one()
         patient = s.exec(select(Patient)).first()
         assert patient is not None
-        ds = ct_series(1)[0]
-        service.index_instance(
-            session=s,
-            info=service.InstanceInfo(
-                study_uid=ds.StudyInstanceUID,
-                series_uid=ds.SeriesInstanceUID,
-                sop_uid=ds.SOPInstanceUID,
-                sop_class_uid=ds.SOPClassUID,
-                transfer_syntax_uid=ds.file_meta.TransferSyntaxUID,
-                size_bytes=1000,
+        uid = generate_uid()
+        now = clock.now()
+        s.add(  # the index row a STOW-RS from county-doctor's institution leaves
+            Study(
+                study_uid=uid,
                 modality="CT",
-                patient_name=str(ds.PatientName),
-            ),
-            institution_id=user.institution_id,
-            source_ae="BENCH",
-            source="stow",
-            now=clock.now(),
-            patient_id=patient.id,
+                source_institution_id=user.institution_id,
+                patient_id=patient.id,
+                source_ae="BENCH",
+                created_at=now,
+                updated_at=now,
+            )  # fmt: skip
         )
         s.commit()
-    uid = str(ds.StudyInstanceUID)
 
     work: list[float] = []  # when each read's commit began
 
@@ -108,7 +103,7 @@ def run(args: argparse.Namespace) -> None:
                 detail={"what": "frames"},
             )  # fmt: skip
             s.add(event)
-            s.add(AuditEventPatient(event_id=event.id, patient_id=study.patient_id))
+            s.add(AuditEventPatient(event_id=event.id, patient_id=patient.id))
             s.flush()  # what commit would flush first: the unit of work's two INSERTs
             work.append(time.perf_counter())
             s.commit()
