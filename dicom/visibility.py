@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, true
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -115,6 +115,41 @@ def get_visible_study(*, session: Session, user: User, study_uid: str) -> Study:
         ident=study_uid,
         reason="neither of the sending institution nor taking part in a linked request",
     )
+
+
+def _granted_outright(user: User) -> Any:
+    """A SQL condition on Study under which `_may_see` grants without asking the link
+    resolvers (admin, the study's patient, staff of the sending institution); None when
+    only the resolvers can grant."""
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.PATIENT:
+        return Study.patient_id == user.patient_id if user.patient_id is not None else None
+    if is_staff(user) and user.institution_id is not None:
+        return Study.source_institution_id == user.institution_id
+    return None
+
+
+def open_study(*, session: Session, user: User, study_uid: str, what: str, now: datetime) -> None:
+    """404 unless `user` may see the study; audit the read (`what`: metadata, frames ...).
+
+    When the user's role or institution grants it outright, the look-up of the study and
+    its audit row are one statement (`audit.read_found`); otherwise (no such study, or
+    access only through a linked consultation/referral, or a refusal) the full check of
+    `get_visible_study` decides, and writes the same read row or the refusal."""
+    cond = _granted_outright(user)
+    if cond is not None and audit.read_found(
+        session,
+        user,
+        object_type="study",
+        object_id=study_uid,
+        patient_of=select(Study.patient_id).where(Study.study_uid == study_uid, cond),
+        what=what,
+        at=now,
+    ):
+        return
+    study = get_visible_study(session=session, user=user, study_uid=study_uid)
+    record_access(session=session, user=user, study=study, what=what, now=now)
 
 
 def _visible_filter(session: Session, user: User) -> Any:

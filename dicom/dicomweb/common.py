@@ -61,9 +61,8 @@ class WebRequest:
 
     def open_study(self, study_uid: str, *, what: str) -> None:
         """404 unless the caller may see the study; audit the access."""
-        study = service.get_visible_study(session=self.session, user=self.user, study_uid=study_uid)
-        service.record_access(
-            session=self.session, user=self.user, study=study, what=what, now=self.now, ip=self.ip
+        service.open_study(
+            session=self.session, user=self.user, study_uid=study_uid, what=what, now=self.now
         )
 
 

@@ -16,6 +16,11 @@ Three calls write it, and nothing else does:
   write route cannot skip it either; `tests/core/test_audit_coverage.py` calls every route
   that returns patient data and fails when one names nobody.
 
+`read_found(...)` is `read` of the object a given SELECT finds, folded into that SELECT's
+statement (a look-up and its audit row in one round trip). A read's and a refusal's rows go
+in with SQLAlchemy Core, the event and its patient rows in one INSERT on PostgreSQL (no ORM
+unit of work, no extra flush); the rows are those the ORM wrote.
+
 Every row names the patients it concerns in `audit_event_patient` (and, when there is
 exactly one, in `audit_event.patient_id`), so "who saw this patient" finds list reads too.
 The client address, method and path come from the request being served. On PostgreSQL a
@@ -24,13 +29,27 @@ trigger (see the migrations) refuses UPDATE and DELETE of both tables.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import JSON, Column, ForeignKey
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Column,
+    ForeignKey,
+    Table,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+)
 from sqlalchemy import select as sa_select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql import Select
 from sqlmodel import Field, Session, SQLModel
 
 from telemed.core import clock
@@ -45,6 +64,7 @@ __all__ = [
     "AuditEvent",
     "AuditEventPatient",
     "read",
+    "read_found",
     "record",
     "refused",
     "visible_or_404",
@@ -53,6 +73,7 @@ __all__ = [
 LIST = "*"  # object_id of a list read
 REFUSED = "refused"  # action of a refused attempt on an existing object
 _T = TypeVar("_T")
+log = logging.getLogger(__name__)
 
 
 class Actor(Protocol):
@@ -132,6 +153,47 @@ def _add(session: Session, event: AuditEvent, links: list[AuditEventPatient]) ->
     session.add_all(links)  # inserted after the event: the unit of work follows the FK
 
 
+_EVENTS: Table = AuditEvent.__table__  # type: ignore[attr-defined]
+_LINKS: Table = AuditEventPatient.__table__  # type: ignore[attr-defined]
+
+
+def _row(event: AuditEvent) -> dict[str, Any]:
+    return {c.name: getattr(event, c.name) for c in _EVENTS.columns}
+
+
+def _on_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# Built once (bound parameters only), so a write costs neither building nor a cache key.
+_EVENT_INSERT = insert(_EVENTS).values(
+    {c.name: bindparam(f"e_{c.name}", type_=c.type) for c in _EVENTS.columns}
+)
+_PATIENTS = bindparam("e_patients", type_=ARRAY(_LINKS.c.patient_id.type))
+_EVENT_ROW = _EVENT_INSERT.returning(_EVENTS.c.id).cte("audit_event_row")
+_EVENT_AND_PATIENTS_INSERT = insert(_LINKS).from_select(
+    ["event_id", "patient_id"], sa_select(_EVENT_ROW.c.id, func.unnest(_PATIENTS))
+)
+
+
+def _write(session: Session, event: AuditEvent, links: list[AuditEventPatient]) -> None:
+    """The event and its patient rows written now with SQLAlchemy Core, not the ORM unit of
+    work: on PostgreSQL in ONE statement built once (the event's INSERT as a data-modifying
+    CTE of the patient rows' INSERT from an array; the foreign key is checked at the
+    statement's end), elsewhere in two. The rows are exactly those `_add` would flush."""
+    params = {f"e_{k}": v for k, v in _row(event).items()}
+    patients = [link.patient_id for link in links]
+    with session.no_autoflush:  # the rows need none of the pending objects (no FK to them)
+        if not patients:
+            session.execute(_EVENT_INSERT, params)
+        elif _on_postgresql(session):
+            session.execute(_EVENT_AND_PATIENTS_INSERT, {**params, "e_patients": patients})
+        else:
+            session.execute(_EVENT_INSERT, params)
+            rows = [{"event_id": event.id, "patient_id": p} for p in patients]
+            session.execute(insert(_LINKS), rows)
+
+
 def _distinct(ids: Iterable[uuid.UUID | None]) -> list[uuid.UUID]:
     return list(dict.fromkeys(i for i in ids if i is not None))
 
@@ -205,8 +267,76 @@ def read(
         detail=detail,
         at=at,
     )
-    _add(session, event, links)
+    _write(session, event, links)
     return event
+
+
+def read_found(
+    session: Session,
+    actor: Actor | None,
+    *,
+    object_type: str,
+    object_id: str,
+    patient_of: Select[Any],
+    what: str | None = None,
+    at: datetime | None = None,
+) -> bool:
+    """Record that `actor` was shown the object `patient_of` finds, in the statement that
+    looks for it; True when it found one (else nothing is written).
+
+    `patient_of` selects at most one row: the object's patient id (or NULL). The row
+    written is the one `read(object_id=..., patient_ids=[that id], what=...)` writes; on
+    PostgreSQL the look-up, the event and its patient row are one statement (one round
+    trip), elsewhere the look-up comes first."""
+    if not _on_postgresql(session):
+        found = session.execute(patient_of).first()
+        if found is None:
+            return False
+        read(
+            session,
+            actor,
+            object_type=object_type,
+            object_id=object_id,
+            patient_ids=[found[0]],
+            what=what,
+            at=at,
+        )
+        return True
+    event, _ = _event(
+        actor_id=actor.id if actor else None,
+        actor_role=actor.role if actor else None,
+        action="read",
+        object_type=object_type,
+        object_id=object_id,
+        patients=[],
+        ip=None,
+        detail={"what": what} if what else {},
+        at=at,
+    )
+    row = _row(event)
+    del row["patient_id"]  # the found object's
+    target = patient_of.cte("audited_object")
+    values = [literal(v, _EVENTS.c[k].type) for k, v in row.items()]
+    patient = cast(list(target.c)[0], _EVENTS.c.patient_id.type)
+    event_insert = (
+        insert(_EVENTS)
+        .from_select([*row, "patient_id"], sa_select(*values, patient))
+        .returning(_EVENTS.c.id, _EVENTS.c.patient_id)
+        .cte("audit_event_row")
+    )
+    link_insert = (
+        insert(_LINKS)
+        .from_select(
+            ["event_id", "patient_id"],
+            sa_select(event_insert.c.id, event_insert.c.patient_id).where(
+                event_insert.c.patient_id.is_not(None)
+            ),
+        )
+        .cte("audit_event_patient_row")
+    )
+    stmt = sa_select(event_insert.c.id).add_cte(link_insert)
+    with session.no_autoflush:
+        return session.execute(stmt).first() is not None
 
 
 def refused(
@@ -237,13 +367,16 @@ def refused(
         "at": clock.now(),
     }
     event, links = _event(**fields)
-    _add(session, event, links)
 
     def _again(s: Session) -> None:
         if s.get(AuditEvent, event.id) is None:  # not committed before the failure
-            _add(s, *_event(**fields, event_id=event.id))
+            _write(s, *_event(**fields, event_id=event.id))
 
     after_rollback(session, _again)
+    try:
+        _write(session, event, links)
+    except SQLAlchemyError:  # the request's transaction has failed: written after its rollback
+        log.warning("refusal of %s %s recorded after the rollback", object_type, object_id)
     return event
 
 
