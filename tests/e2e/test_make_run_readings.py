@@ -64,11 +64,12 @@ def _request(county: httpx.Client, patient_id: str, service_class: str, specialt
     return r.json()
 
 
-def _username(db: Path, user_id: str) -> str:
+def _reader(db: Path, user_id: str) -> tuple[str, str]:
+    """The proposed reader's username and specialty, read from the served database."""
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT id, username FROM user_account").fetchall()
+        rows = conn.execute("SELECT id, username, specialty_code FROM user_account").fetchall()
     want = uuid.UUID(user_id)
-    return next(name for uid, name in rows if uuid.UUID(str(uid)) == want)
+    return next((name, spec) for uid, name, spec in rows if uuid.UUID(str(uid)) == want)
 
 
 def _sign(reader: httpx.Client, cid: str, opinion: dict[str, Any]) -> None:
@@ -86,8 +87,8 @@ def _read_ecg(base: str, db: Path, county: httpx.Client, patient_id: str) -> str
     body = {"study_uid": str(ds.StudyInstanceUID)}
     linked = county.post(f"/consultations/{c['id']}/studies", json=body)
     assert linked.status_code == 201, linked.text
-    name = _username(db, c["proposed_specialist_id"])
-    assert name == "ecg-reader" or name.startswith("reader-ecg-"), name
+    name, specialty = _reader(db, c["proposed_specialist_id"])
+    assert specialty == "electrophysiology", (name, specialty)
     reader = _login(base, name)
     assert reader.post(f"/consultations/{c['id']}/accept").status_code == 200
     leads = reader.get(f"/studies/{ds.StudyInstanceUID}/ecg")
@@ -128,8 +129,8 @@ def _read_slide(base: str, db: Path, county: httpx.Client, patient_id: str) -> s
     study = str(slide[0].StudyInstanceUID)
     linked = county.post(f"/consultations/{c['id']}/studies", json={"study_uid": study})
     assert linked.status_code == 201, linked.text
-    name = _username(db, c["proposed_specialist_id"])
-    assert name == "pathologist" or name.startswith("reader-path-"), name
+    name, specialty = _reader(db, c["proposed_specialist_id"])
+    assert specialty == "pathology", (name, specialty)
     reader = _login(base, name)
     assert reader.post(f"/consultations/{c['id']}/accept").status_code == 200
     low = slide[-1]
