@@ -4,15 +4,12 @@ a Cornerstone3D pane's pixels, poll the page (the app's CSP blocks string predic
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
 from tests.e2e.conftest import LiveServer
 from tests.support.ct_phantom import phantom_datasets
-from tests.support.dicom_files import to_bytes
+from tests.support.dicom_files import stow as stow_request
 
 # The pixels of the first canvas inside an element, copied into a 2D canvas (a WebGL canvas
 # cannot be read with getImageData): lit pixels, sum and number of grey levels.
@@ -34,26 +31,7 @@ PANE_STATS = """(sel) => {
 
 def stow_to(base: str, token: str, datasets: list[Any], timeout: float = 120) -> str:
     """Store datasets by STOW-RS at `base` with a bearer token; the study's UID."""
-    boundary = uuid.uuid4().hex
-    body = (
-        b"".join(
-            f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
-            + to_bytes(ds)
-            + b"\r\n"
-            for ds in datasets
-        )
-        + f"--{boundary}--\r\n".encode()
-    )
-    r = httpx.post(
-        f"{base}/dicom-web/studies",
-        content=body,
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
-            "Accept": "application/dicom+json",
-        },
-        timeout=timeout,
-    )
+    r = stow_request(base, token, datasets, timeout=timeout)
     assert r.status_code in (200, 202), r.text
     return str(datasets[0].StudyInstanceUID)
 

@@ -122,7 +122,9 @@ def to_bytes(ds: Dataset) -> bytes:
     return buf.getvalue()
 
 
-def stow(base_url: str, token: str, datasets: list[Dataset], **params: str) -> httpx.Response:
+def stow(
+    base_url: str, token: str, datasets: list[Dataset], *, timeout: float = 60, **params: str
+) -> httpx.Response:
     """POST datasets to a served app's STOW-RS (`/dicom-web/studies`) as one multipart body;
     returns the httpx response."""
     boundary = uuid.uuid4().hex
@@ -144,7 +146,7 @@ def stow(base_url: str, token: str, datasets: list[Dataset], **params: str) -> h
             "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
             "Accept": "application/dicom+json",
         },
-        timeout=60,
+        timeout=timeout,
     )
 
 

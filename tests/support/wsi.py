@@ -21,6 +21,8 @@ from pydicom.encaps import encapsulate
 from pydicom.sequence import Sequence
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, JPEGBaseline8Bit, generate_uid
 
+from tests.support.dicom_files import stow
+
 VL_WSI = "1.2.840.10008.5.1.4.1.1.77.1.6"
 PREFIX = "1.2.826.0.1.3680043.10.1234."
 
@@ -248,28 +250,5 @@ def write_svs(path: object, width: int = 4096, height: int = 3072, seed: int = 1
 
 def stow_slide(base_url: str, token: str, datasets: list[Dataset], timeout: float = 600) -> None:
     """STOW-RS the slide's instances to a served app as the token's user."""
-    import uuid
-
-    import httpx
-
-    boundary = uuid.uuid4().hex
-    body = (
-        b"".join(
-            f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
-            + to_bytes(d)
-            + b"\r\n"
-            for d in datasets
-        )
-        + f"--{boundary}--\r\n".encode()
-    )
-    r = httpx.post(
-        f"{base_url}/dicom-web/studies",
-        content=body,
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
-            "Accept": "application/dicom+json",
-        },
-        timeout=timeout,
-    )
+    r = stow(base_url, token, datasets, timeout=timeout)
     assert r.status_code in (200, 202), r.text
