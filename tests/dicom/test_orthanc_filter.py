@@ -38,8 +38,9 @@ def view_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def filtered(view_file: Path) -> Iterator[orthanc.OrthancServer]:
     """Orthanc with the filter plugin; it lets every AE associate, so the plugin's own
     allow-list is what refuses (deployed, `sync_modalities` also refuses at association)."""
-    if not orthanc.filter_available():
-        pytest.skip("Orthanc or orthanc-python not installed (scripts/test.sh installs them)")
+    assert orthanc.filter_available(), (
+        "Orthanc or orthanc-python is not installed (scripts/test.sh installs them)"
+    )
     server = orthanc.start(always_allow_store=True, filter_view=view_file)
     yield server
     server.cleanup()

@@ -17,10 +17,10 @@ from dicom.archive import LocalArchive, set_archive
 from dicom.models import JobKind, OutboundJob, Study
 from tests.support.wsi import VL_WSI, write_svs
 
-# found, not imported: importing it switches pydicom's behaviour for the whole process
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("wsidicomizer") is None, reason="wsidicomizer converts slides"
-)
+
+def test_the_converter_is_installed() -> None:
+    # found, not imported: importing it switches pydicom's behaviour for the whole process
+    assert importlib.util.find_spec("wsidicomizer") is not None, "wsidicomizer is a dependency"
 
 
 @pytest.fixture
