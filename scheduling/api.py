@@ -91,7 +91,7 @@ def search_slots(
 def _remember_full(settings: Any, slot_id: uuid.UUID | None, exc: Conflict) -> None:
     """A slot refused 409 slot_full is remembered by this worker for a short time (the
     admission middleware answers the next unkeyed attempts: `scheduling.full_slots`)."""
-    if exc.code == "slot_full" and slot_id is not None:
+    if isinstance(exc, full_slots.SlotFull) and exc.for_everyone and slot_id is not None:
         full_slots.remember(slot_id, settings.scheduling.full_slot_memory_seconds)
 
 

@@ -1,7 +1,9 @@
 """A worker's short memory of slots known to be full: the common refusal of a slot
 release (a 200-place release refuses thousands) answered without the booking path.
 
-Set when this worker refuses a booking or hold `409 slot_full`; forgotten after
+Set when this worker refuses a booking or hold `409 slot_full` for everyone (a refusal
+that depends on the caller, such as a slot whose places reserved for contracted residents
+are still open, is not remembered: another caller may take one); forgotten after
 `ttl` seconds (settings `scheduling.full_slot_memory_seconds`) or at once when this
 worker gives a place of the slot back (`places.release_place`, expired holds released).
 A place given back by another worker, or capacity added, is seen at the latest `ttl`
@@ -27,12 +29,24 @@ from starlette.types import Message, Receive, Scope
 
 from telemed.core.errors import Conflict, DomainError
 
-__all__ = ["forget", "known_full", "remember"]
+__all__ = ["SlotFull", "forget", "known_full", "remember"]
 
 _HOLD = re.compile(r"/api/v1/slots/([0-9a-fA-F-]{36})/hold")
 _BODY_LIMIT = 4096  # a booking's JSON is ~60 bytes; larger bodies are not read here
 
 _full: dict[uuid.UUID, float] = {}  # slot id -> monotonic time it is forgotten
+
+
+class SlotFull(Conflict):
+    """409 slot_full; `for_everyone` when no caller could have a place now (only those
+    refusals are remembered)."""
+
+    code = "slot_full"
+
+    def __init__(self, slot_id: uuid.UUID | None, *, for_everyone: bool) -> None:
+        extra = {"slot_id": str(slot_id)} if slot_id is not None else {}
+        super().__init__("this slot is fully booked", **extra)
+        self.for_everyone = for_everyone
 
 
 def remember(slot_id: uuid.UUID, ttl: float) -> None:
@@ -61,7 +75,7 @@ def is_full(slot_id: uuid.UUID) -> bool:
 
 
 def _refusal(slot_id: uuid.UUID) -> Conflict:
-    return Conflict("this slot is fully booked", code="slot_full", slot_id=str(slot_id))
+    return SlotFull(slot_id, for_everyone=True)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

@@ -218,16 +218,16 @@ def reserve(
         raise Forbidden(
             f"patients cannot book {slot.service_class} slots", code="service_class_not_allowed"
         )
-    want_reserved = (
-        slot.reserved > 0 and now < slot.release_at and eligible(session, by, patient_id)
-    )
+    reserved_open = slot.reserved > 0 and now < slot.release_at
+    want_reserved = reserved_open and eligible(session, by, patient_id)
     if not has_expired and not (
         (want_reserved and _has_room(slot, now, reserved=True))
         or _has_room(slot, now, reserved=False)
     ):
         # Refused early on the committed state just read (nothing written); when there
-        # may be room, the atomic UPDATE in `take_place` is what decides.
-        raise Conflict("this slot is fully booked", code="slot_full", slot_id=str(slot.id))
+        # may be room, the atomic UPDATE in `take_place` is what decides. Full for everyone
+        # unless places reserved for others (contracted residents) may still be open.
+        raise full_slots.SlotFull(slot.id, for_everyone=want_reserved or not reserved_open)
     if has_overlap or person != hinted:
         _clear_person_overlap(session, person, slot, now)
     deferred = defer and placement.is_fast(session)
@@ -268,7 +268,13 @@ def reserve(
         created_at=now,
     )
     pending = Pending(
-        booking, want_reserved, claim=claim, key=key, payload=payload, recipients=known
+        booking,
+        want_reserved,
+        claim=claim,
+        key=key,
+        payload=payload,
+        recipients=known,
+        reserved_open=reserved_open,
     )
     if deferred:
         pending.deferred = True
@@ -303,6 +309,9 @@ class Pending:
     # The booking's audit rows, written with the place on the fast path (`audit_written`).
     audit_rows: list[Any] = field(default_factory=list)
     audit_written: bool = False
+    # The slot still has places reserved for contracted residents (a refusal may then
+    # depend on who asks).
+    reserved_open: bool = False
 
 
 def _recipients(
@@ -420,7 +429,9 @@ def take_place(session: Session, pending: Pending, now: datetime) -> Booking:
                 break
         else:
             break
-    raise Conflict("this slot is fully booked", code="slot_full", slot_id=str(booking.slot_id))
+    raise full_slots.SlotFull(
+        booking.slot_id, for_everyone=want_reserved or not pending.reserved_open
+    )
 
 
 def integrity_conflict(exc: IntegrityError) -> Conflict:
