@@ -19,7 +19,8 @@ from sqlmodel import Session, select
 from dicom.models import Study
 from telemed.core.audit import AuditEvent
 from tests.dicom.helpers import purge_studies
-from tests.support.wsi import VL_WSI, slide_levels, slide_pyramid, tile_index, to_bytes
+from tests.support.dicom_files import to_bytes
+from tests.support.wsi import VL_WSI, slide_levels, slide_pyramid, tile_index
 
 
 @pytest.fixture(scope="module")

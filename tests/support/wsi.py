@@ -204,12 +204,6 @@ def _code(value: str, scheme: str, meaning: str) -> Dataset:
     return c
 
 
-def to_bytes(ds: Dataset) -> bytes:
-    buf = BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
-    return buf.getvalue()
-
-
 def write_svs(path: object, width: int = 4096, height: int = 3072, seed: int = 19) -> None:
     """An Aperio SVS as scanners write it (tifffile): the tiled JPEG base level at 0.25 um
     (40x), a stripped thumbnail, and 4x and 16x levels, with the Aperio descriptions."""
