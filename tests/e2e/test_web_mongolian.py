@@ -145,7 +145,7 @@ def test_patient_books_and_reads_contract_and_referral_in_vertical_mongolian_on_
     expect(slots.first).to_contain_text("医师")
     expect(slots.first).not_to_contain_text("hysician")
     _assert_font_and_width(page, "book")
-    slots.first.get_by_role("button").click()
+    slots.first.get_by_role("button").first.click()
     page.get_by_test_id("held").wait_for()
     page.get_by_test_id("confirm-booking").click()
     booked = page.get_by_test_id("booked")
