@@ -17,6 +17,7 @@ from scheduling.ics import booking_ics
 from scheduling.models import Booking, Holiday, ScheduleRule
 from scheduling.schemas import (
     BookingCreate,
+    BookingListItem,
     BookingPublic,
     CancelRequest,
     DayPublic,
@@ -161,15 +162,16 @@ def _committed(session: Session, booking: Booking) -> Booking:
     return booking
 
 
-@router.get("/bookings", response_model=list[BookingPublic])
+@router.get("/bookings", response_model=list[BookingListItem])
 def my_bookings(
     session: SessionDep,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: OffsetQuery = 0,
-) -> list[Booking]:
-    """The caller's bookings (as booker or patient)."""
-    return service.bookings_for(session=session, user=user, limit=limit, offset=offset)
+) -> list[BookingListItem]:
+    """The caller's bookings (as booker or patient), newest first, each with its doctor,
+    specialty, hospital and fee (one statement)."""
+    return service.appointments_for(session=session, user=user, limit=limit, offset=offset)
 
 
 @router.get("/bookings/{booking_id}.ics")

@@ -68,6 +68,9 @@ class SlotView(BaseModel):
     tier: str | None = None
     league_code: str | None = None
     capacity: int | None = None
+    # the fee of the slot's service at its hospital's tier (None: no fee set)
+    fee_cents: int | None = None
+    currency: str | None = None
 
 
 class HoldCreate(BaseModel):
@@ -109,6 +112,18 @@ class BookingPublic(BaseModel):
     rescheduled_from_id: uuid.UUID | None
     status_reason: str
     created_at: datetime
+
+
+class BookingListItem(BookingPublic):
+    """A booking as the appointments list shows it: its slot's doctor, specialty and
+    hospital, and the fee of its service at that hospital's tier (None: no fee set)."""
+
+    specialist_name: str | None
+    specialist_title: str | None
+    specialty_code: str
+    institution_name: str
+    fee_cents: int | None
+    currency: str | None
 
 
 class CancelRequest(BaseModel):

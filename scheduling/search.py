@@ -12,9 +12,11 @@ from sqlalchemy import bindparam, case, func, text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from scheduling.appointments import fee_join
 from scheduling.eligibility import eligible
 from scheduling.models import Slot
 from scheduling.schemas import SlotView
+from telemed.consultations.models import FeeSchedule
 from telemed.core.db import UTCDateTime
 from telemed.core.errors import Invalid
 from telemed.identity.models import Role, User
@@ -179,9 +181,12 @@ def _earliest_statement(eligible: bool, by_class: bool) -> Any:
 
 @lru_cache(maxsize=256)
 def _search_statement(eligible: bool, present: tuple[str, ...]) -> Any:
-    """The search query for one combination of filters, built once (hot path)."""
+    """The search query for one combination of filters, built once (hot path), with each
+    slot's fee (an outer join on the small, unique fee schedule)."""
     return (
         _filtered(eligible, present)
+        .add_columns(FeeSchedule.amount_cents, FeeSchedule.currency)
+        .outerjoin(FeeSchedule, fee_join(Slot))
         .order_by(col(Slot.start_at), col(Slot.id))
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from scheduling import eligibility
 from scheduling.access import get_booking, get_slot, read_booking, slot_of, visible_booking
+from scheduling.appointments import appointments_for
 from scheduling.booking import (
     book,
     bookings_for,
@@ -50,6 +51,7 @@ from scheduling.waitlist import (
 _eligibility = eligibility.RESOLVERS  # the registered resolvers (tests remove their own)
 
 __all__ = [
+    "appointments_for",
     "warm_up",
     "known_full",
     "NOSHOW_WINDOW_DAYS",

@@ -104,3 +104,16 @@ describe('connection keys', () => {
     expect(shownPeer('p1', 'mesh')).toBe('p1')
   })
 })
+
+describe('the host’s waiting alert and the context', () => {
+  it('counts the waiting in the title and sounds only for someone new', async () => {
+    const { newArrival, waitingTitle, ageOn } = await import('../src/lib/room')
+    expect(waitingTitle('远程医疗', '有人等候', 2)).toBe('(2) 有人等候 · 远程医疗')
+    expect(waitingTitle('远程医疗', '有人等候', 0)).toBe('远程医疗')
+    expect(newArrival([], ['a'])).toBe(true)
+    expect(newArrival(['a', 'b'], ['b'])).toBe(false)
+    expect(newArrival(['a'], ['a', 'c'])).toBe(true)
+    expect(ageOn('1962-12-04', '2026-12-03')).toBe(63)
+    expect(ageOn('1962-12-03', '2026-12-03')).toBe(64)
+  })
+})

@@ -53,6 +53,12 @@ def consultation_participants(*, session: Session, consultation_id: uuid.UUID) -
     return consultations.participants(session=session, consultation_id=consultation_id)
 
 
+def has_live_session(*, session: Session, consultation_id: uuid.UUID) -> bool:
+    """Whether the consultation's service class meets live (404 when it does not exist)."""
+    c = consultations.get_consultation(session=session, consultation_id=consultation_id)
+    return bool(c.live_session)
+
+
 def session_window(
     *, session: Session, consultation_id: uuid.UUID
 ) -> tuple[datetime, datetime] | None:

@@ -21,6 +21,8 @@ from telemed.video.schemas import RoomCreate, RoomPublic
 
 __all__ = [
     "ROOM_CREATORS",
+    "DEFAULT_SESSION_MINUTES",
+    "NoLiveSession",
     "NotInvited",
     "RoomClosed",
     "create_room",
@@ -42,6 +44,17 @@ class RoomClosed(Conflict):
 
 class NotInvited(Forbidden):
     code, title = "not_invited", "Not invited"
+
+
+class NoLiveSession(Invalid):
+    """The consultation's service has no live session (imaging, ECG, pathology reading)."""
+
+    code, title = "no_live_session", "No live session"
+
+
+# An unscheduled live consultation's room: from now, this long (the join window adds the
+# settings' minutes before and after).
+DEFAULT_SESSION_MINUTES = 30
 
 
 def window(*, room: Room, settings: VideoSettings) -> tuple[datetime, datetime]:
@@ -75,9 +88,21 @@ def create_room(
                 reason="creates a room for a consultation it takes no part in",
             )
             raise NotFound(f"consultation {data.consultation_id} not found")
+        if not room_participants.has_live_session(
+            session=session, consultation_id=data.consultation_id
+        ):
+            raise NoLiveSession(
+                "this consultation's service has no live session", field="consultation_id"
+            )
         win = room_participants.session_window(
             session=session, consultation_id=data.consultation_id
         )
+        if win is None and starts_at is None and ends_at is None:
+            # not scheduled yet: a session now (one open room at a time, below)
+            win = (now, now + timedelta(minutes=DEFAULT_SESSION_MINUTES))
+            _refuse_second_open_room(
+                session=session, consultation_id=data.consultation_id, now=now, settings=settings
+            )
         if win is not None:
             starts_at, ends_at = starts_at or win[0], ends_at or win[1]
     if starts_at is None or ends_at is None:
@@ -141,6 +166,17 @@ def create_room(
         at=now,
     )
     return room
+
+
+def _refuse_second_open_room(
+    *, session: Session, consultation_id: uuid.UUID, now: datetime, settings: VideoSettings
+) -> None:
+    """409 `room_exists` when a room of the consultation still accepts joins (or will)."""
+    for room in session.execute(
+        select(Room).where(Room.consultation_id == consultation_id)
+    ).scalars():
+        if window(room=room, settings=settings)[1] > now:
+            raise Conflict("this consultation has an open room", code="room_exists")
 
 
 def get_room(*, session: Session, room_id: uuid.UUID) -> Room:

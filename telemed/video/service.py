@@ -35,7 +35,9 @@ from telemed.video.recordings import (
     sweep_stale_recordings,
 )
 from telemed.video.rooms import (
+    DEFAULT_SESSION_MINUTES,
     ROOM_CREATORS,
+    NoLiveSession,
     NotInvited,
     RoomClosed,
     create_room,
@@ -49,8 +51,10 @@ from telemed.video.rooms import (
 
 __all__ = [
     "CHAT_MAX_CHARS",
+    "DEFAULT_SESSION_MINUTES",
     "ROOM_CREATORS",
     "JoinResult",
+    "NoLiveSession",
     "NotInvited",
     "RoomClosed",
     "add_chat",

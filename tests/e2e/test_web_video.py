@@ -295,3 +295,119 @@ def test_rooms_are_opened_and_entered_from_the_consultation(
     expect(county.get_by_test_id("create-room")).to_have_count(0)  # it has its room already
     county.get_by_test_id("consult-rooms").get_by_role("link", name="进入会诊室").click()
     county.get_by_test_id("start-check").wait_for()
+
+
+def _consultation(county_api: Any, spec_api: Any, **over: Any) -> tuple[str, dict[str, Any]]:
+    """A request of the county doctor to the demo specialist, submitted and accepted."""
+    specialist_id = spec_api.get("/auth/me").json()["id"]
+    patient = county_api.get("/patients").json()[0]
+    body = {
+        "patient_id": patient["id"],
+        "service_class": "consultation",
+        "urgency": "emergency",
+        "summary": "男，64岁，胸痛3小时",
+        "question": "请协助判断是否需要急诊介入",
+        "wanted_specialty": "cardiology",
+        "chosen_specialist_id": specialist_id,
+        "override_reason": "指定专家（测试）",
+        "consent": {
+            "given_by": patient["name"],
+            "relationship": "self",
+            "method": "verbal",
+            "given_at": datetime.now(UTC).isoformat(),
+        },
+        **over,
+    }
+    created = county_api.post("/consultations", json=body)
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    assert county_api.post(f"/consultations/{cid}/submit").is_success
+    accepted = spec_api.post(f"/consultations/{cid}/accept")
+    assert accepted.is_success, accepted.text
+    return cid, patient
+
+
+def test_a_reading_request_offers_no_video_room(
+    new_page: Any, live_server: LiveServer, video: None
+) -> None:
+    with live_server.api("county-doctor") as county_api, live_server.api("specialist") as spec_api:
+        cid, _ = _consultation(
+            county_api, spec_api, service_class="imaging_diagnosis", urgency="routine"
+        )
+        # The server refuses it too, with its own code.
+        refused = spec_api.post("/rooms", json={"title": "影像", "consultation_id": cid})
+        assert refused.status_code == 422 and refused.json()["code"] == "no_live_session"
+    spec = new_page()
+    login(spec, "specialist")
+    spec.goto(f"/#/consultations/{cid}")
+    spec.get_by_text("影像").first.wait_for()
+    spec.get_by_text("请协助判断是否需要急诊介入").wait_for()
+    expect(spec.get_by_test_id("consult-rooms")).to_have_count(0)
+    expect(spec.get_by_test_id("create-room")).to_have_count(0)
+
+
+def test_the_host_is_alerted_and_admits_from_the_top_with_the_consultation_in_view(
+    media_browser: Any, live_server: LiveServer, video: None
+) -> None:
+    with live_server.api("county-doctor") as county_api, live_server.api("specialist") as spec_api:
+        cid, patient = _consultation(county_api, spec_api)
+        county_id = county_api.get("/auth/me").json()["id"]
+        county_inst = county_api.get("/auth/me").json()["institution_id"]
+        record = county_api.get(f"/patients/{patient['id']}").json()
+        room = spec_api.post("/rooms", json={"title": "急诊会诊", "consultation_id": cid})
+        assert room.status_code == 201, room.text
+        room_id = room.json()["id"]
+        hospital = county_api.get(f"/network/institutions/{county_inst}").json()["name_zh"]
+
+    pages = []
+    try:
+        for username in ("specialist", "county-doctor"):
+            ctx = media_browser.new_context(
+                base_url=live_server.url, viewport={"width": 1366, "height": 768}
+            )
+            ctx.set_default_timeout(30_000)
+            page = ctx.new_page()
+            pages.append(page)
+            login(page, username)
+            page.goto(f"/#/room/{room_id}")
+        host, guest = pages
+        # The consultation's context: masked patient, age and sex, question, hospital, link.
+        context = host.get_by_test_id("room-context")
+        expect(context.get_by_test_id("room-patient")).to_contain_text(record["name"])
+        expect(context.get_by_test_id("room-patient")).to_contain_text(record["resident_id_masked"])
+        expect(context.get_by_test_id("room-patient")).to_contain_text(
+            {"male": "男", "female": "女"}[record["sex"]]
+        )
+        expect(context.get_by_test_id("room-patient")).to_contain_text("岁")
+        expect(context.get_by_test_id("room-question")).to_have_text("请协助判断是否需要急诊介入")
+        expect(context.get_by_test_id("room-from")).to_have_text(hospital)
+        assert context.get_by_test_id("room-consultation-link").get_attribute("href", timeout=5000)
+        host.get_by_test_id("join").click()
+        host.get_by_test_id("connected").wait_for(state="attached")
+        title_before = host.title()
+        host.evaluate("window.scrollTo(0, 0)")  # clicking join scrolled down to the button
+        guest.get_by_test_id("join").click()
+        guest.get_by_test_id("waiting").wait_for()
+        # The host is told: a banner with the admit button on screen, the title, a tone.
+        alert = host.get_by_test_id("waiting-list")
+        expect(alert).to_be_in_viewport(ratio=1)
+        expect(alert).to_contain_text("1 人在等候室")
+        expect(host.get_by_test_id(f"admit-{county_id}")).to_be_in_viewport(ratio=1)
+        assert host.evaluate("document.documentElement.scrollTop") == 0
+        # ... and stays on screen when the host has scrolled down to the chat.
+        host.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        assert host.evaluate("document.documentElement.scrollTop") > 0
+        expect(host.get_by_test_id(f"admit-{county_id}")).to_be_in_viewport(ratio=1)
+        host.evaluate("window.scrollTo(0, 0)")
+        wait_for(host, "document.title.startsWith('(1) 有人等候进入')")
+        assert title_before in host.title()
+        wait_for(host, "(window.__telemedWaitingBeeps || 0) === 1")
+        shot(host, "video-host-waiting-alert")
+        host.get_by_test_id(f"admit-{county_id}").click()
+        expect(host.get_by_test_id("waiting-list")).to_have_count(0)
+        wait_for(host, f"document.title === {title_before!r}")
+        host.get_by_test_id("room-consultation-link").click()
+        host.wait_for_url(f"**/#/consultations/{cid}")
+    finally:
+        for page in pages:
+            page.context.close()

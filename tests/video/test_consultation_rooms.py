@@ -132,3 +132,76 @@ def test_a_consultation_room_takes_its_people_and_window_and_feeds_the_record(
         )
     ]
     assert kinds == ["join", "join", "admit", "consent"]
+
+
+def _submitted(
+    client: TestClient, login: Callable[[str], dict[str, str]], session: Session, **kw: str
+) -> str:
+    """A submitted request of the county doctor to the demo specialist (routine: no session
+    is scheduled before it is accepted)."""
+    patient = session.execute(select(Patient).where(Patient.name == "巴特尔")).scalars().first()
+    assert patient is not None
+    body = {
+        "patient_id": str(patient.id),
+        "service_class": "consultation",
+        "urgency": "routine",
+        "summary": "男，64岁，咳嗽两周",
+        "question": "请协助诊治",
+        "wanted_specialty": "cardiology",
+        "chosen_specialist_id": str(_user(session, "specialist").id),
+        "override_reason": "指定专家（测试）",
+        "consent": CONSENT,
+        **kw,
+    }
+    r = client.post("/api/v1/consultations", json=body, headers=login("county-doctor"))
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    sent = client.post(f"/api/v1/consultations/{cid}/submit", headers=login("county-doctor"))
+    assert sent.is_success, sent.text
+    return str(cid)
+
+
+def test_a_reading_request_gets_no_room_and_an_unscheduled_session_one_from_now(
+    client: TestClient, login: Callable[[str], dict[str, str]], session: Session, clock
+) -> None:  # type: ignore[no-untyped-def]
+    reading = _submitted(client, login, session, service_class="imaging_diagnosis")
+    refused = client.post(
+        "/api/v1/rooms",
+        json={"title": "影像", "consultation_id": reading},
+        headers=login("admin"),
+    )
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert problem["code"] == "no_live_session"
+    assert problem["errors"][0]["field"] == "consultation_id"
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+    live = _submitted(client, login, session)
+    assert (
+        consultations_service.session_window(session=session, consultation_id=uuid.UUID(live))
+        is None
+    )
+    opened = client.post(
+        "/api/v1/rooms", json={"title": "会诊", "consultation_id": live}, headers=login("admin")
+    )
+    assert opened.status_code == 201, opened.text
+    room = opened.json()
+    starts = datetime.fromisoformat(room["starts_at"])
+    ends = datetime.fromisoformat(room["ends_at"])
+    assert abs((starts - clock.at).total_seconds()) < 1
+    assert (ends - starts).total_seconds() == service.DEFAULT_SESSION_MINUTES * 60
+    # while that room is open, a second one is refused (whatever the clock says now) ...
+    clock.advance(minutes=5)
+    again = client.post(
+        "/api/v1/rooms", json={"title": "再开", "consultation_id": live}, headers=login("admin")
+    )
+    assert again.status_code == 409 and again.json()["code"] == "room_exists"
+    # ... and once its window closed, the next session gets its own room.
+    clock.advance(
+        minutes=get_settings().video.room_closes_minutes_after + service.DEFAULT_SESSION_MINUTES
+    )
+    later = client.post(
+        "/api/v1/rooms", json={"title": "复诊", "consultation_id": live}, headers=login("admin")
+    )
+    assert later.status_code == 201, later.text
+    assert later.json()["id"] != room["id"]

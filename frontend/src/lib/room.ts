@@ -135,3 +135,21 @@ export function shownPeer(peer: string, purpose: Purpose, source = ''): string |
   if (purpose === 'upstream') return null
   return purpose === 'downstream' ? source : peer
 }
+
+/** Whole years of age on `today` ("YYYY-MM-DD" both), as the consultation's context shows it. */
+export function ageOn(birth: string, today: string): number {
+  const [by, bm, bd] = birth.split('-').map(Number)
+  const [ty, tm, td] = today.split('-').map(Number)
+  return ty - by - (tm < bm || (tm === bm && td < bd) ? 1 : 0)
+}
+
+/** The document title while people wait: "(n) <waiting> · <title>"; the plain title otherwise. */
+export function waitingTitle(base: string, waitingText: string, n: number): string {
+  return n > 0 ? `(${n}) ${waitingText} · ${base}` : base
+}
+
+/** Whether the alert should sound: someone new is waiting (more than before). */
+export function newArrival(before: readonly string[], now: readonly string[]): boolean {
+  const seen = new Set(before)
+  return now.some((id) => !seen.has(id))
+}

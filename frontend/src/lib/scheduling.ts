@@ -16,6 +16,9 @@ export interface SlotView {
   end_at: string
   remaining: number
   league_code?: string | null
+  /** The service's fee at the hospital's tier, in fen (null: no fee set). */
+  fee_cents?: number | null
+  currency?: string | null
 }
 
 export interface Booking {
@@ -31,6 +34,52 @@ export interface Booking {
   hold_expires_at: string | null
   needs_reschedule: boolean
   status_reason: string
+}
+
+/** A booking as `GET /bookings` lists it: with its doctor, specialty, hospital and fee. */
+export interface BookingListItem extends Booking {
+  specialist_name: string | null
+  specialist_title: string | null
+  specialty_code: string
+  institution_name: string
+  fee_cents: number | null
+  currency: string | null
+}
+
+/** Slots of one doctor (or resource) on one Beijing day, earliest first. */
+export interface SlotGroup {
+  key: string
+  day: string
+  first: SlotView
+  slots: SlotView[]
+}
+
+/** Group search results by doctor and Beijing day, keeping the earliest-first order of
+ * each group's first slot (a doctor's later day is its own group, further down). */
+export function groupSlots(slots: SlotView[]): SlotGroup[] {
+  const groups = new Map<string, SlotGroup>()
+  for (const s of slots) {
+    const day = formatDate(s.start_at)
+    const who = s.specialist_id ?? `${s.institution_id}:${s.specialty_code}:${s.specialist_name ?? ''}`
+    const key = `${who}|${s.service_class}|${day}`
+    const g = groups.get(key)
+    if (g) g.slots.push(s)
+    else groups.set(key, { key, day, first: s, slots: [s] })
+  }
+  return [...groups.values()]
+}
+
+/** A fee in yuan for display ("30" or "12.50"); '' when no fee is set. */
+export function feeYuan(cents: number | null | undefined): string {
+  if (cents === null || cents === undefined) return ''
+  return cents % 100 === 0 ? String(cents / 100) : (cents / 100).toFixed(2)
+}
+
+/** Whole seconds left until `expires` (never negative), as m:ss. */
+export function countdown(expires: string | null | undefined, now: number): { seconds: number; text: string } {
+  if (!expires) return { seconds: 0, text: '0:00' }
+  const seconds = Math.max(0, Math.floor((new Date(expires).getTime() - now) / 1000))
+  return { seconds, text: `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}` }
 }
 
 export const PATIENT_SERVICE_CLASSES = ['outpatient', 'home_visit', 'training']

@@ -30,6 +30,11 @@ const booking: typeof zh = {
     institution: 'Hospital',
     anyInstitution: 'Any hospital',
     toDate: 'Until (included, optional)',
+    heldLeft: '{time} left',
+    holdExpired: 'The place held for you at {time} was released after its time ran out; pick again',
+    fee: 'Fee {fee} yuan',
+    timesOf: 'Times on {day}',
+    holdAt: 'Book {time} ({n} left)',
   },
   appointments: {
     title: 'My appointments',
@@ -46,6 +51,11 @@ const booking: typeof zh = {
     cancelled: 'Cancelled',
     reschedule: 'Reschedule',
     findNew: 'Book one',
+    doctor: 'Doctor: {name}',
+    department: 'Department: {name}',
+    fee: 'Fee: {fee}',
+    feeYuan: '{fee} yuan',
+    noFee: 'no fee set',
   },
   bookingStatus: {
     proposed: 'Proposed',

@@ -21,6 +21,8 @@ const errors: typeof zh = {
     slot_elsewhere: 'This slot is not at the receiving institution',
     consent_refused: 'A participant does not agree to recording',
     room_full: 'The room is full',
+    no_live_session: 'This kind of consultation (imaging, ECG or pathology reading) has no video session',
+    room_exists: 'This consultation already has an open video room',
     consent_required: 'The patient\'s consent is needed before submitting',
     no_specialist: 'No specialist found; try another specialty or hospital',
     no_draft: 'There is no draft opinion yet; save one first',

@@ -28,6 +28,11 @@ export default {
     institution: '医院',
     anyInstitution: '全部医院',
     toDate: '到哪天（含，可不填）',
+    heldLeft: '剩余 {time}',
+    holdExpired: '为您保留的 {time} 号源已超时释放，请重新选择',
+    fee: '挂号费 {fee} 元',
+    timesOf: '{day} 可预约时间',
+    holdAt: '预约 {time}（剩余 {n}）',
   },
   appointments: {
     title: '我的预约',
@@ -44,6 +49,11 @@ export default {
     cancelled: '已取消',
     reschedule: '改约',
     findNew: '去预约',
+    doctor: '医生：{name}',
+    department: '科室：{name}',
+    fee: '费用：{fee}',
+    feeYuan: '{fee} 元',
+    noFee: '未定价',
   },
   bookingStatus: {
     proposed: '待确认',
