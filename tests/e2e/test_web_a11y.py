@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ROOT, LiveServer
-from tests.e2e.menu_pages import ROLE_USERS, open_page, walk
+from tests.e2e.menu_pages import ROLE_USERS, open_page, populate, walk
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +22,8 @@ RUN_AXE = """async () => {
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => ({
       id: v.id, impact: v.impact, help: v.help,
-      nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' :: ' + (n.failureSummary || '').split('\\n').slice(1, 2).join('')),
+      nodes: v.nodes.slice(0, 5).map((n) =>
+        n.target.join(' ') + ' :: ' + (n.failureSummary || '').split('\\n').slice(1, 2).join('')),
       count: v.nodes.length,
     }))
 }"""
@@ -36,8 +37,9 @@ def _axe(page: Any) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 @pytest.mark.parametrize("role", list(ROLE_USERS))
 def test_every_menu_page_has_no_serious_accessibility_violation(
-    new_page: Any, role: str, size: str
+    new_page: Any, live_server: LiveServer, role: str, size: str
 ) -> None:
+    populate(live_server)
     assert AXE.exists(), "axe-core is a dev dependency of the frontend (npm ci)"
     page = open_page(new_page, size)
     page.route(

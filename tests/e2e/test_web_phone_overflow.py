@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import shot
-from tests.e2e.menu_pages import ROLE_USERS, open_page, walk
+from tests.e2e.conftest import LiveServer, shot
+from tests.e2e.menu_pages import ROLE_USERS, open_page, populate, walk
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +24,7 @@ WIDEST = """() => {
     let clipped = false
     for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
       const o = getComputedStyle(p).overflowX
-      if (o === 'auto' || o === 'scroll' || o === 'hidden' || o === 'clip') { clipped = true; break }
+      if (['auto', 'scroll', 'hidden', 'clip'].includes(o)) { clipped = true; break }
     }
     if (clipped) continue
     const id = el.id ? '#' + el.id : ''
@@ -44,7 +44,10 @@ WIDEST = """() => {
 
 
 @pytest.mark.parametrize("role", list(ROLE_USERS))
-def test_no_menu_page_scrolls_sideways_on_a_phone(new_page: Any, role: str) -> None:
+def test_no_menu_page_scrolls_sideways_on_a_phone(
+    new_page: Any, live_server: LiveServer, role: str
+) -> None:
+    populate(live_server)
     page = open_page(new_page, "phone")
     offending: dict[str, Any] = {}
     pages = 0
