@@ -87,3 +87,25 @@ def test_the_favicon_is_served(live_server: LiveServer, new_page: Any) -> None:
         assert r.status == 200, path
         assert r.headers["content-type"].startswith(kind), r.headers["content-type"]
         assert len(r.body()) > 100
+
+
+def test_the_check_reports_a_violation_it_is_shown(new_page: Any) -> None:
+    """The harness itself: an unnamed button is reported, with its selector."""
+    page = open_page(new_page, "desktop")
+    page.route(
+        f"**{AXE_URL}",
+        lambda route: route.fulfill(
+            status=200, content_type="text/javascript", body=Path(AXE).read_text()
+        ),
+    )
+    page.goto("/#/login")
+    page.get_by_test_id("login-form").wait_for()
+    page.evaluate(
+        """() => {
+          const b = document.createElement('button')
+          b.id = 'unnamed'
+          document.querySelector('main').append(b)
+        }"""
+    )
+    ids = {v["id"]: v["nodes"] for v in _axe(page)}
+    assert "button-name" in ids and "#unnamed" in ids["button-name"][0]

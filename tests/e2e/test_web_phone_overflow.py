@@ -63,3 +63,22 @@ def test_no_menu_page_scrolls_sideways_on_a_phone(
         for w in m["widest"]:
             print(f"    {w['element']} right={w['right']} width={w['width']} {w['text']!r}")
     assert not offending, {n: m["scrollWidth"] for n, m in offending.items()}
+
+
+def test_the_check_names_the_element_that_widens_the_page(new_page: Any) -> None:
+    page = open_page(new_page, "phone")
+    page.goto("/#/login")
+    page.get_by_test_id("login-form").wait_for()
+    assert page.evaluate(WIDEST)["widest"] == []
+    page.evaluate(
+        """() => {
+          const d = document.createElement('div')
+          d.className = 'too-wide'
+          d.style.width = '700px'
+          d.textContent = 'wide'
+          document.querySelector('.login-card').append(d)
+        }"""
+    )
+    m = page.evaluate(WIDEST)
+    assert m["scrollWidth"] > m["clientWidth"] == 390
+    assert any(w["element"] == "div.too-wide" for w in m["widest"]), m
