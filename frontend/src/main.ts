@@ -4,6 +4,7 @@ import { router } from './router'
 import { locale, t } from './i18n'
 import { syncLanguageWithUser } from './lib/language'
 import { formatDate, formatDateTime } from './lib/time'
+import { watchCardTables } from './lib/cardTables'
 import './style.css'
 import './mongolian.css'
 
@@ -16,3 +17,4 @@ app.config.globalProperties.$dt = formatDateTime
 app.config.globalProperties.$d = formatDate
 app.use(router)
 app.mount('#app')
+watchCardTables(document.getElementById('app') ?? document.body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -297,9 +298,14 @@ def read_audit(
     page: PageDep,
     patient_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
+    actor: Annotated[
+        str | None, Query(max_length=64, description="part of the actor's name or user name")
+    ] = None,
     action: str | None = None,
     object_type: str | None = None,
     object_id: str | None = None,
+    since: Annotated[datetime | None, Query(description="from this time (inclusive)")] = None,
+    until: Annotated[datetime | None, Query(description="before this time (exclusive)")] = None,
 ) -> Page[AuditEventPublic]:
     """The audit log, newest first (admins only)."""
     rows, total = audit_log.events(
@@ -307,8 +313,11 @@ def read_audit(
         page=page,
         patient_id=patient_id,
         actor_id=actor_id,
+        actor=actor,
         action=action,
         object_type=object_type,
         object_id=object_id,
+        since=since,
+        until=until,
     )
     return Page(items=rows, total=total, limit=page.limit, offset=page.offset)

@@ -122,11 +122,25 @@ class PatientPublic(BaseModel):
     sms_consent: bool = False
 
 
+class AuditActor(BaseModel):
+    """Who wrote an audit row, as the admin's log shows them."""
+
+    id: uuid.UUID
+    username: str
+    full_name: str
+    role: str
+    institution_id: uuid.UUID | None
+    institution_name_zh: str | None
+    institution_name_en: str | None
+
+
 class AuditEventPublic(BaseModel):
     id: uuid.UUID
     at: datetime
     actor_id: uuid.UUID | None
     actor_role: str | None
+    # The actor's account (null for the system or a removed account).
+    actor: AuditActor | None = None
     action: str
     object_type: str
     object_id: str

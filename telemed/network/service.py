@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func
@@ -126,6 +126,21 @@ def list_institutions(
 def get_institution(*, session: Session, institution_id: uuid.UUID) -> Institution:
     inst = get_or_404(session, Institution, institution_id, "institution")
     return inst
+
+
+def institution_names(
+    *, session: Session, institution_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str]]:
+    """Chinese and English names of the given institutions, in one query."""
+    ids = list(set(institution_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Institution.id, Institution.name_zh, Institution.name_en).where(
+            col(Institution.id).in_(ids)
+        )
+    ).all()
+    return {r[0]: (r[1], r[2]) for r in rows}
 
 
 def departments_of(*, session: Session, institution_id: uuid.UUID) -> list[Department]:
