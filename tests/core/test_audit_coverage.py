@@ -128,6 +128,7 @@ _FAMILY = "/api/v1/family-doctors"
 PATIENT_READS: dict[str, Read] = {
     "/api/v1/patients": Read("county-doctor", params={"q": "巴特"}),
     "/api/v1/patients/{patient_id}": Read("county-doctor"),
+    _FAMILY + "/patients/{patient_id}/packages": Read("county-doctor"),
     "/api/v1/rooms": Read("county-doctor", params={"consultation_id": "{live_consultation_id}"}),
     "/api/v1/rooms/{room_id}": Read("county-doctor"),
     "/api/v1/rooms/{room_id}/events": Read("county-doctor"),
