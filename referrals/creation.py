@@ -60,7 +60,7 @@ def open_duplicate(
         stmt = stmt.where(
             or_(
                 col(Referral.to_department_id).is_(None),
-                Referral.to_department_id == to_department_id,
+                col(Referral.to_department_id) == to_department_id,
             )
         )
     return session.execute(stmt.order_by(col(Referral.created_at)).limit(1)).scalars().first()

@@ -12,9 +12,8 @@ from telemed.core import audit
 from telemed.core.db import get_or_404
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from telemed.core.settings import Settings, get_settings
-from telemed.identity import patient_terms
+from telemed.identity import patient_terms, token_cache
 from telemed.identity import resident_id as rid
-from telemed.identity import token_cache
 from telemed.identity.languages import checked_language, patient_language, set_language
 from telemed.identity.models import DOCTOR_ROLES, AuthToken, Patient, Role, User
 from telemed.identity.names import has_mongolian, mongolian_key, normalize_mongolian_name
@@ -375,7 +374,7 @@ def _visible_patients(
         # (a contracted resident, a referral received): the people `can_read_patient` allows.
         stmt = stmt.where(
             or_(
-                Patient.institution_id == user.institution_id,
+                col(Patient.institution_id) == user.institution_id,
                 *(col(Patient.id).in_(q) for q in participant_patient_queries(user)),
             )
         )

@@ -73,8 +73,9 @@ def test_another_department_or_a_cancelled_one_is_no_duplicate(
     league = league_hospital(session)
     session.flush()
     depts = list(
-        session.execute(select(Department).where(Department.institution_id == league.id).limit(2))
-        .scalars()
+        session.execute(
+            select(Department).where(Department.institution_id == league.id).limit(2)
+        ).scalars()
     )
     a, b = (str(d.id) for d in depts)
     first = client.post(
