@@ -33,7 +33,6 @@ from referrals.family.schemas import (
 )
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import Forbidden, Invalid
-from telemed.identity import service as identity_service
 from telemed.identity.deps import CurrentUser, StaffUser
 from telemed.identity.models import Role
 
@@ -51,8 +50,9 @@ def packages_for_patient(
     patient_id: uuid.UUID, user: CurrentUser, session: SessionDep, now: NowDep
 ) -> list[PackageOffer]:
     """The packages as offered to one resident today (Beijing date): each with `eligible` and
-    the reason it is not, by the rule signing applies (the patient read is audited)."""
-    patient = identity_service.read_patient(session=session, user=user, patient_id=patient_id)
+    the reason it is not, by the rule signing applies; for whoever may read or sign the
+    resident (the read audited)."""
+    patient = contracts.signable_patient(session=session, by=user, patient_id=patient_id)
     on = contract_queries.today(now)
     return [
         PackageOffer(

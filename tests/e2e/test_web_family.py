@@ -6,8 +6,9 @@ field first), and discharges the bed. Skipped while the home-bed listing is abse
 from __future__ import annotations
 
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -71,7 +72,7 @@ def _no_sideways_scroll(page: Any, what: str) -> None:
 def test_family_doctor_finds_a_64_year_old_man_by_name_and_is_offered_only_his_packages(
     new_page: Any, live_server: LiveServer, family_api: None
 ) -> None:
-    today = date.today()
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     born = date(today.year - 65, today.month, min(today.day, 28)) + timedelta(days=3)
     man = _new_resident(live_server, born=born, name="巴图")  # 64 for three more days, male
     fd = new_page()
@@ -196,7 +197,8 @@ def test_resident_signs_in_app_and_family_doctor_confirms_then_runs_a_home_sick_
     shot(fd, "family_doctor-home-bed-admitted")
 
     # 4. Schedule a home visit for tomorrow 09:30 (Beijing time).
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    beijing_today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    tomorrow = (beijing_today + timedelta(days=1)).isoformat()
     detail.get_by_test_id("hv-reason").fill("家庭病床查床")
     detail.get_by_test_id("hv-at").fill(f"{tomorrow}T09:30")
     detail.get_by_test_id("hv-submit").click()

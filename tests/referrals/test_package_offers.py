@@ -74,3 +74,19 @@ def test_the_offer_of_a_hidden_resident_is_404(
     )
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_family_doctor_sees_the_offer_of_a_county_resident_before_signing(
+    client: TestClient, session: Session, login: Login
+) -> None:
+    """A resident of the team's county, registered at the county hospital and not contracted
+    yet: the family doctor found them by the resident ID to sign them, and may see what they
+    may sign; a doctor of another county may not."""
+    resident = new_patient(session, born=date(1990, 6, 1))
+    session.flush()
+    offers = _offers(client, login("family-doctor"), resident.id)
+    assert not offers["elderly"]["eligible"] and offers["hypertension"]["eligible"]
+    r = client.get(
+        f"/api/v1/family-doctors/patients/{resident.id}/packages", headers=login("patient")
+    )
+    assert r.status_code == 404
