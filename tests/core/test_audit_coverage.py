@@ -963,6 +963,7 @@ def _walk_writes(
         direction="up",
         reason="需上级医院进一步诊治",
         diagnosis_code="I20.9",
+        confirm_duplicate=True,  # the world's referral to the same hospital is still open
     )
     r = f"/api/v1/referrals/{w['referral_id']}"
     _ok(client.delete(f"{r}/studies/{w['study_uid']}", headers=cd))
