@@ -225,6 +225,15 @@ def test_resident_signs_in_app_and_family_doctor_confirms_then_runs_a_home_sick_
     expect(shown.locator("li[data-status='done']")).to_have_count(0)
     expect(shown.locator("li[data-status='scheduled']")).to_contain_text("已安排")
     shot(fd, "family_doctor-home-bed-visit")
+    # the same bed, opened on a phone: the visits, forms and badges stay within 390 px
+    ph = new_page(phone=True)
+    login(ph, "family-doctor")
+    ph.goto("/#/home-beds")
+    small = ph.get_by_test_id("beds").locator(f"li[data-patient='{name}']")
+    small.get_by_test_id("bed-toggle").click()
+    expect(small.get_by_test_id("bed-visits")).to_contain_text("142/88")
+    _no_sideways_scroll(ph, "a home sick bed opened")
+    shot(ph, "family_doctor-phone-home-bed-open")
 
     # 6. Discharge with a summary; the bed moves to the discharged list.
     dform = detail.get_by_test_id("discharge-form")
