@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import or_, union
 from sqlmodel import Session, col, select
 
 from referrals import booking, imaging, policy
 from referrals.family import home_visits
 from referrals.family.contract_queries import active_contract_for, is_contracted_doctor
+from referrals.family.models import Contract, ContractStatus, TeamMember
 from referrals.family.teams import is_member
 from referrals.models import Referral
 from referrals.states import OPEN
@@ -78,6 +80,28 @@ def _family_doctor_participation(session: Session, user: User, patient_id: uuid.
     return contract is not None and is_member(session=session, user=user, team_id=contract.team_id)
 
 
+def _participant_patients(user: User) -> Any:
+    """The patients `_family_doctor_participation` and `_referral_participation` grant, as
+    one SELECT of patient ids (what a patient search may find beyond the own institution)."""
+    if user.role == Role.PATIENT:
+        return None
+    contracted = (
+        select(Contract.patient_id)
+        .join(TeamMember, col(TeamMember.team_id) == Contract.team_id)
+        .where(TeamMember.user_id == user.id, Contract.status == ContractStatus.ACTIVE)
+    )
+    if user.role not in policy.ACT_ROLES or user.institution_id is None:
+        return contracted
+    referred = select(Referral.patient_id).where(
+        col(Referral.status).not_in(["draft", "cancelled"]),
+        or_(
+            col(Referral.to_institution_id) == user.institution_id,
+            col(Referral.from_doctor_id) == user.id,
+        ),
+    )
+    return union(contracted, referred)
+
+
 def _takes_part(session: Session, user: User, referral_id: uuid.UUID) -> bool:
     """Who sees a referral sees the studies linked to it."""
     r = session.get(Referral, referral_id)
@@ -126,6 +150,7 @@ def register_hooks() -> None:
     start by `telemed.wiring`; idempotent)."""
     permissions.register_participation(_family_doctor_participation)
     permissions.register_participation(_referral_participation)
+    permissions.register_participant_patients(_participant_patients)
     booking.register_hooks(
         {"referral": _booking_reference_access, "home_visit": home_visits.booking_reference_access}
     )

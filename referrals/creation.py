@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
 
 from referrals import imaging, policy
 from referrals.access import visible_referral
@@ -15,7 +16,8 @@ from referrals.family.models import FamilyDoctorTeam
 from referrals.family.teams import get_team
 from referrals.models import Referral
 from referrals.schemas import ReferralCreate
-from telemed.core.errors import Forbidden, Invalid
+from referrals.states import OPEN
+from telemed.core.errors import Conflict, Forbidden, Invalid
 from telemed.core.settings import Settings
 from telemed.identity import permissions
 from telemed.identity.models import Patient, User
@@ -34,6 +36,51 @@ def _require_act_for(session: Session, user: User, patient_id: uuid.UUID) -> Pat
     if not permissions.can_act_for_patient(session, user, patient):
         raise Forbidden("you may not act for this patient", code="may_not_act_for_patient")
     return patient
+
+
+# A referral in these states still stands for the patient at its destination: a second one
+# there is most likely a mistake (a completed one has done its work, awaiting the close).
+STANDING = ("draft", *(s for s in OPEN if s != "completed"))
+
+
+def open_duplicate(
+    session: Session,
+    patient_id: uuid.UUID,
+    to_institution_id: uuid.UUID,
+    to_department_id: uuid.UUID | None,
+) -> Referral | None:
+    """The patient's standing referral to the same institution and department (either side
+    naming no department counts as the same), the oldest first."""
+    stmt = select(Referral).where(
+        Referral.patient_id == patient_id,
+        Referral.to_institution_id == to_institution_id,
+        col(Referral.status).in_(STANDING),
+    )
+    if to_department_id is not None:
+        stmt = stmt.where(
+            or_(
+                col(Referral.to_department_id).is_(None),
+                col(Referral.to_department_id) == to_department_id,
+            )
+        )
+    return session.execute(stmt.order_by(col(Referral.created_at)).limit(1)).scalars().first()
+
+
+def _refuse_duplicate(
+    session: Session,
+    patient_id: uuid.UUID,
+    to_institution_id: uuid.UUID,
+    to_department_id: uuid.UUID | None,
+) -> None:
+    found = open_duplicate(session, patient_id, to_institution_id, to_department_id)
+    if found is not None:
+        raise Conflict(
+            "the patient has an open referral to this destination; confirm to refer again",
+            code="duplicate_referral",
+            open_referral_id=str(found.id),
+            open_referral_status=found.status,
+            open_referral_urgency=found.urgency,
+        )
 
 
 def create_referral(
@@ -76,6 +123,8 @@ def create_referral(
         spec = session.get(User, data.to_specialist_id)
         if spec is None or spec.institution_id != dst.id:
             raise Invalid("specialist not at the receiving institution", field="to_specialist_id")
+    if not data.confirm_duplicate:
+        _refuse_duplicate(session, patient.id, dst.id, data.to_department_id)
     policy.check_tiers(
         src=src,
         dst=dst,

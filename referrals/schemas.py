@@ -37,6 +37,9 @@ class ReferralCreate(BaseModel):
     attachments: list[AttachmentIn] = []
     insurance_notes: str = ""
     care_plan: str | None = None
+    # True: refer although an open referral of the patient to the same destination exists
+    # (else 409 `duplicate_referral` names it)
+    confirm_duplicate: bool = False
 
 
 class StudyLinkIn(BaseModel):

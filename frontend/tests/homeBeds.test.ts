@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bedsInOrder, scheduledAtFrom, servicesFrom, visitOverdue, vitalsFrom, type HomeBed } from '../src/lib/homeBeds'
+import { bedsInOrder, scheduledAtFrom, servicesFrom, visitOverdue, visitsDueBy, vitalsFrom, type HomeBed, type HomeVisit } from '../src/lib/homeBeds'
 
 function bed(id: string, status: string, next: string | null, discharged: string | null = null): HomeBed {
   return {
@@ -46,5 +46,24 @@ describe('home sick bed forms', () => {
   it('takes the visit time as Beijing time', () => {
     expect(scheduledAtFrom('2026-12-01T09:30')).toBe('2026-12-01T01:30:00.000Z')
     expect(scheduledAtFrom('')).toBeNull()
+  })
+})
+
+describe('visitsDueBy', () => {
+  const visit = (id: string, status: string, at: string | null): HomeVisit => ({
+    id, patient_id: 'p', reason: 'r', preferred_date: null, status, scheduled_at: at, done_at: null,
+  })
+  // 2026-12-01 23:30 Beijing time
+  const now = new Date('2026-12-01T15:30:00Z')
+
+  it("offers today's and late visits, never tomorrow's", () => {
+    const rows = [
+      visit('late', 'scheduled', '2026-11-30T01:00:00Z'),
+      visit('today', 'scheduled', '2026-12-01T15:59:00Z'), // 23:59 Beijing
+      visit('tomorrow', 'scheduled', '2026-12-01T16:00:00Z'), // 00:00 Beijing next day
+      visit('done', 'done', '2026-12-01T01:00:00Z'),
+      visit('asked', 'requested', null),
+    ]
+    expect(visitsDueBy(rows, now).map((v) => v.id)).toEqual(['late', 'today'])
   })
 })

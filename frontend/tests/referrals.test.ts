@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { byUrgency, packageName, type Package, type Referral } from '../src/lib/referrals'
+import { byUrgency, choosablePackages, packageName, type Package, type PackageOffer, type Referral } from '../src/lib/referrals'
 
 function ref(id: string, contact_by: string | null, breached = false): Referral {
   return {
@@ -27,5 +27,17 @@ describe('package names', () => {
     const p = { code: 'hypertension', name_zh: '高血压包', name_en: 'Hypertension' } as Package
     expect(packageName(p, 'zh-CN')).toBe('高血压包')
     expect(packageName(p, 'en')).toBe('Hypertension')
+  })
+})
+
+describe('choosablePackages', () => {
+  const offer = (code: string, eligible: boolean): PackageOffer => ({
+    code, name_zh: code, name_en: code, fee_yuan: 1, follow_up_interval_days: null, eligibility: null,
+    eligible, ineligible_reason: eligible ? null : 'under_65',
+  })
+
+  it('offers the eligible packages but the basic one (always included)', () => {
+    const rows = [offer('basic', true), offer('elderly', false), offer('hypertension', true), offer('child', false)]
+    expect(choosablePackages(rows).map((p) => p.code)).toEqual(['hypertension'])
   })
 })

@@ -25,6 +25,7 @@ from referrals.family.schemas import (
     FollowUpDone,
     FollowUpPublic,
     MemberIn,
+    PackageOffer,
     PackagePublic,
     ReasonIn,
     TeamCreate,
@@ -42,6 +43,23 @@ router = APIRouter(prefix="/family-doctors", tags=["family doctors"])
 def list_packages(session: SessionDep) -> list[PackagePublic]:
     """Service packages: basic (基础包) and personalised ones, with fees and insurance share."""
     return [package_public(p) for p in packages.list_packages(session=session)]
+
+
+@router.get("/patients/{patient_id}/packages", response_model=list[PackageOffer])
+def packages_for_patient(
+    patient_id: uuid.UUID, user: CurrentUser, session: SessionDep, now: NowDep
+) -> list[PackageOffer]:
+    """The packages as offered to one resident today (Beijing date): each with `eligible` and
+    the reason it is not, by the rule signing applies; for whoever may read or sign the
+    resident (the read audited)."""
+    patient = contracts.signable_patient(session=session, by=user, patient_id=patient_id)
+    on = contract_queries.today(now)
+    return [
+        PackageOffer(
+            **package_public(pkg).model_dump(), eligible=reason is None, ineligible_reason=reason
+        )
+        for pkg, reason in packages.offers(session=session, patient=patient, on=on)
+    ]
 
 
 @router.post("/teams", response_model=TeamPublic, status_code=201)

@@ -35,7 +35,7 @@ from referrals.family.models import (
 )
 from referrals.family.packages import resolve_packages
 from referrals.family.states import CONTRACT
-from referrals.family.teams import check_capacity, is_member, lock_team
+from referrals.family.teams import check_capacity, is_member, lock_team, teams_of_user
 from referrals.messages import MESSAGES
 from telemed.core import audit, notifications
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -55,6 +55,39 @@ def _may_sign_for(session: Session, doctor: User, team: FamilyDoctorTeam, patien
     if inst is not None and inst.county_code and patient.county_code == inst.county_code:
         return True
     return can_read_patient(session, doctor, patient)
+
+
+def signable_patient(*, session: Session, by: User, patient_id: uuid.UUID) -> Patient:
+    """A resident `by` may read or sign (a doctor of a team: residents of its county, found by
+    their resident ID before they are contracted); the read audited, else 404 (refusal
+    audited)."""
+    patient = session.get(Patient, patient_id)
+    visible = patient is not None and (
+        can_read_patient(session, by, patient)
+        or (
+            by.role in DOCTOR_ROLES
+            and any(
+                _may_sign_for(session, by, team, patient)
+                for team in session.execute(
+                    select(FamilyDoctorTeam).where(
+                        col(FamilyDoctorTeam.id).in_(teams_of_user(session=session, user_id=by.id))
+                    )
+                ).scalars()
+            )
+        )
+    )
+    found = audit.visible_or_404(
+        session,
+        by,
+        patient,
+        visible=visible,
+        object_type="patient",
+        ident=patient_id,
+        patient_id=patient_id,
+        reason="neither may read the resident nor sign them",
+    )
+    audit.read(session, by, object_type="patient", object_id=found.id, patient_ids=[found.id])
+    return found
 
 
 def _refuse_patient(session: Session, by: User, patient: Patient, reason: str) -> NotFound:

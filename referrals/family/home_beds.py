@@ -16,7 +16,7 @@ from referrals.family.models import HomeBedVisit, HomeSickBed, HomeVisitRequest
 from referrals.family.states import HOME_BED, HOME_VISIT, next_or
 from referrals.family.teams import is_member
 from telemed.core import audit
-from telemed.core.clock import as_utc
+from telemed.core.clock import as_utc, to_shanghai
 from telemed.core.errors import Conflict, Invalid
 from telemed.identity import permissions
 from telemed.identity.models import Role, User
@@ -79,6 +79,14 @@ def get_bed(*, session: Session, bed_id: uuid.UUID, user: User) -> HomeSickBed:
     )
 
 
+def carried_out_by(req: HomeVisitRequest, at: datetime) -> bool:
+    """Whether a bed visit at `at` may be the scheduled home visit `req`: one scheduled for
+    the same Beijing day or an earlier one (late), never one of a later day."""
+    if req.scheduled_at is None:
+        return True
+    return to_shanghai(as_utc(req.scheduled_at)).date() <= to_shanghai(as_utc(at)).date()
+
+
 def record_bed_visit(
     *,
     session: Session,
@@ -102,12 +110,19 @@ def record_bed_visit(
         req = session.get(HomeVisitRequest, home_visit_id, with_for_update=True)
         if req is None or req.patient_id != bed.patient_id or req.team_id != bed.team_id:
             raise Invalid("not a home visit of this resident", field="home_visit_id")
-        req.status = next_or(
+        target = next_or(
             HOME_VISIT,
             req.status,
             "done",
             Conflict(f"home visit is {req.status}", code="not_scheduled"),
         )
+        if not carried_out_by(req, now):
+            raise Conflict(
+                "the home visit is scheduled for a later day than this visit",
+                code="home_visit_not_due",
+                scheduled_at=as_utc(req.scheduled_at).isoformat() if req.scheduled_at else None,
+            )
+        req.status = target
         req.done_at = now
         record_change(session, by, "done", req, now=now, detail={"home_bed_id": str(bed.id)})
     visit = HomeBedVisit(bed_id=bed.id, visited_at=now, by_id=by.id, notes=notes, vitals=vitals)

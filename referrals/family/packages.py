@@ -174,23 +174,49 @@ def list_packages(*, session: Session) -> list[ServicePackage]:
     return list(session.execute(select(ServicePackage).order_by(ServicePackage.code)).scalars())
 
 
-def _check_eligibility(pkg: ServicePackage, patient: Patient, on: date) -> None:
-    age = (
-        on.year
-        - patient.birth_date.year
-        - ((on.month, on.day) < (patient.birth_date.month, patient.birth_date.day))
-    )
+# Why a package's rule refuses a resident (the `reason` of `package_not_eligible`).
+INELIGIBLE_REASONS: dict[str, str] = {
+    "age65": "under_65",
+    "child0_6": "over_6",
+    "female": "not_female",
+}
+
+
+def age_on(patient: Patient, on: date) -> int:
+    """The resident's age in whole years on `on`."""
+    born = patient.birth_date
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def ineligibility(pkg: ServicePackage, patient: Patient, on: date) -> str | None:
+    """Why `patient` may not sign `pkg` on `on` (a code of `INELIGIBLE_REASONS`), or None.
+    The one rule: the offer (`offers`) and the signing (`resolve_packages`) both ask it."""
+    age = age_on(patient, on)
     ok = {
         None: True,
         "age65": age >= 65,
         "child0_6": age <= 6,
         "female": patient.sex == "female",
     }.get(pkg.eligibility, True)
-    if not ok:
+    return None if ok else INELIGIBLE_REASONS.get(pkg.eligibility or "", "not_eligible")
+
+
+def offers(
+    *, session: Session, patient: Patient, on: date
+) -> list[tuple[ServicePackage, str | None]]:
+    """Every package with why the resident may not sign it (None: they may), on `on`."""
+    return [(pkg, ineligibility(pkg, patient, on)) for pkg in list_packages(session=session)]
+
+
+def _check_eligibility(pkg: ServicePackage, patient: Patient, on: date) -> None:
+    reason = ineligibility(pkg, patient, on)
+    if reason is not None:
         raise Invalid(
             f"package {pkg.code!r} is not for this resident ({pkg.eligibility})",
             field="package_codes",
             code="package_not_eligible",
+            package=pkg.code,
+            reason=reason,
         )
 
 

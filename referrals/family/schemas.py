@@ -24,6 +24,14 @@ class PackagePublic(BaseModel):
     eligibility: str | None
 
 
+class PackageOffer(PackagePublic):
+    """A package as offered to one resident: whether they may sign it today and, if not, why
+    (`under_65`, `over_6`, `not_female`)."""
+
+    eligible: bool
+    ineligible_reason: str | None = None
+
+
 class MemberIn(BaseModel):
     user_id: uuid.UUID
     role: Literal["family_doctor", "nurse", "public_health", "village_doctor"]

@@ -271,15 +271,21 @@ def search_patients(
     session: SessionDep,
     settings: SettingsDep,
     q: Annotated[
-        str | None, Query(max_length=64, description="name prefix (Chinese or Mongolian script)")
+        str | None,
+        Query(
+            max_length=64,
+            description="part of the name (Chinese or Mongolian script), the resident ID's "
+            "last 4 characters, a phone number or its last digits, or the whole resident ID",
+        ),
     ] = None,
     resident_id: Annotated[str | None, Query(max_length=18)] = None,
 ) -> list[PatientPublic]:
-    """Patients the caller may see (own institution; a patient: only themself)."""
+    """Patients the caller may see (own institution, and those whose care they take part in;
+    a patient: only themself)."""
     if user.role == Role.PATIENT and (q or resident_id):
         raise Forbidden("patients cannot search other patients")
     rows = service.find_patients(
-        session=session, user=user, query=q, resident_id=resident_id, settings=settings
+        session=session, user=user, query=None, term=q, resident_id=resident_id, settings=settings
     )
     return [service.patient_public(p) for p in rows]
 

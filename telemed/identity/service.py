@@ -12,13 +12,17 @@ from telemed.core import audit
 from telemed.core.db import get_or_404
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from telemed.core.settings import Settings, get_settings
+from telemed.identity import patient_terms, token_cache
 from telemed.identity import resident_id as rid
-from telemed.identity import token_cache
 from telemed.identity.languages import checked_language, patient_language, set_language
 from telemed.identity.models import DOCTOR_ROLES, AuthToken, Patient, Role, User
 from telemed.identity.names import has_mongolian, mongolian_key, normalize_mongolian_name
 from telemed.identity.passwords import WeakPassword, check_password
-from telemed.identity.permissions import can_read_patient, require_patient_read
+from telemed.identity.permissions import (
+    can_read_patient,
+    participant_patient_queries,
+    require_patient_read,
+)
 from telemed.identity.schemas import PasswordChange, PatientCreate, PatientPublic, UserCreate
 from telemed.identity.security import hash_password, new_token, token_digest, verify_password
 
@@ -294,9 +298,12 @@ def find_patients(
     resident_id: str | None,
     settings: Settings,
     limit: int = 50,
+    term: str | None = None,
 ) -> list[Patient]:
     """Patients the user may see, by name prefix (the Chinese name, or the Mongolian one
-    however its variation selectors and look-alike letters were typed) or exact resident ID."""
+    however its variation selectors and look-alike letters were typed), exact resident ID, or
+    a search `term` (part of the name, the ID's last four characters, a phone number:
+    `telemed.identity.patient_terms`)."""
     found = _visible_patients(
         session=session,
         user=user,
@@ -304,6 +311,7 @@ def find_patients(
         resident_id=resident_id,
         settings=settings,
         limit=limit,
+        term=term,
     )
     ids = [p.id for p in found]
     audit.read(session, user, object_type="patient", patient_ids=ids, object_ids=ids)
@@ -335,11 +343,19 @@ def _visible_patients(
     resident_id: str | None,
     settings: Settings,
     limit: int | None = None,
+    term: str | None = None,
 ) -> list[Patient]:
     stmt = select(Patient)
+    term = patient_terms.normalized(term)
+    if term is not None and patient_terms.term_kind(term) == "resident_id":
+        resident_id, term = term, None
     if resident_id:
         digest = rid.fingerprint(resident_id.strip().upper(), key=settings.security.secret_key)
         stmt = stmt.where(Patient.resident_id_hash == digest)
+    if term is not None:
+        stmt = stmt.where(
+            patient_terms.term_condition(term, secret_key=settings.security.secret_key)
+        )
     if query and has_mongolian(query):
         stmt = stmt.where(
             or_(
@@ -351,9 +367,17 @@ def _visible_patients(
         stmt = stmt.where(col(Patient.name).startswith(query))
     # A family doctor signs residents of their institution's county, who are registered
     # elsewhere (the county hospital): found by the exact resident ID read off the ID card.
-    county = _family_doctor_county(session, user) if resident_id and not query else None
+    exact = resident_id and not query and term is None
+    county = _family_doctor_county(session, user) if exact else None
     if user.role != Role.ADMIN and user.role != Role.PATIENT and county is None:
-        stmt = stmt.where(Patient.institution_id == user.institution_id)
+        # Staff find their institution's patients and those whose care they take part in
+        # (a contracted resident, a referral received): the people `can_read_patient` allows.
+        stmt = stmt.where(
+            or_(
+                col(Patient.institution_id) == user.institution_id,
+                *(col(Patient.id).in_(q) for q in participant_patient_queries(user)),
+            )
+        )
     if user.role == Role.PATIENT:
         stmt = stmt.where(Patient.id == user.patient_id)
     rows = session.execute(stmt.order_by(Patient.name).limit(limit)).scalars().all()

@@ -128,6 +128,7 @@ _FAMILY = "/api/v1/family-doctors"
 PATIENT_READS: dict[str, Read] = {
     "/api/v1/patients": Read("county-doctor", params={"q": "巴特"}),
     "/api/v1/patients/{patient_id}": Read("county-doctor"),
+    _FAMILY + "/patients/{patient_id}/packages": Read("county-doctor"),
     "/api/v1/rooms": Read("county-doctor", params={"consultation_id": "{live_consultation_id}"}),
     "/api/v1/rooms/{room_id}": Read("county-doctor"),
     "/api/v1/rooms/{room_id}/events": Read("county-doctor"),
@@ -962,6 +963,7 @@ def _walk_writes(
         direction="up",
         reason="需上级医院进一步诊治",
         diagnosis_code="I20.9",
+        confirm_duplicate=True,  # the world's referral to the same hospital is still open
     )
     r = f"/api/v1/referrals/{w['referral_id']}"
     _ok(client.delete(f"{r}/studies/{w['study_uid']}", headers=cd))

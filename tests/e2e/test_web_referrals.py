@@ -8,6 +8,7 @@ referrals API is absent."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 from typing import Any
 
@@ -56,6 +57,9 @@ def test_family_doctor_signs_refers_up_books_and_closes_the_loop(
     fd.get_by_test_id("worklist").wait_for()
     _pick_patient(fd, "巴特尔")
     form = fd.get_by_test_id("sign-form")
+    # 巴特尔 is a man of 64: no 65+, maternity or children's package is offered
+    for code in ("elderly", "maternal", "child"):
+        expect(form.get_by_test_id(f"pkg-{code}")).to_have_count(0)
     form.get_by_test_id("pkg-hypertension").check()
     form.locator("#c-method").select_option("written")
     form.locator("#c-witness").fill("家属")
@@ -158,3 +162,66 @@ def test_family_doctor_signs_refers_up_books_and_closes_the_loop(
     shot(pt, "patient-notifications")
     width = pt.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the notifications page scrolls sideways ({width}px)"
+
+
+def test_a_duplicate_referral_is_shown_with_the_open_one_and_sent_once_confirmed(
+    new_page: Any, live_server: LiveServer, referrals_api: None
+) -> None:
+    seq = secrets.randbelow(400) * 2 + 901
+    name = f"那仁{seq}"
+    number = rid.make("150122", date(1970, 6, 1), seq)
+    with live_server.api("family-doctor") as api:
+        r = api.post("/patients", json={"name": name, "resident_id": number})
+        assert r.status_code == 201, r.text
+        pid = r.json()["id"]
+        to = api.get("/referrals/receivers", params={"patient_id": pid, "direction": "up"})
+        receiver = to.json()[0]["institution_id"]
+        body = {
+            "patient_id": pid,
+            "to_institution_id": receiver,
+            "direction": "up",
+            "urgency": "urgent",
+            "reason": "胸痛待查",
+            "diagnosis_code": "I20.9",
+        }
+        first = api.post("/referrals", json=body)
+        assert first.status_code == 201, first.text
+        first_id = first.json()["id"]
+        assert api.post(f"/referrals/{first_id}/submit").status_code == 200
+
+    fd = new_page(phone=True)
+    login(fd, "family-doctor")
+    fd.goto("/#/referrals")
+    fd.get_by_test_id("new-referral").click()
+    fd.get_by_test_id("search-q").fill(name[1:])  # part of the name
+    fd.get_by_test_id("search-submit").click()
+    fd.get_by_test_id("patient-results").locator("tr", has_text=name).get_by_role("button").click()
+    rform = fd.get_by_test_id("referral-form")
+    expect(rform.get_by_test_id("referral-form-back")).to_have_text("返回")
+    expect(rform.locator("#r-to")).to_have_value(receiver)
+    rform.locator("#r-urgency").select_option("urgent")
+    rform.locator("#r-reason").fill("胸痛加重")
+    rform.locator("#r-dx").fill("I20.9")
+    rform.get_by_test_id("referral-submit").click()
+    warning = rform.get_by_test_id("duplicate-warning")
+    expect(warning).to_contain_text("已提交")
+    expect(warning).to_contain_text("紧急")
+    shot(fd, "family_doctor-duplicate-referral")
+    # the link shows the open referral, with its history
+    warning.get_by_test_id("duplicate-open").click()
+    card = fd.locator(f"[data-referral='{first_id}']")
+    expect(card.get_by_test_id("events")).to_contain_text("提交")
+    width = fd.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert width[0] <= width[1], f"the referrals page scrolls sideways on a phone ({width})"
+    with fd.expect_response(
+        lambda r: r.url.endswith("/referrals") and r.request.method == "POST" and r.status == 201
+    ) as made:
+        warning.get_by_test_id("duplicate-confirm").click()
+    assert made.value.request.post_data_json["confirm_duplicate"] is True
+    second = made.value.json()["id"]
+    expect(fd.locator(f"[data-referral='{second}']")).to_have_attribute("data-status", "requested")
+    with live_server.api("family-doctor") as api:
+        mine = api.get("/referrals", params={"patient_id": pid}).json()["items"]
+    assert {m["id"] for m in mine} == {first_id, second}

@@ -202,3 +202,60 @@ def test_home_visit_is_scheduled_into_a_home_visit_slot(
     assert r.json()["scheduled_at"] and r.json()["booking_id"]
     b = scheduling_service.get_booking(session=session, booking_id=r.json()["booking_id"])
     assert b.reference_type == "home_visit" and str(b.reference_id) == vid
+
+
+def test_a_visit_recorded_today_leaves_tomorrows_home_visit_scheduled(
+    client: TestClient, session: Session, login: Login, clock
+) -> None:
+    """The clock stands at 2026-12-01 09:00 Beijing time: a bed visit recorded now may not
+    carry out the home visit scheduled for tomorrow (409 `home_visit_not_due`, the visit is
+    still scheduled and the bed visit not written); tomorrow it may."""
+    fd = login("family-doctor")
+    p = new_patient(session, born=date(1941, 4, 4))
+    _sign(session, p.id, ["elderly"], clock)
+    session.commit()
+    bed = client.post(
+        "/api/v1/family-doctors/home-beds",
+        json={"patient_id": str(p.id), "diagnosis_code": "I63.9"},
+        headers=fd,
+    ).json()
+    hv = client.post(
+        "/api/v1/family-doctors/home-visits",
+        json={"patient_id": str(p.id), "reason": "查床"},
+        headers=fd,
+    ).json()
+    tomorrow = clock.at + timedelta(days=1)
+    r = client.post(
+        f"/api/v1/family-doctors/home-visits/{hv['id']}/schedule",
+        json={"scheduled_at": tomorrow.isoformat()},
+        headers=fd,
+    )
+    assert r.status_code == 200, r.text
+    url = f"/api/v1/family-doctors/home-beds/{bed['id']}"
+    today = client.post(
+        f"{url}/visits", json={"notes": "今日查床", "home_visit_id": hv["id"]}, headers=fd
+    )
+    assert today.status_code == 409, today.text
+    assert today.json()["code"] == "home_visit_not_due"
+    shown = client.get(url, headers=fd).json()
+    assert [v["status"] for v in shown["home_visits"]] == ["scheduled"]
+    assert shown["visits"] == []
+    # a visit recorded today without naming it leaves it scheduled as well
+    plain = client.post(f"{url}/visits", json={"notes": "今日查床"}, headers=fd)
+    assert plain.status_code == 200 and plain.json()["home_visits"][0]["status"] == "scheduled"
+    clock.advance(hours=24)
+    from telemed.identity.service import issue_token
+
+    tok, _ = issue_token(
+        session=session,
+        user=user_named(session, "family-doctor"),
+        now=clock.at,
+        settings=get_settings(),
+    )
+    session.commit()
+    fd = {"Authorization": f"Bearer {tok}"}
+    done = client.post(
+        f"{url}/visits", json={"notes": "次日查床", "home_visit_id": hv["id"]}, headers=fd
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["home_visits"][0]["status"] == "done"

@@ -169,7 +169,7 @@ def test_team_lists_its_home_beds_and_a_visit_completes_the_scheduled_home_visit
         json={"patient_id": str(p.id), "reason": "家庭病床查床"},
         headers=fd,
     ).json()
-    when = (clock.at + timedelta(days=1)).isoformat()
+    when = (clock.at + timedelta(hours=4)).isoformat()  # today, 13:00 Beijing time
     r = client.post(
         f"/api/v1/family-doctors/home-visits/{hv['id']}/schedule",
         json={"scheduled_at": when},

@@ -32,7 +32,8 @@ def test_contact_date_by_urgency_and_escalation_of_breaches(session: Session, cl
     p.institution_id = cd.institution_id
     session.flush()
     routine = up_referral(session, clock, patient=p)
-    urgent = up_referral(session, clock, patient=p, urgency="urgent")
+    # a second referral to the same hospital while the first stands: confirmed as intended
+    urgent = up_referral(session, clock, patient=p, urgency="urgent", confirm_duplicate=True)
     for r in (routine, urgent):
         service.transition(
             session=session,

@@ -1,6 +1,6 @@
 /** Home sick beds (家庭病床) and home visits (上门服务) of a family-doctor team: shapes, calls and the form rules. */
 import { api } from './api'
-import { shanghaiToUtc } from './time'
+import { shanghaiToday, shanghaiToUtc } from './time'
 
 export interface HomeVisit {
   id: string
@@ -116,4 +116,14 @@ export function scheduledAtFrom(local: string): string | null {
   const m = local.match(/^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/)
   if (!m) return null
   return shanghaiToUtc(m[1], m[2]).toISOString()
+}
+
+/**
+ * The scheduled home visits a bed visit recorded at `now` may carry out: those of the same
+ * Beijing day or earlier (late ones), never one of a later day (the server refuses those,
+ * 409 `home_visit_not_due`).
+ */
+export function visitsDueBy(visits: HomeVisit[], now: Date = new Date()): HomeVisit[] {
+  const today = shanghaiToday(now)
+  return visits.filter((v) => v.status === 'scheduled' && (!v.scheduled_at || shanghaiToday(new Date(v.scheduled_at)) <= today))
 }

@@ -11,6 +11,18 @@ export interface Package {
   eligibility: string | null
 }
 
+/** A package as offered to one resident (`GET /family-doctors/patients/{id}/packages`): the
+ * server's signing rule says whether they may sign it today, and why not. */
+export interface PackageOffer extends Package {
+  eligible: boolean
+  ineligible_reason: 'under_65' | 'over_6' | 'not_female' | 'not_eligible' | null
+}
+
+/** The packages a resident may choose besides the basic one (always included). */
+export function choosablePackages(offers: PackageOffer[]): PackageOffer[] {
+  return offers.filter((p) => p.eligible && p.code !== 'basic')
+}
+
 export interface Team {
   id: string
   institution_id: string

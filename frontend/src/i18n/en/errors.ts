@@ -73,6 +73,8 @@ const errors: typeof zh = {
     not_pending: 'This contract no longer waits for confirmation',
     contract_pending: 'A contract already waits for the team to confirm',
     not_scheduled: 'Schedule this home visit first',
+    home_visit_not_due: 'This home visit is scheduled for a later day; today\'s visit cannot complete it',
+    duplicate_referral: 'The patient already has an open referral to this receiver',
     not_requested: 'This home visit is scheduled or finished already',
     already_done: 'Already recorded',
   },

@@ -71,6 +71,8 @@ export default {
     not_pending: '该签约已不在待确认状态',
     contract_pending: '已有待团队确认的签约',
     not_scheduled: '请先安排该上门服务',
+    home_visit_not_due: '该上门服务安排在以后的日期，今天的查床不能记为完成它',
+    duplicate_referral: '该患者已有一份发往同一接收机构的转诊尚未结束',
     not_requested: '该上门服务已安排或已结束',
     already_done: '已记录过',
   },
