@@ -7,7 +7,7 @@ function ref(id: string, contact_by: string | null, breached = false): Referral 
     urgency: 'routine', reason: '', diagnosis_code: 'I10', diagnosis_text: '', care_plan: null,
     status: 'requested', allowed_actions: [], contact_by, contact_by_breached: breached,
     booking_id: null, appointment_at: null, outcome_summary: null,
-  }
+  } satisfies Partial<Referral> as Referral
 }
 
 describe('referral worklist order', () => {
