@@ -3189,29 +3189,29 @@ export interface paths {
          * Unsupported
          * @description Anything else under /fhir/R4: 404 not_supported (as an OperationOutcome).
          */
-        get: operations["unsupported_fhir_R4__path__post"];
+        get: operations["fhir_unsupported_get"];
         /**
          * Unsupported
          * @description Anything else under /fhir/R4: 404 not_supported (as an OperationOutcome).
          */
-        put: operations["unsupported_fhir_R4__path__post"];
+        put: operations["fhir_unsupported_put"];
         /**
          * Unsupported
          * @description Anything else under /fhir/R4: 404 not_supported (as an OperationOutcome).
          */
-        post: operations["unsupported_fhir_R4__path__post"];
+        post: operations["fhir_unsupported_post"];
         /**
          * Unsupported
          * @description Anything else under /fhir/R4: 404 not_supported (as an OperationOutcome).
          */
-        delete: operations["unsupported_fhir_R4__path__post"];
+        delete: operations["fhir_unsupported_delete"];
         options?: never;
         head?: never;
         /**
          * Unsupported
          * @description Anything else under /fhir/R4: 404 not_supported (as an OperationOutcome).
          */
-        patch: operations["unsupported_fhir_R4__path__post"];
+        patch: operations["fhir_unsupported_patch"];
         trace?: never;
     };
     "/fhir/R4/$bulk-publish": {
@@ -13872,7 +13872,7 @@ export interface operations {
             };
         };
     };
-    unsupported_fhir_R4__path__post: {
+    fhir_unsupported_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -13903,7 +13903,7 @@ export interface operations {
             };
         };
     };
-    unsupported_fhir_R4__path__post: {
+    fhir_unsupported_put: {
         parameters: {
             query?: never;
             header?: never;
@@ -13934,7 +13934,7 @@ export interface operations {
             };
         };
     };
-    unsupported_fhir_R4__path__post: {
+    fhir_unsupported_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -13965,7 +13965,7 @@ export interface operations {
             };
         };
     };
-    unsupported_fhir_R4__path__post: {
+    fhir_unsupported_delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -13996,7 +13996,7 @@ export interface operations {
             };
         };
     };
-    unsupported_fhir_R4__path__post: {
+    fhir_unsupported_patch: {
         parameters: {
             query?: never;
             header?: never;
