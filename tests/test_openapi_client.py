@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FRONTEND = ROOT / "frontend"
 COMMITTED = FRONTEND / "src" / "lib" / "api" / "schema.d.ts"
 REGENERATE = "bash scripts/frontend.sh openapi"
+BUILD = "run `bash scripts/frontend.sh build`"
 
 
 def _frontend_dependencies_installed() -> None:
@@ -25,9 +26,9 @@ def _frontend_dependencies_installed() -> None:
     stamp = FRONTEND / "node_modules" / ".deps-stamp"
     lock = hashlib.sha256((FRONTEND / "package-lock.json").read_bytes()).hexdigest()
     if not (FRONTEND / "node_modules" / ".bin" / "openapi-typescript").exists():
-        pytest.fail("frontend/node_modules lacks openapi-typescript: run `bash scripts/frontend.sh build`")
+        pytest.fail(f"frontend/node_modules lacks openapi-typescript: {BUILD}")
     if not stamp.exists() or stamp.read_text().strip() != lock:
-        pytest.fail("frontend/node_modules is older than package-lock.json: run `bash scripts/frontend.sh build`")
+        pytest.fail(f"frontend/node_modules is older than package-lock.json: {BUILD}")
 
 
 def _generate(out: Path) -> str:
