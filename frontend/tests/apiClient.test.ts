@@ -9,7 +9,8 @@ type Answer = { status: number; body?: unknown; type?: string }
 /** A stubbed fetch answering in turn; it keeps what each Request carried. */
 function server(...answers: Answer[]) {
   const seen: { path: string; search: string; method: string; auth: string | null; headers: Headers; body: string }[] = []
-  const fetch = vi.fn(async (req: Request) => {
+  const fetch = vi.fn(async (input: RequestInfo, init?: RequestInit) => {
+    const req = new Request(input, init)
     const url = new URL(req.url)
     seen.push({
       path: url.pathname, search: url.search, method: req.method, auth: req.headers.get('Authorization'),

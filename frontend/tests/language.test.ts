@@ -16,7 +16,7 @@ function answer(status: number, body: unknown = null) {
 
 /** The n-th request the stubbed fetch got (the typed client sends a Request). */
 async function sent(fetch: ReturnType<typeof answer>, n = 0): Promise<{ path: string; method: string; body: unknown }> {
-  const req = (fetch.mock.calls[n] as unknown as [Request])[0]
+  const req = new Request(...(fetch.mock.calls[n] as unknown as [RequestInfo, RequestInit?]))
   return { path: new URL(req.url).pathname, method: req.method, body: JSON.parse(await req.text()) }
 }
 

@@ -71,11 +71,12 @@ async function send(path: string, opts: RequestOptions): Promise<Response> {
   })
 }
 
-/** A Request of the typed client, sent with the current token (it changes on re-login). */
-function sendRequest(req: Request): Promise<Response> {
-  if (session.token) req.headers.set('Authorization', `Bearer ${session.token}`)
-  else req.headers.delete('Authorization')
-  return reach(req)
+/** The typed client's request again, with the token of the moment (it changes on re-login). */
+function resend(url: string, init: RequestInit & { headers: Headers }): Promise<Response> {
+  const headers = new Headers(init.headers)
+  if (session.token) headers.set('Authorization', `Bearer ${session.token}`)
+  else headers.delete('Authorization')
+  return reach(url, { ...init, headers })
 }
 
 async function parse<T>(res: Response): Promise<T> {
@@ -136,10 +137,15 @@ export interface Page<T> {
   offset: number
 }
 
-/** The typed client's fetch: a spare copy of the request for the retry after re-login. */
-function typedFetch(req: Request): Promise<Response> {
-  const spare = req.clone()
-  return checked((n) => sendRequest(n === 0 ? req : spare))
+/**
+ * The typed client's fetch. The body is read once into bytes, so the retry after a re-login
+ * sends the same bytes, and the browser sends (and shows in its tools) a plain body, not a
+ * stream.
+ */
+async function typedFetch(req: Request): Promise<Response> {
+  const body = req.body ? await req.arrayBuffer() : undefined
+  const init = { method: req.method, headers: new Headers(req.headers), body, signal: req.signal }
+  return checked(() => resend(req.url, init))
 }
 
 /** The typed client on the same origin (paths are the OpenAPI's, `/api/v1/...`). */
