@@ -2,7 +2,7 @@
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install lint bench
+.PHONY: run test install lint bench openapi-client
 
 run:
 	@bash scripts/bootstrap.sh
@@ -17,3 +17,7 @@ install:
 
 lint:
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+
+# The web client's API types from the app's OpenAPI (docs/frontend.md, Typed API client).
+openapi-client:
+	@bash scripts/frontend.sh openapi

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from referrals.family.schemas import ICD10
 
@@ -72,6 +72,9 @@ class ContactByIn(BaseModel):
 
 
 class ReferralPublic(BaseModel):
+    # every field is in every answer, defaults included: the OpenAPI says so (typed client)
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     id: uuid.UUID
     patient_id: uuid.UUID
     from_doctor_id: uuid.UUID

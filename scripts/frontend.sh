@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The web frontend: `build` (npm ci + vite build, only when sources or the lockfile changed
-# since the last build) and `test` (Vitest). Fails loudly on any error.
+# since the last build), `test` (Vitest) and `openapi [OUT]` (regenerate the typed API
+# client's types, src/lib/api/schema.d.ts, from the app's OpenAPI). Fails loudly on any error.
 set -euo pipefail
 cd "$(dirname "$0")/../frontend"
 
@@ -44,8 +45,24 @@ build() {
   echo "$want" > "$STAMP"
 }
 
+# The API's types from the app's OpenAPI document (no server needed), into OUT
+# (default src/lib/api/schema.d.ts). Python: TELEMED_PYTHON, else the repository's .venv.
+SCHEMA=src/lib/api/schema.d.ts
+openapi() {
+  local out="${1:-$SCHEMA}" py="${TELEMED_PYTHON:-../.venv/bin/python}" tmp
+  [ -x "$py" ] || py=$(command -v python3) || die "no Python (set TELEMED_PYTHON)"
+  deps
+  tmp=$(mktemp --suffix=.json)
+  trap 'rm -f "$tmp"' RETURN
+  (cd .. && "$py" scripts/openapi_dump.py "$tmp") || die "could not dump the OpenAPI document"
+  node_modules/.bin/openapi-typescript "$tmp" --alphabetize --default-non-nullable false --output "$out" >/dev/null \
+    || die "openapi-typescript failed"
+  echo "frontend: wrote $out"
+}
+
 case "${1:-build}" in
   build) build ;;
   test) deps; npx vitest run || die "unit tests failed" ;;
-  *) die "usage: $0 build|test" ;;
+  openapi) openapi "${2:-}" ;;
+  *) die "usage: $0 build|test|openapi [OUT]" ;;
 esac

@@ -9,7 +9,7 @@ function c(over: Partial<Consultation>): Consultation {
     assigned_specialist_id: null, receiving_institution_id: null, state: 'submitted',
     created_at: '2026-12-01T00:00:00Z', submitted_at: null, accept_due_at: null, report_due_at: null,
     fee_cents: 0, currency: 'CNY', allowed_actions: [], my_relations: [], ...over,
-  }
+  } as Consultation
 }
 
 describe('worklist order', () => {

@@ -14,6 +14,12 @@ function answer(status: number, body: unknown = null) {
   }))
 }
 
+/** The n-th request the stubbed fetch got (the typed client sends a Request). */
+async function sent(fetch: ReturnType<typeof answer>, n = 0): Promise<{ path: string; method: string; body: unknown }> {
+  const req = new Request(...(fetch.mock.calls[n] as unknown as [RequestInfo, RequestInit?]))
+  return { path: new URL(req.url).pathname, method: req.method, body: JSON.parse(await req.text()) }
+}
+
 afterEach(() => {
   vi.unstubAllGlobals()
   session.user = null
@@ -34,10 +40,10 @@ describe('the language choice', () => {
     const fetch = answer(200, { ...USER, language: 'mn-Mong' })
     vi.stubGlobal('fetch', fetch)
     await chooseLanguage('mn-Mong')
-    const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit]
-    expect(url).toBe('/api/v1/auth/me/language')
-    expect(init.method).toBe('PUT')
-    expect(JSON.parse(String(init.body))).toEqual({ language: 'mn-Mong' })
+    const req = await sent(fetch)
+    expect(req.path).toBe('/api/v1/auth/me/language')
+    expect(req.method).toBe('PUT')
+    expect(req.body).toEqual({ language: 'mn-Mong' })
     expect(session.user?.language).toBe('mn-Mong')
   })
 
@@ -51,7 +57,7 @@ describe('the language choice', () => {
     vi.stubGlobal('fetch', fetch)
     await adoptUserLanguage({ ...USER, language: null })
     expect(locale.value).toBe('en')
-    expect(JSON.parse(String((fetch.mock.calls[0] as unknown as [string, RequestInit])[1].body))).toEqual({ language: 'en' })
+    expect((await sent(fetch)).body).toEqual({ language: 'en' })
   })
 
   it('stays in the browser when the server has no such route', async () => {

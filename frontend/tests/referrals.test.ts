@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { byUrgency, choosablePackages, packageName, type Package, type PackageOffer, type Referral } from '../src/lib/referrals'
 
 function ref(id: string, contact_by: string | null, breached = false): Referral {
-  return {
+  const row: Partial<Referral> = {
     id, patient_id: 'p', from_institution_id: 'a', to_institution_id: 'b', direction: 'up',
     urgency: 'routine', reason: '', diagnosis_code: 'I10', diagnosis_text: '', care_plan: null,
     status: 'requested', allowed_actions: [], contact_by, contact_by_breached: breached,
     booking_id: null, appointment_at: null, outcome_summary: null,
   }
+  return row as Referral
 }
 
 describe('referral worklist order', () => {

@@ -75,7 +75,10 @@ class ConsultationUpdate(BaseModel):
 
 
 class ConsultationPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    # every field is in every answer, defaults included: the OpenAPI says so (typed client)
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
     id: uuid.UUID
     patient_id: uuid.UUID

@@ -305,7 +305,11 @@ def build_router() -> APIRouter:
     router.include_router(fixed)
     for handler in REGISTRY.values():
         _add_routes(router, handler)
-    router.add_api_route(
-        "/{path:path}", unsupported, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
-    )
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):  # one operation id each, stable
+        router.add_api_route(
+            "/{path:path}",
+            unsupported,
+            methods=[method],
+            operation_id=f"fhir_unsupported_{method.lower()}",
+        )
     return router

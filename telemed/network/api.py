@@ -22,6 +22,7 @@ from telemed.network.schemas import (
     InstitutionPublic,
     LeaguePublic,
     NetworkSummary,
+    SpecialtyPublic,
 )
 from telemed.network.specialties import NAMES
 
@@ -34,10 +35,10 @@ def network_summary(session: SessionDep) -> NetworkSummary:
     return service.summary(session=session)
 
 
-@router.get("/specialties")
-def specialties() -> list[dict[str, str]]:
+@router.get("/specialties", response_model=list[SpecialtyPublic])
+def specialties() -> list[SpecialtyPublic]:
     """The fixed specialty code list."""
-    return [{"code": s.value, "name_zh": zh, "name_en": en} for s, (zh, en) in NAMES.items()]
+    return [SpecialtyPublic(code=s.value, name_zh=zh, name_en=en) for s, (zh, en) in NAMES.items()]
 
 
 @router.get("/leagues", response_model=list[LeaguePublic])

@@ -9,6 +9,14 @@ from pydantic import BaseModel, Field
 from telemed.network.models import AllianceKind, Tier
 
 
+class SpecialtyPublic(BaseModel):
+    """A specialty of the fixed code list, with its Chinese and English names."""
+
+    code: str
+    name_zh: str
+    name_en: str
+
+
 class LeaguePublic(BaseModel):
     code: str
     name_zh: str

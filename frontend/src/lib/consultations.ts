@@ -1,87 +1,15 @@
 /** Shapes and helpers of the consultations API. */
-import { api } from './api'
+import { api, type Schemas } from './api'
 
 export const BASE = '/consultations'
 
-export interface Consultation {
-  id: string
-  patient_id: string
-  requesting_doctor_id: string
-  requesting_institution_id: string
-  service_class: string
-  urgency: 'routine' | 'urgent' | 'emergency'
-  live_session: boolean
-  summary: string
-  question: string
-  wanted_specialty: string
-  wanted_title: string | null
-  proposed_specialist_id: string | null
-  assigned_specialist_id: string | null
-  receiving_institution_id: string | null
-  override_reason?: string | null
-  first_proposed_institution_id?: string | null
-  state: string
-  created_at: string
-  submitted_at: string | null
-  accept_due_at: string | null
-  report_due_at: string | null
-  fee_cents: number
-  currency: string
-  allowed_actions: string[]
-  my_relations: string[]
-}
-
-export interface ServiceClassInfo {
-  code: string
-  name_zh: string
-  name_en: string
-  live_session: boolean
-}
-
-export interface Proposal {
-  specialist_id: string
-  specialist_name: string
-  title: string | null
-  institution_id: string
-  institution_name: string
-  tier: string
-  same_alliance: boolean
-  earliest_slot_id: string | null
-  earliest_slot_at: string | null
-  routing_tier: string
-  routing_rank: number
-  distance_km: number | null
-  sla_share: number | null
-  reason: { code: string; params: Record<string, string | number | null> }
-}
-
-export interface Transition {
-  action: string
-  from_state: string
-  to_state: string
-  by_id: string | null
-  at: string
-  reason: string
-}
-
-export interface Opinion {
-  id: string
-  version: number
-  findings: string
-  impression: string
-  icd10: string[]
-  recommendations: string
-  /** an ECG reading's signed values (see lib/ecg.ts, `EcgMeasurements` plus `edited`) */
-  ecg_measurements?: Record<string, unknown> | null
-  signed_at: string | null
-  key_id: string | null
-}
-
-export interface Verify {
-  valid: boolean
-  reason: string
-  version: number
-}
+export type Consultation = Schemas['ConsultationPublic']
+export type ServiceClassInfo = Schemas['ServiceClassPublic']
+export type Proposal = Schemas['Proposal']
+export type Transition = Schemas['TransitionPublic']
+/** an ECG reading's signed values are `ecg_measurements` (see lib/ecg.ts, `EcgMeasurements` plus `edited`) */
+export type Opinion = Schemas['OpinionPublic']
+export type Verify = Schemas['VerifyResult']
 
 const URGENCY_RANK: Record<string, number> = { emergency: 0, urgent: 1, routine: 2 }
 

@@ -1,49 +1,15 @@
 /** Shapes of the network dashboard API and its date range (Shanghai calendar days). */
-import { request } from './api'
+import { request, type Schemas } from './api'
 import { saveBlob } from './download'
 import { formatDate } from './time'
 
-export interface Figures {
-  hospitals: number
-  consultations: number
-  consultations_by_state: Record<string, number>
-  accept_measured: number
-  accepted_in_time: number
-  accept_breaches: number
-  report_measured: number
-  reported_in_time: number
-  report_breaches: number
-  sla_compliance: number | null
-  referrals: number
-  referrals_up: number
-  referrals_down: number
-  referrals_completed: number
-  referrals_closed: number
-  closure_rate: number | null
-}
+export type Figures = Schemas['Figures']
 
-export interface LeagueFigures extends Figures {
-  code: string
-  name_zh: string
-  name_en: string
-}
+export type LeagueFigures = Schemas['LeagueFigures']
 
-export interface DayFigures {
-  day: string
-  consultations: number
-  referrals: number
-  sla_compliance: number | null
-}
+export type DayFigures = Schemas['DayFigures']
 
-export interface NetworkDashboard {
-  start: string
-  end: string
-  timezone: string
-  generated_at: string
-  totals: Figures
-  leagues: LeagueFigures[]
-  days: DayFigures[]
-}
+export type NetworkDashboard = Schemas['NetworkDashboard']
 
 export const DASHBOARD = '/dashboard/network'
 export const MAX_DAYS = 366
@@ -66,93 +32,15 @@ export function rangeProblem(start: string, end: string): '' | 'required' | 'ord
 
 // ------------------------------------------------------------------ utilization (资源利用)
 
-export interface UtilizationRow {
-  week: string
-  week_start: string
-  institution_id: string
-  institution_code: string
-  institution_name_zh: string
-  institution_name_en: string
-  league_code: string
-  tier: string
-  specialty_code: string
-  specialty_name_zh: string
-  offered: number
-  booked: number
-  used: number
-  noshows: number
-  booked_share: number | null
-  consultations_accepted: number
-  consultations_declined: number
-  consultations_redirected: number
-  median_accept_minutes: number | null
-  median_report_minutes: number | null
-  referrals_up: number
-  referrals_down: number
-  referrals_completed: number
-  referrals_closed: number
-  closure_rate: number | null
-}
+export type UtilizationRow = Schemas['UtilizationRow']
 
-export type UtilizationTotals = Omit<
-  UtilizationRow,
-  | 'week'
-  | 'week_start'
-  | 'institution_id'
-  | 'institution_code'
-  | 'institution_name_zh'
-  | 'institution_name_en'
-  | 'league_code'
-  | 'tier'
-  | 'specialty_code'
-  | 'specialty_name_zh'
-  | 'median_accept_minutes'
-  | 'median_report_minutes'
->
+export type UtilizationTotals = Schemas['UtilizationTotals']
 
-export interface OverloadedSpecialist {
-  specialist_id: string
-  name: string
-  title: string | null
-  institution_id: string
-  institution_name_zh: string
-  league_code: string
-  specialty_code: string
-  offered: number
-  booked: number
-  booked_share: number | null
-  open_worklist: number
-  reasons: ('booked_share' | 'open_worklist')[]
-}
+export type OverloadedSpecialist = Schemas['OverloadedSpecialist']
 
-export interface AllianceOutside {
-  alliance_code: string
-  name_zh: string
-  kind: string
-  league_code: string
-  specialty_code: string | null
-  consultations: number
-  consultations_outside: number
-  referrals: number
-  referrals_outside: number
-  outside_share: number | null
-}
+export type AllianceOutside = Schemas['AllianceOutside']
 
-export interface UtilizationDashboard {
-  from_week: string
-  to_week: string
-  weeks: string[]
-  current_week: string
-  timezone: string
-  generated_at: string
-  league: string | null
-  alliance: string | null
-  overload_rule: { booked_share: number; min_offered: number; open_worklist: number }
-  totals: UtilizationTotals
-  rows: UtilizationRow[]
-  overloaded: OverloadedSpecialist[]
-  outside: AllianceOutside[]
-}
+export type UtilizationDashboard = Schemas['UtilizationDashboard']
 
 export const UTILIZATION = '/dashboard/utilization'
 export const MAX_WEEKS = 53

@@ -14,6 +14,8 @@ export interface EcgLead {
   samples: number[]
 }
 
+/** The automatic measurements `GET /studies/{uid}/ecg/measurements` offers (an untyped
+ * object in the OpenAPI). */
 export interface EcgMeasurements {
   sop_uid?: string
   automatic?: boolean

@@ -1,17 +1,10 @@
 /** Home sick beds (家庭病床) and home visits (上门服务) of a family-doctor team: shapes, calls and the form rules. */
-import { api } from './api'
+import { api, client, ok, type Schemas } from './api'
 import { shanghaiToday, shanghaiToUtc } from './time'
 
-export interface HomeVisit {
-  id: string
-  patient_id: string
-  reason: string
-  preferred_date: string | null
-  status: string
-  scheduled_at: string | null
-  done_at: string | null
-}
+export type HomeVisit = Schemas['HomeVisitPublic']
 
+/** A recorded visit of a bed (its table's columns; the server's schema says `dict`). */
 export interface BedVisit {
   id: string
   visited_at: string
@@ -19,38 +12,44 @@ export interface BedVisit {
   vitals: Record<string, string | number>
 }
 
-export interface HomeBed {
-  id: string
-  patient_id: string
-  team_id: string
-  status: string
-  diagnosis_code: string
-  reason: string
-  visit_interval_days: number
-  planned_services: string[]
-  admitted_at: string
-  discharged_at: string | null
-  discharge_summary: string | null
+/** A home visit as a bed lists it: the request's columns, `done_at` once recorded (a `dict`
+ * in the server's schema). */
+export type BedHomeVisit = HomeVisit & { done_at: string | null }
+
+/** The server's `HomeBedPublic`, its `dict` lists typed as their rows. */
+export type HomeBed = Omit<Schemas['HomeBedPublic'], 'visits' | 'home_visits'> & {
   visits: BedVisit[]
-  home_visits: HomeVisit[]
-  patient_name?: string | null
-  patient_resident_id_masked?: string | null
-  next_visit_due: string | null
+  home_visits: BedHomeVisit[]
 }
+const asBed = (b: Schemas['HomeBedPublic']): HomeBed => b as unknown as HomeBed
 
 const BASE = '/family-doctors'
 export const homeBeds = {
   list: (teamId: string, status = '') =>
     api.get<HomeBed[]>(`${BASE}/home-beds`, status ? { team_id: teamId, status } : { team_id: teamId }),
-  get: (id: string) => api.get<HomeBed>(`${BASE}/home-beds/${id}`),
+  get: (id: string) =>
+    ok(client.GET('/api/v1/family-doctors/home-beds/{bed_id}', { params: { path: { bed_id: id } } })).then(asBed),
   admit: (body: Record<string, unknown>) => api.post<HomeBed>(`${BASE}/home-beds`, body),
   visit: (id: string, body: Record<string, unknown>) => api.post<HomeBed>(`${BASE}/home-beds/${id}/visits`, body),
-  discharge: (id: string, summary: string) => api.post<HomeBed>(`${BASE}/home-beds/${id}/discharge`, { summary }),
+  discharge: (id: string, summary: string) =>
+    ok(
+      client.POST('/api/v1/family-doctors/home-beds/{bed_id}/discharge', { params: { path: { bed_id: id } }, body: { summary } }),
+    ).then(asBed),
   requestVisit: (patientId: string, reason: string) =>
-    api.post<HomeVisit>(`${BASE}/home-visits`, { patient_id: patientId, reason }),
+    ok(client.POST('/api/v1/family-doctors/home-visits', { body: { patient_id: patientId, reason } })),
   scheduleVisit: (id: string, scheduledAt: string) =>
-    api.post<HomeVisit>(`${BASE}/home-visits/${id}/schedule`, { scheduled_at: scheduledAt }),
-  cancelVisit: (id: string) => api.post<HomeVisit>(`${BASE}/home-visits/${id}/cancel`),
+    ok(
+      client.POST('/api/v1/family-doctors/home-visits/{visit_id}/schedule', {
+        params: { path: { visit_id: id } },
+        body: { scheduled_at: scheduledAt },
+      }),
+    ),
+  cancelVisit: (id: string) =>
+    ok(
+      client.POST('/api/v1/family-doctors/home-visits/{visit_id}/{outcome}', {
+        params: { path: { visit_id: id, outcome: 'cancel' } },
+      }),
+    ),
 }
 
 /** Admitted beds first, the most pressing next visit first; then discharged ones, latest first. */

@@ -3,15 +3,9 @@
  * which term to search for, what a pick does to the text, the listbox's keyboard state,
  * highlighting the matched part of a name, and the debounce.
  */
+import type { Schemas } from './api'
 
-export interface Icd10Code {
-  code: string
-  name_zh: string
-  name_en: string
-  chapter: string
-  chapter_zh: string
-  chapter_en: string
-}
+export type Icd10Code = Schemas['Icd10Public']
 
 export const ICD10_SHAPE = /^[A-TV-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$/
 export const MAX_TERM = 50

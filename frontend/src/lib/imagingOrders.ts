@@ -4,6 +4,7 @@
  * on the hospital's modality worklist (DICOM MWL) with our accession number.
  */
 import { shanghaiToUtc } from './time'
+import type { Schemas } from './api'
 
 /** DICOM modality codes (PS3.3 C.7.3.1.1.1) a county hospital typically has. */
 export const MODALITIES = ['CT', 'MR', 'DX', 'CR', 'US', 'MG', 'XA', 'RF', 'NM', 'PT'] as const
@@ -16,22 +17,10 @@ export interface ImagingOrderDraft {
   procedure: string
 }
 
-export interface ImagingOrderBody {
-  modality: string
-  scheduled_at: string | null
-  procedure: string
-}
+export type ImagingOrderBody = Schemas['ImagingOrder']
 
 /** An order as the API lists it on the request. */
-export interface ImagingOrder {
-  accession_number: string
-  modality: string
-  procedure: string
-  scheduled_at: string
-  status: 'scheduled' | 'completed' | 'cancelled'
-  matched_study_uid: string | null
-  created_at: string
-}
+export type ImagingOrder = Schemas['ImagingOrderPublic']
 
 export function emptyOrder(): ImagingOrderDraft {
   return { requested: false, modality: 'CT', scheduled: '', procedure: '' }

@@ -5,14 +5,14 @@
  */
 import { watch } from 'vue'
 import { isLocale, locale, setLocale, type Locale } from '../i18n'
-import { api } from './api'
+import { client, ok } from './api'
 import { ApiError } from './problem'
 import { session, type User } from './session'
 
 /** Tell the server; a server without the route (404/405) keeps the browser's choice only. */
 async function save(value: Locale): Promise<void> {
   try {
-    const me = await api.put<User>('/auth/me/language', { language: value })
+    const me = await ok(client.PUT('/api/v1/auth/me/language', { body: { language: value } }))
     if (session.user && me && typeof me === 'object') session.user = { ...session.user, language: me.language ?? value }
   } catch (e) {
     if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return

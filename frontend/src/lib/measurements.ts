@@ -6,7 +6,7 @@
  */
 import { utilities } from '@cornerstonejs/core'
 import { annotation as csAnnotation } from '@cornerstonejs/tools'
-import { request } from './api'
+import { client, ok, type Schemas } from './api'
 
 export type MeasurementKind = 'length' | 'angle' | 'ellipse_roi' | 'rectangle_roi' | 'arrow'
 
@@ -25,11 +25,7 @@ export interface Measurement {
   label?: string
 }
 
-export interface KeyImage {
-  sop_instance_uid: string
-  series_uid: string
-  note?: string
-}
+export type KeyImage = Schemas['KeyImageIn']
 
 export interface MeasurementSet {
   measurements: Measurement[]
@@ -108,10 +104,13 @@ export function currentMeasurements(): Measurement[] {
     .filter((m): m is Measurement => m !== null)
 }
 
-export function saveMeasurements(study: string, set: MeasurementSet): Promise<MeasurementSet> {
-  return request<MeasurementSet>(`/studies/${study}/measurements`, { method: 'POST', json: set })
+/** The saved set as the server answers (`MeasurementsOut`: also the SR and KOS it wrote). */
+export type SavedMeasurements = Awaited<ReturnType<typeof loadMeasurements>>
+
+export function saveMeasurements(study: string, set: MeasurementSet) {
+  return ok(client.POST('/api/v1/studies/{study_uid}/measurements', { params: { path: { study_uid: study } }, body: set }))
 }
 
-export function loadMeasurements(study: string): Promise<MeasurementSet> {
-  return request<MeasurementSet>(`/studies/${study}/measurements`)
+export function loadMeasurements(study: string) {
+  return ok(client.GET('/api/v1/studies/{study_uid}/measurements', { params: { path: { study_uid: study } } }))
 }

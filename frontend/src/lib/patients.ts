@@ -1,19 +1,9 @@
 /** Patient shapes and the client-side checks of the registration form. */
 import { t } from '../i18n'
 import { parseResidentId } from './residentId'
+import type { Schemas } from './api'
 
-export interface PatientPublic {
-  id: string
-  name: string
-  /** The name in Mongolian script (servers before issue 24 leave it out). */
-  name_mn?: string | null
-  sex: 'male' | 'female'
-  birth_date: string
-  resident_id_masked: string
-  phone_masked: string | null
-  institution_id: string | null
-  county_code: string | null
-}
+export type PatientPublic = Schemas['PatientPublic']
 
 export interface PatientForm {
   name: string

@@ -4,7 +4,7 @@
  * gives one, else the same rule as the reconciliation page: name in any PN group, sex, birth
  * date), and the patient's other studies here and at the county PACS.
  */
-import { request } from './api'
+import { client, ok, type Schemas } from './api'
 import { tag, type DicomJson } from './dicom'
 import type { StudySummary } from './studies'
 import { C, dicomDate } from './viewerSeries'
@@ -16,18 +16,9 @@ export interface Prior {
   description: string
 }
 
-export interface ConsultationBrief {
-  id: string
-  patient_id: string
-  question: string
-  demographic_mismatches?: string[]
-}
+export type ConsultationBrief = Pick<Schemas['ConsultationPublic'], 'id' | 'patient_id' | 'question'>
 
-export interface PatientBrief {
-  name: string
-  sex: string
-  birth_date: string
-}
+export type PatientBrief = Pick<Schemas['PatientPublic'], 'name' | 'sex' | 'birth_date'>
 
 const SEX: Record<string, string> = { M: 'male', F: 'female' }
 
@@ -52,10 +43,14 @@ export function demographicMismatches(meta: DicomJson, patient: PatientBrief): s
 }
 
 export async function loadConsultation(id: string): Promise<{ consultation: ConsultationBrief; patient: PatientBrief | null }> {
-  const consultation = await request<ConsultationBrief>(`/consultations/${id}`)
+  const consultation: ConsultationBrief = await ok(
+    client.GET('/api/v1/consultations/{consultation_id}', { params: { path: { consultation_id: id } } }),
+  )
   let patient: PatientBrief | null = null
   try {
-    patient = await request<PatientBrief>(`/patients/${consultation.patient_id}`)
+    patient = await ok(
+      client.GET('/api/v1/patients/{patient_id}', { params: { path: { patient_id: consultation.patient_id } } }),
+    )
   } catch {
     patient = null // not every reader may read the patient record; the server's field still warns
   }
@@ -68,9 +63,11 @@ function asPrior(s: StudySummary): Prior {
 
 /** The patient's other studies in our archive, newest first. */
 export async function ourPriors(study: string): Promise<{ summary: StudySummary; priors: Prior[] }> {
-  const summary = await request<StudySummary>(`/studies/${study}`)
+  const summary = await ok(client.GET('/api/v1/studies/{study_uid}', { params: { path: { study_uid: study } } }))
   if (!summary.patient_id) return { summary, priors: [] }
-  const page = await request<{ items: StudySummary[] }>('/studies', { query: { patient_id: summary.patient_id, limit: 50 } })
+  const page = await ok(
+    client.GET('/api/v1/studies', { params: { query: { patient_id: summary.patient_id, limit: 50 } } }),
+  )
   const priors = page.items
     .filter((s) => s.study_uid !== study)
     .map(asPrior)
@@ -78,40 +75,31 @@ export async function ourPriors(study: string): Promise<{ summary: StudySummary;
   return { summary, priors }
 }
 
-interface PriorRow {
-  study_uid: string
-  study_date: string | null
-  modalities: string
-  description?: string
-  in_archive?: boolean
-}
+type PriorRow = Schemas['Prior']
 
 /**
  * The patient's other studies by the priors route: `{items, county_pacs}` merging ours and
- * the county PACS's (each `in_archive` or not), or, from an older server, the county's C-FIND
- * list alone. Ours (openable side by side) and county-only ones come back apart.
+ * the county PACS's (each `in_archive` or not). Ours (openable side by side) and county-only
+ * ones come back apart.
  */
 export async function priorsOf(study: string, known: Prior[]): Promise<{ ours: Prior[]; county: Prior[]; countyDown: boolean }> {
-  const answer = await request<PriorRow[] | { items: PriorRow[]; county_pacs: string }>(`/studies/${study}/priors`)
-  const rows = Array.isArray(answer) ? answer.map((r) => ({ ...r, in_archive: false })) : answer.items
+  const answer = await ok(client.GET('/api/v1/studies/{study_uid}/priors', { params: { path: { study_uid: study } } }))
+  const rows = answer.items
   const asPriorRow = (r: PriorRow): Prior => ({
     study_uid: r.study_uid, date: dicomDate(r.study_date ?? ''), modality: r.modalities, description: r.description ?? '',
   })
   const ids = new Set(known.map((p) => p.study_uid))
   const ours = [...known, ...rows.filter((r) => r.in_archive && !ids.has(r.study_uid)).map(asPriorRow)]
   const county = rows.filter((r) => !r.in_archive && !ids.has(r.study_uid)).map(asPriorRow)
-  return { ours, county, countyDown: !Array.isArray(answer) && answer.county_pacs === 'unavailable' }
+  return { ours, county, countyDown: answer.county_pacs === 'unavailable' }
 }
-
-interface StudyLink { study_uid: string; mismatches?: string[] }
-interface ViewerContext { consultations: { id: string; question: string }[] }
 
 /** The consultation the study is read for: the one in the address, else the first of the
  * study's context (consultations the caller takes part in), when the server has that route. */
 export async function contextConsultation(study: string, wanted: string | null): Promise<string | null> {
   if (wanted) return wanted
   try {
-    const ctx = await request<ViewerContext>(`/studies/${study}/context`)
+    const ctx = await ok(client.GET('/api/v1/studies/{study_uid}/context', { params: { path: { study_uid: study } } }))
     return ctx.consultations[0]?.id ?? null
   } catch {
     return null
@@ -121,9 +109,10 @@ export async function contextConsultation(study: string, wanted: string | null):
 /** The server's demographic comparison of this study against the consultation's patient. */
 export async function serverMismatches(consultation: string, study: string): Promise<string[] | null> {
   try {
-    const links = await request<StudyLink[] | { items: StudyLink[] }>(`/consultations/${consultation}/studies`)
-    const list = Array.isArray(links) ? links : links.items
-    return list.find((l) => l.study_uid === study)?.mismatches ?? null
+    const links = await ok(
+      client.GET('/api/v1/consultations/{consultation_id}/studies', { params: { path: { consultation_id: consultation } } }),
+    )
+    return links.find((l) => l.study_uid === study)?.mismatches ?? null
   } catch {
     return null
   }

@@ -1,25 +1,13 @@
 /** Reconciliation of unmatched studies (`/api/v1/dicom/reconciliation`). */
 import type { StudySummary } from './studies'
 import { t } from '../i18n'
+import type { Schemas } from './api'
 
-export interface DicomDemographics {
-  patient_name: string
-  patient_sex: string
-  patient_birth_date: string
-  dicom_patient_id: string
-}
+export type DicomDemographics = Schemas['DicomDemographics']
 
-export interface UnmatchedStudy {
-  study: StudySummary
-  dicom: DicomDemographics
-}
+export type UnmatchedStudy = Schemas['UnmatchedStudy']
 
-export interface AssignmentCheck {
-  study_uid: string
-  dicom: DicomDemographics
-  patient: { id: string; name: string; sex: string; birth_date: string }
-  mismatches: Array<'name' | 'sex' | 'birth_date'>
-}
+export type AssignmentCheck = Schemas['AssignmentCheck']
 
 /** Consultation states that still take attachments (as the server decides). */
 export const ATTACHABLE = ['draft', 'submitted', 'accepted', 'scheduled', 'in_session']

@@ -1,30 +1,11 @@
 /** Reference data loaded once: specialties, leagues, institution names. Names follow the locale. */
 import { reactive } from 'vue'
-import { api } from './api'
+import { client, ok, type Schemas } from './api'
 import { has, locale, t } from '../i18n'
 
-export interface Specialty {
-  code: string
-  name_zh: string
-  name_en: string
-}
-export interface League {
-  code: string
-  name_zh: string
-  name_en: string
-  kind: string
-}
-export interface Institution {
-  id: string
-  code: string
-  name_zh: string
-  name_en: string
-  tier: string
-  league_code: string
-  county_code: string | null
-  in_network: boolean
-  grade: string
-}
+export type Specialty = Schemas['SpecialtyPublic']
+export type League = Schemas['LeaguePublic']
+export type Institution = Schemas['InstitutionPublic']
 
 const store = reactive({
   specialties: [] as Specialty[],
@@ -35,8 +16,8 @@ let loading: Promise<void> | null = null
 
 export function loadReference(): Promise<void> {
   loading ??= Promise.all([
-    api.get<Specialty[]>('/network/specialties').then((s) => (store.specialties = s)),
-    api.get<League[]>('/network/leagues').then((l) => (store.leagues = l)),
+    ok(client.GET('/api/v1/network/specialties')).then((s) => (store.specialties = s)),
+    ok(client.GET('/api/v1/network/leagues')).then((l) => (store.leagues = l)),
   ]).then(
     () => undefined,
     (e) => {
@@ -76,7 +57,7 @@ export function institutionName(id: string | null | undefined): string {
   if (!pendingInst.has(id)) {
     pendingInst.set(
       id,
-      api.get<Institution>(`/network/institutions/${id}`).then(
+      ok(client.GET('/api/v1/network/institutions/{institution_id}', { params: { path: { institution_id: id } } })).then(
         (i) => {
           store.institutions[id] = i
         },
@@ -97,7 +78,7 @@ export function doctorTitle(code: string | null | undefined): string {
   return has(key) ? t(key) : code
 }
 
-const patients = reactive({} as Record<string, { name: string; resident_id_masked: string }>)
+const patients = reactive({} as Record<string, Pick<Schemas['PatientPublic'], 'name' | 'resident_id_masked'>>)
 const pendingPatients = new Set<string>()
 /** A patient's name, loaded on first use (the read is authorized and audited by the API). */
 export function patientName(id: string | null | undefined): string {
@@ -106,7 +87,7 @@ export function patientName(id: string | null | undefined): string {
   if (p) return p.name
   if (!pendingPatients.has(id)) {
     pendingPatients.add(id)
-    api.get<{ name: string; resident_id_masked: string }>(`/patients/${id}`).then(
+    ok(client.GET('/api/v1/patients/{patient_id}', { params: { path: { patient_id: id } } })).then(
       (row) => (patients[id] = row),
       () => undefined,
     )

@@ -1,15 +1,8 @@
 /** Shapes and calls of the referrals and family-doctor APIs. */
-import { api, type Page } from './api'
+import { api, client, ok, type Page, type Schemas } from './api'
 import { newKey } from './scheduling'
 
-export interface Package {
-  code: string
-  name_zh: string
-  name_en: string
-  fee_yuan: number
-  follow_up_interval_days: number | null
-  eligibility: string | null
-}
+export type Package = Schemas['PackagePublic']
 
 /** A package as offered to one resident (`GET /family-doctors/patients/{id}/packages`): the
  * server's signing rule says whether they may sign it today, and why not. */
@@ -23,102 +16,34 @@ export function choosablePackages(offers: PackageOffer[]): PackageOffer[] {
   return offers.filter((p) => p.eligible && p.code !== 'basic')
 }
 
-export interface Team {
-  id: string
-  institution_id: string
-  name: string
-  capacity: number
-  contracted: number
-}
+export type Team = Schemas['TeamPublic']
 
-export interface Contract {
-  id: string
-  patient_id: string
-  team_id: string
-  status: string
-  term_start: string
-  term_end: string
-  signing_channel: string
-  signed_at: string
-  consent: Record<string, unknown>
-  package_codes: string[]
-  patient_name?: string | null
-  patient_resident_id_masked?: string | null
-}
+export type Contract = Schemas['ContractPublic']
 
-export interface HomeVisit {
-  id: string
-  patient_id: string
-  team_id: string
-  reason: string
-  preferred_date: string | null
-  status: 'requested' | 'scheduled' | 'done' | 'cancelled'
-  scheduled_at: string | null
-  booking_id: string | null
-}
+export type HomeVisit = Schemas['HomeVisitPublic']
 
 /** The resident's home visits (all of theirs; a team member sees their team's). */
 export function myHomeVisits(patientId: string): Promise<HomeVisit[]> {
-  return api.get<HomeVisit[]>('/family-doctors/home-visits', { patient_id: patientId })
+  return ok(client.GET('/api/v1/family-doctors/home-visits', { params: { query: { patient_id: patientId } } }))
 }
 
 /** Ask the contracted team for a home visit (上门服务). */
 export function requestHomeVisit(patientId: string, reason: string, preferredDate: string | null): Promise<HomeVisit> {
-  return api.post<HomeVisit>('/family-doctors/home-visits', {
-    patient_id: patientId,
-    reason,
-    preferred_date: preferredDate,
-  })
+  return ok(
+    client.POST('/api/v1/family-doctors/home-visits', {
+      body: { patient_id: patientId, reason, preferred_date: preferredDate },
+    }),
+  )
 }
 
-export interface Referral {
-  id: string
-  patient_id: string
-  from_institution_id: string
-  to_institution_id: string
-  direction: string
-  urgency: string
-  reason: string
-  diagnosis_code: string
-  diagnosis_text: string
-  care_plan: string | null
-  status: string
-  allowed_actions: string[]
-  contact_by: string | null
-  contact_by_breached: boolean
-  booking_id: string | null
-  appointment_at: string | null
-  outcome_summary: string | null
-  patient_name?: string | null
-  patient_resident_id_masked?: string | null
-}
+export type Referral = Schemas['ReferralPublic']
 
-export interface ReferralEvent {
-  action: string
-  from_status: string | null
-  to_status: string
-  at: string
-  reason: string | null
-}
+export type ReferralEvent = Schemas['ReferralEventPublic']
 
-export interface Receiver {
-  institution_id: string
-  name_zh: string
-  tier: string
-  in_alliance: boolean
-  routing_tier?: string | null
-  distance_km?: number | null
-  reason?: { code: string; params: Record<string, string | number | null> } | null
-}
+export type Receiver = Schemas['ReceiverProposal']
 
-export interface Worklist {
-  team_id: string
-  overdue_follow_ups: Record<string, string>[]
-  care_plans: Record<string, string>[]
-  home_visits: Record<string, string>[]
-  home_beds_due: Record<string, string>[]
-  waiting_referrals: Record<string, string>[]
-}
+/** The team's worklist: the server's `TeamWorklist`, whose lists are rows of text (`dict`s). */
+export type Worklist = { [K in keyof Schemas['TeamWorklist']]: K extends 'team_id' ? string : Record<string, string>[] }
 
 export const CONSENT_METHODS = ['written', 'electronic_signature', 'verbal_witnessed', 'fingerprint']
 /** Actions that need a reason typed by the user. */
@@ -138,13 +63,23 @@ export function byUrgency(rows: Referral[]): Referral[] {
 
 export const referrals = {
   list: (query: Record<string, string> = {}) => api.get<Page<Referral>>('/referrals', { limit: '100', ...query }),
-  events: (id: string) => api.get<ReferralEvent[]>(`/referrals/${id}/events`),
+  events: (id: string): Promise<ReferralEvent[]> =>
+    ok(client.GET('/api/v1/referrals/{referral_id}/events', { params: { path: { referral_id: id } } })),
   create: (body: Record<string, unknown>, key: string) =>
     api.post<Referral>('/referrals', body, { headers: { 'Idempotency-Key': key } }),
   act: (id: string, action: string, body: Record<string, unknown> = {}) =>
     api.post<Referral>(`/referrals/${id}/${action}`, body),
   book: (id: string, slotId: string, key: string = newKey()) =>
-    api.post<Referral>(`/referrals/${id}/book`, { slot_id: slotId }, { headers: { 'Idempotency-Key': key } }),
+    ok(
+      client.POST('/api/v1/referrals/{referral_id}/book', {
+        params: { path: { referral_id: id }, header: { 'Idempotency-Key': key } },
+        body: { slot_id: slotId },
+      }),
+    ),
   receivers: (patientId: string, direction: string) =>
-    api.get<Receiver[]>('/referrals/receivers', { patient_id: patientId, direction }),
+    ok(
+      client.GET('/api/v1/referrals/receivers', {
+        params: { query: { patient_id: patientId, direction: direction as Schemas['ReferralCreate']['direction'] } },
+      }),
+    ),
 }

@@ -1,21 +1,6 @@
 /** Weekly schedule rules (scheduling API): weekdays are "0,2,4" with 0 = Monday. */
-export interface Rule {
-  id: string
-  institution_id: string
-  specialist_id: string | null
-  resource_name: string | null
-  specialty_code: string
-  service_class: string
-  weekdays: string
-  start_time: string
-  end_time: string
-  slot_minutes: number
-  capacity: number
-  reserved_share: number
-  release_hours_before: number
-  active: boolean
-  version: number
-}
+import type { Schemas } from './api'
+export type Rule = Schemas['RulePublic']
 
 export function parseWeekdays(value: string): number[] {
   return value

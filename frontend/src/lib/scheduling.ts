@@ -1,40 +1,11 @@
 /** Shapes and calls of the scheduling API (slots, holds, bookings). */
-import { api } from './api'
+import { client, ok, type Schemas } from './api'
 import { download } from './download'
 import { formatDate, shanghaiToUtc } from './time'
 
-export interface SlotView {
-  id: string
-  institution_id: string
-  institution_name: string
-  specialist_id: string | null
-  specialist_name: string | null
-  specialty_code: string
-  title: string | null
-  service_class: string
-  start_at: string
-  end_at: string
-  remaining: number
-  league_code?: string | null
-  /** The service's fee at the hospital's tier, in fen (null: no fee set). */
-  fee_cents?: number | null
-  currency?: string | null
-}
+export type SlotView = Schemas['SlotView']
 
-export interface Booking {
-  id: string
-  slot_id: string
-  patient_id: string | null
-  status: string
-  start_at: string
-  end_at: string
-  institution_id: string
-  specialist_id: string | null
-  service_class: string
-  hold_expires_at: string | null
-  needs_reschedule: boolean
-  status_reason: string
-}
+export type Booking = Schemas['BookingPublic']
 
 /** A booking as `GET /bookings` lists it: with its doctor, specialty, hospital and fee. */
 export interface BookingListItem extends Booking {
@@ -91,21 +62,29 @@ export function newKey(): string {
 }
 
 export function hold(slotId: string, key: string, patientId?: string | null): Promise<Booking> {
-  return api.post<Booking>(`/slots/${slotId}/hold`, patientId ? { patient_id: patientId } : {}, {
-    headers: { 'Idempotency-Key': key },
-  })
+  return ok(
+    client.POST('/api/v1/slots/{slot_id}/hold', {
+      params: { path: { slot_id: slotId }, header: { 'Idempotency-Key': key } },
+      body: patientId ? { patient_id: patientId } : {},
+    }),
+  )
 }
 
 export function confirm(holdId: string, key: string): Promise<Booking> {
-  return api.post<Booking>('/bookings', { hold_id: holdId }, { headers: { 'Idempotency-Key': key } })
+  return ok(client.POST('/api/v1/bookings', { params: { header: { 'Idempotency-Key': key } }, body: { hold_id: holdId } }))
 }
 
 export function cancel(id: string, reason: string): Promise<Booking> {
-  return api.post<Booking>(`/bookings/${id}/cancel`, { reason })
+  return ok(client.POST('/api/v1/bookings/{booking_id}/cancel', { params: { path: { booking_id: id } }, body: { reason } }))
 }
 
 export function reschedule(id: string, slotId: string, key: string): Promise<Booking> {
-  return api.post<Booking>(`/bookings/${id}/reschedule`, { slot_id: slotId }, { headers: { 'Idempotency-Key': key } })
+  return ok(
+    client.POST('/api/v1/bookings/{booking_id}/reschedule', {
+      params: { path: { booking_id: id }, header: { 'Idempotency-Key': key } },
+      body: { slot_id: slotId },
+    }),
+  )
 }
 
 /** Download the booking's .ics with the bearer token (a plain link could not send it). */
@@ -118,28 +97,9 @@ export function downloadIcs(id: string): Promise<void> {
 export type WaitlistStatus = 'waiting' | 'offered' | 'done' | 'lapsed' | 'cancelled'
 export const WAITLIST_STATUSES: WaitlistStatus[] = ['waiting', 'offered', 'done', 'lapsed', 'cancelled']
 
-export interface WaitlistEntry {
-  id: string
-  requested_by_id: string
-  patient_id: string | null
-  specialty_code: string
-  service_class: string | null
-  institution_id: string | null
-  start_at: string
-  end_at: string
-  status: WaitlistStatus
-  offered_booking_id: string | null
-  created_at: string
-}
+export type WaitlistEntry = Schemas['WaitlistPublic']
 
-export interface WaitlistCreate {
-  specialty_code: string
-  service_class?: string
-  institution_id?: string
-  patient_id?: string
-  start_at: string
-  end_at: string
-}
+export type WaitlistCreate = Schemas['WaitlistCreate']
 
 /** What the user asked for: the search's filters and a range of Shanghai dates (both included). */
 export interface WaitlistForm {
@@ -194,24 +154,24 @@ export function waitlistBody(f: WaitlistForm): WaitlistCreate {
     start_at: shanghaiToUtc(f.from).toISOString(),
     end_at: shanghaiToUtc(addDays(f.to, 1)).toISOString(),
   }
-  if (f.service_class) body.service_class = f.service_class
+  if (f.service_class) body.service_class = f.service_class as WaitlistCreate['service_class']
   if (f.institution_id) body.institution_id = f.institution_id
   if (f.patient_id) body.patient_id = f.patient_id
   return body
 }
 
 export function joinWaitlist(body: WaitlistCreate): Promise<WaitlistEntry> {
-  return api.post<WaitlistEntry>('/waitlist', body)
+  return ok(client.POST('/api/v1/waitlist', { body }))
 }
 
 export function myWaitlist(limit = 50, offset = 0): Promise<WaitlistEntry[]> {
-  return api.get<WaitlistEntry[]>('/waitlist', { limit, offset })
+  return ok(client.GET('/api/v1/waitlist', { params: { query: { limit, offset } } }))
 }
 
 export function leaveWaitlist(id: string): Promise<WaitlistEntry> {
-  return api.post<WaitlistEntry>(`/waitlist/${id}/cancel`, {})
+  return ok(client.POST('/api/v1/waitlist/{entry_id}/cancel', { params: { path: { entry_id: id } } }))
 }
 
 export function getBooking(id: string): Promise<Booking> {
-  return api.get<Booking>(`/bookings/${id}`)
+  return ok(client.GET('/api/v1/bookings/{booking_id}', { params: { path: { booking_id: id } } }))
 }

@@ -1,23 +1,12 @@
 /** The logged-in user and the bearer token; a pending re-login when the token expired. */
 import { reactive } from 'vue'
+import type { components } from './api/schema'
 
-export type Role = 'patient' | 'family_doctor' | 'county_doctor' | 'specialist' | 'coordinator' | 'admin'
+export type Role = components['schemas']['Role']
 
-export interface User {
-  id: string
-  username: string
-  role: Role
-  full_name: string
-  institution_id: string | null
-  department_id: string | null
-  specialty_code: string | null
-  title: string | null
-  patient_id: string | null
-  /** Set by an admin: only the password change is allowed until it is done. */
-  must_change_password?: boolean
-  /** The language the user chose (null: not chosen); older servers leave it out. */
-  language?: 'zh-CN' | 'en' | 'mn-Mong' | null
-}
+/** `must_change_password`: set by an admin, only the password change is allowed until it is done;
+ * `language`: the one the user chose (null: not chosen). */
+export type User = components['schemas']['UserPublic']
 
 const TOKEN_KEY = 'telemed.token'
 

@@ -1,21 +1,6 @@
 /** Imaging studies as `GET /api/v1/studies` lists them. */
-export interface StudySummary {
-  study_uid: string
-  patient_name: string
-  dicom_patient_id: string
-  patient_id: string | null
-  modality: string
-  study_date: string | null
-  description: string
-  accession_number: string
-  series_count: number
-  instance_count: number
-  size_bytes: number
-  source_institution_name: string | null
-  source_ae: string | null
-  source: string
-  created_at: string
-}
+import type { Schemas } from './api'
+export type StudySummary = Schemas['StudySummary']
 
 /**
  * Studies to offer for a patient: those matched to the patient first, then those the archive
