@@ -11,12 +11,13 @@ from telemed.consultations.schemas import (
     AnnotationsWrite,
     OpinionCorrection,
     OpinionPublic,
+    OpinionSign,
     OpinionWrite,
     SlideAnnotation,
     VerifyResult,
 )
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
-from telemed.identity.deps import CurrentUser
+from telemed.identity.deps import ClientIP, CurrentUser
 
 routes = Routes()
 
@@ -38,17 +39,33 @@ def write_opinion(
     )
 
 
-@routes.post("/{consultation_id}/opinion/sign", response_model=OpinionPublic)
+@routes.post(
+    "/{consultation_id}/opinion/sign",
+    response_model=OpinionPublic,
+    responses={
+        403: {"description": "reauthentication_required or reauthentication_failed"},
+        429: {"description": "login_throttled; see Retry-After"},
+    },
+)
 def sign_opinion(
     consultation_id: uuid.UUID,
     session: SessionDep,
     user: CurrentUser,
     now: NowDep,
     settings: SettingsDep,
+    ip: ClientIP,
+    body: OpinionSign | None = None,
 ) -> Any:
-    """Sign the draft: Ed25519 over its canonical JSON; it can never change afterwards."""
+    """Sign the draft with one's password: Ed25519 over its canonical JSON; it can never
+    change afterwards. A wrong password counts as a failed login (same throttle)."""
     return service.sign(
-        session=session, consultation_id=consultation_id, by=user, now=now, settings=settings
+        session=session,
+        consultation_id=consultation_id,
+        by=user,
+        now=now,
+        settings=settings,
+        password=body.password if body else None,
+        address=ip,
     )
 
 

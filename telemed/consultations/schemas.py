@@ -282,6 +282,12 @@ class OpinionWrite(BaseModel):
         return out
 
 
+class OpinionSign(BaseModel):
+    """The signer's own password: signing re-authenticates (403 without it or when wrong)."""
+
+    password: str | None = Field(default=None, max_length=1024)
+
+
 class OpinionCorrection(OpinionWrite):
     reason: str = Field(min_length=1, max_length=1000)
 

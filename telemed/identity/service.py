@@ -19,11 +19,18 @@ from telemed.identity.models import DOCTOR_ROLES, AuthToken, Patient, Role, User
 from telemed.identity.names import has_mongolian, mongolian_key, normalize_mongolian_name
 from telemed.identity.passwords import WeakPassword, check_password
 from telemed.identity.permissions import can_read_patient, require_patient_read
+from telemed.identity.reauth import (
+    ReauthenticationFailed,
+    ReauthenticationRequired,
+    reauthenticate,
+)
 from telemed.identity.schemas import PasswordChange, PatientCreate, PatientPublic, UserCreate
 from telemed.identity.security import hash_password, new_token, token_digest, verify_password
 
 __all__ = [
     "PasswordChangeRequired",
+    "ReauthenticationFailed",
+    "ReauthenticationRequired",
     "WrongCurrentPassword",
     "change_password",
     "checked_language",
@@ -37,6 +44,7 @@ __all__ = [
     "mask_phone",
     "patient_language",
     "patient_public",
+    "reauthenticate",
     "read_patient",
     "register_patient",
     "require_password_change",

@@ -15,6 +15,8 @@ from sqlmodel import Session
 from telemed.consultations.models import Opinion, SpecialistKey
 from tests.support.pdf_pages import assert_vertical_mongolian, embedded_fonts
 
+SIGN = {"password": "telemed-demo"}  # signing re-authenticates the signer
+
 API = "/api/v1/consultations"
 OPINION = {
     "findings": "右肺上叶见一约8mm磨玻璃结节。",
@@ -32,7 +34,7 @@ def signed(client: TestClient, login: Any, make_request: Any) -> dict[str, Any]:
     r = client.put(f"{API}/{c['id']}/opinion", json=OPINION, headers=login("specialist2"))
     assert r.status_code == 200, r.text
     assert r.json()["icd10"] == ["R91", "J18.9"]
-    r = client.post(f"{API}/{c['id']}/opinion/sign", headers=login("specialist2"))
+    r = client.post(f"{API}/{c['id']}/opinion/sign", json=SIGN, headers=login("specialist2"))
     assert r.status_code == 200, r.text
     return {"consultation": c, "opinion": r.json()}
 
@@ -111,7 +113,7 @@ def test_editing_or_resigning_a_signed_opinion_is_refused(
     cid = signed["consultation"]["id"]
     r = client.put(f"{API}/{cid}/opinion", json=OPINION, headers=login("specialist2"))
     assert r.status_code == 409 and r.json()["current_state"] == "reported"
-    r = client.post(f"{API}/{cid}/opinion/sign", headers=login("specialist2"))
+    r = client.post(f"{API}/{cid}/opinion/sign", json=SIGN, headers=login("specialist2"))
     assert r.status_code == 409
 
 

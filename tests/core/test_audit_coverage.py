@@ -43,6 +43,8 @@ from tests.referrals.conftest import demo_team, league_hospital, new_patient, up
 from tests.scheduling.conftest import make_rule, new_doctor, slots_of  # noqa: F401
 from tests.support.dicom_files import ct_series, to_bytes
 
+SIGN = {"password": "telemed-demo"}  # signing re-authenticates the signer
+
 Login = Callable[[str], dict[str, str]]
 
 # GET routes that return no patient data, each with the reason.
@@ -531,7 +533,7 @@ def world(
     _ok(client.put(f"{api}/{c['id']}/opinion", json=opinion, headers=spec2))
     mark = {"id": "m1", "kind": "point", "study_uid": study_uid, "x": 10, "y": 20, "text": "核分裂"}
     _ok(client.put(f"{api}/{c['id']}/opinion/annotations", json={"items": [mark]}, headers=spec2))
-    _ok(client.post(f"{api}/{c['id']}/opinion/sign", headers=spec2))
+    _ok(client.post(f"{api}/{c['id']}/opinion/sign", json=SIGN, headers=spec2))
 
     # a live consultation with its video room and a finished recording
     specialist = _user(session, "specialist")
