@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from telemed.consultations import service
+from telemed.consultations.opinion_public import opinion_public, opinions_public
 from telemed.consultations.api_routes import Routes
 from telemed.consultations.schemas import (
     AnnotationsWrite,
@@ -34,9 +35,10 @@ def write_opinion(
     now: NowDep,
 ) -> Any:
     """Write the draft opinion (assigned specialist)."""
-    return service.save_draft(
+    op = service.save_draft(
         session=session, consultation_id=consultation_id, by=user, data=body, now=now
     )
+    return opinion_public(session, op)
 
 
 @routes.post(
@@ -58,7 +60,7 @@ def sign_opinion(
 ) -> Any:
     """Sign the draft with one's password: Ed25519 over its canonical JSON; it can never
     change afterwards. A wrong password counts as a failed login (same throttle)."""
-    return service.sign(
+    op = service.sign(
         session=session,
         consultation_id=consultation_id,
         by=user,
@@ -67,6 +69,7 @@ def sign_opinion(
         password=body.password if body else None,
         address=ip,
     )
+    return opinion_public(session, op)
 
 
 @routes.post(
@@ -81,7 +84,7 @@ def correct_opinion(
     settings: SettingsDep,
 ) -> Any:
     """A correction: a new signed version."""
-    return service.correct(
+    op = service.correct(
         session=session,
         consultation_id=consultation_id,
         by=user,
@@ -89,6 +92,7 @@ def correct_opinion(
         now=now,
         settings=settings,
     )
+    return opinion_public(session, op)
 
 
 @routes.get("/{consultation_id}/opinion", response_model=OpinionPublic)
@@ -98,14 +102,17 @@ def read_opinion(
     user: CurrentUser,
     version: int | None = None,
 ) -> Any:
-    return service.opinion_for(
+    """The latest signed opinion (or `version`), with its signer and named diagnoses."""
+    op = service.opinion_for(
         session=session, consultation_id=consultation_id, by=user, version=version
     )
+    return opinion_public(session, op)
 
 
 @routes.get("/{consultation_id}/opinion/versions", response_model=list[OpinionPublic])
 def opinion_versions(consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Any:
-    return service.opinion_versions(session=session, consultation_id=consultation_id, by=user)
+    ops = service.opinion_versions(session=session, consultation_id=consultation_id, by=user)
+    return opinions_public(session, ops)
 
 
 @routes.get("/{consultation_id}/opinion/verify", response_model=VerifyResult)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from telemed.consultations.models import Consultation, Opinion, Payment, SpecialistKey
 from telemed.consultations.pdf_texts import OPINION, RECEIPT
+from telemed.consultations.schemas import Diagnosis
 from telemed.consultations.service_classes import info
 from telemed.core.printing import Printed, Section, render
 from telemed.core.printing.common import patient_line, texts, when
@@ -20,6 +21,16 @@ def doctor_name(u: User | None) -> str:
         return "—"
     title = TITLE_NAMES.get(Title(u.title), "") if u.title else ""
     return f"{u.full_name} {title}".strip()
+
+
+def diagnosis_line(diagnoses: list[Diagnosis], lang: str) -> str:
+    """The ICD-10 codes with their names in `lang` (English names only in English)."""
+
+    def one(d: Diagnosis) -> str:
+        name = (d.name_en or d.name_zh) if lang == "en" else (d.name_zh or d.name_en)
+        return f"{d.code} {name}".strip()
+
+    return ("; " if lang == "en" else "；").join(one(d) for d in diagnoses)
 
 
 def _kind(service_class: str, lang: str) -> str:
@@ -67,24 +78,23 @@ def render_opinion(
     author: User,
     requesting: Institution,
     receiving: Institution | None,
+    diagnoses: list[Diagnosis] | None = None,
+    author_institution: Institution | None = None,
     lang: str = "zh-CN",
 ) -> bytes:
-    """The signed opinion as an A4 PDF in `lang`."""
+    """The signed opinion as an A4 PDF in `lang`, the ICD-10 codes named (`diagnoses`)."""
     c, t = consultation, texts(OPINION, lang)
     url = f"GET /api/v1/consultations/{c.id}/opinion/verify?version={opinion.version}"
     sections = [
         Section(t["question"], [c.question]),
         Section(t["findings"], [opinion.findings]),
-        Section(
-            t["impression"],
-            [
-                opinion.impression
-                + (f"（ICD-10：{'，'.join(opinion.icd10)}）" if opinion.icd10 else "")
-            ],
-        ),
+        Section(t["impression"], [opinion.impression]),
         Section(t["recommendations"], [opinion.recommendations or "—"]),
         Section(t["referral"], [_advice(opinion, t)]),
     ]
+    if opinion.icd10:
+        named = diagnoses or [Diagnosis(code=c, name_zh="", name_en="") for c in opinion.icd10]
+        sections.insert(3, Section(t["icd10"], [diagnosis_line(named, lang)]))
     if opinion.ecg_measurements:
         sections.insert(3, Section(t["ecg"], _ecg(opinion, t)))
     if opinion.correction_reason:
@@ -113,6 +123,7 @@ def render_opinion(
             (t["requester"], doctor_name(requester)),
             (t["receiving"], receiving.name_zh if receiving else "—"),
             (t["author"], doctor_name(author)),
+            (t["author_hospital"], _hospital(author_institution, lang)),
             (t["submitted"], when(c.submitted_at, t)),
             (t["signed"], when(opinion.signed_at, t)),
         ],
@@ -120,6 +131,12 @@ def render_opinion(
         author=author.full_name,
     )
     return render(doc, lang)
+
+
+def _hospital(inst: Institution | None, lang: str) -> str:
+    if inst is None:
+        return "—"
+    return (inst.name_en or inst.name_zh) if lang == "en" else inst.name_zh
 
 
 def render_receipt(

@@ -318,6 +318,25 @@ class AnnotationsWrite(BaseModel):
     items: list[SlideAnnotation] = Field(max_length=500)
 
 
+class OpinionSigner(BaseModel):
+    """Who signed: the author's name, title (职称) and hospital."""
+
+    id: uuid.UUID
+    full_name: str
+    title: str | None = Field(description="chief_physician, associate_chief_physician, …")
+    institution_id: uuid.UUID | None
+    institution_name: str | None
+    institution_name_en: str | None = None
+
+
+class Diagnosis(BaseModel):
+    """An ICD-10 code of the opinion with its catalogue names ("" when not catalogued)."""
+
+    code: str
+    name_zh: str
+    name_en: str
+
+
 class OpinionPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -339,6 +358,8 @@ class OpinionPublic(BaseModel):
     signature: str | None
     canonical: str | None  # the exact UTF-8 text the signature covers
     annotations: list[SlideAnnotation] = []
+    signer: OpinionSigner | None = None  # once signed
+    diagnoses: list[Diagnosis] = []  # `icd10` in order, with names
 
 
 class VerifyResult(BaseModel):
