@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 from telemed.consultations import service
-from telemed.consultations.opinion_public import opinion_public, opinions_public
 from telemed.consultations.api_routes import Routes
+from telemed.consultations.opinion_public import opinion_public, opinions_public
 from telemed.consultations.schemas import (
     AnnotationsWrite,
     OpinionCorrection,
