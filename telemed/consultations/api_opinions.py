@@ -109,6 +109,13 @@ def read_opinion(
     return opinion_public(session, op)
 
 
+@routes.get("/{consultation_id}/opinion/draft", response_model=OpinionPublic | None)
+def read_draft(consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Any:
+    """The unsigned draft for its author (the assigned specialist), else null (200)."""
+    op = service.draft_for(session=session, consultation_id=consultation_id, by=user)
+    return opinion_public(session, op) if op is not None else None
+
+
 @routes.get("/{consultation_id}/opinion/versions", response_model=list[OpinionPublic])
 def opinion_versions(consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Any:
     ops = service.opinion_versions(session=session, consultation_id=consultation_id, by=user)

@@ -246,6 +246,26 @@ def opinion_for(
     return versions[-1]
 
 
+def draft_for(*, session: Session, consultation_id: uuid.UUID, by: User) -> Opinion | None:
+    """The unsigned draft of the request when `by` may read it (its assigned specialist),
+    else None: "no draft yet" is an answer, not an error. The read is audited either way
+    (`detail.what="opinion_draft"`)."""
+    c = load_visible(session=session, user=by, consultation_id=consultation_id)
+    versions = _opinions(session, c.id)
+    draft = versions[-1] if versions and versions[-1].signed_at is None else None
+    if not (policy.relations(by, c) & policy.ACTIONS["read_draft_opinion"]):
+        draft = None
+    audit.read(
+        session,
+        by,
+        object_type="consultation",
+        object_id=c.id,
+        patient_ids=[c.patient_id],
+        what="opinion_draft",
+    )
+    return draft
+
+
 def opinion_versions(*, session: Session, consultation_id: uuid.UUID, by: User) -> list[Opinion]:
     """Every signed version (full text); the read audited as one list row."""
     c = load_visible(session=session, user=by, consultation_id=consultation_id)

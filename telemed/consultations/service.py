@@ -41,6 +41,7 @@ from telemed.consultations.messages import coordinators_of
 from telemed.consultations.models import Consultation, ConsultationTransition, SessionEvent
 from telemed.consultations.opinions import (
     correct,
+    draft_for,
     keys_of,
     opinion_for,
     opinion_versions,
@@ -93,6 +94,7 @@ __all__ = [
     "keys_of",
     "load_visible",
     "mark_in_session",
+    "draft_for",
     "opinion_for",
     "opinion_versions",
     "participants",

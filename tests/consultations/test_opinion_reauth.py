@@ -103,3 +103,20 @@ def test_another_specialist_is_refused_before_any_password_check(
     assert r.status_code in (403, 404)
     assert r.json()["code"] not in ("reauthentication_required", "reauthentication_failed")
     _unsigned(client, login, session, drafted)
+
+
+def test_no_draft_yet_is_null_not_an_error(
+    client: TestClient, login: Any, make_request: Any
+) -> None:
+    c = make_request()
+    spec = login("specialist2")
+    assert client.post(f"{API}/{c['id']}/accept", headers=spec).status_code == 200
+    url = f"{API}/{c['id']}/opinion/draft"
+    r = client.get(url, headers=spec)
+    assert r.status_code == 200 and r.json() is None
+    assert client.put(f"{API}/{c['id']}/opinion", json=OPINION, headers=spec).status_code == 200
+    mine = client.get(url, headers=spec).json()
+    assert mine["findings"] == OPINION["findings"] and mine["signed_at"] is None
+    # the requester may read the request, never the specialist's draft
+    assert client.get(url, headers=login("county-doctor")).json() is None
+    assert client.get(url, headers=login("specialist")).status_code == 404  # takes no part

@@ -147,6 +147,7 @@ PATIENT_READS: dict[str, Read] = {
     _CONSULTATION + "/payments/{payment_id}/receipt.pdf": Read("county-doctor"),
     _CONSULTATION + "/opinion": Read("county-doctor"),
     _CONSULTATION + "/opinion/versions": Read("county-doctor"),
+    _CONSULTATION + "/opinion/draft": Read("county-doctor"),
     _CONSULTATION + "/opinion/annotations": Read("county-doctor"),
     _CONSULTATION + "/opinion.pdf": Read("county-doctor"),
     "/api/v1/bookings": Read("county-doctor"),

@@ -25,6 +25,7 @@ export interface Consultation {
   submitted_at: string | null
   accept_due_at: string | null
   report_due_at: string | null
+  reported_at?: string | null
   fee_cents: number
   currency: string
   allowed_actions: string[]
@@ -75,6 +76,39 @@ export interface Opinion {
   ecg_measurements?: Record<string, unknown> | null
   signed_at: string | null
   key_id: string | null
+  /** who signed (once signed): name, title code (职称), hospital */
+  signer?: OpinionSigner | null
+  /** `icd10` in order with the catalogue's names ("" when not catalogued) */
+  diagnoses?: Diagnosis[]
+}
+
+export interface OpinionSigner {
+  id: string
+  full_name: string
+  title: string | null
+  institution_id: string | null
+  institution_name: string | null
+  institution_name_en?: string | null
+}
+
+export interface Diagnosis {
+  code: string
+  name_zh: string
+  name_en: string
+}
+
+/** "R91 肺诊断性影像异常": the code and its name in the page's language (else the other). */
+export function diagnosisLabel(d: Diagnosis, zh: boolean): string {
+  const name = zh ? d.name_zh || d.name_en : d.name_en || d.name_zh
+  return name ? `${d.code} ${name}` : d.code
+}
+
+/** Which opinion the page may ask for: the author's draft while they may still write,
+ * the signed one once the request is reported (never a request that would answer 404). */
+export function opinionToLoad(c: Pick<Consultation, 'state' | 'allowed_actions'> & { reported_at?: string | null }): 'draft' | 'signed' | null {
+  if (c.reported_at || c.state === 'reported' || c.state === 'closed') return 'signed'
+  if (c.allowed_actions.includes('report')) return 'draft'
+  return null
 }
 
 export interface Verify {

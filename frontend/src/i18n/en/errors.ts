@@ -24,6 +24,8 @@ const errors: typeof zh = {
     consent_required: 'The patient\'s consent is needed before submitting',
     no_specialist: 'No specialist found; try another specialty or hospital',
     no_draft: 'There is no draft opinion yet; save one first',
+    reauthentication_required: 'Enter your login password to sign',
+    reauthentication_failed: 'Wrong password; nothing was signed',
     not_author: 'Only the author of the opinion may do this',
     no_key: 'You have no signing key yet; ask an administrator',
     slot_full: 'This slot is fully booked; pick another time',

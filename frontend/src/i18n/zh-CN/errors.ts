@@ -22,6 +22,8 @@ export default {
     consent_required: '提交前需要患者的知情同意',
     no_specialist: '没有找到可接诊的专家，请换个专科或医院',
     no_draft: '还没有意见草稿，请先保存',
+    reauthentication_required: '签名前请输入您的登录密码',
+    reauthentication_failed: '密码不正确，未签名',
     not_author: '只有意见作者可以执行此操作',
     no_key: '您还没有签名密钥，请联系管理员',
     slot_full: '此号已约满，请选择其他时间',
