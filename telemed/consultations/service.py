@@ -28,6 +28,7 @@ from telemed.consultations.annotations import annotations_of, save_annotations
 from telemed.consultations.attachments import (
     add_document,
     attach_study,
+    consent_signature,
     consents,
     detach_study,
     documents,
@@ -80,6 +81,7 @@ __all__ = [
     "attach_matched_study",
     "attach_study",
     "cancel",
+    "consent_signature",
     "consents",
     "coordinators_of",
     "correct",
