@@ -59,6 +59,7 @@ def opinion_pdf(
         author_institution=(
             session.get(Institution, author.institution_id) if author.institution_id else None
         ),
+        consents=service.consents(session=session, consultation_id=c.id),
         lang=choose_language(lang, user=user, patient=patient),
     )
     return pdf_response(body, f"opinion-{c.id}-v{op.version}.pdf")

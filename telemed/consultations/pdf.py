@@ -5,7 +5,13 @@ Mongolian layout is vertical (`telemed.core.printing`)."""
 
 from __future__ import annotations
 
-from telemed.consultations.models import Consultation, Opinion, Payment, SpecialistKey
+from telemed.consultations.models import (
+    Consultation,
+    ConsultationConsent,
+    Opinion,
+    Payment,
+    SpecialistKey,
+)
 from telemed.consultations.pdf_texts import OPINION, RECEIPT
 from telemed.consultations.schemas import Diagnosis
 from telemed.consultations.service_classes import info
@@ -80,6 +86,7 @@ def render_opinion(
     receiving: Institution | None,
     diagnoses: list[Diagnosis] | None = None,
     author_institution: Institution | None = None,
+    consents: list[ConsultationConsent] | None = None,
     lang: str = "zh-CN",
 ) -> bytes:
     """The signed opinion as an A4 PDF in `lang`, the ICD-10 codes named (`diagnoses`)."""
@@ -99,6 +106,7 @@ def render_opinion(
         sections.insert(3, Section(t["ecg"], _ecg(opinion, t)))
     if opinion.correction_reason:
         sections.append(Section(t["correction"], [opinion.correction_reason]))
+    sections += [_consent(c, t) for c in consents or []]
     sections.append(
         Section(
             t["signature"],
@@ -131,6 +139,18 @@ def render_opinion(
         author=author.full_name,
     )
     return render(doc, lang)
+
+
+def _consent(consent: ConsultationConsent, t: dict[str, str]) -> Section:
+    """The patient's consent: who, how, when (and the witness); a drawn signature printed."""
+    line = t["consent_line"].format(
+        who=consent.given_by,
+        how=t.get(f"consent_{consent.method}", consent.method),
+        when=when(consent.given_at, t),
+    )
+    if consent.witness:
+        line += t["consent_witness"].format(witness=consent.witness)
+    return Section(t["consent"], [line], image=consent.signature_png)
 
 
 def _hospital(inst: Institution | None, lang: str) -> str:

@@ -18,6 +18,7 @@ from telemed.core.audit import AuditEvent
 from tests.consultations.conftest import CONSENT
 
 API = "/api/v1/consultations"
+SIGN = {"password": "telemed-demo"}
 
 
 def _png(width: int = 600, height: int = 200, fmt: str = "PNG") -> bytes:
@@ -132,3 +133,22 @@ def test_only_the_requester_records_a_consent(
     r = _consent(client, login, draft["id"], "specialist", method="on_screen", signature_png=sig)
     assert r.status_code == 404  # a draft is the requester's alone
     assert client.get(f"{API}/{draft['id']}/consent", headers=login("county-doctor")).json() == []
+
+
+def test_the_drawn_signature_is_printed_on_the_opinion(
+    client: TestClient, login: Any, draft: dict[str, Any]
+) -> None:
+    cid = draft["id"]
+    r = _consent(client, login, cid, method="on_screen", signature_png=_b64(_png()))
+    assert r.status_code == 201
+    county, spec = login("county-doctor"), login("specialist2")
+    assert client.post(f"{API}/{cid}/submit", headers=county).status_code == 200
+    assert client.post(f"{API}/{cid}/accept", headers=spec).status_code == 200
+    opinion = {"findings": "未见异常", "impression": "正常"}
+    assert client.put(f"{API}/{cid}/opinion", json=opinion, headers=spec).status_code == 200
+    signed = client.post(f"{API}/{cid}/opinion/sign", json=SIGN, headers=spec)
+    assert signed.status_code == 200, signed.text
+    printed = client.get(f"{API}/{cid}/opinion.pdf", headers=county).content
+    assert b"/Subtype /Image" in printed  # the signature (and its transparency mask)
+    english = client.get(f"{API}/{cid}/opinion.pdf?lang=en", headers=county).content
+    assert b"/Subtype /Image" in english

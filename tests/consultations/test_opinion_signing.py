@@ -161,6 +161,7 @@ def test_printable_pdf_of_the_signed_opinion(
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/pdf"
     assert r.content.startswith(b"%PDF") and b"STSong-Light" in r.content
+    assert b"/Subtype /Image" not in r.content  # a verbal consent: no drawn signature
 
 
 def test_the_signed_opinion_prints_in_vertical_mongolian_and_english(

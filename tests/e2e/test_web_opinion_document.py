@@ -42,6 +42,7 @@ def _request(live_server: LiveServer, *, signed: bool) -> dict[str, Any]:
             "question": "请协助判断右肺上叶结节性质。",
             "chosen_specialist_id": me["id"],
             "override_reason": "指定专家",
+            "imaging_order": {"modality": "CT", "procedure": "胸部低剂量CT平扫"},  # a table
             "consent": {
                 "given_by": patient["name"],
                 "relationship": "self",
@@ -221,7 +222,9 @@ def test_the_consultation_page_fits_a_phone(
     page.goto(f"/#/consultations/{c['id']}")
     page.get_by_test_id("signed-opinion").wait_for()
     page.get_by_test_id("consents").wait_for()
+    page.get_by_test_id("imaging-orders").wait_for()
     dims = _no_sideways_scroll(page)
+    print(f"consultation page at 390 px as {who}: {dims}")
     shot(page, f"consultation-phone-{who}")
     assert dims["scroll"] <= dims["client"], dims
     assert not errors, errors
