@@ -73,7 +73,13 @@ def sign_opinion(
 
 
 @routes.post(
-    "/{consultation_id}/opinion/corrections", response_model=OpinionPublic, status_code=201
+    "/{consultation_id}/opinion/corrections",
+    response_model=OpinionPublic,
+    status_code=201,
+    responses={
+        403: {"description": "reauthentication_required or reauthentication_failed"},
+        429: {"description": "login_throttled; see Retry-After"},
+    },
 )
 def correct_opinion(
     consultation_id: uuid.UUID,
@@ -82,8 +88,9 @@ def correct_opinion(
     user: CurrentUser,
     now: NowDep,
     settings: SettingsDep,
+    ip: ClientIP,
 ) -> Any:
-    """A correction: a new signed version."""
+    """A correction: a new signed version, with the signer's password."""
     op = service.correct(
         session=session,
         consultation_id=consultation_id,
@@ -91,6 +98,7 @@ def correct_opinion(
         data=body,
         now=now,
         settings=settings,
+        address=ip,
     )
     return opinion_public(session, op)
 

@@ -181,9 +181,12 @@ def correct(
     data: OpinionCorrection,
     now: datetime,
     settings: Settings,
+    address: str | None = None,
 ) -> Opinion:
-    """A correction: a new signed version that supersedes the last; nothing signed changes."""
+    """A correction: a new signed version that supersedes the last; nothing signed changes.
+    The signer re-authenticates with `data.password`, as for signing."""
     c = step(session=session, consultation_id=consultation_id, by=by, action="amend")
+    _reauthenticated(session, c, by, data.password, address, now, settings)
     versions = _opinions(session, c.id)
     last = versions[-1]
     op = Opinion(

@@ -303,7 +303,10 @@ class OpinionSign(BaseModel):
 
 
 class OpinionCorrection(OpinionWrite):
+    """A new signed version: like signing, it takes the signer's password."""
+
     reason: str = Field(min_length=1, max_length=1000)
+    password: str | None = Field(default=None, max_length=1024)
 
 
 class SlideAnnotation(BaseModel):

@@ -130,6 +130,23 @@ def test_corrections_are_new_signed_versions(
         json={**OPINION, "impression": "右肺上叶磨玻璃结节，建议随访", "reason": "补充随访建议"},
         headers=login("specialist2"),
     )
+    assert r.status_code == 403 and r.json()["code"] == "reauthentication_required"
+    r = client.post(
+        f"{API}/{cid}/opinion/corrections",
+        json={**OPINION, "reason": "补充随访建议", "password": "wrong"},
+        headers=login("specialist2"),
+    )
+    assert r.status_code == 403 and r.json()["code"] == "reauthentication_failed"
+    r = client.post(
+        f"{API}/{cid}/opinion/corrections",
+        json={
+            **OPINION,
+            "impression": "右肺上叶磨玻璃结节，建议随访",
+            "reason": "补充随访建议",
+            **SIGN,
+        },
+        headers=login("specialist2"),
+    )
     assert r.status_code == 201, r.text
     assert r.json()["version"] == 2 and r.json()["supersedes_id"] == signed["opinion"]["id"]
     versions = client.get(f"{API}/{cid}/opinion/versions", headers=login("county-doctor")).json()

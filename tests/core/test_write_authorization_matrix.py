@@ -312,6 +312,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
             findings="f",
             impression="i",
             reason="r",
+            password="telemed-demo",
         ),
         {"owner": X, "participant": X, "other_doctor": N, "patient": X, "other_patient": N},
     ),

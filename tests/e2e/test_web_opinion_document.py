@@ -211,21 +211,23 @@ def test_consent_signed_with_the_mouse_on_a_desktop(new_page: Any, live_server: 
     expect(page.get_by_test_id("signature-state")).to_have_text("尚未签名")
 
 
-@pytest.mark.parametrize("who", ["county-doctor", "specialist2"])
+@pytest.mark.parametrize(
+    ("who", "signed"), [("county-doctor", True), ("specialist2", True), ("specialist2", False)]
+)
 def test_the_consultation_page_fits_a_phone(
-    new_page: Any, live_server: LiveServer, who: str
+    new_page: Any, live_server: LiveServer, who: str, signed: bool
 ) -> None:
-    c = _request(live_server, signed=True)
+    c = _request(live_server, signed=signed)
     page = new_page(phone=True)
     errors = _console_errors(page)
     login(page, who)
     page.goto(f"/#/consultations/{c['id']}")
-    page.get_by_test_id("signed-opinion").wait_for()
+    page.get_by_test_id("signed-opinion" if signed else "opinion-form").wait_for()
     page.get_by_test_id("consents").wait_for()
     page.get_by_test_id("imaging-orders").wait_for()
     dims = _no_sideways_scroll(page)
-    print(f"consultation page at 390 px as {who}: {dims}")
-    shot(page, f"consultation-phone-{who}")
+    print(f"consultation page at 390 px as {who} (signed: {signed}): {dims}")
+    shot(page, f"consultation-phone-{who}-{'signed' if signed else 'draft'}")
     assert dims["scroll"] <= dims["client"], dims
     assert not errors, errors
 
