@@ -24,6 +24,21 @@ from telemed.identity.deps import ClientIP, CurrentUser
 routes = Routes()
 
 
+@routes.get(
+    "/{consultation_id}/consent/{consent_id}/signature.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def consent_signature(
+    consultation_id: uuid.UUID, consent_id: uuid.UUID, session: SessionDep, user: CurrentUser
+) -> Response:
+    """The signature the patient drew on the screen for this consent (PNG), audited."""
+    png = service.consent_signature(
+        session=session, consultation_id=consultation_id, consent_id=consent_id, by=user
+    )
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
 @routes.post("/{consultation_id}/consent", response_model=ConsentPublic, status_code=201)
 def consent(
     consultation_id: uuid.UUID,

@@ -7,16 +7,18 @@ from typing import Any
 
 from telemed.consultations import service
 from telemed.consultations.api_routes import Routes
+from telemed.consultations.opinion_public import opinion_public, opinions_public
 from telemed.consultations.schemas import (
     AnnotationsWrite,
     OpinionCorrection,
     OpinionPublic,
+    OpinionSign,
     OpinionWrite,
     SlideAnnotation,
     VerifyResult,
 )
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
-from telemed.identity.deps import CurrentUser
+from telemed.identity.deps import ClientIP, CurrentUser
 
 routes = Routes()
 
@@ -33,27 +35,51 @@ def write_opinion(
     now: NowDep,
 ) -> Any:
     """Write the draft opinion (assigned specialist)."""
-    return service.save_draft(
+    op = service.save_draft(
         session=session, consultation_id=consultation_id, by=user, data=body, now=now
     )
+    return opinion_public(session, op)
 
 
-@routes.post("/{consultation_id}/opinion/sign", response_model=OpinionPublic)
+@routes.post(
+    "/{consultation_id}/opinion/sign",
+    response_model=OpinionPublic,
+    responses={
+        403: {"description": "reauthentication_required or reauthentication_failed"},
+        429: {"description": "login_throttled; see Retry-After"},
+    },
+)
 def sign_opinion(
     consultation_id: uuid.UUID,
     session: SessionDep,
     user: CurrentUser,
     now: NowDep,
     settings: SettingsDep,
+    ip: ClientIP,
+    body: OpinionSign | None = None,
 ) -> Any:
-    """Sign the draft: Ed25519 over its canonical JSON; it can never change afterwards."""
-    return service.sign(
-        session=session, consultation_id=consultation_id, by=user, now=now, settings=settings
+    """Sign the draft with one's password: Ed25519 over its canonical JSON; it can never
+    change afterwards. A wrong password counts as a failed login (same throttle)."""
+    op = service.sign(
+        session=session,
+        consultation_id=consultation_id,
+        by=user,
+        now=now,
+        settings=settings,
+        password=body.password if body else None,
+        address=ip,
     )
+    return opinion_public(session, op)
 
 
 @routes.post(
-    "/{consultation_id}/opinion/corrections", response_model=OpinionPublic, status_code=201
+    "/{consultation_id}/opinion/corrections",
+    response_model=OpinionPublic,
+    status_code=201,
+    responses={
+        403: {"description": "reauthentication_required or reauthentication_failed"},
+        429: {"description": "login_throttled; see Retry-After"},
+    },
 )
 def correct_opinion(
     consultation_id: uuid.UUID,
@@ -62,16 +88,19 @@ def correct_opinion(
     user: CurrentUser,
     now: NowDep,
     settings: SettingsDep,
+    ip: ClientIP,
 ) -> Any:
-    """A correction: a new signed version."""
-    return service.correct(
+    """A correction: a new signed version, with the signer's password."""
+    op = service.correct(
         session=session,
         consultation_id=consultation_id,
         by=user,
         data=body,
         now=now,
         settings=settings,
+        address=ip,
     )
+    return opinion_public(session, op)
 
 
 @routes.get("/{consultation_id}/opinion", response_model=OpinionPublic)
@@ -81,14 +110,24 @@ def read_opinion(
     user: CurrentUser,
     version: int | None = None,
 ) -> Any:
-    return service.opinion_for(
+    """The latest signed opinion (or `version`), with its signer and named diagnoses."""
+    op = service.opinion_for(
         session=session, consultation_id=consultation_id, by=user, version=version
     )
+    return opinion_public(session, op)
+
+
+@routes.get("/{consultation_id}/opinion/draft", response_model=OpinionPublic | None)
+def read_draft(consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Any:
+    """The unsigned draft for its author (the assigned specialist), else null (200)."""
+    op = service.draft_for(session=session, consultation_id=consultation_id, by=user)
+    return opinion_public(session, op) if op is not None else None
 
 
 @routes.get("/{consultation_id}/opinion/versions", response_model=list[OpinionPublic])
 def opinion_versions(consultation_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Any:
-    return service.opinion_versions(session=session, consultation_id=consultation_id, by=user)
+    ops = service.opinion_versions(session=session, consultation_id=consultation_id, by=user)
+    return opinions_public(session, ops)
 
 
 @routes.get("/{consultation_id}/opinion/verify", response_model=VerifyResult)

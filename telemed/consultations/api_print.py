@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from telemed.consultations import pdf, service, signing
 from telemed.consultations.api_routes import Routes
 from telemed.consultations.models import Opinion, Payment
+from telemed.consultations.opinion_public import diagnoses
 from telemed.core.deps import NowDep, SessionDep
 from telemed.core.errors import NotFound
 from telemed.core.printing import LangQuery, choose_language, pdf_response
@@ -54,6 +55,11 @@ def opinion_pdf(
         author=author,
         requesting=requesting,
         receiving=receiving,
+        diagnoses=diagnoses(session, op.icd10 or []),
+        author_institution=(
+            session.get(Institution, author.institution_id) if author.institution_id else None
+        ),
+        consents=service.consents(session=session, consultation_id=c.id),
         lang=choose_language(lang, user=user, patient=patient),
     )
     return pdf_response(body, f"opinion-{c.id}-v{op.version}.pdf")

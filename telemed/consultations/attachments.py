@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from dicom import service as dicom_service
+from telemed.consultations.consent_signature import checked_png
 from telemed.consultations.models import Consultation, ConsultationConsent, ConsultationDocument
 from telemed.consultations.schemas import ConsentCreate, ImagingOrderPublic, StudyPublic
 from telemed.consultations.service_classes import DOCUMENT_KINDS
@@ -30,13 +31,29 @@ def record_consent(
     c = step(session=session, consultation_id=consultation_id, by=by, action="record_consent")
     if data.given_at > now + timedelta(minutes=5):
         raise Invalid("consent cannot be given in the future", field="given_at")
-    if data.method == "signed_form":
+    if data.method == "signed_form" or data.document_id is not None:
         doc = session.get(ConsultationDocument, data.document_id) if data.document_id else None
         if doc is None or doc.consultation_id != c.id or doc.kind != "consent_form":
             raise Invalid(
                 "a signed form needs the scanned form attached as a consent_form document",
                 field="document_id",
             )
+    witness = data.witness.strip()
+    if data.method == "written" and not witness:
+        raise Invalid(
+            "a written consent names its witness", code="witness_required", field="witness"
+        )
+    png = None
+    if data.method == "on_screen":
+        if not data.signature_png:
+            raise Invalid(
+                "an on-screen consent carries the drawn signature",
+                code="signature_required",
+                field="signature_png",
+            )
+        png = checked_png(data.signature_png)
+    elif data.signature_png:
+        raise Invalid("only an on-screen consent carries a drawn signature", field="signature_png")
     row = ConsultationConsent(
         consultation_id=c.id,
         given_by=data.given_by,
@@ -47,6 +64,8 @@ def record_consent(
         recorded_at=now,
         document_id=data.document_id,
         note=data.note,
+        witness=witness,
+        signature_png=png,
     )
     session.add(row)
     record(session, by, "consent", c, now=now, detail={"method": data.method})
@@ -63,6 +82,25 @@ def consents(*, session: Session, consultation_id: uuid.UUID) -> list[Consultati
             )
         ).scalars()
     )
+
+
+def consent_signature(
+    *, session: Session, consultation_id: uuid.UUID, consent_id: uuid.UUID, by: User
+) -> bytes:
+    """The drawn signature of a consent of a request `by` may read (audited), else 404."""
+    c = load_visible(session=session, user=by, consultation_id=consultation_id)
+    row = session.get(ConsultationConsent, consent_id)
+    if row is None or row.consultation_id != c.id or row.signature_png is None:
+        raise NotFound("no drawn signature for this consent")
+    audit.read(
+        session,
+        by,
+        object_type="consultation_consent",
+        object_id=row.id,
+        patient_ids=[c.patient_id],
+        what="signature",
+    )
+    return row.signature_png
 
 
 def add_document(

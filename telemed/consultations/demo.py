@@ -265,7 +265,7 @@ def run(
             "referral_advice": {"refer": False, "note": "如结节增大或实性成分增加，转诊胸外科"},
         },
     )
-    op = s.call("POST", f"{api}/{cid}/opinion/sign", spec).json()
+    op = s.call("POST", f"{api}/{cid}/opinion/sign", spec, json={"password": DEMO_PASSWORD}).json()
     s.ok(f"version {op['version']} signed with key {op['key_id']}")
 
     s.step("county doctor receives the opinion")

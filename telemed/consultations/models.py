@@ -72,12 +72,19 @@ class ConsultationConsent(SQLModel, table=True):
     consultation_id: uuid.UUID = Field(foreign_key="consultation.id", index=True)
     given_by: str = Field(max_length=64)  # the patient or their representative
     relationship: str = Field(default="self", max_length=32)
-    method: str = Field(max_length=16)  # signed_form | verbal
+    method: str = Field(max_length=16)  # signed_form | verbal | written | on_screen
     given_at: datetime = utc_field()
     recorded_by_id: uuid.UUID = Field(foreign_key="user_account.id")
     recorded_at: datetime = utc_field()
     document_id: uuid.UUID | None = Field(default=None, foreign_key="consultation_document.id")
     note: str = Field(default="", max_length=500)
+    witness: str = Field(default="", max_length=64)  # written: who witnessed the signing
+    # on_screen: the signature drawn on the screen, a checked PNG (consent_signature.py)
+    signature_png: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+
+    @property
+    def has_signature(self) -> bool:
+        return self.signature_png is not None
 
 
 class ConsultationTransition(SQLModel, table=True):

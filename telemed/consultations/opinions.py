@@ -17,6 +17,7 @@ from telemed.consultations.steps import load_visible, log, record, step, transit
 from telemed.core import audit
 from telemed.core.errors import Conflict, NotFound
 from telemed.core.settings import Settings
+from telemed.identity import service as identity_service
 from telemed.identity.models import User
 
 # Called in the signing transaction after an opinion (or a correction) is signed, with
@@ -109,9 +110,19 @@ def _seal(
 
 
 def sign(
-    *, session: Session, consultation_id: uuid.UUID, by: User, now: datetime, settings: Settings
+    *,
+    session: Session,
+    consultation_id: uuid.UUID,
+    by: User,
+    now: datetime,
+    settings: Settings,
+    password: str | None = None,
+    address: str | None = None,
+    signer_verified: bool = False,
 ) -> Opinion:
-    """Sign the draft: it freezes, and the request becomes `reported`."""
+    """Sign the draft, the signer re-authenticated by `password` (from `address`): it
+    freezes, and the request becomes `reported`. `signer_verified` skips the password for
+    callers that act as the signer themselves (the demo's replay); the API never sets it."""
     c = step(session=session, consultation_id=consultation_id, by=by, action="report")
     versions = _opinions(session, c.id)
     if not versions or versions[-1].signed_at is not None:
@@ -121,12 +132,45 @@ def sign(
         raise Conflict("only the author signs an opinion", code="not_author")
     if not (op.findings and op.impression):  # begun by annotating a slide, never written
         raise Conflict("the draft has no findings or impression yet", code="opinion_incomplete")
+    if not signer_verified:
+        _reauthenticated(session, c, by, password, address, now, settings)
     _seal(session, c, op, by, now, settings)
     c.reported_at = now
     transition(session, c, "report", by=by, now=now, data={"opinion_version": op.version})
     notify(session, {c.requesting_doctor_id}, c, "reported", now)
     _signed(session, c, op, by, now, settings)
     return op
+
+
+def _reauthenticated(
+    session: Session,
+    c: Consultation,
+    by: User,
+    password: str | None,
+    address: str | None,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    """The signer's password, checked like a login; a refusal is audited on the request."""
+    try:
+        identity_service.reauthenticate(
+            session=session,
+            user=by,
+            password=password,
+            address=address,
+            now=now,
+            sec=settings.security,
+        )
+    except identity_service.ReauthenticationFailed as exc:
+        audit.refused(
+            session,
+            by,
+            object_type="consultation",
+            object_id=c.id,
+            reason=f"{exc.code}: {exc.detail}",
+            patient_id=c.patient_id,
+        )
+        raise
 
 
 def correct(
@@ -137,9 +181,12 @@ def correct(
     data: OpinionCorrection,
     now: datetime,
     settings: Settings,
+    address: str | None = None,
 ) -> Opinion:
-    """A correction: a new signed version that supersedes the last; nothing signed changes."""
+    """A correction: a new signed version that supersedes the last; nothing signed changes.
+    The signer re-authenticates with `data.password`, as for signing."""
     c = step(session=session, consultation_id=consultation_id, by=by, action="amend")
+    _reauthenticated(session, c, by, data.password, address, now, settings)
     versions = _opinions(session, c.id)
     last = versions[-1]
     op = Opinion(
@@ -200,6 +247,26 @@ def opinion_for(
         patient_ids=[c.patient_id],
     )
     return versions[-1]
+
+
+def draft_for(*, session: Session, consultation_id: uuid.UUID, by: User) -> Opinion | None:
+    """The unsigned draft of the request when `by` may read it (its assigned specialist),
+    else None: "no draft yet" is an answer, not an error. The read is audited either way
+    (`detail.what="opinion_draft"`)."""
+    c = load_visible(session=session, user=by, consultation_id=consultation_id)
+    versions = _opinions(session, c.id)
+    draft = versions[-1] if versions and versions[-1].signed_at is None else None
+    if not (policy.relations(by, c) & policy.ACTIONS["read_draft_opinion"]):
+        draft = None
+    audit.read(
+        session,
+        by,
+        object_type="consultation",
+        object_id=c.id,
+        patient_ids=[c.patient_id],
+        what="opinion_draft",
+    )
+    return draft
 
 
 def opinion_versions(*, session: Session, consultation_id: uuid.UUID, by: User) -> list[Opinion]:

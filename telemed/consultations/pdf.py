@@ -5,8 +5,15 @@ Mongolian layout is vertical (`telemed.core.printing`)."""
 
 from __future__ import annotations
 
-from telemed.consultations.models import Consultation, Opinion, Payment, SpecialistKey
+from telemed.consultations.models import (
+    Consultation,
+    ConsultationConsent,
+    Opinion,
+    Payment,
+    SpecialistKey,
+)
 from telemed.consultations.pdf_texts import OPINION, RECEIPT
+from telemed.consultations.schemas import Diagnosis
 from telemed.consultations.service_classes import info
 from telemed.core.printing import Printed, Section, render
 from telemed.core.printing.common import patient_line, texts, when
@@ -20,6 +27,16 @@ def doctor_name(u: User | None) -> str:
         return "—"
     title = TITLE_NAMES.get(Title(u.title), "") if u.title else ""
     return f"{u.full_name} {title}".strip()
+
+
+def diagnosis_line(diagnoses: list[Diagnosis], lang: str) -> str:
+    """The ICD-10 codes with their names in `lang` (English names only in English)."""
+
+    def one(d: Diagnosis) -> str:
+        name = (d.name_en or d.name_zh) if lang == "en" else (d.name_zh or d.name_en)
+        return f"{d.code} {name}".strip()
+
+    return ("; " if lang == "en" else "；").join(one(d) for d in diagnoses)
 
 
 def _kind(service_class: str, lang: str) -> str:
@@ -67,28 +84,29 @@ def render_opinion(
     author: User,
     requesting: Institution,
     receiving: Institution | None,
+    diagnoses: list[Diagnosis] | None = None,
+    author_institution: Institution | None = None,
+    consents: list[ConsultationConsent] | None = None,
     lang: str = "zh-CN",
 ) -> bytes:
-    """The signed opinion as an A4 PDF in `lang`."""
+    """The signed opinion as an A4 PDF in `lang`, the ICD-10 codes named (`diagnoses`)."""
     c, t = consultation, texts(OPINION, lang)
     url = f"GET /api/v1/consultations/{c.id}/opinion/verify?version={opinion.version}"
     sections = [
         Section(t["question"], [c.question]),
         Section(t["findings"], [opinion.findings]),
-        Section(
-            t["impression"],
-            [
-                opinion.impression
-                + (f"（ICD-10：{'，'.join(opinion.icd10)}）" if opinion.icd10 else "")
-            ],
-        ),
+        Section(t["impression"], [opinion.impression]),
         Section(t["recommendations"], [opinion.recommendations or "—"]),
         Section(t["referral"], [_advice(opinion, t)]),
     ]
+    if opinion.icd10:
+        named = diagnoses or [Diagnosis(code=c, name_zh="", name_en="") for c in opinion.icd10]
+        sections.insert(3, Section(t["icd10"], [diagnosis_line(named, lang)]))
     if opinion.ecg_measurements:
         sections.insert(3, Section(t["ecg"], _ecg(opinion, t)))
     if opinion.correction_reason:
         sections.append(Section(t["correction"], [opinion.correction_reason]))
+    sections += [_consent(c, t) for c in consents or []]
     sections.append(
         Section(
             t["signature"],
@@ -113,6 +131,7 @@ def render_opinion(
             (t["requester"], doctor_name(requester)),
             (t["receiving"], receiving.name_zh if receiving else "—"),
             (t["author"], doctor_name(author)),
+            (t["author_hospital"], _hospital(author_institution, lang)),
             (t["submitted"], when(c.submitted_at, t)),
             (t["signed"], when(opinion.signed_at, t)),
         ],
@@ -120,6 +139,24 @@ def render_opinion(
         author=author.full_name,
     )
     return render(doc, lang)
+
+
+def _consent(consent: ConsultationConsent, t: dict[str, str]) -> Section:
+    """The patient's consent: who, how, when (and the witness); a drawn signature printed."""
+    line = t["consent_line"].format(
+        who=consent.given_by,
+        how=t.get(f"consent_{consent.method}", consent.method),
+        when=when(consent.given_at, t),
+    )
+    if consent.witness:
+        line += t["consent_witness"].format(witness=consent.witness)
+    return Section(t["consent"], [line], image=consent.signature_png)
+
+
+def _hospital(inst: Institution | None, lang: str) -> str:
+    if inst is None:
+        return "—"
+    return (inst.name_en or inst.name_zh) if lang == "en" else inst.name_zh
 
 
 def render_receipt(

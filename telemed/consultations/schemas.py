@@ -15,22 +15,36 @@ from telemed.identity.models import Title
 ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$")
 
 
-class ConsentCreate(BaseModel):
-    """Informed consent: who gave it, when, how (signed form, or verbal recorded by the doctor)."""
+class ConsentBase(BaseModel):
+    """Informed consent (知情同意): who gave it, when, how: `verbal` (recorded by the doctor),
+    `signed_form` (the scanned form attached), `written` (a paper form signed before a
+    witness) or `on_screen` (signed with a finger or mouse on the screen)."""
 
     given_by: str = Field(min_length=1, max_length=64)
     relationship: str = Field(default="self", max_length=32)
-    method: Literal["signed_form", "verbal"]
+    method: Literal["signed_form", "verbal", "written", "on_screen"]
     given_at: datetime
     document_id: uuid.UUID | None = None
+    witness: str = Field(default="", max_length=64, description="written: who witnessed it")
     note: str = Field(default="", max_length=500)
 
 
-class ConsentPublic(ConsentCreate):
+class ConsentCreate(ConsentBase):
+    signature_png: str | None = Field(
+        default=None,
+        max_length=400_000,
+        description="on_screen: the drawn signature, base64 PNG (or a data: URL), ≤ 256 KiB",
+    )
+
+
+class ConsentPublic(ConsentBase):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     recorded_by_id: uuid.UUID
     recorded_at: datetime
+    has_signature: bool = Field(
+        default=False, description="GET …/consent/{consent_id}/signature.png serves it"
+    )
 
 
 class ImagingOrder(BaseModel):
@@ -285,8 +299,17 @@ class OpinionWrite(BaseModel):
         return out
 
 
+class OpinionSign(BaseModel):
+    """The signer's own password: signing re-authenticates (403 without it or when wrong)."""
+
+    password: str | None = Field(default=None, max_length=1024)
+
+
 class OpinionCorrection(OpinionWrite):
+    """A new signed version: like signing, it takes the signer's password."""
+
     reason: str = Field(min_length=1, max_length=1000)
+    password: str | None = Field(default=None, max_length=1024)
 
 
 class SlideAnnotation(BaseModel):
@@ -315,6 +338,25 @@ class AnnotationsWrite(BaseModel):
     items: list[SlideAnnotation] = Field(max_length=500)
 
 
+class OpinionSigner(BaseModel):
+    """Who signed: the author's name, title (职称) and hospital."""
+
+    id: uuid.UUID
+    full_name: str
+    title: str | None = Field(description="chief_physician, associate_chief_physician, …")
+    institution_id: uuid.UUID | None
+    institution_name: str | None
+    institution_name_en: str | None = None
+
+
+class Diagnosis(BaseModel):
+    """An ICD-10 code of the opinion with its catalogue names ("" when not catalogued)."""
+
+    code: str
+    name_zh: str
+    name_en: str
+
+
 class OpinionPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -336,6 +378,8 @@ class OpinionPublic(BaseModel):
     signature: str | None
     canonical: str | None  # the exact UTF-8 text the signature covers
     annotations: list[SlideAnnotation] = []
+    signer: OpinionSigner | None = None  # once signed
+    diagnoses: list[Diagnosis] = []  # `icd10` in order, with names
 
 
 class VerifyResult(BaseModel):

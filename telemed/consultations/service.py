@@ -28,6 +28,7 @@ from telemed.consultations.annotations import annotations_of, save_annotations
 from telemed.consultations.attachments import (
     add_document,
     attach_study,
+    consent_signature,
     consents,
     detach_study,
     documents,
@@ -41,6 +42,7 @@ from telemed.consultations.messages import coordinators_of
 from telemed.consultations.models import Consultation, ConsultationTransition, SessionEvent
 from telemed.consultations.opinions import (
     correct,
+    draft_for,
     keys_of,
     opinion_for,
     opinion_versions,
@@ -79,6 +81,7 @@ __all__ = [
     "attach_matched_study",
     "attach_study",
     "cancel",
+    "consent_signature",
     "consents",
     "coordinators_of",
     "correct",
@@ -93,6 +96,7 @@ __all__ = [
     "keys_of",
     "load_visible",
     "mark_in_session",
+    "draft_for",
     "opinion_for",
     "opinion_versions",
     "participants",

@@ -252,7 +252,14 @@ def consultation_story(sim: Sim, p: ConsultPlan) -> Story:
     consultations.save_draft(session=s, consultation_id=c.id, by=specialist, data=opinion, now=t)
     t += timedelta(minutes=rng.randint(1, 10))
     yield t
-    consultations.sign(session=s, consultation_id=c.id, by=specialist, now=t, settings=st)
+    consultations.sign(
+        session=s,
+        consultation_id=c.id,
+        by=specialist,
+        now=t,
+        settings=st,
+        signer_verified=True,
+    )
     if not p.acknowledge:
         return
     t += timedelta(minutes=rng.randint(20, 30 * 60))

@@ -23,11 +23,18 @@ from telemed.identity.permissions import (
     participant_patient_queries,
     require_patient_read,
 )
+from telemed.identity.reauth import (
+    ReauthenticationFailed,
+    ReauthenticationRequired,
+    reauthenticate,
+)
 from telemed.identity.schemas import PasswordChange, PatientCreate, PatientPublic, UserCreate
 from telemed.identity.security import hash_password, new_token, token_digest, verify_password
 
 __all__ = [
     "PasswordChangeRequired",
+    "ReauthenticationFailed",
+    "ReauthenticationRequired",
     "WrongCurrentPassword",
     "change_password",
     "checked_language",
@@ -41,6 +48,7 @@ __all__ = [
     "mask_phone",
     "patient_language",
     "patient_public",
+    "reauthenticate",
     "read_patient",
     "register_patient",
     "require_password_change",

@@ -86,6 +86,15 @@ def known(*, session: Session, codes: Iterable[str]) -> set[str]:
     )
 
 
+def names(*, session: Session, codes: Iterable[str]) -> dict[str, Icd10Public]:
+    """The catalogue entries of those of `codes` it holds, by code (one query)."""
+    wanted = {c.strip().upper() for c in codes}
+    if not wanted:
+        return {}
+    rows = session.execute(select(Icd10Code).where(col(Icd10Code.code).in_(wanted))).scalars()
+    return {r.code: public(r) for r in rows}
+
+
 def count(*, session: Session) -> int:
     return session.execute(select(func.count()).select_from(Icd10Code)).scalar_one()
 

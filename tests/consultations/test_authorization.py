@@ -12,6 +12,8 @@ from sqlmodel import Session, select
 from telemed.identity.models import User
 from telemed.network.models import Institution
 
+SIGN = {"password": "telemed-demo"}  # signing re-authenticates the signer
+
 API = "/api/v1/consultations"
 OPINION = {"findings": "f", "impression": "i", "icd10": ["R91"]}
 
@@ -139,10 +141,12 @@ def test_only_the_assigned_specialist_writes_signs_and_sees_the_draft(
     assert draft == {**{r: 404 for r in READ}, "assigned specialist": 200}
     for role, name in actors.items():
         if role != "assigned specialist":
-            r = client.post(f"{API}/{c['id']}/opinion/sign", headers=login(name))
+            r = client.post(f"{API}/{c['id']}/opinion/sign", json=SIGN, headers=login(name))
             assert r.status_code in (403, 404), role
     assert (
-        client.post(f"{API}/{c['id']}/opinion/sign", headers=login("specialist2")).status_code
+        client.post(
+            f"{API}/{c['id']}/opinion/sign", json=SIGN, headers=login("specialist2")
+        ).status_code
         == 200
     )
     signed = {

@@ -13,6 +13,8 @@ from scheduling.models import Slot
 from telemed.identity.models import Role, User
 from telemed.network.models import Institution
 
+SIGN = {"password": "telemed-demo"}  # signing re-authenticates the signer
+
 API = "/api/v1/consultations"
 H = Callable[[str], dict[str, str]]
 
@@ -81,7 +83,7 @@ def test_a_pathology_request_goes_to_a_pathologist_who_signs_it(
     }
     r = client.put(f"{API}/{c['id']}/opinion", json=opinion, headers=me)
     assert r.status_code == 200, r.text
-    r = client.post(f"{API}/{c['id']}/opinion/sign", headers=me)
+    r = client.post(f"{API}/{c['id']}/opinion/sign", json=SIGN, headers=me)
     assert r.status_code == 200, r.text
     assert r.json()["signature"]
     seen = client.get(f"{API}/{c['id']}", headers=login("county-doctor")).json()

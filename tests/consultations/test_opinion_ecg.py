@@ -12,6 +12,8 @@ from sqlmodel import Session
 
 from telemed.consultations.models import Opinion
 
+SIGN = {"password": "telemed-demo"}  # signing re-authenticates the signer
+
 API = "/api/v1/consultations"
 
 
@@ -55,7 +57,7 @@ def test_ecg_values_are_signed_and_a_change_is_detected(
     r = client.put(f"{API}/{c['id']}/opinion", json=OPINION, headers=spec)
     assert r.status_code == 200, r.text
     assert r.json()["ecg_measurements"]["pr_ms"] == 164
-    r = client.post(f"{API}/{c['id']}/opinion/sign", headers=spec)
+    r = client.post(f"{API}/{c['id']}/opinion/sign", json=SIGN, headers=spec)
     assert r.status_code == 200, r.text
     signed = r.json()
     assert json.loads(signed["canonical"])["ecg_measurements"]["edited"] == ["pr_ms"]
@@ -91,7 +93,7 @@ def test_an_opinion_without_ecg_values_signs_as_before(
     client.post(f"{API}/{c['id']}/accept", headers=spec)
     body = {"findings": "未见异常", "impression": "正常"}
     assert client.put(f"{API}/{c['id']}/opinion", json=body, headers=spec).status_code == 200
-    signed = client.post(f"{API}/{c['id']}/opinion/sign", headers=spec).json()
+    signed = client.post(f"{API}/{c['id']}/opinion/sign", json=SIGN, headers=spec).json()
     assert "ecg_measurements" not in json.loads(signed["canonical"])
     op = session.get(Opinion, signed["id"])
     assert op is not None and op.ecg_measurements is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import subprocess
 from typing import Any
 
 import pytest
@@ -10,10 +11,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from telemed.consultations.models import Opinion, SpecialistKey
+from telemed.identity.models import User
+from telemed.network.models import Institution
+from telemed.reference.models import Icd10Code
 from tests.support.pdf_pages import assert_vertical_mongolian, embedded_fonts
+
+SIGN = {"password": "telemed-demo"}  # signing re-authenticates the signer
 
 API = "/api/v1/consultations"
 OPINION = {
@@ -32,7 +38,7 @@ def signed(client: TestClient, login: Any, make_request: Any) -> dict[str, Any]:
     r = client.put(f"{API}/{c['id']}/opinion", json=OPINION, headers=login("specialist2"))
     assert r.status_code == 200, r.text
     assert r.json()["icd10"] == ["R91", "J18.9"]
-    r = client.post(f"{API}/{c['id']}/opinion/sign", headers=login("specialist2"))
+    r = client.post(f"{API}/{c['id']}/opinion/sign", json=SIGN, headers=login("specialist2"))
     assert r.status_code == 200, r.text
     return {"consultation": c, "opinion": r.json()}
 
@@ -111,7 +117,7 @@ def test_editing_or_resigning_a_signed_opinion_is_refused(
     cid = signed["consultation"]["id"]
     r = client.put(f"{API}/{cid}/opinion", json=OPINION, headers=login("specialist2"))
     assert r.status_code == 409 and r.json()["current_state"] == "reported"
-    r = client.post(f"{API}/{cid}/opinion/sign", headers=login("specialist2"))
+    r = client.post(f"{API}/{cid}/opinion/sign", json=SIGN, headers=login("specialist2"))
     assert r.status_code == 409
 
 
@@ -122,6 +128,23 @@ def test_corrections_are_new_signed_versions(
     r = client.post(
         f"{API}/{cid}/opinion/corrections",
         json={**OPINION, "impression": "右肺上叶磨玻璃结节，建议随访", "reason": "补充随访建议"},
+        headers=login("specialist2"),
+    )
+    assert r.status_code == 403 and r.json()["code"] == "reauthentication_required"
+    r = client.post(
+        f"{API}/{cid}/opinion/corrections",
+        json={**OPINION, "reason": "补充随访建议", "password": "wrong"},
+        headers=login("specialist2"),
+    )
+    assert r.status_code == 403 and r.json()["code"] == "reauthentication_failed"
+    r = client.post(
+        f"{API}/{cid}/opinion/corrections",
+        json={
+            **OPINION,
+            "impression": "右肺上叶磨玻璃结节，建议随访",
+            "reason": "补充随访建议",
+            **SIGN,
+        },
         headers=login("specialist2"),
     )
     assert r.status_code == 201, r.text
@@ -155,6 +178,7 @@ def test_printable_pdf_of_the_signed_opinion(
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/pdf"
     assert r.content.startswith(b"%PDF") and b"STSong-Light" in r.content
+    assert b"/Subtype /Image" not in r.content  # a verbal consent: no drawn signature
 
 
 def test_the_signed_opinion_prints_in_vertical_mongolian_and_english(
@@ -178,3 +202,38 @@ def test_bad_icd10_codes_are_refused(client: TestClient, login: Any, make_reques
         headers=login("specialist2"),
     )
     assert r.status_code == 422
+
+
+def _pdf_text(pdf: bytes, tmp_path: Any) -> str:
+    path = tmp_path / "opinion.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, check=True)
+    return "".join(out.stdout.decode().split())  # the layout may break lines anywhere
+
+
+def test_the_signed_opinion_names_its_signer_and_diagnoses(
+    client: TestClient, login: Any, signed: dict[str, Any], session: Session, tmp_path: Any
+) -> None:
+    spec = session.execute(select(User).where(User.username == "specialist2")).scalar_one()
+    hospital = session.get(Institution, spec.institution_id)
+    r91 = session.get(Icd10Code, "R91")
+    assert hospital is not None and r91 is not None
+    cid = signed["consultation"]["id"]
+    seen = client.get(f"{API}/{cid}/opinion", headers=login("county-doctor")).json()
+    assert seen["signer"] == {
+        "id": str(spec.id),
+        "full_name": spec.full_name,
+        "title": spec.title,
+        "institution_id": str(hospital.id),
+        "institution_name": hospital.name_zh,
+        "institution_name_en": hospital.name_en,
+    }
+    assert [d["code"] for d in seen["diagnoses"]] == ["R91", "J18.9"]
+    assert seen["diagnoses"][0]["name_zh"] == r91.name_zh
+    assert signed["opinion"]["signer"]["full_name"] == spec.full_name  # the sign answer too
+    printed = client.get(f"{API}/{cid}/opinion.pdf", headers=login("county-doctor"))
+    text = _pdf_text(printed.content, tmp_path)
+    assert spec.full_name in text and hospital.name_zh in text
+    assert "R91" in text and "".join(r91.name_zh.split()) in text
+    english = client.get(f"{API}/{cid}/opinion.pdf?lang=en", headers=login("county-doctor"))
+    assert "".join(r91.name_en.split()) in _pdf_text(english.content, tmp_path)

@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 
 from telemed.identity.models import User
 
+SIGN = {"password": "telemed-demo"}  # signing re-authenticates the signer
+
 API = "/api/v1/consultations"
 OPINION = {
     "findings": "送检组织见腺体排列紊乱，核大深染，标注区域为浸润灶。",
@@ -82,7 +84,7 @@ def test_annotations_are_saved_with_the_draft_signed_and_then_frozen(
     assert r.status_code == 200, r.text
     assert [m["id"] for m in r.json()] == ["m1", "m2"]
     # a draft begun by annotating is not signable until it is written
-    r = client.post(f"{API}/{c['id']}/opinion/sign", headers=pathologist)
+    r = client.post(f"{API}/{c['id']}/opinion/sign", json=SIGN, headers=pathologist)
     assert r.status_code == 409 and r.json()["code"] == "opinion_incomplete"
     assert (
         client.put(f"{API}/{c['id']}/opinion", json=OPINION, headers=pathologist).status_code == 200
@@ -90,7 +92,7 @@ def test_annotations_are_saved_with_the_draft_signed_and_then_frozen(
     assert client.get(url, headers=pathologist).json() == r_marks(slide)
     assert client.get(url, headers=county).status_code == 404  # the draft is the author's
 
-    signed = client.post(f"{API}/{c['id']}/opinion/sign", headers=pathologist)
+    signed = client.post(f"{API}/{c['id']}/opinion/sign", json=SIGN, headers=pathologist)
     assert signed.status_code == 200, signed.text
     canonical = json.loads(signed.json()["canonical"])
     assert canonical["annotations"] == r_marks(slide)

@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 from tests.consultations.conftest import CONSENT
 from tests.support.pdf_pages import assert_vertical_mongolian
 
+SIGN = {"password": "telemed-demo"}  # signing re-authenticates the signer
+
 H = Callable[[str], dict[str, str]]
 API = "/api/v1/consultations"
 
@@ -41,7 +43,7 @@ def test_imaging_request_goes_accepted_to_reported_to_closed(
         client.put(f"{API}/{cid}/opinion", json=OPINION, headers=login("specialist2")).status_code
         == 200
     )
-    r = _post(client, f"/{cid}/opinion/sign", login("specialist2"))
+    r = _post(client, f"/{cid}/opinion/sign", login("specialist2"), SIGN)
     assert r.status_code == 200, r.text
     assert client.get(f"{API}/{cid}", headers=login("county-doctor")).json()["state"] == "reported"
     r = _post(client, f"/{cid}/acknowledge", login("county-doctor"))
@@ -74,7 +76,7 @@ def test_emergency_consultation_gets_an_immediate_session(
     r = _post(client, f"/{c['id']}/start", login("specialist"))
     assert r.json()["state"] == "in_session"
     client.put(f"{API}/{c['id']}/opinion", json=OPINION, headers=login("specialist"))
-    r = _post(client, f"/{c['id']}/opinion/sign", login("specialist"))
+    r = _post(client, f"/{c['id']}/opinion/sign", login("specialist"), SIGN)
     assert r.status_code == 200, r.text
     actions = [
         s["action"]
@@ -94,7 +96,7 @@ def test_live_request_cannot_be_reported_before_its_session(
     )
     assert _post(client, f"/{c['id']}/accept", login("specialist")).json()["state"] == "scheduled"
     client.put(f"{API}/{c['id']}/opinion", json=OPINION, headers=login("specialist"))
-    r = _post(client, f"/{c['id']}/opinion/sign", login("specialist"))
+    r = _post(client, f"/{c['id']}/opinion/sign", login("specialist"), SIGN)
     assert r.status_code == 409
     assert r.json()["code"] == "invalid_transition"
     assert r.json()["current_state"] == "scheduled"

@@ -15,6 +15,8 @@ row naming the patient the response is about.
 
 from __future__ import annotations
 
+import base64
+import io
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image, ImageDraw
 from sqlmodel import Session, col, select
 
 from dicom import ecg_synth
@@ -43,7 +46,19 @@ from tests.referrals.conftest import demo_team, league_hospital, new_patient, up
 from tests.scheduling.conftest import make_rule, new_doctor, slots_of  # noqa: F401
 from tests.support.dicom_files import ct_series, to_bytes
 
+SIGN = {"password": "telemed-demo"}  # signing re-authenticates the signer
+
 Login = Callable[[str], dict[str, str]]
+
+
+def _drawn() -> str:
+    """A signature drawn on the screen: a base64 PNG of 300×100 pixels with one stroke."""
+    img = Image.new("RGBA", (300, 100), (255, 255, 255, 0))
+    ImageDraw.Draw(img).line([(10, 80), (290, 20)], fill="black", width=3)
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return base64.b64encode(out.getvalue()).decode()
+
 
 # GET routes that return no patient data, each with the reason.
 EXEMPT: dict[str, str] = {
@@ -146,6 +161,8 @@ PATIENT_READS: dict[str, Read] = {
     _CONSULTATION + "/payments/{payment_id}/receipt.pdf": Read("county-doctor"),
     _CONSULTATION + "/opinion": Read("county-doctor"),
     _CONSULTATION + "/opinion/versions": Read("county-doctor"),
+    _CONSULTATION + "/opinion/draft": Read("county-doctor"),
+    _CONSULTATION + "/consent/{consent_id}/signature.png": Read("county-doctor"),
     _CONSULTATION + "/opinion/annotations": Read("county-doctor"),
     _CONSULTATION + "/opinion.pdf": Read("county-doctor"),
     "/api/v1/bookings": Read("county-doctor"),
@@ -469,7 +486,8 @@ def world(
         "wanted_specialty": "radiology",
         "chosen_specialist_id": str(_user(session, "specialist2").id),
         "override_reason": "指定专家（测试）",  # a named specialist: docs/routing.md
-        "consent": CONSULTATION_CONSENT,
+        # signed on the screen: its drawn signature is a route of its own
+        "consent": {**CONSULTATION_CONSENT, "method": "on_screen", "signature_png": _drawn()},
     }
     c = _ok(client.post(api, json=body, headers=cd), 201)
     _ok(client.post(f"{api}/{c['id']}/submit", headers=cd))
@@ -532,7 +550,7 @@ def world(
     _ok(client.put(f"{api}/{c['id']}/opinion", json=opinion, headers=spec2))
     mark = {"id": "m1", "kind": "point", "study_uid": study_uid, "x": 10, "y": 20, "text": "核分裂"}
     _ok(client.put(f"{api}/{c['id']}/opinion/annotations", json={"items": [mark]}, headers=spec2))
-    _ok(client.post(f"{api}/{c['id']}/opinion/sign", headers=spec2))
+    _ok(client.post(f"{api}/{c['id']}/opinion/sign", json=SIGN, headers=spec2))
 
     # a live consultation with its video room and a finished recording
     specialist = _user(session, "specialist")
@@ -913,6 +931,7 @@ def _walk_writes(
         findings="右肺上叶见一约9mm磨玻璃结节。",
         impression="右肺上叶磨玻璃结节",
         reason="测量更正",
+        **SIGN,
     )
     post(f"{api}/{w['consultation_id']}/acknowledge", cd)
     post(f"{api}/{w['live_consultation_id']}/start", spec)

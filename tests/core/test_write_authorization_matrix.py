@@ -302,7 +302,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("POST", "/api/v1/consultations/{consultation_id}/opinion/sign"): Entry(
         C,
-        _raw("/api/v1/consultations/{c}/opinion/sign"),
+        _at("/api/v1/consultations/{c}/opinion/sign", password="telemed-demo"),
         {"owner": X, "participant": X, "other_doctor": N, "patient": X, "other_patient": N},
     ),
     ("POST", "/api/v1/consultations/{consultation_id}/opinion/corrections"): Entry(
@@ -312,6 +312,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
             findings="f",
             impression="i",
             reason="r",
+            password="telemed-demo",
         ),
         {"owner": X, "participant": X, "other_doctor": N, "patient": X, "other_patient": N},
     ),

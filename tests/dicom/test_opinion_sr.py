@@ -26,6 +26,8 @@ from tests.dicom.test_reading_sr import _link, _outsider, _stow, _user
 from tests.support.dicom_files import ct_series
 from tests.support.ports import free_port, wait_port
 
+SIGN = {"password": "telemed-demo"}  # signing re-authenticates the signer
+
 
 def _ok(r: Any, status: int = 200) -> Any:
     assert r.status_code == status, r.text
@@ -59,7 +61,7 @@ def _signed_consultation(session: Session, client: Any, login: Any, study_uid: s
         "recommendations": "3个月后复查",
     }
     _ok(client.put(f"{api}/{c['id']}/opinion", json=opinion, headers=spec2))
-    _ok(client.post(f"{api}/{c['id']}/opinion/sign", headers=spec2))
+    _ok(client.post(f"{api}/{c['id']}/opinion/sign", json=SIGN, headers=spec2))
     return str(c["id"])
 
 

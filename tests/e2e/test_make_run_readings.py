@@ -22,6 +22,8 @@ from tests.support.ports import free_port, wait_port
 from tests.support.sqlite_runs import Built, development_env
 from tests.support.wsi import slide_pyramid, stow_slide
 
+SIGN = {"password": "telemed-demo"}  # signing re-authenticates the signer
+
 pytestmark = pytest.mark.e2e
 
 API = "/api/v1"
@@ -75,7 +77,7 @@ def _reader(db: Path, user_id: str) -> tuple[str, str]:
 def _sign(reader: httpx.Client, cid: str, opinion: dict[str, Any]) -> None:
     r = reader.put(f"/consultations/{cid}/opinion", json=opinion)
     assert r.status_code == 200, r.text
-    r = reader.post(f"/consultations/{cid}/opinion/sign")
+    r = reader.post(f"/consultations/{cid}/opinion/sign", json=SIGN)
     assert r.status_code == 200, r.text
 
 

@@ -15,6 +15,8 @@ import pytest
 from tests.e2e.conftest import LiveServer, login, shot
 from tests.support.wsi import slide_pyramid, stow_slide
 
+SIGN = {"password": "telemed-demo"}  # signing re-authenticates the signer
+
 pytestmark = pytest.mark.e2e
 FRAME = re.compile(r"/instances/([0-9.]+)/frames/(\d+)/rendered")
 
@@ -190,7 +192,7 @@ def test_a_pathologist_marks_the_slide_and_the_marks_are_signed_with_the_opinion
 
         opinion = {"findings": "见异型腺体浸润。", "impression": "(胃窦)腺癌", "icd10": ["C16.3"]}
         assert path.put(f"/consultations/{c['id']}/opinion", json=opinion).status_code == 200
-        assert path.post(f"/consultations/{c['id']}/opinion/sign").status_code == 200
+        assert path.post(f"/consultations/{c['id']}/opinion/sign", json=SIGN).status_code == 200
         county = new_page()
         login(county, "county-doctor")
         county.goto(f"/#/slide/{study}?consultation={c['id']}")

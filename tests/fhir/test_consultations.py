@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from tests.fhir.conftest import FhirServer
 from tests.fhir.support import valid
 
+SIGN = {"password": "telemed-demo"}  # signing re-authenticates the signer
+
 SYS = "https://telemed.example/fhir/CodeSystem/"
 OPINION = {
     "findings": "右肺上叶见一约8mm磨玻璃结节。",
@@ -106,7 +108,10 @@ def test_a_consultation_request_its_task_and_its_signed_opinion(fhir_server: Fhi
             httpx.put(f"{api}/opinion", json=OPINION, headers=headers, timeout=60).status_code
             == 200
         )
-        assert httpx.post(f"{api}/opinion/sign", headers=headers, timeout=60).status_code == 200
+        assert (
+            httpx.post(f"{api}/opinion/sign", json=SIGN, headers=headers, timeout=60).status_code
+            == 200
+        )
 
         report = valid(cd.get(f"/DiagnosticReport/{cid}").json())
         assert report["status"] == "final"

@@ -11,6 +11,36 @@ export type Transition = Schemas['TransitionPublic']
 export type Opinion = Schemas['OpinionPublic']
 export type Verify = Schemas['VerifyResult']
 
+export interface OpinionSigner {
+  id: string
+  full_name: string
+  title: string | null
+  institution_id: string | null
+  institution_name: string | null
+  institution_name_en?: string | null
+}
+
+export interface Diagnosis {
+  code: string
+  name_zh: string
+  name_en: string
+}
+
+/** "R91 肺诊断性影像异常": the code and its name in the page's language (else the other). */
+export function diagnosisLabel(d: Diagnosis, zh: boolean): string {
+  const name = zh ? d.name_zh || d.name_en : d.name_en || d.name_zh
+  return name ? `${d.code} ${name}` : d.code
+}
+
+/** Which opinion the page may ask for: the author's draft while they may still write,
+ * the signed one once the request is reported (never a request that would answer 404). */
+export function opinionToLoad(c: Pick<Consultation, 'state' | 'allowed_actions'> & { reported_at?: string | null }): 'draft' | 'signed' | null {
+  if (c.reported_at || c.state === 'reported' || c.state === 'closed') return 'signed'
+  if (c.allowed_actions.includes('report')) return 'draft'
+  return null
+}
+
+
 const URGENCY_RANK: Record<string, number> = { emergency: 0, urgent: 1, routine: 2 }
 
 /** The deadline that matters now: acceptance while waiting, the report after that. */

@@ -9,11 +9,13 @@ from fastapi.responses import Response
 
 @dataclass(frozen=True)
 class Section:
-    """A heading and its paragraphs; `small` for the fine print (signatures, codes)."""
+    """A heading and its paragraphs; `small` for the fine print (signatures, codes); `image`
+    a PNG printed under the paragraphs (a drawn signature), in the horizontal layouts."""
 
     heading: str
     paragraphs: list[str]
     small: bool = False
+    image: bytes | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,16 @@ from xml.sax.saxutils import escape
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.lib.utils import ImageReader
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from telemed.core.printing.document import Printed
 from telemed.core.printing.fonts import CJK, register
@@ -33,6 +42,13 @@ def _table(rows: list[tuple[str, str]]) -> Table:
         )
     )
     return table
+
+
+def _image(png: bytes, most_width: float = 70 * mm, most_height: float = 25 * mm) -> Image:
+    """A PNG scaled to fit `most_width`×`most_height`, keeping its proportions."""
+    width, height = ImageReader(io.BytesIO(png)).getSize()
+    scale = min(most_width / width, most_height / height)
+    return Image(io.BytesIO(png), width=width * scale, height=height * scale, hAlign="LEFT")
 
 
 def render(doc: Printed) -> bytes:
@@ -60,5 +76,7 @@ def render(doc: Printed) -> bytes:
             story.append(Spacer(1, 6 * mm))
         story.append(_p(section.heading, _SECTION))
         story += [_p(text, _SMALL if section.small else _BODY) for text in section.paragraphs]
+        if section.image:
+            story.append(_image(section.image))
     pages.build(story)
     return buf.getvalue()
