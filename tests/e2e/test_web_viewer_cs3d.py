@@ -170,14 +170,18 @@ def test_a_length_measured_with_the_mouse_goes_into_the_study_as_sr_and_is_drawn
     assert group.roi.graphic_type.value == "POLYLINE"  # type: ignore[union-attr]
     assert [k["sop_instance_uid"] for k in saved["key_images"]] == [m["sop_instance_uid"]]
 
-    # reopened: the length is drawn again on its image (Cornerstone measures it anew from the
-    # restored points), the image is flagged as key image; one slice on, neither
-    page.reload()
+    # reopened (another page, then the viewer again): the length is drawn again, once, on its
+    # image (Cornerstone measures it anew from the restored points), the image is flagged as
+    # key image; one slice on, neither
+    page.goto("/#/")
+    expect(page.get_by_test_id("viewer-element")).to_have_count(0)
+    page.goto(f"/#/viewer/{study}")
     wait_image(page)
     expect(page.get_by_test_id("slice-index")).to_have_text(slice_text)
     again = poll(page, lambda: _drawn_length(page), "the saved length drawn")
     assert abs(again - value) < 0.05, (again, value)
     drawn = _drawn(page)
+    assert len([t for t in drawn["texts"] if t.strip().endswith("mm")]) == 1, drawn
     (x1, y1, x2, y2) = max(drawn["lines"], key=lambda ln: abs(ln[2] - ln[0]))
     w = drawn["width"]
     assert abs(min(x1, x2) - 0.3 * w) < 0.03 * w and abs(max(x1, x2) - 0.7 * w) < 0.03 * w, drawn
