@@ -158,7 +158,9 @@ def test_a_length_measured_with_the_mouse_goes_into_the_study_as_sr_and_is_drawn
     # the SR in the study, as any DICOMweb client sees it, parsed by highdicom
     headers = {"Authorization": f"Bearer {live_server.token('county-doctor')}"}
     dw = DICOMwebClient(url=f"{live_server.url}/dicom-web", headers=headers)
-    ds = dw.retrieve_instance(study, saved["report"]["series_uid"], saved["report"]["sop_instance_uid"])
+    ds = dw.retrieve_instance(
+        study, saved["report"]["series_uid"], saved["report"]["sop_instance_uid"]
+    )
     report = hd.sr.MeasurementReport.from_sequence(hd.sr.Comprehensive3DSR.from_dataset(ds).content)
     (group,) = report.get_planar_roi_measurement_groups()
     (length,) = group.get_measurements()
