@@ -43,9 +43,7 @@ def test_scripts_and_wasm_travel_gzipped_and_decompress_to_the_file(
 ) -> None:
     client, assets = site
     for name, media in (("viewer-abc.js", "javascript"), ("codec.wasm", "application/wasm")):
-        raw = client.get(
-            f"/assets/{name}", headers={"Accept-Encoding": "gzip, deflate, br, zstd"}
-        )
+        raw = client.get(f"/assets/{name}", headers={"Accept-Encoding": "gzip, deflate, br, zstd"})
         assert raw.status_code == 200, raw.text[:200]
         assert raw.headers["content-encoding"] == "gzip"
         assert media in raw.headers["content-type"]
