@@ -32,6 +32,7 @@ def _received_sr(pacs_dir: Path) -> list[pydicom.Dataset]:
     return out
 
 
+@pytest.mark.timeout(900)  # the run's demo database is built first when this runs alone
 def test_the_signed_demo_ct_opinion_arrives_at_the_county_pacs(
     sqlite_demo: Built, tmp_path: Path
 ) -> None:
