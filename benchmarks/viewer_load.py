@@ -3,7 +3,14 @@ build, frames in their stored JPEG-LS code stream, decoded in the browser) again
 viewer (main's build and server: frames decoded on the server, sent as explicit little endian).
 
     PYTHONPATH=. .venv/bin/python benchmarks/viewer_load.py [--slices 40] [--size 512]
-        [--rounds 2] [--mbit 10] [--rtt 80] [--baseline-root /work/main]
+        [--rounds 2] [--mbit 10] [--rtt 80] [--baseline uncompressed|main]
+        [--baseline-root /work/main]
+
+`--baseline uncompressed` (the default since main's own viewer is Cornerstone3D too): the
+baseline is this viewer and server with every frame request's Accept rewritten to
+`transfer-syntax=1.2.840.10008.1.2.1` (explicit VR little endian, decoded on the server), the
+frames of both sides going through the same Playwright route. `--baseline main`: the
+comparison described below, against `--baseline-root`'s app and build.
 
 The issue's full size: `--slices 300 --rounds 3` (about 15 minutes here).
 
@@ -56,6 +63,25 @@ SIDES = {
     "new": {"canvas": "[data-testid=viewer-element] canvas", "slice": "[data-testid=pane]"},
     "old": {"canvas": "[data-testid=viewer-canvas]", "slice": "[data-testid=viewer-canvas]"},
 }
+# `--baseline uncompressed` (main's own viewer is Cornerstone3D now): the same viewer and server,
+# its frame requests asking for explicit VR little endian instead of the stored code stream
+SIDES["uncompressed"] = SIDES["new"]
+EXPLICIT_LE = (
+    'multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2.1'
+)
+
+
+def _frames_as(page: Any, accept: str | None) -> None:
+    """Route every frame request (both sides, so both pay the interception): unchanged, or
+    with `accept` as its Accept header."""
+
+    def handle(route: Any) -> None:
+        headers = dict(route.request.headers)
+        if accept is not None:
+            headers["accept"] = accept
+        route.continue_(headers=headers)
+
+    page.route("**/frames/**", handle)
 
 
 def prepare(db_url: str) -> None:
@@ -149,6 +175,8 @@ def open_study(
 
     cdp.on("Network.responseReceived", on_response)
     cdp.on("Network.loadingFinished", on_finished)
+    if args.baseline == "uncompressed":
+        _frames_as(page, EXPLICIT_LE if side == "uncompressed" else None)
     t0 = time.monotonic()
     page.evaluate("(h) => { location.hash = h }", f"#/viewer/{study}")
     wait_lit(page, sel["canvas"], 300, fresh=True)
@@ -183,10 +211,17 @@ def main() -> None:
     ap.add_argument("--mbit", type=float, default=10.0)
     ap.add_argument("--rtt", type=float, default=80.0)
     ap.add_argument("--baseline-root", type=Path, default=Path("/work/main"))
+    ap.add_argument(
+        "--baseline",
+        choices=["main", "uncompressed"],
+        default="uncompressed",
+        help="main: --baseline-root's app and viewer; uncompressed: this viewer asking for "
+        "explicit little endian frames",
+    )
     args = ap.parse_args()
     new_dist = ROOT / "frontend" / "dist"
     old_dist = args.baseline_root / "frontend" / "dist"
-    for d in (new_dist, old_dist):
+    for d in (new_dist, old_dist) if args.baseline == "main" else (new_dist,):
         if not (d / "index.html").exists():
             sys.exit(f"{d} missing: build it (cd {d.parent} && npx vite build)")
 
@@ -206,8 +241,9 @@ def main() -> None:
         log = (work / "server.log").open("w")
         new_proc, new_base = start_app(env, ROOT, new_dist, log)
         procs.append(new_proc)
-        old_proc, old_base = start_app(env, args.baseline_root, old_dist, log)
-        procs.append(old_proc)
+        if args.baseline == "main":
+            old_proc, old_base = start_app(env, args.baseline_root, old_dist, log)
+            procs.append(old_proc)
         token = httpx.post(
             f"{new_base}/api/v1/auth/token",
             data={"username": "county-doctor", "password": "telemed-demo"},
@@ -220,7 +256,9 @@ def main() -> None:
             list(phantom_datasets(args.slices, args.size, JPEGLSLossless)),
             timeout=900,
         )
-        run(args, {"new": new_base, "old": old_base}, token, warm, study)
+        old = "old" if args.baseline == "main" else "uncompressed"
+        bases = {"new": new_base, old: old_base if args.baseline == "main" else new_base}
+        run(args, bases, token, warm, study)
     finally:
         for p in procs:
             p.terminate()
@@ -231,11 +269,12 @@ def main() -> None:
 def run(args: argparse.Namespace, bases: dict[str, str], token: str, warm: str, study: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    results: dict[str, list[dict[str, float]]] = {"new": [], "old": []}
+    results: dict[str, list[dict[str, float]]] = {side: [] for side in bases}
+    old = [side for side in bases if side != "new"][0]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
         for r in range(args.rounds):
-            order = ["new", "old"] if r % 2 == 0 else ["old", "new"]
+            order = ["new", old] if r % 2 == 0 else [old, "new"]
             for side in order:
                 res = open_study(browser, bases[side], token, side, warm, study, args.slices, args)
                 results[side].append(res)
@@ -252,10 +291,11 @@ def run(args: argparse.Namespace, bases: dict[str, str], token: str, warm: str, 
     }
     print(
         f"settings: {args.slices} slices {args.size}^2 JPEG-LS lossless, {args.mbit} Mbit/s, "
-        f"{args.rtt} ms RTT, {args.rounds} rounds alternating, baseline {args.baseline_root}"
+        f"{args.rtt} ms RTT, {args.rounds} rounds alternating, baseline "
+        f"{args.baseline_root if args.baseline == 'main' else 'uncompressed frames'}"
     )
     for k, unit in (("first", "s"), ("whole", "s"), ("bytes", "MB")):
-        n, o = med["new"][k], med["old"][k]
+        n, o = med["new"][k], med[old][k]
         scale = 1e6 if k == "bytes" else 1
         print(
             f"{k:>6}: new {n / scale:.2f} {unit}  old (baseline) {o / scale:.2f} {unit}  "

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dicom import policy, worklist
 from dicom.context import demographics_against, register_link_context
+from dicom.demo_pacs import AE_TITLE as DEMO_PACS_AE_TITLE
+from dicom.demo_pacs import PORT as DEMO_PACS_PORT
 from dicom.ecg_demo import attach_synthetic_ecg
 from dicom.ecg_demo import reader_values as demo_ecg_values
 from dicom.ecg_synth import EcgSpec
@@ -76,6 +78,8 @@ __all__ = [
     "visible_study_uids",
     "EcgSpec",
     "attach_synthetic_ecg",
+    "DEMO_PACS_AE_TITLE",
+    "DEMO_PACS_PORT",
     "demo_ecg_values",
 ]
 

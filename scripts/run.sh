@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: migrate SQLite, seed the demo when empty, serve.
+# The main job on the embedded default: migrate SQLite, seed the demo when empty, serve
+# (with the demo county PACS beside it).
 set -euo pipefail
 PY="${TELEMED_PYTHON:-.venv/bin/python}"
 export TELEMED_ENV="${TELEMED_ENV:-development}"
@@ -7,5 +8,12 @@ export TELEMED_DATABASE_URL="${TELEMED_DATABASE_URL:-sqlite:///var/telemed.db}"
 "$PY" -m telemed.cli db upgrade
 "$PY" -m telemed.cli seed --demo --if-empty
 "$PY" -m telemed.cli jobs >/dev/null
+# the demo county hospital's PACS (registered by the demo seed at 127.0.0.1:11113): signed
+# opinions of its requests arrive there as DICOM SR (docs/imaging.md, "Demo county PACS")
+"$PY" -m dicom.demo_pacs --port "${TELEMED_DEMO_PACS_PORT:-11113}" --dir var/demo-pacs &
+PACS=$!
 echo "telemed: serving on http://127.0.0.1:${PORT:-8000}/ (demo password: telemed-demo)"
-exec "$PY" -m telemed.cli serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"
+"$PY" -m telemed.cli serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" &
+SERVE=$!
+trap 'kill "$SERVE" "$PACS" 2>/dev/null' INT TERM EXIT
+wait "$SERVE"

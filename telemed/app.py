@@ -13,7 +13,6 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 
 from dicom.api import router as dicom_router
 from dicom.api_slides import router as slides_router
@@ -33,6 +32,7 @@ from telemed.core.inputs import RejectNul
 from telemed.core.logging import RequestIdMiddleware, configure_logging
 from telemed.core.security_headers import SecurityHeadersMiddleware
 from telemed.core.settings import Settings, get_settings
+from telemed.core.static_files import CompressedStaticFiles
 from telemed.dashboard.api import router as dashboard_router
 from telemed.fhir.api import build_router as build_fhir_router
 from telemed.identity.api import router as identity_router
@@ -168,5 +168,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     dist = settings.frontend_dir or FRONTEND_DIST
     if (dist / "index.html").exists():
-        app.mount("/", StaticFiles(directory=dist, html=True), name="frontend")
+        app.mount("/", CompressedStaticFiles(directory=dist, html=True), name="frontend")
     return app

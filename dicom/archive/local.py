@@ -119,6 +119,7 @@ def _pick(header: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
 
 
 DICOM = "application/dicom"
+PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 
 def stored_frames(ds: Dataset, count: int, numbers: list[int]) -> tuple[str | None, list[bytes]]:
@@ -292,6 +293,8 @@ class LocalArchive:
         self, study_uid: str, series_uid: str, sop_uid: str, numbers: list[int]
     ) -> tuple[Dataset, int]:
         ds = self._dataset(study_uid, series_uid, sop_uid)
+        if not any(k in ds for k in PIXEL_KEYWORDS):  # an SR, a KOS: no frames (as Orthanc)
+            raise NotInArchive(f"{sop_uid} has no pixel data")
         count = int(getattr(ds, "NumberOfFrames", 1) or 1)
         if any(not 1 <= n <= count for n in numbers):
             raise NotInArchive(f"frames {numbers} out of 1..{count}")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 from fastapi.responses import Response
+from sqlmodel import select
 
 from dicom.archive import Rendering
 from dicom.dicomweb.common import (
@@ -16,8 +17,10 @@ from dicom.dicomweb.common import (
     dicomweb_router,
     streamed,
 )
+from dicom.models import Instance
 from dicom.schemas import UIDPath
-from telemed.core.errors import Invalid
+from dicom.sr import SR_CLASSES
+from telemed.core.errors import Invalid, NotFound
 
 router = dicomweb_router()
 MAX_FRAME = 2**31 - 1  # NumberOfFrames is an IS: at most 2^31 - 1
@@ -86,6 +89,18 @@ def _frame_numbers(text: str) -> list[int]:
     return numbers
 
 
+def _has_frames(web: WebRequest, study_uid: str, sop_uid: str) -> None:
+    """404 for a document of the study (an SR, a key object selection): it has no pixels,
+    and archives answer that differently (Orthanc with a 500)."""
+    sop_class = web.session.exec(
+        select(Instance.sop_class_uid).where(
+            Instance.study_uid == study_uid, Instance.sop_uid == sop_uid
+        )
+    ).first()
+    if sop_class in SR_CLASSES:
+        raise NotFound(f"{sop_uid} is a structured report: it has no frames")
+
+
 @router.get("/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}/frames/{frames}")
 def retrieve_frames(
     study_uid: UIDPath,
@@ -100,6 +115,7 @@ def retrieve_frames(
     `transfer-syntax=*`, else in explicit VR little endian; streamed from the archive."""
     numbers = _frame_numbers(frames)
     web.open_study(study_uid, what="frames")
+    _has_frames(web, study_uid, sop_uid)
     return streamed(
         call(
             web.archive.wado_frames,
@@ -146,6 +162,7 @@ def _render(
 ) -> Response:
     """One frame rendered (PNG, or JPEG when asked), windowed if `window` is given."""
     web.open_study(study_uid, what="rendered")
+    _has_frames(web, study_uid, sop_uid)
     accept = web.request.headers.get("accept", "")
     media_type = (
         "image/jpeg" if "image/jpeg" in accept and "image/png" not in accept else "image/png"

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseImageId, scoordOrder } from '../src/lib/measurements'
+import { handleOrder, parseImageId, scoordOrder } from '../src/lib/measurements'
 import { ageYears, directionLetters, orientationMarkers } from '../src/lib/viewerSeries'
 import { demographicMismatches } from '../src/lib/readingContext'
 
@@ -12,6 +12,21 @@ describe('reading workstation helpers', () => {
     expect(scoordOrder('ellipse_roi', [[5, 0], [5, 4], [0, 2], [10, 2]])).toEqual([[0, 2], [10, 2], [5, 0], [5, 4]])
     expect(scoordOrder('rectangle_roi', [[0, 0], [4, 0], [0, 3], [4, 3]])).toEqual([[0, 0], [4, 0], [4, 3], [0, 3]])
     expect(scoordOrder('arrow', [[9, 9], [1, 1]])).toEqual([[1, 1], [9, 9]])
+  })
+  it('puts saved SR points back in the handle order of each tool', () => {
+    const cs = {
+      ellipse_roi: [[5, 0], [5, 4], [0, 2], [10, 2]],
+      rectangle_roi: [[0, 0], [4, 0], [0, 3], [4, 3]],
+      arrow: [[9, 9], [1, 1]],
+      length: [[1, 2], [3, 4]],
+    } as const
+    for (const [kind, points] of Object.entries(cs)) {
+      const k = kind as keyof typeof cs
+      const p = points.map((x) => [...x] as [number, number])
+      expect(handleOrder(k, scoordOrder(k, p))).toEqual(p)
+    }
+    // an ellipse wider than tall: the SR's major axis first, Cornerstone's top and bottom first
+    expect(handleOrder('ellipse_roi', [[0, 2], [10, 2], [5, 4], [5, 0]])).toEqual([[5, 0], [5, 4], [0, 2], [10, 2]])
   })
   it('names screen edges of an axial view: anterior up, patient left on the right', () => {
     expect(orientationMarkers([0, -1, 0], [0, 0, -1])).toEqual({ top: 'A', bottom: 'P', right: 'L', left: 'R' })

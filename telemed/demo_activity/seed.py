@@ -14,6 +14,7 @@ from telemed.core.settings import Settings
 from telemed.demo_activity.appointments import start_bookings
 from telemed.demo_activity.cast import find_cast
 from telemed.demo_activity.consultations import consultation_story
+from telemed.demo_activity.county_pacs import register_county_pacs
 from telemed.demo_activity.patients import patient_spec
 from telemed.demo_activity.plans import plans
 from telemed.demo_activity.referrals import referral_story
@@ -44,6 +45,7 @@ def seed_activity(
     """Replay ~30 days of consultations and referrals up to `now`; idempotent."""
     now = now or clock.now()
     if has_activity(session, settings):
+        register_county_pacs(session)
         return {"consultations": 0, "referrals": 0, "patients": 0, "bookings": 0}
     rng = random.Random(RANDOM_SEED)
     cast = find_cast(session, rng)
@@ -63,6 +65,7 @@ def seed_activity(
         sim.start(make())
     start_bookings(sim, cast, start)
     sim.run()
+    register_county_pacs(session)  # after the month: its opinions were sent nowhere
     return {
         "consultations": sim.consultations,
         "referrals": sim.referrals,

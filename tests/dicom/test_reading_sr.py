@@ -184,6 +184,36 @@ def test_measurements_are_stored_as_sr_and_read_back(  # type: ignore[no-untyped
     )
 
 
+def test_an_sr_in_the_study_has_no_frames_to_give(  # type: ignore[no-untyped-def]
+    read_case, client, login
+) -> None:
+    """A viewer asking for frames of the study's SR gets a 404 problem, never a 500."""
+    datasets = read_case
+    study_uid = str(datasets[0].StudyInstanceUID)
+    spec = login("specialist2")
+    r = client.post(f"/api/v1/studies/{study_uid}/measurements", json=_body(datasets), headers=spec)
+    assert r.status_code == 201, r.text
+    ref = r.json()["report"]
+    for stored in (True, False):
+        accept = 'multipart/related; type="application/octet-stream"'
+        if stored:
+            accept += "; transfer-syntax=*"
+        url = (
+            f"/dicom-web/studies/{study_uid}/series/{ref['series_uid']}"
+            f"/instances/{ref['sop_instance_uid']}/frames/1"
+        )
+        got = client.get(url, headers={**spec, "Accept": accept})
+        assert got.status_code == 404, (stored, got.status_code, got.text[:200])
+        assert got.json()["code"] == "not_found"
+    image = datasets[0]
+    ok = client.get(
+        f"/dicom-web/studies/{study_uid}/series/{image.SeriesInstanceUID}"
+        f"/instances/{image.SOPInstanceUID}/frames/1",
+        headers={**spec, "Accept": 'multipart/related; type="application/octet-stream"'},
+    )
+    assert ok.status_code == 200, ok.text[:200]
+
+
 def test_who_may_save_and_read_measurements(read_case, client, login, session) -> None:  # type: ignore[no-untyped-def]
     datasets = read_case
     study_uid = str(datasets[0].StudyInstanceUID)

@@ -1,13 +1,18 @@
 """The Cornerstone3D reading workstation in Chromium, on CT series stored compressed
 (JPEG-LS lossless, JPEG 2000) and decoded in the browser: first image, scroll, W/L preset,
-overlay, MPR views, a length measurement, touch gestures on a phone."""
+overlay, MPR views, a length measurement (saved as SR, read back by a DICOMweb client and
+drawn again on reopening), touch gestures on a phone."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import highdicom as hd
 import pytest
+from dicomweb_client.api import DICOMwebClient
 from playwright.sync_api import expect
+from pydicom.sr.codedict import codes
 from pydicom.uid import JPEG2000Lossless, JPEGLSLossless
 
 from tests.e2e.conftest import LiveServer, login, shot
@@ -92,6 +97,108 @@ def test_a_jpeg_ls_ct_is_read_scrolled_windowed_measured_and_shown_in_mpr(
     for axis in ("axial", "sagittal", "coronal"):
         wait_image(page, f"[data-testid=mpr-{axis}]")
     shot(page, "cs3d-jpegls-mpr")
+
+
+# The length tool's lines and text as drawn on the pane's SVG layer (Cornerstone's annotations).
+DRAWN = """(sel) => {
+  const svg = document.querySelector(sel + ' svg')
+  if (!svg) return null
+  const lines = [...svg.querySelectorAll('line')].map((l) => ['x1', 'y1', 'x2', 'y2']
+    .map((a) => Number(l.getAttribute(a))))
+  const texts = [...svg.querySelectorAll('text')].map((t) => t.textContent || '')
+  const r = svg.getBoundingClientRect()
+  return { lines, texts, width: r.width, height: r.height }
+}"""
+
+
+def _drawn(page: Any) -> dict[str, Any]:
+    return page.evaluate(DRAWN, "[data-testid=viewer-element]")  # type: ignore[no-any-return]
+
+
+def _drawn_length(page: Any) -> float | None:
+    """The millimetres of the length drawn on the pane now (None: none drawn here)."""
+    for text in _drawn(page)["texts"]:
+        m = re.fullmatch(r"\s*([\d.]+)\s*mm\s*", text)
+        if m:
+            return float(m.group(1))
+    return None
+
+
+def test_a_length_measured_with_the_mouse_goes_into_the_study_as_sr_and_is_drawn_on_reopening(
+    new_page: Any, live_server: LiveServer
+) -> None:
+    study = phantom_study(live_server, "county-doctor", JPEGLSLossless, patient_name="CS3D^SR")
+    page = new_page()
+    login(page, "county-doctor")
+    page.goto(f"/#/viewer/{study}")
+    wait_image(page)
+    slice_text = page.get_by_test_id("slice-index").inner_text()
+    page.get_by_test_id("tool-length").click()
+    box = page.get_by_test_id("viewer-element").bounding_box()
+    assert box
+    y = box["y"] + box["height"] * 0.5
+    page.mouse.move(box["x"] + box["width"] * 0.3, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, y, steps=8)
+    page.mouse.up()
+    expected = 0.4 * 128 * PIXEL_MM
+    shown = page.get_by_test_id("measurement-value").first
+    poll(page, lambda: abs(float(shown.inner_text().split()[0]) - expected) < 2.0, "the length")
+    page.get_by_test_id("key-image").click()
+    expect(page.get_by_test_id("key-image")).to_have_attribute("aria-pressed", "true")
+    with page.expect_response(
+        lambda r: r.url.endswith(f"/studies/{study}/measurements") and r.request.method == "POST"
+    ) as resp:
+        page.get_by_test_id("save-measurements").click()
+    assert resp.value.status == 201, resp.value.text()
+    saved = resp.value.json()
+    (m,) = saved["measurements"]
+    value = float(shown.inner_text().split()[0])
+
+    # the SR in the study, as any DICOMweb client sees it, parsed by highdicom
+    headers = {"Authorization": f"Bearer {live_server.token('county-doctor')}"}
+    dw = DICOMwebClient(url=f"{live_server.url}/dicom-web", headers=headers)
+    ds = dw.retrieve_instance(
+        study, saved["report"]["series_uid"], saved["report"]["sop_instance_uid"]
+    )
+    report = hd.sr.MeasurementReport.from_sequence(hd.sr.Comprehensive3DSR.from_dataset(ds).content)
+    (group,) = report.get_planar_roi_measurement_groups()
+    (length,) = group.get_measurements()
+    assert length.name == codes.SCT.Length and length.unit.value == "mm"
+    assert abs(float(length.value) - value) < 0.01, (length.value, value)
+    assert abs(float(length.value) - expected) < 2.0
+    ref = group.roi.ContentSequence[0].ReferencedSOPSequence[0]  # type: ignore[union-attr]
+    assert str(ref.ReferencedSOPInstanceUID) == m["sop_instance_uid"]
+    assert group.roi.graphic_type.value == "POLYLINE"  # type: ignore[union-attr]
+    assert [k["sop_instance_uid"] for k in saved["key_images"]] == [m["sop_instance_uid"]]
+
+    # reopened (another page, then the viewer again): the length is drawn again, once, on its
+    # image (Cornerstone measures it anew from the restored points), the image is flagged as
+    # key image; one slice on, neither
+    page.goto("/#/")
+    expect(page.get_by_test_id("viewer-element")).to_have_count(0)
+    page.goto(f"/#/viewer/{study}")
+    wait_image(page)
+    expect(page.get_by_test_id("slice-index")).to_have_text(slice_text)
+    again = poll(page, lambda: _drawn_length(page), "the saved length drawn")
+    assert abs(again - value) < 0.05, (again, value)
+    drawn = _drawn(page)
+    assert len([t for t in drawn["texts"] if t.strip().endswith("mm")]) == 1, drawn
+    (x1, y1, x2, y2) = max(drawn["lines"], key=lambda ln: abs(ln[2] - ln[0]))
+    w = drawn["width"]
+    assert abs(min(x1, x2) - 0.3 * w) < 0.03 * w and abs(max(x1, x2) - 0.7 * w) < 0.03 * w, drawn
+    assert abs(y1 - drawn["height"] / 2) < 0.03 * drawn["height"] and abs(y2 - y1) < 1, drawn
+    expect(page.get_by_test_id("measurement-value")).to_have_count(1)
+    expect(page.get_by_test_id("key-image")).to_have_attribute("aria-pressed", "true")
+    shot(page, "cs3d-length-restored")
+    page.get_by_test_id("viewer-element").hover()
+    page.get_by_test_id("pane").first.focus()
+    page.keyboard.press("ArrowDown")
+    poll(page, lambda: page.get_by_test_id("slice-index").inner_text() != slice_text, "next")
+    poll(page, lambda: _drawn_length(page) is None, "no length on the next slice")
+    expect(page.get_by_test_id("key-image")).to_have_attribute("aria-pressed", "false")
+    page.keyboard.press("ArrowUp")
+    poll(page, lambda: _drawn_length(page), "the length back on its slice")
 
 
 def test_a_jpeg_2000_ct_is_decoded_in_the_browser(new_page: Any, live_server: LiveServer) -> None:

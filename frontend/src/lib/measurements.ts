@@ -2,9 +2,10 @@
  * The specialist's marks as the server's measurement JSON: Cornerstone3D annotations (world
  * coordinates, cached statistics) turned into image pixel points and values, and the key
  * images; saved to and loaded from `/api/v1/studies/{uid}/measurements` (stored there as
- * DICOM SR TID 1500 and Key Object Selection).
+ * DICOM SR TID 1500 and Key Object Selection), and back: a saved set redrawn as annotations
+ * on the images it was measured on.
  */
-import { utilities } from '@cornerstonejs/core'
+import { metaData, utilities } from '@cornerstonejs/core'
 import { annotation as csAnnotation } from '@cornerstonejs/tools'
 import { client, ok, type Schemas } from './api'
 
@@ -64,6 +65,92 @@ export function scoordOrder(kind: MeasurementKind, p: P[]): P[] {
   if (kind === 'rectangle_roi' && p.length === 4) return [p[0], p[1], p[3], p[2]]
   if (kind === 'arrow' && p.length === 2) return [p[1], p[0]]
   return p
+}
+
+/** The inverse of `scoordOrder`: SR points in Cornerstone's handle order. */
+export function handleOrder(kind: MeasurementKind, p: P[]): P[] {
+  if (kind === 'ellipse_roi' && p.length === 4) {
+    const vertical = Math.abs(p[0][1] - p[1][1]) >= Math.abs(p[2][1] - p[3][1])
+    const [v1, v2, h1, h2] = vertical ? p : [p[2], p[3], p[0], p[1]]
+    return [...(v1[1] <= v2[1] ? [v1, v2] : [v2, v1]), ...(h1[0] <= h2[0] ? [h1, h2] : [h2, h1])]
+  }
+  if (kind === 'rectangle_roi' && p.length === 4) return [p[0], p[1], p[3], p[2]]
+  if (kind === 'arrow' && p.length === 2) return [p[1], p[0]]
+  return p
+}
+
+const TOOL_OF: Record<MeasurementKind, string> = Object.fromEntries(Object.entries(KIND).map(([t, k]) => [k, t])) as Record<MeasurementKind, string>
+
+/** The statistics a tool caches, from a saved measurement (recomputed when drawn). */
+function savedStats(m: Measurement): Stats & Record<string, unknown> {
+  if (m.kind === 'length') return { length: m.value, unit: 'mm' }
+  if (m.kind === 'angle') return { angle: m.value }
+  if (m.kind === 'ellipse_roi' || m.kind === 'rectangle_roi') {
+    return { mean: m.mean ?? m.value, stdDev: m.sd, area: m.area_mm2, modalityUnit: 'HU', areaUnit: 'mm²' }
+  }
+  return {}
+}
+
+interface PlaneModule { frameOfReferenceUID?: string; rowCosines?: number[]; columnCosines?: number[] }
+
+/** A saved measurement as a Cornerstone annotation on `imageId` (world coordinates). */
+export function toAnnotation(m: Measurement, imageId: string): Record<string, unknown> {
+  const plane = (metaData.get('imagePlaneModule', imageId) ?? {}) as PlaneModule
+  const row = plane.rowCosines ?? [1, 0, 0]
+  const col = plane.columnCosines ?? [0, 1, 0]
+  const normal = [row[1] * col[2] - row[2] * col[1], row[2] * col[0] - row[0] * col[2], row[0] * col[1] - row[1] * col[0]]
+  const points = handleOrder(m.kind, m.points).map((p) => utilities.imageToWorldCoords(imageId, p) as [number, number, number])
+  const stats = savedStats(m)
+  return {
+    highlighted: false,
+    invalidated: true,
+    isLocked: false,
+    isVisible: true,
+    metadata: {
+      toolName: TOOL_OF[m.kind],
+      referencedImageId: imageId,
+      FrameOfReferenceUID: plane.frameOfReferenceUID,
+      viewPlaneNormal: normal,
+      viewUp: col.map((v) => -v),
+    },
+    data: {
+      handles: {
+        points,
+        activeHandleIndex: null,
+        ...(m.kind === 'arrow' ? { arrowFirst: true } : {}),
+        textBox: {
+          hasMoved: false,
+          worldPosition: [0, 0, 0],
+          worldBoundingBox: { topLeft: [0, 0, 0], topRight: [0, 0, 0], bottomLeft: [0, 0, 0], bottomRight: [0, 0, 0] },
+        },
+      },
+      cachedStats: Object.keys(stats).length ? { [`imageId:${imageId}`]: stats } : {},
+      label: '',
+      ...(m.kind === 'arrow' ? { text: m.label ?? '' } : {}),
+    },
+  }
+}
+
+/**
+ * Draw saved measurements again: each on the image it was measured on (`imageIdOf` finds the
+ * image id of its series, instance and frame; one not found is skipped). Returns how many.
+ */
+export function restoreMeasurements(items: Measurement[], imageIdOf: (m: Measurement) => string | undefined): number {
+  let n = 0
+  for (const m of items) {
+    const imageId = imageIdOf(m)
+    if (!imageId || !TOOL_OF[m.kind]) continue
+    const ann = toAnnotation(m, imageId)
+    const frame = (ann.metadata as { FrameOfReferenceUID?: string }).FrameOfReferenceUID
+    csAnnotation.state.addAnnotation(ann as never, frame ?? '')
+    n++
+  }
+  return n
+}
+
+/** Forget every annotation of this page (a study's marks stay with its viewer). */
+export function clearMeasurements(): void {
+  csAnnotation.state.removeAllAnnotations()
 }
 
 /** One annotation as a measurement, or null when it is not complete (no value yet). */

@@ -31,6 +31,15 @@ export const C = {
   Orientation: '00200037',
 } as const
 
+/** Series of documents, not images (SR, key objects, presentation states, encapsulated
+ * documents): kept out of the stacks; the marks they hold come back through the measurements
+ * route. */
+const DOCUMENT_MODALITIES = new Set(['SR', 'KO', 'PR', 'DOC'])
+
+export function isImageSeries(modality: string): boolean {
+  return !DOCUMENT_MODALITIES.has(modality.trim().toUpperCase())
+}
+
 /** Load a series' metadata, order it as a stack and register every frame with the loader. */
 export async function loadSeriesStack(study: string, series: string): Promise<SeriesStack> {
   const meta = await dicomJson<DicomJson[]>(`/studies/${study}/series/${series}/metadata`)
