@@ -196,7 +196,8 @@ export interface paths {
         };
         /**
          * My Bookings
-         * @description The caller's bookings (as booker or patient).
+         * @description The caller's bookings (as booker or patient), newest first, each with its doctor,
+         *     specialty, hospital and fee (one statement).
          */
         get: operations["my_bookings_api_v1_bookings_get"];
         put?: never;
@@ -466,6 +467,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/consultations/{consultation_id}/consent/{consent_id}/signature.png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Consent Signature
+         * @description The signature the patient drew on the screen for this consent (PNG), audited.
+         */
+        get: operations["consent_signature_api_v1_consultations__consultation_id__consent__consent_id__signature_png_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/consultations/{consultation_id}/decline": {
         parameters: {
             query?: never;
@@ -568,7 +589,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Opinion */
+        /**
+         * Read Opinion
+         * @description The latest signed opinion (or `version`), with its signer and named diagnoses.
+         */
         get: operations["read_opinion_api_v1_consultations__consultation_id__opinion_get"];
         /**
          * Write Opinion
@@ -637,9 +661,29 @@ export interface paths {
         put?: never;
         /**
          * Correct Opinion
-         * @description A correction: a new signed version.
+         * @description A correction: a new signed version, with the signer's password.
          */
         post: operations["correct_opinion_api_v1_consultations__consultation_id__opinion_corrections_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consultations/{consultation_id}/opinion/draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Draft
+         * @description The unsigned draft for its author (the assigned specialist), else null (200).
+         */
+        get: operations["read_draft_api_v1_consultations__consultation_id__opinion_draft_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -657,7 +701,8 @@ export interface paths {
         put?: never;
         /**
          * Sign Opinion
-         * @description Sign the draft: Ed25519 over its canonical JSON; it can never change afterwards.
+         * @description Sign the draft with one's password: Ed25519 over its canonical JSON; it can never
+         *     change afterwards. A wrong password counts as a failed login (same throttle).
          */
         post: operations["sign_opinion_api_v1_consultations__consultation_id__opinion_sign_post"];
         delete?: never;
@@ -1495,6 +1540,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/family-doctors/patients/{patient_id}/packages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Packages For Patient
+         * @description The packages as offered to one resident today (Beijing date): each with `eligible` and
+         *     the reason it is not, by the rule signing applies; for whoever may read or sign the
+         *     resident (the read audited).
+         */
+        get: operations["packages_for_patient_api_v1_family_doctors_patients__patient_id__packages_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/family-doctors/teams": {
         parameters: {
             query?: never;
@@ -1816,7 +1883,8 @@ export interface paths {
         };
         /**
          * Search Patients
-         * @description Patients the caller may see (own institution; a patient: only themself).
+         * @description Patients the caller may see (own institution, and those whose care they take part in;
+         *     a patient: only themself).
          */
         get: operations["search_patients_api_v1_patients_get"];
         put?: never;
@@ -4016,10 +4084,34 @@ export interface components {
             /** Uri */
             uri?: string | null;
         };
+        /**
+         * AuditActor
+         * @description Who wrote an audit row, as the admin's log shows them.
+         */
+        AuditActor: {
+            /** Full Name */
+            full_name: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Institution Id */
+            institution_id: string | null;
+            /** Institution Name En */
+            institution_name_en: string | null;
+            /** Institution Name Zh */
+            institution_name_zh: string | null;
+            /** Role */
+            role: string;
+            /** Username */
+            username: string;
+        };
         /** AuditEventPublic */
         AuditEventPublic: {
             /** Action */
             action: string;
+            actor?: components["schemas"]["AuditActor"] | null;
             /** Actor Id */
             actor_id: string | null;
             /** Actor Role */
@@ -4140,6 +4232,82 @@ export interface components {
             /** Slot Id */
             slot_id?: string | null;
         };
+        /**
+         * BookingListItem
+         * @description A booking as the appointments list shows it: its slot's doctor, specialty and
+         *     hospital, and the fee of its service at that hospital's tier (None: no fee set).
+         */
+        BookingListItem: {
+            /**
+             * Booked By Id
+             * Format: uuid
+             */
+            booked_by_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Currency */
+            currency: string | null;
+            /**
+             * End At
+             * Format: date-time
+             */
+            end_at: string;
+            /** Fee Cents */
+            fee_cents: number | null;
+            /** Hold Expires At */
+            hold_expires_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Institution Id
+             * Format: uuid
+             */
+            institution_id: string;
+            /** Institution Name */
+            institution_name: string;
+            /** Needs Reschedule */
+            needs_reschedule: boolean;
+            /** Patient Id */
+            patient_id: string | null;
+            /** Reference Id */
+            reference_id: string | null;
+            /** Reference Type */
+            reference_type: string | null;
+            /** Rescheduled From Id */
+            rescheduled_from_id: string | null;
+            /** Service Class */
+            service_class: string;
+            /**
+             * Slot Id
+             * Format: uuid
+             */
+            slot_id: string;
+            /** Specialist Id */
+            specialist_id: string | null;
+            /** Specialist Name */
+            specialist_name: string | null;
+            /** Specialist Title */
+            specialist_title: string | null;
+            /** Specialty Code */
+            specialty_code: string;
+            /**
+             * Start At
+             * Format: date-time
+             */
+            start_at: string;
+            /** Status */
+            status: string;
+            /** Status Reason */
+            status_reason: string;
+            /** Uses Reserved */
+            uses_reserved: boolean;
+        };
         /** BookingPublic */
         BookingPublic: {
             /**
@@ -4255,10 +4423,7 @@ export interface components {
             /** Requests */
             requests: number;
         };
-        /**
-         * ConsentCreate
-         * @description Informed consent: who gave it, when, how (signed form, or verbal recorded by the doctor).
-         */
+        /** ConsentCreate */
         ConsentCreate: {
             /** Document Id */
             document_id?: string | null;
@@ -4273,7 +4438,7 @@ export interface components {
              * Method
              * @enum {string}
              */
-            method: "signed_form" | "verbal";
+            method: "signed_form" | "verbal" | "written" | "on_screen";
             /**
              * Note
              * @default
@@ -4284,6 +4449,17 @@ export interface components {
              * @default self
              */
             relationship?: string;
+            /**
+             * Signature Png
+             * @description on_screen: the drawn signature, base64 PNG (or a data: URL), ≤ 256 KiB
+             */
+            signature_png?: string | null;
+            /**
+             * Witness
+             * @description written: who witnessed it
+             * @default
+             */
+            witness?: string;
         };
         /**
          * ConsentIn
@@ -4312,6 +4488,12 @@ export interface components {
             /** Given By */
             given_by: string;
             /**
+             * Has Signature
+             * @description GET …/consent/{consent_id}/signature.png serves it
+             * @default false
+             */
+            has_signature?: boolean;
+            /**
              * Id
              * Format: uuid
              */
@@ -4320,7 +4502,7 @@ export interface components {
              * Method
              * @enum {string}
              */
-            method: "signed_form" | "verbal";
+            method: "signed_form" | "verbal" | "written" | "on_screen";
             /**
              * Note
              * @default
@@ -4341,6 +4523,12 @@ export interface components {
              * @default self
              */
             relationship?: string;
+            /**
+             * Witness
+             * @description written: who witnessed it
+             * @default
+             */
+            witness?: string;
         };
         /** ConsultationCreate */
         ConsultationCreate: {
@@ -4652,6 +4840,18 @@ export interface components {
             name_zh: string;
             /** Specialty Code */
             specialty_code: string;
+        };
+        /**
+         * Diagnosis
+         * @description An ICD-10 code of the opinion with its catalogue names ("" when not catalogued).
+         */
+        Diagnosis: {
+            /** Code */
+            code: string;
+            /** Name En */
+            name_en: string;
+            /** Name Zh */
+            name_zh: string;
         };
         /**
          * DicomDemographics
@@ -5739,7 +5939,10 @@ export interface components {
             /** Title */
             title: string;
         };
-        /** OpinionCorrection */
+        /**
+         * OpinionCorrection
+         * @description A new signed version: like signing, it takes the signer's password.
+         */
         OpinionCorrection: {
             ecg_measurements?: components["schemas"]["EcgMeasurements"] | null;
             /** Findings */
@@ -5748,6 +5951,8 @@ export interface components {
             icd10?: string[];
             /** Impression */
             impression: string;
+            /** Password */
+            password?: string | null;
             /** Reason */
             reason: string;
             /**
@@ -5789,6 +5994,11 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Diagnoses
+             * @default []
+             */
+            diagnoses?: components["schemas"]["Diagnosis"][];
             /** Ecg Measurements */
             ecg_measurements?: {
                 [key: string]: unknown;
@@ -5816,10 +6026,43 @@ export interface components {
             signature: string | null;
             /** Signed At */
             signed_at: string | null;
+            signer?: components["schemas"]["OpinionSigner"] | null;
             /** Supersedes Id */
             supersedes_id: string | null;
             /** Version */
             version: number;
+        };
+        /**
+         * OpinionSign
+         * @description The signer's own password: signing re-authenticates (403 without it or when wrong).
+         */
+        OpinionSign: {
+            /** Password */
+            password?: string | null;
+        };
+        /**
+         * OpinionSigner
+         * @description Who signed: the author's name, title (职称) and hospital.
+         */
+        OpinionSigner: {
+            /** Full Name */
+            full_name: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Institution Id */
+            institution_id: string | null;
+            /** Institution Name */
+            institution_name: string | null;
+            /** Institution Name En */
+            institution_name_en?: string | null;
+            /**
+             * Title
+             * @description chief_physician, associate_chief_physician, …
+             */
+            title: string | null;
         };
         /**
          * OpinionWrite
@@ -5951,6 +6194,37 @@ export interface components {
              * @description or at least this many open requests
              */
             open_worklist: number;
+        };
+        /**
+         * PackageOffer
+         * @description A package as offered to one resident: whether they may sign it today and, if not, why
+         *     (`under_65`, `over_6`, `not_female`).
+         */
+        PackageOffer: {
+            /** Code */
+            code: string;
+            /** Eligibility */
+            eligibility: string | null;
+            /** Eligible */
+            eligible: boolean;
+            /** Fee Yuan */
+            fee_yuan: number;
+            /** Follow Up Interval Days */
+            follow_up_interval_days: number | null;
+            /** Ineligible Reason */
+            ineligible_reason?: string | null;
+            /** Insurance Share Pct */
+            insurance_share_pct: number;
+            /** Kind */
+            kind: string;
+            /** Name En */
+            name_en: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Services */
+            services: string[];
+            /** Visits Per Year */
+            visits_per_year: number;
         };
         /** PackagePublic */
         PackagePublic: {
@@ -6440,6 +6714,11 @@ export interface components {
              * @default
              */
             clinical_summary?: string;
+            /**
+             * Confirm Duplicate
+             * @default false
+             */
+            confirm_duplicate?: boolean;
             /**
              * Diagnosis Code
              * @description ICD-10, e.g. I10 or E11.9
@@ -7010,11 +7289,15 @@ export interface components {
         SlotView: {
             /** Capacity */
             capacity?: number | null;
+            /** Currency */
+            currency?: string | null;
             /**
              * End At
              * Format: date-time
              */
             end_at: string;
+            /** Fee Cents */
+            fee_cents?: number | null;
             /**
              * Id
              * Format: uuid
@@ -7850,6 +8133,8 @@ export interface operations {
         parameters: {
             query?: {
                 action?: string | null;
+                /** @description part of the actor's name or user name */
+                actor?: string | null;
                 actor_id?: string | null;
                 /** @description page size */
                 limit?: number;
@@ -7858,6 +8143,10 @@ export interface operations {
                 /** @description items to skip */
                 offset?: number;
                 patient_id?: string | null;
+                /** @description from this time (inclusive) */
+                since?: string | null;
+                /** @description before this time (exclusive) */
+                until?: string | null;
             };
             header?: never;
             path?: never;
@@ -8089,7 +8378,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BookingPublic"][];
+                    "application/json": components["schemas"]["BookingListItem"][];
                 };
             };
             /** @description Validation Error */
@@ -8670,6 +8959,38 @@ export interface operations {
             };
         };
     };
+    consent_signature_api_v1_consultations__consultation_id__consent__consent_id__signature_png_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consent_id: string;
+                consultation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     decline_api_v1_consultations__consultation_id__decline_post: {
         parameters: {
             query?: never;
@@ -9058,6 +9379,51 @@ export interface operations {
                     "application/json": components["schemas"]["OpinionPublic"];
                 };
             };
+            /** @description reauthentication_required or reauthentication_failed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description login_throttled; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    read_draft_api_v1_consultations__consultation_id__opinion_draft_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consultation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpinionPublic"] | null;
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -9078,7 +9444,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["OpinionSign"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -9089,6 +9459,13 @@ export interface operations {
                     "application/json": components["schemas"]["OpinionPublic"];
                 };
             };
+            /** @description reauthentication_required or reauthentication_failed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -9097,6 +9474,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+            /** @description login_throttled; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -10612,6 +10996,37 @@ export interface operations {
             };
         };
     };
+    packages_for_patient_api_v1_family_doctors_patients__patient_id__packages_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PackageOffer"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_teams_api_v1_family_doctors_teams_get: {
         parameters: {
             query?: {
@@ -11192,7 +11607,7 @@ export interface operations {
     search_patients_api_v1_patients_get: {
         parameters: {
             query?: {
-                /** @description name prefix (Chinese or Mongolian script) */
+                /** @description part of the name (Chinese or Mongolian script), the resident ID's last 4 characters, a phone number or its last digits, or the whole resident ID */
                 q?: string | null;
                 resident_id?: string | null;
             };
