@@ -113,8 +113,9 @@ def escalate_breaches(*, session: Session, now: datetime) -> int:
             r.status,
             None,
             now,
-            "contact date passed",
+            None,
             {
+                "reason_code": "contact_date_passed",
                 "level": r.escalation_level,
                 "contact_by": r.contact_by.isoformat() if r.contact_by else None,
             },

@@ -59,3 +59,16 @@ describe('problem parameters', () => {
     expect(problemMessage(new ApiError(p), t, has)).not.toMatch(/allowed/)
   })
 })
+
+describe('history reasons', () => {
+  it('render a server reason code in the language, a typed reason as written', async () => {
+    const { historyReason } = await import('../src/lib/history')
+    setLocale('zh-CN')
+    expect(historyReason({ reason: '', data: { reason_code: 'opinion_received' } }, t, has)).toBe('已收到会诊意见')
+    expect(historyReason({ reason: null, data: { reason_code: 'brand_new' } }, t, has)).toBe('系统原因（brand_new）')
+    expect(historyReason({ reason: '本周无床位', data: {} }, t, has)).toBe('本周无床位')
+    setLocale('en')
+    expect(historyReason({ reason: '', data: { reason_code: 'contact_date_passed' } }, t, has)).toBe('contact date passed')
+    setLocale('zh-CN')
+  })
+})

@@ -114,7 +114,7 @@ def sweep(*, session: Session, now: datetime, settings: Settings, batch: int = 2
             "expire",
             by=None,
             now=now,
-            reason="no hospital accepted within the service level",
+            data={"reason_code": "not_accepted_in_time"},
         )
         payments.refund_if_paid(session=session, c=c, by_id=None, now=now)
         cancel_imaging_orders(session, c, now)

@@ -315,7 +315,8 @@ def acknowledge(
 ) -> Consultation:
     """The requesting doctor confirms receipt of the signed opinion; the request closes."""
     c = step(session=session, consultation_id=consultation_id, by=by, action="acknowledge")
-    transition(session, c, "close", by=by, now=now, reason="opinion received")
+    # a reason the system gives is a code in `data.reason_code`, rendered by the client
+    transition(session, c, "close", by=by, now=now, data={"reason_code": "opinion_received"})
     c.closed_at = now
     if c.assigned_specialist_id:
         notify(session, {c.assigned_specialist_id}, c, "acknowledged", now)

@@ -62,6 +62,7 @@ export interface Transition {
   by_id: string | null
   at: string
   reason: string
+  data?: Record<string, unknown>
 }
 
 export interface Opinion {

@@ -87,6 +87,7 @@ export interface ReferralEvent {
   to_status: string
   at: string
   reason: string | null
+  data?: Record<string, unknown>
 }
 
 export interface Receiver {
