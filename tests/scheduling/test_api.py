@@ -160,6 +160,18 @@ def test_holidays_endpoint_lists_adjusted_workdays(client, login):
     )
     kinds = {d["day"]: d["kind"] for d in r.json()}
     assert kinds["2026-02-14"] == "adjusted_workday" and kinds["2026-02-17"] == "holiday"
+    named = {d["day"]: (d["code"], d["name"]) for d in r.json()}
+    assert named["2026-02-17"] == ("spring_festival", "春节")  # no language chosen: zh-CN
+
+
+def test_holidays_are_named_in_the_callers_language(client, login):
+    headers = login("county-doctor")
+    chosen = client.put("/api/v1/auth/me/language", json={"language": "en"}, headers=headers)
+    assert chosen.status_code == 200, chosen.text
+    days = client.get(
+        "/api/v1/holidays", params={"start": "2026-02-16", "end": "2026-02-17"}, headers=headers
+    ).json()
+    assert [(d["code"], d["name"]) for d in days] == [("spring_festival", "Spring Festival")] * 2
 
 
 def test_demo_patient_and_county_doctor_find_and_book_across_the_network(client, login):
