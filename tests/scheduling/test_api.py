@@ -121,6 +121,9 @@ def test_bad_input_answers_clear_problems(client, login, clock, session, make_ru
     assert late.status_code == 422 and late.json()["code"] == "slot_in_past"
 
 
+_SERVICE_ZH = {"outpatient": "门诊", "consultation": "远程会诊", "imaging_reading": "远程影像诊断"}
+
+
 def test_ics_and_fhir_exports_parse(client, login, clock, session, make_rule):
     slot = slots_of(session, make_rule())[0]
     ph = login("patient")
@@ -132,6 +135,10 @@ def test_ics_and_fhir_exports_parse(client, login, clock, session, make_rule):
     assert len(events) == 1
     assert events[0].decoded("dtstart") == slot.start_at
     assert str(events[0]["uid"]) == f"{b['id']}@telemed"
+    # no language chosen: zh-CN, the service class and status by name, not by code
+    description = events[0]["description"]
+    assert description.params["LANGUAGE"] == "zh-CN"
+    assert str(description) == f"服务: {_SERVICE_ZH[slot.service_class]}; 状态: 已预约"
 
     appt = client.get(f"/fhir/R4/Appointment/{b['id']}", headers=ph)
     assert appt.status_code == 200 and appt.headers["content-type"] == "application/fhir+json"
