@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import LiveServer, login
 
 pytestmark = pytest.mark.e2e
 
@@ -114,8 +114,24 @@ def _settled(page: Any) -> list[str]:
     return list(before)
 
 
+@pytest.fixture(scope="module")
+def something_to_show(live_server: LiveServer) -> None:
+    """The patient books a place, so their appointments and notifications are not empty
+    (the server writes a notice of it, which the scan reads rendered)."""
+    with live_server.api("patient") as me:
+        slots = me.get("/slots", params={"service_class": "outpatient", "limit": 5})
+        assert slots.status_code == 200 and slots.json(), slots.text
+        for slot in slots.json():
+            r = me.post("/bookings", json={"slot_id": slot["id"]})
+            if r.status_code == 201:
+                break
+        assert any(n["code"] == "booking.confirmed" for n in me.get("/notifications").json())
+
+
 @pytest.mark.parametrize("username", ROLES)
-def test_no_latin_prose_on_any_page_in_zh_cn(new_page: Any, username: str) -> None:
+def test_no_latin_prose_on_any_page_in_zh_cn(
+    new_page: Any, username: str, something_to_show: None
+) -> None:
     page = new_page(locale="zh-CN")
     login(page, username)
     menu = _menu(page)
