@@ -1,6 +1,8 @@
-"""What a patient is told about their referral and their family-doctor contract, in the
-language they chose (in-app title and body; the SMS templates are in telemed.core.sms).
-Patients who chose no language, and staff, read the bilingual texts of the steps.
+"""What a patient is told about their referral and their family-doctor contract, and what
+the doctors of a referral and the team lead are told (`*.staff` codes), each in the
+language they chose, zh-CN when none (in-app title and body; the SMS templates are in
+telemed.core.sms). Codes among the parameters (direction, urgency, status) are `Term`s
+named per language below.
 
 The Mongolian texts were drafted without a native reviewer (see
 frontend/src/i18n/mn-Mong.glossary.md); a kind missing in a language falls back to zh-CN.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from telemed.core.i18n import Catalogue, Message, mongolian
 
-__all__ = ["MESSAGES"]
+__all__ = ["DIRECTIONS", "MESSAGES", "STATUSES", "URGENCIES"]
 
 _M = mongolian
 _CONTACTED_ZH = "接诊医院将于 {date} 前与您联系。"
@@ -89,5 +91,61 @@ MESSAGES: Catalogue = {
             _M("ᠭᠡᠷ~ᠡ_ᠶᠢᠨ ᠬᠤᠭᠤᠴᠠᠭ~ᠠ ᠳᠠᠭᠤᠰᠬᠤ ᠳᠥᠭᠡᠷᠡᠪᠡ"),
             _M("ᠳᠠᠭᠤᠰᠬᠤ ᠡᠳᠦᠷ᠄ {end}᠃ ᠭᠡᠷ~ᠡ_ᠶᠢ ᠴᠠᠭ_ᠲᠤ_ᠨᠢ ᠰᠤᠩᠭᠠᠨ~ᠠ ᠤᠤ᠃"),
         ),
+    },
+    # what the staff of a referral read (the referrer, the receiver, the team lead)
+    "referral.requested.staff": {
+        "zh-CN": Message("新转诊申请", "{direction}，{urgency}；请于 {date} 前联系患者。"),
+        "en": Message(
+            "New referral", "{direction} referral, {urgency}; contact the patient by {date}."
+        ),
+    },
+    "referral.status.staff": {
+        "zh-CN": Message("转诊{status}", "{reason}"),
+        "en": Message("Referral {status}", "{reason}"),
+    },
+    "referral.outcome.staff": {
+        "zh-CN": Message("转诊结果已回传", "请确认结果，完成闭环。"),
+        "en": Message("Referral outcome received", "Acknowledge the outcome to close the loop."),
+    },
+    "referral.contact_by.staff": {
+        "zh-CN": Message("转诊联系日期", "接诊医院将于 {date} 前联系患者。"),
+        "en": Message("When the patient hears back", "The patient will be contacted by {date}."),
+    },
+    "referral.breach.staff": {
+        "zh-CN": Message("转诊逾期未联系", "已升级（第 {level} 级）。"),
+        "en": Message("Referral past its contact date", "Escalation level {level}."),
+    },
+    "contract.expiring.staff": {
+        "zh-CN": Message("家庭医生签约即将到期", "签约将于 {end} 到期，请提醒居民续约。"),
+        "en": Message(
+            "Contract expires soon", "The contract ends on {end}; remind the resident to renew."
+        ),
+    },
+}
+
+DIRECTIONS: dict[str, dict[str, str]] = {
+    "zh-CN": {"up": "上转", "down": "下转", "lateral": "平级转诊"},
+    "en": {"up": "Upward", "down": "Downward", "lateral": "Lateral"},
+}
+URGENCIES: dict[str, dict[str, str]] = {
+    "zh-CN": {"routine": "普通", "urgent": "加急", "emergency": "急诊"},
+    "en": {"routine": "routine", "urgent": "urgent", "emergency": "emergency"},
+}
+STATUSES: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "accepted": "已接收",
+        "rejected": "未被接收",
+        "returned_with_advice": "已给出建议并退回",
+        "booked": "已预约",
+        "completed": "就诊已完成",
+        "cancelled": "已取消",
+    },
+    "en": {
+        "accepted": "accepted",
+        "rejected": "rejected",
+        "returned_with_advice": "returned with advice",
+        "booked": "booked",
+        "completed": "completed",
+        "cancelled": "cancelled",
     },
 }

@@ -1,5 +1,5 @@
 """Who hears of a referral's changes, and what they are told (in-app messages, the
-patient's SMS); the patient in their own language (referrals.messages)."""
+patient's SMS); everyone in their own language (referrals.messages)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from sqlmodel import Session, col, select
 
 from referrals import policy
 from referrals.family.contract_queries import patient_user_ids
-from referrals.messages import MESSAGES
+from referrals.messages import DIRECTIONS, MESSAGES, STATUSES, URGENCIES
 from referrals.models import CarePlanTask, Referral
 from telemed.core import notifications
-from telemed.core.clock import to_shanghai
-from telemed.core.i18n import Message, localized
+from telemed.core.i18n import Term, render
 from telemed.identity import service as identity_service
 from telemed.identity.models import Role, User
 
@@ -24,44 +23,54 @@ def notify(
     user_ids: list[uuid.UUID],
     r: Referral,
     kind: str,
-    title: str,
-    body: str,
     now: datetime,
     *,
+    code: str | None = None,
     texted: bool = False,
-    patient: bool = False,
     reason: str | None = None,
+    **params: object,
 ) -> None:
-    """In-app messages to `user_ids`; with `texted` also the one SMS of the event to the
+    """In-app messages to `user_ids`, each rendered from message `code` (default: `kind`)
+    in the recipient's language; with `texted` also the one SMS of the event to the
     referral's patient (with or without an account), sent if the patient consented (the
-    template of `kind` in telemed.core.sms). `patient`: `user_ids` are the patient's own
-    accounts; they (and the SMS row) read the event in the patient's language."""
+    template of `kind` in telemed.core.sms), in the patient's language. `date` is the
+    contact date and `reason` the staff's own words unless given."""
     data = {"referral_id": str(r.id), "status": r.status}
-    told = Message(title, body)
-    if patient or texted:
-        language = identity_service.patient_language(session=session, patient_id=r.patient_id)
-        params = {"date": r.contact_by, "reason": reason or ""}
-        told = localized(MESSAGES, kind, language, **params) or told
+    used = code or kind
+    values: dict[str, object] = {"date": r.contact_by, "reason": reason or "", **params}
+    languages = identity_service.user_languages(session=session, user_ids=user_ids)
     for uid in dict.fromkeys(user_ids):
+        told = render(MESSAGES, used, languages.get(uid), **values)
         notifications.enqueue(
             session=session,
             user_id=uid,
             kind=kind,
-            title=told.title if patient else title,
-            body=told.body if patient else body,
-            data=data,
-            now=now,
-        )
-    if texted:
-        notifications.text_patient(
-            session=session,
-            patient_id=r.patient_id,
-            kind=kind,
+            code=used,
+            params=values,
             title=told.title,
             body=told.body,
             data=data,
             now=now,
         )
+    if texted:
+        language = identity_service.patient_language(session=session, patient_id=r.patient_id)
+        told = render(MESSAGES, used, language, **values)
+        notifications.text_patient(
+            session=session,
+            patient_id=r.patient_id,
+            kind=kind,
+            code=used,
+            params=values,
+            title=told.title,
+            body=told.body,
+            data=data,
+            now=now,
+        )
+
+
+def status_term(status: str) -> Term:
+    """A referral's state as a message parameter (已接收 / accepted)."""
+    return Term(STATUSES, status)
 
 
 def receiver_staff(session: Session, r: Referral) -> list[uuid.UUID]:
@@ -95,51 +104,34 @@ def announce(session: Session, r: Referral, action: str, now: datetime, reason: 
             receiver_staff(session, r),
             r,
             "referral.requested",
-            "新转诊申请 New referral",
-            f"{r.direction} referral, {r.urgency}; contact the patient by {shown(r.contact_by)}",
             now,
+            code="referral.requested.staff",
+            direction=Term(DIRECTIONS, r.direction),
+            urgency=Term(URGENCIES, r.urgency),
         )
-        down = r.direction == "down"
+        kind = "referral.referred_down" if r.direction == "down" else "referral.requested"
+        notify(session, patients, r, kind, now, texted=True)
+    elif action in ("accept", "reject", "return_with_advice", "book", "complete", "cancel"):
+        kind = f"referral.{r.status}"
         notify(
             session,
-            patients,
+            [r.from_doctor_id],
             r,
-            "referral.referred_down" if down else "referral.requested",
-            "转回基层 You are referred back" if down else "转诊已提交 Your referral is sent",
-            f"you will be contacted by {shown(r.contact_by)}",
+            kind,
             now,
-            texted=True,
-            patient=True,
+            code="referral.status.staff",
+            reason=reason,
+            status=status_term(r.status),
         )
-    elif action in ("accept", "reject", "return_with_advice", "book", "complete", "cancel"):
-        kind, title = f"referral.{r.status}", f"转诊状态 Referral {r.status}"
-        notify(session, [r.from_doctor_id], r, kind, title, reason or "", now)
         # The patient is texted what changes for them; a slot booking is texted by
         # scheduling (`booking.confirmed`, with time and place), so not twice.
         texted = action in ("accept", "reject", "return_with_advice", "cancel") or (
             action == "book" and r.booking_id is None
         )
-        notify(
-            session,
-            patients,
-            r,
-            kind,
-            title,
-            reason or "",
-            now,
-            texted=texted,
-            patient=True,
-            reason=reason,
-        )
+        notify(session, patients, r, kind, now, texted=texted, reason=reason)
     if action == "complete":
         notify(
-            session,
-            [r.from_doctor_id],
-            r,
-            "referral.outcome",
-            "转诊结果已回传 Referral outcome",
-            "acknowledge the outcome to close the loop",
-            now,
+            session, [r.from_doctor_id], r, "referral.outcome", now, code="referral.outcome.staff"
         )
     if action == "accept" and r.direction == "down" and r.care_plan and r.to_team_id:
         session.add(
@@ -153,10 +145,3 @@ def announce(session: Session, r: Referral, action: str, now: datetime, reason: 
             )
         )
         session.flush()
-
-
-def shown(value: datetime | None) -> str:
-    """A time as people read it in a message: Asia/Shanghai, to the minute."""
-    if value is None:
-        return "-"
-    return to_shanghai(value).strftime("%Y-%m-%d %H:%M") + " (Asia/Shanghai)"

@@ -113,8 +113,9 @@ def escalate_breaches(*, session: Session, now: datetime) -> int:
             r.status,
             None,
             now,
-            "contact date passed",
+            None,
             {
+                "reason_code": "contact_date_passed",
                 "level": r.escalation_level,
                 "contact_by": r.contact_by.isoformat() if r.contact_by else None,
             },
@@ -132,9 +133,9 @@ def escalate_breaches(*, session: Session, now: datetime) -> int:
             [*receiver_staff(session, r), *coords, r.from_doctor_id],
             r,
             "referral.breach",
-            "转诊逾期未联系 Referral past its contact date",
-            f"escalation level {r.escalation_level}",
             now,
+            code="referral.breach.staff",
+            level=r.escalation_level,
         )
         if r.escalation_level == 1:  # the patient hears once that the receiver was chased
             notify(
@@ -142,11 +143,8 @@ def escalate_breaches(*, session: Session, now: datetime) -> int:
                 patient_user_ids(session=session, patient_id=r.patient_id),
                 r,
                 "referral.overdue",
-                "转诊尚未安排 Your referral is overdue",
-                "the receiving hospital has been reminded to contact you",
                 now,
                 texted=True,
-                patient=True,
             )
         n += 1
     session.flush()

@@ -23,7 +23,6 @@ from referrals.family.contract_queries import (
 from referrals.family.contracts import run_contract_jobs
 from referrals.family.teams import teams_of_user
 from referrals.filing import file_record, filing_of
-from referrals.notices import shown
 from referrals.queries import (
     care_plans_of_team,
     complete_care_plan,
@@ -58,7 +57,6 @@ __all__ = [
     "run_contract_jobs",
     "send_outcome",
     "set_contact_by",
-    "shown",
     "teams_of_user",
     "transition",
     "unlink_study",

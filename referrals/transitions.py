@@ -22,7 +22,7 @@ from referrals.family.contract_queries import active_contract_for, patient_user_
 from referrals.filing import file_if_needed
 from referrals.insurance import InsuranceAdapter
 from referrals.models import CarePlanTask, Referral
-from referrals.notices import announce, notify, shown
+from referrals.notices import announce, notify
 from referrals.schemas import OutcomeIn
 from referrals.states import REFERRAL, WAITING
 from telemed.core.errors import Conflict, Invalid
@@ -244,9 +244,8 @@ def send_outcome(
         [r.from_doctor_id],
         r,
         "referral.outcome",
-        "转诊结果已回传 Referral outcome received",
-        "please acknowledge to close the loop",
         now,
+        code="referral.outcome.staff",
     )
     return r
 
@@ -276,9 +275,9 @@ def set_contact_by(
     r.updated_at = now
     record_event(session, r, "contact_by", r.status, r.status, by, now, reason, data)
     session.flush()
-    title = "转诊联系日期 When you will hear back"
-    body = f"you will be contacted by {shown(contact_by)}"
     patients = patient_user_ids(session=session, patient_id=r.patient_id)
-    notify(session, patients, r, "referral.contact_by", title, body, now, texted=True, patient=True)
-    notify(session, [r.from_doctor_id], r, "referral.contact_by", title, body, now)
+    notify(session, patients, r, "referral.contact_by", now, texted=True)
+    notify(
+        session, [r.from_doctor_id], r, "referral.contact_by", now, code="referral.contact_by.staff"
+    )
     return r

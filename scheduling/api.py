@@ -317,16 +317,17 @@ def run_horizon(session: SessionDep, user: StaffUser, now: NowDep) -> HorizonPub
 def list_holidays(
     session: SessionDep, user: CurrentUser, start: date, end: date
 ) -> list[DayPublic]:
-    """Days off and adjusted working days (调休) between two dates."""
+    """Days off and adjusted working days (调休) between two dates, named in the caller's
+    language (`code`: the built-in holiday's code; "" for a day an operator entered)."""
     if (end - start).days > 800:
         raise Invalid("at most 800 days at a time", field="end")
     cal = Calendar.load(session=session, start=start, end=end)
     out = []
     day = start
     while day <= end:
-        kind, name = cal.kind(day)
+        kind, code, name = cal.day(day, user.language)
         if kind in ("holiday", "adjusted_workday"):
-            out.append(DayPublic(day=day, kind=kind, name=name))
+            out.append(DayPublic(day=day, kind=kind, code=code, name=name))
         day += timedelta(days=1)
     return out
 
@@ -340,8 +341,8 @@ def put_holiday(body: HolidayCreate, session: SessionDep, user: StaffUser) -> Da
     row.kind, row.name, row.source = body.kind, body.name, body.source
     session.add(row)
     session.flush()
-    kind, name = Calendar({row.day: row}).kind(row.day)
-    return DayPublic(day=row.day, kind=kind, name=name)
+    kind, code, name = Calendar({row.day: row}).day(row.day, user.language)
+    return DayPublic(day=row.day, kind=kind, code=code, name=name)
 
 
 # ------------------------------------------------------------ waitlist

@@ -25,7 +25,7 @@ from scheduling.access import (
     visible_booking,
 )
 from scheduling.models import Booking, BookingStatus
-from scheduling.notices import notify, when
+from scheduling.notices import notify
 from scheduling.places import (
     Pending,
     cancel_place,
@@ -225,8 +225,6 @@ def book(
                 session,
                 booking,
                 kind="booking.confirmed",
-                title="预约成功 Appointment confirmed",
-                body=f"{when(booking)} 预约已确认。",
                 now=now,
                 into=pending.notes if pending is not None and pending.deferred else None,
                 known=pending.recipients if pending is not None else None,
@@ -363,8 +361,6 @@ def reschedule(
                 session,
                 new,
                 kind="booking.changed",
-                title="预约已改期 Appointment changed",
-                body=f"预约由 {when(old)} 改至 {when(new)}。",
                 now=now,
                 params={"old": old.start_at, "new": new.start_at},
             )
@@ -430,8 +426,6 @@ def send_reminders(*, session: Session, now: datetime) -> int:
             session,
             b,
             kind="booking.reminder",
-            title="就诊提醒 Appointment reminder",
-            body=f"您明天 {when(b)} 有预约。",
             now=now,
         )
     session.flush()

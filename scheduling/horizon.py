@@ -232,8 +232,6 @@ def _flag_bookings(session: Session, slot: Slot, now: datetime) -> int:
             session,
             b,
             kind="booking.needs_reschedule",
-            title="预约需改期 Appointment needs rescheduling",
-            body=f"{to_shanghai(b.start_at):%Y-%m-%d %H:%M} 的号源因排班调整已撤销，请改约。",
             data={"booking_id": str(b.id), "slot_id": str(slot.id)},
             now=now,
             known=known.get(b.patient_id) if b.patient_id is not None else Recipients(),

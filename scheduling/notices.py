@@ -1,5 +1,8 @@
-"""Telling people about a booking: in the app for each holder, by SMS to its patient; the
-patient's own accounts and SMS row in the patient's language (scheduling.messages)."""
+"""Telling people about a booking: in the app for each holder, by SMS to its patient, from
+the message of its kind (scheduling.messages): the patient's own accounts and SMS row in
+the patient's language, whoever else booked it in zh-CN (the default; the booker's own
+language is not looked up on the booking's hot path). Each row keeps the code and its
+parameters, so a client renders it in its own language."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from scheduling.messages import MESSAGES
 from scheduling.models import Booking
 from telemed.core import notifications
 from telemed.core.clock import to_shanghai
-from telemed.core.i18n import Message, localized
+from telemed.core.i18n import Message, render
 from telemed.core.notifications import Notification
 from telemed.identity import service as identity_service
 from telemed.identity.models import Patient, User
@@ -88,13 +91,17 @@ def patient_message(
     kind: str,
     params: dict[str, object] | None = None,
     known: Recipients | None = None,
-) -> Message | None:
-    """The booking event `kind` as its patient reads it, in their language (None: no
-    language chosen; the bilingual text stands). `time` is the booking's start."""
+) -> Message:
+    """The booking event `kind` as its patient reads it, in their language (zh-CN when
+    none is chosen). `time` is the booking's start."""
     language = (
         known.language if known is not None else patient_language(session=session, booking=booking)
     )
-    return localized(MESSAGES, kind, language, **{"time": booking.start_at, **(params or {})})
+    return render(MESSAGES, kind, language, **_values(booking, params))
+
+
+def _values(booking: Booking, params: dict[str, object] | None) -> dict[str, object]:
+    return {"time": booking.start_at, **(params or {})}
 
 
 def booking_notes(
@@ -102,8 +109,6 @@ def booking_notes(
     booking: Booking,
     *,
     kind: str,
-    title: str,
-    body: str,
     data: dict[str, Any],
     now: datetime,
     params: dict[str, object] | None = None,
@@ -113,9 +118,10 @@ def booking_notes(
     each holder, and one SMS to the booking's patient (accounts or not). The patient's
     accounts and SMS row read the event in the patient's language (`params` fill its text).
     `known`: the patient's Recipients, already resolved (no lookup here)."""
-    event: dict[str, Any] = {"kind": kind, "data": data, "now": now, "add": False}
-    shown = Message(title, body)
-    told = patient_message(session, booking, kind, params, known) or shown
+    values = _values(booking, params)
+    event: dict[str, Any] = {"kind": kind, "data": data, "now": now, "add": False, "params": values}
+    shown = render(MESSAGES, kind, None, **values)
+    told = patient_message(session, booking, kind, params, known)
     accounts = set(known.accounts) if known is not None else patient_accounts(session, booking)
     rows = [
         row
@@ -143,8 +149,6 @@ def notify(
     booking: Booking,
     *,
     kind: str,
-    title: str,
-    body: str,
     now: datetime,
     into: list[Notification] | None = None,
     params: dict[str, object] | None = None,
@@ -156,8 +160,6 @@ def notify(
         session,
         booking,
         kind=kind,
-        title=title,
-        body=body,
         data={"booking_id": str(booking.id), "slot_id": str(booking.slot_id)},
         now=now,
         params=params,

@@ -26,7 +26,7 @@ from scheduling import full_slots, placement
 from scheduling.access import get_booking, record_change, visible_booking
 from scheduling.eligibility import eligible
 from scheduling.models import ACTIVE_STATUSES, Booking, BookingStatus, Slot, WaitlistEntry
-from scheduling.notices import Recipients, notify, when
+from scheduling.notices import Recipients, notify
 from scheduling.policy import (
     NOSHOW_WINDOW_DAYS,
     PATIENT_SERVICE_CLASSES,
@@ -479,8 +479,6 @@ def cancel_place(
             session,
             booking,
             kind="booking.cancelled",
-            title="预约已取消 Appointment cancelled",
-            body=f"{when(booking)} 的预约已取消。{reason}".strip(),
             now=now,
             params={"reason": reason},
         )

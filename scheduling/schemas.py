@@ -251,7 +251,8 @@ class HolidayCreate(BaseModel):
 class DayPublic(BaseModel):
     day: date
     kind: str
-    name: str
+    code: str  # the built-in holiday's code (spring_festival …); "" for an operator's row
+    name: str  # in the caller's language (an operator's row: as entered)
 
 
 class WaitlistCreate(BaseModel):

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from scheduling.access import PageQuery, own_page, record_change, shown
 from scheduling.models import Booking, BookingStatus, Slot, WaitlistEntry
-from scheduling.notices import notify, when
+from scheduling.notices import notify
 from scheduling.places import cancel_place, reserve, take_place
 from scheduling.policy import resolve_patient
 from scheduling.schemas import WaitlistCreate
@@ -174,11 +174,6 @@ def offer_waitlist(*, session: Session, slot: Slot, now: datetime) -> Booking | 
                     session,
                     hold,
                     kind="waitlist.offer",
-                    title="候补号源 A slot is offered to you",
-                    body=(
-                        f"{when(hold)} 有空余号源，"
-                        f"已为您保留 {WAITLIST_OFFER_MINUTES} 分钟，请确认。"
-                    ),
                     now=now,
                     params={"minutes": WAITLIST_OFFER_MINUTES},
                 )

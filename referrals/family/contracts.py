@@ -39,7 +39,7 @@ from referrals.family.teams import check_capacity, is_member, lock_team, teams_o
 from referrals.messages import MESSAGES
 from telemed.core import audit, notifications
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
-from telemed.core.i18n import Message, localized
+from telemed.core.i18n import render
 from telemed.core.settings import Settings
 from telemed.identity import service as identity_service
 from telemed.identity.models import DOCTOR_ROLES, Patient, Role, User
@@ -256,34 +256,56 @@ def activate(*, session: Session, contract: Contract, now: datetime) -> Contract
     return contract
 
 
-def _told(session: Session, contract: Contract, kind: str, default: Message) -> Message:
-    """What the contract's resident reads of `kind`: in their language, else `default`."""
-    language = identity_service.patient_language(session=session, patient_id=contract.patient_id)
-    dates = {"start": contract.term_start, "end": contract.term_end}
-    return localized(MESSAGES, kind, language, **dates) or default
+def _tell(
+    session: Session,
+    contract: Contract,
+    code: str,
+    user_ids: list[uuid.UUID],
+    now: datetime,
+    *,
+    kind: str | None = None,
+    texted: bool = False,
+) -> None:
+    """Message `code` about `contract` (its term's `start` and `end` filled in) to each of
+    `user_ids` in their language; with `texted` the resident's SMS too, in theirs."""
+    params: dict[str, object] = {"start": contract.term_start, "end": contract.term_end}
+    data = {"contract_id": str(contract.id), "term_end": contract.term_end.isoformat()}
+    languages = identity_service.user_languages(session=session, user_ids=user_ids)
+    for user_id in user_ids:
+        text = render(MESSAGES, code, languages.get(user_id), **params)
+        notifications.enqueue(
+            session=session,
+            user_id=user_id,
+            kind=kind or code,
+            code=code,
+            params=params,
+            title=text.title,
+            body=text.body,
+            data=data,
+            now=now,
+        )
+    if texted:
+        language = identity_service.patient_language(
+            session=session, patient_id=contract.patient_id
+        )
+        text = render(MESSAGES, code, language, **params)
+        notifications.text_patient(
+            session=session,
+            patient_id=contract.patient_id,
+            kind=kind or code,
+            code=code,
+            params=params,
+            title=text.title,
+            body=text.body,
+            data=data,
+            now=now,
+        )
 
 
 def _on_activated(session: Session, contract: Contract, now: datetime) -> None:
     generate_follow_ups(session=session, contract=contract)
-    told = _told(
-        session,
-        contract,
-        "contract.active",
-        Message(
-            "家庭医生签约已生效 Family-doctor contract active",
-            f"{contract.term_start} – {contract.term_end}",
-        ),
-    )
-    for user_id in patient_user_ids(session=session, patient_id=contract.patient_id):
-        notifications.enqueue(
-            session=session,
-            user_id=user_id,
-            kind="contract.active",
-            title=told.title,
-            body=told.body,
-            data={"contract_id": str(contract.id)},
-            now=now,
-        )
+    residents = patient_user_ids(session=session, patient_id=contract.patient_id)
+    _tell(session, contract, "contract.active", residents, now)
 
 
 def terminate(
@@ -406,33 +428,17 @@ def run_contract_jobs(*, session: Session, now: datetime, settings: Settings) ->
     ).scalars():
         team = session.get(FamilyDoctorTeam, c.team_id)
         residents = patient_user_ids(session=session, patient_id=c.patient_id)
-        shown = Message(
-            "家庭医生签约即将到期 Contract expires soon",
-            f"the contract ends on {c.term_end}; renew to keep your family doctor",
-        )
-        told = _told(session, c, "contract.expiring", shown)
-        data = {"contract_id": str(c.id), "term_end": c.term_end.isoformat()}
-        lead = [team.lead_doctor_id] if team else []
-        for user_id, text in [*((u, told) for u in residents), *((u, shown) for u in lead)]:
-            notifications.enqueue(
-                session=session,
-                user_id=user_id,
+        _tell(session, c, "contract.expiring", residents, now, texted=True)
+        # the team lead reads it in the app; SMS speaks to the resident (account or not)
+        if team:
+            _tell(
+                session,
+                c,
+                "contract.expiring.staff",
+                [team.lead_doctor_id],
+                now,
                 kind="contract.expiring",
-                title=text.title,
-                body=text.body,
-                data=data,
-                now=now,
             )
-        # SMS speaks to the resident (account or not); the team lead reads it in the app
-        notifications.text_patient(
-            session=session,
-            patient_id=c.patient_id,
-            kind="contract.expiring",
-            title=told.title,
-            body=told.body,
-            data=data,
-            now=now,
-        )
         c.reminder_sent_at = now
         reminded += 1
     session.flush()

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from telemed.consultations import payments
-from telemed.consultations.messages import coordinators_of, notify
+from telemed.consultations.messages import coordinators_of, notify, urgency_term
 from telemed.consultations.models import Consultation, SlaBreach
 from telemed.consultations.steps import transition
 from telemed.consultations.workflow import cancel_imaging_orders
@@ -93,7 +93,7 @@ def sweep(*, session: Session, now: datetime, settings: Settings, batch: int = 2
         targets = _escalation_targets(session, c)
         assert c.accept_due_at is not None
         if _record_breach(session, c, "accept", c.accept_due_at, now, targets):
-            notify(session, targets, c, "accept_breach", now, urgency=c.urgency)
+            notify(session, targets, c, "accept_breach", now, urgency=urgency_term(c.urgency))
             out.accept_breaches.append(str(c.id))
     # 2. still nobody after the grace: expire, tell the requester, refund
     stale = (
@@ -114,7 +114,7 @@ def sweep(*, session: Session, now: datetime, settings: Settings, batch: int = 2
             "expire",
             by=None,
             now=now,
-            reason="no hospital accepted within the service level",
+            data={"reason_code": "not_accepted_in_time"},
         )
         payments.refund_if_paid(session=session, c=c, by_id=None, now=now)
         cancel_imaging_orders(session, c, now)

@@ -19,6 +19,7 @@ from telemed.core.printing import Printed, Section, render
 from telemed.core.printing.common import patient_line, texts, when
 from telemed.identity.models import TITLE_NAMES, Patient, Title, User
 from telemed.network.models import Institution
+from telemed.network.specialties import specialty_name
 
 
 def doctor_name(u: User | None) -> str:
@@ -44,13 +45,15 @@ def _kind(service_class: str, lang: str) -> str:
     return kind.name_en if lang == "en" else kind.name_zh
 
 
-def _advice(opinion: Opinion, t: dict[str, str]) -> str:
+def _advice(opinion: Opinion, t: dict[str, str], lang: str) -> str:
+    """The referral advice: the specialty by its name in `lang`, never by its code."""
     advice = opinion.referral_advice or {}
     if not advice.get("refer"):
         return t["no_referral"]
+    specialty = advice.get("specialty")
     return (
         t["refer"]
-        + (f"：{advice.get('specialty')}" if advice.get("specialty") else "")
+        + (f"：{specialty_name(str(specialty), lang)}" if specialty else "")
         + (f"。{advice.get('note')}" if advice.get("note") else "")
     )
 
@@ -97,7 +100,7 @@ def render_opinion(
         Section(t["findings"], [opinion.findings]),
         Section(t["impression"], [opinion.impression]),
         Section(t["recommendations"], [opinion.recommendations or "—"]),
-        Section(t["referral"], [_advice(opinion, t)]),
+        Section(t["referral"], [_advice(opinion, t, lang)]),
     ]
     if opinion.icd10:
         named = diagnoses or [Diagnosis(code=c, name_zh="", name_en="") for c in opinion.icd10]

@@ -16,7 +16,7 @@ from dicom import service as dicom_service
 from scheduling import service as scheduling_service
 from telemed.consultations import payments, policy
 from telemed.consultations.attachments import consents
-from telemed.consultations.messages import URGENCY_LABELS, coordinators_of, notify
+from telemed.consultations.messages import coordinators_of, notify, service_term, urgency_term
 from telemed.consultations.models import Consultation
 from telemed.consultations.proposals import (
     check_override,
@@ -76,7 +76,7 @@ def _announce_incoming(session: Session, c: Consultation, now: datetime) -> None
     who = coordinators_of(session=session, institution_id=c.receiving_institution_id)
     if c.proposed_specialist_id:
         who.add(c.proposed_specialist_id)
-    urgency, service = URGENCY_LABELS[c.urgency], info(c.service_class).name_zh
+    urgency, service = urgency_term(c.urgency), service_term(c.service_class)
     notify(session, who, c, "incoming", now, urgency=urgency, service=service)
 
 
@@ -315,7 +315,8 @@ def acknowledge(
 ) -> Consultation:
     """The requesting doctor confirms receipt of the signed opinion; the request closes."""
     c = step(session=session, consultation_id=consultation_id, by=by, action="acknowledge")
-    transition(session, c, "close", by=by, now=now, reason="opinion received")
+    # a reason the system gives is a code in `data.reason_code`, rendered by the client
+    transition(session, c, "close", by=by, now=now, data={"reason_code": "opinion_received"})
     c.closed_at = now
     if c.assigned_specialist_id:
         notify(session, {c.assigned_specialist_id}, c, "acknowledged", now)

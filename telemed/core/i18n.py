@@ -8,6 +8,7 @@ language; times in a text are written as the language writes them, in Asia/Shang
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,11 +22,14 @@ __all__ = [
     "Catalogue",
     "Language",
     "Message",
+    "Term",
     "format_day",
     "format_moment",
     "is_language",
     "localized",
     "mongolian",
+    "render",
+    "stored_params",
 ]
 
 Language = Literal["zh-CN", "en", "mn-Mong"]
@@ -76,7 +80,26 @@ def format_moment(value: datetime, language: str) -> str:
     return f"{local:%Y-%m-%d %H:%M}"
 
 
+@dataclass(frozen=True)
+class Term:
+    """A parameter that is itself a code (an urgency, a service class, a specialty): stored
+    as `value`, shown as `names[language][value]` (zh-CN when the language lacks it, the
+    code itself when no language names it)."""
+
+    names: Mapping[str, Mapping[str, str]]
+    value: str
+
+    def shown(self, language: str) -> str:
+        for used in (language, DEFAULT_LANGUAGE):
+            name = self.names.get(used, {}).get(self.value)
+            if name is not None:
+                return name
+        return self.value
+
+
 def _shown(value: object, language: str) -> str:
+    if isinstance(value, Term):
+        return value.shown(language)
     if isinstance(value, datetime):
         return format_moment(value, language)
     if isinstance(value, date):
@@ -99,3 +122,31 @@ def localized(
         return None
     values = {name: _shown(value, used) for name, value in params.items()}
     return Message(text.title.format(**values), text.body.format(**values).strip())
+
+
+def render(catalogue: Catalogue, code: str, language: str | None, **params: object) -> Message:
+    """The message `code` in `language` (None or a missing text: zh-CN), its parameters
+    filled in; a KeyError when the catalogue has no such code (a programming error)."""
+    if code not in catalogue:
+        raise KeyError(f"no message {code!r} in the catalogue")
+    message = localized(catalogue, code, language or DEFAULT_LANGUAGE, **params)
+    assert message is not None  # every code has its zh-CN text (checked by the tests)
+    return message
+
+
+def stored_params(params: Mapping[str, object]) -> dict[str, object]:
+    """The parameters of a message as stored beside it (JSON): codes, numbers and ISO
+    times, never texts rendered in one language, so a client renders them in its own."""
+    out: dict[str, object] = {}
+    for name, value in params.items():
+        if isinstance(value, Term):
+            out[name] = value.value
+        elif isinstance(value, datetime | date):
+            out[name] = value.isoformat()
+        elif isinstance(value, uuid.UUID):
+            out[name] = str(value)
+        elif value is None or isinstance(value, str | int | float | bool):
+            out[name] = value
+        else:
+            out[name] = str(value)
+    return out

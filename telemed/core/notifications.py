@@ -22,7 +22,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from telemed.core import clock
 from telemed.core.db import id_field, utc_field
-from telemed.core.i18n import DEFAULT_LANGUAGE
+from telemed.core.i18n import DEFAULT_LANGUAGE, stored_params
 from telemed.core.sms import SmsError, SmsGateway
 
 log = logging.getLogger("telemed.notifications")
@@ -42,6 +42,12 @@ class Notification(SQLModel, table=True):
     patient_id: uuid.UUID | None = Field(default=None, index=True)
     channel: str = Field(default="in_app", max_length=16)
     kind: str = Field(max_length=64)
+    # The catalogue entry title and body were rendered from, and the values filled in
+    # (codes and ISO times: telemed.core.i18n.stored_params); a client renders them itself.
+    code: str = Field(default="", max_length=64)
+    params: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     title: str = Field(max_length=200)
     body: str = ""
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -67,10 +73,13 @@ def enqueue(
     channels: tuple[str, ...] = ("in_app",),
     now: datetime | None = None,
     add: bool = True,
+    code: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> list[Notification]:
     """Add notifications for a user account to the outbox in the caller's transaction (with
     `add=False` the rows are only built: the caller writes them, e.g. in one statement with
-    its work). SMS speaks to a patient, not to an account: `text_patient`."""
+    its work). `code` (default: `kind`) and `params` name the catalogue message the title
+    and body were rendered from. SMS speaks to a patient, not to an account: `text_patient`."""
     if "sms" in channels:
         raise ValueError("an SMS is addressed to a patient: use text_patient")
     at = now or clock.now()
@@ -80,6 +89,8 @@ def enqueue(
             user_id=user_id,
             channel=channel,
             kind=kind,
+            code=code or kind,
+            params=stored_params(params or {}),
             title=title,
             body=body,
             data=data or {},
@@ -103,14 +114,19 @@ def text_patient(
     data: dict[str, Any] | None = None,
     now: datetime | None = None,
     add: bool = True,
+    code: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> Notification:
     """Queue the one SMS of an event to a patient, whether or not the patient has accounts;
-    whether it is sent (phone, consent) is decided at delivery. `add` as in `enqueue`."""
+    whether it is sent (phone, consent) is decided at delivery. `add`, `code` and `params`
+    as in `enqueue`."""
     row = Notification(
         user_id=None,
         patient_id=patient_id,
         channel="sms",
         kind=kind,
+        code=code or kind,
+        params=stored_params(params or {}),
         title=title,
         body=body,
         data=data or {},

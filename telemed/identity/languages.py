@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from telemed.core import audit
 from telemed.core.errors import Invalid
 from telemed.core.i18n import LANGUAGES, is_language
 from telemed.identity.models import Patient, Role, User
 
-__all__ = ["checked_language", "patient_language", "set_language"]
+__all__ = ["checked_language", "patient_language", "set_language", "user_languages"]
 
 
 def checked_language(value: str | None, *, field: str = "language") -> str | None:
@@ -57,3 +58,23 @@ def patient_language(*, session: Session, patient_id: uuid.UUID | None) -> str |
     """The language a patient is told things in; None when not chosen (or no patient)."""
     patient = session.get(Patient, patient_id) if patient_id is not None else None
     return patient.preferred_language if patient is not None else None
+
+
+def user_languages(
+    *, session: Session, user_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, str | None]:
+    """The language each user reads the server's messages in, in one query: a patient's
+    account the patient's preferred language (else the account's), staff their account's
+    choice; None when not chosen (the catalogue's default, zh-CN, then)."""
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(User.id, User.role, User.language, Patient.preferred_language)
+        .outerjoin(Patient, col(Patient.id) == col(User.patient_id))
+        .where(col(User.id).in_(wanted))
+    ).all()
+    out: dict[uuid.UUID, str | None] = dict.fromkeys(wanted)
+    for uid, role, language, preferred in rows:
+        out[uid] = (preferred or language) if role == Role.PATIENT else language
+    return out

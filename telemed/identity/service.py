@@ -14,7 +14,12 @@ from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthor
 from telemed.core.settings import Settings, get_settings
 from telemed.identity import patient_terms, token_cache
 from telemed.identity import resident_id as rid
-from telemed.identity.languages import checked_language, patient_language, set_language
+from telemed.identity.languages import (
+    checked_language,
+    patient_language,
+    set_language,
+    user_languages,
+)
 from telemed.identity.models import DOCTOR_ROLES, AuthToken, Patient, Role, User
 from telemed.identity.names import has_mongolian, mongolian_key, normalize_mongolian_name
 from telemed.identity.passwords import WeakPassword, check_password
@@ -56,6 +61,7 @@ __all__ = [
     "set_language",
     "set_sms_consent",
     "user_for_token",
+    "user_languages",
 ]
 
 

@@ -13,7 +13,9 @@ class NotificationPublic(BaseModel):
 
     id: uuid.UUID
     kind: str
-    title: str
+    code: str  # the message code title and body were rendered from (its catalogue entry)
+    params: dict[str, object]  # its parameters: codes, numbers, ISO times (UTC)
+    title: str  # rendered in the recipient's language when it was written
     body: str
     data: dict[str, object]
     created_at: datetime

@@ -75,3 +75,13 @@ NAMES: dict[Specialty, tuple[str, str]] = {
     Specialty.TCM: ("中医科", "Traditional Chinese medicine"),
     Specialty.MONGOLIAN_MEDICINE: ("蒙医科", "Mongolian medicine"),
 }
+
+
+def specialty_name(code: str, language: str) -> str:
+    """A specialty's name in `language` (English for en, Chinese otherwise: Mongolian
+    documents embed Chinese names); an unknown code stays as it is."""
+    try:
+        zh, en = NAMES[Specialty(code)]
+    except ValueError:
+        return code
+    return en if language == "en" else zh

@@ -1,6 +1,7 @@
 """A patient who chose Mongolian reads their referral and their family-doctor contract in
 Mongolian script (their accounts' in-app messages and the SMS row of each event); the
-doctors of the referral and the team lead read the bilingual texts."""
+doctors of the referral and the team lead read theirs in their own language (zh-CN when
+none is chosen); every row keeps its message code and parameters."""
 
 from __future__ import annotations
 
@@ -55,7 +56,13 @@ def test_the_referral_is_told_to_a_mongolian_patient_in_mongolian(
     assert r.contact_by is not None and format_moment(r.contact_by, "mn-Mong") in mine.body
     assert (sent[("sms", None)].title, sent[("sms", None)].body) == (mine.title, mine.body)
     staff = [n for (channel, uid), n in sent.items() if channel == "in_app" and uid != account.id]
-    assert staff and all(n.title == "新转诊申请 New referral" for n in staff)
+    assert staff and all(n.title == "新转诊申请" for n in staff)
+    assert all(n.code == "referral.requested.staff" for n in staff)
+    assert staff[0].params["direction"] == "up" and staff[0].params["urgency"] == r.urgency
+    assert staff[0].body.startswith("上转，")
+    assert mine.code == "referral.requested" and mine.params["date"] == r.contact_by.isoformat()
+
+    cd.language = "en"  # the referrer reads English from now on
 
     _step(session, r, "receive", rx, clock)
     _step(session, r, "reject", rx, clock, reason="本周无床位")
@@ -63,7 +70,8 @@ def test_the_referral_is_told_to_a_mongolian_patient_in_mongolian(
     [mine] = [n for n in told if n.user_id == account.id]
     assert (mine.title, mine.body) == ("ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠲᠡᠪᠴᠢᠭᠳᠡᠪᠡ", "本周无床位")
     [referrer] = [n for n in told if n.user_id == cd.id]
-    assert referrer.title == "转诊状态 Referral rejected"
+    assert (referrer.title, referrer.body) == ("Referral rejected", "本周无床位")
+    assert (referrer.code, referrer.params["status"]) == ("referral.status.staff", "rejected")
 
 
 def test_the_contract_is_told_to_a_mongolian_resident_in_mongolian(
@@ -88,4 +96,6 @@ def test_the_contract_is_told_to_a_mongolian_resident_in_mongolian(
     }
     assert expiring[("in_app", account.id)].title.startswith("ᠭᠡᠷ\u180eᠡ\u202fᠶᠢᠨ")
     assert expiring[("sms", None)].title == expiring[("in_app", account.id)].title
-    assert expiring[("in_app", team.lead_doctor_id)].title.startswith("家庭医生签约即将到期")
+    lead = expiring[("in_app", team.lead_doctor_id)]
+    assert (lead.title, lead.code) == ("家庭医生签约即将到期", "contract.expiring.staff")
+    assert lead.params["end"] == c.term_end.isoformat()

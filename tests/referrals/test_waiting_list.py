@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from referrals import reports, service
+from telemed.core.i18n import format_moment
 from telemed.core.notifications import Notification
 from telemed.core.settings import get_settings
 from tests.referrals.conftest import league_hospital, new_patient, staff_of, up_referral, user_named
@@ -49,7 +50,13 @@ def test_contact_date_by_urgency_and_escalation_of_breaches(session: Session, cl
     told = session.execute(
         select(Notification).where(Notification.kind == "referral.requested")
     ).scalars()
-    assert any(n.data["referral_id"] == str(routine.id) and "contacted by" in n.body for n in told)
+    by_date = format_moment(routine.contact_by, "zh-CN")
+    assert any(
+        n.data["referral_id"] == str(routine.id)
+        and n.params["date"] == routine.contact_by.isoformat()
+        and n.body == f"接诊医院将于 {by_date} 前与您联系。"
+        for n in told
+    )
 
     wl = service.receiver_worklist(session=session, institution_id=rx.institution_id)  # type: ignore[arg-type]
     ids = [r.id for r in wl]
@@ -153,7 +160,13 @@ def test_worklist_and_status_are_visible_over_the_api(
 def test_contact_by_in_messages_is_shown_in_shanghai_time() -> None:
     from datetime import UTC, datetime
 
-    from referrals.notices import shown as _shown
+    from referrals.messages import MESSAGES
+    from telemed.core.i18n import render
 
-    assert _shown(datetime(2026, 12, 10, 17, 30, tzinfo=UTC)) == "2026-12-11 01:30 (Asia/Shanghai)"
-    assert _shown(None) == "-"
+    at = datetime(2026, 12, 10, 17, 30, tzinfo=UTC)
+    assert render(MESSAGES, "referral.contact_by", "zh-CN", date=at).body == (
+        "接诊医院将于 2026-12-11 01:30 前与您联系。"
+    )
+    assert render(MESSAGES, "referral.contact_by.staff", "en", date=at).body == (
+        "The patient will be contacted by 2026-12-11 01:30."
+    )

@@ -121,6 +121,9 @@ def test_bad_input_answers_clear_problems(client, login, clock, session, make_ru
     assert late.status_code == 422 and late.json()["code"] == "slot_in_past"
 
 
+_SERVICE_ZH = {"outpatient": "门诊", "consultation": "远程会诊", "imaging_reading": "远程影像诊断"}
+
+
 def test_ics_and_fhir_exports_parse(client, login, clock, session, make_rule):
     slot = slots_of(session, make_rule())[0]
     ph = login("patient")
@@ -132,6 +135,10 @@ def test_ics_and_fhir_exports_parse(client, login, clock, session, make_rule):
     assert len(events) == 1
     assert events[0].decoded("dtstart") == slot.start_at
     assert str(events[0]["uid"]) == f"{b['id']}@telemed"
+    # no language chosen: zh-CN, the service class and status by name, not by code
+    description = events[0]["description"]
+    assert description.params["LANGUAGE"] == "zh-CN"
+    assert str(description) == f"服务: {_SERVICE_ZH[slot.service_class]}; 状态: 已预约"
 
     appt = client.get(f"/fhir/R4/Appointment/{b['id']}", headers=ph)
     assert appt.status_code == 200 and appt.headers["content-type"] == "application/fhir+json"
@@ -160,6 +167,18 @@ def test_holidays_endpoint_lists_adjusted_workdays(client, login):
     )
     kinds = {d["day"]: d["kind"] for d in r.json()}
     assert kinds["2026-02-14"] == "adjusted_workday" and kinds["2026-02-17"] == "holiday"
+    named = {d["day"]: (d["code"], d["name"]) for d in r.json()}
+    assert named["2026-02-17"] == ("spring_festival", "春节")  # no language chosen: zh-CN
+
+
+def test_holidays_are_named_in_the_callers_language(client, login):
+    headers = login("county-doctor")
+    chosen = client.put("/api/v1/auth/me/language", json={"language": "en"}, headers=headers)
+    assert chosen.status_code == 200, chosen.text
+    days = client.get(
+        "/api/v1/holidays", params={"start": "2026-02-16", "end": "2026-02-17"}, headers=headers
+    ).json()
+    assert [(d["code"], d["name"]) for d in days] == [("spring_festival", "Spring Festival")] * 2
 
 
 def test_demo_patient_and_county_doctor_find_and_book_across_the_network(client, login):

@@ -70,9 +70,29 @@ export function toProblem(status: number, body: unknown, fallbackText = ''): Pro
   return { status, detail: fallbackText || (typeof body === 'string' ? body : '') }
 }
 
+const STANDARD_MEMBERS = new Set(['type', 'title', 'status', 'detail', 'code', 'instance', 'errors'])
+
 /**
- * The message to show for an error: the catalogue's text for its code when there is one,
- * else a generic one with the status. `translate` and `has` come from the i18n module.
+ * The parameters a catalogue text of a problem may use: the problem's own scalar members
+ * (`current_state`, `action`, `retry_after`…), and `field`, the first field it names.
+ */
+export function problemParams(problem: Problem): Record<string, string | number> {
+  const out: Record<string, string | number> = {}
+  for (const [name, value] of Object.entries(problem)) {
+    if (STANDARD_MEMBERS.has(name)) continue
+    if (typeof value === 'string' || typeof value === 'number') out[name] = value
+  }
+  const first = problem.errors?.[0]
+  if (first && !('field' in out)) out.field = fieldKey(first.field)
+  out.status = problem.status
+  out.code = problem.code ?? ''
+  return out
+}
+
+/**
+ * The message to show for an error: the catalogue's text for its code (filled with the
+ * problem's parameters) when there is one, else a generic one with the status and the
+ * code; never the server's English `detail`. `translate` and `has` come from the i18n module.
  */
 export function problemMessage(
   err: unknown,
@@ -80,8 +100,9 @@ export function problemMessage(
   has: (key: string) => boolean,
 ): string {
   if (err instanceof ApiError) {
-    if (has(`errors.${err.code}`)) return translate(`errors.${err.code}`)
+    if (has(`errors.${err.code}`)) return translate(`errors.${err.code}`, problemParams(err.problem))
     if (err.status === 0) return translate('errors.network')
+    if (err.problem.code) return translate('errors.genericCode', { status: err.status, code: err.code })
     return translate('errors.generic', { status: err.status })
   }
   return translate('errors.generic', { status: '?' })

@@ -125,6 +125,11 @@ const audit: typeof zh = {
       'deidentify': 'de-identified',
     },
     objects: {
+      series: 'Series',
+      instance: 'Instance',
+      slot: 'Slot',
+      schedule: 'Schedule',
+      institution: 'Institution',
       patient: 'Patient',
       user: 'User',
       consultation: 'Consultation',

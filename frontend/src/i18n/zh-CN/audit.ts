@@ -123,6 +123,11 @@ export default {
       'deidentify': '去标识化',
     },
     objects: {
+      series: '序列',
+      instance: '影像实例',
+      slot: '号源',
+      schedule: '排班',
+      institution: '机构',
       patient: '患者',
       user: '用户',
       consultation: '会诊',
