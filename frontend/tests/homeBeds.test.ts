@@ -51,7 +51,7 @@ describe('home sick bed forms', () => {
 
 describe('visitsDueBy', () => {
   const visit = (id: string, status: string, at: string | null): HomeVisit => ({
-    id, patient_id: 'p', reason: 'r', preferred_date: null, status, scheduled_at: at, done_at: null,
+    id, patient_id: 'p', team_id: 't', reason: 'r', preferred_date: null, status, scheduled_at: at, booking_id: null,
   })
   // 2026-12-01 23:30 Beijing time
   const now = new Date('2026-12-01T15:30:00Z')

@@ -34,6 +34,7 @@ describe('package names', () => {
 describe('choosablePackages', () => {
   const offer = (code: string, eligible: boolean): PackageOffer => ({
     code, name_zh: code, name_en: code, fee_yuan: 1, follow_up_interval_days: null, eligibility: null,
+    insurance_share_pct: 0, kind: 'service', services: [], visits_per_year: 0,
     eligible, ineligible_reason: eligible ? null : 'under_65',
   })
 

@@ -131,7 +131,6 @@ const errors: typeof zh = {
     recording_capacity: 'The server cannot record more sessions now',
     reference_incomplete: 'Give both the reference type and id, or neither',
     room_closed: 'The room is not open',
-    room_exists: 'This session already has a room',
     rule_overlap: 'Overlaps another rule of the same specialist',
     study_not_linked: "The annotation's study is not linked to this request",
     throttled: 'Too many requests; please wait',

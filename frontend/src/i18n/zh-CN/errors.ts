@@ -129,7 +129,6 @@ export default {
     recording_capacity: '服务器当前无法录制更多会诊',
     reference_incomplete: '关联类型和编号需同时填写或同时留空',
     room_closed: '会诊室当前未开放',
-    room_exists: '该会诊已有会诊室',
     rule_overlap: '与该专家的另一条排班规则时间重叠',
     study_not_linked: '标注所在的影像未关联到此申请',
     throttled: '请求过于频繁，请稍后再试',

@@ -1656,7 +1656,8 @@ export interface paths {
         };
         /**
          * List Holidays
-         * @description Days off and adjusted working days (调休) between two dates.
+         * @description Days off and adjusted working days (调休) between two dates, named in the caller's
+         *     language (`code`: the built-in holiday's code; "" for a day an operator entered).
          */
         get: operations["list_holidays_api_v1_holidays_get"];
         put?: never;
@@ -4804,6 +4805,8 @@ export interface components {
         };
         /** DayPublic */
         DayPublic: {
+            /** Code */
+            code: string;
             /**
              * Day
              * Format: date
@@ -5918,6 +5921,8 @@ export interface components {
         NotificationPublic: {
             /** Body */
             body: string;
+            /** Code */
+            code: string;
             /**
              * Created At
              * Format: date-time
@@ -5934,6 +5939,10 @@ export interface components {
             id: string;
             /** Kind */
             kind: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
             /** Read At */
             read_at: string | null;
             /** Title */
