@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from telemed.core.settings import VideoSettings
+
 __all__ = [
     "JanusError",
     "JanusHandle",
@@ -198,7 +200,7 @@ class JanusHandle:
         return _plugin_data(event), event.get("jsep")
 
     async def wait_event(self, janus: str, within: float = 20, **fields: Any) -> dict[str, Any]:
-        """The next event of this handle of type `janus` (e.g. `webrtcup`, `media`) with `fields`."""
+        """The next event of type `janus` (`webrtcup`, `media`, …) of this handle with `fields`."""
 
         async def _next() -> dict[str, Any]:
             while True:
@@ -285,6 +287,22 @@ class JanusSfu:
         self.room_admin_key = room_admin_key
         self._session: JanusSession | None = None
         self._handle: JanusHandle | None = None
+
+    @classmethod
+    def from_settings(cls, http: httpx.AsyncClient, video: VideoSettings) -> JanusSfu | None:
+        """The configured Janus (`TELEMED_VIDEO__JANUS_*`), or None when none is configured."""
+        if not (video.janus_url and video.janus_admin_url):
+            return None
+        if not (video.janus_api_secret and video.janus_admin_secret):
+            return None  # development without secrets: settings refuse this elsewhere
+        return cls(
+            http,
+            url=video.janus_url,
+            admin_url=video.janus_admin_url,
+            api_secret=video.janus_api_secret,
+            admin_secret=video.janus_admin_secret,
+            room_admin_key=video.janus_room_admin_key,
+        )
 
     async def _control(self) -> JanusHandle:
         if self._handle is None:

@@ -22,6 +22,7 @@ import pytest
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
 
+from telemed.core.settings import Settings, VideoSettings
 from telemed.video.client import SyntheticVideoTrack
 from telemed.video.sfu import JanusRefused, JanusSession, JanusSfu, new_token
 from tests.support.janus import JanusServer
@@ -124,14 +125,17 @@ def run(server: JanusServer, scenario: Scenario, within: float = 120) -> None:
 
     async def main() -> None:
         async with httpx.AsyncClient(timeout=30) as http:
-            sfu = JanusSfu(
+            sfu = JanusSfu.from_settings(
                 http,
-                url=server.url,
-                admin_url=server.admin_url,
-                api_secret=server.api_secret,
-                admin_secret=server.admin_secret,
-                room_admin_key=server.room_admin_key,
+                VideoSettings(
+                    janus_url=server.url,
+                    janus_admin_url=server.admin_url,
+                    janus_api_secret=server.api_secret,
+                    janus_admin_secret=server.admin_secret,
+                    janus_room_admin_key=server.room_admin_key,
+                ),
             )
+            assert sfu is not None
             try:
                 await asyncio.wait_for(scenario(http, sfu), within)
             finally:
@@ -254,3 +258,18 @@ async def _refusals(http: httpx.AsyncClient, janus_server: JanusServer, sfu: Jan
             await sfu.destroy_room(room=other, secret=other_secret)
     finally:
         await sfu.destroy_room(room=room, secret=secret)
+
+
+def test_janus_is_off_unless_configured_and_needs_its_secrets_outside_development(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert JanusSfu.from_settings(httpx.AsyncClient(), VideoSettings()) is None
+    monkeypatch.setenv("TELEMED_ENV", "test")
+    monkeypatch.setenv("TELEMED_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("TELEMED_VIDEO__JANUS_URL", "http://127.0.0.1:8088/janus")
+    with pytest.raises(ValueError, match="TELEMED_VIDEO__JANUS_API_SECRET"):
+        Settings()
+    monkeypatch.setenv("TELEMED_VIDEO__JANUS_ADMIN_URL", "http://127.0.0.1:7088/admin")
+    monkeypatch.setenv("TELEMED_VIDEO__JANUS_API_SECRET", "a" * 40)
+    monkeypatch.setenv("TELEMED_VIDEO__JANUS_ADMIN_SECRET", "b" * 40)
+    assert Settings().video.janus_api_secret == "a" * 40
