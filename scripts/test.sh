@@ -12,6 +12,8 @@ ls /usr/share/orthanc/plugins/libOrthancDicomWeb.so >/dev/null 2>&1 || need+=(or
 ls /usr/share/orthanc/plugins/libOrthancPython.so >/dev/null 2>&1 || need+=(orthanc-python)  # the filter plugin (dicom/orthanc_plugin)
 command -v storescu >/dev/null || need+=(dcmtk)
 command -v turnserver >/dev/null || need+=(coturn)
+command -v janus >/dev/null || need+=(janus)  # the SFU (VideoRoom plugin, tests/support/janus.py)
+command -v janus-pp-rec >/dev/null || need+=(janus-tools)  # post-processes Janus recordings
 command -v chromium >/dev/null || need+=(chromium)
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)  # CJK glyphs in Chromium
 # Noto Sans Mongolian: the source of the web font subset in frontend/src/assets/fonts (the build

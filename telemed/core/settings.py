@@ -143,6 +143,13 @@ class VideoSettings(BaseModel):
     # Signaling fan-out between workers: auto = PostgreSQL LISTEN/NOTIFY on PostgreSQL,
     # in-process on SQLite.
     channel: Literal["auto", "memory", "postgres"] = "auto"
+    # Janus (VideoRoom plugin) as the SFU of rooms beyond a pair (telemed.video.sfu, docs/video.md):
+    # unset, no Janus is used. Its secrets come from the environment; none has a default.
+    janus_url: str | None = None  # the Janus API, e.g. http://127.0.0.1:8088/janus
+    janus_admin_url: str | None = None  # the Admin API, e.g. http://127.0.0.1:7088/admin
+    janus_api_secret: str | None = None
+    janus_admin_secret: str | None = None
+    janus_room_admin_key: str | None = None  # the VideoRoom's admin_key, when it has one
 
 
 class SchedulingSettings(BaseModel):
@@ -321,6 +328,14 @@ class Settings(BaseSettings):
                 )
             if self.video.turn_urls and self.video.turn_secret == DEV_TURN_SECRET:
                 raise ValueError("TELEMED_TURN_SECRET must be set when TURN servers are configured")
+            if self.video.janus_url:
+                missing = [
+                    f"TELEMED_VIDEO__{name.upper()}"
+                    for name in ("janus_admin_url", "janus_api_secret", "janus_admin_secret")
+                    if not getattr(self.video, name)
+                ]
+                if missing:
+                    raise ValueError("Janus (TELEMED_VIDEO__JANUS_URL) needs " + ", ".join(missing))
             if self.sms.provider == "aliyun":
                 missing = [
                     name
@@ -341,6 +356,9 @@ class Settings(BaseSettings):
         secrets = {"TELEMED_SECRET_KEY": self.security.secret_key}
         if self.video.turn_urls:
             secrets["TELEMED_TURN_SECRET"] = self.video.turn_secret
+        if self.video.janus_url:
+            secrets["TELEMED_VIDEO__JANUS_API_SECRET"] = self.video.janus_api_secret or ""
+            secrets["TELEMED_VIDEO__JANUS_ADMIN_SECRET"] = self.video.janus_admin_secret or ""
         for name, value in secrets.items():
             if value in EXAMPLE_SECRETS:
                 raise ValueError(f"{name} is an example value; set a random secret of its own")

@@ -115,3 +115,15 @@ def make_room(committed_engine: Engine, users: dict[str, User]) -> Iterator[Call
         for rid in created:
             s.execute(delete(Room).where(Room.id == rid))  # type: ignore[arg-type]
         s.commit()
+
+
+@pytest.fixture(scope="session")
+def janus_server() -> Iterator[Any]:
+    """A real Janus (VideoRoom + HTTP, token auth) on free ports; see tests/support/janus.py."""
+    from tests.support import janus
+
+    if not janus.available():
+        pytest.fail("Janus is not installed (scripts/test.sh installs janus janus-tools)")
+    server = janus.start()
+    yield server
+    server.cleanup()
