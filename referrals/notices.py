@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from referrals import policy
+from referrals.access import can_see_referral
 from referrals.family.contract_queries import patient_user_ids
 from referrals.messages import MESSAGES
 from referrals.models import CarePlanTask, Referral
@@ -35,8 +36,13 @@ def notify(
     """In-app messages to `user_ids`; with `texted` also the one SMS of the event to the
     referral's patient (with or without an account), sent if the patient consented (the
     template of `kind` in telemed.core.sms). `patient`: `user_ids` are the patient's own
-    accounts; they (and the SMS row) read the event in the patient's language."""
+    accounts; they (and the SMS row) read the event in the patient's language. Each in-app
+    message links to the referral, and carries its `patient_id` to those who may see it
+    (the inbox shows the name through the audited patient read)."""
     data = {"referral_id": str(r.id), "status": r.status}
+    linked = {**data, "link": {"kind": "referral", "id": str(r.id)}}
+    readers = _readers(session, list(dict.fromkeys(user_ids)), r)
+    named = {**linked, "patient_id": str(r.patient_id)}
     told = Message(title, body)
     if patient or texted:
         language = identity_service.patient_language(session=session, patient_id=r.patient_id)
@@ -49,7 +55,7 @@ def notify(
             kind=kind,
             title=told.title if patient else title,
             body=told.body if patient else body,
-            data=data,
+            data=named if uid in readers else linked,
             now=now,
         )
     if texted:
@@ -62,6 +68,14 @@ def notify(
             data=data,
             now=now,
         )
+
+
+def _readers(session: Session, user_ids: list[uuid.UUID], r: Referral) -> set[uuid.UUID]:
+    """Those of `user_ids` who may see `r` (and so learn whose it is)."""
+    if not user_ids:
+        return set()
+    users = session.execute(select(User).where(col(User.id).in_(user_ids))).scalars()
+    return {u.id for u in users if can_see_referral(session=session, user=u, referral=r)}
 
 
 def receiver_staff(session: Session, r: Referral) -> list[uuid.UUID]:
