@@ -28,6 +28,7 @@ from telemed.consultations.annotations import annotations_of, save_annotations
 from telemed.consultations.attachments import (
     add_document,
     attach_study,
+    attachment_counts,
     consents,
     detach_study,
     documents,
@@ -77,6 +78,7 @@ __all__ = [
     "allowed_actions",
     "annotations_of",
     "attach_matched_study",
+    "attachment_counts",
     "attach_study",
     "cancel",
     "consents",
