@@ -97,19 +97,25 @@ export function doctorTitle(code: string | null | undefined): string {
   return has(key) ? t(key) : code
 }
 
-const patients = reactive({} as Record<string, { name: string; resident_id_masked: string }>)
+interface PatientShown { name: string; resident_id_masked: string; sex?: 'male' | 'female'; birth_date?: string }
+const patients = reactive({} as Record<string, PatientShown>)
 const pendingPatients = new Set<string>()
-/** A patient's name, loaded on first use (the read is authorized and audited by the API). */
-export function patientName(id: string | null | undefined): string {
-  if (!id) return ''
+/** A patient as `GET /patients/{id}` shows them to this user, loaded on first use (the read
+ * is authorized and audited by the API); undefined until loaded or when refused. */
+export function patientOf(id: string | null | undefined): PatientShown | undefined {
+  if (!id) return undefined
   const p = patients[id]
-  if (p) return p.name
+  if (p) return p
   if (!pendingPatients.has(id)) {
     pendingPatients.add(id)
-    api.get<{ name: string; resident_id_masked: string }>(`/patients/${id}`).then(
+    api.get<PatientShown>(`/patients/${id}`).then(
       (row) => (patients[id] = row),
       () => undefined,
     )
   }
-  return ''
+  return undefined
+}
+/** A patient's name, loaded on first use (see `patientOf`). */
+export function patientName(id: string | null | undefined): string {
+  return patientOf(id)?.name ?? ''
 }
