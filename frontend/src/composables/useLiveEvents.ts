@@ -11,6 +11,7 @@ import { backoffDelay } from '../lib/room'
 import { session } from '../lib/session'
 import { SseParser, toLiveEvent, type LiveEvent } from '../lib/sse'
 
+/** `connected`: the stream delivers (its first event, the unread count, arrived). */
 export const live = reactive({ unread: null as number | null, connected: false })
 
 type Handler = (e: LiveEvent) => void
@@ -38,7 +39,6 @@ async function connect(token: string) {
     const res = await fetch(`${API_BASE}/events`, { headers, signal: abort.signal, cache: 'no-store' })
     if (res.status === 401 || res.status === 403) return // a new token starts it again
     if (!res.ok || !res.body) throw new Error(`events: ${res.status}`)
-    live.connected = true
     attempt = 0
     emit({ type: 'open' }) // views refetch: what changed while we were away
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
@@ -49,6 +49,7 @@ async function connect(token: string) {
         const e = toLiveEvent(raw)
         if (!e) continue
         if (e.type === 'end') ended = true
+        live.connected = e.type !== 'end' // delivering: the server sent its first event
         emit(e)
       }
       lastId = parser.lastId ?? lastId
