@@ -147,8 +147,9 @@ async def stream(
         cursor = await anyio.to_thread.run_sync(_start, user.id, Cursor.parse(last_event_id))
         yield f"retry: {RETRY_MS}\n\n"
         news, unread = await anyio.to_thread.run_sync(_news, user.id, cursor)
-        cursor.unread = None  # the first count is always sent
-        yield _notification_events(cursor, news, unread) or ""
+        yield cursor.event("unread", {"unread": unread})  # first on every stream
+        cursor.unread = unread
+        yield _notification_events(cursor, news, unread) or ""  # resumed: what was missed
         while True:
             wake = await sub.next(settings.keepalive_seconds)
             if not await anyio.to_thread.run_sync(_still_valid, token):
