@@ -15,6 +15,7 @@ already told are remembered meanwhile).
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from telemed.identity.models import User
 from telemed.inbox import service
 
 __all__ = ["LAG_MS", "Cursor", "authenticate", "stream"]
+
+log = logging.getLogger("telemed.live")
 
 LAG_MS = 30_000  # how long a late-committing notification is still looked for
 RETRY_MS = 2_000  # what the client waits before reconnecting (SSE `retry:`)
@@ -143,7 +146,10 @@ async def stream(
     """The user's events until the client goes or the token stops being valid."""
     sub = live.hub.subscribe(user.id, settings.queue_size)
     try:
-        await live.hub.start(database_url)  # listening before the first read: nothing lost
+        try:  # listening before the first read: nothing lost
+            await live.hub.start(database_url)
+        except TimeoutError:  # no LISTEN connection yet: keep-alives still find notifications
+            log.warning("the live listener is not connected; this stream polls at keep-alives")
         cursor = await anyio.to_thread.run_sync(_start, user.id, Cursor.parse(last_event_id))
         yield f"retry: {RETRY_MS}\n\n"
         news, unread = await anyio.to_thread.run_sync(_news, user.id, cursor)
