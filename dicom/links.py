@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from dicom import policy
@@ -121,6 +122,20 @@ def links_for(*, session: Session, target_type: str, target_id: uuid.UUID) -> li
             .order_by(col(StudyLink.created_at), col(StudyLink.id))
         ).scalars()
     )
+
+
+def link_counts(
+    *, session: Session, target_type: str, target_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How many studies each of `target_ids` has linked (absent: none), in one query."""
+    if not target_ids:
+        return {}
+    rows = session.execute(
+        select(StudyLink.target_id, func.count())
+        .where(StudyLink.target_type == target_type, col(StudyLink.target_id).in_(target_ids))
+        .group_by(col(StudyLink.target_id))
+    )
+    return {target: int(n) for target, n in rows}
 
 
 def studies_for(*, session: Session, target_type: str, target_id: uuid.UUID) -> list[StudySummary]:

@@ -20,7 +20,7 @@ from dicom.ecg_demo import attach_synthetic_ecg
 from dicom.ecg_demo import reader_values as demo_ecg_values
 from dicom.ecg_synth import EcgSpec
 from dicom.index import InstanceInfo, Received, index_instance, index_instances, instances_of
-from dicom.links import link_study, links_for, studies_for, unlink_study
+from dicom.links import link_counts, link_study, links_for, studies_for, unlink_study
 from dicom.orders import TargetAttach, register_target_attach
 from dicom.reconcile import (
     assign_study,
@@ -64,6 +64,7 @@ __all__ = [
     "index_instances",
     "instances_of",
     "link_study",
+    "link_counts",
     "links_for",
     "list_studies",
     "open_study",

@@ -16,7 +16,7 @@ from referrals.family.models import Contract, ContractStatus, TeamMember
 from referrals.family.teams import is_member
 from referrals.models import Referral
 from referrals.states import OPEN
-from telemed.core import audit
+from telemed.core import audit, live
 from telemed.core.targets import Access
 from telemed.identity import permissions
 from telemed.identity.models import Role, User
@@ -155,3 +155,20 @@ def register_hooks() -> None:
         {"referral": _booking_reference_access, "home_visit": home_visits.booking_reference_access}
     )
     imaging.register_hooks(_takes_part, _study_link_access, _study_unlinked)
+    live.watch(Referral, "referral", "status")
+    live.register_visibility("referral", _hears_of)
+
+
+def _hears_of(session: Session, user: User, referral_id: uuid.UUID, before: str | None) -> bool:
+    """A referral's change reaches, on the live channel, whoever may see it now or in its
+    state before the change (a draft becomes visible to the receiver once sent)."""
+    r = session.get(Referral, referral_id)
+    if r is None:
+        return False
+    if can_see_referral(session=session, user=user, referral=r):
+        return True
+    if before is None or before == r.status:
+        return False
+    prior = Referral.model_validate(r.model_dump())
+    prior.status = before
+    return can_see_referral(session=session, user=user, referral=prior)

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from referrals import policy
+from referrals.access import can_see_referral
 from referrals.family.contract_queries import patient_user_ids
 from referrals.messages import DIRECTIONS, MESSAGES, STATUSES, URGENCIES
 from referrals.models import CarePlanTask, Referral
@@ -34,8 +35,13 @@ def notify(
     in the recipient's language; with `texted` also the one SMS of the event to the
     referral's patient (with or without an account), sent if the patient consented (the
     template of `kind` in telemed.core.sms), in the patient's language. `date` is the
-    contact date and `reason` the staff's own words unless given."""
+    contact date and `reason` the staff's own words unless given. Each in-app message
+    links to the referral, and carries its `patient_id` to those who may see it (the inbox
+    shows the name through the audited patient read)."""
     data = {"referral_id": str(r.id), "status": r.status}
+    linked = {**data, "link": {"kind": "referral", "id": str(r.id)}}
+    readers = _readers(session, list(dict.fromkeys(user_ids)), r)
+    named = {**linked, "patient_id": str(r.patient_id)}
     used = code or kind
     values: dict[str, object] = {"date": r.contact_by, "reason": reason or "", **params}
     languages = identity_service.user_languages(session=session, user_ids=user_ids)
@@ -49,7 +55,7 @@ def notify(
             params=values,
             title=told.title,
             body=told.body,
-            data=data,
+            data=named if uid in readers else linked,
             now=now,
         )
     if texted:
@@ -71,6 +77,14 @@ def notify(
 def status_term(status: str) -> Term:
     """A referral's state as a message parameter (已接收 / accepted)."""
     return Term(STATUSES, status)
+
+
+def _readers(session: Session, user_ids: list[uuid.UUID], r: Referral) -> set[uuid.UUID]:
+    """Those of `user_ids` who may see `r` (and so learn whose it is)."""
+    if not user_ids:
+        return set()
+    users = session.execute(select(User).where(col(User.id).in_(user_ids))).scalars()
+    return {u.id for u in users if can_see_referral(session=session, user=u, referral=r)}
 
 
 def receiver_staff(session: Session, r: Referral) -> list[uuid.UUID]:

@@ -23,7 +23,7 @@ from scheduling import service as scheduling_service
 from scheduling.api import router as scheduling_router
 from telemed import __version__
 from telemed.consultations.api import install as install_consultations
-from telemed.core import audit
+from telemed.core import audit, live
 from telemed.core.admission import AdmissionMiddleware
 from telemed.core.db import get_engine, request_gate_size, warm_pool
 from telemed.core.errors import install_error_handlers, problem
@@ -67,16 +67,19 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         await anyio.to_thread.run_sync(warm_pool, get_engine(), min(settings.db_pool_size, 8))
         # and compile the booking's statements once (scheduling.placement.warm_up).
         await anyio.to_thread.run_sync(scheduling_service.warm_up, get_engine())
-        if not jobs_runner.in_process(settings):
-            yield
-            return
-        # The job runner inside this process (`make run`; in production `telemed worker`).
-        jobs = jobs_runner.build_app(settings)
-        app.state.jobs_connector = jobs.connector
-        async with jobs_runner.running_worker(
-            jobs, JobContext(bind=get_engine(), settings=settings)
-        ):
-            yield
+        try:
+            if not jobs_runner.in_process(settings):
+                yield
+                return
+            # The job runner inside this process (`make run`; in production `telemed worker`).
+            jobs = jobs_runner.build_app(settings)
+            app.state.jobs_connector = jobs.connector
+            async with jobs_runner.running_worker(
+                jobs, JobContext(bind=get_engine(), settings=settings)
+            ):
+                yield
+        finally:
+            await live.hub.stop()  # the push channel's LISTEN connection, if one was opened
 
     return lifespan
 

@@ -10,7 +10,9 @@ another, registered explicitly instead of as a side effect of importing a router
   may refer to, who may use family-doctor reserved capacity;
 - the FHIR server: its resource handlers and the OperationOutcome rendering of problems;
 - identity's token cache (`token_cache.install`): every session's writes to users and
-  tokens empty the workers' caches of resolved tokens.
+  tokens empty the workers' caches of resolved tokens;
+- the push channel (`live.install`, with `live.watch` / `live.register_visibility` from
+  consultations and referrals): new notifications and worklist changes wake the streams.
 
 `create_app()`, the `telemed` command and the test session call `wire()` first, so the API,
 the CLI (gateway, worker, seed) and tests calling services directly see the same hooks.
@@ -22,6 +24,7 @@ from dicom import opinion_sr
 from referrals import service as referrals_service
 from telemed.consultations import hooks as consultation_hooks
 from telemed.consultations import service as consultations_service
+from telemed.core import live
 from telemed.fhir import hooks as fhir_hooks
 from telemed.identity import token_cache
 
@@ -36,3 +39,4 @@ def wire() -> None:
     # imaging: a signed opinion becomes a DICOM SR in its studies, sent to the county PACS
     consultations_service.register_on_signed(opinion_sr.on_opinion_signed)
     token_cache.install()  # writes to users and tokens empty every worker's token cache
+    live.install()  # new notifications and worklist changes wake the push channel

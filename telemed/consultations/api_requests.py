@@ -61,8 +61,12 @@ def worklist(
         limit=page.limit,
         offset=page.offset,
     )
+    counts = service.attachment_counts(session=session, consultation_ids=[c.id for c in rows])
+    items = [_public(user, c) for c in rows]
+    for item in items:
+        item.studies_count, item.documents_count = counts.get(item.id, (0, 0))
     return Page(
-        items=[_public(user, c) for c in rows],
+        items=items,
         total=total,
         limit=page.limit,
         offset=page.offset,

@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from dicom import service as dicom_service
@@ -149,6 +150,26 @@ def documents(*, session: Session, consultation_id: uuid.UUID) -> list[Consultat
             .order_by(col(ConsultationDocument.uploaded_at))
         ).scalars()
     )
+
+
+def attachment_counts(
+    *, session: Session, consultation_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """(studies, documents) attached to each request, two queries for a whole list."""
+    if not consultation_ids:
+        return {}
+    studies_of = dicom_service.link_counts(
+        session=session, target_type="consultation", target_ids=consultation_ids
+    )
+    rows = session.execute(
+        select(ConsultationDocument.consultation_id, func.count())
+        .where(col(ConsultationDocument.consultation_id).in_(consultation_ids))
+        .group_by(col(ConsultationDocument.consultation_id))
+    ).all()
+    documents_of = {cid: int(n) for cid, n in rows}
+    return {
+        cid: (studies_of.get(cid, 0), int(documents_of.get(cid, 0))) for cid in consultation_ids
+    }
 
 
 def read_document(

@@ -14,6 +14,7 @@ from scheduling import service as scheduling_service
 from telemed.consultations import policy
 from telemed.consultations.models import Consultation
 from telemed.consultations.service import attach_matched_study
+from telemed.core import live
 from telemed.identity.models import User
 from telemed.identity.permissions import register_participation
 
@@ -28,6 +29,26 @@ def register_hooks() -> None:
     scheduling_service.register_booking_reference("consultation", policy.booking_reference_access)
     dicom_service.register_target_attach("consultation", attach_matched_study)
     dicom_service.register_link_context("consultation", viewer_context)
+    live.watch(Consultation, "consultation", "state")
+    live.register_visibility("consultation", hears_of)
+
+
+def hears_of(session: Session, user: User, consultation_id: uuid.UUID, before: str | None) -> bool:
+    """Does `user` hear of a change of this request on the live channel: they read it now,
+    or read it in the state before the change (a candidate specialist whose queue loses a
+    request another one accepted: `assigned_specialist_id` is unset in `submitted`)."""
+    c = session.get(Consultation, consultation_id)
+    if c is None:
+        return False
+    if policy.can_read(user, c):
+        return True
+    if before is None or before == c.state:
+        return False
+    prior = Consultation.model_validate(c.model_dump())
+    prior.state = before
+    if before == "submitted":
+        prior.assigned_specialist_id = None
+    return policy.can_read(user, prior)
 
 
 def viewer_context(

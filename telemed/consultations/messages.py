@@ -12,8 +12,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from telemed.consultations import policy
 from telemed.consultations.models import Consultation
 from telemed.consultations.service_classes import SERVICE_CLASSES
 from telemed.core import notifications
@@ -107,11 +108,22 @@ def notify(
     **params: Any,
 ) -> None:
     """Queue message `code` about `c` for each of `user_ids` (in a stable order), each in
-    the recipient's language."""
+    the recipient's language. Each carries its link (`{"kind": "consultation", "id": …}`)
+    and, for a recipient who may read the request, its `patient_id`: the inbox shows the
+    name as the consultation list does, through the authorized and audited patient read."""
     full = f"consultation.{code}"
     languages = identity_service.user_languages(session=session, user_ids=user_ids)
+    readers = _readers(session, user_ids, c)
     for uid in sorted(user_ids, key=str):
         text = render(CATALOGUE, full, languages.get(uid), **params)
+        data: dict[str, Any] = {
+            "consultation_id": str(c.id),
+            "state": c.state,
+            "urgency": c.urgency,
+            "link": {"kind": "consultation", "id": str(c.id)},
+        }
+        if uid in readers:
+            data["patient_id"] = str(c.patient_id)
         notifications.enqueue(
             session=session,
             user_id=uid,
@@ -120,9 +132,17 @@ def notify(
             params=params,
             title=text.title,
             body=text.body,
-            data={"consultation_id": str(c.id), "state": c.state, "urgency": c.urgency},
+            data=data,
             now=now,
         )
+
+
+def _readers(session: Session, user_ids: set[uuid.UUID], c: Consultation) -> set[uuid.UUID]:
+    """Those of `user_ids` who may read `c` (and so learn whose it is)."""
+    if not user_ids:
+        return set()
+    users = session.execute(select(User).where(col(User.id).in_(user_ids))).scalars()
+    return {u.id for u in users if policy.can_read(u, c)}
 
 
 def coordinators_of(*, session: Session, institution_id: uuid.UUID | None) -> set[uuid.UUID]:

@@ -130,6 +130,9 @@ class ConsultationPublic(BaseModel):
     payment_state: str
     allowed_actions: list[str] = []
     my_relations: list[str] = []
+    # filled by the list route (GET /consultations): what a worklist decides by
+    studies_count: int | None = None
+    documents_count: int | None = None
 
 
 class TransitionPublic(BaseModel):

@@ -237,6 +237,16 @@ class SmsSettings(BaseModel):
     max_backoff_seconds: int = Field(default=3600, ge=1)
 
 
+class LiveSettings(BaseModel):
+    """The push channel `GET /api/v1/events` (telemed.core.live, docs/api.md)."""
+
+    # A comment line this often keeps proxies from closing an idle stream; the caller's
+    # token is checked again at each one (a logout elsewhere ends the stream).
+    keepalive_seconds: float = Field(default=15.0, gt=0)
+    # Wake-ups waiting per connection; beyond it the connection is told to refetch.
+    queue_size: int = Field(default=256, ge=1)
+
+
 class MetricsSettings(BaseModel):
     """`/metrics` (Prometheus): a bearer token is required outside development."""
 
@@ -280,6 +290,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = JobSettings()
     sms: SmsSettings = SmsSettings()
     metrics: MetricsSettings = MetricsSettings()
+    live: LiveSettings = LiveSettings()
 
     # Flat aliases for the options operators set most.
     orthanc_url: str | None = Field(

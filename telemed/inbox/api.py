@@ -11,10 +11,11 @@ from telemed.core.deps import NowDep, SessionDep
 from telemed.core.notifications import Notification
 from telemed.core.pagination import OffsetQuery
 from telemed.identity.deps import CurrentUser
-from telemed.inbox import service
-from telemed.inbox.schemas import NotificationPublic
+from telemed.inbox import api_events, service
+from telemed.inbox.schemas import NotificationPublic, UnreadCount
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
+router.include_router(api_events.router)
 
 
 @router.get("/notifications", response_model=list[NotificationPublic])
@@ -27,6 +28,12 @@ def my_notifications(
 ) -> list[Notification]:
     """The caller's in-app notifications, newest first."""
     return service.inbox(session=session, user=user, unread=unread, limit=limit, offset=offset)
+
+
+@router.get("/notifications/unread-count", response_model=UnreadCount)
+def unread_count(session: SessionDep, user: CurrentUser) -> UnreadCount:
+    """How many of the caller's in-app notifications are unread (the menu's badge)."""
+    return UnreadCount(unread=service.unread_count(session=session, user_id=user.id))
 
 
 @router.post("/notifications/{notification_id}/read", response_model=NotificationPublic)

@@ -20,3 +20,7 @@ class NotificationPublic(BaseModel):
     data: dict[str, object]
     created_at: datetime
     read_at: datetime | None
+
+
+class UnreadCount(BaseModel):
+    unread: int

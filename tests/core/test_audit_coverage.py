@@ -86,7 +86,14 @@ EXEMPT: dict[str, str] = {
     "/api/v1/schedules": "specialists' weekly rules",
     "/api/v1/schedules/{rule_id}": "a specialist's weekly rule",
     "/api/v1/holidays": "the calendar",
-    "/api/v1/notifications": "the caller's own inbox; opening what it names is audited",
+    "/api/v1/notifications": (
+        "the caller's own inbox (links and patient ids, no names); opening what it names is audited"
+    ),
+    "/api/v1/notifications/unread-count": "a count of the caller's own unread notifications",
+    "/api/v1/events": (
+        "the caller's push channel: notification ids and kinds, unread counts, ids and states "
+        "of changed requests; the rows are read (and audited) through the list routes"
+    ),
     "/api/v1/admin/outbox": "delivery state of messages (admins); audited as an outbox read",
     "/fhir/R4/Slot": "free capacity",
     "/fhir/R4/Slot/{id}": "free capacity",

@@ -20,6 +20,21 @@ export interface OpinionSigner {
   institution_name_en?: string | null
 }
 
+/** A question cut to `max` characters (an ellipsis marks the cut) for a worklist cell. */
+export function shortQuestion(text: string, max = 40): string {
+  const chars = [...text.trim()]
+  return chars.length <= max ? chars.join('') : `${chars.slice(0, max - 1).join('')}…`
+}
+
+/** Whole years of age on `at` (both YYYY-MM-DD…), or null without a birth date. */
+export function ageOn(birthDate: string | undefined | null, at: string): number | null {
+  if (!birthDate) return null
+  const [by, bm, bd] = birthDate.slice(0, 10).split('-').map(Number)
+  const [ay, am, ad] = at.slice(0, 10).split('-').map(Number)
+  if (!by || !ay) return null
+  return ay - by - (am < bm || (am === bm && ad < bd) ? 1 : 0)
+}
+
 export interface Diagnosis {
   code: string
   name_zh: string

@@ -78,13 +78,15 @@ export function doctorTitle(code: string | null | undefined): string {
   return has(key) ? t(key) : code
 }
 
-const patients = reactive({} as Record<string, Pick<Schemas['PatientPublic'], 'name' | 'resident_id_masked'>>)
+type PatientShown = Pick<Schemas['PatientPublic'], 'name' | 'resident_id_masked' | 'sex' | 'birth_date'>
+const patients = reactive({} as Record<string, PatientShown>)
 const pendingPatients = new Set<string>()
-/** A patient's name, loaded on first use (the read is authorized and audited by the API). */
-export function patientName(id: string | null | undefined): string {
-  if (!id) return ''
+/** A patient as `GET /patients/{id}` shows them to this user, loaded on first use (the read
+ * is authorized and audited by the API); undefined until loaded or when refused. */
+export function patientOf(id: string | null | undefined): PatientShown | undefined {
+  if (!id) return undefined
   const p = patients[id]
-  if (p) return p.name
+  if (p) return p
   if (!pendingPatients.has(id)) {
     pendingPatients.add(id)
     ok(client.GET('/api/v1/patients/{patient_id}', { params: { path: { patient_id: id } } })).then(
@@ -92,5 +94,9 @@ export function patientName(id: string | null | undefined): string {
       () => undefined,
     )
   }
-  return ''
+  return undefined
+}
+/** A patient's name, loaded on first use (see `patientOf`). */
+export function patientName(id: string | null | undefined): string {
+  return patientOf(id)?.name ?? ''
 }

@@ -26,6 +26,7 @@ const shell: typeof zh = {
     family: 'Family doctor',
     referrals: 'Referrals',
     notifications: 'Notifications',
+    unread: '{n} unread',
     home: 'Home',
     network: 'Network',
     patients: 'Patients',
@@ -78,7 +79,7 @@ const shell: typeof zh = {
     myRecord: 'My patient record',
   },
   table: { prev: 'Previous', next: 'Next', page: '{from}–{to} of {total}', empty: 'Nothing here yet' },
-  notifications: { title: 'Notifications', none: 'No notifications', readAll: 'Mark all read', markRead: 'Mark read' },
+  notifications: { title: 'Notifications', none: 'No notifications', readAll: 'Mark all read', markRead: 'Mark read', patient: 'Patient: {name}', live: 'New notifications appear here by themselves' },
 }
 
 export default shell

@@ -24,6 +24,7 @@ export default {
     family: '家庭医生',
     referrals: '转诊',
     notifications: '消息',
+    unread: '{n} 条未读',
     home: '首页',
     network: '网络概览',
     patients: '患者',
@@ -76,5 +77,5 @@ export default {
     myRecord: '我的患者档案',
   },
   table: { prev: '上一页', next: '下一页', page: '第 {from}–{to} 条，共 {total} 条', empty: '暂无数据' },
-  notifications: { title: '消息通知', none: '暂无消息', readAll: '全部标为已读', markRead: '标为已读' },
+  notifications: { title: '消息通知', none: '暂无消息', readAll: '全部标为已读', markRead: '标为已读', patient: '患者：{name}', live: '新消息会自动显示' },
 }
