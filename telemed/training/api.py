@@ -63,7 +63,9 @@ def create_course(
 def course(course_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> CoursePublic:
     """One course (a draft only to its managers)."""
     c = service.load(session=session, user=user, course_id=course_id)
-    return service.public(session, c, enrolled=service.is_enrolled(session=session, course=c, by=user))
+    return service.public(
+        session, c, enrolled=service.is_enrolled(session=session, course=c, by=user)
+    )
 
 
 @router.post("/courses/{course_id}/transitions", response_model=CoursePublic)

@@ -9,7 +9,7 @@ from sqlalchemy import and_, select
 from sqlmodel import Session, col
 
 from telemed.core import audit
-from telemed.core.errors import Forbidden, Invalid, NotFound
+from telemed.core.errors import Forbidden, Invalid
 from telemed.identity.models import DOCTOR_ROLES, Role, User
 from telemed.network.models import Institution
 from telemed.training import attendance

@@ -47,7 +47,7 @@ def enrol(*, session: Session, course: Course, by: User, now: datetime) -> Enrol
     if taken is None:
         raise Conflict("the course is full", code="course_full")
     exists = session.execute(
-        select(Enrolment.id).where(
+        select(col(Enrolment.id)).where(
             col(Enrolment.course_id) == course.id, col(Enrolment.user_id) == by.id
         )
     ).first()
@@ -65,7 +65,7 @@ def enrol(*, session: Session, course: Course, by: User, now: datetime) -> Enrol
 def unenrol(*, session: Session, course: Course, by: User, now: datetime) -> None:
     """Give the place back until the lecture starts."""
     _open(course, now)
-    mine = select(Enrolment.id).where(
+    mine = select(col(Enrolment.id)).where(
         col(Enrolment.course_id) == course.id, col(Enrolment.user_id) == by.id
     )
     # a join in the waiting room before the start goes with the enrolment
@@ -89,11 +89,15 @@ def unenrol(*, session: Session, course: Course, by: User, now: datetime) -> Non
 
 def own(*, session: Session, course: Course, by: User) -> Enrolment:
     """The caller's enrolment in `course`, else 404 `not_enrolled`."""
-    e = session.execute(
-        select(Enrolment).where(
-            col(Enrolment.course_id) == course.id, col(Enrolment.user_id) == by.id
+    e = (
+        session.execute(
+            select(Enrolment).where(
+                col(Enrolment.course_id) == course.id, col(Enrolment.user_id) == by.id
+            )
         )
-    ).scalars().first()
+        .scalars()
+        .first()
+    )
     if e is None:
         raise NotFound("not enrolled in this course", code="not_enrolled")
     return e
@@ -112,13 +116,11 @@ def mine(*, session: Session, by: User) -> list[tuple[Enrolment, Course]]:
     return [(e, c) for e, c in rows]
 
 
-
-
 def is_enrolled(*, session: Session, course: Course, by: User) -> bool:
     """True when the caller is enrolled in `course`."""
     return (
         session.execute(
-            select(Enrolment.id).where(
+            select(col(Enrolment.id)).where(
                 col(Enrolment.course_id) == course.id, col(Enrolment.user_id) == by.id
             )
         ).first()

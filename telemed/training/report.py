@@ -22,9 +22,9 @@ def report(*, session: Session, by: User) -> TrainingReport:
     attended = (col(Enrolment.live_seconds) > 0) | (col(Enrolment.watched_seconds) > 0)
     stmt = (
         select(
-            Institution.county_code,
-            Institution.id,
-            Institution.name_zh,
+            col(Institution.county_code),
+            col(Institution.id),
+            col(Institution.name_zh),
             func.count(col(Enrolment.id)),
             func.sum(case((attended, 1), else_=0).cast(Integer)),
             func.count(col(Enrolment.credited_at)),
@@ -33,14 +33,20 @@ def report(*, session: Session, by: User) -> TrainingReport:
         .join(Course, col(Course.id) == Enrolment.course_id)
         .join(User, col(User.id) == Enrolment.user_id)
         .outerjoin(Institution, col(Institution.id) == User.institution_id)
-        .group_by(Institution.county_code, Institution.id, Institution.name_zh)
-        .order_by(Institution.county_code, Institution.name_zh)
+        .group_by(col(Institution.county_code), col(Institution.id), col(Institution.name_zh))
+        .order_by(col(Institution.county_code), col(Institution.name_zh))
     )
     if by.role != Role.ADMIN:
         stmt = stmt.where(col(Course.institution_id) == by.institution_id)
     hospitals = [
-        ReportRow(county_code=county, institution_id=iid, institution_name=name or "",
-                  enrolled=n, attended=int(a or 0), credited=c)  # fmt: skip
+        ReportRow(
+            county_code=county,
+            institution_id=iid,
+            institution_name=name or "",
+            enrolled=n,
+            attended=int(a or 0),
+            credited=c,
+        )  # fmt: skip
         for county, iid, name, n, a, c in session.execute(stmt).all()
     ]
     counties: dict[str | None, CountyRow] = {}

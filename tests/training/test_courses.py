@@ -38,9 +38,7 @@ def test_coordinator_of_the_speakers_hospital_creates_and_publishes(
     r = client.get(f"{API}/{course['id']}", headers=login("county-doctor"))
     assert r.status_code == 404
     refusal = session.execute(
-        select(AuditEvent).where(
-            AuditEvent.action == REFUSED, AuditEvent.object_id == course["id"]
-        )
+        select(AuditEvent).where(AuditEvent.action == REFUSED, AuditEvent.object_id == course["id"])
     ).scalar_one()
     assert refusal.object_type == "training_course"
 

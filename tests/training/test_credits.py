@@ -55,9 +55,10 @@ def test_live_attendance_at_80_percent_earns_the_credit_and_79_does_not(
     # not enrolled: no attendance
     r = _event(client, login, c, "specialist2", "join")
     assert (r.status_code, r.json()["code"]) == (404, "not_enrolled")
-    assert client.get(f"{API}/{c.id}/certificate.pdf", headers=login("family-doctor")).json()[
-        "code"
-    ] == "no_credit"
+    assert (
+        client.get(f"{API}/{c.id}/certificate.pdf", headers=login("family-doctor")).json()["code"]
+        == "no_credit"
+    )
 
 
 def test_an_open_session_is_counted_until_the_course_finishes(
@@ -85,10 +86,12 @@ def test_recording_progress_is_monotonic_capped_and_credits_at_80_percent(
     clock.at = c.ends_at + timedelta(hours=2)
     client.post(f"{API}/{c.id}/transitions", json={"action": "finish"},
                 headers=login("coordinator"))  # fmt: skip
-    assert client.post(url, json={"position_seconds": 2879}, headers=h).json()["credited_at"] is None
-    assert client.post(url, json={"position_seconds": 100}, headers=h).json()["watched_seconds"] == (
-        2879
+    assert (
+        client.post(url, json={"position_seconds": 2879}, headers=h).json()["credited_at"] is None
     )
+    assert client.post(url, json={"position_seconds": 100}, headers=h).json()[
+        "watched_seconds"
+    ] == (2879)
     assert client.post(url, json={"position_seconds": -1}, headers=h).status_code == 422
     r = client.post(url, json={"position_seconds": 99_999}, headers=h)
     assert r.json()["watched_seconds"] == LECTURE and r.json()["credited_at"] is not None
@@ -116,11 +119,15 @@ def test_certificate_names_the_doctor_and_the_credits(
     en_text = subprocess.run(["pdftotext", "-", "-"], input=en.content, capture_output=True,
                              check=True).stdout.decode()  # fmt: skip
     assert "0.5 (class II)" in en_text
-    row = session.execute(
-        select(AuditEvent).where(
-            AuditEvent.object_type == "training_enrolment", AuditEvent.action == "read"
+    row = (
+        session.execute(
+            select(AuditEvent).where(
+                AuditEvent.object_type == "training_enrolment", AuditEvent.action == "read"
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     assert any(e.detail.get("what") == "certificate" for e in row)
     # nobody else holds this doctor's certificate
     r = client.get(f"{API}/{c.id}/certificate.pdf", headers=login("family-doctor"))

@@ -4,8 +4,8 @@ under concurrent enrolments on PostgreSQL (the database's guarded count, not Pyt
 from __future__ import annotations
 
 import threading
-from collections import Counter
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -111,9 +111,14 @@ def test_enrolment_never_exceeds_capacity_under_concurrency(committed_engine: En
         county = county_hospital(s)
         now = datetime.now(UTC)
         users = [
-            User(username=f"cme-{uuid.uuid4().hex[:10]}", password_hash="x",
-                 role=Role.COUNTY_DOCTOR, full_name="学员", institution_id=county.id,
-                 created_at=now)  # fmt: skip
+            User(
+                username=f"cme-{uuid.uuid4().hex[:10]}",
+                password_hash="x",
+                role=Role.COUNTY_DOCTOR,
+                full_name="学员",
+                institution_id=county.id,
+                created_at=now,
+            )  # fmt: skip
             for _ in range(n)
         ]
         s.add_all(users)
@@ -151,10 +156,14 @@ def test_enrolments_list_is_an_audited_read(
     c = published_course(session)
     client.post(f"{API}/{c.id}/enrolment", headers=login("county-doctor"))
     client.get("/api/v1/training/enrolments", headers=login("county-doctor"))
-    row = session.execute(
-        select(AuditEvent)
-        .where(AuditEvent.object_type == "training_enrolment", AuditEvent.action == "read")
-        .order_by(col(AuditEvent.at).desc())
-    ).scalars().first()
+    row = (
+        session.execute(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "training_enrolment", AuditEvent.action == "read")
+            .order_by(col(AuditEvent.at).desc())
+        )
+        .scalars()
+        .first()
+    )
     assert row is not None and row.actor_id == user_named(session, "county-doctor").id
     assert session.get(Institution, user_named(session, "county-doctor").institution_id)
