@@ -16,8 +16,9 @@ import dashboard from './dashboard'
 import pathology from './pathology'
 import ecg from './ecg'
 import viewer from './viewer'
+import training from './training'
 
-const en: Messages = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology, ...ecg, ...viewer }
+const en: Messages = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology, ...ecg, ...viewer, ...training }
 
 
 export default en

@@ -18,8 +18,9 @@ import dashboard from './dashboard'
 import pathology from './pathology'
 import ecg from './ecg'
 import viewer from './viewer'
+import training from './training'
 
-const zhCN = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology, ...ecg, ...viewer }
+const zhCN = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology, ...ecg, ...viewer, ...training }
 
 
 export default zhCN
