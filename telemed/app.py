@@ -44,6 +44,7 @@ from telemed.metrics import RequestMetrics
 from telemed.metrics import router as metrics_router
 from telemed.network.api import router as network_router
 from telemed.reference.api import router as reference_router
+from telemed.training.api import router as training_router
 from telemed.video.api import router as video_router
 from telemed.video.retention_api import router as retention_router
 from telemed.wiring import wire
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard_router)
     app.include_router(build_fhir_router())
     app.include_router(reference_router)
+    app.include_router(training_router)
     app.include_router(jobs_router)
     app.include_router(retention_router)
     app.include_router(metrics_router)

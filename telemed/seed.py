@@ -29,6 +29,7 @@ from telemed.network.seed import (
     load_demo_network,
 )
 from telemed.reference import seed as reference_seed
+from telemed.training import seed as training_seed
 from telemed.video import seed as video_seed
 
 DEMO_PASSWORD = "telemed-demo"
@@ -56,6 +57,7 @@ def seed_demo(session: Session, settings: Settings) -> dict[str, int]:
         return {"created_users": 0}
     result = _seed_accounts(session, settings, net)
     consultations_seed.seed_demo(session, settings)
+    training_seed.seed_demo(session)
     return result
 
 

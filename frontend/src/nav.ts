@@ -30,6 +30,7 @@ export const NAV: NavItem[] = [
   { name: 'patients', path: '/patients', label: 'nav.patients', roles: STAFF },
   { name: 'audit', path: '/audit', label: 'nav.audit', roles: ['admin'] },
   { name: 'outbox', path: '/outbox', label: 'nav.outbox', roles: ['admin'], needs: '/api/v1/admin/outbox' },
+  { name: 'training', path: '/training', label: 'nav.training', roles: STAFF, needs: '/api/v1/training/courses' },
   { name: 'me', path: '/me', label: 'nav.me', roles: 'all' },
 ]
 

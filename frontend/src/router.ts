@@ -23,6 +23,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   schedules: () => import('./views/SchedulesView.vue'),
   dashboard: () => import('./views/DashboardView.vue'),
   homeBeds: () => import('./views/HomeBedsView.vue'),
+  training: () => import('./views/TrainingView.vue'),
 }
 
 const routes: RouteRecordRaw[] = [

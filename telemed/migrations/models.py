@@ -12,6 +12,7 @@ for _mod in (
     "telemed.consultations.models",
     "telemed.video.models",
     "telemed.reference.models",
+    "telemed.training.models",
 ):
     try:
         __import__(_mod)

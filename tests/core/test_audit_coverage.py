@@ -100,6 +100,17 @@ EXEMPT: dict[str, str] = {
     "/fhir/R4/Schedule": "specialists' weekly rules",
     "/fhir/R4/Schedule/{id}": "specialists' weekly rules",
     "/fhir/R4/metadata": "the CapabilityStatement",
+    "/api/v1/training/courses": "the training catalogue; no patient data",
+    "/api/v1/training/courses/{course_id}": "a course of the catalogue; no patient data",
+    "/api/v1/training/enrolments": (
+        "the caller's own courses; no patient data, audited as a training_enrolment read"
+    ),
+    "/api/v1/training/courses/{course_id}/certificate.pdf": (
+        "the caller's own CME certificate; no patient data, audited as a training_enrolment read"
+    ),
+    "/api/v1/training/report": (
+        "attendance counts per hospital; no patient data, audited as a training_report read"
+    ),
     "/fhir/R4/$bulk-publish": "the public SMART Scheduling Links manifest",
     "/fhir/R4/$bulk-publish/{kind}.ndjson": "public free capacity (Location, Schedule, Slot)",
     "/fhir/R4/Organization": "network directory",

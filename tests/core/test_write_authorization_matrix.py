@@ -36,6 +36,7 @@ from telemed.core.settings import get_settings
 from telemed.identity import service as identity_service
 from telemed.identity.models import Role, User
 from telemed.network.models import DicomAE
+from telemed.training import service as training_service
 from tests.consultations.conftest import demo_patient, make_request, users  # noqa: F401
 from tests.dicom.conftest import demo_user, indexed_study  # noqa: F401
 from tests.referrals.conftest import (
@@ -47,6 +48,7 @@ from tests.referrals.conftest import (
     up_referral,
 )
 from tests.scheduling.conftest import make_rule, new_doctor, slots_of  # noqa: F401
+from tests.training.conftest import published_course
 
 PREFIXES = (
     "/api/v1/studies",
@@ -61,6 +63,7 @@ PREFIXES = (
     "/api/v1/schedules",
     "/api/v1/holidays",
     "/api/v1/waitlist",
+    "/api/v1/training",
 )
 CALLERS = ("owner", "participant", "other_doctor", "patient", "other_patient")
 OK = "ok"  # the route serves this caller: not called here
@@ -109,6 +112,7 @@ def _id(key: str) -> Callable[[World], str]:
 
 
 C, D, R, F, S = "consultation", "study", "referral", "family", "scheduling"
+T = "training"
 N = 404
 X = 403
 # The refusals each caller gets. Outsiders are 404 (the object does not exist for them)
@@ -556,6 +560,51 @@ MATRIX: dict[tuple[str, str], Entry] = {
         _raw("/api/v1/family-doctors/home-visits/{visit}/done"),
         {"owner": OK, "participant": N, "other_doctor": N, "patient": X, "other_patient": N},
     ),
+    # ---------------------------------------------------------------- training
+    # owner: the coordinator of the course's hospital; participant: an enrolled county doctor
+    ("POST", "/api/v1/training/courses"): Entry(
+        T,
+        _at(
+            "/api/v1/training/courses",
+            title="t",
+            speaker_id=_id("speaker"),
+            specialty_code="cardiology",
+            target_tiers=["county"],
+            starts_at=_future(3),
+            ends_at=_future(4),
+            capacity=5,
+        ),  # fmt: skip
+        {"owner": OK, "participant": X, "other_doctor": X, "patient": X, "other_patient": X},
+    ),
+    ("POST", "/api/v1/training/courses/{course_id}/transitions"): Entry(
+        T,
+        _at("/api/v1/training/courses/{course}/transitions", action="cancel"),
+        {"owner": OK, "participant": X, "other_doctor": X, "patient": X, "other_patient": X},
+    ),
+    ("POST", "/api/v1/training/courses/{course_id}/enrolment"): Entry(
+        T,
+        _at("/api/v1/training/courses/{course}/enrolment"),
+        # a county doctor of another county is targeted too: the catalogue is the network's
+        {"owner": X, "participant": 409, "other_doctor": OK, "patient": X, "other_patient": X},
+    ),
+    ("DELETE", "/api/v1/training/courses/{course_id}/enrolment"): Entry(
+        T,
+        _raw("/api/v1/training/courses/{course}/enrolment"),
+        {"owner": N, "participant": OK, "other_doctor": N, "patient": N, "other_patient": N},
+        missing=frozenset({"owner", "other_doctor", "patient", "other_patient"}),
+    ),
+    ("POST", "/api/v1/training/courses/{course_id}/attendance"): Entry(
+        T,
+        _at("/api/v1/training/courses/{course}/attendance", event="join"),
+        {"owner": N, "participant": OK, "other_doctor": N, "patient": N, "other_patient": N},
+        missing=frozenset({"owner", "other_doctor", "patient", "other_patient"}),
+    ),
+    ("POST", "/api/v1/training/courses/{course_id}/progress"): Entry(
+        T,
+        _at("/api/v1/training/courses/{course}/progress", position_seconds=10),
+        {"owner": N, "participant": 409, "other_doctor": N, "patient": N, "other_patient": N},
+        missing=frozenset({"owner", "other_doctor", "patient", "other_patient"}),
+    ),
 }
 
 
@@ -723,6 +772,8 @@ def _build_world(
     session.add(care)
     session.flush()
     resident_user = session.execute(select(User).where(User.patient_id == resident.id)).scalar_one()
+    course = published_course(session, starts_at=clock.at + timedelta(days=2))
+    training_service.enrol(session=session, course=course, by=county, now=clock.at)
 
     ids = {
         "c": c["id"], "other_c": other_c["id"], "study": study, "other_study": other_study,
@@ -733,7 +784,7 @@ def _build_world(
         "township": fd.institution_id, "fd": fd.id, "other_doctor": outsider.id,
         "team": team.id, "contract": contract.id, "contract_patient": resident.id,
         "follow_up": follow_up.id if follow_up else uuid.uuid4(), "care_plan": care.id,
-        "bed": bed.id, "visit": visit.id,
+        "bed": bed.id, "visit": visit.id, "course": course.id, "speaker": user("specialist").id,
     }  # fmt: skip
     base = {"other_doctor": outsider, "other_patient": other_patient}
     callers = {
@@ -742,6 +793,7 @@ def _build_world(
         S: {**base, "owner": county, "participant": coordinator, "patient": demo},
         R: {**base, "owner": county, "participant": receiver, "patient": ref_user},
         F: {**base, "owner": fd, "participant": spec2, "patient": resident_user},
+        T: {**base, "owner": coordinator, "participant": county, "patient": demo},
     }
     session.commit()  # releases the test's savepoint: a refused request rolls back to here
     return World(ids=ids, callers=callers)

@@ -1,7 +1,7 @@
 """core: a notification carries its message code and parameters
 
 Revision ID: 0032
-Revises: 0023
+Revises: 0031
 Create Date: 2026-12-03 19:00:00+00:00
 
 `notification.code` (the catalogue entry its title and body were rendered from) and
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0032"
-down_revision: str | Sequence[str] | None = "0023"
+down_revision: str | Sequence[str] | None = "0031"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

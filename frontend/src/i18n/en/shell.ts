@@ -32,6 +32,7 @@ const shell: typeof zh = {
     patients: 'Patients',
     audit: 'Audit log',
     outbox: 'Outbox',
+    training: 'Training',
     book: 'Book a doctor',
     appointments: 'My appointments',
     consultations: 'Consultations',

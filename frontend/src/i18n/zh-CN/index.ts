@@ -19,8 +19,9 @@ import pathology from './pathology'
 import ecg from './ecg'
 import viewer from './viewer'
 import history from './history'
+import training from './training'
 
-const zhCN = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology, ...ecg, ...viewer, ...history }
+const zhCN = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology, ...ecg, ...viewer, ...history, ...training }
 
 
 export default zhCN

@@ -30,6 +30,7 @@ export default {
     patients: '患者',
     audit: '审计日志',
     outbox: '发送失败',
+    training: '远程培训',
     book: '预约挂号',
     appointments: '我的预约',
     consultations: '会诊',

@@ -1,0 +1,40 @@
+/** Remote training (`/api/v1/training`, docs/training.md): the catalogue, enrolment, credits. */
+import { api } from './api'
+import { downloadPdf } from './download'
+
+export interface Course {
+  id: string
+  title: string
+  speaker_name: string
+  institution_name: string
+  specialty_code: string
+  target_tiers: string[]
+  starts_at: string
+  ends_at: string
+  capacity: number
+  enrolled_count: number
+  credits: number
+  materials: string
+  status: string
+  enrolled: boolean
+}
+
+export interface Enrolment {
+  id: string
+  course: Course
+  live_seconds: number
+  watched_seconds: number
+  attended_share: number
+  credited_at: string | null
+}
+
+export const catalogue = () => api.get<Course[]>('/training/courses')
+export const myEnrolments = () => api.get<Enrolment[]>('/training/enrolments')
+export const enrol = (id: string) => api.post<Enrolment>(`/training/courses/${id}/enrolment`)
+export const unenrol = (id: string) => api.delete<void>(`/training/courses/${id}/enrolment`)
+export const certificate = (id: string) => downloadPdf(`/training/courses/${id}/certificate.pdf`, `certificate-${id}.pdf`)
+
+/** Places left in a course. */
+export function placesLeft(c: Course): number {
+  return Math.max(0, c.capacity - c.enrolled_count)
+}
