@@ -28,8 +28,8 @@ from telemed.consultations.annotations import annotations_of, save_annotations
 from telemed.consultations.attachments import (
     add_document,
     attach_study,
-    consent_signature,
     attachment_counts,
+    consent_signature,
     consents,
     detach_study,
     documents,

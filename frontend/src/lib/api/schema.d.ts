@@ -1165,6 +1165,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Event Stream
+         * @description The caller's live events: `notification`, `unread`, `worklist`, `end` (docs/api.md).
+         */
+        get: operations["event_stream_api_v1_events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/family-doctors/care-plans/{task_id}/done": {
         parameters: {
             query?: never;
@@ -1869,6 +1889,26 @@ export interface paths {
         put?: never;
         /** Mark All Read */
         post: operations["mark_all_read_api_v1_notifications_read_all_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/unread-count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unread Count
+         * @description How many of the caller's in-app notifications are unread (the menu's badge).
+         */
+        get: operations["unread_count_api_v1_notifications_unread_count_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2845,6 +2885,194 @@ export interface paths {
          * @description Send a study to a registered PACS of the reader's hospital (C-STORE job).
          */
         post: operations["send_study_api_v1_studies__study_uid__send_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/courses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Courses
+         * @description The catalogue: published and finished courses, and the drafts the caller manages.
+         */
+        get: operations["courses_api_v1_training_courses_get"];
+        put?: never;
+        /**
+         * Create Course
+         * @description A draft course, by a coordinator of the speaker's hospital (or an admin).
+         */
+        post: operations["create_course_api_v1_training_courses_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/courses/{course_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Course
+         * @description One course (a draft only to its managers).
+         */
+        get: operations["course_api_v1_training_courses__course_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/courses/{course_id}/attendance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Attendance
+         * @description The live room reports the caller joining or leaving, at server time (enrolled only).
+         */
+        post: operations["attendance_api_v1_training_courses__course_id__attendance_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/courses/{course_id}/certificate.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Certificate
+         * @description The caller's certificate of the course's credit (404 `no_credit` before it is granted).
+         */
+        get: operations["certificate_api_v1_training_courses__course_id__certificate_pdf_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/courses/{course_id}/enrolment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enrol
+         * @description Enrol the caller (409 `course_full`, `already_enrolled`, `enrolment_closed`).
+         */
+        post: operations["enrol_api_v1_training_courses__course_id__enrolment_post"];
+        /**
+         * Unenrol
+         * @description Give the place back, until the lecture starts.
+         */
+        delete: operations["unenrol_api_v1_training_courses__course_id__enrolment_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/courses/{course_id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Progress
+         * @description The furthest position reached in the recording (monotonic, capped at its length).
+         */
+        post: operations["progress_api_v1_training_courses__course_id__progress_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/courses/{course_id}/transitions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Course Transition
+         * @description Publish, finish or cancel (409 `invalid_transition` from the wrong state).
+         */
+        post: operations["course_transition_api_v1_training_courses__course_id__transitions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/enrolments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Enrolments
+         * @description The caller's courses, with attendance and credit.
+         */
+        get: operations["my_enrolments_api_v1_training_enrolments_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Training Report
+         * @description Per hospital and county of the attendees: enrolled, attended, credited (coordinators).
+         */
+        get: operations["training_report_api_v1_training_report_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4085,6 +4313,14 @@ export interface components {
             /** Uri */
             uri?: string | null;
         };
+        /** AttendanceIn */
+        AttendanceIn: {
+            /**
+             * Event
+             * @enum {string}
+             */
+            event: "join" | "leave";
+        };
         /**
          * AuditActor
          * @description Who wrote an audit row, as the admin's log shows them.
@@ -4588,6 +4824,8 @@ export interface components {
             created_at: string;
             /** Currency */
             currency: string;
+            /** Documents Count */
+            documents_count: number | null;
             /** Expires At */
             expires_at: string | null;
             /** Fee Cents */
@@ -4643,6 +4881,8 @@ export interface components {
             session_start_at: string | null;
             /** State */
             state: string;
+            /** Studies Count */
+            studies_count: number | null;
             /** Submitted At */
             submitted_at: string | null;
             /** Summary */
@@ -4785,6 +5025,118 @@ export interface components {
             package_codes?: string[] | null;
             /** Team Id */
             team_id?: string | null;
+        };
+        /** CountyRow */
+        CountyRow: {
+            /** Attended */
+            attended: number;
+            /** County Code */
+            county_code: string | null;
+            /** Credited */
+            credited: number;
+            /** Enrolled */
+            enrolled: number;
+        };
+        /** CourseAction */
+        CourseAction: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "publish" | "finish" | "cancel";
+        };
+        /** CourseCreate */
+        CourseCreate: {
+            /** Capacity */
+            capacity: number;
+            /**
+             * Credits
+             * @default 0.5
+             */
+            credits?: number;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /**
+             * Materials
+             * @default
+             */
+            materials?: string;
+            /** Room Id */
+            room_id?: string | null;
+            /**
+             * Speaker Id
+             * Format: uuid
+             */
+            speaker_id: string;
+            /** Specialty Code */
+            specialty_code: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Target Tiers */
+            target_tiers: components["schemas"]["Tier"][];
+            /** Title */
+            title: string;
+        };
+        /** CoursePublic */
+        CoursePublic: {
+            /** Capacity */
+            capacity: number;
+            /** Credits */
+            credits: number;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /**
+             * Enrolled
+             * @description the caller is enrolled
+             */
+            enrolled: boolean;
+            /** Enrolled Count */
+            enrolled_count: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Institution Id
+             * Format: uuid
+             */
+            institution_id: string;
+            /** Institution Name */
+            institution_name: string;
+            /** Materials */
+            materials: string;
+            /** Room Id */
+            room_id: string | null;
+            /**
+             * Speaker Id
+             * Format: uuid
+             */
+            speaker_id: string;
+            /** Speaker Name */
+            speaker_name: string;
+            /** Specialty Code */
+            specialty_code: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Status */
+            status: string;
+            /** Target Tiers */
+            target_tiers: string[];
+            /** Title */
+            title: string;
         };
         /**
          * DayFigures
@@ -4965,6 +5317,31 @@ export interface components {
             ok: boolean;
             /** Status */
             status: number | null;
+        };
+        /** EnrolmentPublic */
+        EnrolmentPublic: {
+            /**
+             * Attended Share
+             * @description the larger of live and watched, over the lecture
+             */
+            attended_share: number;
+            course: components["schemas"]["CoursePublic"];
+            /** Credited At */
+            credited_at: string | null;
+            /**
+             * Enrolled At
+             * Format: date-time
+             */
+            enrolled_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Live Seconds */
+            live_seconds: number;
+            /** Watched Seconds */
+            watched_seconds: number;
         };
         /** ExceptionCreate */
         ExceptionCreate: {
@@ -6500,6 +6877,11 @@ export interface components {
             /** Items */
             items: components["schemas"]["Prior"][];
         };
+        /** ProgressIn */
+        ProgressIn: {
+            /** Position Seconds */
+            position_seconds: number;
+        };
         /**
          * Proposal
          * @description A specialist the request could go to, with why they rank where they do.
@@ -6931,6 +7313,21 @@ export interface components {
             until: string | null;
             /** Waiting Past Contact Date */
             waiting_past_contact_date: number;
+        };
+        /** ReportRow */
+        ReportRow: {
+            /** Attended */
+            attended: number;
+            /** County Code */
+            county_code: string | null;
+            /** Credited */
+            credited: number;
+            /** Enrolled */
+            enrolled: number;
+            /** Institution Id */
+            institution_id: string | null;
+            /** Institution Name */
+            institution_name: string;
         };
         /** RescheduleRequest */
         RescheduleRequest: {
@@ -7640,6 +8037,13 @@ export interface components {
              */
             token_type?: string;
         };
+        /** TrainingReport */
+        TrainingReport: {
+            /** Counties */
+            counties: components["schemas"]["CountyRow"][];
+            /** Hospitals */
+            hospitals: components["schemas"]["ReportRow"][];
+        };
         /** TransitionPublic */
         TransitionPublic: {
             /** Action */
@@ -7669,6 +8073,11 @@ export interface components {
         UnmatchedStudy: {
             dicom: components["schemas"]["DicomDemographics"];
             study: components["schemas"]["StudySummary"];
+        };
+        /** UnreadCount */
+        UnreadCount: {
+            /** Unread */
+            unread: number;
         };
         /**
          * Urgency
@@ -10326,6 +10735,37 @@ export interface operations {
             };
         };
     };
+    event_stream_api_v1_events_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Last-Event-ID"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     care_plan_done_api_v1_family_doctors_care_plans__task_id__done_post: {
         parameters: {
             query?: never;
@@ -11610,6 +12050,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    unread_count_api_v1_notifications_unread_count_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadCount"];
+                };
             };
         };
     };
@@ -13487,6 +13947,329 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    courses_api_v1_training_courses_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoursePublic"][];
+                };
+            };
+        };
+    };
+    create_course_api_v1_training_courses_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CourseCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoursePublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    course_api_v1_training_courses__course_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                course_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoursePublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    attendance_api_v1_training_courses__course_id__attendance_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                course_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttendanceIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrolmentPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    certificate_api_v1_training_courses__course_id__certificate_pdf_get: {
+        parameters: {
+            query?: {
+                /** @description language of the document; default: the patient's or the caller's */
+                lang?: ("zh-CN" | "en" | "mn-Mong") | null;
+            };
+            header?: never;
+            path: {
+                course_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    enrol_api_v1_training_courses__course_id__enrolment_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                course_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrolmentPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unenrol_api_v1_training_courses__course_id__enrolment_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                course_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    progress_api_v1_training_courses__course_id__progress_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                course_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProgressIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrolmentPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    course_transition_api_v1_training_courses__course_id__transitions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                course_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CourseAction"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoursePublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_enrolments_api_v1_training_enrolments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrolmentPublic"][];
+                };
+            };
+        };
+    };
+    training_report_api_v1_training_report_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingReport"];
                 };
             };
         };
