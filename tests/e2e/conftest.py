@@ -159,6 +159,36 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return rep
 
 
+# Counts the page's fetches in flight, except the live event stream (held open for as long
+# as the page is: a page with it never goes "networkidle"). `wait_idle` reads the count.
+PENDING_FETCHES_JS = """
+(() => {
+  let pending = 0
+  const original = window.fetch.bind(window)
+  Object.defineProperty(window, '__pendingFetches', { get: () => pending })
+  window.fetch = (input, init) => {
+    const url = typeof input === 'string' ? input : (input && input.url) || String(input)
+    if (url.includes('/api/v1/events')) return original(input, init)
+    pending += 1
+    return original(input, init).finally(() => { pending -= 1 })
+  }
+})()
+"""
+
+
+def wait_idle(page: Any, *, quiet_ms: int = 500, timeout_ms: int = 15_000) -> None:
+    """Wait until no fetch of the page (but its live event stream) has been in flight for
+    `quiet_ms`: Playwright's "networkidle" for pages that keep a stream open."""
+    waited = quiet = 0
+    while quiet < quiet_ms:
+        if waited >= timeout_ms:
+            raise TimeoutError(f"fetches still in flight after {timeout_ms} ms")
+        busy = page.evaluate("() => window.__pendingFetches || 0")
+        quiet = 0 if busy else quiet + 100
+        page.wait_for_timeout(100)
+        waited += 100
+
+
 @pytest.fixture
 def new_page(
     browser: Any, live_server: LiveServer, request: pytest.FixtureRequest
@@ -173,6 +203,7 @@ def new_page(
             viewport=viewport, locale=locale, base_url=live_server.url, **ctx
         )
         context.set_default_timeout(15_000)
+        context.add_init_script(PENDING_FETCHES_JS)
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))

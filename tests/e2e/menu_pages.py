@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.e2e.conftest import LiveServer, login
+from tests.e2e.conftest import LiveServer, login, wait_idle
 
 # one demo account per role (the menu is per role)
 ROLE_USERS = {
@@ -83,10 +83,7 @@ def menu_paths(page: Any) -> list[tuple[str, str]]:
 def settle(page: Any) -> None:
     """Wait until the page shows its heading and its first answers have arrived."""
     page.locator("main h1").first.wait_for()
-    try:
-        page.wait_for_load_state("networkidle", timeout=5_000)
-    except Exception:  # a page holding a live channel open never goes idle
-        pass
+    wait_idle(page)
     # what the page shows after its data: no loading line left
     for _ in range(50):
         if not page.evaluate("() => document.body.innerText.includes('加载中')"):

@@ -38,7 +38,9 @@ CONSENT = {
 
 def _login(base: str, username: str) -> httpx.Client:
     token = httpx.post(
-        f"{base}{API}/auth/token", data={"username": username, "password": "telemed-demo"}
+        f"{base}{API}/auth/token",
+        data={"username": username, "password": "telemed-demo"},
+        timeout=60,  # a server just started on a loaded machine (not a speed test)
     )
     assert token.status_code == 200, token.text
     auth = {"Authorization": f"Bearer {token.json()['access_token']}"}

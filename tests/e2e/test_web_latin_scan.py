@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import LiveServer, login
+from tests.e2e.conftest import LiveServer, login, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -103,7 +103,7 @@ def _menu(page: Any) -> list[tuple[str, str]]:
 def _settled(page: Any) -> list[str]:
     """The page's visible texts once its data has come (no request in flight and the same
     texts read twice in a row: reference names replace codes once they are loaded)."""
-    page.wait_for_load_state("networkidle")
+    wait_idle(page)
     before = page.evaluate(_VISIBLE_TEXT)
     for _ in range(30):
         page.wait_for_timeout(200)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import LiveServer, login, shot
+from tests.e2e.conftest import LiveServer, login, shot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +45,7 @@ def test_the_app_runs_under_its_csp_without_a_violation(new_page: Any) -> None:
     for item in ["network", "patients", "referrals", "schedules", "notifications", "me"]:
         page.get_by_test_id(f"nav-{item}").click()
         page.wait_for_url(f"**/#/{item}*")
-        page.wait_for_load_state("networkidle")
+        wait_idle(page)
     violations = page.evaluate("window.__csp")
     assert violations == [] and console == [], (violations, console)
     # the watcher sees violations, and the policy blocks an injected inline script

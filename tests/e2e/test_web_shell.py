@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from telemed.identity.resident_id import make as make_resident_id
-from tests.e2e.conftest import LiveServer, login, shot
+from tests.e2e.conftest import LiveServer, login, shot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -67,7 +67,7 @@ def test_each_demo_role_logs_in_and_walks_its_pages(new_page: Any, role: str) ->
             # item may be seen open just before it closes (then clicked while hidden).
             expect(nav).to_be_hidden()
         current = item
-        page.wait_for_load_state("networkidle")
+        wait_idle(page)
         assert page.locator("main h1").first.is_visible()
         shot(page, f"{role}-{item}")
     # A page outside the role is not reachable by typing its address either.

@@ -33,6 +33,10 @@ const audit: typeof zh = {
     listRead: 'List',
     actions: {
       read: 'Read',
+      routing_override: 'Chose a hospital other than the proposed one',
+      enrol: 'Enrol',
+      unenrol: 'Unenrol',
+      publish: 'Publish',
       refused: 'Refused',
       create: 'Created',
       update: 'Updated',
@@ -125,6 +129,10 @@ const audit: typeof zh = {
       'deidentify': 'de-identified',
     },
     objects: {
+      consultation_consent: 'Consent',
+      training_course: 'Training course',
+      training_enrolment: 'Training enrolment',
+      training_report: 'Training report',
       series: 'Series',
       instance: 'Instance',
       slot: 'Slot',

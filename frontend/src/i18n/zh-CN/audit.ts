@@ -31,6 +31,10 @@ export default {
     listRead: '列表',
     actions: {
       read: '查看',
+      routing_override: '改选推荐以外的医院',
+      enrol: '报名',
+      unenrol: '取消报名',
+      publish: '发布',
       refused: '拒绝访问',
       create: '创建',
       update: '修改',
@@ -123,6 +127,10 @@ export default {
       'deidentify': '去标识化',
     },
     objects: {
+      consultation_consent: '知情同意书',
+      training_course: '培训课程',
+      training_enrolment: '培训报名',
+      training_report: '培训统计',
       series: '序列',
       instance: '影像实例',
       slot: '号源',

@@ -59,7 +59,7 @@ export default {
   },
   orderStatus: { scheduled: '已发布到设备工作列表', completed: '影像已到达', cancelled: '已取消' },
   reconcile: {
-    patientId: '影像患者号 (PatientID)',
+    patientId: '影像中的患者号',
     sep: '、',
     title: '待匹配影像',
     intro: '本院发送但未按检查单（登记号）匹配到患者的影像。请核对后指定患者。',
