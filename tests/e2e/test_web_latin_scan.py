@@ -5,6 +5,7 @@ logins, units). What leaked is printed, page by page."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -57,6 +58,8 @@ def allowed(token: str) -> bool:
         return True  # ICD-10 (I10, E11.9, C34.1)
     if re.fullmatch(r"[A-Z0-9_]{1,16}", bare):
         return True  # CT, MR, ECG, PACS, AE titles, 2026-W49's week code
+    if re.fullmatch(r"[A-Z0-9_]{1,16}(/[A-Z0-9_]{1,16})+", bare):
+        return True  # a study's modalities, ECG/SR
     if re.search(r"\d", bare) and re.fullmatch(r"[0-9A-Za-z._:/+-]+", bare):
         # codes mixing digits and letters: W49, 2026-W49, 12x, resident IDs ending in X,
         # UUID prefixes, 1.2.840…, 5x/40x
@@ -119,7 +122,12 @@ def something_to_show(live_server: LiveServer) -> None:
     """The patient books a place, so their appointments and notifications are not empty
     (the server writes a notice of it, which the scan reads rendered)."""
     with live_server.api("patient") as me:
-        slots = me.get("/slots", params={"service_class": "outpatient", "limit": 5})
+        # Well ahead (+12 days): no other test of the run books as this patient then, and a
+        # time of theirs taken here would be refused to them (person_overlap).
+        start = (datetime.now(UTC) + timedelta(days=12)).isoformat()
+        slots = me.get(
+            "/slots", params={"service_class": "outpatient", "start_from": start, "limit": 20}
+        )
         assert slots.status_code == 200 and slots.json(), slots.text
         for slot in slots.json():
             r = me.post("/bookings", json={"slot_id": slot["id"]})

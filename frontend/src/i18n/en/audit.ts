@@ -101,6 +101,10 @@ const audit: typeof zh = {
       retry: 'Retried',
     },
     what: {
+      'imaging_orders': 'Imaging orders',
+      'order-match': 'Order match',
+      'reconciliation-list': 'Reconciliation list',
+      'summary': 'Summary',
       'history': 'history',
       'consent': 'consent',
       'documents': 'documents',

@@ -99,6 +99,10 @@ export default {
       retry: '重新发送',
     },
     what: {
+      'imaging_orders': '检查申请',
+      'order-match': '匹配检查申请',
+      'reconciliation-list': '待匹配列表',
+      'summary': '概要',
       'history': '历史',
       'consent': '知情同意',
       'documents': '资料',
