@@ -183,7 +183,7 @@ def test_filter_rules_on_their_own(tmp_path: Path) -> None:
 
 
 def test_the_deployed_feed_command_keeps_the_view_and_indexes(
-    filtered, committed_engine, database_url, tmp_path
+    filtered, committed_engine, database_url, view_file, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     """`telemed dicom orthanc-feed` with TELEMED_DICOM__INGEST=orthanc-filter, as deployed:
     it writes the view the plugin reads (at the configured path) and indexes what arrives."""
@@ -193,7 +193,10 @@ def test_the_deployed_feed_command_keeps_the_view_and_indexes(
     import sys
     import time
 
-    view = tmp_path / "deployed-view.json"
+    # The file the plugin of `filtered` reads: written here by the deployed command alone
+    # (not by another test's feed, which may have run on another worker or not at all).
+    view = view_file
+    view.unlink(missing_ok=True)
     env = {
         **os.environ,
         "TELEMED_ENV": "development",
