@@ -66,8 +66,10 @@ def search_slots(
     start_to: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: OffsetQuery = 0,
+    patient_id: uuid.UUID | None = None,
 ) -> Response:
-    """Free slots across the network, earliest first."""
+    """Free slots across the network, earliest first; with `patient_id`, only those at
+    times that patient is free."""
     views = service.search_slots(
         session=session,
         viewer=user,
@@ -84,6 +86,7 @@ def search_slots(
         start_to=start_to,
         limit=limit,
         offset=offset,
+        patient_id=patient_id,
     )
     # Serialized once here (the hot path): no second validation pass by FastAPI.
     return Response(_SLOT_LIST.dump_json(views), media_type="application/json")

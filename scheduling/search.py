@@ -8,18 +8,19 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, text
+from sqlalchemy import bindparam, case, exists, func, or_, text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from scheduling.appointments import fee_join
 from scheduling.eligibility import eligible
-from scheduling.models import Slot
+from scheduling.models import ACTIVE_STATUSES, Booking, BookingStatus, Slot
 from scheduling.schemas import SlotView
 from telemed.consultations.models import FeeSchedule
 from telemed.core.db import UTCDateTime
 from telemed.core.errors import Invalid
 from telemed.identity.models import Role, User
+from telemed.identity.permissions import require_patient_read
 from telemed.network.models import AllianceMember
 
 
@@ -50,8 +51,15 @@ def search_slots(
     limit: int = 20,
     offset: int = 0,
     rule_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
 ) -> list[SlotView]:
-    """Free slots across the network, earliest first, with the capacity the viewer may use."""
+    """Free slots across the network, earliest first, with the capacity the viewer may use;
+    with `patient_id` (a patient the viewer may see) only those at times the patient has no
+    appointment or live hold (a booking there would be refused `person_overlap`)."""
+    if patient_id is not None:
+        if viewer is None:
+            raise Invalid("patient_id needs a signed-in viewer", field="patient_id")
+        require_patient_read(session, viewer, patient_id)
     eligible, present, params = _prepare(
         session=session,
         viewer=viewer,
@@ -68,6 +76,7 @@ def search_slots(
             "start_to": start_to,
             "alliance_id": alliance_id,
             "rule_id": rule_id,
+            "free_for": patient_id,
         },
     )
     params.update(limit=limit, offset=offset)
@@ -231,7 +240,25 @@ def _filtered(eligible: bool, present: tuple[str, ...]) -> Any:
                 col(AllianceMember.alliance_id) == bindparam("alliance_id")
             )
             stmt = stmt.where(col(Slot.institution_id).in_(members))
+        elif name == "free_for":
+            stmt = stmt.where(~exists(_busy()))
         else:
             column = getattr(Slot, name)
             stmt = stmt.where(column == bindparam(name, type_=column.type))
     return stmt
+
+
+def _busy() -> Any:
+    """The person's bookings overlapping the slot: active ones, less holds that have run out
+    (the booking path releases those: `places._clear_person_overlap`)."""
+    return select(Booking.id).where(
+        col(Booking.person_id) == bindparam("free_for"),
+        col(Booking.status).in_(ACTIVE_STATUSES),
+        col(Booking.start_at) < Slot.end_at,
+        col(Booking.end_at) > Slot.start_at,
+        or_(
+            col(Booking.status) != BookingStatus.PENDING,
+            col(Booking.hold_expires_at).is_(None),
+            col(Booking.hold_expires_at) > bindparam("now", type_=UTCDateTime()),
+        ),
+    )

@@ -253,6 +253,46 @@ class MetricsSettings(BaseModel):
     token: str | None = None
 
 
+class WechatPaySettings(BaseModel):
+    """WeChat Pay API v3 (telemed.payments.wechat): the merchant's identity and keys."""
+
+    base_url: str = "https://api.mch.weixin.qq.com"
+    mchid: str | None = None
+    appid: str | None = None
+    cert_serial_no: str | None = None  # the merchant API certificate's serial number
+    private_key_path: str | None = None  # the merchant API private key (PEM)
+    apiv3_key: str | None = None  # 32 bytes: decrypts notifications and certificates
+    # Where the downloaded platform certificates are kept (verified before use).
+    cert_dir: str | None = None
+    # The platform public key (微信支付公钥) and its id, where the merchant uses that mode.
+    public_key_path: str | None = None
+    public_key_id: str | None = None
+    timeout_seconds: float = 10.0
+
+
+class AlipaySettings(BaseModel):
+    """Alipay open platform (telemed.payments.alipay): the app's keys, RSA2 only."""
+
+    gateway: str = "https://openapi.alipay.com/gateway.do"
+    app_id: str | None = None
+    app_private_key_path: str | None = None  # the app's private key (PEM)
+    alipay_public_key_path: str | None = None  # Alipay's public key (PEM)
+    timeout_seconds: float = 10.0
+
+
+class PaymentSettings(BaseModel):
+    """Payment orders and providers (docs/payments.md)."""
+
+    # The providers offered to payers, in order; "sandbox" settles in development only.
+    providers: list[str] = ["sandbox"]
+    # Where the providers post notifications: the public base URL of this server.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Minutes an unpaid order stays open before it is closed and what it held is released.
+    order_ttl_minutes: int = Field(default=15, ge=1)
+    wechat: WechatPaySettings = WechatPaySettings()
+    alipay: AlipaySettings = AlipaySettings()
+
+
 class Settings(BaseSettings):
     """All configuration; see `.env.example` for every variable."""
 
@@ -291,6 +331,7 @@ class Settings(BaseSettings):
     sms: SmsSettings = SmsSettings()
     metrics: MetricsSettings = MetricsSettings()
     live: LiveSettings = LiveSettings()
+    payments: PaymentSettings = PaymentSettings()
 
     # Flat aliases for the options operators set most.
     orthanc_url: str | None = Field(

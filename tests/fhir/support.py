@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from fhir.resources.R4B import get_fhir_model_class
 
 from tests.fhir.conftest import FhirServer
@@ -44,6 +45,22 @@ def other_league_doctor(server: FhirServer, institution_id: str) -> str:
         i=institution_id,
     )
     return str(row.username)
+
+
+def unreferred_patient(server: FhirServer, http: httpx.Client, to_org: str) -> str:
+    """A patient the caller sees who has no standing referral to `to_org`: a second one there
+    would be refused as `duplicate_referral`, and the tests of a worker share one server."""
+    for entry in http.get("/Patient", params={"_count": 50}).json()["entry"]:
+        pid = str(entry["resource"]["id"])
+        standing = server.one(
+            "SELECT 1 FROM referral WHERE patient_id = :p AND to_institution_id = :o "
+            "AND status IN ('draft', 'requested', 'received', 'accepted', 'booked', 'arrived')",
+            p=pid,
+            o=to_org,
+        )
+        if standing is None:
+            return pid
+    raise AssertionError(f"every patient the caller sees has a standing referral to {to_org}")
 
 
 def referral_body(patient_id: str, to_org: str, **over: Any) -> dict[str, Any]:

@@ -18,7 +18,13 @@ from fhirpy import AsyncFHIRClient
 from fhirpy.base.exceptions import OperationOutcome, ResourceNotFound
 
 from tests.fhir.conftest import FhirServer
-from tests.fhir.support import league_hospital_of, other_league_doctor, referral_body, valid
+from tests.fhir.support import (
+    league_hospital_of,
+    other_league_doctor,
+    referral_body,
+    unreferred_patient,
+    valid,
+)
 
 
 def fhirpy(server: FhirServer, username: str) -> AsyncFHIRClient:
@@ -33,14 +39,6 @@ def smart(server: FhirServer, username: str) -> fhirclient.FHIRClient:
 
 def _dict(resource: Any) -> dict[str, Any]:
     return valid(resource.serialize())
-
-
-async def _a_patient(c: AsyncFHIRClient) -> str:
-    patients = await c.resources("Patient").limit(5).fetch()
-    assert patients, "the county doctor sees patients of the county hospital"
-    for p in patients:
-        _dict(p)
-    return str(patients[0].id)
 
 
 def test_fhirpy_pages_organizations_through_next_links(fhir_server: FhirServer) -> None:
@@ -102,10 +100,12 @@ def test_a_referral_from_a_county_his_to_completion(fhir_server: FhirServer) -> 
     complete — with the Task moved by fhirpy and fhirclient; another hospital sees none."""
     league_org, receiver = league_hospital_of(fhir_server, "county-doctor")
     outsider = other_league_doctor(fhir_server, league_org)
+    with fhir_server.http("county-doctor") as http:
+        patient = unreferred_patient(fhir_server, http, league_org)
 
     async def go() -> str:
         c = fhirpy(fhir_server, "county-doctor")
-        patient = await _a_patient(c)
+        assert _dict(await c.resources("Patient").get(id=patient))["id"] == patient
         body = referral_body(patient, league_org)
         ident = f"his-{uuid.uuid4().hex[:8]}"
         sr = c.resource("ServiceRequest", **body)
@@ -183,7 +183,7 @@ def test_a_referral_from_a_county_his_to_completion(fhir_server: FhirServer) -> 
 def test_idempotency_key_and_validation_on_create(fhir_server: FhirServer) -> None:
     league_org, _ = league_hospital_of(fhir_server, "county-doctor")
     with fhir_server.http("county-doctor") as http:
-        patient = http.get("/Patient", params={"_count": 1}).json()["entry"][0]["resource"]["id"]
+        patient = unreferred_patient(fhir_server, http, league_org)
         key = {"Idempotency-Key": uuid.uuid4().hex}
         first = http.post("/ServiceRequest", json=referral_body(patient, league_org), headers=key)
         second = http.post("/ServiceRequest", json=referral_body(patient, league_org), headers=key)

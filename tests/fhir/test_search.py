@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.fhir.conftest import FhirServer
-from tests.fhir.support import league_hospital_of, referral_body, valid
+from tests.fhir.support import league_hospital_of, referral_body, unreferred_patient, valid
 from tests.fhir.test_capability import STATEMENT
 from tests.fhir.test_clients import fhirpy
 
@@ -109,7 +109,7 @@ def test_summary_count_records_no_read(fhir_server: FhirServer) -> None:
 def test_include_service_request(fhir_server: FhirServer) -> None:
     league_org, _ = league_hospital_of(fhir_server, "county-doctor")
     with fhir_server.http("county-doctor") as http:
-        patient = http.get("/Patient", params={"_count": 1}).json()["entry"][0]["resource"]["id"]
+        patient = unreferred_patient(fhir_server, http, league_org)
         made = http.post("/ServiceRequest", json=referral_body(patient, league_org))
         assert made.status_code == 201, made.text
         rid = made.json()["id"]

@@ -2615,7 +2615,8 @@ export interface paths {
         };
         /**
          * Search Slots
-         * @description Free slots across the network, earliest first.
+         * @description Free slots across the network, earliest first; with `patient_id`, only those at
+         *     times that patient is free.
          */
         get: operations["search_slots_api_v1_slots_get"];
         put?: never;
@@ -13394,6 +13395,7 @@ export interface operations {
                 limit?: number;
                 /** @description items to skip */
                 offset?: number;
+                patient_id?: string | null;
                 service_class?: string | null;
                 specialist_id?: string | null;
                 specialty?: string | null;
