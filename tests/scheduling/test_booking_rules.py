@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from scheduling import service
 from scheduling.models import Booking, Slot
 from scheduling.schemas import WaitlistCreate
-from telemed.core.errors import Conflict, Forbidden
+from telemed.core.errors import Conflict, Forbidden, NotFound
 from telemed.core.notifications import Notification
 from tests.scheduling.conftest import slots_of, user_named
 
@@ -108,6 +108,33 @@ def test_person_cannot_hold_two_overlapping_bookings(session, clock, make_rule):
     with pytest.raises(Conflict) as exc:
         service.book(session=session, slot_id=b.id, by=patient, patient_id=None, now=clock())
     assert exc.value.code == "person_overlap"
+
+
+def test_slot_search_for_a_patient_leaves_out_the_times_they_are_taken(
+    session, clock, make_rule, new_doctor
+):
+    rule_a, rule_b = make_rule(), make_rule()
+    a, b = slots_of(session, rule_a)[0], slots_of(session, rule_b)[0]
+    patient = user_named(session, "patient")
+
+    def found(rule, **kw):
+        return {
+            v.id
+            for v in service.search_slots(
+                session=session, viewer=patient, now=clock(), rule_id=rule.id, limit=200, **kw
+            )
+        }
+
+    assert b.id in found(rule_b, patient_id=patient.patient_id)
+    service.book(session=session, slot_id=a.id, by=patient, patient_id=None, now=clock())
+    assert b.id not in found(rule_b, patient_id=patient.patient_id)  # booked at that time
+    assert b.id in found(rule_b)  # still free for everyone else
+    later = [s.id for s in slots_of(session, rule_b)[1:]]
+    assert later and set(later) <= found(rule_b, patient_id=patient.patient_id)
+    with pytest.raises(NotFound):  # a patient the viewer may not see: no oracle on their times
+        service.search_slots(
+            session=session, viewer=new_doctor(), now=clock(), patient_id=patient.patient_id
+        )
     session.refresh(b)
     assert b.booked == 0
 
