@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from dicom import context, priors, reading
+from dicom import context, priors
 from dicom.archive import ArchiveDep
 from dicom.reading_schemas import MeasurementsIn, MeasurementsOut, Priors, ViewerContext
 from dicom.schemas import UIDPath
@@ -35,6 +35,8 @@ def save_measurements(
     ip: ClientIP,
 ) -> JSONResponse:
     """Save measurements (DICOM SR TID 1500) and key images (Key Object Selection)."""
+    from dicom import reading  # highdicom, loaded on first use (not at every start)
+
     out, stored = reading.save(
         session=session,
         user=user,
@@ -58,6 +60,8 @@ def read_measurements(
     ip: ClientIP,
 ) -> MeasurementsOut:
     """The study's newest measurements and key images, parsed back from its SR documents."""
+    from dicom import reading  # highdicom, loaded on first use
+
     return reading.read(
         session=session, user=user, study_uid=study_uid, archive=archive, now=now, ip=ip
     )

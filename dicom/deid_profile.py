@@ -21,31 +21,55 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydicom.sr.codedict import codes
 from pydicom.tag import BaseTag
 
-__all__ = ["OPTION_CODES", "Options", "Profile", "profile"]
+__all__ = ["OPTION_CODES", "MethodCode", "Options", "Profile", "profile"]
 
 DATA = Path(__file__).parent / "data"
 TABLE_FILE = DATA / "ps3.15_table_E.1-1.json"
 
-# CID 7050 De-identification Method (DCM), meanings from pydicom's code dictionary.
-OPTION_CODES: dict[str, Any] = {
-    "basic": codes.DCM.BasicApplicationConfidentialityProfile,
-    "clean_pixel_data": codes.DCM.CleanPixelDataOption,
-    "clean_recognizable_visual_features": codes.DCM.CleanRecognizableVisualFeaturesOption,
-    "clean_graphics": codes.DCM.CleanGraphicsOption,
-    "clean_structured_content": codes.DCM.CleanStructuredContentOption,
-    "clean_descriptors": codes.DCM.CleanDescriptorsOption,
-    "retain_long_full_dates": codes.DCM.RetainLongitudinalTemporalInformationFullDatesOption,
-    "retain_long_modified_dates": (
-        codes.DCM.RetainLongitudinalTemporalInformationModifiedDatesOption
-    ),
-    "retain_patient_characteristics": codes.DCM.RetainPatientCharacteristicsOption,
-    "retain_device_identity": codes.DCM.RetainDeviceIdentityOption,
-    "retain_uids": codes.DCM.RetainUidsOption,
-    "retain_safe_private": codes.DCM.RetainSafePrivateOption,
-    "retain_institution_identity": codes.DCM.RetainInstitutionIdentityOption,
+
+@dataclass(frozen=True)
+class MethodCode:
+    """A coded concept of CID 7050 (the fields of pydicom's `Code` that the copy writes)."""
+
+    value: str
+    meaning: str
+    scheme_designator: str = "DCM"
+
+
+# CID 7050 De-identification Method (DCM, PS3.16). Written out rather than read from
+# pydicom's code dictionary, which costs about a second of CPU to import at every start;
+# tests/dicom/test_deid_profile_codes.py checks them against that dictionary.
+OPTION_CODES: dict[str, MethodCode] = {
+    name: MethodCode(value, meaning)
+    for name, value, meaning in (
+        ("basic", "113100", "Basic Application Confidentiality Profile"),
+        ("clean_pixel_data", "113101", "Clean Pixel Data Option"),
+        (
+            "clean_recognizable_visual_features",
+            "113102",
+            "Clean Recognizable Visual Features Option",
+        ),
+        ("clean_graphics", "113103", "Clean Graphics Option"),
+        ("clean_structured_content", "113104", "Clean Structured Content Option"),
+        ("clean_descriptors", "113105", "Clean Descriptors Option"),
+        (
+            "retain_long_full_dates",
+            "113106",
+            "Retain Longitudinal Temporal Information Full Dates Option",
+        ),
+        (
+            "retain_long_modified_dates",
+            "113107",
+            "Retain Longitudinal Temporal Information Modified Dates Option",
+        ),
+        ("retain_patient_characteristics", "113108", "Retain Patient Characteristics Option"),
+        ("retain_device_identity", "113109", "Retain Device Identity Option"),
+        ("retain_uids", "113110", "Retain UIDs Option"),
+        ("retain_safe_private", "113111", "Retain Safe Private Option"),
+        ("retain_institution_identity", "113112", "Retain Institution Identity Option"),
+    )
 }
 COMPOUND = {"X/Z": "Z", "X/D": "D", "Z/D": "D", "X/Z/D": "D", "X/Z/U*": "U"}
 

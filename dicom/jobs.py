@@ -25,7 +25,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from dicom import deid, deid_pixels, job_states, opinion_sr, outbound, policy, slides
+from dicom import deid, deid_pixels, job_states, outbound, policy, slides
 from dicom.archive import get_archive
 from dicom.ingest import ingest
 from dicom.models import JobKind, OutboundJob, Study, StudyLink
@@ -42,13 +42,20 @@ STALE_AFTER = timedelta(minutes=30)  # queued/running this long: its process is 
 MAX_ATTEMPTS = 3
 
 
+def _opinion_sr() -> Any:
+    """`dicom.opinion_sr`, imported when its first job runs (it loads highdicom)."""
+    from dicom import opinion_sr
+
+    return opinion_sr
+
+
 def work_for(job: OutboundJob, settings: Settings) -> Work:
     """The work of a job, from its row alone."""
     builders: dict[str, Callable[[OutboundJob, Settings], Work]] = {
         JobKind.SEND: _send,
         JobKind.RETRIEVE: _retrieve,
         JobKind.DEIDENTIFY: _deidentify,
-        JobKind.OPINION_SR: lambda _job, s: opinion_sr.work_for(s),
+        JobKind.OPINION_SR: lambda _job, s: _opinion_sr().work_for(s),
         JobKind.CONVERT_SLIDE: _convert_slide,
     }
     return builders[job.kind](job, settings)

@@ -13,13 +13,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import highdicom as hd
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.sr.codedict import codes
-from pydicom.sr.coding import Code
 from sqlmodel import Session, col, select
 
 from dicom.archive import Archive, ArchiveError, ArchiveUnavailable, get_archive
@@ -29,6 +27,9 @@ from dicom.schemas import StoredInstance
 from dicom.spool import Spool
 from telemed.core.errors import NotFound, Unavailable
 from telemed.core.settings import Settings
+
+if TYPE_CHECKING:
+    import highdicom as hd
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MANUFACTURER = "telemed"
@@ -84,6 +85,12 @@ class Observer:
         return name + "^"  # one component on purpose: the whole name as the family name
 
     def context(self) -> hd.sr.ObserverContext:
+        # highdicom and pydicom's concept dictionary cost about a second of CPU to import:
+        # loaded when an SR is built, not by every module that needs this one's UIDs.
+        import highdicom as hd
+        from pydicom.sr.codedict import codes
+        from pydicom.sr.coding import Code
+
         role = None
         if self.title:
             role = Code(self.title[:16], LOCAL_SCHEME, self.title_meaning or self.title)

@@ -20,7 +20,8 @@ the CLI (gateway, worker, seed) and tests calling services directly see the same
 
 from __future__ import annotations
 
-from dicom import opinion_sr
+from typing import Any
+
 from referrals import service as referrals_service
 from telemed.consultations import hooks as consultation_hooks
 from telemed.consultations import service as consultations_service
@@ -37,6 +38,14 @@ def wire() -> None:
     consultation_hooks.register_hooks()
     fhir_hooks.register_hooks()
     # imaging: a signed opinion becomes a DICOM SR in its studies, sent to the county PACS
-    consultations_service.register_on_signed(opinion_sr.on_opinion_signed)
+    consultations_service.register_on_signed(_on_opinion_signed)
     token_cache.install()  # writes to users and tokens empty every worker's token cache
     live.install()  # new notifications and worklist changes wake the push channel
+
+
+def _on_opinion_signed(**kw: Any) -> Any:
+    """`dicom.opinion_sr.on_opinion_signed`, imported on the first signature: it loads
+    highdicom (about a second of CPU), which no other start-up path needs."""
+    from dicom import opinion_sr
+
+    return opinion_sr.on_opinion_signed(**kw)

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 from fhir.resources.R4B import get_fhir_model_class
+from sqlalchemy import text
 
 from tests.fhir.conftest import FhirServer
 
@@ -48,19 +49,29 @@ def other_league_doctor(server: FhirServer, institution_id: str) -> str:
 
 
 def unreferred_patient(server: FhirServer, http: httpx.Client, to_org: str) -> str:
-    """A patient the caller sees who has no standing referral to `to_org`: a second one there
-    would be refused as `duplicate_referral`, and the tests of a worker share one server."""
-    for entry in http.get("/Patient", params={"_count": 50}).json()["entry"]:
-        pid = str(entry["resource"]["id"])
-        standing = server.one(
-            "SELECT 1 FROM referral WHERE patient_id = :p AND to_institution_id = :o "
-            "AND status IN ('draft', 'requested', 'received', 'accepted', 'booked', 'arrived')",
-            p=pid,
-            o=to_org,
+    """A patient the caller sees, with no standing referral to `to_org` (a second one there
+    is refused `duplicate_referral`, and the tests of a worker share one server, whose
+    county doctor sees one patient): the caller cancels what an earlier test left standing,
+    through the REST API, as the referrer may."""
+    patient = str(http.get("/Patient", params={"_count": 1}).json()["entry"][0]["resource"]["id"])
+    with server.db.connect() as conn:
+        standing = conn.execute(
+            text(
+                "SELECT id FROM referral WHERE patient_id = :p AND to_institution_id = :o "
+                "AND status IN ('draft', 'requested', 'received', 'accepted', 'booked', "
+                "'arrived')"
+            ),
+            {"p": patient, "o": to_org},
+        ).all()
+    for (rid,) in standing:
+        done = httpx.post(
+            f"{server.url}/api/v1/referrals/{rid}/cancel",
+            json={"reason": "测试：清理上一测试留下的转诊"},
+            headers={"Authorization": http.headers["Authorization"]},
+            timeout=60,
         )
-        if standing is None:
-            return pid
-    raise AssertionError(f"every patient the caller sees has a standing referral to {to_org}")
+        assert done.status_code == 200, done.text
+    return patient
 
 
 def referral_body(patient_id: str, to_org: str, **over: Any) -> dict[str, Any]:

@@ -105,7 +105,7 @@ def test_a_referral_from_a_county_his_to_completion(fhir_server: FhirServer) -> 
 
     async def go() -> str:
         c = fhirpy(fhir_server, "county-doctor")
-        assert _dict(await c.resources("Patient").get(id=patient))["id"] == patient
+        assert _dict(await c.reference("Patient", patient).to_resource())["id"] == patient
         body = referral_body(patient, league_org)
         ident = f"his-{uuid.uuid4().hex[:8]}"
         sr = c.resource("ServiceRequest", **body)
