@@ -16,7 +16,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from telemed.payments.fake_wechat_state import FakeOrder, FakeRefund, FakeWechatPay, Forgery
+from telemed.payments.fake_wechat_records import FakeOrder, FakeRefund
+from telemed.payments.fake_wechat_state import FakeWechatPay, Forgery
 
 __all__ = ["create_fake_app"]
 

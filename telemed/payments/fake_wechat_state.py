@@ -16,7 +16,7 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -29,9 +29,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from telemed.core.clock import SHANGHAI
+from telemed.payments.fake_wechat_bill import trade_bill
+from telemed.payments.fake_wechat_records import Delivery, FakeOrder, FakeRefund, SignedAnswer
 from telemed.payments.wechat_devkeys import DevKeySet
 
-__all__ = ["FakeOrder", "FakeRefund", "FakeWechatPay", "Forgery", "SignedAnswer"]
+__all__ = ["FakeWechatPay", "Forgery"]
 
 _AUTH = re.compile(r"^WECHATPAY2-SHA256-RSA2048 (.+)$")
 _PAIR = re.compile(r'(\w+)="([^"]*)"')
@@ -43,54 +45,6 @@ Forgery = Literal["wrong_key", "altered", "stale", "unknown_serial", "wrong_apiv
 
 def _beijing(value: datetime) -> str:
     return value.astimezone(SHANGHAI).isoformat(timespec="seconds")
-
-
-@dataclass
-class FakeRefund:
-    out_refund_no: str
-    refund_id: str
-    out_trade_no: str
-    transaction_id: str
-    refund: int
-    total: int
-    reason: str
-    notify_url: str | None
-    status: str = "PROCESSING"
-    created: str = ""
-    success_time: str | None = None
-
-
-@dataclass
-class FakeOrder:
-    out_trade_no: str
-    trade_type: str  # MWEB (h5), JSAPI, NATIVE
-    appid: str
-    description: str
-    total: int
-    currency: str
-    notify_url: str
-    time_expire: str | None
-    prepay_id: str
-    request: dict[str, Any]
-    trade_state: str = "NOTPAY"
-    transaction_id: str | None = None
-    success_time: str | None = None
-    openid: str | None = None
-    refunds: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class SignedAnswer:
-    status: int
-    body: bytes
-    headers: dict[str, str]
-
-
-@dataclass
-class Delivery:
-    url: str
-    event_type: str
-    status: int | None  # None: the notify URL could not be reached
 
 
 class FakeWechatPay:
@@ -417,93 +371,8 @@ class FakeWechatPay:
 
     def trade_bill(self, day: str) -> bytes | None:
         """The day's ALL trade bill (Beijing days), None when nothing happened that day."""
-        header = (
-            "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,"
-            "交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,"
-            "充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
-        )
-        rows: list[list[str]] = []
-        yuan = lambda fen: f"{fen / 100:.2f}"  # noqa: E731
         with self.lock:
-            for o in self.orders.values():
-                if not o.success_time or not o.success_time.startswith(day):
-                    continue
-                when = o.success_time[:19].replace("T", " ")
-                base = [
-                    when,
-                    o.appid,
-                    self.keys.mchid,
-                    "0",
-                    "",
-                    o.transaction_id or "",
-                    o.out_trade_no,
-                    o.openid or "",
-                ]
-                rows.append(
-                    [
-                        *base,
-                        o.trade_type,
-                        "SUCCESS",
-                        "OTHERS",
-                        "CNY",
-                        yuan(o.total),
-                        "0.00",
-                        "0",
-                        "0",
-                        "0.00",
-                        "0.00",
-                        "",
-                        "",
-                        o.description,
-                        "",
-                        "0.00",
-                        "0.60%",
-                        yuan(o.total),
-                        "0.00",
-                        "",
-                    ]
-                )
-                for no in o.refunds:
-                    r = self.refunds[no]
-                    if r.status != "SUCCESS" or not (r.success_time or "").startswith(day):
-                        continue
-                    rows.append(
-                        [
-                            (r.success_time or "")[:19].replace("T", " "),
-                            *base[1:],
-                            o.trade_type,
-                            "REFUND",
-                            "OTHERS",
-                            "CNY",
-                            "0.00",
-                            "0.00",
-                            r.refund_id,
-                            r.out_refund_no,
-                            yuan(r.refund),
-                            "0.00",
-                            "ORIGINAL",
-                            "SUCCESS",
-                            o.description,
-                            "",
-                            "0.00",
-                            "0.60%",
-                            "0.00",
-                            yuan(r.refund),
-                            "",
-                        ]
-                    )
-        if not rows:
-            return None
-        paid = sum(int(round(float(r[12]) * 100)) for r in rows)
-        refunded = sum(int(round(float(r[16]) * 100)) for r in rows)
-        lines = [header, *("`" + ",`".join(r) for r in rows)]
-        lines.append(
-            "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
-        )
-        lines.append(
-            f"`{len(rows)},`{yuan(paid)},`{yuan(refunded)},`0.00,`0.00,`{yuan(paid)},`{yuan(refunded)}"
-        )
-        return ("\r\n".join(lines) + "\r\n").encode()
+            return trade_bill(self.orders.values(), self.refunds, mchid=self.keys.mchid, day=day)
 
     def bill_answer(self, day: str) -> dict[str, str] | None:
         content = self.trade_bill(day)

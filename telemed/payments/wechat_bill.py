@@ -1,7 +1,8 @@
 """The WeChat Pay trade bill file (交易账单, `bill_type=ALL`) read into BillLine.
 
 The file is comma-separated text: a header row, one row per payment or refund with every
-field prefixed by a backtick (so spreadsheets keep long numbers as text), then the summary
+field prefixed by a backtick (so spreadsheets keep long numbers as text; a comma inside a
+field, as in a product name, is not a separator), then the summary
 header (`总交易单数,…`) and its one row. Times are Beijing time, amounts yuan with two
 decimals. Columns are found by their header names, not their position.
 """
@@ -30,7 +31,11 @@ def check_hash(content: bytes, *, hash_type: str, hash_value: str) -> None:
 
 
 def _fields(line: str) -> list[str]:
-    return [f.strip().removeprefix("`") for f in line.split(",")]
+    # Data fields start with a backtick, so ",`" separates them and a comma inside one
+    # (a product name) stays; header rows have no backticks.
+    if line.startswith("`"):
+        return [f.strip() for f in line[1:].split(",`")]
+    return [f.strip() for f in line.split(",")]
 
 
 def _fen(value: str) -> int:

@@ -40,7 +40,9 @@ def test_every_request_is_signed_and_verified_by_the_fake(
     assert all(ok for _, _, ok in fake.requests), fake.requests
     paths = [url for _, url, _ in fake.requests]
     assert "/v3/certificates" in paths
-    assert any(url.startswith("/v3/pay/transactions/out-trade-no/T20261204000001?mchid=") for url in paths)
+    assert any(
+        url.startswith("/v3/pay/transactions/out-trade-no/T20261204000001?mchid=") for url in paths
+    )
 
 
 def test_a_request_signed_with_another_key_is_refused_sign_error(
