@@ -105,6 +105,7 @@ def _key_and_cert(
 
 def create_dev_keyset(directory: Path) -> DevKeySet:
     """The key set in `directory`, created when absent (kept across runs)."""
+    directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     meta = directory / "keyset.json"
     if meta.exists():
@@ -153,7 +154,7 @@ def provider_settings(
 
 def write_env_file(keyset: DevKeySet, *, base_url: str, cert_dir: Path) -> Path:
     """`wechat.env`: the TELEMED_PAYMENTS__WECHAT__* lines of a server using the fake."""
-    settings = provider_settings(keyset, base_url=base_url, cert_dir=cert_dir)
+    settings = provider_settings(keyset, base_url=base_url, cert_dir=cert_dir.resolve())
     lines = [
         f"TELEMED_PAYMENTS__WECHAT__{name.upper()}={value}"
         for name, value in settings.model_dump().items()
