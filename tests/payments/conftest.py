@@ -6,13 +6,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from telemed.payments.fake_wechat import FakeWechatPay, serve_fake
-from telemed.payments.provider import Notice, NotificationRejected
+from telemed.payments.provider import Notice, NotificationRejected, OrderRequest, RefundStart
 from telemed.payments.wechat import WechatPayProvider
 from telemed.payments.wechat_devkeys import DevKeySet, create_dev_keyset, provider_settings
 
@@ -93,3 +95,40 @@ def provider(
     provider = WechatPayProvider(settings, notify_url=endpoint.url)
     endpoint.provider = provider
     return provider
+
+
+def an_order(no: str, channel: str = "native", **extra: Any) -> OrderRequest:
+    """An order of 18.50 yuan open for ten years unless `extra` says otherwise."""
+    values: dict[str, Any] = {
+        "order_no": no,
+        "amount_cents": 1850,
+        "currency": "CNY",
+        "description": "心内科远程门诊",
+        "expires_at": datetime(2036, 12, 4, 2, 0, tzinfo=UTC),
+        "channel": channel,
+        "notify_url": "http://127.0.0.1:9/notify",
+        **extra,
+    }
+    return OrderRequest(**values)
+
+
+def paid_order(
+    provider: WechatPayProvider, fake: FakeWechatPay, no: str, notify_url: str, cents: int = 1850
+) -> None:
+    """Place a Native order, pay it at the fake and wait for its notification."""
+    before = len(fake.deliveries)
+    provider.start(an_order(no, notify_url=notify_url, amount_cents=cents))
+    fake.pay(no)
+    fake.wait_deliveries(before + 1)
+
+
+def refund(
+    provider: WechatPayProvider, no: str, refund_no: str, cents: int, total: int = 1850
+) -> RefundStart:
+    return provider.refund(
+        order_no=no,
+        refund_no=refund_no,
+        amount_cents=cents,
+        total_cents=total,
+        reason="患者取消预约",
+    )

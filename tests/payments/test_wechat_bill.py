@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 
 from telemed.core.clock import SHANGHAI
 from telemed.payments.fake_wechat import FakeWechatPay
-from telemed.payments.provider import OrderRequest, ProviderError
+from telemed.payments.provider import ProviderError
 from telemed.payments.wechat import WechatPayProvider
 from telemed.payments.wechat_bill import parse_trade_bill
-from tests.payments.conftest import NotifyEndpoint
-
-
-def paid(provider: WechatPayProvider, fake: FakeWechatPay, no: str, cents: int, url: str) -> None:
-    provider.start(
-        OrderRequest(
-            order_no=no,
-            amount_cents=cents,
-            currency="CNY",
-            description="远程会诊费, 患者自付",
-            expires_at=datetime.now(UTC) + timedelta(minutes=15),
-            channel="native",
-            notify_url=url,
-        )
-    )
-    fake.pay(no)
+from tests.payments.conftest import NotifyEndpoint, paid_order, refund
 
 
 def today() -> date:
@@ -37,16 +22,9 @@ def today() -> date:
 def test_the_day_bill_lists_payments_and_refunds(
     provider: WechatPayProvider, fake: FakeWechatPay, endpoint: NotifyEndpoint
 ) -> None:
-    paid(provider, fake, "BILL0000001", 2500, endpoint.url)
-    paid(provider, fake, "BILL0000002", 1, endpoint.url)
-    fake.wait_deliveries(2)
-    provider.refund(
-        order_no="BILL0000001",
-        refund_no="RFBILL01",
-        amount_cents=1000,
-        total_cents=2500,
-        reason="x",
-    )
+    paid_order(provider, fake, "BILL0000001", endpoint.url, 2500)
+    paid_order(provider, fake, "BILL0000002", endpoint.url, 1)
+    refund(provider, "BILL0000001", "RFBILL01", 1000, total=2500)
     fake.wait_deliveries(3)
     lines = provider.bill(today())
     assert sorted((b.order_no, b.kind, b.amount_cents, b.refund_no) for b in lines) == [
@@ -71,7 +49,7 @@ def test_a_bill_file_that_does_not_match_its_hash_is_refused(
     endpoint: NotifyEndpoint,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    paid(provider, fake, "BILL0000003", 700, endpoint.url)
+    paid_order(provider, fake, "BILL0000003", endpoint.url, 700)
     genuine = fake.trade_bill
 
     def altered(day: str) -> bytes | None:

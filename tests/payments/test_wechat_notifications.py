@@ -5,29 +5,19 @@ the fake while we do not answer 2xx."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from telemed.payments.fake_wechat import FakeWechatPay
 from telemed.payments.fake_wechat_state import Forgery
-from telemed.payments.provider import NotificationRejected, OrderRequest
+from telemed.payments.provider import NotificationRejected
 from telemed.payments.wechat import WechatPayProvider
-from tests.payments.conftest import NotifyEndpoint
+from tests.payments.conftest import NotifyEndpoint, an_order
 
 
 def placed(provider: WechatPayProvider, endpoint: NotifyEndpoint, no: str) -> None:
-    provider.start(
-        OrderRequest(
-            order_no=no,
-            amount_cents=3000,
-            currency="CNY",
-            description="家庭病床上门服务",
-            expires_at=datetime.now(UTC) + timedelta(minutes=15),
-            channel="native",
-            notify_url=endpoint.url,
-        )
-    )
+    provider.start(an_order(no, amount_cents=3000, notify_url=endpoint.url))
 
 
 def test_a_payment_notification_is_verified_decrypted_and_read(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -18,30 +17,14 @@ from telemed.payments.fake_wechat import FakeWechatPay
 from telemed.payments.provider import OrderRequest, ProviderError
 from telemed.payments.wechat import WechatPayProvider
 from telemed.payments.wechat_devkeys import DevKeySet
-from tests.payments.conftest import NotifyEndpoint
-
-EXPIRES = datetime(2036, 12, 4, 2, 0, tzinfo=UTC)
-
-
-def order(no: str, channel: str, **extra: str) -> OrderRequest:
-    values = {
-        "order_no": no,
-        "amount_cents": 1850,
-        "currency": "CNY",
-        "description": "心内科远程门诊",
-        "expires_at": EXPIRES,
-        "channel": channel,
-        "notify_url": extra.pop("notify_url", "http://127.0.0.1:9/notify"),
-        **extra,
-    }
-    return OrderRequest(**values)  # type: ignore[arg-type]
+from tests.payments.conftest import NotifyEndpoint, an_order, paid_order, refund
 
 
 def test_h5_order_redirects_to_the_payer_page_with_the_return_url(
     provider: WechatPayProvider, fake: FakeWechatPay
 ) -> None:
     start = provider.start(
-        order("H5ORDER0001", "h5", client_ip="10.0.0.8", return_url="http://app.local/#/pay/1")
+        an_order("H5ORDER0001", "h5", client_ip="10.0.0.8", return_url="http://app.local/#/pay/1")
     )
     assert start.kind == "redirect" and start.url
     sent = fake.orders["H5ORDER0001"].request
@@ -58,14 +41,16 @@ def test_h5_order_redirects_to_the_payer_page_with_the_return_url(
 
 def test_h5_order_needs_the_payer_ip(provider: WechatPayProvider) -> None:
     with pytest.raises(ProviderError) as refused:
-        provider.start(order("H5ORDER0002", "h5"))
+        provider.start(an_order("H5ORDER0002", "h5"))
     assert refused.value.code == "missing_client_ip"
 
 
 def test_jsapi_order_gives_pay_sign_parameters_signed_by_the_merchant_key(
     provider: WechatPayProvider, fake: FakeWechatPay, keyset: DevKeySet
 ) -> None:
-    start = provider.start(order("JSORDER0001", "jsapi", payer_ref="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"))
+    start = provider.start(
+        an_order("JSORDER0001", "jsapi", payer_ref="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+    )
     assert start.kind == "jsapi" and start.provider_ref == fake.orders["JSORDER0001"].prepay_id
     params = dict(start.params)
     assert set(params) == {"appId", "timeStamp", "nonceStr", "package", "signType", "paySign"}
@@ -82,7 +67,7 @@ def test_jsapi_order_gives_pay_sign_parameters_signed_by_the_merchant_key(
 def test_native_order_gives_a_weixin_code_url(
     provider: WechatPayProvider, fake: FakeWechatPay
 ) -> None:
-    start = provider.start(order("NATIVE00001", "native"))
+    start = provider.start(an_order("NATIVE00001", "native"))
     assert start.kind == "qr" and start.url
     assert re.fullmatch(r"weixin://wxpay/bizpayurl\?pr=\w+", start.url)
     pr = start.url.split("pr=")[1]
@@ -92,9 +77,9 @@ def test_native_order_gives_a_weixin_code_url(
 def test_the_same_order_twice_is_one_order_and_a_changed_one_is_refused(
     provider: WechatPayProvider,
 ) -> None:
-    first = provider.start(order("NATIVE00002", "native"))
-    assert provider.start(order("NATIVE00002", "native")).url == first.url
-    changed = OrderRequest(**{**order("NATIVE00002", "native").__dict__, "amount_cents": 1})
+    first = provider.start(an_order("NATIVE00002", "native"))
+    assert provider.start(an_order("NATIVE00002", "native")).url == first.url
+    changed = OrderRequest(**{**an_order("NATIVE00002").__dict__, "amount_cents": 1})
     with pytest.raises(ProviderError) as refused:
         provider.start(changed)
     assert refused.value.code == "wechat_invalid_request"
@@ -104,7 +89,7 @@ def test_confirming_on_the_payer_page_pays_and_query_reports_it(
     provider: WechatPayProvider, fake: FakeWechatPay, endpoint: NotifyEndpoint
 ) -> None:
     start = provider.start(
-        order(
+        an_order(
             "H5ORDER0003",
             "h5",
             client_ip="10.0.0.9",
@@ -129,7 +114,7 @@ def test_confirming_on_the_payer_page_pays_and_query_reports_it(
 def test_cancel_on_the_payer_page_leaves_the_order_unpaid(
     provider: WechatPayProvider, fake: FakeWechatPay
 ) -> None:
-    provider.start(order("H5ORDER0004", "h5", client_ip="10.0.0.9"))
+    provider.start(an_order("H5ORDER0004", "h5", client_ip="10.0.0.9"))
     prepay_id = fake.orders["H5ORDER0004"].prepay_id
     assert (
         "已取消" in httpx.post(f"{fake.public_url}/pay/cancel", data={"prepay_id": prepay_id}).text
@@ -140,7 +125,7 @@ def test_cancel_on_the_payer_page_leaves_the_order_unpaid(
 def test_close_then_query_reports_closed_and_paying_is_no_longer_possible(
     provider: WechatPayProvider, fake: FakeWechatPay
 ) -> None:
-    provider.start(order("NATIVE00003", "native"))
+    provider.start(an_order("NATIVE00003", "native"))
     provider.close("NATIVE00003")
     notice = provider.query("NATIVE00003")
     assert notice is not None and notice.kind == "closed"
@@ -155,7 +140,7 @@ def test_close_then_query_reports_closed_and_paying_is_no_longer_possible(
 def test_closing_a_paid_order_is_refused_and_an_unknown_order_queries_none(
     provider: WechatPayProvider, fake: FakeWechatPay
 ) -> None:
-    provider.start(order("NATIVE00004", "native"))
+    provider.start(an_order("NATIVE00004", "native"))
     fake.pay("NATIVE00004")
     with pytest.raises(ProviderError) as refused:
         provider.close("NATIVE00004")
@@ -166,24 +151,12 @@ def test_closing_a_paid_order_is_refused_and_an_unknown_order_queries_none(
 def test_refund_is_processing_then_notified_as_refunded(
     provider: WechatPayProvider, fake: FakeWechatPay, endpoint: NotifyEndpoint
 ) -> None:
-    provider.start(order("NATIVE00005", "native", notify_url=endpoint.url))
-    fake.pay("NATIVE00005")
-    fake.wait_deliveries(1)
-    started = provider.refund(
-        order_no="NATIVE00005",
-        refund_no="RF00005A",
-        amount_cents=850,
-        total_cents=1850,
-        reason="患者取消预约",
-    )
+    paid_order(provider, fake, "NATIVE00005", endpoint.url)
+    started = refund(provider, "NATIVE00005", "RF00005A", 850)
     assert started.state == "processing" and started.provider_ref
     sent = fake.refunds["RF00005A"]
-    assert (sent.refund, sent.total, sent.notify_url, sent.reason) == (
-        850,
-        1850,
-        endpoint.url,
-        "患者取消预约",
-    )
+    assert (sent.refund, sent.total, sent.notify_url) == (850, 1850, endpoint.url)
+    assert sent.reason == "患者取消预约"
     fake.wait_deliveries(2)
     refunded = endpoint.notices[-1]
     assert (refunded.kind, refunded.order_no, refunded.refund_no, refunded.amount_cents) == (
@@ -193,35 +166,19 @@ def test_refund_is_processing_then_notified_as_refunded(
         850,
     )
     # the same refund number again is the same refund, not a second one
-    again = provider.refund(
-        order_no="NATIVE00005", refund_no="RF00005A", amount_cents=850, total_cents=1850, reason="x"
-    )
+    again = refund(provider, "NATIVE00005", "RF00005A", 850)
     assert again.state == "succeeded" and again.provider_ref == started.provider_ref
     with pytest.raises(ProviderError) as refused:  # more than what is left
-        provider.refund(
-            order_no="NATIVE00005",
-            refund_no="RF00005B",
-            amount_cents=1001,
-            total_cents=1850,
-            reason="x",
-        )
+        refund(provider, "NATIVE00005", "RF00005B", 1001)
     assert refused.value.code == "wechat_invalid_request"
 
 
 def test_a_refund_that_ends_abnormal_is_notified_as_failed(
     provider: WechatPayProvider, fake: FakeWechatPay, endpoint: NotifyEndpoint
 ) -> None:
-    provider.start(order("NATIVE00006", "native", notify_url=endpoint.url))
-    fake.pay("NATIVE00006")
-    fake.wait_deliveries(1)
+    paid_order(provider, fake, "NATIVE00006", endpoint.url)
     fake.refund_outcome = "ABNORMAL"
-    provider.refund(
-        order_no="NATIVE00006",
-        refund_no="RF00006A",
-        amount_cents=1850,
-        total_cents=1850,
-        reason="退款",
-    )
+    refund(provider, "NATIVE00006", "RF00006A", 1850)
     fake.wait_deliveries(2)
     failed = endpoint.notices[-1]
     assert (failed.kind, failed.refund_no, failed.amount_cents) == (
@@ -232,13 +189,7 @@ def test_a_refund_that_ends_abnormal_is_notified_as_failed(
 
 
 def test_refund_of_an_unpaid_order_is_refused(provider: WechatPayProvider) -> None:
-    provider.start(order("NATIVE00007", "native"))
+    provider.start(an_order("NATIVE00007"))
     with pytest.raises(ProviderError) as refused:
-        provider.refund(
-            order_no="NATIVE00007",
-            refund_no="RF00007A",
-            amount_cents=1,
-            total_cents=1850,
-            reason="x",
-        )
+        refund(provider, "NATIVE00007", "RF00007A", 1)
     assert refused.value.code == "wechat_resource_not_exists"

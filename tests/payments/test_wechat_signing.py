@@ -3,7 +3,6 @@ merchant certificate); every answer is verified with the platform key before use
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,20 +13,11 @@ from telemed.payments.fake_wechat import FakeWechatPay
 from telemed.payments.provider import OrderRequest, ProviderError
 from telemed.payments.wechat import WechatPayProvider
 from telemed.payments.wechat_devkeys import DevKeySet, provider_settings
+from tests.payments.conftest import an_order
 
 
-def order(no: str = "T20261204000001", channel: str = "native") -> OrderRequest:
-    return OrderRequest(
-        order_no=no,
-        amount_cents=2500,
-        currency="CNY",
-        description="远程门诊挂号费",
-        expires_at=datetime.now(UTC) + timedelta(minutes=15),
-        channel=channel,  # type: ignore[arg-type]
-        notify_url="http://127.0.0.1:9/api/v1/payments/notify/wechat",
-        client_ip="10.1.2.3",
-        payer_ref="o-openid-1",
-    )
+def order(no: str = "T20261204000001") -> OrderRequest:
+    return an_order(no)
 
 
 def test_every_request_is_signed_and_verified_by_the_fake(
