@@ -156,7 +156,12 @@ class WechatPayProvider:
             if exc.code == "wechat_order_not_exist":
                 return None
             raise
-        return self._trade_notice(answer or {}, notice_id=None)
+        try:
+            return self._trade_notice(answer or {}, notice_id=None)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ProviderError(
+                "the order answer is not as documented", code="bad_response"
+            ) from exc
 
     def close(self, order_no: str) -> None:
         """`POST …/out-trade-no/{no}/close` (answered 204)."""
@@ -228,6 +233,14 @@ class WechatPayProvider:
         data = self._json(plain)
         if data.get("mchid") != self.client.mchid:
             raise NotificationRejected("the notification is for another merchant", code="malformed")
+        try:
+            return self._read_event(envelope, data)
+        except (TypeError, ValueError, AttributeError) as exc:  # a field of the wrong type
+            raise NotificationRejected(
+                "the resource is not as documented", code="malformed"
+            ) from exc
+
+    def _read_event(self, envelope: Mapping[str, Any], data: Mapping[str, Any]) -> Notice:
         event = str(envelope.get("event_type", ""))
         notice_id = str(envelope.get("id") or "") or None
         created = _time(envelope.get("create_time"), fallback=self._now())

@@ -309,7 +309,10 @@ class WechatClient:
 
     def download(self, url: str) -> bytes:
         """A signed GET of a file (the bill): such answers carry no signature; the caller
-        checks the hash the signed bill answer gave."""
+        checks the hash the signed bill answer gave. Only from the API's own host (our
+        Authorization goes nowhere else)."""
+        if not url or urlsplit(url).netloc not in ("", self._http.base_url.netloc.decode()):
+            raise ProviderError("the download URL is not WeChat Pay's", code="bad_response")
         response = self._send("GET", url, None)
         if response.status_code >= 300:
             raise self._error(response)

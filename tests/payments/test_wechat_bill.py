@@ -100,3 +100,21 @@ def test_a_truncated_bill_file_is_refused() -> None:
         parse_trade_bill(SAMPLE.encode().split("总交易单数".encode())[0])
     with pytest.raises(ProviderError, match="summary"):
         parse_trade_bill(SAMPLE.replace("`2,`12.34", "`3,`12.34").encode())
+
+
+def test_a_download_url_on_another_host_is_not_followed(
+    provider: WechatPayProvider,
+    fake: FakeWechatPay,
+    endpoint: NotifyEndpoint,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    paid_order(provider, fake, "BILL0000004", endpoint.url, 700)
+    answer = fake.bill_answer
+    monkeypatch.setattr(
+        fake,
+        "bill_answer",
+        lambda day: {**(answer(day) or {}), "download_url": "http://elsewhere.example/v3/x"},
+    )
+    with pytest.raises(ProviderError) as refused:
+        provider.bill(today())
+    assert refused.value.code == "bad_response"

@@ -128,3 +128,18 @@ def test_lowercase_header_names_are_read_too(
     )
     lowered = {k.lower(): v for k, v in headers.items()}
     assert provider.parse_notification(lowered, body).kind == "paid"
+
+
+def test_a_resource_with_fields_of_the_wrong_type_is_malformed(
+    provider: WechatPayProvider, fake: FakeWechatPay
+) -> None:
+    resource = {
+        "mchid": fake.keys.mchid,
+        "out_trade_no": "X2",
+        "trade_state": "SUCCESS",
+        "amount": {"total": "eighteen"},
+    }
+    body, headers = fake.notification("TRANSACTION.SUCCESS", "支付成功", "transaction", resource)
+    with pytest.raises(NotificationRejected) as refused:
+        provider.parse_notification(headers, body)
+    assert refused.value.code == "malformed"
