@@ -3,6 +3,7 @@ merchant certificate); every answer is verified with the platform key before use
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,32 @@ def test_an_unreachable_provider_is_unavailable(keyset: DevKeySet) -> None:
     with pytest.raises(ProviderError) as refused:
         WechatPayProvider(settings).start(order("T20261204000008"))
     assert refused.value.unavailable and refused.value.code == "unavailable"
+
+
+def test_no_key_or_signature_reaches_the_log(
+    provider: WechatPayProvider,
+    fake: FakeWechatPay,
+    keyset: DevKeySet,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    provider.start(order("T20261204000009"))
+    fake.tamper_next_answer = True
+    with pytest.raises(ProviderError):
+        provider.query("T20261204000009")
+    seen: list[str] = []
+    verify = fake.verify_request
+
+    def keep(method: str, url: str, headers: dict[str, str], body: bytes) -> str | None:
+        seen.append(headers["authorization"])
+        return verify(method, url, headers, body)
+
+    monkeypatch.setattr(fake, "verify_request", keep)
+    provider.close("T20261204000009")
+    text = caplog.text
+    assert caplog.records  # something was logged (the refused answer at least)
+    assert keyset.apiv3_key not in text
+    assert "PRIVATE KEY" not in text
+    signature = seen[0].split('signature="')[1].split('"')[0]
+    assert signature not in text and "WECHATPAY2-SHA256-RSA2048 mchid" not in text
