@@ -13,6 +13,7 @@ from telemed.payments.fake_wechat import FakeWechatPay
 from telemed.payments.fake_wechat_state import Forgery
 from telemed.payments.provider import NotificationRejected
 from telemed.payments.wechat import WechatPayProvider
+from telemed.payments.wechat_devkeys import DevKeySet, provider_settings
 from tests.payments.conftest import NotifyEndpoint, an_order
 
 
@@ -143,3 +144,20 @@ def test_a_resource_with_fields_of_the_wrong_type_is_malformed(
     with pytest.raises(NotificationRejected) as refused:
         provider.parse_notification(headers, body)
     assert refused.value.code == "malformed"
+
+
+def test_public_key_mode_notifications_verify_with_the_configured_key(
+    keyset: DevKeySet, fake: FakeWechatPay, endpoint: NotifyEndpoint
+) -> None:
+    fake.public_key_mode = True
+    settings = provider_settings(keyset, base_url=fake.public_url, public_key_mode=True)
+    provider = WechatPayProvider(settings)
+    endpoint.provider = provider
+    placed(provider, endpoint, "NOTIFY00006")
+    fake.pay("NOTIFY00006")
+    fake.wait_deliveries(1)
+    assert [n.order_no for n in endpoint.notices] == ["NOTIFY00006"]
+    assert "/v3/certificates" not in [url for _, url, _ in fake.requests]
+    fake.notify("NOTIFY00006", forge="wrong_key")
+    fake.wait_deliveries(2)
+    assert endpoint.rejected[0] == "bad_signature"

@@ -4,6 +4,7 @@ merchant certificate); every answer is verified with the platform key before use
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,12 @@ def test_no_key_or_signature_reaches_the_log(
     assert "PRIVATE KEY" not in text
     signature = seen[0].split('signature="')[1].split('"')[0]
     assert signature not in text and "WECHATPAY2-SHA256-RSA2048 mchid" not in text
+
+
+def test_a_kept_certificate_past_its_validity_is_not_used(
+    keyset: DevKeySet, fake: FakeWechatPay, provider: WechatPayProvider, tmp_path: Path
+) -> None:
+    provider.start(order("T20261204000010"))
+    settings = provider_settings(keyset, base_url=fake.public_url, cert_dir=tmp_path / "certs")
+    later = WechatPayProvider(settings, now=lambda: datetime.now(UTC) + timedelta(days=6 * 365))
+    assert later.client.keys.valid_serials() == []
