@@ -164,13 +164,11 @@ class FakeWechatPay:
             body = body[:-1] + b',"tampered":true}'
         return SignedAnswer(status, body, headers)
 
-    def seal(
-        self, plain: dict[str, Any], associated_data: str, *, key: str | None = None
-    ) -> dict[str, str]:
-        """An AEAD_AES_256_GCM envelope of `plain` under the APIv3 key."""
+    def seal(self, plain: bytes, associated_data: str, *, key: str | None = None) -> dict[str, str]:
+        """An AEAD_AES_256_GCM envelope of `plain` under the APIv3 key (or `key`)."""
         nonce = secrets.token_hex(6)  # 12 characters, as WeChat's nonces
         sealed = AESGCM((key or self.keys.apiv3_key).encode()).encrypt(
-            nonce.encode(), json.dumps(plain, ensure_ascii=False).encode(), associated_data.encode()
+            nonce.encode(), plain, associated_data.encode()
         )
         return {
             "algorithm": "AEAD_AES_256_GCM",
@@ -182,20 +180,13 @@ class FakeWechatPay:
     def certificates(self) -> dict[str, Any]:
         """The `/v3/certificates` answer: the platform certificate, sealed."""
         cert = x509.load_pem_x509_certificate(self.keys.platform_cert.read_bytes())
-        nonce = secrets.token_hex(6)
-        sealed = AESGCM(self.keys.apiv3_key.encode()).encrypt(
-            nonce.encode(), cert.public_bytes(serialization.Encoding.PEM), b"certificate"
-        )
         item = {
             "serial_no": self.keys.platform_serial,
             "effective_time": _beijing(cert.not_valid_before_utc),
             "expire_time": _beijing(cert.not_valid_after_utc),
-            "encrypt_certificate": {
-                "algorithm": "AEAD_AES_256_GCM",
-                "nonce": nonce,
-                "associated_data": "certificate",
-                "ciphertext": base64.b64encode(sealed).decode(),
-            },
+            "encrypt_certificate": self.seal(
+                cert.public_bytes(serialization.Encoding.PEM), "certificate"
+            ),
         }
         return {"data": [item]}
 
@@ -275,7 +266,9 @@ class FakeWechatPay:
             "resource": {
                 "original_type": original_type,
                 **self.seal(
-                    resource, original_type, key="x" * 32 if forge == "wrong_apiv3_key" else None
+                    json.dumps(resource, ensure_ascii=False).encode(),
+                    original_type,
+                    key="x" * 32 if forge == "wrong_apiv3_key" else None,
                 ),
             },
         }
