@@ -12,8 +12,18 @@ export TELEMED_DATABASE_URL="${TELEMED_DATABASE_URL:-sqlite:///var/telemed.db}"
 # opinions of its requests arrive there as DICOM SR (docs/imaging.md, "Demo county PACS")
 "$PY" -m dicom.demo_pacs --port "${TELEMED_DEMO_PACS_PORT:-11113}" --dir var/demo-pacs &
 PACS=$!
+# the fake WeChat Pay (development only, docs/payments.md "The fake"): a development key
+# set, and the TELEMED_PAYMENTS__WECHAT__* settings that point this server at the fake
+WECHAT=""
+if [ "$TELEMED_ENV" = development ]; then
+  WECHAT_PORT="${TELEMED_FAKE_WECHAT_PORT:-8010}"
+  "$PY" -m telemed.payments.fake_wechat --port "$WECHAT_PORT" --state-dir var/fake-wechat --init >/dev/null
+  set -a; . var/fake-wechat/keys/wechat.env; set +a
+  "$PY" -m telemed.payments.fake_wechat --port "$WECHAT_PORT" --state-dir var/fake-wechat &
+  WECHAT=$!
+fi
 echo "telemed: serving on http://127.0.0.1:${PORT:-8000}/ (demo password: telemed-demo)"
 "$PY" -m telemed.cli serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" &
 SERVE=$!
-trap 'kill "$SERVE" "$PACS" 2>/dev/null' INT TERM EXIT
+trap 'kill "$SERVE" "$PACS" $WECHAT 2>/dev/null' INT TERM EXIT
 wait "$SERVE"

@@ -420,6 +420,8 @@ class Settings(BaseSettings):
                     f"{MIN_SECRET_BYTES} (e.g. `python -c 'import secrets; "
                     "print(secrets.token_urlsafe(32))'`)"
                 )
+        if "wechat" in self.payments.providers:
+            self._refuse_incomplete_wechat_pay()
         if self.dicom.orthanc_password in EXAMPLE_SECRETS:
             raise ValueError("TELEMED_ORTHANC_PASSWORD is an example value; set the real one")
         if any(f":{example}@" in self.database_url for example in EXAMPLE_SECRETS):
@@ -433,6 +435,25 @@ class Settings(BaseSettings):
                 f"({MIN_ARGON2_MEMORY_KIB} KiB, {MIN_ARGON2_TIME_COST} passes): "
                 "cheap hashing is for TELEMED_ENV=test only"
             )
+
+    def _refuse_incomplete_wechat_pay(self) -> None:
+        wechat = self.payments.wechat
+        required = ("mchid", "appid", "cert_serial_no", "private_key_path", "apiv3_key")
+        for name in required:
+            value = getattr(wechat, name)
+            if not value or value in EXAMPLE_SECRETS:
+                raise ValueError(
+                    f"WeChat Pay (in TELEMED_PAYMENTS__PROVIDERS) needs "
+                    f"TELEMED_PAYMENTS__WECHAT__{name.upper()} (not an example value)"
+                )
+        if len((wechat.apiv3_key or "").encode()) != 32:
+            raise ValueError("TELEMED_PAYMENTS__WECHAT__APIV3_KEY must be the 32-byte APIv3 key")
+        if bool(wechat.public_key_path) != bool(wechat.public_key_id):
+            raise ValueError(
+                "TELEMED_PAYMENTS__WECHAT__PUBLIC_KEY_PATH and __PUBLIC_KEY_ID go together"
+            )
+        if not wechat.base_url.startswith("https://"):
+            raise ValueError("TELEMED_PAYMENTS__WECHAT__BASE_URL must be https in production")
 
     def _refuse_short_retention(self) -> None:
         configured = {

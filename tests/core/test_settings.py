@@ -76,7 +76,9 @@ def test_every_secret_of_the_env_example_is_refused_in_production(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     example = _env_example()
-    secrets = {k: v for k, v in example.items() if "SECRET" in k or "PASSWORD" in k}
+    secrets = {
+        k: v for k, v in example.items() if "SECRET" in k or "PASSWORD" in k or "APIV3_KEY" in k
+    }
     assert secrets, ".env.example lists the secrets"
     for name, value in secrets.items():
         assert value in EXAMPLE_SECRETS, f"{name}={value} of .env.example is not refused"
@@ -92,3 +94,52 @@ def test_production_accepts_real_secrets_and_hides_the_api_docs(
     assert _production(monkeypatch, TELEMED_API_DOCS="true").api_docs_enabled is True
     monkeypatch.setenv("TELEMED_ENV", "development")
     assert Settings(_env_file=None).api_docs_enabled is True  # type: ignore[call-arg]
+
+
+WECHAT = {
+    "TELEMED_PAYMENTS__PROVIDERS": '["wechat"]',
+    "TELEMED_PAYMENTS__WECHAT__MCHID": "1900000109",
+    "TELEMED_PAYMENTS__WECHAT__APPID": "wxd678efh567hg6787",
+    "TELEMED_PAYMENTS__WECHAT__CERT_SERIAL_NO": "5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
+    "TELEMED_PAYMENTS__WECHAT__PRIVATE_KEY_PATH": "/etc/telemed/wechatpay/apiclient_key.pem",
+    "TELEMED_PAYMENTS__WECHAT__APIV3_KEY": "a" * 32,
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"TELEMED_PAYMENTS__WECHAT__MCHID": ""}, "TELEMED_PAYMENTS__WECHAT__MCHID"),
+        ({"TELEMED_PAYMENTS__WECHAT__APPID": ""}, "TELEMED_PAYMENTS__WECHAT__APPID"),
+        ({"TELEMED_PAYMENTS__WECHAT__CERT_SERIAL_NO": ""}, "__CERT_SERIAL_NO"),
+        ({"TELEMED_PAYMENTS__WECHAT__PRIVATE_KEY_PATH": ""}, "__PRIVATE_KEY_PATH"),
+        ({"TELEMED_PAYMENTS__WECHAT__APIV3_KEY": "CHANGE_ME"}, "__APIV3_KEY"),
+        ({"TELEMED_PAYMENTS__WECHAT__MCHID": "CHANGE_ME"}, "not an example value"),
+        ({"TELEMED_PAYMENTS__WECHAT__APIV3_KEY": "short"}, "32-byte"),
+        ({"TELEMED_PAYMENTS__WECHAT__PUBLIC_KEY_ID": "PUB_KEY_ID_01"}, "go together"),
+        ({"TELEMED_PAYMENTS__WECHAT__BASE_URL": "http://fake:8010"}, "https"),
+    ],
+)
+def test_production_refuses_incomplete_wechat_pay(
+    monkeypatch: pytest.MonkeyPatch, change: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        _production(monkeypatch, **{**WECHAT, **change})
+
+
+def test_production_accepts_complete_wechat_pay_and_ignores_it_when_not_offered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert _production(monkeypatch, **WECHAT).payments.wechat.mchid == "1900000109"
+    offered = {**WECHAT, "TELEMED_PAYMENTS__PROVIDERS": '["sandbox"]'}
+    incomplete = {**offered, "TELEMED_PAYMENTS__WECHAT__APIV3_KEY": "CHANGE_ME"}
+    assert _production(monkeypatch, **incomplete).payments.providers == ["sandbox"]
+
+
+def test_the_env_example_wechat_values_are_refused_when_wechat_is_offered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    example = {k: v for k, v in _env_example().items() if k.startswith("TELEMED_PAYMENTS__WECHAT")}
+    assert example["TELEMED_PAYMENTS__WECHAT__APIV3_KEY"] in EXAMPLE_SECRETS
+    with pytest.raises(ValidationError, match="WeChat Pay"):
+        _production(monkeypatch, TELEMED_PAYMENTS__PROVIDERS='["wechat"]', **example)
