@@ -1,0 +1,118 @@
+"""Fixtures of the Alipay tests: the fake gateway on a free port with fresh development
+keys, our provider pointed at it, and a notify receiver that hands what it is posted to
+the provider and answers as the order module would."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from telemed.core.settings import AlipaySettings
+from telemed.payments.alipay import AlipayProvider
+from telemed.payments.alipay_sign import DevKeys, create_dev_keys
+from telemed.payments.fake_alipay import FakeAlipay
+from telemed.payments.provider import Notice, NotificationRejected
+
+
+@dataclass
+class Receiver:
+    """Our notify_url: every post goes through `provider.parse_notification`."""
+
+    provider: AlipayProvider
+    failures_first: int = 0  # answer `failure` to this many verified posts first
+    results: queue.Queue[Notice | NotificationRejected] = field(default_factory=queue.Queue)
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/api/v1/payments/notify/alipay"
+
+    def next(self, timeout: float = 10.0) -> Notice | NotificationRejected:
+        """The next post's outcome (waits for it)."""
+        return self.results.get(timeout=timeout)
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                accepted = False
+                try:
+                    notice = receiver.provider.parse_notification(dict(self.headers), body)
+                    if receiver.failures_first > 0:
+                        receiver.failures_first -= 1
+                    else:
+                        accepted = True
+                    receiver.results.put(notice)
+                except NotificationRejected as rejected:
+                    receiver.results.put(rejected)
+                status, ctype, reply = receiver.provider.notification_reply(accepted)
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> DevKeys:
+    return create_dev_keys(tmp_path_factory.mktemp("alipay-keys"))
+
+
+@pytest.fixture
+def fake(keys: DevKeys, tmp_path: Path) -> Iterator[FakeAlipay]:
+    state = tmp_path / "fake"
+    state.mkdir()
+    for name in ("app_public_key.pem", "app_private_key.pem"):
+        (state / name).write_bytes((keys.directory / name).read_bytes())
+    for name in ("alipay_public_key.pem", "alipay_private_key.pem"):
+        (state / name).write_bytes((keys.directory / name).read_bytes())
+    gateway = FakeAlipay.from_dir(state, notify_delays=(0.0, 0.05, 0.1, 0.2)).start()
+    yield gateway
+    gateway.stop()
+
+
+def settings_for(fake: FakeAlipay, keys: DevKeys, **changes: Any) -> AlipaySettings:
+    values = {
+        "gateway": fake.gateway,
+        "app_id": keys.app_id,
+        "app_private_key_path": str(keys.app_private_key),
+        "alipay_public_key_path": str(keys.alipay_public_key),
+        "timeout_seconds": 5.0,
+    }
+    return AlipaySettings(**(values | changes))
+
+
+@pytest.fixture
+def provider(fake: FakeAlipay, keys: DevKeys) -> Iterator[AlipayProvider]:
+    ours = AlipayProvider(settings_for(fake, keys))
+    yield ours
+    ours.close_client()
+
+
+@pytest.fixture
+def receiver(provider: AlipayProvider) -> Iterator[Receiver]:
+    running = Receiver(provider).start()
+    yield running
+    running.stop()
