@@ -75,13 +75,13 @@ class Receiver:
             self._server.server_close()
 
 
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> DevKeys:
+@pytest.fixture(name="keys", scope="module")
+def keys_fixture(tmp_path_factory: pytest.TempPathFactory) -> DevKeys:
     return create_dev_keys(tmp_path_factory.mktemp("alipay-keys"))
 
 
-@pytest.fixture
-def fake(keys: DevKeys, tmp_path: Path) -> Iterator[FakeAlipay]:
+@pytest.fixture(name="fake")
+def fake_fixture(keys: DevKeys, tmp_path: Path) -> Iterator[FakeAlipay]:
     state = tmp_path / "fake"
     state.mkdir()
     for name in ("app_public_key.pem", "app_private_key.pem"):
@@ -104,15 +104,15 @@ def settings_for(fake: FakeAlipay, keys: DevKeys, **changes: Any) -> AlipaySetti
     return AlipaySettings(**(values | changes))
 
 
-@pytest.fixture
-def provider(fake: FakeAlipay, keys: DevKeys) -> Iterator[AlipayProvider]:
+@pytest.fixture(name="provider")
+def provider_fixture(fake: FakeAlipay, keys: DevKeys) -> Iterator[AlipayProvider]:
     ours = AlipayProvider(settings_for(fake, keys))
     yield ours
     ours.close_client()
 
 
-@pytest.fixture
-def receiver(provider: AlipayProvider) -> Iterator[Receiver]:
+@pytest.fixture(name="receiver")
+def receiver_fixture(provider: AlipayProvider) -> Iterator[Receiver]:
     running = Receiver(provider).start()
     yield running
     running.stop()

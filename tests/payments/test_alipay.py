@@ -21,10 +21,10 @@ from telemed.payments.fake_alipay import FakeAlipay
 from telemed.payments.provider import Notice, OrderRequest, ProviderError
 from tests.payments.alipay_fixtures import (  # noqa: F401 (fixtures)
     Receiver,
-    fake,
-    keys,
-    provider,
-    receiver,
+    fake_fixture,
+    keys_fixture,
+    provider_fixture,
+    receiver_fixture,
     settings_for,
 )
 
