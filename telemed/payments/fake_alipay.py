@@ -96,6 +96,9 @@ class FakeAlipay:
     _server: ThreadingHTTPServer | None = None
     _seq: int = 0
 
+    def __post_init__(self) -> None:
+        self._delivered = threading.Condition(self._lock)
+
     @classmethod
     def from_dir(cls, state_dir: str | Path, *, app_id: str = DEV_APP_ID, **kw: Any) -> FakeAlipay:
         """A fake whose development keys live in `state_dir` (made there when absent)."""
@@ -308,9 +311,22 @@ class FakeAlipay:
             reply = httpx.post(url, data=params, timeout=5.0).text.strip()
         except httpx.HTTPError as exc:
             reply = f"<{type(exc).__name__}>"
-        with self._lock:
+        with self._delivered:
             self.deliveries.append({"params": params, "answer": reply})
+            self._delivered.notify_all()
         return reply
+
+    def answers(self, out_trade_no: str, *, count: int, timeout: float = 10.0) -> list[str]:
+        """The receiver's answers to the trade's notifications, once `count` have come."""
+
+        def known() -> list[str]:
+            return [
+                d["answer"] for d in self.deliveries if d["params"]["out_trade_no"] == out_trade_no
+            ]
+
+        with self._delivered:
+            self._delivered.wait_for(lambda: len(known()) >= count, timeout)
+            return known()
 
     def deliver(self, params: dict[str, str], *, url: str | None = None) -> threading.Thread:
         """Post a notification in the background until the receiver answers `success`."""
