@@ -92,6 +92,7 @@ class FakeAlipay:
     trades: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # each attempt: params, answer
     refused: list[dict[str, str]] = field(default_factory=list)  # refused requests (sub_code)
+    sent: dict[str, dict[str, str]] = field(default_factory=dict)  # last genuine, by trade
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _server: ThreadingHTTPServer | None = None
     _seq: int = 0
@@ -331,6 +332,7 @@ class FakeAlipay:
     def deliver(self, params: dict[str, str], *, url: str | None = None) -> threading.Thread:
         """Post a notification in the background until the receiver answers `success`."""
         target = url or self.trades[params["out_trade_no"]]["notify_url"]
+        self.sent[params["out_trade_no"]] = params
 
         def run() -> None:
             for pause in self.notify_delays:
@@ -364,13 +366,10 @@ class FakeAlipay:
         return self.post_notification(trade["notify_url"], params)
 
     def resend_last(self, out_trade_no: str) -> str:
-        """Post, once, the last notification sent for the trade again, unchanged (duplicate)."""
-        last = next(
-            d["params"]
-            for d in reversed(self.deliveries)
-            if d["params"]["out_trade_no"] == out_trade_no
+        """Post, once, the last genuine notification of the trade again, unchanged."""
+        return self.post_notification(
+            self.trades[out_trade_no]["notify_url"], self.sent[out_trade_no]
         )
-        return self.post_notification(self.trades[out_trade_no]["notify_url"], last)
 
     # -- bills ----------------------------------------------------------------------------
 
@@ -547,6 +546,19 @@ def _handler(fake: FakeAlipay) -> type[BaseHTTPRequestHandler]:
             else:
                 self._html(pages.error_page("INVALID_REQUEST", "无效的请求"), 404)
 
+        def _hook(self, params: dict[str, str]) -> None:
+            # the test hook for a fake run as its own process: mode forged | altered | duplicate
+            hooks = {
+                "forged": fake.send_forged,
+                "altered": lambda no: fake.send_altered(no, total_amount="0.01"),
+                "duplicate": fake.resend_last,
+            }
+            hook, no = hooks.get(params.get("mode", "")), params.get("out_trade_no", "")
+            if hook is None or no not in fake.trades:
+                self._send(400, "text/plain", b"mode: forged|altered|duplicate, out_trade_no")
+                return
+            self._send(200, "text/plain; charset=utf-8", hook(no).encode())
+
         def _route(self) -> None:
             path = urlsplit(self.path).path
             parts = [p for p in path.split("/") if p]
@@ -554,6 +566,8 @@ def _handler(fake: FakeAlipay) -> type[BaseHTTPRequestHandler]:
                 self._gateway()
             elif len(parts) in (2, 3) and parts[0] in ("cashier", "qr"):
                 self._cashier(parts[1], parts[2] if len(parts) == 3 else "")
+            elif path == "/_fake/notify" and self.command == "POST":
+                self._hook(self._params())
             elif len(parts) == 2 and parts[0] == "bill" and self.command == "GET":
                 day = date.fromisoformat(parts[1].removesuffix(".zip"))
                 with fake._lock:

@@ -132,3 +132,16 @@ def test_a_signed_notification_missing_fields_is_malformed(
         assert refused.code == "malformed"
     else:
         raise AssertionError("accepted a notification without out_trade_no")
+
+
+def test_the_fake_run_as_a_process_takes_its_hooks_over_http(
+    fake: FakeAlipay, provider: AlipayProvider, receiver: Receiver
+) -> None:
+    paid_order(provider, receiver, "NT0005")
+    answered(fake, "NT0005")
+    hook = f"{fake.url}/_fake/notify"
+    assert httpx.post(hook, data={"out_trade_no": "NT0005", "mode": "forged"}).text == "failure"
+    assert rejected(receiver) == "bad_signature"
+    assert httpx.post(hook, data={"out_trade_no": "NT0005", "mode": "duplicate"}).text == "success"
+    assert isinstance(receiver.next(), Notice)
+    assert httpx.post(hook, data={"out_trade_no": "NT0005", "mode": "x"}).status_code == 400
