@@ -134,11 +134,15 @@ class AlipayProvider:
             raise ProviderError(
                 f"Alipay unreachable ({type(exc).__name__})", code="unreachable", unavailable=True
             ) from exc
-        if answer.status_code != 200:
+        if answer.status_code >= 500:
             raise ProviderError(
                 f"Alipay gateway answered HTTP {answer.status_code}",
                 code="unreachable",
-                unavailable=answer.status_code >= 500,
+                unavailable=True,
+            )
+        if answer.status_code != 200:
+            raise ProviderError(
+                f"Alipay gateway answered HTTP {answer.status_code}", code="bad_status"
             )
         result = self._verified(answer.text, method.replace(".", "_") + "_response")
         log.info("alipay %s: code %s", method, result.get("code"))
