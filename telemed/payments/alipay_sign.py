@@ -119,22 +119,10 @@ class DevKeys:
 
     directory: Path
     app_id: str
-
-    @property
-    def app_private_key(self) -> Path:
-        return self.directory / "app_private_key.pem"
-
-    @property
-    def app_public_key(self) -> Path:
-        return self.directory / "app_public_key.pem"
-
-    @property
-    def alipay_private_key(self) -> Path:
-        return self.directory / "alipay_private_key.pem"
-
-    @property
-    def alipay_public_key(self) -> Path:
-        return self.directory / "alipay_public_key.pem"
+    app_private_key: Path  # app_private_key.pem
+    app_public_key: Path  # app_public_key.pem
+    alipay_private_key: Path  # alipay_private_key.pem
+    alipay_public_key: Path  # alipay_public_key.pem
 
 
 DEV_APP_ID = "2021000000000001"
@@ -142,7 +130,9 @@ DEV_APP_ID = "2021000000000001"
 
 def create_dev_keys(directory: str | Path, *, app_id: str = DEV_APP_ID) -> DevKeys:
     """Write (once) two fresh 2048-bit RSA pairs into `directory`; existing keys are kept."""
-    keys = DevKeys(Path(directory), app_id)
+    at = Path(directory)
+    names = ("app_private_key", "app_public_key", "alipay_private_key", "alipay_public_key")
+    keys = DevKeys(at, app_id, *(at / f"{name}.pem" for name in names))
     keys.directory.mkdir(parents=True, exist_ok=True)
     pairs = [(keys.app_private_key, keys.app_public_key)]
     pairs.append((keys.alipay_private_key, keys.alipay_public_key))

@@ -20,7 +20,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,7 @@ from telemed.payments.alipay_sign import (
     verify,
     yuan,
 )
-from telemed.payments.fake_alipay_http import make_handler
+from telemed.payments.fake_alipay_http import BackgroundServer, make_handler
 from telemed.payments.fake_alipay_methods import (
     ERRORS,
     METHODS,
@@ -70,7 +69,7 @@ class FakeAlipay:
     refused: list[dict[str, str]] = field(default_factory=list)  # refused requests (sub_code)
     sent: dict[str, dict[str, str]] = field(default_factory=dict)  # last genuine, by trade
     lock: threading.RLock = field(default_factory=threading.RLock)
-    _server: ThreadingHTTPServer | None = None
+    _server: BackgroundServer | None = None
     _seq: int = 0
 
     def __post_init__(self) -> None:
@@ -97,8 +96,7 @@ class FakeAlipay:
     @property
     def url(self) -> str:
         assert self._server is not None, "start() first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     @property
     def gateway(self) -> str:
@@ -106,14 +104,13 @@ class FakeAlipay:
 
     def start(self, *, host: str = "127.0.0.1", port: int = 0) -> FakeAlipay:
         """Serve in a background thread (port 0: a free one)."""
-        self._server = ThreadingHTTPServer((host, port), make_handler(self))
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = BackgroundServer(make_handler(self), host=host, port=port)
         return self
 
     def stop(self) -> None:
+        """Stop serving."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
 
     def save(self) -> None:
         if self.state_dir is not None:

@@ -4,9 +4,10 @@ download and the test hooks, each handed to the `FakeAlipay` it serves."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import date
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -16,7 +17,26 @@ from telemed.payments.fake_alipay_methods import ERRORS, Refusal
 if TYPE_CHECKING:
     from telemed.payments.fake_alipay import FakeAlipay
 
-__all__ = ["make_handler"]
+__all__ = ["BackgroundServer", "make_handler"]
+
+
+class BackgroundServer:
+    """An HTTP server answering on a daemon thread of its own (port 0: a free one)."""
+
+    def __init__(
+        self, handler: type[BaseHTTPRequestHandler], *, host: str = "127.0.0.1", port: int = 0
+    ):
+        self.server = ThreadingHTTPServer((host, port), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def make_handler(fake: FakeAlipay) -> type[BaseHTTPRequestHandler]:

@@ -5,10 +5,9 @@ the provider and answers as the order module would."""
 from __future__ import annotations
 
 import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from telemed.core.settings import AlipaySettings
 from telemed.payments.alipay import AlipayProvider
 from telemed.payments.alipay_sign import DevKeys, create_dev_keys
 from telemed.payments.fake_alipay import FakeAlipay
+from telemed.payments.fake_alipay_http import BackgroundServer
 from telemed.payments.provider import Notice, NotificationRejected
 
 
@@ -28,12 +28,12 @@ class Receiver:
     provider: AlipayProvider
     failures_first: int = 0  # answer `failure` to this many verified posts first
     results: queue.Queue[Notice | NotificationRejected] = field(default_factory=queue.Queue)
-    _server: ThreadingHTTPServer | None = None
+    _server: BackgroundServer | None = None
 
     @property
     def url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api/v1/payments/notify/alipay"
+        return f"{self._server.url}/api/v1/payments/notify/alipay"
 
     def next(self, timeout: float = 10.0) -> Notice | NotificationRejected:
         """The next post's outcome (waits for it)."""
@@ -65,14 +65,12 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = BackgroundServer(Handler)
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
 
 
 @pytest.fixture(name="keys", scope="module")
@@ -84,10 +82,8 @@ def keys_fixture(tmp_path_factory: pytest.TempPathFactory) -> DevKeys:
 def fake_fixture(keys: DevKeys, tmp_path: Path) -> Iterator[FakeAlipay]:
     state = tmp_path / "fake"
     state.mkdir()
-    for name in ("app_public_key.pem", "app_private_key.pem"):
-        (state / name).write_bytes((keys.directory / name).read_bytes())
-    for name in ("alipay_public_key.pem", "alipay_private_key.pem"):
-        (state / name).write_bytes((keys.directory / name).read_bytes())
+    for key in keys.directory.glob("*.pem"):
+        (state / key.name).write_bytes(key.read_bytes())
     gateway = FakeAlipay.from_dir(state, notify_delays=(0.0, 0.05, 0.1, 0.2)).start()
     yield gateway
     gateway.stop()
