@@ -19,7 +19,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +171,7 @@ class FakeAlipay:
         trade = self.trades.get(str(biz.get("out_trade_no", "")))
         if trade is None or (opened and not trade["opened"]):
             raise Refusal("ACQ.TRADE_NOT_EXIST")
+        self.expire_if_due(trade)
         return trade
 
     def open_trade(self, params: dict[str, str], biz: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -198,6 +199,7 @@ class FakeAlipay:
             "gmt_create": local_time(now),
             "gmt_payment": "",
             "gmt_close": "",
+            "expires": _expiry(biz, now),
             "refunds": [],
         }
         self.trades[out_trade_no] = trade
@@ -208,9 +210,19 @@ class FakeAlipay:
     def by_trade_no(self, trade_no: str) -> dict[str, Any] | None:
         return next((t for t in self.trades.values() if t["trade_no"] == trade_no), None)
 
+    def expire_if_due(self, trade: dict[str, Any]) -> None:
+        """Alipay closes an unpaid trade at its time_expire / timeout_express."""
+        if (
+            trade["status"] == "WAIT_BUYER_PAY"
+            and local_time(datetime.now(UTC)) >= trade["expires"]
+        ):
+            trade.update(status="TRADE_CLOSED", gmt_close=trade["expires"])
+            self.save()
+
     def pay(self, trade: dict[str, Any]) -> None:
         """The payer confirmed: the trade is paid and its notification goes out."""
         with self.lock:
+            self.expire_if_due(trade)
             if trade["status"] != "WAIT_BUYER_PAY":
                 return
             trade.update(
@@ -381,6 +393,15 @@ class FakeAlipay:
         return pages.bill_zip(
             account=SELLER_ID, day=day, rows=rows, exported=datetime.now(SHANGHAI)
         )
+
+
+def _expiry(biz: dict[str, Any], now: datetime) -> str:
+    """When an unpaid trade closes: time_expire, else now + timeout_express (default 15d)."""
+    if biz.get("time_expire"):
+        return str(biz["time_expire"])
+    express = str(biz.get("timeout_express") or "15d")
+    unit = {"m": 1, "h": 60, "d": 1440}[express[-1]]
+    return local_time(now + timedelta(minutes=int(express[:-1]) * unit))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -98,6 +98,8 @@ def make_handler(fake: FakeAlipay) -> type[BaseHTTPRequestHandler]:
                     )
                 )
             elif action == "pay" and self.command == "POST":
+                with fake.lock:
+                    fake.expire_if_due(trade)
                 if trade["status"] not in ("WAIT_BUYER_PAY", "TRADE_SUCCESS"):
                     self._html(pages.result_page("交易已关闭，无法付款"), 409)
                     return

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import zipfile
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
@@ -205,6 +206,25 @@ def test_query_and_close(fake: FakeAlipay, provider: AlipayProvider) -> None:
     assert pay_in_cashier(start.url).status_code == 409
 
     provider.close("NEVER0001")  # unknown to Alipay: closed already
+
+
+def test_the_cashier_shows_the_order_and_refuses_after_time_expire(
+    fake: FakeAlipay, provider: AlipayProvider
+) -> None:
+    start = provider.start(order("EX0001", cents=9))
+    assert start.url is not None
+    page = httpx.get(start.url, follow_redirects=True)
+    assert 'name="viewport"' in page.text and 'lang="zh-CN"' in page.text
+    assert "¥0.09" in page.text and "远程会诊费 · 心内科" in page.text
+    cancelled = httpx.post(str(page.url) + "/cancel")
+    assert "已取消付款" in cancelled.text and fake.trades["EX0001"]["status"] == "WAIT_BUYER_PAY"
+
+    late = replace(order("EX0002"), expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    start = provider.start(late)
+    assert start.url is not None
+    assert pay_in_cashier(start.url).status_code == 409
+    closed = provider.query("EX0002")
+    assert closed is not None and closed.kind == "closed"
 
 
 def test_a_paid_trade_cannot_be_closed(provider: AlipayProvider, receiver: Receiver) -> None:
