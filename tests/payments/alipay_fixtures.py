@@ -28,6 +28,7 @@ class Receiver:
     provider: AlipayProvider
     failures_first: int = 0  # answer `failure` to this many verified posts first
     results: queue.Queue[Notice | NotificationRejected] = field(default_factory=queue.Queue)
+    returns: queue.Queue[str] = field(default_factory=queue.Queue)  # paths of GETs (return_url)
     _server: BackgroundServer | None = None
 
     @property
@@ -61,6 +62,16 @@ class Receiver:
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
                 self.wfile.write(reply)
+
+            def do_GET(self) -> None:
+                # our return_url: the payer's browser comes back here
+                receiver.returns.put(self.path)
+                page = "<!doctype html><title>返回</title><p data-testid=back>已返回</p>".encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
 
             def log_message(self, *args: Any) -> None:
                 pass
