@@ -95,8 +95,14 @@ class AlipayProvider:
             raise ProviderError("Alipay needs alipay_public_key_path", code="not_configured")
         self.app_id = settings.app_id
         self.gateway = settings.gateway
-        self._app_key = load_private_key(settings.app_private_key_path)
-        self._alipay_key = load_public_key(settings.alipay_public_key_path)
+        try:
+            self._app_key = load_private_key(settings.app_private_key_path)
+            self._alipay_key = load_public_key(settings.alipay_public_key_path)
+        except (OSError, ValueError) as exc:
+            # the message names the file, never its content
+            raise ProviderError(
+                f"Alipay's keys cannot be read: {exc}", code="not_configured"
+            ) from exc
         self._http = httpx.Client(timeout=settings.timeout_seconds, transport=transport)
 
     # -- requests ----------------------------------------------------------------------

@@ -411,18 +411,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8790)
     parser.add_argument("--state-dir", default="var/fake-alipay")
     parser.add_argument("--app-id", default=DEV_APP_ID)
+    parser.add_argument(
+        "--keys-only", action="store_true", help="make the development keys and exit"
+    )
     args = parser.parse_args(argv)
+    keys = create_dev_keys(args.state_dir, app_id=args.app_id)
+    env = {
+        "APP_ID": args.app_id,
+        "APP_PRIVATE_KEY_PATH": keys.app_private_key,
+        "ALIPAY_PUBLIC_KEY_PATH": keys.alipay_public_key,
+    }
+    if args.keys_only:
+        for name, value in env.items():
+            print(f"TELEMED_PAYMENTS__ALIPAY__{name}={value}")
+        return
     fake = FakeAlipay.from_dir(args.state_dir, app_id=args.app_id).start(
         host=args.host, port=args.port
     )
-    keys = create_dev_keys(args.state_dir, app_id=args.app_id)
-    print(f"fake Alipay gateway on {fake.gateway} (app_id {args.app_id})", flush=True)
-    print(f"  TELEMED_PAYMENTS__ALIPAY__GATEWAY={fake.gateway}", flush=True)
-    print(f"  TELEMED_PAYMENTS__ALIPAY__APP_ID={args.app_id}", flush=True)
-    print(f"  TELEMED_PAYMENTS__ALIPAY__APP_PRIVATE_KEY_PATH={keys.app_private_key}", flush=True)
-    print(
-        f"  TELEMED_PAYMENTS__ALIPAY__ALIPAY_PUBLIC_KEY_PATH={keys.alipay_public_key}", flush=True
-    )
+    print(f"fake Alipay gateway on {fake.gateway}; our side's settings:", flush=True)
+    for name, value in {"GATEWAY": fake.gateway, **env}.items():
+        print(f"  TELEMED_PAYMENTS__ALIPAY__{name}={value}", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -6,15 +6,20 @@ from __future__ import annotations
 import io
 import json
 import re
+import socket
+import subprocess
+import sys
 import zipfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
 
 from telemed.core.clock import SHANGHAI
+from telemed.core.settings import AlipaySettings
 from telemed.payments.alipay import AlipayError, AlipayProvider
 from telemed.payments.alipay_bill import parse_bill_zip
 from telemed.payments.alipay_sign import DevKeys, create_dev_keys, signing_string
@@ -327,3 +332,38 @@ def test_an_unreachable_gateway_is_unavailable(keys: DevKeys, fake: FakeAlipay) 
     with pytest.raises(ProviderError) as refused:
         gone.query("ANY0001")
     assert refused.value.unavailable and refused.value.code == "unreachable"
+
+
+def test_missing_keys_are_not_configured(keys: DevKeys, fake: FakeAlipay, tmp_path: Path) -> None:
+    with pytest.raises(ProviderError) as refused:
+        AlipayProvider(settings_for(fake, keys, app_private_key_path=str(tmp_path / "no.pem")))
+    assert refused.value.code == "not_configured"
+    with pytest.raises(ProviderError) as refused:
+        AlipayProvider(settings_for(fake, keys, app_id=None))
+    assert refused.value.code == "not_configured"
+
+
+def test_the_fake_runs_as_its_own_process(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    state = tmp_path / "fake-alipay"
+    command = [sys.executable, "-m", "telemed.payments.fake_alipay", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--state-dir", str(state)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(5)]
+        env = dict(line.strip().split("=", 1) for line in lines[1:])
+        prefix = "TELEMED_PAYMENTS__ALIPAY__"
+        settings = AlipaySettings(**{k.removeprefix(prefix).lower(): v for k, v in env.items()})
+        assert settings.gateway == f"http://127.0.0.1:{port}/gateway.do"
+        ours = AlipayProvider(settings)
+        start = ours.start(order("PR0001", channel="native"))
+        assert start.url is not None and httpx.get(start.url).status_code == 200
+        assert ours.query("PR0001") is None  # waiting for the payer
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert "PR0001" in (state / "trades.json").read_text()
