@@ -12,8 +12,17 @@ export TELEMED_DATABASE_URL="${TELEMED_DATABASE_URL:-sqlite:///var/telemed.db}"
 # opinions of its requests arrive there as DICOM SR (docs/imaging.md, "Demo county PACS")
 "$PY" -m dicom.demo_pacs --port "${TELEMED_DEMO_PACS_PORT:-11113}" --dir var/demo-pacs &
 PACS=$!
+# the fake Alipay gateway and its development keys (docs/payments.md, "The fake Alipay"):
+# our side's TELEMED_PAYMENTS__ALIPAY__* point at it unless set
+ALIPAY_PORT="${TELEMED_FAKE_ALIPAY_PORT:-8790}"
+while IFS='=' read -r name value; do
+  [ -n "${!name:-}" ] || export "$name=$value"
+done < <("$PY" -m telemed.payments.fake_alipay --state-dir var/fake-alipay --keys-only)
+export TELEMED_PAYMENTS__ALIPAY__GATEWAY="${TELEMED_PAYMENTS__ALIPAY__GATEWAY:-http://127.0.0.1:$ALIPAY_PORT/gateway.do}"
+"$PY" -m telemed.payments.fake_alipay --port "$ALIPAY_PORT" --state-dir var/fake-alipay >/dev/null &
+ALIPAY=$!
 echo "telemed: serving on http://127.0.0.1:${PORT:-8000}/ (demo password: telemed-demo)"
 "$PY" -m telemed.cli serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" &
 SERVE=$!
-trap 'kill "$SERVE" "$PACS" 2>/dev/null' INT TERM EXIT
+trap 'kill "$SERVE" "$PACS" "$ALIPAY" 2>/dev/null' INT TERM EXIT
 wait "$SERVE"
