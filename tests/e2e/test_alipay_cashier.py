@@ -4,21 +4,15 @@ return_url, while the signed notification reaches our notify_url (docs/payments.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from telemed.payments.alipay import AlipayProvider
-from telemed.payments.provider import Notice, OrderRequest
-from tests.payments.alipay_fixtures import (  # noqa: F401 (fixtures)
-    Receiver,
-    fake_fixture,
-    keys_fixture,
-    provider_fixture,
-    receiver_fixture,
-)
+from telemed.payments.provider import Notice
+from tests.payments.alipay_fixtures import *  # noqa: F403 (the fixtures)
+from tests.payments.alipay_fixtures import Receiver, order
 
 pytestmark = pytest.mark.e2e
 
@@ -26,17 +20,9 @@ pytestmark = pytest.mark.e2e
 def test_a_phone_pays_in_the_fake_cashier_and_returns(
     browser: Any, provider: AlipayProvider, receiver: Receiver
 ) -> None:
+    back_to = receiver.url.replace("/api/v1/payments/notify/alipay", "/pay/return")
     start = provider.start(
-        OrderRequest(
-            order_no="E2E0001",
-            amount_cents=1250,
-            currency="CNY",
-            description="门诊预约挂号费",
-            expires_at=datetime.now(UTC) + timedelta(minutes=15),
-            channel="wap",
-            notify_url=receiver.url,
-            return_url=receiver.url.replace("/api/v1/payments/notify/alipay", "/pay/return"),
-        )
+        order("E2E0001", notify=receiver.url, description="门诊预约挂号费", return_url=back_to)
     )
     assert start.url is not None
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")

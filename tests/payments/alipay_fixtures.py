@@ -1,12 +1,14 @@
 """Fixtures of the Alipay tests: the fake gateway on a free port with fresh development
 keys, our provider pointed at it, and a notify receiver that hands what it is posted to
-the provider and answers as the order module would."""
+the provider and answers as the order module would. A test module takes the fixtures
+with `from tests.payments.alipay_fixtures import *`."""
 
 from __future__ import annotations
 
 import queue
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,31 @@ from telemed.payments.alipay import AlipayProvider
 from telemed.payments.alipay_sign import DevKeys, create_dev_keys
 from telemed.payments.fake_alipay import FakeAlipay
 from telemed.payments.fake_alipay_http import BackgroundServer
-from telemed.payments.provider import Notice, NotificationRejected
+from telemed.payments.provider import Notice, NotificationRejected, OrderRequest
+
+__all__ = ["fake_fixture", "keys_fixture", "provider_fixture", "receiver_fixture"]
+
+
+def order(
+    no: str,
+    *,
+    channel: str = "wap",
+    cents: int = 1250,
+    notify: str = "",
+    description: str = "远程会诊费 · 心内科",
+    return_url: str | None = None,
+) -> OrderRequest:
+    """One of our orders as the provider is handed it (15 minutes to pay)."""
+    return OrderRequest(
+        order_no=no,
+        amount_cents=cents,
+        currency="CNY",
+        description=description,
+        expires_at=datetime.now(UTC) + timedelta(minutes=15),
+        channel=channel,  # type: ignore[arg-type]
+        notify_url=notify or "http://127.0.0.1:9/notify",
+        return_url=return_url or "http://127.0.0.1:9/pay/return?order=" + no,
+    )
 
 
 @dataclass

@@ -24,28 +24,9 @@ from telemed.payments.alipay import AlipayError, AlipayProvider
 from telemed.payments.alipay_bill import parse_bill_zip
 from telemed.payments.alipay_sign import DevKeys, create_dev_keys, signing_string
 from telemed.payments.fake_alipay import FakeAlipay
-from telemed.payments.provider import Notice, OrderRequest, ProviderError
-from tests.payments.alipay_fixtures import (  # noqa: F401 (fixtures)
-    Receiver,
-    fake_fixture,
-    keys_fixture,
-    provider_fixture,
-    receiver_fixture,
-    settings_for,
-)
-
-
-def order(no: str, *, channel: str = "wap", cents: int = 1250, notify: str = "") -> OrderRequest:
-    return OrderRequest(
-        order_no=no,
-        amount_cents=cents,
-        currency="CNY",
-        description="远程会诊费 · 心内科",
-        expires_at=datetime.now(UTC) + timedelta(minutes=15),
-        channel=channel,  # type: ignore[arg-type]
-        notify_url=notify or "http://127.0.0.1:9/notify",
-        return_url="http://127.0.0.1:9/pay/return?order=" + no,
-    )
+from telemed.payments.provider import Notice, ProviderError
+from tests.payments.alipay_fixtures import *  # noqa: F403 (the fixtures)
+from tests.payments.alipay_fixtures import Receiver, order, settings_for
 
 
 def pay_in_cashier(url: str) -> httpx.Response:

@@ -11,28 +11,15 @@ import httpx
 
 from telemed.payments.alipay import AlipayProvider
 from telemed.payments.fake_alipay import FakeAlipay
-from telemed.payments.provider import Notice, NotificationRejected, OrderRequest
-from tests.payments.alipay_fixtures import (  # noqa: F401 (fixtures)
-    Receiver,
-    fake_fixture,
-    keys_fixture,
-    provider_fixture,
-    receiver_fixture,
-)
+from telemed.payments.provider import Notice, NotificationRejected
+from tests.payments.alipay_fixtures import *  # noqa: F403 (the fixtures)
+from tests.payments.alipay_fixtures import Receiver, order
 
 
 def paid_order(provider: AlipayProvider, receiver: Receiver, no: str) -> Notice:
     """An order paid by QR code at the fake; its first verified notification."""
     start = provider.start(
-        OrderRequest(
-            order_no=no,
-            amount_cents=2000,
-            currency="CNY",
-            description="家庭病床服务费",
-            expires_at=datetime.now(UTC) + timedelta(minutes=10),
-            channel="native",
-            notify_url=receiver.url,
-        )
+        order(no, channel="native", cents=2000, notify=receiver.url, description="家庭病床服务费")
     )
     assert start.url is not None
     trade_no = start.url.rsplit("/", 1)[1]
