@@ -15,15 +15,25 @@ PACS=$!
 # the fake WeChat Pay (development only, docs/payments.md "The fake"): a development key
 # set, and the TELEMED_PAYMENTS__WECHAT__* settings that point this server at the fake
 WECHAT=""
+ALIPAY=""
 if [ "$TELEMED_ENV" = development ]; then
   WECHAT_PORT="${TELEMED_FAKE_WECHAT_PORT:-8010}"
   "$PY" -m telemed.payments.fake_wechat --port "$WECHAT_PORT" --state-dir var/fake-wechat --init >/dev/null
   set -a; . var/fake-wechat/keys/wechat.env; set +a
   "$PY" -m telemed.payments.fake_wechat --port "$WECHAT_PORT" --state-dir var/fake-wechat &
   WECHAT=$!
+  # the fake Alipay gateway and its development keys (docs/payments.md, "The fake Alipay"):
+  # our side's TELEMED_PAYMENTS__ALIPAY__* point at it unless set
+  ALIPAY_PORT="${TELEMED_FAKE_ALIPAY_PORT:-8790}"
+  while IFS='=' read -r name value; do
+    [ -n "${!name:-}" ] || export "$name=$value"
+  done < <("$PY" -m telemed.payments.fake_alipay --state-dir var/fake-alipay --keys-only)
+  export TELEMED_PAYMENTS__ALIPAY__GATEWAY="${TELEMED_PAYMENTS__ALIPAY__GATEWAY:-http://127.0.0.1:$ALIPAY_PORT/gateway.do}"
+  "$PY" -m telemed.payments.fake_alipay --port "$ALIPAY_PORT" --state-dir var/fake-alipay >/dev/null &
+  ALIPAY=$!
 fi
 echo "telemed: serving on http://127.0.0.1:${PORT:-8000}/ (demo password: telemed-demo)"
 "$PY" -m telemed.cli serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" &
 SERVE=$!
-trap 'kill "$SERVE" "$PACS" $WECHAT 2>/dev/null' INT TERM EXIT
+trap 'kill "$SERVE" "$PACS" $WECHAT $ALIPAY 2>/dev/null' INT TERM EXIT
 wait "$SERVE"

@@ -399,10 +399,30 @@ class Settings(BaseSettings):
                         "Aliyun SMS needs "
                         + ", ".join(f"TELEMED_SMS__{m.upper()}" for m in missing)
                     )
+            if "alipay" in self.payments.providers:
+                self._refuse_incomplete_alipay()
         if self.env == "production":
             self._refuse_weak_production_configuration()
             self._refuse_short_retention()
         return self
+
+    def _refuse_incomplete_alipay(self) -> None:
+        alipay, names = (
+            self.payments.alipay,
+            ("app_id", "app_private_key_path", "alipay_public_key_path"),
+        )
+        missing = [
+            f"TELEMED_PAYMENTS__ALIPAY__{n.upper()}" for n in names if not getattr(alipay, n)
+        ]
+        if missing or alipay.app_id in EXAMPLE_SECRETS:
+            raise ValueError(
+                "Alipay needs " + ", ".join(missing or ["TELEMED_PAYMENTS__ALIPAY__APP_ID"])
+            )
+        keys = [str(alipay.app_private_key_path), str(alipay.alipay_public_key_path)]
+        if absent := [key for key in keys if not Path(key).is_file()]:
+            raise ValueError("Alipay's key files are missing: " + ", ".join(absent))
+        if self.env == "production" and not alipay.gateway.startswith("https://"):
+            raise ValueError("TELEMED_PAYMENTS__ALIPAY__GATEWAY must be https:// in production")
 
     def _refuse_weak_production_configuration(self) -> None:
         secrets = {"TELEMED_SECRET_KEY": self.security.secret_key}

@@ -95,7 +95,7 @@ class NotificationRejected(Exception):
     """A notification that does not verify: a forged or altered signature, a stale
     timestamp, a body that does not decrypt, an unknown certificate. Never applied;
     the caller audits it. `code`: bad_signature, stale_timestamp, undecryptable,
-    unknown_certificate, malformed."""
+    unknown_certificate, malformed, wrong_app (verified, but for another app or merchant)."""
 
     def __init__(self, message: str, *, code: str):
         super().__init__(message)

@@ -143,3 +143,32 @@ def test_the_env_example_wechat_values_are_refused_when_wechat_is_offered(
     assert example["TELEMED_PAYMENTS__WECHAT__APIV3_KEY"] in EXAMPLE_SECRETS
     with pytest.raises(ValidationError, match="WeChat Pay"):
         _production(monkeypatch, TELEMED_PAYMENTS__PROVIDERS='["wechat"]', **example)
+def test_alipay_without_its_app_id_and_keys_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    key, public = tmp_path / "app.pem", tmp_path / "alipay.pem"
+    key.write_text("-----BEGIN PRIVATE KEY-----\n")
+    public.write_text("-----BEGIN PUBLIC KEY-----\n")
+    alipay = {"TELEMED_PAYMENTS__PROVIDERS": '["alipay"]'}
+    with pytest.raises(ValidationError, match="Alipay needs TELEMED_PAYMENTS__ALIPAY__APP_ID, "):
+        _production(monkeypatch, **alipay)
+    alipay |= {
+        "TELEMED_PAYMENTS__ALIPAY__APP_ID": "CHANGE_ME",
+        "TELEMED_PAYMENTS__ALIPAY__APP_PRIVATE_KEY_PATH": str(tmp_path / "absent.pem"),
+        "TELEMED_PAYMENTS__ALIPAY__ALIPAY_PUBLIC_KEY_PATH": str(public),
+    }
+    with pytest.raises(ValidationError, match="Alipay needs TELEMED_PAYMENTS__ALIPAY__APP_ID"):
+        _production(monkeypatch, **alipay)
+    alipay["TELEMED_PAYMENTS__ALIPAY__APP_ID"] = "2021004100000000"
+    with pytest.raises(ValidationError, match="key files are missing: .*absent.pem"):
+        _production(monkeypatch, **alipay)
+    alipay["TELEMED_PAYMENTS__ALIPAY__APP_PRIVATE_KEY_PATH"] = str(key)
+    with pytest.raises(ValidationError, match="must be https"):
+        _production(monkeypatch, TELEMED_PAYMENTS__ALIPAY__GATEWAY="http://fake:8790/", **alipay)
+    monkeypatch.delenv("TELEMED_PAYMENTS__ALIPAY__GATEWAY")
+    settings = _production(monkeypatch, **alipay)
+    assert settings.payments.alipay.app_id == "2021004100000000"
+    assert settings.payments.alipay.gateway == "https://openapi.alipay.com/gateway.do"
+    monkeypatch.setenv("TELEMED_ENV", "development")  # the fake gateway and dev keys
+    monkeypatch.setenv("TELEMED_PAYMENTS__ALIPAY__GATEWAY", "http://127.0.0.1:8790/gateway.do")
+    assert Settings(_env_file=None).payments.providers == ["alipay"]  # type: ignore[call-arg]
