@@ -14,6 +14,12 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from telemed.core.payment_settings import (
+    PaymentSettings,
+    refuse_incomplete_alipay,
+    refuse_incomplete_wechat_pay,
+)
+
 DEV_SECRET = "development-only-secret-do-not-use"
 DEV_TURN_SECRET = "development-only-turn-secret"
 
@@ -253,46 +259,6 @@ class MetricsSettings(BaseModel):
     token: str | None = None
 
 
-class WechatPaySettings(BaseModel):
-    """WeChat Pay API v3 (telemed.payments.wechat): the merchant's identity and keys."""
-
-    base_url: str = "https://api.mch.weixin.qq.com"
-    mchid: str | None = None
-    appid: str | None = None
-    cert_serial_no: str | None = None  # the merchant API certificate's serial number
-    private_key_path: str | None = None  # the merchant API private key (PEM)
-    apiv3_key: str | None = None  # 32 bytes: decrypts notifications and certificates
-    # Where the downloaded platform certificates are kept (verified before use).
-    cert_dir: str | None = None
-    # The platform public key (微信支付公钥) and its id, where the merchant uses that mode.
-    public_key_path: str | None = None
-    public_key_id: str | None = None
-    timeout_seconds: float = 10.0
-
-
-class AlipaySettings(BaseModel):
-    """Alipay open platform (telemed.payments.alipay): the app's keys, RSA2 only."""
-
-    gateway: str = "https://openapi.alipay.com/gateway.do"
-    app_id: str | None = None
-    app_private_key_path: str | None = None  # the app's private key (PEM)
-    alipay_public_key_path: str | None = None  # Alipay's public key (PEM)
-    timeout_seconds: float = 10.0
-
-
-class PaymentSettings(BaseModel):
-    """Payment orders and providers (docs/payments.md)."""
-
-    # The providers offered to payers, in order; "sandbox" settles in development only.
-    providers: list[str] = ["sandbox"]
-    # Where the providers post notifications: the public base URL of this server.
-    public_base_url: str = "http://127.0.0.1:8000"
-    # Minutes an unpaid order stays open before it is closed and what it held is released.
-    order_ttl_minutes: int = Field(default=15, ge=1)
-    wechat: WechatPaySettings = WechatPaySettings()
-    alipay: AlipaySettings = AlipaySettings()
-
-
 class Settings(BaseSettings):
     """All configuration; see `.env.example` for every variable."""
 
@@ -400,29 +366,11 @@ class Settings(BaseSettings):
                         + ", ".join(f"TELEMED_SMS__{m.upper()}" for m in missing)
                     )
             if "alipay" in self.payments.providers:
-                self._refuse_incomplete_alipay()
+                refuse_incomplete_alipay(self.payments, self.env, EXAMPLE_SECRETS)
         if self.env == "production":
             self._refuse_weak_production_configuration()
             self._refuse_short_retention()
         return self
-
-    def _refuse_incomplete_alipay(self) -> None:
-        alipay, names = (
-            self.payments.alipay,
-            ("app_id", "app_private_key_path", "alipay_public_key_path"),
-        )
-        missing = [
-            f"TELEMED_PAYMENTS__ALIPAY__{n.upper()}" for n in names if not getattr(alipay, n)
-        ]
-        if missing or alipay.app_id in EXAMPLE_SECRETS:
-            raise ValueError(
-                "Alipay needs " + ", ".join(missing or ["TELEMED_PAYMENTS__ALIPAY__APP_ID"])
-            )
-        keys = [str(alipay.app_private_key_path), str(alipay.alipay_public_key_path)]
-        if absent := [key for key in keys if not Path(key).is_file()]:
-            raise ValueError("Alipay's key files are missing: " + ", ".join(absent))
-        if self.env == "production" and not alipay.gateway.startswith("https://"):
-            raise ValueError("TELEMED_PAYMENTS__ALIPAY__GATEWAY must be https:// in production")
 
     def _refuse_weak_production_configuration(self) -> None:
         secrets = {"TELEMED_SECRET_KEY": self.security.secret_key}
@@ -441,7 +389,7 @@ class Settings(BaseSettings):
                     "print(secrets.token_urlsafe(32))'`)"
                 )
         if "wechat" in self.payments.providers:
-            self._refuse_incomplete_wechat_pay()
+            refuse_incomplete_wechat_pay(self.payments, EXAMPLE_SECRETS)
         if self.dicom.orthanc_password in EXAMPLE_SECRETS:
             raise ValueError("TELEMED_ORTHANC_PASSWORD is an example value; set the real one")
         if any(f":{example}@" in self.database_url for example in EXAMPLE_SECRETS):
@@ -455,25 +403,6 @@ class Settings(BaseSettings):
                 f"({MIN_ARGON2_MEMORY_KIB} KiB, {MIN_ARGON2_TIME_COST} passes): "
                 "cheap hashing is for TELEMED_ENV=test only"
             )
-
-    def _refuse_incomplete_wechat_pay(self) -> None:
-        wechat = self.payments.wechat
-        required = ("mchid", "appid", "cert_serial_no", "private_key_path", "apiv3_key")
-        for name in required:
-            value = getattr(wechat, name)
-            if not value or value in EXAMPLE_SECRETS:
-                raise ValueError(
-                    f"WeChat Pay (in TELEMED_PAYMENTS__PROVIDERS) needs "
-                    f"TELEMED_PAYMENTS__WECHAT__{name.upper()} (not an example value)"
-                )
-        if len((wechat.apiv3_key or "").encode()) != 32:
-            raise ValueError("TELEMED_PAYMENTS__WECHAT__APIV3_KEY must be the 32-byte APIv3 key")
-        if bool(wechat.public_key_path) != bool(wechat.public_key_id):
-            raise ValueError(
-                "TELEMED_PAYMENTS__WECHAT__PUBLIC_KEY_PATH and __PUBLIC_KEY_ID go together"
-            )
-        if not wechat.base_url.startswith("https://"):
-            raise ValueError("TELEMED_PAYMENTS__WECHAT__BASE_URL must be https in production")
 
     def _refuse_short_retention(self) -> None:
         configured = {

@@ -23,7 +23,7 @@ import httpx
 
 from telemed.core import clock
 from telemed.core.clock import SHANGHAI
-from telemed.core.settings import AlipaySettings
+from telemed.core.payment_settings import AlipaySettings
 from telemed.payments.alipay_bill import parse_bill_zip
 from telemed.payments.alipay_sign import (
     SignatureError,

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 
 from telemed.core import clock
 from telemed.core.clock import SHANGHAI
-from telemed.core.settings import WechatPaySettings
+from telemed.core.payment_settings import WechatPaySettings
 from telemed.payments.provider import (
     BillLine,
     Notice,

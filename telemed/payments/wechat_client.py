@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from telemed.core import clock
-from telemed.core.settings import WechatPaySettings
+from telemed.core.payment_settings import WechatPaySettings
 from telemed.payments.provider import NotificationRejected, ProviderError
 
 __all__ = [

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from telemed.core.settings import WechatPaySettings
+from telemed.core.payment_settings import WechatPaySettings
 
 __all__ = ["DevKeySet", "create_dev_keyset", "provider_settings", "write_env_file"]
 

@@ -143,6 +143,8 @@ def test_the_env_example_wechat_values_are_refused_when_wechat_is_offered(
     assert example["TELEMED_PAYMENTS__WECHAT__APIV3_KEY"] in EXAMPLE_SECRETS
     with pytest.raises(ValidationError, match="WeChat Pay"):
         _production(monkeypatch, TELEMED_PAYMENTS__PROVIDERS='["wechat"]', **example)
+
+
 def test_alipay_without_its_app_id_and_keys_refuses_to_start(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from telemed.core.settings import AlipaySettings
+from telemed.core.payment_settings import AlipaySettings
 from telemed.payments.alipay import AlipayProvider
 from telemed.payments.alipay_sign import DevKeys, create_dev_keys
 from telemed.payments.fake_alipay import FakeAlipay

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from telemed.core.clock import SHANGHAI
-from telemed.core.settings import AlipaySettings
+from telemed.core.payment_settings import AlipaySettings
 from telemed.payments.alipay import AlipayError, AlipayProvider
 from telemed.payments.alipay_bill import parse_bill_zip
 from telemed.payments.alipay_sign import DevKeys, create_dev_keys, signing_string
