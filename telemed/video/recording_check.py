@@ -66,7 +66,11 @@ def _least(streams: list[StreamCheck], kind: str) -> float | None:
 def stream_spans(path: str) -> tuple[float | None, dict[str, tuple[float, int]]]:
     """(container duration, {stream name: (seconds covered, packets)}) of a recording."""
     with av.open(path) as container:
-        names = {s.index: str(s.metadata.get("handler_name") or s.index) for s in container.streams}
+        # MP4 keeps `handler_name`; Matroska/WebM (recordings through Janus) `HANDLER_NAME`
+        names = {
+            s.index: str(s.metadata.get("handler_name") or s.metadata.get("HANDLER_NAME") or s.index)
+            for s in container.streams
+        }
         duration = float(container.duration) / 1_000_000 if container.duration else None
         first: dict[int, float] = {}
         end: dict[int, float] = {}

@@ -376,6 +376,19 @@ class JanusSfu:
         with contextlib.suppress(JanusError):
             await self._admin({"janus": "remove_token", "token": token})
 
+    async def set_recording(
+        self, *, room: str, secret: str, record: bool, rec_dir: str | None = None
+    ) -> None:
+        """Janus records every publisher of `room` (or stops): `.mjr` files in `rec_dir`."""
+        control = await self._control()
+        if rec_dir is not None:
+            await control.request(
+                {"request": "edit", "room": room, "secret": secret, "new_rec_dir": rec_dir}
+            )
+        await control.request(
+            {"request": "enable_recording", "room": room, "secret": secret, "record": record}
+        )
+
     async def destroy_room(self, *, room: str, secret: str) -> None:
         """Destroy the room (its participants are told and dropped)."""
         await (await self._control()).request(
