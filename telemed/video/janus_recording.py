@@ -210,7 +210,10 @@ class JanusRoomRecorder:
     ) -> CheckResult:
         assert self.parts is not None and self.path is not None
         tracks = await asyncio.to_thread(mjr_tracks, self.parts)
-        mine = {kind: [t for t in tracks if t.feed == feed and t.kind == kind] for kind in ("video", "audio")}
+        mine = {
+            kind: [t for t in tracks if t.feed == feed and t.kind == kind]
+            for kind in ("video", "audio")
+        }
         if not mine["video"] and not mine["audio"]:
             raise RuntimeError(f"Janus recorded nothing of the presenter's feed {feed}")
         for kind, found in mine.items():

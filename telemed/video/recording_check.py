@@ -68,7 +68,9 @@ def stream_spans(path: str) -> tuple[float | None, dict[str, tuple[float, int]]]
     with av.open(path) as container:
         # MP4 keeps `handler_name`; Matroska/WebM (recordings through Janus) `HANDLER_NAME`
         names = {
-            s.index: str(s.metadata.get("handler_name") or s.metadata.get("HANDLER_NAME") or s.index)
+            s.index: str(
+                s.metadata.get("handler_name") or s.metadata.get("HANDLER_NAME") or s.index
+            )
             for s in container.streams
         }
         duration = float(container.duration) / 1_000_000 if container.duration else None

@@ -37,6 +37,7 @@ __all__ = [
     "JanusSfu",
     "VIDEOROOM",
     "new_token",
+    "video_mid",
 ]
 
 VIDEOROOM = "janus.plugin.videoroom"
@@ -257,6 +258,26 @@ class JanusHandle:
         """Answer the subscriber offer; media flows after this."""
         await self.send({"request": "start"}, {"type": "answer", "sdp": answer_sdp})
         await self.trickle_done()
+
+    async def set_layer(self, *, mid: str, substream: int, temporal: int | None = None) -> None:
+        """A subscriber asks for a simulcast layer of the video at `mid` (its m-line in
+        Janus's offer, see `video_mid`): substream 0 (lowest resolution) to 2, temporal
+        layers 0 to 2 (None: all). Janus switches at the next keyframe of that layer."""
+        stream: dict[str, Any] = {"mid": mid, "substream": substream}
+        if temporal is not None:
+            stream["temporal"] = temporal
+        await self.send({"request": "configure", "streams": [stream]})
+
+
+def video_mid(sdp: str) -> str | None:
+    """The `a=mid` of the first video m-line of an SDP (what `set_layer` names)."""
+    in_video = False
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            in_video = line.startswith("m=video")
+        elif in_video and line.startswith("a=mid:"):
+            return line[len("a=mid:") :].strip()
+    return None
 
 
 def _plugin_data(reply: dict[str, Any]) -> dict[str, Any]:

@@ -209,7 +209,10 @@ def test_janus_does_not_record_without_everyones_consent(
             recorder = JanusRoomRecorder(sfu, settings=settings)
             with pytest.raises(Conflict) as refused:
                 await recorder.start(
-                    room_id=uuid.UUID(room_id), janus_room=jroom, secret=secret, by=users["specialist"]
+                    room_id=uuid.UUID(room_id),
+                    janus_room=jroom,
+                    secret=secret,
+                    by=users["specialist"],
                 )
             seen["code"], seen["extra"] = refused.value.code, refused.value.extra
             # Janus was never told to record: the room's recording is off.
@@ -225,7 +228,5 @@ def test_janus_does_not_record_without_everyones_consent(
     assert seen["extra"]["users"] == [str(users["county-doctor"].id)]
     assert seen["room"]["record"] is False
     with Session(committed_engine) as s:
-        rows = s.execute(
-            select(Recording).where(Recording.room_id == uuid.UUID(room_id))
-        ).scalars()
+        rows = s.execute(select(Recording).where(Recording.room_id == uuid.UUID(room_id))).scalars()
         assert list(rows) == []
