@@ -33,13 +33,15 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlmodel import Session
+
 from telemed.core import clock
 from telemed.core.settings import VideoSettings
 from telemed.identity.models import User
 from telemed.video import service
 from telemed.video.models import Recording
 from telemed.video.recorder import LaneReport, stream_name
-from telemed.video.recording_check import CheckResult, check_file
+from telemed.video.recording_check import CheckResult, check_file, row_fields
 from telemed.video.server_peer import INSTANCE
 from telemed.video.sfu import JanusSfu
 from telemed.video.transactions import in_transaction
@@ -148,7 +150,7 @@ class JanusRoomRecorder:
         """Open the row (consent gate as for every recording: Conflict/Forbidden otherwise),
         then have Janus record every publisher of the room."""
 
-        def _open(s):  # type: ignore[no-untyped-def]
+        def _open(s: Session) -> Recording:
             rec = service.start_recording(
                 session=s, room_id=room_id, by=s.merge(by), now=clock.now(), settings=self.settings
             )
@@ -159,7 +161,7 @@ class JanusRoomRecorder:
 
         rec: Recording = await in_transaction(_open)
         self.recording_id, self.path = rec.id, Path(rec.path)
-        self.parts = self.path.with_suffix(".mjr")
+        self.parts = self.path.with_suffix(".mjr").absolute()  # Janus's working dir differs
         self.janus_room, self.secret = janus_room, secret
         try:
             await asyncio.to_thread(self.parts.mkdir, parents=True, exist_ok=True)
@@ -255,14 +257,9 @@ class JanusRoomRecorder:
                 session=s,
                 recording_id=rec_id,
                 now=clock.now(),
-                duration_seconds=check.duration_seconds if check else None,
-                size_bytes=check.size_bytes if check else None,
                 failed=failed,
                 reason=reason,
-                check_status=check.status if check else None,
-                check_streams=check.streams_json() if check else None,
-                video_seconds=check.video_seconds if check else None,
-                audio_seconds=check.audio_seconds if check else None,
                 warnings=warnings,
+                **row_fields(check),
             )
         )

@@ -17,7 +17,7 @@ import av
 
 from telemed.video.recorder import LaneReport, stream_name
 
-__all__ = ["COVERAGE", "CheckResult", "check_file"]
+__all__ = ["COVERAGE", "CheckResult", "check_file", "row_fields"]
 
 COVERAGE = 0.95
 SLACK_SECONDS = 0.1  # a stream may end one audio/video frame early
@@ -119,3 +119,26 @@ def check_file(path: str, lanes: list[LaneReport]) -> CheckResult:
         )
     status = "ok" if streams and all(s.ok for s in streams) else "short"
     return CheckResult(status, duration, size, streams)
+
+
+def row_fields(check: CheckResult | None) -> dict[str, Any]:
+    """What `recordings.finish_recording` keeps of a check (all None without one)."""
+    if check is None:
+        return dict.fromkeys(
+            (
+                "duration_seconds",
+                "size_bytes",
+                "check_status",
+                "check_streams",
+                "video_seconds",
+                "audio_seconds",
+            )
+        )
+    return {
+        "duration_seconds": check.duration_seconds,
+        "size_bytes": check.size_bytes,
+        "check_status": check.status,
+        "check_streams": check.streams_json(),
+        "video_seconds": check.video_seconds,
+        "audio_seconds": check.audio_seconds,
+    }

@@ -41,7 +41,7 @@ from telemed.video import service
 from telemed.video.fresh import FreshTrack
 from telemed.video.hub import Hub, LocalPeer
 from telemed.video.recorder import SessionRecorder, Source
-from telemed.video.recording_check import CheckResult, check_file
+from telemed.video.recording_check import CheckResult, check_file, row_fields
 from telemed.video.transactions import in_transaction
 
 log = logging.getLogger("telemed.video.server_peer")
@@ -389,15 +389,10 @@ class ServerPeer:
                 session=s,
                 recording_id=rec_id,
                 now=clock.now(),
-                duration_seconds=check.duration_seconds if check else None,
-                size_bytes=check.size_bytes if check else None,
                 failed=failed,
                 reason=reason,
-                check_status=check.status if check else None,
-                check_streams=check.streams_json() if check else None,
-                video_seconds=check.video_seconds if check else None,
-                audio_seconds=check.audio_seconds if check else None,
                 warnings=warnings,
+                **row_fields(check),
             )
         )
         await self.hub.publish(
