@@ -29,7 +29,7 @@ from telemed.core import clock
 from telemed.core.errors import Conflict
 from telemed.core.settings import get_settings
 from telemed.identity.models import User
-from telemed.video import retention, service
+from telemed.video import retention
 from telemed.video.janus_recording import JanusRoomRecorder, mjr_tracks
 from telemed.video.models import ParticipantStatus, Recording, RoomParticipant
 from telemed.video.sfu import JanusSfu, new_token
@@ -113,6 +113,8 @@ def test_a_janus_recording_is_one_playable_file_with_every_frame_and_the_sound(
     make_room: Callable[..., str],
     users: dict[str, User],
     committed_engine: Engine,
+    client: Any,
+    login: Callable[[str], dict[str, str]],
 ) -> None:
     room_id = make_room()
     seat(committed_engine, room_id, users, {"specialist": True, "county-doctor": True})
@@ -173,16 +175,13 @@ def test_a_janus_recording_is_one_playable_file_with_every_frame_and_the_sound(
         ("audio", str(host.id)),
     }
 
-    # The store: participants may open it (audited), retention deletes it when due.
+    # The store: a participant plays it over the API as WebM; retention deletes it when due.
+    got = client.get(f"/api/v1/recordings/{rec.id}/file", headers=login("county-doctor"))
+    assert got.status_code == 200
+    assert got.headers["content-type"] == "video/webm"
+    assert f'filename="{rec.id}.webm"' in got.headers["content-disposition"]
+    assert got.content == Path(rec.path).read_bytes()
     with Session(committed_engine) as s:
-        opened = service.open_recording(
-            session=s,
-            recording_id=rec.id,
-            viewer=s.merge(users["county-doctor"]),
-            now=clock.now(),
-        )
-        assert opened.id == rec.id
-        s.commit()
         purged = retention.purge_expired_recordings(
             session=s, now=rec.retention_until + timedelta(seconds=1)
         )
