@@ -39,6 +39,7 @@ import queue
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -144,30 +145,28 @@ class Viewer:
             await self.session.destroy()
 
 
-def _viewers(
-    url: str,
-    room: str,
-    feed: str,
-    tokens: list[str],
-    decode: bool,
-    seconds: float,
-    barrier: Any,
-    results: Any,
-) -> None:
+@dataclass(frozen=True)
+class ViewerJob:
+    """What one worker process of viewers is given."""
+
+    url: str
+    room: str
+    feed: str
+    tokens: list[str]
+    decode: bool
+    seconds: float
+    barrier: Any
+    results: Any
+
+
+def _viewers(job: ViewerJob) -> None:
     """A worker process holding some viewers (its own GIL)."""
-    asyncio.run(_viewers_main(url, room, feed, tokens, decode, seconds, barrier, results))
+    asyncio.run(_viewers_main(job))
 
 
-async def _viewers_main(
-    url: str,
-    room: str,
-    feed: str,
-    tokens: list[str],
-    decode: bool,
-    seconds: float,
-    barrier: Any,
-    results: Any,
-) -> None:
+async def _viewers_main(job: ViewerJob) -> None:
+    url, room, feed, tokens, decode = job.url, job.room, job.feed, job.tokens, job.decode
+    seconds, barrier, results = job.seconds, job.barrier, job.results
     lumas = _lumas() if decode else None
     viewers = [Viewer(decode, lumas) for _ in tokens]
     step = "subscribe"
@@ -263,7 +262,9 @@ async def janus_step(
     procs = [
         ctx.Process(
             target=_viewers,
-            args=(server.url, room, feed, group, decode, args.seconds, barrier, results),
+            args=(
+                ViewerJob(server.url, room, feed, group, decode, args.seconds, barrier, results),
+            ),
         )
         for group, decode in groups
     ]
@@ -313,14 +314,8 @@ async def janus_lecture(args: argparse.Namespace) -> tuple[int, list[dict[str, A
     best = 0
     try:
         async with httpx.AsyncClient(timeout=60) as http:
-            sfu = JanusSfu(
-                http,
-                url=server.url,
-                admin_url=server.admin_url,
-                api_secret=server.api_secret,
-                admin_secret=server.admin_secret,
-                room_admin_key=server.room_admin_key,
-            )
+            sfu = JanusSfu.from_settings(http, server.video_settings())
+            assert sfu is not None
             room, secret = str(uuid.uuid4()), new_token()
             await sfu.create_room(room=room, secret=secret, description="lecture")
             token = new_token()

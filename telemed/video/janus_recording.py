@@ -41,8 +41,8 @@ from telemed.identity.models import User
 from telemed.video import service
 from telemed.video.models import Recording
 from telemed.video.recorder import LaneReport, stream_name
-from telemed.video.recording_check import CheckResult, check_file, row_fields
-from telemed.video.server_peer import INSTANCE
+from telemed.video.recording_check import CheckResult, check_file
+from telemed.video.server_peer import INSTANCE, finish_checked
 from telemed.video.sfu import JanusSfu
 from telemed.video.transactions import in_transaction
 
@@ -252,14 +252,6 @@ class JanusRoomRecorder:
             self._heartbeat = None
         assert rec_id is not None
         failed = check is None or check.status == "unreadable"
-        return await in_transaction(
-            lambda s: service.finish_recording(
-                session=s,
-                recording_id=rec_id,
-                now=clock.now(),
-                failed=failed,
-                reason=reason,
-                warnings=warnings,
-                **row_fields(check),
-            )
+        return await finish_checked(
+            rec_id, check=check, failed=failed, reason=reason, warnings=warnings
         )

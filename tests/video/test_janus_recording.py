@@ -67,22 +67,10 @@ def seat(engine: Engine, room_id: str, users: dict[str, User], consent: dict[str
 
 def probe(path: str) -> list[dict[str, Any]]:
     """ffprobe's view: per stream its codec, duration and counted frames."""
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-count_frames",
-            "-show_entries",
-            "stream=codec_type,codec_name,width,height,nb_read_frames:format=duration",
-            "-of",
-            "json",
-            path,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    entries = "stream=codec_type,codec_name,width,height,nb_read_frames:format=duration"
+    command = ["ffprobe", "-v", "error", "-count_frames", "-show_entries", entries]
+    out = subprocess.run([*command, "-of", "json", path], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     return [{**s, "duration": float(data["format"]["duration"])} for s in data["streams"]]
 
