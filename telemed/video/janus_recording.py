@@ -36,6 +36,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from telemed.core import clock
+from telemed.core.errors import Conflict
 from telemed.core.settings import VideoSettings
 from telemed.identity.models import User
 from telemed.video import service
@@ -192,7 +193,7 @@ class JanusRoomRecorder:
         """Stop Janus's recorder, build the session's file from the presenter's feed, check
         it, and finish the row (failed when nothing playable came out)."""
         if self.recording_id is None or self.parts is None or self.path is None:
-            raise RuntimeError("not recording")
+            raise Conflict("nothing is being recorded", code="not_recording")
         elapsed = time.monotonic() - self._started
         assert self.janus_room is not None and self.secret is not None
         await self.sfu.set_recording(room=self.janus_room, secret=self.secret, record=False)

@@ -217,3 +217,40 @@ def test_janus_does_not_record_without_everyones_consent(
     with Session(committed_engine) as s:
         rows = s.execute(select(Recording).where(Recording.room_id == uuid.UUID(room_id))).scalars()
         assert list(rows) == []
+
+
+def test_a_janus_recording_without_the_presenters_media_fails_and_leaves_nothing(
+    janus_server: JanusServer,
+    make_room: Callable[..., str],
+    users: dict[str, User],
+    committed_engine: Engine,
+) -> None:
+    room_id = make_room()
+    seat(committed_engine, room_id, users, {"specialist": True, "county-doctor": True})
+    seen: dict[str, Any] = {}
+
+    async def scenario(http: Any, sfu: JanusSfu) -> None:
+        jroom, secret = room_id, new_token()
+        await sfu.create_room(room=jroom, secret=secret, description="lecture")
+        try:
+            recorder = JanusRoomRecorder(sfu, settings=get_settings().video)
+            await recorder.start(
+                room_id=uuid.UUID(room_id), janus_room=jroom, secret=secret, by=users["specialist"]
+            )
+            seen["parts"] = recorder.parts
+            seen["row"] = await recorder.stop(
+                presenter_feed="nobody", presenter=users["specialist"].id
+            )
+            with pytest.raises(Conflict) as again:
+                await recorder.stop(presenter_feed="nobody", presenter=users["specialist"].id)
+            seen["again"] = again.value.code
+        finally:
+            await sfu.destroy_room(room=jroom, secret=secret)
+
+    run(janus_server, scenario)
+    rec: Recording = seen["row"]
+    assert rec.status == "failed"
+    assert rec.error == "Janus recorded nothing of the presenter's feed nobody"
+    assert rec.check_status is None and not Path(rec.path).exists()
+    assert not Path(seen["parts"]).exists()
+    assert seen["again"] == "not_recording"
