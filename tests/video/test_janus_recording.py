@@ -65,6 +65,20 @@ def seat(engine: Engine, room_id: str, users: dict[str, User], consent: dict[str
         s.commit()
 
 
+@pytest.fixture
+def seated_room(
+    make_room: Callable[..., str], users: dict[str, User], committed_engine: Engine
+) -> Callable[[bool | None], str]:
+    """A committed room whose host consented and whose county doctor answered `guest`."""
+
+    def _make(guest: bool | None) -> str:
+        room_id = make_room()
+        seat(committed_engine, room_id, users, {"specialist": True, "county-doctor": guest})
+        return room_id
+
+    return _make
+
+
 def probe(path: str) -> list[dict[str, Any]]:
     """ffprobe's view: per stream its codec, duration and counted frames."""
     entries = "stream=codec_type,codec_name,width,height,nb_read_frames:format=duration"
@@ -98,14 +112,13 @@ async def _publish(
 
 def test_a_janus_recording_is_one_playable_file_with_every_frame_and_the_sound(
     janus_server: JanusServer,
-    make_room: Callable[..., str],
+    seated_room: Callable[[bool | None], str],
     users: dict[str, User],
     committed_engine: Engine,
     client: Any,
     login: Callable[[str], dict[str, str]],
 ) -> None:
-    room_id = make_room()
-    seat(committed_engine, room_id, users, {"specialist": True, "county-doctor": True})
+    room_id = seated_room(True)
     settings = get_settings().video
     host = users["specialist"]
     camera = Camera(CAMERA, seed=1)
@@ -180,12 +193,11 @@ def test_a_janus_recording_is_one_playable_file_with_every_frame_and_the_sound(
 
 def test_janus_does_not_record_without_everyones_consent(
     janus_server: JanusServer,
-    make_room: Callable[..., str],
+    seated_room: Callable[[bool | None], str],
     users: dict[str, User],
     committed_engine: Engine,
 ) -> None:
-    room_id = make_room()
-    seat(committed_engine, room_id, users, {"specialist": True, "county-doctor": None})
+    room_id = seated_room(None)
     settings = get_settings().video
     seen: dict[str, Any] = {}
 
@@ -220,13 +232,9 @@ def test_janus_does_not_record_without_everyones_consent(
 
 
 def test_a_janus_recording_without_the_presenters_media_fails_and_leaves_nothing(
-    janus_server: JanusServer,
-    make_room: Callable[..., str],
-    users: dict[str, User],
-    committed_engine: Engine,
+    janus_server: JanusServer, seated_room: Callable[[bool | None], str], users: dict[str, User]
 ) -> None:
-    room_id = make_room()
-    seat(committed_engine, room_id, users, {"specialist": True, "county-doctor": True})
+    room_id = seated_room(True)
     seen: dict[str, Any] = {}
 
     async def scenario(http: Any, sfu: JanusSfu) -> None:
