@@ -400,12 +400,16 @@ class JanusSfu:
     async def set_recording(
         self, *, room: str, secret: str, record: bool, rec_dir: str | None = None
     ) -> None:
-        """Janus records every publisher of `room` (or stops): `.mjr` files in `rec_dir`."""
+        """Janus records every publisher of `room` (or stops): `.mjr` files in `rec_dir`.
+
+        The room's recording is locked first (`new_lock_record`): a participant's own
+        `configure` with `record` or `filename` no longer changes it, only the room secret."""
         control = await self._control()
+        edit: dict[str, Any] = {"request": "edit", "room": room, "secret": secret}
+        edit["new_lock_record"] = True
         if rec_dir is not None:
-            await control.request(
-                {"request": "edit", "room": room, "secret": secret, "new_rec_dir": rec_dir}
-            )
+            edit["new_rec_dir"] = rec_dir
+        await control.request(edit)
         await control.request(
             {"request": "enable_recording", "room": room, "secret": secret, "record": record}
         )

@@ -32,7 +32,7 @@ from telemed.identity.models import User
 from telemed.video import retention
 from telemed.video.janus_recording import JanusRoomRecorder, mjr_tracks
 from telemed.video.models import ParticipantStatus, Recording, RoomParticipant
-from telemed.video.sfu import JanusSfu, new_token
+from telemed.video.sfu import JanusHandle, JanusSession, JanusSfu, new_token
 from tests.support.janus import JanusServer
 from tests.video.test_janus_sfu import run
 from tests.video.test_recording_timing import Camera, CameraSpec, Microphone
@@ -91,9 +91,7 @@ def probe(path: str) -> list[dict[str, Any]]:
 
 async def _publish(
     http: Any, server: JanusServer, sfu: JanusSfu, room: str, secret: str, camera: Camera
-) -> tuple[RTCPeerConnection, Any, str]:
-    from telemed.video.sfu import JanusSession
-
+) -> tuple[RTCPeerConnection, JanusHandle, str]:
     token = new_token()
     await sfu.grant(room=room, secret=secret, token=token)
     session = await JanusSession(http, server.url, token=token).create()
@@ -107,7 +105,7 @@ async def _publish(
     )
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
     await handle.wait_publishing()
-    return pc, session, feed
+    return pc, handle, feed
 
 
 def test_a_janus_recording_is_one_playable_file_with_every_frame_and_the_sound(
@@ -127,7 +125,7 @@ def test_a_janus_recording_is_one_playable_file_with_every_frame_and_the_sound(
     async def scenario(http: Any, sfu: JanusSfu) -> None:
         jroom, secret = room_id, new_token()
         await sfu.create_room(room=jroom, secret=secret, description="lecture")
-        pc, session, feed = await _publish(http, janus_server, sfu, jroom, secret, camera)
+        pc, handle, feed = await _publish(http, janus_server, sfu, jroom, secret, camera)
         try:
             await asyncio.sleep(1.0)  # media flows before the recording
             recorder = JanusRoomRecorder(sfu, settings=settings)
@@ -137,7 +135,10 @@ def test_a_janus_recording_is_one_playable_file_with_every_frame_and_the_sound(
             sent_before, t0 = camera.n, time.monotonic()
             assert recorder.parts is not None
             seen["parts"] = recorder.parts
-            await asyncio.sleep(RECORD_SECONDS)
+            await asyncio.sleep(RECORD_SECONDS / 2)
+            # The participant cannot stop Janus's recorder (the room's recording is locked).
+            await handle.send({"request": "configure", "record": False})
+            await asyncio.sleep(RECORD_SECONDS / 2)
             seen["sent"] = camera.n - sent_before
             seen["mjr"] = sorted(t.kind for t in mjr_tracks(recorder.parts))
             done = await recorder.stop(presenter_feed=feed, presenter=host.id)
@@ -145,7 +146,7 @@ def test_a_janus_recording_is_one_playable_file_with_every_frame_and_the_sound(
             seen["id"], seen["row"] = rec.id, done
         finally:
             await pc.close()
-            await session.destroy()
+            await handle.session.destroy()
             await sfu.destroy_room(room=jroom, secret=secret)
 
     run(janus_server, scenario)
