@@ -22,8 +22,10 @@ COPY referrals/ referrals/
 RUN /opt/venv/bin/uv pip install --python /opt/venv/bin/python --no-deps .
 
 FROM python:3.11-slim-bookworm
-# libturbojpeg: wsidicomizer (opentile) copies vendor slides' JPEG tiles with it
+# libturbojpeg: wsidicomizer (opentile) copies vendor slides' JPEG tiles with it;
+# janus-tools (janus-pp-rec) and ffmpeg: recordings through Janus (telemed/video/janus_recording.py)
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libturbojpeg0 \
+    janus-tools ffmpeg \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home /srv/telemed telemed \
     && mkdir -p /srv/telemed/var && chown -R telemed /srv/telemed

@@ -262,6 +262,28 @@ def relay_room(app: Served, n: int, seconds: float, guests: list[str]) -> float:
     return min(f for out in outs for f in out["received_fps"])
 
 
+def relay_guests(app: Served, n: int) -> list[str]:
+    """Usernames of n seeded doctors (`dr-…`) to fill a relay room."""
+    from sqlmodel import Session, select
+
+    from telemed.core.db import make_engine
+    from telemed.identity.models import User
+
+    engine = make_engine(app.database_url)
+    with Session(engine) as s:
+        guests = [
+            u.username
+            for u in s.execute(
+                select(User)
+                .where(User.username.like("dr-%"))  # type: ignore[attr-defined]
+                .order_by(User.username)
+                .limit(n)
+            ).scalars()
+        ]
+    engine.dispose()
+    return guests
+
+
 async def _direct_pair(seconds: float) -> float:
     from aiortc import RTCConfiguration, RTCPeerConnection
 
@@ -344,23 +366,7 @@ def main() -> None:
             best_k = k
         baselines.append(direct_pair_fps(args.seconds))
         print(f"baseline: direct aiortc pair received {baselines[-1]:.1f} fps")
-        from sqlmodel import Session, select
-
-        from telemed.core.db import make_engine
-        from telemed.identity.models import User
-
-        engine = make_engine(app.database_url)
-        with Session(engine) as s:
-            guests = [
-                u.username
-                for u in s.execute(
-                    select(User)
-                    .where(User.username.like("dr-%"))  # type: ignore[attr-defined]
-                    .order_by(User.username)
-                    .limit(args.max_relay)
-                ).scalars()
-            ]
-        engine.dispose()
+        guests = relay_guests(app, args.max_relay)
         best_n = 0
         for n in range(2, args.max_relay + 1):
             fps = relay_room(app, n, args.seconds, guests)

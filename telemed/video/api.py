@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from fastapi import APIRouter, Query, WebSocket
 from fastapi.responses import FileResponse
@@ -93,7 +94,7 @@ def recording_file(
 ) -> FileResponse:
     """The recorded file (audited; hidden recordings are 404)."""
     rec = service.open_recording(session=session, recording_id=recording_id, viewer=user, now=now)
-    return FileResponse(rec.path, media_type=rec.media_type, filename=f"{rec.id}.mp4")
+    return FileResponse(rec.path, media_type=rec.media_type, filename=Path(rec.path).name)
 
 
 @router.websocket("/rooms/{room_id}/ws")

@@ -17,7 +17,7 @@ import av
 
 from telemed.video.recorder import LaneReport, stream_name
 
-__all__ = ["COVERAGE", "CheckResult", "check_file"]
+__all__ = ["COVERAGE", "CheckResult", "check_file", "row_fields"]
 
 COVERAGE = 0.95
 SLACK_SECONDS = 0.1  # a stream may end one audio/video frame early
@@ -66,7 +66,13 @@ def _least(streams: list[StreamCheck], kind: str) -> float | None:
 def stream_spans(path: str) -> tuple[float | None, dict[str, tuple[float, int]]]:
     """(container duration, {stream name: (seconds covered, packets)}) of a recording."""
     with av.open(path) as container:
-        names = {s.index: str(s.metadata.get("handler_name") or s.index) for s in container.streams}
+        # MP4 keeps `handler_name`; Matroska/WebM (recordings through Janus) `HANDLER_NAME`
+        names = {
+            s.index: str(
+                s.metadata.get("handler_name") or s.metadata.get("HANDLER_NAME") or s.index
+            )
+            for s in container.streams
+        }
         duration = float(container.duration) / 1_000_000 if container.duration else None
         first: dict[int, float] = {}
         end: dict[int, float] = {}
@@ -113,3 +119,26 @@ def check_file(path: str, lanes: list[LaneReport]) -> CheckResult:
         )
     status = "ok" if streams and all(s.ok for s in streams) else "short"
     return CheckResult(status, duration, size, streams)
+
+
+def row_fields(check: CheckResult | None) -> dict[str, Any]:
+    """What `recordings.finish_recording` keeps of a check (all None without one)."""
+    if check is None:
+        return dict.fromkeys(
+            (
+                "duration_seconds",
+                "size_bytes",
+                "check_status",
+                "check_streams",
+                "video_seconds",
+                "audio_seconds",
+            )
+        )
+    return {
+        "duration_seconds": check.duration_seconds,
+        "size_bytes": check.size_bytes,
+        "check_status": check.status,
+        "check_streams": check.streams_json(),
+        "video_seconds": check.video_seconds,
+        "audio_seconds": check.audio_seconds,
+    }

@@ -7,6 +7,7 @@ Every deletion is audited (the audit row keeps what was deleted, without its con
 from __future__ import annotations
 
 import logging
+import shutil
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -51,6 +52,8 @@ def purge_expired_recordings(*, session: Session, now: datetime) -> list[uuid.UU
         try:
             if rec.path:
                 Path(rec.path).unlink(missing_ok=True)
+                # what Janus left of a recording whose server died before converting it
+                shutil.rmtree(Path(rec.path).with_suffix(".mjr"), ignore_errors=True)
         except OSError as exc:
             log.warning("recording file not removed", extra={"id": str(rec.id), "error": str(exc)})
             continue

@@ -40,8 +40,9 @@ from telemed.core.settings import Settings
 from telemed.video import service
 from telemed.video.fresh import FreshTrack
 from telemed.video.hub import Hub, LocalPeer
+from telemed.video.models import Recording
 from telemed.video.recorder import SessionRecorder, Source
-from telemed.video.recording_check import CheckResult, check_file
+from telemed.video.recording_check import CheckResult, check_file, row_fields
 from telemed.video.transactions import in_transaction
 
 log = logging.getLogger("telemed.video.server_peer")
@@ -384,22 +385,7 @@ class ServerPeer:
         if rec_id is None:
             return
         failed = failed or check is None or check.status == "unreadable"
-        await in_transaction(
-            lambda s: service.finish_recording(
-                session=s,
-                recording_id=rec_id,
-                now=clock.now(),
-                duration_seconds=check.duration_seconds if check else None,
-                size_bytes=check.size_bytes if check else None,
-                failed=failed,
-                reason=reason,
-                check_status=check.status if check else None,
-                check_streams=check.streams_json() if check else None,
-                video_seconds=check.video_seconds if check else None,
-                audio_seconds=check.audio_seconds if check else None,
-                warnings=warnings,
-            )
-        )
+        await finish_checked(rec_id, check=check, failed=failed, reason=reason, warnings=warnings)
         await self.hub.publish(
             self.room_id,
             recording_message(
@@ -443,6 +429,28 @@ class ServerPeer:
                 audience="everyone",
                 sender=self.peer_id,
             )
+
+
+async def finish_checked(
+    recording_id: uuid.UUID,
+    *,
+    check: CheckResult | None,
+    failed: bool,
+    reason: str,
+    warnings: list[str] | None,
+) -> Recording:
+    """Finish a recording's row with the check of its file, in its own transaction."""
+    return await in_transaction(
+        lambda s: service.finish_recording(
+            session=s,
+            recording_id=recording_id,
+            now=clock.now(),
+            failed=failed,
+            reason=reason,
+            warnings=warnings,
+            **row_fields(check),
+        )
+    )
 
 
 def _unsubscribe(sources: list[Source]) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "JanusSfu",
     "VIDEOROOM",
     "new_token",
+    "video_mid",
 ]
 
 VIDEOROOM = "janus.plugin.videoroom"
@@ -258,6 +259,26 @@ class JanusHandle:
         await self.send({"request": "start"}, {"type": "answer", "sdp": answer_sdp})
         await self.trickle_done()
 
+    async def set_layer(self, *, mid: str, substream: int, temporal: int | None = None) -> None:
+        """A subscriber asks for a simulcast layer of the video at `mid` (its m-line in
+        Janus's offer, see `video_mid`): substream 0 (lowest resolution) to 2, temporal
+        layers 0 to 2 (None: all). Janus switches at the next keyframe of that layer."""
+        stream: dict[str, Any] = {"mid": mid, "substream": substream}
+        if temporal is not None:
+            stream["temporal"] = temporal
+        await self.send({"request": "configure", "streams": [stream]})
+
+
+def video_mid(sdp: str) -> str | None:
+    """The `a=mid` of the first video m-line of an SDP (what `set_layer` names)."""
+    in_video = False
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            in_video = line.startswith("m=video")
+        elif in_video and line.startswith("a=mid:"):
+            return line[len("a=mid:") :].strip()
+    return None
+
 
 def _plugin_data(reply: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = reply.get("plugindata", {}).get("data", {})
@@ -375,6 +396,23 @@ class JanusSfu:
             )
         with contextlib.suppress(JanusError):
             await self._admin({"janus": "remove_token", "token": token})
+
+    async def set_recording(
+        self, *, room: str, secret: str, record: bool, rec_dir: str | None = None
+    ) -> None:
+        """Janus records every publisher of `room` (or stops): `.mjr` files in `rec_dir`.
+
+        The room's recording is locked first (`new_lock_record`): a participant's own
+        `configure` with `record` or `filename` no longer changes it, only the room secret."""
+        control = await self._control()
+        edit: dict[str, Any] = {"request": "edit", "room": room, "secret": secret}
+        edit["new_lock_record"] = True
+        if rec_dir is not None:
+            edit["new_rec_dir"] = rec_dir
+        await control.request(edit)
+        await control.request(
+            {"request": "enable_recording", "room": room, "secret": secret, "record": record}
+        )
 
     async def destroy_room(self, *, room: str, secret: str) -> None:
         """Destroy the room (its participants are told and dropped)."""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from telemed.core.settings import VideoSettings
 from tests.support.ports import free_port
 
 JANUS_BIN = shutil.which("janus") or "/usr/bin/janus"
@@ -54,6 +55,16 @@ class JanusServer:
     def admin_url(self) -> str:
         """The Admin API (`/admin`)."""
         return f"http://127.0.0.1:{self.admin_port}/admin"
+
+    def video_settings(self) -> VideoSettings:
+        """The app's settings (`TELEMED_VIDEO__JANUS_*`) for this server."""
+        return VideoSettings(
+            janus_url=self.url,
+            janus_admin_url=self.admin_url,
+            janus_api_secret=self.api_secret,
+            janus_admin_secret=self.admin_secret,
+            janus_room_admin_key=self.room_admin_key,
+        )
 
     def write_config(self) -> Path:
         conf = self.base / "conf"

@@ -125,16 +125,7 @@ def run(server: JanusServer, scenario: Scenario, within: float = 120) -> None:
 
     async def main() -> None:
         async with httpx.AsyncClient(timeout=30) as http:
-            sfu = JanusSfu.from_settings(
-                http,
-                VideoSettings(
-                    janus_url=server.url,
-                    janus_admin_url=server.admin_url,
-                    janus_api_secret=server.api_secret,
-                    janus_admin_secret=server.admin_secret,
-                    janus_room_admin_key=server.room_admin_key,
-                ),
-            )
+            sfu = JanusSfu.from_settings(http, server.video_settings())
             assert sfu is not None
             try:
                 await asyncio.wait_for(scenario(http, sfu), within)
