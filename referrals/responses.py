@@ -10,9 +10,9 @@ from sqlmodel import Session
 
 from referrals import policy
 from referrals.family.responses import Labels, fields_of, labelled, labels_of
-from referrals.models import Referral
-from referrals.schemas import ReferralPublic
-from referrals.states import REFERRAL, WAITING
+from referrals.models import CrossRegionFiling, Referral
+from referrals.schemas import FilingPublic, ReferralPublic
+from referrals.states import FILING, REFERRAL, WAITING
 from telemed.identity.models import User
 
 _EXTRA = {"allowed_actions", "contact_by_breached", "patient_name", "patient_resident_id_masked"}
@@ -43,6 +43,15 @@ def _public(r: Referral, user: User, now: datetime, labels: Labels) -> ReferralP
         ),
         allowed_actions=actions,
         contact_by_breached=bool(r.contact_by and r.contact_by < now and r.status in WAITING),
+    )
+
+
+def filing_public(filing: CrossRegionFiling, user: User, r: Referral) -> FilingPublic:
+    """A filing as `user` sees it: the referrer also sees what they may do with it."""
+    mine = "referrer" in policy.parties_of(user, r)
+    actions = [a for a in FILING.allowed(filing.status) if a in ("resubmit", "revoke")]
+    return FilingPublic.model_validate(
+        {**filing.model_dump(), "allowed_actions": actions if mine else []}
     )
 
 

@@ -159,10 +159,25 @@ class FilingPublic(BaseModel):
     diagnosis_code: str
     valid_from: date
     valid_to: date
-    status: str
-    filing_number: str | None
-    adapter_message: str | None
+    status: Literal["submitted", "accepted", "rejected", "expired", "revoked"] = Field(
+        description="submitted (being sent) | accepted | rejected | expired | revoked"
+    )
+    filing_number: str | None = Field(
+        description="the agency's 待遇申报明细流水号 (trt_dcla_detl_sn) once accepted"
+    )
+    adapter_message: str | None = Field(description="the agency's words (err_msg)")
+    reason_code: str | None = Field(description="the agency's code (infcode) of a rejection")
+    attempts: int = Field(description="sends so far (transport failures included)")
+    next_attempt_at: datetime | None = Field(description="the next send while submitted")
+    last_error: str | None = Field(description="why the last send got no answer")
     filed_at: datetime | None
+    decided_at: datetime | None
+    closed_at: datetime | None
+    allowed_actions: list[str] = []
+
+
+class FilingActionIn(BaseModel):
+    memo: str = Field(default="", max_length=500, description="备注 sent with a revocation")
 
 
 class GroupCounts(BaseModel):
