@@ -46,6 +46,7 @@ class FakeAgency:
     port: int = 0
     down: bool = False
     delay: float = 0.0
+    known_areas: frozenset[str] = KNOWN_AREAS  # 参保地 it accepts
     requests: list[dict[str, Any]] = field(default_factory=list)  # every verified envelope
     refused: list[str] = field(default_factory=list)  # why each refused request was refused
     filings: dict[str, dict[str, Any]] = field(default_factory=dict)  # by trt_dcla_detl_sn
@@ -141,7 +142,7 @@ class FakeAgency:
         for name, label in (("psn_no", "人员编号"), ("insutype", "险种类型")):
             if not f.get(name):
                 return _out(-1, f"{label}不能为空")
-        if f.get("insu_optins") not in KNOWN_AREAS:
+        if f.get("insu_optins") not in self.known_areas:
             return _out(-1, f"参保地医保区划[{f.get('insu_optins')}]不存在")
         if not f.get("diag_code"):
             return _out(-1, "诊断代码不能为空")

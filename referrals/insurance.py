@@ -196,29 +196,30 @@ class _NoAgency:
 
 
 _adapter: InsuranceAdapter | None = None
+_said_local = False
 
 
 def build_adapter(settings: Settings) -> InsuranceAdapter:
     """The adapter the settings call for: the agency when its URL is set; else the local
     numbering outside production (said once in the log), nothing in production."""
+    global _said_local
     agency = settings.referrals.filing_agency
     if agency.url:
         return AgencyAdapter(agency)
     if settings.env == "production":
         return _NoAgency()
-    log.warning("no filing agency configured: cross-region filings are numbered locally")
+    if not _said_local:
+        log.warning("no filing agency configured: cross-region filings are numbered locally")
+        _said_local = True
     return LocalFilingAdapter()
 
 
 def default_adapter(settings: Settings) -> InsuranceAdapter:
-    """The installed adapter (tests), else the one the settings call for (built once)."""
-    global _adapter
-    if _adapter is None:
-        _adapter = build_adapter(settings)
-    return _adapter
+    """The installed adapter (tests), else the one these settings call for."""
+    return _adapter if _adapter is not None else build_adapter(settings)
 
 
 def set_adapter(adapter: InsuranceAdapter | None) -> None:
-    """Install an adapter (None: rebuild from the settings on next use)."""
+    """Install an adapter for every call (None: back to the settings' own)."""
     global _adapter
     _adapter = adapter
