@@ -71,6 +71,15 @@ class ContactByIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
+class FilingSummary(BaseModel):
+    """The referral's cross-region filing in a list: its state and the agency's reference."""
+
+    status: Literal["submitted", "accepted", "rejected", "expired", "revoked"]
+    filing_number: str | None
+    valid_to: date
+    adapter_message: str | None
+
+
 class ReferralPublic(BaseModel):
     # every field is in every answer, defaults included: the OpenAPI says so (typed client)
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
@@ -96,6 +105,9 @@ class ReferralPublic(BaseModel):
     care_plan: str | None
     status: str
     allowed_actions: list[str] = []
+    filing: FilingSummary | None = Field(
+        default=None, description="the cross-region filing (异地就医备案), when one is needed"
+    )
     contact_by: datetime | None
     contact_by_breached: bool = False
     escalation_level: int

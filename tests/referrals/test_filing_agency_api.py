@@ -74,6 +74,13 @@ def test_a_referral_is_filed_at_the_agency_and_shown_to_its_parties_only(
     mine = client.get(url, headers=login("county-doctor")).json()
     assert mine["status"] == "accepted" and mine["filing_number"] in agency.filings
     assert mine["allowed_actions"] == ["revoke"]
+    shown = client.get(f"/api/v1/referrals/{rid}", headers=login("patient")).json()["filing"]
+    assert shown == {
+        "status": "accepted",
+        "filing_number": mine["filing_number"],
+        "valid_to": mine["valid_to"],
+        "adapter_message": "",
+    }
     patient = client.get(url, headers=login("patient"))
     assert patient.status_code == 200 and patient.json()["filing_number"] == mine["filing_number"]
     assert patient.json()["allowed_actions"] == []

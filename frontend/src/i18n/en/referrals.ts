@@ -2,6 +2,16 @@
 import type zh from '../zh-CN/referrals'
 
 const referrals: typeof zh = {
+  referralFiling: {
+    label: 'Cross-region filing',
+    submitted: 'sent to the insurance agency',
+    accepted: 'accepted',
+    rejected: 'not accepted',
+    expired: 'expired',
+    revoked: 'revoked',
+    number: 'filing no. {number}',
+    validTo: 'valid until {date}',
+  },
   direction: { up: 'Up', down: 'Down', lateral: 'Lateral' },
   referralUrgency: { routine: 'routine', urgent: 'urgent', emergency: 'emergency' },
   referralStatus: {
