@@ -24,7 +24,6 @@ from tests.referrals.agency_fixtures import (
     PAASID,
     TOKEN,
     adapter_for,
-    agency,  # noqa: F401 (the fixture)
     agency_settings,
     wait_for,
 )
@@ -59,6 +58,18 @@ def _filing(session: Session, r: Referral) -> CrossRegionFiling:
     f = service.filing_of(session=session, referral_id=r.id)
     assert f is not None
     return f
+
+
+def _accepted(session: Session, clock, agency: FakeAgency) -> tuple[Referral, CrossRegionFiling]:  # type: ignore[no-untyped-def]
+    """A referral whose filing the fake agency accepted."""
+    settings = agency_settings(agency)
+    r = _submitted(session, clock)
+    service.send_due_filings(
+        session=session, now=clock.at, settings=settings, adapter=adapter_for(settings)
+    )
+    f = _filing(session, r)
+    assert f.status == "accepted"
+    return r, f
 
 
 def _told(session: Session, r: Referral, kind: str) -> list[Notification]:
@@ -122,12 +133,7 @@ def test_a_wrongly_signed_stale_or_replayed_request_is_refused(
 def test_accepted_stores_the_reference_and_tells_the_patient_and_the_doctor(
     session: Session, clock, agency: FakeAgency
 ) -> None:
-    settings = agency_settings(agency)
-    r = _submitted(session, clock)
-    service.send_due_filings(
-        session=session, now=clock.at, settings=settings, adapter=adapter_for(settings)
-    )
-    f = _filing(session, r)
+    r, f = _accepted(session, clock, agency)
     told = _told(session, r, "filing.accepted")
     in_app = [n for n in told if n.channel == "in_app"]
     sms = [n for n in told if n.channel == "sms"]
@@ -238,12 +244,7 @@ def test_a_slow_agency_answers_the_retry_of_the_same_message_once(
 def test_an_accepted_filing_expires_after_its_last_valid_day(
     session: Session, clock, agency: FakeAgency
 ) -> None:
-    settings = agency_settings(agency)
-    r = _submitted(session, clock)
-    service.send_due_filings(
-        session=session, now=clock.at, settings=settings, adapter=adapter_for(settings)
-    )
-    f = _filing(session, r)
+    r, f = _accepted(session, clock, agency)
     clock.advance(days=(f.valid_to - f.valid_from).days)
     assert service.expire_filings(session=session, now=clock.at) == 0  # its last valid day
     clock.advance(days=1)

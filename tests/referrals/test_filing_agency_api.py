@@ -19,7 +19,6 @@ from telemed.identity.service import issue_token
 from telemed.jobs.tasks import Context, run_task
 from tests.referrals.agency_fixtures import (
     adapter_for,
-    agency,  # noqa: F401 (the fixture)
     agency_settings,
 )
 from tests.referrals.conftest import league_hospital, staff_of, user_named

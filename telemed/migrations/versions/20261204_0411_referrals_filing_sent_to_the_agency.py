@@ -38,13 +38,9 @@ def upgrade() -> None:
             sa.Column("agency_msgid", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=True)
         )
         batch_op.add_column(sa.Column("reply", sa.JSON(), nullable=True))
-        batch_op.add_column(
-            sa.Column("attempts", sa.Integer(), nullable=False, server_default="0")
-        )
+        batch_op.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
         for name in ("next_attempt_at", "decided_at", "closed_at"):
-            batch_op.add_column(
-                sa.Column(name, telemed.core.db.UTCDateTime(), nullable=True)
-            )
+            batch_op.add_column(sa.Column(name, telemed.core.db.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("last_error", sa.String(), nullable=True))
         batch_op.create_index("ix_referral_filing_status", ["status"], unique=False)
         batch_op.create_index(
@@ -68,9 +64,7 @@ def downgrade() -> None:
     for old, new in _OLD_TO_NEW.items():
         op.execute(filing.update().where(filing.c.status == new).values(status=old))
     op.execute(
-        filing.update()
-        .where(filing.c.status.in_(("expired", "revoked")))
-        .values(status="filed")
+        filing.update().where(filing.c.status.in_(("expired", "revoked"))).values(status="filed")
     )
     with op.batch_alter_table("referral_filing", schema=None) as batch_op:
         batch_op.drop_index("ix_referral_filing_next_attempt_at")
