@@ -183,6 +183,10 @@ TRANSLATED_TEMPLATES: dict[str, dict[str, SmsTemplate]] = {
             "place",
         ),
         "referral.cancelled": _mn("ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠴᠤᠴᠠᠯᠠᠭᠳᠠᠪᠠ᠄ ${place}᠃", "place"),
+        # the cross-region filing (备案 as "registration", ᠪᠦᠷᠲᠡᠭᠡᠯ)
+        "filing.accepted": _mn("ᠪᠦᠷᠲᠡᠭᠡᠯ ᠵᠥᠪᠰᠢᠶᠡᠷᠡᠭᠳᠡᠪᠡ᠄ ${place}᠃", "place"),
+        "filing.rejected": _mn("ᠪᠦᠷᠲᠡᠭᠡᠯ ᠲᠡᠪᠴᠢᠭᠳᠡᠪᠡ᠄ ${place}᠃", "place"),
+        "filing.expired": _mn("ᠪᠦᠷᠲᠡᠭᠡᠯ_ᠦᠨ ᠬᠤᠭᠤᠴᠠᠭ~ᠠ ᠳᠠᠭᠤᠰᠪᠠ᠄ ${place}᠃", "place"),
     }
 }
 
