@@ -55,6 +55,8 @@ def _public(
 ) -> ReferralPublic:
     parties = policy.parties_of(user, r)
     actions = [a for a in REFERRAL.allowed(r.status) if parties & set(policy.PARTIES.get(a, ()))]
+    if filing is not None and "referrer" in parties:
+        filing = filing.model_copy(update={"allowed_actions": _filing_actions(filing.status)})
     return ReferralPublic(
         **labelled(
             {k: v for k, v in fields_of(r, ReferralPublic).items() if k not in _EXTRA},
@@ -70,10 +72,13 @@ def _public(
 def filing_public(filing: CrossRegionFiling, user: User, r: Referral) -> FilingPublic:
     """A filing as `user` sees it: the referrer also sees what they may do with it."""
     mine = "referrer" in policy.parties_of(user, r)
-    actions = [a for a in FILING.allowed(filing.status) if a in ("resubmit", "revoke")]
-    return FilingPublic.model_validate(
-        {**filing.model_dump(), "allowed_actions": actions if mine else []}
-    )
+    actions = _filing_actions(filing.status) if mine else []
+    return FilingPublic.model_validate({**filing.model_dump(), "allowed_actions": actions})
+
+
+def _filing_actions(status: str) -> list[str]:
+    """The filing's moves a person makes (the others are the agency's and the job's)."""
+    return [a for a in FILING.allowed(status) if a in ("resubmit", "revoke")]
 
 
 def waiting(r: Referral, now: datetime) -> dict[str, Any]:

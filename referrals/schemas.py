@@ -78,6 +78,9 @@ class FilingSummary(BaseModel):
     filing_number: str | None
     valid_to: date
     adapter_message: str | None
+    allowed_actions: list[str] = Field(
+        default=[], description="resubmit | revoke: what the caller (the referrer) may do"
+    )
 
 
 class ReferralPublic(BaseModel):

@@ -79,7 +79,10 @@ def test_a_referral_is_filed_at_the_agency_and_shown_to_its_parties_only(
         "filing_number": mine["filing_number"],
         "valid_to": mine["valid_to"],
         "adapter_message": "",
+        "allowed_actions": [],
     }
+    listed = client.get(f"/api/v1/referrals/{rid}", headers=login("county-doctor")).json()
+    assert listed["filing"]["allowed_actions"] == ["revoke"]
     patient = client.get(url, headers=login("patient"))
     assert patient.status_code == 200 and patient.json()["filing_number"] == mine["filing_number"]
     assert patient.json()["allowed_actions"] == []

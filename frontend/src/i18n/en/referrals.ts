@@ -11,6 +11,8 @@ const referrals: typeof zh = {
     revoked: 'revoked',
     number: 'filing no. {number}',
     validTo: 'valid until {date}',
+    resubmit: 'Resubmit the filing',
+    revoke: 'Revoke the filing',
   },
   direction: { up: 'Up', down: 'Down', lateral: 'Lateral' },
   referralUrgency: { routine: 'routine', urgent: 'urgent', emergency: 'emergency' },

@@ -9,6 +9,8 @@ export default {
     revoked: '备案已撤销',
     number: '备案号 {number}',
     validTo: '有效期至 {date}',
+    resubmit: '重新提交备案',
+    revoke: '撤销备案',
   },
   direction: { up: '上转', down: '下转', lateral: '平转' },
   referralUrgency: { routine: '普通', urgent: '紧急', emergency: '急诊' },

@@ -5610,6 +5610,12 @@ export interface components {
         FilingSummary: {
             /** Adapter Message */
             adapter_message: string | null;
+            /**
+             * Allowed Actions
+             * @description resubmit | revoke: what the caller (the referrer) may do
+             * @default []
+             */
+            allowed_actions?: string[];
             /** Filing Number */
             filing_number: string | null;
             /**
