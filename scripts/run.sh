@@ -17,15 +17,13 @@ if [ -z "${TELEMED_REFERRALS__FILING_AGENCY__URL:-}" ]; then
   export TELEMED_REFERRALS__FILING_AGENCY__PAASID="${TELEMED_REFERRALS__FILING_AGENCY__PAASID:-telemed-dev}"
   "$PY" -m referrals.fake_agency --port "$AGENCY_PORT" >var/fake-agency.log 2>&1 &
   AGENCY=$!
-  if "$PY" -c 'import socket, sys, time
-deadline = time.monotonic() + 10
-while time.monotonic() < deadline:
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.5).close()
-        sys.exit(0)
-    except OSError:
-        time.sleep(0.1)
-sys.exit(1)' "$AGENCY_PORT"; then
+  # it prints its address once it listens; give it 10 s (or until it exits)
+  for _ in $(seq 1 100); do
+    grep -q "^fake filing agency on" var/fake-agency.log 2>/dev/null && break
+    kill -0 "$AGENCY" 2>/dev/null || break
+    sleep 0.1
+  done
+  if grep -q "^fake filing agency on" var/fake-agency.log 2>/dev/null; then
     export TELEMED_REFERRALS__FILING_AGENCY__URL="http://127.0.0.1:${AGENCY_PORT}/fsi/api/rsfComIfsService/callService"
     export TELEMED_REFERRALS__FILING_AGENCY__FIXMEDINS_CODE="${TELEMED_REFERRALS__FILING_AGENCY__FIXMEDINS_CODE:-H15000000001}"
     echo "telemed: the fake insurance agency answers filings on port ${AGENCY_PORT}"
