@@ -112,14 +112,12 @@ class AgencyAdapter:
         }
         answer = self._send(TRANSFER_FILING, request, {"refmedin": refmedin})
         if not answer.ok:
-            return _refused(answer)
+            return _decided(answer, None)
         result = answer.output.get("result") or {}
         reference = result.get("trt_dcla_detl_sn") if isinstance(result, dict) else None
         if not reference:  # accepted without a number: nothing to settle against
             raise AgencyUnavailable(f"{TRANSFER_FILING}: accepted without trt_dcla_detl_sn")
-        return FilingResult(
-            "accepted", str(reference), answer.err_msg, "0", answer.inf_refmsgid, answer.raw
-        )
+        return _decided(answer, str(reference))
 
     def revoke(self, request: FilingRequest) -> FilingResult:
         data = {
@@ -128,16 +126,7 @@ class AgencyAdapter:
             "memo": request.memo[:500],
         }
         answer = self._send(REVOKE_FILING, request, {"data": data})
-        if not answer.ok:
-            return _refused(answer)
-        return FilingResult(
-            "accepted",
-            request.filing_number,
-            answer.err_msg,
-            "0",
-            answer.inf_refmsgid,
-            answer.raw,
-        )
+        return _decided(answer, request.filing_number)
 
     def _send(self, infno: str, request: FilingRequest, data: dict[str, Any]) -> AgencyAnswer:
         body = envelope(
@@ -153,11 +142,12 @@ class AgencyAdapter:
         return self._client.call(body)
 
 
-def _refused(answer: AgencyAnswer) -> FilingResult:
+def _decided(answer: AgencyAnswer, reference: str | None) -> FilingResult:
+    """The agency's answer as a decision: `infcode` 0 accepted, any other rejected."""
     return FilingResult(
-        "rejected",
-        None,
-        answer.err_msg or "refused",
+        "accepted" if answer.ok else "rejected",
+        reference if answer.ok else None,
+        answer.err_msg or ("" if answer.ok else "refused"),
         str(answer.infcode),
         answer.inf_refmsgid,
         answer.raw,
