@@ -270,3 +270,19 @@ def test_illegal_filing_transitions_are_refused(state: str, action: str) -> None
     with pytest.raises(InvalidTransition) as exc:
         FILING.next(state, action)
     assert exc.value.status == 409 and exc.value.extra["current_state"] == state
+
+
+def test_production_without_an_agency_sends_nothing_and_keeps_the_filing(
+    session: Session, clock
+) -> None:
+    from referrals.insurance import LocalFilingAdapter, build_adapter
+
+    production = get_settings().model_copy(deep=True, update={"env": "production"})
+    assert isinstance(build_adapter(get_settings()), LocalFilingAdapter)  # test: numbered here
+    r = _submitted(session, clock)
+    adapter = build_adapter(production)
+    assert service.send_due_filings(
+        session=session, now=clock.at, settings=production, adapter=adapter
+    ) == {"accepted": 0, "rejected": 0, "retry": 1}
+    f = _filing(session, r)
+    assert f.status == "submitted" and "no filing agency configured" in (f.last_error or "")
