@@ -19,14 +19,16 @@ from referrals.family.api import router as family_router
 from referrals.family.home_api import router as home_router
 from referrals.family.responses import as_json, labelled, labels_of
 from referrals.family.schemas import TeamWorklist
+from referrals.insurance import AgencyUnavailable
 from referrals.queries import team_work
 from referrals.receivers import propose_receivers as receivers_for
-from referrals.responses import referral_public, referrals_public, waiting
+from referrals.responses import filing_public, referral_public, referrals_public, waiting
 from referrals.schemas import (
     ActionIn,
     BookIn,
     CompleteIn,
     ContactByIn,
+    FilingActionIn,
     FilingPublic,
     OutcomeIn,
     ReceiverProposal,
@@ -38,7 +40,7 @@ from referrals.schemas import (
 )
 from telemed.core import audit, idempotency
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
-from telemed.core.errors import NotFound
+from telemed.core.errors import NotFound, Unavailable
 from telemed.core.pagination import Page, PageDep, paginate
 from telemed.identity.deps import AdminUser, ClientIP, CurrentUser, StaffUser
 from telemed.identity.models import User
@@ -364,7 +366,8 @@ def unlink_referral_study(
 
 @router.get("/referrals/{referral_id}/filing", response_model=FilingPublic)
 def referral_filing(r: VisibleReferral, user: CurrentUser, session: SessionDep) -> FilingPublic:
-    """The cross-region treatment filing (异地就医备案) of a referral, when it needs one."""
+    """The cross-region treatment filing (异地就医备案) of a referral, when it needs one:
+    its state at the insurance agency, the agency's reference or reason."""
     filing = service.filing_of(session=session, referral_id=r.id)
     if filing is None:
         raise NotFound("this referral needs no cross-region filing")
@@ -375,7 +378,37 @@ def referral_filing(r: VisibleReferral, user: CurrentUser, session: SessionDep) 
         object_id=filing.id,
         patient_ids=[r.patient_id],
     )
-    return FilingPublic.model_validate(filing, from_attributes=True)
+    return filing_public(filing, user, r)
+
+
+@router.post("/referrals/{referral_id}/filing/{action}", response_model=FilingPublic)
+def referral_filing_action(
+    referral_id: uuid.UUID,
+    action: Literal["resubmit", "revoke"],
+    user: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+    data: FilingActionIn | None = None,
+) -> FilingPublic:
+    """The referrer resubmits a rejected filing (sent again by the job) or revokes an
+    accepted one at the agency (2502 撤销); 503 `agency_unavailable` when it does not answer."""
+    try:
+        filing = service.act_on_filing(
+            session=session,
+            referral_id=referral_id,
+            action=action,
+            by=user,
+            now=now,
+            settings=settings,
+            memo=data.memo if data else "",
+        )
+    except AgencyUnavailable as exc:
+        raise Unavailable(
+            "the insurance agency did not answer; try again later", code="agency_unavailable"
+        ) from exc
+    r = service.get_referral(session=session, referral_id=referral_id, user=user)
+    return filing_public(filing, user, r)
 
 
 # Declared last: the generic action path would shadow the named ones above.

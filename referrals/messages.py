@@ -92,6 +92,28 @@ MESSAGES: Catalogue = {
             _M("ᠳᠠᠭᠤᠰᠬᠤ ᠡᠳᠦᠷ᠄ {end}᠃ ᠭᠡᠷ~ᠡ_ᠶᠢ ᠴᠠᠭ_ᠲᠤ_ᠨᠢ ᠰᠤᠩᠭᠠᠨ~ᠠ ᠤᠤ᠃"),
         ),
     },
+    # the cross-region filing (异地就医备案): {number} the agency's 流水号, {valid_to} its
+    # last valid day, {reason}/{code_of_agency} the agency's words and code of a refusal
+    "filing.accepted": {
+        "zh-CN": Message(
+            "异地就医备案已通过", "备案号 {number}，有效期至 {valid_to}，可直接结算。"
+        ),
+        "en": Message(
+            "Cross-region filing accepted",
+            "Filing {number}, valid until {valid_to}: treatment is settled directly.",
+        ),
+    },
+    "filing.rejected": {
+        "zh-CN": Message("异地就医备案未通过", "医保经办机构：{reason}。请联系您的转诊医生。"),
+        "en": Message(
+            "Cross-region filing not accepted",
+            "The insurance agency said: {reason}. Please contact your referring doctor.",
+        ),
+    },
+    "filing.expired": {
+        "zh-CN": Message("异地就医备案已到期", "备案号 {number} 已于 {valid_to} 到期。"),
+        "en": Message("Cross-region filing expired", "Filing {number} ended on {valid_to}."),
+    },
     # what the staff of a referral read (the referrer, the receiver, the team lead)
     "referral.requested.staff": {
         "zh-CN": Message("新转诊申请", "{direction}，{urgency}；请于 {date} 前联系患者。"),
@@ -114,6 +136,20 @@ MESSAGES: Catalogue = {
     "referral.breach.staff": {
         "zh-CN": Message("转诊逾期未联系", "已升级（第 {level} 级）。"),
         "en": Message("Referral past its contact date", "Escalation level {level}."),
+    },
+    "filing.accepted.staff": {
+        "zh-CN": Message("异地就医备案已通过", "备案号 {number}，有效期至 {valid_to}。"),
+        "en": Message("Cross-region filing accepted", "Filing {number}, valid until {valid_to}."),
+    },
+    "filing.rejected.staff": {
+        "zh-CN": Message("异地就医备案未通过", "医保经办机构（{code_of_agency}）：{reason}"),
+        "en": Message(
+            "Cross-region filing rejected", "The insurance agency ({code_of_agency}): {reason}"
+        ),
+    },
+    "filing.expired.staff": {
+        "zh-CN": Message("异地就医备案已到期", "备案号 {number} 已于 {valid_to} 到期。"),
+        "en": Message("Cross-region filing expired", "Filing {number} ended on {valid_to}."),
     },
     "contract.expiring.staff": {
         "zh-CN": Message("家庭医生签约即将到期", "签约将于 {end} 到期，请提醒居民续约。"),

@@ -140,8 +140,24 @@ class CrossRegionFiling(SQLModel, table=True):
     diagnosis_code: str = Field(max_length=16)
     valid_from: date
     valid_to: date
-    status: str = Field(default="draft", max_length=16)  # draft | filed | refused
+    # submitted | accepted | rejected | expired | revoked (referrals.states.FILING)
+    status: str = Field(default="submitted", max_length=16, index=True)
+    # The agency's 待遇申报明细流水号 (trt_dcla_detl_sn) once accepted.
     filing_number: str | None = Field(default=None, max_length=64)
+    # The agency's words (err_msg) and code (infcode) of a rejection; the local adapter's note.
     adapter_message: str | None = None
-    filed_at: datetime | None = utc_field(nullable=True)
+    reason_code: str | None = Field(default=None, max_length=32)
+    # Our message id (msgid) of the pending request, kept across transport retries, and
+    # the agency's (inf_refmsgid) of its last answer.
+    msgid: str | None = Field(default=None, max_length=30)
+    agency_msgid: str | None = Field(default=None, max_length=30)
+    # The agency's last answer as received (it carries no secret of ours).
+    reply: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Sending: attempts so far, the next one (None: nothing to send), the last transport error.
+    attempts: int = 0
+    next_attempt_at: datetime | None = utc_field(nullable=True, index=True)
+    last_error: str | None = None
+    filed_at: datetime | None = utc_field(nullable=True)  # accepted at
+    decided_at: datetime | None = utc_field(nullable=True)  # accepted or rejected at
+    closed_at: datetime | None = utc_field(nullable=True)  # expired or revoked at
     created_at: datetime = utc_field()

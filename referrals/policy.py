@@ -222,6 +222,7 @@ PARTIES: dict[str, tuple[str, ...]] = {
     "contact_by": ("receiver",),
     "close": ("referrer",),
     "cancel": ("referrer", "receiver", "patient"),
+    "filing": ("referrer",),  # resubmit or revoke the cross-region filing
 }
 
 

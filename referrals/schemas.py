@@ -71,6 +71,18 @@ class ContactByIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
+class FilingSummary(BaseModel):
+    """The referral's cross-region filing in a list: its state and the agency's reference."""
+
+    status: Literal["submitted", "accepted", "rejected", "expired", "revoked"]
+    filing_number: str | None
+    valid_to: date
+    adapter_message: str | None
+    allowed_actions: list[str] = Field(
+        default=[], description="resubmit | revoke: what the caller (the referrer) may do"
+    )
+
+
 class ReferralPublic(BaseModel):
     # every field is in every answer, defaults included: the OpenAPI says so (typed client)
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
@@ -96,6 +108,9 @@ class ReferralPublic(BaseModel):
     care_plan: str | None
     status: str
     allowed_actions: list[str] = []
+    filing: FilingSummary | None = Field(
+        default=None, description="the cross-region filing (异地就医备案), when one is needed"
+    )
     contact_by: datetime | None
     contact_by_breached: bool = False
     escalation_level: int
@@ -159,10 +174,25 @@ class FilingPublic(BaseModel):
     diagnosis_code: str
     valid_from: date
     valid_to: date
-    status: str
-    filing_number: str | None
-    adapter_message: str | None
+    status: Literal["submitted", "accepted", "rejected", "expired", "revoked"] = Field(
+        description="submitted (being sent) | accepted | rejected | expired | revoked"
+    )
+    filing_number: str | None = Field(
+        description="the agency's 待遇申报明细流水号 (trt_dcla_detl_sn) once accepted"
+    )
+    adapter_message: str | None = Field(description="the agency's words (err_msg)")
+    reason_code: str | None = Field(description="the agency's code (infcode) of a rejection")
+    attempts: int = Field(description="sends so far (transport failures included)")
+    next_attempt_at: datetime | None = Field(description="the next send while submitted")
+    last_error: str | None = Field(description="why the last send got no answer")
     filed_at: datetime | None
+    decided_at: datetime | None
+    closed_at: datetime | None
+    allowed_actions: list[str] = []
+
+
+class FilingActionIn(BaseModel):
+    memo: str = Field(default="", max_length=500, description="备注 sent with a revocation")
 
 
 class GroupCounts(BaseModel):

@@ -22,7 +22,15 @@ from referrals.family.contract_queries import (
 )
 from referrals.family.contracts import run_contract_jobs
 from referrals.family.teams import teams_of_user
-from referrals.filing import file_record, filing_of
+from referrals.filing import (
+    act_on_filing,
+    expire_filings,
+    filing_of,
+    resubmit_filing,
+    revoke_filing,
+    send_due_filings,
+    send_filing,
+)
 from referrals.queries import (
     care_plans_of_team,
     complete_care_plan,
@@ -35,6 +43,7 @@ from referrals.transitions import send_outcome, set_contact_by, transition
 __all__ = [
     "ATTACHABLE",
     "BOOKABLE",
+    "act_on_filing",
     "active_contract_for",
     "can_see_referral",
     "care_plans_of_team",
@@ -45,7 +54,7 @@ __all__ = [
     "create_referral",
     "escalate_breaches",
     "events_of",
-    "file_record",
+    "expire_filings",
     "filing_of",
     "get_referral",
     "is_contracted_doctor",
@@ -54,7 +63,11 @@ __all__ = [
     "read_contract",
     "receiver_worklist",
     "register_hooks",
+    "resubmit_filing",
+    "revoke_filing",
     "run_contract_jobs",
+    "send_due_filings",
+    "send_filing",
     "send_outcome",
     "set_contact_by",
     "teams_of_user",

@@ -29,3 +29,18 @@ REFERRAL = StateMachine(
 WAITING = ("requested", "received", "accepted")
 OPEN = ("requested", "received", "accepted", "booked", "arrived", "completed")
 TERMINAL = ("closed", "rejected", "returned_with_advice", "cancelled")
+
+# Cross-region treatment filing (异地就医备案), sent to the insurance agency:
+# submitted -> accepted -> expired (past valid_to) | revoked (2502 撤销)
+#          \-> rejected (the agency's reason) -> submitted (resubmitted by staff)
+# A transport failure is no transition: the filing stays `submitted` and is sent again.
+FILING = StateMachine(
+    "filing",
+    {
+        "accept": ({"submitted"}, "accepted"),
+        "reject": ({"submitted"}, "rejected"),
+        "resubmit": ({"rejected"}, "submitted"),
+        "expire": ({"accepted"}, "expired"),
+        "revoke": ({"accepted"}, "revoked"),
+    },
+)

@@ -20,7 +20,6 @@ from referrals.creation import institution
 from referrals.events import authorize, lock_referral, record_event
 from referrals.family.contract_queries import active_contract_for, patient_user_ids
 from referrals.filing import file_if_needed
-from referrals.insurance import InsuranceAdapter
 from referrals.models import CarePlanTask, Referral
 from referrals.notices import announce, notify
 from referrals.schemas import OutcomeIn
@@ -45,7 +44,6 @@ class Move:
     appointment_at: datetime | None = None
     outcome: OutcomeIn | None = None
     idempotency_key: str | None = None
-    insurance: InsuranceAdapter | None = None
     data: dict[str, Any] = field(default_factory=dict)  # the event's data
 
 
@@ -78,7 +76,7 @@ def _submit(m: Move) -> None:
 
 
 def _filed(m: Move) -> None:
-    file_if_needed(m.session, m.r, m.now, m.settings, m.insurance)
+    file_if_needed(m.session, m.r, m.now, m.settings)
 
 
 def _accept(m: Move) -> None:
@@ -165,7 +163,6 @@ def transition(
     appointment_at: datetime | None = None,
     outcome: OutcomeIn | None = None,
     idempotency_key: str | None = None,
-    insurance: InsuranceAdapter | None = None,
 ) -> Referral:
     """Apply one action to a referral under a row lock; record who/when/why."""
     r = lock_referral(session, referral_id)
@@ -187,7 +184,6 @@ def transition(
         appointment_at=appointment_at,
         outcome=outcome,
         idempotency_key=idempotency_key,
-        insurance=insurance,
     )
     if step.effect is not None:
         step.effect(move)

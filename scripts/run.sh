@@ -7,6 +7,33 @@ export TELEMED_ENV="${TELEMED_ENV:-development}"
 export TELEMED_DATABASE_URL="${TELEMED_DATABASE_URL:-sqlite:///var/telemed.db}"
 "$PY" -m telemed.cli db upgrade
 "$PY" -m telemed.cli seed --demo --if-empty
+# the insurance agency's local fake (异地就医备案, docs/referrals.md): cross-region filings
+# are sent to it; if it cannot start, they are numbered locally (LocalFilingAdapter)
+AGENCY=""
+mkdir -p var
+if [ -z "${TELEMED_REFERRALS__FILING_AGENCY__URL:-}" ]; then
+  AGENCY_PORT="${TELEMED_FAKE_AGENCY_PORT:-18090}"
+  export TELEMED_REFERRALS__FILING_AGENCY__TOKEN="${TELEMED_REFERRALS__FILING_AGENCY__TOKEN:-development-only-fake-agency-token}"
+  export TELEMED_REFERRALS__FILING_AGENCY__PAASID="${TELEMED_REFERRALS__FILING_AGENCY__PAASID:-telemed-dev}"
+  "$PY" -m referrals.fake_agency --port "$AGENCY_PORT" >var/fake-agency.log 2>&1 &
+  AGENCY=$!
+  # it prints its address once it listens; give it 10 s (or until it exits)
+  for _ in $(seq 1 100); do
+    grep -q "^fake filing agency on" var/fake-agency.log 2>/dev/null && break
+    kill -0 "$AGENCY" 2>/dev/null || break
+    sleep 0.1
+  done
+  if grep -q "^fake filing agency on" var/fake-agency.log 2>/dev/null; then
+    export TELEMED_REFERRALS__FILING_AGENCY__URL="http://127.0.0.1:${AGENCY_PORT}/fsi/api/rsfComIfsService/callService"
+    export TELEMED_REFERRALS__FILING_AGENCY__FIXMEDINS_CODE="${TELEMED_REFERRALS__FILING_AGENCY__FIXMEDINS_CODE:-H15000000001}"
+    echo "telemed: the fake insurance agency answers filings on port ${AGENCY_PORT}"
+  else
+    echo "telemed: the fake insurance agency did not start (var/fake-agency.log);" \
+      "cross-region filings are numbered locally (LocalFilingAdapter)" >&2
+    kill "$AGENCY" 2>/dev/null || true
+    AGENCY=""
+  fi
+fi
 "$PY" -m telemed.cli jobs >/dev/null
 # the demo county hospital's PACS (registered by the demo seed at 127.0.0.1:11113): signed
 # opinions of its requests arrive there as DICOM SR (docs/imaging.md, "Demo county PACS")
@@ -35,5 +62,5 @@ fi
 echo "telemed: serving on http://127.0.0.1:${PORT:-8000}/ (demo password: telemed-demo)"
 "$PY" -m telemed.cli serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" &
 SERVE=$!
-trap 'kill "$SERVE" "$PACS" $WECHAT $ALIPAY 2>/dev/null' INT TERM EXIT
+trap 'kill "$SERVE" "$PACS" $WECHAT $ALIPAY $AGENCY 2>/dev/null' INT TERM EXIT
 wait "$SERVE"

@@ -195,6 +195,24 @@ class ConsultationSettings(BaseModel):
     record_retention_days: int = RETENTION_MINIMUM_DAYS["record"]
 
 
+class FilingAgencySettings(BaseModel):
+    """The insurance agency's filing interface (docs/referrals.md); without `url` filings
+    are numbered locally in development and test, and wait unsent in production."""
+
+    url: str | None = None  # POST endpoint of the agency gateway
+    paasid: str | None = None  # the gateway's x-tif-paasid, issued to the institution
+    token: str | None = None  # the gateway's paasToken (signs every request; never logged)
+    fixmedins_code: str | None = None  # 定点医药机构编号 (12) of the network
+    fixmedins_name: str = ""
+    mdtrtarea_admvs: str = "150000"  # 就医地医保区划 (Inner Mongolia)
+    recer_sys_code: str = "TELEMED"  # 接收方系统代码 as agreed with the agency
+    infver: str = "V1.0"
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    tries: int = Field(default=2, ge=1)  # within one send (connection errors); then backoff:
+    backoff_seconds: int = Field(default=60, ge=1)
+    max_backoff_seconds: int = Field(default=3600, ge=1)
+
+
 class ReferralSettings(BaseModel):
     """Tiered referrals and family-doctor contracts (see docs/referrals.md)."""
 
@@ -209,6 +227,7 @@ class ReferralSettings(BaseModel):
     # Days (from submission) by which the receiver contacts the patient, per urgency.
     contact_by_days: dict[str, float] = {"routine": 14, "urgent": 2, "emergency": 0.25}
     cross_region_filing_days: int = 180
+    filing_agency: FilingAgencySettings = FilingAgencySettings()
 
 
 class JobSettings(BaseModel):
@@ -367,6 +386,10 @@ class Settings(BaseSettings):
                     )
             if "alipay" in self.payments.providers:
                 refuse_incomplete_alipay(self.payments, self.env, EXAMPLE_SECRETS)
+            agency, prefix = self.referrals.filing_agency, "TELEMED_REFERRALS__FILING_AGENCY__"
+            needed = ("paasid", "token", "fixmedins_code") if agency.url else ()
+            if missing := [f"{prefix}{n.upper()}" for n in needed if not getattr(agency, n)]:
+                raise ValueError(f"the filing agency ({prefix}URL) needs " + ", ".join(missing))
         if self.env == "production":
             self._refuse_weak_production_configuration()
             self._refuse_short_retention()
@@ -376,6 +399,10 @@ class Settings(BaseSettings):
         secrets = {"TELEMED_SECRET_KEY": self.security.secret_key}
         if self.video.turn_urls:
             secrets["TELEMED_TURN_SECRET"] = self.video.turn_secret
+        if self.referrals.filing_agency.url:
+            secrets["TELEMED_REFERRALS__FILING_AGENCY__TOKEN"] = (
+                self.referrals.filing_agency.token or ""
+            )
         if self.video.janus_url:
             secrets["TELEMED_VIDEO__JANUS_API_SECRET"] = self.video.janus_api_secret or ""
             secrets["TELEMED_VIDEO__JANUS_ADMIN_SECRET"] = self.video.janus_admin_secret or ""

@@ -106,6 +106,13 @@ TEMPLATES: dict[str, SmsTemplate] = {
         "${place}已就您的转诊给出诊疗建议并转回，请联系您的转诊医生。", ("place",)
     ),
     "referral.cancelled": SmsTemplate("您转往${place}的转诊已取消。", ("place",)),
+    "filing.accepted": SmsTemplate(
+        "您转往${place}就医的异地就医备案已通过，就医时可直接结算。", ("place",)
+    ),
+    "filing.rejected": SmsTemplate(
+        "您转往${place}就医的异地就医备案未通过，请联系您的转诊医生。", ("place",)
+    ),
+    "filing.expired": SmsTemplate("您转往${place}就医的异地就医备案已到期。", ("place",)),
 }
 
 
@@ -176,6 +183,10 @@ TRANSLATED_TEMPLATES: dict[str, dict[str, SmsTemplate]] = {
             "place",
         ),
         "referral.cancelled": _mn("ᠰᠢᠯᠵᠢᠭᠦᠯᠦᠯᠲ ᠴᠤᠴᠠᠯᠠᠭᠳᠠᠪᠠ᠄ ${place}᠃", "place"),
+        # the cross-region filing (备案 as "registration", ᠪᠦᠷᠲᠡᠭᠡᠯ)
+        "filing.accepted": _mn("ᠪᠦᠷᠲᠡᠭᠡᠯ ᠵᠥᠪᠰᠢᠶᠡᠷᠡᠭᠳᠡᠪᠡ᠄ ${place}᠃", "place"),
+        "filing.rejected": _mn("ᠪᠦᠷᠲᠡᠭᠡᠯ ᠲᠡᠪᠴᠢᠭᠳᠡᠪᠡ᠄ ${place}᠃", "place"),
+        "filing.expired": _mn("ᠪᠦᠷᠲᠡᠭᠡᠯ_ᠦᠨ ᠬᠤᠭᠤᠴᠠᠭ~ᠠ ᠳᠠᠭᠤᠰᠪᠠ᠄ ${place}᠃", "place"),
     }
 }
 

@@ -89,6 +89,14 @@ def _contracts(session: Session, now: datetime, settings: Settings) -> dict[str,
     return dict(referrals_service.run_contract_jobs(session=session, now=now, settings=settings))
 
 
+def _filings(session: Session, now: datetime, settings: Settings) -> dict[str, Any]:
+    return referrals_service.send_due_filings(session=session, now=now, settings=settings)
+
+
+def _filing_expiry(session: Session, now: datetime, settings: Settings) -> dict[str, Any]:
+    return {"expired": referrals_service.expire_filings(session=session, now=now)}
+
+
 def _holds(session: Session, now: datetime, settings: Settings) -> dict[str, Any]:
     # Expired holds, lapsed waitlist offers included; freed places go to the next in line.
     return {"released": expire_holds(session=session, now=now)}
@@ -169,6 +177,18 @@ PERIODIC: tuple[PeriodicTask, ...] = (
         "*/15 * * * *",
         _in_one_transaction(_contracts),
         "family-doctor contracts: activation, expiry, renewal reminders",
+    ),
+    PeriodicTask(
+        "referrals.filings",
+        "* * * * * */15",
+        _in_one_transaction(_filings),
+        "send cross-region filings to the insurance agency; a failed send waits its backoff",
+    ),
+    PeriodicTask(
+        "referrals.filing_expiry",
+        "17 * * * *",
+        _in_one_transaction(_filing_expiry),
+        "accepted cross-region filings past their last valid day become expired",
     ),
     PeriodicTask(
         "scheduling.holds",

@@ -33,6 +33,7 @@ from dicom import ecg_synth
 from dicom.models import Instance
 from referrals import service as referrals_service
 from referrals.family import contracts
+from referrals.insurance import FilingRequest, FilingResult, LocalFilingAdapter
 from telemed.consultations.models import Payment
 from telemed.core.audit import AuditEvent, AuditEventPatient
 from telemed.core.settings import get_settings
@@ -275,6 +276,13 @@ PATIENT_READS: dict[str, Read] = {
 _C = _CONSULTATION
 _B = "/api/v1/bookings/{booking_id}"
 _R = "/api/v1/referrals/{referral_id}"
+
+
+class _RefusingAgency(LocalFilingAdapter):
+    def file(self, request: FilingRequest) -> FilingResult:
+        return FilingResult("rejected", None, "参保地未开通直接结算", "-1")
+
+
 # Routes other than GET whose response carries a patient-data shape (one that a patient read
 # above returns): each says what it records. `test_every_write_is_audited` calls each of
 # them and asserts a row of that request names the patient.
@@ -326,6 +334,7 @@ WRITES: dict[str, str] = {
     f"POST {_R}/studies": "link_study referral",
     f"DELETE {_R}/studies/{{study_uid}}": "unlink_study referral",
     f"POST {_R}/{{action}}": "<action> referral (receive, accept, arrive, close ...)",
+    f"POST {_R}/filing/{{action}}": "filing_<action> referral (resubmit, revoke)",
 }
 
 
@@ -1011,6 +1020,12 @@ def _walk_writes(
     post(f"{r}/arrive", receiver)
     post(f"{r}/complete", receiver)
     post(f"{r}/outcome", receiver, summary="冠脉造影未见明显狭窄")
+    # its cross-region filing: refused by the agency, resubmitted by the referrer
+    referrals_service.send_due_filings(
+        session=session, now=clock.at, settings=get_settings(), adapter=_RefusingAgency()
+    )
+    session.commit()
+    post(f"{r}/filing/resubmit", cd)
 
     # family doctors: follow-up, bed visit and discharge, home visit, contract life
     fu = session.execute(

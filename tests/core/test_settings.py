@@ -174,3 +174,57 @@ def test_alipay_without_its_app_id_and_keys_refuses_to_start(
     monkeypatch.setenv("TELEMED_ENV", "development")  # the fake gateway and dev keys
     monkeypatch.setenv("TELEMED_PAYMENTS__ALIPAY__GATEWAY", "http://127.0.0.1:8790/gateway.do")
     assert Settings(_env_file=None).payments.providers == ["alipay"]  # type: ignore[call-arg]
+
+
+_AGENCY = "TELEMED_REFERRALS__FILING_AGENCY__"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({f"{_AGENCY}URL": "https://agency.example/api"}, f"{_AGENCY}PAASID, {_AGENCY}TOKEN"),
+        (
+            {
+                f"{_AGENCY}URL": "https://agency.example/api",
+                f"{_AGENCY}PAASID": "p",
+                f"{_AGENCY}FIXMEDINS_CODE": "H15010000001",
+                f"{_AGENCY}TOKEN": "CHANGE_ME",
+            },
+            f"{_AGENCY}TOKEN is an example value",
+        ),
+        (
+            {
+                f"{_AGENCY}URL": "https://agency.example/api",
+                f"{_AGENCY}PAASID": "p",
+                f"{_AGENCY}FIXMEDINS_CODE": "H15010000001",
+                f"{_AGENCY}TOKEN": "short",
+            },
+            f"{_AGENCY}TOKEN is 5 bytes",
+        ),
+    ],
+)
+def test_production_refuses_an_agency_without_its_credentials(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        _production(
+            monkeypatch, TELEMED_SECRET_KEY="a-real-random-secret-of-44-bytes-xxxxxxxxxxx", **env
+        )
+
+
+def test_the_agency_token_has_no_default_and_a_real_one_is_accepted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings(_env_file=None).referrals.filing_agency.token is None  # type: ignore[call-arg]
+    s = _production(
+        monkeypatch,
+        TELEMED_SECRET_KEY="a-real-random-secret-of-44-bytes-xxxxxxxxxxx",
+        **{
+            f"{_AGENCY}URL": "https://agency.example/api",
+            f"{_AGENCY}PAASID": "p",
+            f"{_AGENCY}FIXMEDINS_CODE": "H15010000001",
+            f"{_AGENCY}TOKEN": "t" * 32,
+        },
+    )
+    assert s.referrals.filing_agency.url == "https://agency.example/api"
+    assert _env_example()[f"{_AGENCY}TOKEN"] in EXAMPLE_SECRETS

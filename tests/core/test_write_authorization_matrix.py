@@ -468,6 +468,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
         _raw("/api/v1/referrals/{r}/studies/{study}"),
         {"owner": OK, "participant": X, "other_doctor": N, "patient": N, "other_patient": N},
     ),
+    ("POST", "/api/v1/referrals/{referral_id}/filing/{action}"): Entry(
+        R,
+        _at("/api/v1/referrals/{r}/filing/revoke", memo="m"),
+        {"owner": OK, "participant": X, "other_doctor": N, "patient": X, "other_patient": N},
+    ),
     ("POST", "/api/v1/referrals/{referral_id}/{action}"): Entry(
         R,
         _at("/api/v1/referrals/{r}/accept"),

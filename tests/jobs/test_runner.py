@@ -74,6 +74,7 @@ def test_every_periodic_task_is_registered_on_its_schedule(settings: Any) -> Non
     assert ticks["scheduling.horizon"] == 24 and ticks["retention.recordings"] == 24
     assert ticks["retention.chat"] == 1
     assert ticks["referrals.contact_by"] == 288 and ticks["video.sweep_stale_recordings"] == 288
+    assert ticks["referrals.filings"] == 4 * 1440 and ticks["referrals.filing_expiry"] == 24
 
 
 def test_a_schedule_can_be_overridden_in_settings(settings: Any) -> None:

@@ -191,3 +191,6 @@ def reserved_slot(  # type: ignore[no-untyped-def]
     session.add(slot)
     session.flush()
     return slot
+
+
+from tests.referrals.agency_fixtures import agency  # noqa: E402, F401 (the fake agency fixture)

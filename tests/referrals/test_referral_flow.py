@@ -274,10 +274,14 @@ def test_cross_league_referral_produces_a_filing_record(
     baotou = league_hospital(session, "150200")
     r = up_referral(session, clock, to_institution_id=baotou.id)
     _do(session, r, "submit", cd, clock)
+    pending = client.get(f"/api/v1/referrals/{r.id}/filing", headers=login("county-doctor"))
+    assert pending.status_code == 200 and pending.json()["status"] == "submitted"
+    # no agency configured in the tests' settings: the job numbers it locally
+    service.send_due_filings(session=session, now=clock.at, settings=get_settings())
     filing = client.get(f"/api/v1/referrals/{r.id}/filing", headers=login("county-doctor"))
     assert filing.status_code == 200, filing.text
     f = filing.json()
-    assert f["scope"] == "cross_league" and f["status"] == "filed"
+    assert f["scope"] == "cross_league" and f["status"] == "accepted"
     assert f["insured_league_code"] == "150100" and f["treatment_league_code"] == "150200"
     assert f["filing_number"].startswith("YDBA-150200-")
     # within the league: no filing needed
@@ -292,26 +296,22 @@ def test_cross_league_referral_produces_a_filing_record(
 
 
 def test_insurance_adapter_refusal_is_recorded(session: Session, clock) -> None:
-    from referrals import insurance
-    from referrals.insurance import FilingResult
+    from referrals.insurance import FilingResult, LocalFilingAdapter
 
-    class Refusing:
-        def file(self, filing):  # type: ignore[no-untyped-def]
-            return FilingResult(False, None, "参保地未开通直接结算")
+    class Refusing(LocalFilingAdapter):
+        def file(self, request):  # type: ignore[no-untyped-def]
+            return FilingResult("rejected", None, "参保地未开通直接结算", "-1")
 
     cd = user_named(session, "county-doctor")
     r = up_referral(session, clock, to_institution_id=league_hospital(session, "150200").id)
-    insurance.set_adapter(Refusing())
-    try:
-        _do(session, r, "submit", cd, clock)
-    finally:
-        insurance.set_adapter(None)
+    _do(session, r, "submit", cd, clock)
+    settings = get_settings()
+    service.send_due_filings(session=session, now=clock.at, settings=settings, adapter=Refusing())
     f = service.filing_of(session=session, referral_id=r.id)
-    assert f is not None and f.status == "refused" and f.adapter_message == "参保地未开通直接结算"
-    service.file_record(
-        session=session, filing=f, now=clock.at, adapter=insurance.default_adapter()
-    )
-    assert f.status == "filed"
+    assert f is not None and f.status == "rejected" and f.adapter_message == "参保地未开通直接结算"
+    service.resubmit_filing(session=session, filing=f, now=clock.at)
+    service.send_due_filings(session=session, now=clock.at, settings=settings)
+    assert f.status == "accepted"
 
 
 def test_create_is_idempotent_with_a_key(

@@ -76,6 +76,14 @@ export const referrals = {
         body: { slot_id: slotId },
       }),
     ),
+  /** The referrer resubmits a rejected cross-region filing or revokes an accepted one. */
+  filing: (id: string, action: 'resubmit' | 'revoke', memo = '') =>
+    ok(
+      client.POST('/api/v1/referrals/{referral_id}/filing/{action}', {
+        params: { path: { referral_id: id, action } },
+        body: { memo },
+      }),
+    ),
   receivers: (patientId: string, direction: string) =>
     ok(
       client.GET('/api/v1/referrals/receivers', {

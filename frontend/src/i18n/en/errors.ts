@@ -17,6 +17,8 @@ const errors: typeof zh = {
     not_contracted_team: 'A contracted resident goes down to their own team',
     outcome_missing: 'Send the outcome first',
     not_your_part: 'This step is not yours',
+    agency_unavailable: 'The insurance agency did not answer; try again later',
+    filing_revoke_refused: 'The insurance agency refused to revoke the filing',
     reserved_for_contracted_residents: 'This slot is kept for family-doctor referrals of contracted residents',
     slot_elsewhere: 'This slot is not at the receiving institution',
     consent_refused: 'A participant does not agree to recording',

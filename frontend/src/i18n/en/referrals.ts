@@ -2,6 +2,18 @@
 import type zh from '../zh-CN/referrals'
 
 const referrals: typeof zh = {
+  referralFiling: {
+    label: 'Cross-region filing',
+    submitted: 'sent to the insurance agency',
+    accepted: 'accepted',
+    rejected: 'not accepted',
+    expired: 'expired',
+    revoked: 'revoked',
+    number: 'filing no. {number}',
+    validTo: 'valid until {date}',
+    resubmit: 'Resubmit the filing',
+    revoke: 'Revoke the filing',
+  },
   direction: { up: 'Up', down: 'Down', lateral: 'Lateral' },
   referralUrgency: { routine: 'routine', urgent: 'urgent', emergency: 'emergency' },
   referralStatus: {

@@ -15,6 +15,8 @@ export default {
     not_contracted_team: '签约居民下转应转至其签约团队',
     outcome_missing: '请先回传诊疗结果',
     not_your_part: '这一步不由您处理',
+    agency_unavailable: '医保经办机构暂未响应，请稍后再试',
+    filing_revoke_refused: '医保经办机构未同意撤销备案',
     reserved_for_contracted_residents: '此号预留给签约居民的家庭医生转诊',
     slot_elsewhere: '此号不属于接收机构',
     consent_refused: '有参会者不同意录制',

@@ -1,5 +1,17 @@
 /** Two-way referrals (双向转诊): Simplified Chinese. */
 export default {
+  referralFiling: {
+    label: '异地就医备案',
+    submitted: '已提交医保经办机构',
+    accepted: '备案通过',
+    rejected: '备案未通过',
+    expired: '备案已到期',
+    revoked: '备案已撤销',
+    number: '备案号 {number}',
+    validTo: '有效期至 {date}',
+    resubmit: '重新提交备案',
+    revoke: '撤销备案',
+  },
   direction: { up: '上转', down: '下转', lateral: '平转' },
   referralUrgency: { routine: '普通', urgent: '紧急', emergency: '急诊' },
   referralStatus: {

@@ -2216,11 +2216,33 @@ export interface paths {
         };
         /**
          * Referral Filing
-         * @description The cross-region treatment filing (异地就医备案) of a referral, when it needs one.
+         * @description The cross-region treatment filing (异地就医备案) of a referral, when it needs one:
+         *     its state at the insurance agency, the agency's reference or reason.
          */
         get: operations["referral_filing_api_v1_referrals__referral_id__filing_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/referrals/{referral_id}/filing/{action}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Referral Filing Action
+         * @description The referrer resubmits a rejected filing (sent again by the job) or revokes an
+         *     accepted one at the agency (2502 撤销); 503 `agency_unavailable` when it does not answer.
+         */
+        post: operations["referral_filing_action_api_v1_referrals__referral_id__filing__action__post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5484,15 +5506,44 @@ export interface components {
              */
             sla_compliance: number | null;
         };
+        /** FilingActionIn */
+        FilingActionIn: {
+            /**
+             * Memo
+             * @description 备注 sent with a revocation
+             * @default
+             */
+            memo?: string;
+        };
         /** FilingPublic */
         FilingPublic: {
-            /** Adapter Message */
+            /**
+             * Adapter Message
+             * @description the agency's words (err_msg)
+             */
             adapter_message: string | null;
+            /**
+             * Allowed Actions
+             * @default []
+             */
+            allowed_actions?: string[];
+            /**
+             * Attempts
+             * @description sends so far (transport failures included)
+             */
+            attempts: number;
+            /** Closed At */
+            closed_at: string | null;
+            /** Decided At */
+            decided_at: string | null;
             /** Diagnosis Code */
             diagnosis_code: string;
             /** Filed At */
             filed_at: string | null;
-            /** Filing Number */
+            /**
+             * Filing Number
+             * @description the agency's 待遇申报明细流水号 (trt_dcla_detl_sn) once accepted
+             */
             filing_number: string | null;
             /**
              * Id
@@ -5502,10 +5553,25 @@ export interface components {
             /** Insured League Code */
             insured_league_code: string | null;
             /**
+             * Last Error
+             * @description why the last send got no answer
+             */
+            last_error: string | null;
+            /**
+             * Next Attempt At
+             * @description the next send while submitted
+             */
+            next_attempt_at: string | null;
+            /**
              * Patient Id
              * Format: uuid
              */
             patient_id: string;
+            /**
+             * Reason Code
+             * @description the agency's code (infcode) of a rejection
+             */
+            reason_code: string | null;
             /**
              * Referral Id
              * Format: uuid
@@ -5513,8 +5579,12 @@ export interface components {
             referral_id: string;
             /** Scope */
             scope: string;
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @description submitted (being sent) | accepted | rejected | expired | revoked
+             * @enum {string}
+             */
+            status: "submitted" | "accepted" | "rejected" | "expired" | "revoked";
             /**
              * Treatment Institution Id
              * Format: uuid
@@ -5527,6 +5597,32 @@ export interface components {
              * Format: date
              */
             valid_from: string;
+            /**
+             * Valid To
+             * Format: date
+             */
+            valid_to: string;
+        };
+        /**
+         * FilingSummary
+         * @description The referral's cross-region filing in a list: its state and the agency's reference.
+         */
+        FilingSummary: {
+            /** Adapter Message */
+            adapter_message: string | null;
+            /**
+             * Allowed Actions
+             * @description resubmit | revoke: what the caller (the referrer) may do
+             * @default []
+             */
+            allowed_actions?: string[];
+            /** Filing Number */
+            filing_number: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "submitted" | "accepted" | "rejected" | "expired" | "revoked";
             /**
              * Valid To
              * Format: date
@@ -7223,6 +7319,8 @@ export interface components {
             direction: string;
             /** Escalation Level */
             escalation_level: number;
+            /** @description the cross-region filing (异地就医备案), when one is needed */
+            filing: components["schemas"]["FilingSummary"] | null;
             /**
              * From Doctor Id
              * Format: uuid
@@ -12652,6 +12750,42 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilingPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    referral_filing_action_api_v1_referrals__referral_id__filing__action__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action: "resubmit" | "revoke";
+                referral_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["FilingActionIn"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
