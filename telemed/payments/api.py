@@ -45,6 +45,9 @@ async def _raw_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(_raw_body)]
 
 
+_ORDER_FIELDS = [n for n in OrderPublic.model_fields if n in PaymentOrder.model_fields]
+
+
 def public(session: Session, order: PaymentOrder) -> OrderPublic:
     """The order as the API shows it: its hospital's name, allowed actions and refunds."""
     institution = session.get(Institution, order.institution_id)
@@ -55,7 +58,7 @@ def public(session: Session, order: PaymentOrder) -> OrderPublic:
     ).scalars()
     return OrderPublic.model_validate(
         {
-            **order.model_dump(),
+            **{name: getattr(order, name) for name in _ORDER_FIELDS},
             "institution_name": institution.name_zh if institution else None,
             "allowed_actions": ORDER.allowed(order.state),
             "refunds": [RefundPublic.model_validate(r) for r in refunds],

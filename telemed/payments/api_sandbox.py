@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import logging
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from fastapi import Request
@@ -64,7 +65,12 @@ def sandbox_page(order_no: str, settings: SettingsDep) -> HTMLResponse:
 
 
 def _back(return_url: str | None) -> RedirectResponse:
-    return RedirectResponse(return_url or "/", status_code=303)
+    """Back to the return URL's path on this same server (the page is ours)."""
+    if not return_url:
+        return RedirectResponse("/", status_code=303)
+    parts = urlsplit(return_url)
+    path = urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
+    return RedirectResponse(path, status_code=303)
 
 
 @router.post(_PATH + "/confirm", include_in_schema=False)

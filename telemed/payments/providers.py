@@ -54,10 +54,8 @@ def _build(name: str, settings: Settings) -> PaymentProvider:
                 code="sandbox_in_production",
                 unavailable=True,
             )
-        return SandboxProvider(
-            key=sandbox_key(settings.security.secret_key),
-            base_url=settings.payments.public_base_url,
-        )
+        # Its page is on this server: a path, whichever address the payer reached us by.
+        return SandboxProvider(key=sandbox_key(settings.security.secret_key), base_url="")
     if name not in _ADAPTERS:
         raise ProviderError(f"no payment provider called {name!r}", code="unknown_provider")
     module_name, class_name = _ADAPTERS[name]
