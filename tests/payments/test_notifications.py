@@ -51,15 +51,23 @@ def test_pay_starts_at_the_sandbox_and_its_signed_notification_is_applied_once(
         f"/api/v1/payment-orders/{start['order']['id']}", headers=login("patient")
     ).json()
     assert order["state"] == "paid" and order["provider_txn"].startswith("sbx_tx_")
-    applied = session.execute(
-        select(AppliedNotice).where(AppliedNotice.order_id == uuid.UUID(order["id"]))
-    ).scalars().all()
-    assert [a.kind for a in applied] == ["paid"]
-    changes = session.execute(
-        select(AuditEvent).where(
-            AuditEvent.object_id == order["id"], AuditEvent.action == "payment.pay"
+    applied = (
+        session.execute(
+            select(AppliedNotice).where(AppliedNotice.order_id == uuid.UUID(order["id"]))
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
+    assert [a.kind for a in applied] == ["paid"]
+    changes = (
+        session.execute(
+            select(AuditEvent).where(
+                AuditEvent.object_id == order["id"], AuditEvent.action == "payment.pay"
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert len(changes) == 1
 
 
@@ -73,11 +81,15 @@ def test_forged_notification_is_refused_in_the_providers_format_and_audited(
     assert r.status_code == 400 and r.json() == {"code": "FAIL"}
     unsigned = _notify(client, {}, body)
     assert unsigned.status_code == 400
-    rows = session.execute(
-        select(AuditEvent).where(
-            AuditEvent.object_type == "payment_notification", AuditEvent.action == "refused"
+    rows = (
+        session.execute(
+            select(AuditEvent).where(
+                AuditEvent.object_type == "payment_notification", AuditEvent.action == "refused"
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     assert len(rows) >= 2
     assert all("bad_signature" in r.detail["reason"] for r in rows[-2:])
     assert all("sbx_tx_" not in json.dumps(r.detail) for r in rows)  # never the body
@@ -89,18 +101,29 @@ def test_amount_mismatch_is_refused_and_audited(client, login, session, book, sa
     start = _order_paying(client, login, book)
     no = start["order"]["order_no"]
     headers, body = sandbox.sign(
-        {"order_no": no, "kind": "paid", "amount_cents": 1, "at": "2026-12-01T01:00:00+00:00",
-         "provider_txn": "sbx_tx_x", "notice_id": "n1", "refund_no": None}
+        {
+            "order_no": no,
+            "kind": "paid",
+            "amount_cents": 1,
+            "at": "2026-12-01T01:00:00+00:00",
+            "provider_txn": "sbx_tx_x",
+            "notice_id": "n1",
+            "refund_no": None,
+        }
     )
     r = _notify(client, headers, body)
     assert r.status_code == 400
     order = session.get(PaymentOrder, uuid.UUID(start["order"]["id"]))
     assert order is not None and order.state == "paying"
-    row = session.execute(
-        select(AuditEvent).where(
-            AuditEvent.object_id == start["order"]["id"], AuditEvent.action == "refused"
+    row = (
+        session.execute(
+            select(AuditEvent).where(
+                AuditEvent.object_id == start["order"]["id"], AuditEvent.action == "refused"
+            )
         )
-    ).scalars().first()
+        .scalars()
+        .first()
+    )
     assert row is not None and "amount_mismatch" in row.detail["reason"]
     assert row.patient_id == order.patient_id
 

@@ -51,15 +51,23 @@ def test_admin_edits_the_coverage_table_and_new_orders_follow_it(
     assert any(r["is_example"] for r in rows)
     refused = client.put(
         "/api/v1/payments/coverage",
-        json={"service_class": "outpatient", "insurance_category": "urban_rural_resident",
-              "rate_bp": 9000},
+        json={
+            "service_class": "outpatient",
+            "insurance_category": "urban_rural_resident",
+            "rate_bp": 9000,
+        },
         headers=login("coordinator"),
     )
     assert refused.status_code == 403
     put = client.put(
         "/api/v1/payments/coverage",
-        json={"service_class": "outpatient", "insurance_category": "urban_rural_resident",
-              "rate_bp": 9000, "cap_cents": 2500, "note": "test"},
+        json={
+            "service_class": "outpatient",
+            "insurance_category": "urban_rural_resident",
+            "rate_bp": 9000,
+            "cap_cents": 2500,
+            "note": "test",
+        },
         headers=login("admin"),
     )
     assert put.status_code == 200 and put.json()["is_example"] is False
@@ -100,9 +108,11 @@ def test_creation_is_idempotent_and_one_standing_order_per_subject(
         headers={**h, "Idempotency-Key": "o-1"},
     )
     assert reused.status_code == 409 and reused.json()["code"] == "idempotency_key_reused"
-    n = session.execute(
-        select(PaymentOrder).where(PaymentOrder.subject_id == booking.id)
-    ).scalars().all()
+    n = (
+        session.execute(select(PaymentOrder).where(PaymentOrder.subject_id == booking.id))
+        .scalars()
+        .all()
+    )
     assert len(n) == 1
 
 
@@ -130,18 +140,24 @@ def test_another_patient_and_another_hospitals_staff_get_404(
         assert order["id"] not in {o["id"] for o in listed}
         # an order for someone else's booking cannot be made either
         assert _create(client, h, booking.id).status_code == 404
-    refusals = session.execute(
-        select(AuditEvent).where(
-            AuditEvent.object_type == "payment_order",
-            AuditEvent.object_id == order["id"],
-            AuditEvent.action == "refused",
+    refusals = (
+        session.execute(
+            select(AuditEvent).where(
+                AuditEvent.object_type == "payment_order",
+                AuditEvent.object_id == order["id"],
+                AuditEvent.action == "refused",
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     assert refusals
     # staff of the order's hospital see it, and the read is audited
     coord = login("coordinator")
     assert client.get(f"/api/v1/payment-orders/{order['id']}", headers=coord).status_code == 200
-    assert order["id"] in {o["id"] for o in client.get("/api/v1/payment-orders", headers=coord).json()}
+    assert order["id"] in {
+        o["id"] for o in client.get("/api/v1/payment-orders", headers=coord).json()
+    }
 
 
 def test_illegal_transitions_are_409_with_a_stable_code(client, login, session, book, sandbox):
