@@ -73,9 +73,7 @@ def offered_providers(user: CurrentUser, settings: SettingsDep) -> ProvidersPubl
     for name in providers.names(settings):
         try:
             out.append({"name": name, "channels": sorted(providers.get(name, settings).channels)})
-        except DomainError:
-            continue
-        except Exception:  # a configured adapter that cannot be built is not offered
+        except DomainError:  # a configured adapter that cannot be built is not offered
             continue
     return ProvidersPublic(providers=out)
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from telemed.core import audit
-from telemed.core.errors import Conflict, Invalid, Unavailable
+from telemed.core.errors import Conflict, DomainError, Invalid, Unavailable
 from telemed.core.settings import Settings
 from telemed.identity.models import User
 from telemed.payments import providers
@@ -99,7 +99,7 @@ def refresh(*, session: Session, order: PaymentOrder, now: datetime) -> PaymentO
     if order.state == "paying" and order.provider is not None:
         try:
             notice = providers.get(order.provider).query(order.order_no)
-        except ProviderError as exc:
+        except (ProviderError, DomainError) as exc:
             log.warning("query of %s at %s failed: %s", order.order_no, order.provider, exc.code)
             notice = None
         if notice is not None:

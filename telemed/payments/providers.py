@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from threading import Lock
 
-from telemed.core.errors import NotFound
+from telemed.core.errors import NotFound, Unavailable
 from telemed.core.settings import Settings, get_settings
 from telemed.payments.provider import PaymentProvider, ProviderError
 from telemed.payments.sandbox import SandboxProvider, sandbox_key
@@ -34,7 +34,8 @@ def names(settings: Settings | None = None) -> list[str]:
 
 
 def get(name: str, settings: Settings | None = None) -> PaymentProvider:
-    """The provider called `name`; 404 `unknown_provider` when it is not offered."""
+    """The provider called `name`; 404 `unknown_provider` when it is not offered, 503 (
+    `sandbox_in_production`, `provider_missing`) when it cannot be built."""
     if name in _swapped:
         return _swapped[name]
     settings = settings or get_settings()
@@ -42,7 +43,10 @@ def get(name: str, settings: Settings | None = None) -> PaymentProvider:
         raise NotFound(f"payment provider {name!r} is not offered", code="unknown_provider")
     with _lock:
         if name not in _built:
-            _built[name] = _build(name, settings)
+            try:
+                _built[name] = _build(name, settings)
+            except ProviderError as exc:  # 503 with the reason's code
+                raise Unavailable(str(exc), code=exc.code) from exc
         return _built[name]
 
 

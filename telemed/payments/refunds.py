@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from telemed.core.errors import DomainError
 from telemed.payments import providers
 from telemed.payments.models import STANDING_STATES, PaymentOrder, PaymentRefund
 from telemed.payments.notices import apply_notice, change, mark_applied, settle_refund
@@ -54,7 +55,7 @@ def _ask(session: Session, order: PaymentOrder, refund: PaymentRefund, *, now: d
             total_cents=order.own_cents,
             reason=refund.reason,
         )
-    except ProviderError as exc:
+    except (ProviderError, DomainError) as exc:  # refused, unreachable, or not built
         refund.state, refund.message = "failed", exc.code[:200]
         change(session, order, "refund_fail", now=now, detail={"code": exc.code})
         return
@@ -140,9 +141,12 @@ def close_at_provider(session: Session, order: PaymentOrder, *, now: datetime) -
     out to be paid there (the payment is then applied: the caller refunds or keeps it)."""
     if order.provider is None:
         return False
-    provider = providers.get(order.provider)
     try:
+        provider = providers.get(order.provider)
         provider.close(order.order_no)
+        return False
+    except DomainError as exc:
+        log.warning("closing %s at %s failed: %s", order.order_no, order.provider, exc.code)
         return False
     except ProviderError as exc:
         if exc.code != "order_paid":

@@ -9,13 +9,11 @@ from datetime import date
 
 from sqlmodel import Session
 
-from scheduling import service as scheduling_service
-from scheduling.models import Booking, Slot
+from scheduling.models import Slot
 from telemed.core import clock as core_clock
 from telemed.payments import service as payments
 from telemed.payments.models import PaymentOrder, PaymentRefund
 from telemed.payments.provider import BillLine, ProviderError, RefundStart
-from tests.payments.conftest import user_named
 
 
 def _paid(client, login, session, book, sandbox, n=0):  # type: ignore[no-untyped-def]
