@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -23,6 +23,23 @@ def user_named(session: Session, username: str) -> User:
     return session.execute(select(User).where(User.username == username)).scalar_one()
 
 
+def fresh_doctor(session: Session, institution_id: uuid.UUID | None, now: datetime) -> User:
+    """A specialist with no rules yet, at `institution_id`."""
+    doctor = User(
+        username=f"t-{uuid.uuid4().hex[:10]}",
+        password_hash="x",
+        role=Role.SPECIALIST,
+        full_name="测试医生",
+        institution_id=institution_id,
+        specialty_code="cardiology",
+        title="chief_physician",
+        created_at=now,
+    )
+    session.add(doctor)
+    session.flush()
+    return doctor
+
+
 @pytest.fixture
 def sandbox() -> Iterator[SandboxProvider]:
     """A sandbox of this test alone (its memory starts empty)."""
@@ -37,18 +54,7 @@ def priced_slots(session: Session, clock) -> list[Slot]:  # type: ignore[no-unty
     """Outpatient slots (capacity 2) of a fresh doctor at the coordinator's hospital, a few
     days ahead; the demo fee schedule prices them."""
     coord = user_named(session, "coordinator")
-    doctor = User(
-        username=f"t-{uuid.uuid4().hex[:10]}",
-        password_hash="x",
-        role=Role.SPECIALIST,
-        full_name="测试医生",
-        institution_id=coord.institution_id,
-        specialty_code="cardiology",
-        title="chief_physician",
-        created_at=core_clock.now(),
-    )
-    session.add(doctor)
-    session.flush()
+    doctor = fresh_doctor(session, coord.institution_id, core_clock.now())
     rule = scheduling_service.create_rule(
         session=session,
         data=RuleCreate(

@@ -16,12 +16,13 @@ from scheduling.models import Booking, ScheduleRule, Slot
 from scheduling.schemas import RuleCreate
 from telemed.core.notifications import Notification
 from telemed.core.settings import get_settings
-from telemed.identity.models import Patient, Role, User
+from telemed.identity.models import Patient, User
 from telemed.payments import providers
 from telemed.payments import service as payments
 from telemed.payments.models import AppliedNotice, PaymentOrder
 from telemed.payments.provider import Notice
 from telemed.payments.sandbox import SandboxProvider, sandbox_key
+from tests.payments.conftest import fresh_doctor
 
 
 def test_two_concurrent_notifications_apply_once(committed_engine: Engine) -> None:
@@ -42,17 +43,7 @@ def test_two_concurrent_notifications_apply_once(committed_engine: Engine) -> No
                 created_at=now,
             )
             s.add(person)
-            doctor = User(
-                username=f"t-{uuid.uuid4().hex[:10]}",
-                password_hash="x",
-                role=Role.SPECIALIST,
-                full_name="并发医生",
-                institution_id=coord.institution_id,
-                specialty_code="cardiology",
-                created_at=now,
-            )
-            s.add(doctor)
-            s.flush()
+            doctor = fresh_doctor(s, coord.institution_id, now)
             rule = scheduling_service.create_rule(
                 session=s,
                 data=RuleCreate(

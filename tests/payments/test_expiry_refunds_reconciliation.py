@@ -16,9 +16,8 @@ from telemed.payments.models import PaymentOrder, PaymentRefund
 from telemed.payments.provider import BillLine, ProviderError, RefundStart
 
 
-def _paid(client, login, session, book, sandbox, n=0):  # type: ignore[no-untyped-def]
-    h = login("patient")
-    booking = book(n)
+def _paying(client, h, booking):  # type: ignore[no-untyped-def]
+    """The booking's order, opened at the sandbox."""
     order = client.post(
         "/api/v1/payment-orders",
         json={"subject_type": "booking", "subject_id": str(booking.id)},
@@ -29,6 +28,12 @@ def _paid(client, login, session, book, sandbox, n=0):  # type: ignore[no-untype
         json={"provider": "sandbox", "channel": "h5"},
         headers=h,
     )
+    return order
+
+
+def _paid(client, login, session, book, sandbox, n=0):  # type: ignore[no-untyped-def]
+    booking = book(n)
+    order = _paying(client, login("patient"), booking)
     headers, body = sandbox.confirm(order["order_no"])
     assert client.post("/api/v1/payments/notify/sandbox", content=body, headers=headers).is_success
     return booking, uuid.UUID(order["id"])
@@ -44,16 +49,7 @@ def test_expired_order_is_closed_at_the_provider_and_its_booking_released(
     session.refresh(slot)
     taken = slot.booked
     assert taken == 1
-    order = client.post(
-        "/api/v1/payment-orders",
-        json={"subject_type": "booking", "subject_id": str(booking.id)},
-        headers=h,
-    ).json()
-    client.post(
-        f"/api/v1/payment-orders/{order['id']}/pay",
-        json={"provider": "sandbox", "channel": "h5"},
-        headers=h,
-    )
+    order = _paying(client, h, booking)
     clock.advance(minutes=16)  # past order_ttl_minutes (15)
     assert payments.expire_due(session=session, now=core_clock.now()) == 1
     row = session.get(PaymentOrder, uuid.UUID(order["id"]))
