@@ -8,6 +8,7 @@ leaves no hold, booking, notification or idempotency key behind."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any, Unpack
@@ -48,6 +49,7 @@ from telemed.core.ids import uuid7
 from telemed.identity.models import User
 
 __all__ = [
+    "register_on_cancelled",
     "book",
     "bookings_for",
     "bookings_page",
@@ -293,6 +295,18 @@ def _confirm_hold(
     return hold
 
 
+# Called in the cancelling transaction with (session=, booking=, by=, now=): payments
+# refunds a paid booking's order (registered by telemed.wiring).
+OnCancelled = Callable[..., None]
+ON_CANCELLED: list[OnCancelled] = []
+
+
+def register_on_cancelled(fn: OnCancelled) -> None:
+    """Let another domain act when a booking or hold is cancelled."""
+    if fn not in ON_CANCELLED:
+        ON_CANCELLED.append(fn)
+
+
 def cancel_booking(
     *, session: Session, booking_id: uuid.UUID, by: User, now: datetime, reason: str
 ) -> Booking:
@@ -302,6 +316,8 @@ def cancel_booking(
             session=session, booking_id=booking_id, by=by, now=now, reason=reason
         )
         offer_freed(session=session, slot=slot, now=now)
+        for fn in ON_CANCELLED:
+            fn(session=session, booking=booking, by=by, now=now)
         return booking
 
 

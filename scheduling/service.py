@@ -25,6 +25,7 @@ from scheduling.booking import (
     cancel_booking,
     hold_slot,
     mark,
+    register_on_cancelled,
     reschedule,
     send_reminders,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "leave_waitlist",
     "list_rules",
     "read_booking",
+    "register_on_cancelled",
     "read_waitlist_entry",
     "mark",
     "offer_waitlist",

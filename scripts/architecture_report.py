@@ -30,6 +30,7 @@ DOMAINS = (
     "telemed.fhir",
     "telemed.jobs",
     "telemed.inbox",
+    "telemed.payments",
     "scheduling",
     "referrals",
     "dicom",

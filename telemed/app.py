@@ -43,6 +43,7 @@ from telemed.jobs.tasks import Context as JobContext
 from telemed.metrics import RequestMetrics
 from telemed.metrics import router as metrics_router
 from telemed.network.api import router as network_router
+from telemed.payments.api_sandbox import router as payments_router
 from telemed.reference.api import router as reference_router
 from telemed.training.api import router as training_router
 from telemed.video.api import router as video_router
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(build_fhir_router())
     app.include_router(reference_router)
     app.include_router(training_router)
+    app.include_router(payments_router)
     app.include_router(jobs_router)
     app.include_router(retention_router)
     app.include_router(metrics_router)

@@ -83,6 +83,7 @@ def _seed_accounts(session: Session, settings: Settings, net: DemoNetwork) -> di
         sms_consent_method="registration",
         institution_id=county_hosp.id,
         county_code=DEMO_COUNTY_CODE,
+        insurance_category="urban_rural_resident",  # 城乡居民: the share insurance pays
         created_at=now,
     )
     session.add(patient)

@@ -11,6 +11,7 @@ another, registered explicitly instead of as a side effect of importing a router
 - the FHIR server: its resource handlers and the OperationOutcome rendering of problems;
 - identity's token cache (`token_cache.install`): every session's writes to users and
   tokens empty the workers' caches of resolved tokens;
+- scheduling (`register_on_cancelled`): payments refunds or closes a cancelled booking's order;
 - the push channel (`live.install`, with `live.watch` / `live.register_visibility` from
   consultations and referrals): new notifications and worklist changes wake the streams.
 
@@ -23,11 +24,13 @@ from __future__ import annotations
 from typing import Any
 
 from referrals import service as referrals_service
+from scheduling import service as scheduling_service
 from telemed.consultations import hooks as consultation_hooks
 from telemed.consultations import service as consultations_service
 from telemed.core import live
 from telemed.fhir import hooks as fhir_hooks
 from telemed.identity import token_cache
+from telemed.payments import service as payments_service
 
 __all__ = ["wire"]
 
@@ -39,6 +42,8 @@ def wire() -> None:
     fhir_hooks.register_hooks()
     # imaging: a signed opinion becomes a DICOM SR in its studies, sent to the county PACS
     consultations_service.register_on_signed(_on_opinion_signed)
+    # payments: cancelling a paid booking refunds its order, an unpaid one's is closed
+    scheduling_service.register_on_cancelled(payments_service.on_booking_cancelled)
     token_cache.install()  # writes to users and tokens empty every worker's token cache
     live.install()  # new notifications and worklist changes wake the push channel
 

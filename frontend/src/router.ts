@@ -24,6 +24,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   dashboard: () => import('./views/DashboardView.vue'),
   homeBeds: () => import('./views/HomeBedsView.vue'),
   training: () => import('./views/TrainingView.vue'),
+  payments: () => import('./views/PaymentsView.vue'),
 }
 
 const routes: RouteRecordRaw[] = [

@@ -99,6 +99,9 @@ class Patient(SQLModel, table=True):
     sms_consent_method: str | None = Field(default=None, max_length=32)
     institution_id: uuid.UUID | None = Field(default=None, foreign_key="institution.id", index=True)
     county_code: str | None = Field(default=None, foreign_key="county.code", max_length=6)
+    # Basic medical insurance category (telemed.payments.coverage.CATEGORIES): urban_employee
+    # (城镇职工), urban_rural_resident (城乡居民), self_pay (自费); None counts as self_pay.
+    insurance_category: str | None = Field(default=None, max_length=32)
     created_at: datetime = utc_field()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -27,6 +27,7 @@ from telemed.core import clock, notifications
 from telemed.core.settings import Settings
 from telemed.core.sms import SmsGateway, build_gateway
 from telemed.jobs import sms_params
+from telemed.payments import service as payments_service
 from telemed.video import retention
 from telemed.video import service as video_service
 
@@ -126,6 +127,19 @@ def _stale_recordings(session: Session, now: datetime, settings: Settings) -> di
     return {"swept": len(swept)}
 
 
+def _payments(session: Session, now: datetime, settings: Settings) -> dict[str, Any]:
+    return payments_service.sweep(session=session, now=now)
+
+
+def _reconcile(session: Session, now: datetime, settings: Settings) -> dict[str, Any]:
+    # Yesterday in Asia/Shanghai: the providers' bill files of a day appear the next morning.
+    day = now.astimezone(clock.SHANGHAI).date() - timedelta(days=1)
+    runs = payments_service.stored_runs(
+        session=session, day=day, now=now, provider_names=list(settings.payments.providers)
+    )
+    return {"day": day.isoformat(), "mismatches": sum(len(r.mismatches) for r in runs)}
+
+
 def _imaging(ctx: Context) -> dict[str, Any]:
     engine = ctx.bind if isinstance(ctx.bind, Engine) else ctx.bind.engine
     return {"rerun": dicom_jobs.recover(engine=engine, settings=ctx.settings, now=ctx.now())}
@@ -207,6 +221,18 @@ PERIODIC: tuple[PeriodicTask, ...] = (
         "*/15 * * * *",
         _in_one_transaction(_reminders),
         "day-before booking reminders (each booking once)",
+    ),
+    PeriodicTask(
+        "payments.sweep",
+        "* * * * *",
+        _in_one_transaction(_payments),
+        "payment orders: query those left paying, close expired ones, retry failed refunds",
+    ),
+    PeriodicTask(
+        "payments.reconcile",
+        "30 2 * * *",
+        _in_one_transaction(_reconcile),
+        "reconcile yesterday's paid and refunded orders with each provider's bill file",
     ),
     PeriodicTask(
         "dicom.recover_jobs",

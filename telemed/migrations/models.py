@@ -13,6 +13,7 @@ for _mod in (
     "telemed.video.models",
     "telemed.reference.models",
     "telemed.training.models",
+    "telemed.payments.models",
 ):
     try:
         __import__(_mod)

@@ -137,6 +137,11 @@ EXEMPT: dict[str, str] = {
     ),
     "/api/v1/reference/icd10": "ICD-10 reference",
     "/api/v1/reference/icd10/{code}": "ICD-10 reference",
+    "/api/v1/payments/providers": "the payment providers offered and their channels",
+    "/api/v1/payments/coverage": "the coverage table (rates by service and insurance category)",
+    "/api/v1/payments/reconciliation": (
+        "order numbers and amounts against a provider's bill (coordinators, admins); no patient"
+    ),
 }
 
 
@@ -187,6 +192,8 @@ PATIENT_READS: dict[str, Read] = {
     "/api/v1/bookings": Read("county-doctor"),
     "/api/v1/bookings/{booking_id}.ics": Read("county-doctor"),
     "/api/v1/bookings/{booking_id}": Read("county-doctor"),
+    "/api/v1/payment-orders": Read("coordinator"),
+    "/api/v1/payment-orders/{order_id}": Read("coordinator"),
     "/api/v1/waitlist": Read("county-doctor"),
     "/api/v1/waitlist/{entry_id}": Read("county-doctor"),
     "/fhir/R4/Appointment/{id}": Read("county-doctor", ids={"id": "{booking_id}"}),
@@ -309,6 +316,9 @@ WRITES: dict[str, str] = {
     f"POST {_B}/cancel": "cancel booking",
     f"POST {_B}/reschedule": "cancel (the old) and reschedule (the new) booking",
     **{f"POST {_B}/{a}": f"{a} booking" for a in ("arrive", "noshow", "fulfil")},
+    "POST /api/v1/payment-orders": "create payment_order",
+    "POST /api/v1/payment-orders/{order_id}/pay": "payment.start payment_order",
+    "POST /api/v1/payment-orders/{order_id}/refresh": "read payment_order",
     "POST /api/v1/waitlist": "create waitlist",
     "POST /api/v1/waitlist/{entry_id}/cancel": "leave waitlist",
     "POST /api/v1/studies/{study_uid}/links": "link study",
@@ -635,6 +645,15 @@ def world(
         ),
         201,
     )
+    # its fee, as an order the coordinator of the slot's hospital makes
+    order = _ok(
+        client.post(
+            "/api/v1/payment-orders",
+            json={"subject_type": "booking", "subject_id": booking["id"]},
+            headers=login("coordinator"),
+        ),
+        201,
+    )
     entry = _ok(
         client.post(
             "/api/v1/waitlist",
@@ -766,6 +785,7 @@ def world(
         "room_id": room["id"],
         "recording_id": str(rec.id),
         "booking_id": booking["id"],
+        "order_id": order["id"],
         "entry_id": entry["id"],
         "study_uid": study_uid,
         "ecg_study_uid": str(ecg.StudyInstanceUID),
@@ -893,6 +913,9 @@ def _walk_writes(
     # patients and imaging
     number = resident_id.make("150122", date_of_birth(), 731)
     post("/api/v1/patients", cd, 201, name="走查患者", resident_id=number)
+    # paying the world's order (the sandbox), then asking the provider about it
+    post(f"/api/v1/payment-orders/{w['order_id']}/pay", coord, provider="sandbox", channel="h5")
+    post(f"/api/v1/payment-orders/{w['order_id']}/refresh", coord)
     post(
         f"/api/v1/studies/{w['study_uid']}/links",
         cd,

@@ -45,10 +45,12 @@ def serve(
     app: str = "telemed.app:create_app",
     workers: int = 1,
     start_timeout: float = 120,
+    port: int | None = None,
 ) -> Iterator[str]:
-    """The app factory `app` on a free loopback port; yields its base URL. Without `log`
-    the server's output goes to ours."""
-    port = free_port()
+    """The app factory `app` on a free loopback port (or `port`, when the app must know
+    its own address beforehand); yields its base URL. Without `log` the server's output
+    goes to ours."""
+    port = port or free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--factory", "--workers", str(workers)]
         + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]

@@ -18,8 +18,9 @@ import ecg from './ecg'
 import viewer from './viewer'
 import history from './history'
 import training from './training'
+import payments from './payments'
 
-const en: Messages = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology, ...ecg, ...viewer, ...history, ...training }
+const en: Messages = { ...shell, ...network, ...patients, ...audit, ...booking, ...consultations, ...imaging, ...room, ...family, ...referrals, ...schedules, ...errors, ...dashboard, ...pathology, ...ecg, ...viewer, ...history, ...training, ...payments }
 
 
 export default en

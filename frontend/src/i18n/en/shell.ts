@@ -35,6 +35,7 @@ const shell: typeof zh = {
     training: 'Training',
     book: 'Book a doctor',
     appointments: 'My appointments',
+    payments: 'Payments',
     consultations: 'Consultations',
     newConsultation: 'New consultation',
     studies: 'Imaging',

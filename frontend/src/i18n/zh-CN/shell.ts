@@ -33,6 +33,7 @@ export default {
     training: '远程培训',
     book: '预约挂号',
     appointments: '我的预约',
+    payments: '待缴费用',
     consultations: '会诊',
     newConsultation: '发起会诊',
     studies: '影像',

@@ -1960,6 +1960,176 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/payment-orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Orders
+         * @description Orders the caller may see (a patient: their own; staff: their institution's).
+         */
+        get: operations["list_orders_api_v1_payment_orders_get"];
+        put?: never;
+        /**
+         * Create Order
+         * @description The order for a subject the caller may pay for: its standing one, or a new one.
+         */
+        post: operations["create_order_api_v1_payment_orders_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payment-orders/{order_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Order */
+        get: operations["get_order_api_v1_payment_orders__order_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payment-orders/{order_id}/pay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pay Order
+         * @description Open the payment at a provider; the device continues as the answer says.
+         */
+        post: operations["pay_order_api_v1_payment_orders__order_id__pay_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payment-orders/{order_id}/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh Order
+         * @description Ask the provider about the order now (the payer came back before the notification).
+         */
+        post: operations["refresh_order_api_v1_payment_orders__order_id__refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Coverage Table
+         * @description The coverage table (example rows are marked `is_example`).
+         */
+        get: operations["coverage_table_api_v1_payments_coverage_get"];
+        /**
+         * Set Coverage
+         * @description Create or replace one rule of the coverage table (admins).
+         */
+        put: operations["set_coverage_api_v1_payments_coverage_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/notify/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Notify
+         * @description A provider's asynchronous notification: verified by the provider's adapter, applied
+         *     once; answered in the provider's own format. Refusals are audited (never the body).
+         */
+        post: operations["notify_api_v1_payments_notify__provider__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Offered Providers
+         * @description The providers a payer may choose, with the channels each takes.
+         */
+        get: operations["offered_providers_api_v1_payments_providers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/reconciliation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reconciliation
+         * @description The day's reconciliation per provider (stored; run now when not yet run).
+         */
+        get: operations["reconciliation_api_v1_payments_reconciliation_get"];
+        put?: never;
+        /**
+         * Rerun Reconciliation
+         * @description Run the day's reconciliation with `provider` again (replaces the stored run).
+         */
+        post: operations["rerun_reconciliation_api_v1_payments_reconciliation_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/recordings/{recording_id}/file": {
         parameters: {
             query?: never;
@@ -5161,6 +5331,47 @@ export interface components {
             /** Title */
             title: string;
         };
+        /** CoverageRulePublic */
+        CoverageRulePublic: {
+            /** Cap Cents */
+            cap_cents: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Insurance Category */
+            insurance_category: string;
+            /** Is Example */
+            is_example: boolean;
+            /** Note */
+            note: string;
+            /** Rate Bp */
+            rate_bp: number;
+            /** Service Class */
+            service_class: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** CoverageRuleSet */
+        CoverageRuleSet: {
+            /** Cap Cents */
+            cap_cents?: number | null;
+            /** Insurance Category */
+            insurance_category: string;
+            /**
+             * Note
+             * @default
+             */
+            note?: string;
+            /** Rate Bp */
+            rate_bp: number;
+            /** Service Class */
+            service_class: string;
+        };
         /**
          * DayFigures
          * @description One calendar day (Asia/Shanghai) of the range.
@@ -6335,6 +6546,27 @@ export interface components {
              */
             user_id: string;
         };
+        /** Mismatch */
+        Mismatch: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "missing_at_provider" | "missing_here" | "amount_mismatch";
+            /**
+             * Line
+             * @enum {string}
+             */
+            line: "paid" | "refund";
+            /** Order No */
+            order_no: string;
+            /** Ours Cents */
+            ours_cents: number | null;
+            /** Refund No */
+            refund_no: string | null;
+            /** Theirs Cents */
+            theirs_cents: number | null;
+        };
         /** NetworkDashboard */
         NetworkDashboard: {
             /** Days */
@@ -6571,6 +6803,103 @@ export interface components {
              *     }
              */
             referral_advice?: components["schemas"]["ReferralAdvice"];
+        };
+        /** OrderCreate */
+        OrderCreate: {
+            /**
+             * Subject Id
+             * Format: uuid
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @constant
+             */
+            subject_type: "booking";
+        };
+        /** OrderPublic */
+        OrderPublic: {
+            /**
+             * Allowed Actions
+             * @default []
+             */
+            allowed_actions?: string[];
+            /** Channel */
+            channel: string | null;
+            /** Closed Reason */
+            closed_reason: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Currency */
+            currency: string;
+            /** Description */
+            description: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Institution Id
+             * Format: uuid
+             */
+            institution_id: string;
+            /** Institution Name */
+            institution_name?: string | null;
+            /** Insurance Category */
+            insurance_category: string;
+            /** Insurance Cents */
+            insurance_cents: number;
+            /** Order No */
+            order_no: string;
+            /** Own Cents */
+            own_cents: number;
+            /** Paid At */
+            paid_at: string | null;
+            /**
+             * Patient Id
+             * Format: uuid
+             */
+            patient_id: string;
+            /** Provider */
+            provider: string | null;
+            /** Provider Txn */
+            provider_txn: string | null;
+            /** Refunded At */
+            refunded_at: string | null;
+            /** Refunded Cents */
+            refunded_cents: number;
+            /**
+             * Refunds
+             * @default []
+             */
+            refunds?: components["schemas"]["RefundPublic"][];
+            /** Service Class */
+            service_class: string;
+            /** State */
+            state: string;
+            /**
+             * Subject Id
+             * Format: uuid
+             */
+            subject_id: string;
+            /** Subject Type */
+            subject_type: string;
+            /** Total Cents */
+            total_cents: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /**
          * OutboxItemPublic
@@ -6939,6 +7268,37 @@ export interface components {
             /** Status */
             status: string;
         };
+        /** PayRequest */
+        PayRequest: {
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "h5" | "jsapi" | "native" | "wap";
+            /** Payer Ref */
+            payer_ref?: string | null;
+            /** Provider */
+            provider: string;
+            /** Return Path */
+            return_path?: string | null;
+        };
+        /** PayStartPublic */
+        PayStartPublic: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "redirect" | "qr" | "jsapi";
+            order: components["schemas"]["OrderPublic"];
+            /** Params */
+            params: {
+                [key: string]: string;
+            };
+            /** Provider Ref */
+            provider_ref: string | null;
+            /** Url */
+            url: string | null;
+        };
         /** Prior */
         Prior: {
             /** At County Pacs */
@@ -7053,6 +7413,13 @@ export interface components {
             wanted_specialty: string;
             wanted_title?: components["schemas"]["Title"] | null;
         };
+        /** ProvidersPublic */
+        ProvidersPublic: {
+            /** Providers */
+            providers: {
+                [key: string]: unknown;
+            }[];
+        };
         /**
          * Reason
          * @description Why a candidate stands where it does: a code the client renders with its params.
@@ -7105,6 +7472,29 @@ export interface components {
             routing_tier?: string | null;
             /** Tier */
             tier: string;
+        };
+        /** ReconciliationPublic */
+        ReconciliationPublic: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Matched */
+            matched: number;
+            /** Mismatches */
+            mismatches: components["schemas"]["Mismatch"][];
+            /** Ours */
+            ours: number;
+            /** Provider */
+            provider: string;
+            /**
+             * Ran At
+             * Format: date-time
+             */
+            ran_at: string;
+            /** Theirs */
+            theirs: number;
         };
         /** RecordingPublic */
         RecordingPublic: {
@@ -7412,6 +7802,28 @@ export interface components {
             until: string | null;
             /** Waiting Past Contact Date */
             waiting_past_contact_date: number;
+        };
+        /** RefundPublic */
+        RefundPublic: {
+            /** Amount Cents */
+            amount_cents: number;
+            /** Attempts */
+            attempts: number;
+            /** Message */
+            message: string;
+            /** Reason */
+            reason: string;
+            /** Refund No */
+            refund_no: string;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Settled At */
+            settled_at: string | null;
+            /** State */
+            state: string;
         };
         /** ReportRow */
         ReportRow: {
@@ -12256,6 +12668,342 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PatientPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_orders_api_v1_payment_orders_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                mine?: boolean;
+                /** @description items to skip */
+                offset?: number;
+                state?: string | null;
+                subject_id?: string | null;
+                subject_type?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPublic"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_order_api_v1_payment_orders_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_order_api_v1_payment_orders__order_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    pay_order_api_v1_payment_orders__order_id__pay_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PayRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayStartPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    refresh_order_api_v1_payment_orders__order_id__refresh_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    coverage_table_api_v1_payments_coverage_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoverageRulePublic"][];
+                };
+            };
+        };
+    };
+    set_coverage_api_v1_payments_coverage_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CoverageRuleSet"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoverageRulePublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    notify_api_v1_payments_notify__provider__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    offered_providers_api_v1_payments_providers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProvidersPublic"];
+                };
+            };
+        };
+    };
+    reconciliation_api_v1_payments_reconciliation_get: {
+        parameters: {
+            query: {
+                day: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconciliationPublic"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rerun_reconciliation_api_v1_payments_reconciliation_post: {
+        parameters: {
+            query: {
+                day: string;
+                provider: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconciliationPublic"];
                 };
             };
             /** @description Validation Error */

@@ -1,0 +1,31 @@
+/** Payment orders (what is owed, my orders): English. */
+export default {
+  payments: {
+    title: 'Payments due / my orders',
+    none: 'No orders',
+    provider: 'Pay with',
+    providers: { sandbox: 'Sandbox (development)', wechat: 'WeChat Pay', alipay: 'Alipay' },
+    total: 'Total ¥{fee}',
+    insurance: 'Insurance pays ¥{fee} ({category})',
+    own: 'You pay ¥{fee}',
+    refunded: 'Refunded ¥{fee}',
+    payBy: 'Pay before {time}',
+    pay: 'Pay ¥{fee}',
+    refresh: 'Refresh',
+    scan: 'Scan to pay:',
+    goPay: 'Pay now',
+    fee: 'Booking fee ¥{fee}, paid online after booking',
+    state: 'Payment: {state}',
+    categories: { urban_employee: 'Urban employee', urban_rural_resident: 'Urban and rural resident', self_pay: 'Self-pay' },
+    states: {
+      created: 'To pay',
+      paying: 'Paying',
+      paid: 'Paid',
+      refunding: 'Refunding',
+      refund_failed: 'Refund failed (retried)',
+      refunded: 'Refunded',
+      closed: 'Closed',
+      failed: 'Payment failed',
+    },
+  },
+}

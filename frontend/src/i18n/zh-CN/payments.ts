@@ -1,0 +1,31 @@
+/** Payment orders (待缴费用 / 我的订单): Simplified Chinese. */
+export default {
+  payments: {
+    title: '待缴费用 / 我的订单',
+    none: '暂无订单',
+    provider: '支付方式',
+    providers: { sandbox: '沙箱支付（开发环境）', wechat: '微信支付', alipay: '支付宝' },
+    total: '费用合计 ¥{fee}',
+    insurance: '医保支付 ¥{fee}（{category}）',
+    own: '个人自付 ¥{fee}',
+    refunded: '已退款 ¥{fee}',
+    payBy: '请在 {time} 前支付',
+    pay: '支付 ¥{fee}',
+    refresh: '刷新状态',
+    scan: '请扫码支付：',
+    goPay: '去缴费',
+    fee: '挂号费 ¥{fee}，预约后请在线支付',
+    state: '缴费：{state}',
+    categories: { urban_employee: '城镇职工', urban_rural_resident: '城乡居民', self_pay: '自费' },
+    states: {
+      created: '待支付',
+      paying: '支付中',
+      paid: '已支付',
+      refunding: '退款中',
+      refund_failed: '退款失败（将自动重试）',
+      refunded: '已退款',
+      closed: '已关闭',
+      failed: '支付失败',
+    },
+  },
+}
