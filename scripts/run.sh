@@ -58,6 +58,8 @@ if [ "$TELEMED_ENV" = development ]; then
   export TELEMED_PAYMENTS__ALIPAY__GATEWAY="${TELEMED_PAYMENTS__ALIPAY__GATEWAY:-http://127.0.0.1:$ALIPAY_PORT/gateway.do}"
   "$PY" -m telemed.payments.fake_alipay --port "$ALIPAY_PORT" --state-dir var/fake-alipay >/dev/null &
   ALIPAY=$!
+  # patients pay through the fakes (the sandbox page stays offered last)
+  export TELEMED_PAYMENTS__PROVIDERS="${TELEMED_PAYMENTS__PROVIDERS:-[\"wechat\",\"alipay\",\"sandbox\"]}"
 fi
 echo "telemed: serving on http://127.0.0.1:${PORT:-8000}/ (demo password: telemed-demo)"
 "$PY" -m telemed.cli serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" &
