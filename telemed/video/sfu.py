@@ -376,6 +376,17 @@ class JanusSfu:
         with contextlib.suppress(JanusError):
             await self._admin({"janus": "remove_token", "token": token})
 
+    async def participants(self, *, room: str) -> list[dict[str, Any]]:
+        """The room's participants (`id`, `display`, `publisher`, …: VideoRoom listparticipants)."""
+        data = await (await self._control()).request({"request": "listparticipants", "room": room})
+        return list(data.get("participants", []))
+
+    async def kick(self, *, room: str, secret: str, participant: str) -> None:
+        """Drop one participant (a publisher's id) from the room."""
+        await (await self._control()).request(
+            {"request": "kick", "room": room, "secret": secret, "id": participant}
+        )
+
     async def destroy_room(self, *, room: str, secret: str) -> None:
         """Destroy the room (its participants are told and dropped)."""
         await (await self._control()).request(
