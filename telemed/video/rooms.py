@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from telemed.core import audit
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.settings import VideoSettings
-from telemed.identity.models import Role, User
+from telemed.identity.models import DOCTOR_ROLES, Role, User
 from telemed.video import participants as room_participants
 from telemed.video.models import Room, RoomInvite, RoomKind, RoomMode
 from telemed.video.schemas import RoomCreate, RoomPublic
@@ -116,7 +116,10 @@ def create_room(
         raise Invalid("ends_at must be after starts_at", field="ends_at")
     host_id = data.host_id or by.id
     host = session.get(User, host_id)
-    if host is None or host.role not in (Role.SPECIALIST, Role.COORDINATOR, Role.ADMIN):
+    hosts: tuple[Role, ...] = (Role.SPECIALIST, Role.COORDINATOR, Role.ADMIN)
+    if data.kind == RoomKind.TRAINING:
+        hosts = (*hosts, *DOCTOR_ROLES)  # a lecture's presenter: its speaker, any doctor
+    if host is None or host.role not in hosts:
         raise Invalid("the host must be a specialist or coordinator", field="host_id")
     mode = topology(session=session, data=data, settings=settings)
     limit = participant_limit(mode=mode, settings=settings)

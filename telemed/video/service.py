@@ -51,6 +51,7 @@ from telemed.video.rooms import (
     room_for,
     room_public,
     rooms_of_consultation,
+    topology,
     window,
 )
 
@@ -88,6 +89,7 @@ __all__ = [
     "roster",
     "running_recording",
     "start_recording",
+    "topology",
     "sweep_stale_recordings",
     "window",
 ]
