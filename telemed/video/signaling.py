@@ -280,7 +280,13 @@ class SocketSession(RoomSocket):
                 "user_id": str(user.id),
                 "host": result.participant.is_host,
                 "state": "admitted" if result.admitted else "waiting",
-                "room": {"id": self.room_id, "title": title, "mode": mode, "host_id": host_id},
+                "room": {
+                    "id": self.room_id,
+                    "title": title,
+                    "mode": mode,
+                    "kind": kind,
+                    "host_id": host_id,
+                },
                 "peers": others if result.admitted else [],
                 "participants": roster if result.admitted else [],
                 # everyone entering, waiting room included, learns that the room is recorded
