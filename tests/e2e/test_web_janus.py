@@ -40,6 +40,7 @@ JANUS_INBOUND = """async () => {
 }"""
 
 
+WIDTHS = "() => [...document.querySelectorAll('[data-testid=remote-video]')].map(v => v.videoWidth)"
 ERRORS: list[str] = []  # uncaught errors of the pages of the running test
 
 
@@ -120,9 +121,7 @@ def test_an_mdt_of_five_sees_each_other_through_janus(
         for page in pages:
             wait_for(page, f"async () => (await ({JANUS_INBOUND})()).video >= 4", timeout=120_000)
             expect(page.get_by_test_id("remote-video")).to_have_count(4)
-            sizes = page.evaluate(
-                "() => [...document.querySelectorAll('[data-testid=remote-video]')].map(v => v.videoWidth)"
-            )
+            sizes = page.evaluate(WIDTHS)
             assert all(w > 0 for w in sizes), sizes
         # The host sends simulcast layers where Chromium can (VP8).
         layers = host.evaluate("""async () => {

@@ -79,7 +79,7 @@ async def _refused(http: httpx.AsyncClient, url: str, token: str, within: float 
 
 
 async def _publish(http: httpx.AsyncClient, sfu_msg: dict[str, Any]) -> tuple[Any, ...]:
-    """Publish the counter picture with the token of an `sfu` message: (session, pc, feed, track)."""
+    """Publish the counter picture with an `sfu` message's token: (session, pc, feed, track)."""
     session = await JanusSession(http, sfu_msg["url"], token=sfu_msg["token"]).create()
     handle = await session.attach()
     pc = RTCPeerConnection()
@@ -137,9 +137,11 @@ def test_the_server_chooses_janus_for_rooms_beyond_a_pair_and_says_so(
             created.append(pair.json()["id"])
             assert pair.json()["mode"] == "p2p"  # 1:1 stays peer to peer
             assert pair.json()["sfu_configured"] is True
-            big = http.post("/api/v1/rooms", json={**body, "max_participants": 12,
-                                                    "starts_at": body["ends_at"],
-                                                    "ends_at": (now + timedelta(hours=1)).isoformat()})  # fmt: skip
+            later = {
+                "starts_at": body["ends_at"],
+                "ends_at": (now + timedelta(hours=1)).isoformat(),
+            }
+            big = http.post("/api/v1/rooms", json={**body, **later, "max_participants": 12})
             assert big.status_code == 201, big.text
             created.append(big.json()["id"])
             assert (big.json()["mode"], big.json()["max_participants"]) == ("janus", 12)
