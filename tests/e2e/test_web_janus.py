@@ -8,6 +8,9 @@ port the browsers reach directly: the app's CSP lists that origin in connect-src
 
 from __future__ import annotations
 
+import math
+import struct
+import wave
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, LiveServer, login, shot
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LiveServer, login, shot
 from tests.e2e.test_web_video import wait_for
 from tests.support import janus
 from tests.support.uvicorn import serve
@@ -64,10 +67,37 @@ def janus_app(live_server: LiveServer) -> Iterator[LiveServer]:
         server.cleanup()
 
 
+@pytest.fixture(scope="module")
+def speaking_browser(playwright: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Chromium whose fake microphone plays a continuous loud tone (the default fake beeps
+    too briefly for Janus's audio-level detection: 50 packets above -40 dBov on average)."""
+    wav = tmp_path_factory.mktemp("tone") / "tone.wav"
+    rate = 48_000
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        tone = (int(16_000 * math.sin(2 * math.pi * 440 * n / rate)) for n in range(rate * 10))
+        w.writeframes(b"".join(struct.pack("<h", v) for v in tone))
+    b = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}",
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+        ],
+    )
+    yield b
+    b.close()
+
+
 def _page(media_browser: Any, app: LiveServer, pages: list[Any], *, phone: bool = False) -> Any:
     viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 860}
     ctx = media_browser.new_context(viewport=viewport, locale="zh-CN", base_url=app.url)
     ctx.set_default_timeout(20_000)
+    ctx.add_init_script("window.__janusEvents = []")
     page = ctx.new_page()
     page.on("pageerror", lambda exc: ERRORS.append(f"page {len(pages)}: {exc}"))
     pages.append(page)
@@ -135,8 +165,9 @@ def test_an_mdt_of_five_sees_each_other_through_janus(
 
 
 def test_a_live_lecture_with_a_raised_hand_granted(
-    media_browser: Any, janus_app: LiveServer
+    speaking_browser: Any, janus_app: LiveServer
 ) -> None:
+    media_browser = speaking_browser
     start = datetime.now(UTC) + timedelta(minutes=5)
     with janus_app.api("specialist") as sp:
         speaker_id = sp.get("/auth/me").json()["id"]
@@ -175,6 +206,14 @@ def test_a_live_lecture_with_a_raised_hand_granted(
         for page in vpages:
             wait_for(page, f"async () => (await ({JANUS_INBOUND})()).video >= 1", timeout=90_000)
             assert page.evaluate("() => window.__telemedPeers.has('janus-publisher')") is False
+        # The presenter's microphone (Chromium's fake beep) makes Janus name them the active
+        # speaker: the viewers outline the presenter's tile.
+        try:
+            wait_for(vpages[0], "() => !!document.querySelector('[data-speaking=true]')",
+                     timeout=30_000)  # fmt: skip
+        except AssertionError:
+            print(vpages[0].evaluate("() => JSON.stringify(window.__janusEvents)")[:3000])
+            raise
         # Viewers publish nothing: the presenter has no subscription yet.
         assert presenter.evaluate(f"async () => (await ({JANUS_INBOUND})()).audio") == 0
         asker = vpages[1]  # the phone

@@ -105,6 +105,7 @@ export function useJanusRoom({ stream, outgoingVideo, iceServers, remotes, nameO
 
   function onPublisherEvent(event: Json) {
     const data: Json = event.plugindata?.data ?? {}
+    ;(window as unknown as { __janusEvents?: Json[] }).__janusEvents?.push(data) // e2e tests only
     if (data.videoroom === 'talking') speaker.value = displays.get(String(data.id)) ?? speaker.value
     if (data.videoroom === 'stopped-talking' && speaker.value === displays.get(String(data.id))) speaker.value = ''
     if (data.videoroom === 'destroyed') void stop()
@@ -123,6 +124,7 @@ export function useJanusRoom({ stream, outgoingVideo, iceServers, remotes, nameO
     if (!session || !sfu || id === myId || feeds.has(id)) return
     const display = String(p.display ?? '')
     displays.set(id, display)
+    if (p.talking) speaker.value = display // talking already when we joined (events are edges)
     const handle = await session.attach(() => undefined)
     const pc = new RTCPeerConnection({ iceServers: iceServers() })
     const feed: Feed = { id, display, handle, pc }
