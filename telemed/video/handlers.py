@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import uuid
 from typing import Any
 
@@ -40,7 +41,12 @@ from telemed.video.protocol import (
 from telemed.video.server_peer import ensure_server_peer
 from telemed.video.transactions import in_transaction
 
-__all__ = ["RoomSocket"]
+__all__ = ["LECTURE_GUARD_SECONDS", "RoomSocket"]
+
+log = logging.getLogger("telemed.video.handlers")
+
+# How often the presenter's socket checks a lecture's Janus publishers (guard_lecture).
+LECTURE_GUARD_SECONDS = 2.0
 
 
 class RoomSocket:
@@ -69,6 +75,7 @@ class RoomSocket:
         self.mode, self.kind, self.title = "", "", ""
         self.janus_token: str | None = None
         self.ended = False  # the session ended when this socket left
+        self.guard: asyncio.Task[None] | None = None  # a lecture's presenter: guard_lecture
 
     # ------------------------------------------------------------ plumbing
 
@@ -165,6 +172,20 @@ class RoomSocket:
             return service.roster(session=s, room_id=rid, now=clock.now())
 
         await self.broadcast_roster(await in_transaction(_do))
+
+    async def guard_lecture(self) -> None:
+        """While the presenter is here: every LECTURE_GUARD_SECONDS, drop the Janus
+        publishers of attendees who do not have the word (docs/video.md, 6b)."""
+        rid = uuid.UUID(self.room_id)
+        rooms = janus_rooms(self.settings.video)
+        while not self.closed:
+            await asyncio.sleep(LECTURE_GUARD_SECONDS)
+            try:
+                roster = await self.roster()
+                allowed = {p["user_id"] for p in roster if p["host"] or p["speaking"]}
+                await rooms.guard(str(rid), may_publish=allowed)
+            except Exception:
+                log.exception("lecture guard of %s", self.room_id)
 
     async def _tell_speak(self, user_id: str, *, allowed: bool) -> None:
         """Everyone learns who may speak; on Janus a silenced attendee's publisher is dropped."""

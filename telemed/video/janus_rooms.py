@@ -27,7 +27,14 @@ import httpx
 from telemed.core.settings import VideoSettings
 from telemed.video.sfu import JanusError, JanusSfu
 
-__all__ = ["JanusRooms", "janus_rooms", "participant_token", "publish_rights", "room_secret"]
+__all__ = [
+    "JanusRooms",
+    "feed_id",
+    "janus_rooms",
+    "participant_token",
+    "publish_rights",
+    "room_secret",
+]
 
 log = logging.getLogger("telemed.video.janus_rooms")
 
@@ -52,6 +59,12 @@ def participant_token(
 ) -> str:
     """The Janus token of one admission of a participant."""
     return _derive(video, f"token:{room_id}:{user_id}:{admitted_at.isoformat()}")
+
+
+def feed_id(video: VideoSettings, room_id: uuid.UUID | str, user_id: uuid.UUID | str) -> str:
+    """The publisher id a participant joins the Janus room with (the `sfu` message's `feed`):
+    nobody else can compute it, so a publisher is known to be whom its display names."""
+    return _derive(video, f"feed:{room_id}:{user_id}")[:32]
 
 
 def publish_rights(*, kind: str, host: bool, may_speak: bool) -> str:
@@ -145,6 +158,24 @@ class JanusRooms:
                     await self.sfu.kick(room=room_id, secret=secret, participant=str(p["id"]))
         except JanusError as exc:
             log.info("janus room %s: could not drop %s: %s", room_id, display, exc)
+
+    async def guard(self, room_id: str, *, may_publish: set[str]) -> list[str]:
+        """Drop the publishers of a lecture that may not publish: whose display is not among
+        `may_publish` (user ids: the presenter, the attendee with the word) or whose id is not
+        the one we issued for that display. Returns the dropped ids."""
+        secret, dropped = room_secret(self.video, room_id), []
+        for p in await self._call(self.sfu.participants, room=room_id):
+            if not p.get("publisher"):
+                continue
+            display, pid = str(p.get("display", "")), str(p.get("id"))
+            if display in may_publish and pid == feed_id(self.video, room_id, display):
+                continue
+            try:
+                await self.sfu.kick(room=room_id, secret=secret, participant=pid)
+                dropped.append(pid)
+            except JanusError as exc:
+                log.info("janus room %s: could not drop %s: %s", room_id, pid, exc)
+        return dropped
 
     async def end(self, room_id: str) -> None:
         """The session ended: destroy its Janus room (its participants are dropped)."""

@@ -217,11 +217,20 @@ class JanusHandle:
         await self.session.post(self.path, {"janus": "trickle", "candidate": {"completed": True}})
 
     async def publish(
-        self, *, room: str, offer_sdp: str, display: str, token: str | None = None
+        self,
+        *,
+        room: str,
+        offer_sdp: str,
+        display: str,
+        token: str | None = None,
+        feed: str | None = None,
     ) -> tuple[str, str]:
-        """Join `room` as a publisher and configure with an SDP offer: (feed id, answer SDP)."""
+        """Join `room` as a publisher (as `feed`, when given) and configure with an SDP offer:
+        (feed id, answer SDP)."""
         body: dict[str, Any] = {"request": "join", "ptype": "publisher", "room": room}
         body["display"] = display
+        if feed:
+            body["id"] = feed
         if token:
             body["token"] = token
         joined, _ = await self.send(body)

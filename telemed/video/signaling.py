@@ -28,7 +28,7 @@ from telemed.identity.models import User
 from telemed.video import service
 from telemed.video.handlers import RoomSocket
 from telemed.video.hub import LocalPeer
-from telemed.video.janus_rooms import janus_rooms, publish_rights
+from telemed.video.janus_rooms import feed_id, janus_rooms, publish_rights
 from telemed.video.models import RoomMode, RoomStatus
 from telemed.video.protocol import SIGNAL_TYPES, BadMessage, jsonable, link_of
 from telemed.video.server_peer import ensure_server_peer
@@ -332,6 +332,8 @@ class SocketSession(RoomSocket):
             await self.error("sfu_unavailable", "the media server (Janus) is not reachable")
             return
         self.janus_token = token
+        if self.kind == "training" and self.peer.is_host and self.guard is None:
+            self.guard = asyncio.create_task(self.guard_lecture())
         await self.send(
             {
                 "type": "sfu",
@@ -339,6 +341,7 @@ class SocketSession(RoomSocket):
                 "room": self.room_id,
                 "token": token,
                 "display": str(uid),
+                "feed": feed_id(self.settings.video, self.room_id, uid),
                 "publish": publish_rights(
                     kind=self.kind, host=self.peer.is_host, may_speak=may_speak
                 ),
@@ -397,6 +400,9 @@ class SocketSession(RoomSocket):
         ends the session: its Janus room is destroyed."""
         if self.mode != RoomMode.JANUS:
             return
+        if self.guard is not None:
+            self.guard.cancel()
+            self.guard = None
         rooms = janus_rooms(self.settings.video)
         try:
             if self.janus_token is not None:

@@ -78,7 +78,9 @@ async def _refused(http: httpx.AsyncClient, url: str, token: str, within: float 
         await asyncio.sleep(0.3)
 
 
-async def _publish(http: httpx.AsyncClient, sfu_msg: dict[str, Any]) -> tuple[Any, ...]:
+async def _publish(
+    http: httpx.AsyncClient, sfu_msg: dict[str, Any], *, display: str | None = None
+) -> tuple[Any, ...]:
     """Publish the counter picture with an `sfu` message's token: (session, pc, feed, track)."""
     session = await JanusSession(http, sfu_msg["url"], token=sfu_msg["token"]).create()
     handle = await session.attach()
@@ -88,8 +90,8 @@ async def _publish(http: httpx.AsyncClient, sfu_msg: dict[str, Any]) -> tuple[An
     pc.addTrack(AudioStreamTrack())
     await pc.setLocalDescription(await pc.createOffer())
     feed, answer = await handle.publish(
-        room=sfu_msg["room"], offer_sdp=pc.localDescription.sdp, display=sfu_msg["display"],
-        token=sfu_msg["token"],
+        room=sfu_msg["room"], offer_sdp=pc.localDescription.sdp,
+        display=display or sfu_msg["display"], token=sfu_msg["token"], feed=sfu_msg["feed"],
     )  # fmt: skip
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
     await handle.wait_publishing()
@@ -354,10 +356,12 @@ def test_a_lecture_admits_enrolled_doctors_and_20_viewers_decode_the_presenter_t
 
                 # Enrolled doctors enter without a waiting room, as viewers.
                 viewers: list[Viewer] = []
+                v_sfus: list[dict[str, Any]] = []
                 for c in clients:
                     assert (await c.join(within=30))["state"] == "admitted"
                     v_sfu = await c.wait_message("sfu", within=30)
                     assert v_sfu["publish"] == "none"
+                    v_sfus.append(v_sfu)
                     viewer = await _subscribe(http, v_sfu, feed)
                     viewers.append(viewer)
                     sessions.append(viewer.session)
@@ -368,6 +372,26 @@ def test_a_lecture_admits_enrolled_doctors_and_20_viewers_decode_the_presenter_t
                     assert all(s > 0 for s in steps), v.counters
                     assert v.counters[-1] < camera.sent
                     assert v.unreadable <= len(v.counters) // 10, (v.unreadable, v.counters)
+
+                # An attendee without the word who publishes anyway, even shown as the
+                # presenter, is dropped from Janus by the presenter's guard.
+                sfu = _sfu(http, janus_app)
+                for shown in (None, presenter.user_id):
+                    try:
+                        rogue = await _publish(http, v_sfus[1], display=shown)
+                    except (JanusError, TimeoutError):
+                        pass  # dropped before Janus had its media: as good
+                    else:
+                        sessions.append(rogue[0])
+                        pcs.append(rogue[1])
+                    for _ in range(60):
+                        listed = await sfu.participants(room=room_id)
+                        publishing = [p for p in listed if p.get("publisher")]
+                        if len(publishing) == 1:
+                            break
+                        await asyncio.sleep(0.25)
+                    assert [p["id"] for p in publishing] == [feed], listed
+                await sfu.close()
 
                 # A raised hand: the presenter sees it and lets that attendee speak.
                 first = clients[0]

@@ -17,6 +17,7 @@ export interface SfuMessage {
   room: string
   token: string
   display: string
+  feed: string
   publish: PublishRights
 }
 
@@ -61,7 +62,8 @@ export function useJanusRoom({ stream, outgoingVideo, iceServers, remotes, nameO
     try {
       session = await new JanusSession(msg.url, msg.token).create()
       me = await session.attach(onPublisherEvent)
-      const { data } = await me.send({ request: 'join', ptype: 'publisher', room: msg.room, display: msg.display, token: msg.token })
+      // as the publisher id our server issued (a lecture's guard drops any other)
+      const { data } = await me.send({ request: 'join', ptype: 'publisher', room: msg.room, id: msg.feed, display: msg.display, token: msg.token })
       myId = String(data.id)
       for (const p of data.publishers ?? []) void subscribe(p)
       await publish(msg.publish)
