@@ -86,6 +86,15 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
     return lifespan
 
 
+def _janus_origin(settings: Settings) -> tuple[str, ...]:
+    """The origin of the Janus API browsers use, when it is not the app's (CSP connect-src)."""
+    url = settings.video.janus_public_url or settings.video.janus_url
+    if not url or "://" not in url:
+        return ()  # a path the deployment proxies: 'self' covers it
+    scheme, rest = url.split("://", 1)
+    return (f"{scheme}://{rest.split('/', 1)[0]}",)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application."""
     wire()  # every cross-domain hook, before any route can run
@@ -128,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     headers: dict[str, Any] = {
         "hsts": settings.security.hsts,
         "hsts_max_age": settings.security.hsts_max_age,
+        "connect_src": _janus_origin(settings),
     }
     app.state.record_refusal = audit.refused_request  # 403s kept in the audit log
     app.state.security_headers = headers  # for the 500 handler, outside every middleware

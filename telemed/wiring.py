@@ -12,6 +12,8 @@ another, registered explicitly instead of as a side effect of importing a router
 - identity's token cache (`token_cache.install`): every session's writes to users and
   tokens empty the workers' caches of resolved tokens;
 - scheduling (`register_on_cancelled`): payments refunds or closes a cancelled booking's order;
+- video (`video.service.register_kind`): a lecture's room (kind `training`) takes the
+  course's speaker and enrolled doctors as participants and reports their attendance;
 - the push channel (`live.install`, with `live.watch` / `live.register_visibility` from
   consultations and referrals): new notifications and worklist changes wake the streams.
 
@@ -31,6 +33,8 @@ from telemed.core import live
 from telemed.fhir import hooks as fhir_hooks
 from telemed.identity import token_cache
 from telemed.payments import service as payments_service
+from telemed.training import service as training_service
+from telemed.video import service as video_service
 
 __all__ = ["wire"]
 
@@ -46,6 +50,12 @@ def wire() -> None:
     scheduling_service.register_on_cancelled(payments_service.on_booking_cancelled)
     token_cache.install()  # writes to users and tokens empty every worker's token cache
     live.install()  # new notifications and worklist changes wake the push channel
+    # video: a lecture's room admits the course's enrolled doctors and reports attendance
+    video_service.register_kind(
+        "training",
+        who=training_service.lecture_participants,
+        presence=training_service.lecture_presence,
+    )
 
 
 def _on_opinion_signed(**kw: Any) -> Any:

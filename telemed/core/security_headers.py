@@ -4,7 +4,8 @@ The Content-Security-Policy allows scripts and styles from the app's own origin 
 (the Vite build has no inline script) plus `'wasm-unsafe-eval'` (compiling WebAssembly only:
 the viewer's DICOM image loader decodes JPEG-LS, JPEG 2000, HTJ2K and JPEG in WASM codecs; no
 `eval` of JavaScript is allowed), same-origin web workers (the loader's decoders), WebSocket
-signaling to the same host, and blob:/data: images. Responses of the
+signaling to the same host (and the origin of Janus's API when browsers reach it on an
+origin of its own, `TELEMED_VIDEO__JANUS_PUBLIC_URL`), and blob:/data: images. Responses of the
 data routes (`/api/`, `/dicom-web/`, `/fhir/`) carry `Cache-Control: no-store` unless
 the route set its own. HSTS goes out when the request came over TLS (directly, or
 `X-Forwarded-Proto: https` from the proxy) or when the deployment says so.
@@ -25,7 +26,7 @@ DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 _DOCS_CDN = "https://cdn.jsdelivr.net"
 
 
-def _csp(host: str | None, path: str) -> str:
+def _csp(host: str | None, path: str, connect: tuple[str, ...] = ()) -> str:
     if path in DOCS_PATHS:
         return (
             f"default-src 'self'; script-src 'self' 'unsafe-inline' {_DOCS_CDN}; "
@@ -33,6 +34,7 @@ def _csp(host: str | None, path: str) -> str:
             "https://fastapi.tiangolo.com; frame-ancestors 'none'; object-src 'none'"
         )
     ws = f" ws://{host} wss://{host}" if host else ""
+    ws += "".join(f" {origin}" for origin in connect)
     return (
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
         "img-src 'self' data: blob:; media-src 'self' blob:; font-src 'self' data:; "
@@ -49,12 +51,15 @@ def _host(headers: Headers) -> str | None:
     return None
 
 
-def security_headers(scope: Scope, *, hsts: bool, hsts_max_age: int) -> dict[str, str]:
-    """The headers every response to this request carries (before any the route set)."""
+def security_headers(
+    scope: Scope, *, hsts: bool, hsts_max_age: int, connect_src: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """The headers every response to this request carries (before any the route set).
+    `connect_src`: origins the page may also fetch from (Janus's API on its own origin)."""
     headers = Headers(scope=scope)
     path: str = scope.get("path", "")
     out = {
-        "Content-Security-Policy": _csp(_host(headers), path),
+        "Content-Security-Policy": _csp(_host(headers), path, connect_src),
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "no-referrer",
@@ -81,16 +86,26 @@ class SecurityHeadersMiddleware:
     """Pure ASGI middleware (streams pass through untouched): adds `security_headers`
     to every HTTP response without overriding a header the route set itself."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool = False, hsts_max_age: int = 31536000):
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        hsts: bool = False,
+        hsts_max_age: int = 31536000,
+        connect_src: tuple[str, ...] = (),
+    ):
         self.app = app
         self.hsts = hsts
         self.hsts_max_age = hsts_max_age
+        self.connect_src = connect_src
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = security_headers(scope, hsts=self.hsts, hsts_max_age=self.hsts_max_age)
+        extra = security_headers(
+            scope, hsts=self.hsts, hsts_max_age=self.hsts_max_age, connect_src=self.connect_src
+        )
 
         async def _send(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -156,6 +156,11 @@ class VideoSettings(BaseModel):
     janus_api_secret: str | None = None
     janus_admin_secret: str | None = None
     janus_room_admin_key: str | None = None  # the VideoRoom's admin_key, when it has one
+    # The Janus API as browsers reach it (a path the deployment proxies, e.g. /janus, or an
+    # absolute URL, which the CSP's connect-src then lists); unset: janus_url.
+    janus_public_url: str | None = None
+    # Participants of a room on Janus (it forwards without re-encoding; docs/video.md).
+    max_janus_participants: int = 100
 
 
 class SchedulingSettings(BaseModel):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from telemed.core import audit
-from telemed.core.deps import NowDep, SessionDep
+from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import NotFound
 from telemed.core.printing import LangQuery, choose_language, pdf_response
 from telemed.identity.deps import CurrentUser, require_roles
@@ -117,6 +117,17 @@ def progress(
     e = service.progress(session=session, course=c, enrolment=e, position=data.position_seconds,
                          now=now)  # fmt: skip
     return _enrolment(session, e, c)
+
+
+@router.post("/courses/{course_id}/room", response_model=CoursePublic)
+def open_live_room(
+    course_id: uuid.UUID, session: SessionDep, user: CurrentUser, now: NowDep,
+    settings: SettingsDep,
+) -> CoursePublic:  # fmt: skip
+    """The lecture's live room (created on the first call): its speaker or managers."""
+    c = service.load(session=session, user=user, course_id=course_id, lock=True)
+    c = service.open_room(session=session, course=c, by=user, now=now, settings=settings.video)
+    return service.public(session, c, enrolled=False)
 
 
 @router.get("/enrolments", response_model=list[EnrolmentPublic])

@@ -6,6 +6,7 @@ from telemed.training.attendance import attended_share, credit_due, duration_sec
 from telemed.training.attendance import record as record_attendance
 from telemed.training.courses import can_manage, catalogue, create, load, public, transition
 from telemed.training.enrolment import enrol, is_enrolled, may_enrol, mine, own, unenrol
+from telemed.training.live import lecture_participants, lecture_presence, open_room
 from telemed.training.report import report
 
 __all__ = [
@@ -18,8 +19,11 @@ __all__ = [
     "enrol",
     "is_enrolled",
     "load",
+    "lecture_participants",
+    "lecture_presence",
     "may_enrol",
     "mine",
+    "open_room",
     "own",
     "progress",
     "public",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import uuid
 from typing import Any
 
@@ -24,6 +25,8 @@ from telemed.core.settings import Settings
 from telemed.identity.models import User
 from telemed.video import service
 from telemed.video.hub import Hub, LocalPeer, hub_for
+from telemed.video.janus_rooms import janus_rooms
+from telemed.video.models import RoomMode
 from telemed.video.protocol import (
     CLIENT_TYPES,
     PURPOSES,
@@ -38,7 +41,12 @@ from telemed.video.protocol import (
 from telemed.video.server_peer import ensure_server_peer
 from telemed.video.transactions import in_transaction
 
-__all__ = ["RoomSocket"]
+__all__ = ["LECTURE_GUARD_SECONDS", "RoomSocket"]
+
+log = logging.getLogger("telemed.video.handlers")
+
+# How often the presenter's socket checks a lecture's Janus publishers (guard_lecture).
+LECTURE_GUARD_SECONDS = 2.0
 
 
 class RoomSocket:
@@ -63,6 +71,11 @@ class RoomSocket:
         self.room_peers: set[str] = set()
         self.offers_in: set[LinkKey] = set()
         self.links: set[LinkKey] = set()
+        # The room as the join found it; on Janus, this admission's token.
+        self.mode, self.kind, self.title = "", "", ""
+        self.janus_token: str | None = None
+        self.ended = False  # the session ended when this socket left
+        self.guard: asyncio.Task[None] | None = None  # a lecture's presenter: guard_lecture
 
     # ------------------------------------------------------------ plumbing
 
@@ -140,6 +153,77 @@ class RoomSocket:
             await self.consent(msg)
         elif kind == "record":
             await self.record(msg)
+        elif kind == "hand":
+            await self.hand(msg)
+        elif kind == "speak":
+            await self.speak(msg)
+
+    async def hand(self, msg: dict[str, Any]) -> None:
+        """An attendee raises or lowers their hand; the roster shows it (`hand`)."""
+        assert self.user is not None
+        raised = msg.get("raised")
+        if not isinstance(raised, bool):
+            raise BadMessage("'raised' must be true or false")
+        user, rid = self.user, uuid.UUID(self.room_id)
+
+        def _do(s: Session) -> list[dict[str, Any]]:
+            service.raise_hand(session=s, room_id=rid, user=s.merge(user, load=False),
+                               raised=raised, now=clock.now())  # fmt: skip
+            return service.roster(session=s, room_id=rid, now=clock.now())
+
+        await self.broadcast_roster(await in_transaction(_do))
+
+    async def guard_lecture(self) -> None:
+        """While the presenter is here: every LECTURE_GUARD_SECONDS, drop the Janus
+        publishers of attendees who do not have the word (docs/video.md, 6b)."""
+        rid = uuid.UUID(self.room_id)
+        rooms = janus_rooms(self.settings.video)
+        while not self.closed:
+            await asyncio.sleep(LECTURE_GUARD_SECONDS)
+            try:
+                roster = await self.roster()
+                allowed = {p["user_id"] for p in roster if p["host"] or p["speaking"]}
+                await rooms.guard(str(rid), may_publish=allowed)
+            except Exception:
+                log.exception("lecture guard of %s", self.room_id)
+
+    async def _tell_speak(self, user_id: str, *, allowed: bool) -> None:
+        """Everyone learns who may speak; on Janus a silenced attendee's publisher is dropped."""
+        event = {"type": "speak", "user_id": user_id, "allowed": allowed}
+        await self.hub.publish(self.room_id, event, audience="everyone")
+        if not allowed and self.mode == RoomMode.JANUS:
+            await janus_rooms(self.settings.video).kick(self.room_id, display=user_id)
+
+    async def speak(self, msg: dict[str, Any]) -> None:
+        """The host lets one attendee speak (publish audio on Janus) or takes it back."""
+        assert self.user is not None
+        target, allowed = uuid_of(msg, "user_id"), msg.get("allowed")
+        if not isinstance(allowed, bool):
+            raise BadMessage("'allowed' must be true or false")
+        user, rid = self.user, uuid.UUID(self.room_id)
+
+        def _do(s: Session) -> tuple[list[str], list[dict[str, Any]]]:
+            now = clock.now()
+            was = service.roster(session=s, room_id=rid, now=now)
+            speakers = [p["user_id"] for p in was if p["speaking"]]
+            service.allow_speak(
+                session=s,
+                room_id=rid,
+                by=s.merge(user, load=False),
+                user_id=target,
+                allowed=allowed,
+                now=now,
+            )
+            after = service.roster(session=s, room_id=rid, now=now)
+            still = {p["user_id"] for p in after if p["speaking"]}
+            return [u for u in speakers if u not in still], after
+
+        before_speaking, roster = await in_transaction(_do)
+        for uid in before_speaking:
+            await self._tell_speak(uid, allowed=False)
+        if allowed:
+            await self._tell_speak(str(target), allowed=True)
+        await self.broadcast_roster(roster)
 
     async def signal(self, kind: str, msg: dict[str, Any]) -> None:
         """Relay an offer, answer or candidate to a peer this socket negotiates with."""

@@ -25,10 +25,12 @@ class RoomKind(StrEnum):
 
 
 class RoomMode(StrEnum):
-    """How media flows: peer to peer (server only signals), or relayed by the server peer."""
+    """How media flows: peer to peer (server only signals), relayed by the server peer, or
+    forwarded by Janus (the SFU, when configured: rooms beyond a pair, lectures)."""
 
     P2P = "p2p"
     RELAY = "relay"
+    JANUS = "janus"
 
 
 class RoomStatus(StrEnum):
@@ -114,6 +116,10 @@ class RoomParticipant(SQLModel, table=True):
     admitted_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
     consent: bool | None = None  # recording consent: None = not asked / not answered
     consent_at: datetime | None = utc_field(nullable=True)
+    # A lecture (training room): an attendee's raised hand, and the presenter's leave to speak
+    # (that attendee may publish audio until it is taken back).
+    hand_raised_at: datetime | None = utc_field(nullable=True)
+    may_speak: bool = False
 
 
 class RoomEvent(SQLModel, table=True):

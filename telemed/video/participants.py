@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,20 @@ from telemed.core.errors import Conflict
 from telemed.video.models import Room, RoomInvite
 
 log = logging.getLogger("telemed.video.participants")
+
+# Hooks of the domain that owns a room of a kind (training: the course's enrolled doctors and
+# its attendance), registered by telemed.wiring: `who(session, room)` adds participants,
+# `presence(session, room, user_id, event, now)` hears `join` / `leave` of the live room.
+Who = Callable[[Session, Room], set[uuid.UUID]]
+Presence = Callable[[Session, Room, uuid.UUID, str, datetime], None]
+_who: dict[str, Who] = {}
+_presence: dict[str, Presence] = {}
+
+
+def register_kind(kind: str, *, who: Who, presence: Presence) -> None:
+    """Let the domain owning rooms of `kind` name their participants and hear their presence."""
+    _who[kind] = who
+    _presence[kind] = presence
 
 
 def participant_ids(*, session: Session, room: Room) -> set[uuid.UUID]:
@@ -31,7 +46,24 @@ def participant_ids(*, session: Session, room: Room) -> set[uuid.UUID]:
         ids.update(
             consultations.participants(session=session, consultation_id=room.consultation_id)
         )
+    if room.kind in _who:
+        ids.update(_who[room.kind](session, room))
     return ids
+
+
+def presence(
+    *, session: Session, room: Room, user_id: uuid.UUID, event: str, now: datetime
+) -> None:
+    """Tell the room kind's owner that `user_id` joined or left the live room (admitted)."""
+    hook = _presence.get(room.kind)
+    if hook is not None:
+        hook(session, room, user_id, event, now)
+
+
+def is_consultation_mdt(*, session: Session, consultation_id: uuid.UUID) -> bool:
+    """Whether the consultation is a case discussion / MDT (多学科会诊)."""
+    c = consultations.get_consultation(session=session, consultation_id=consultation_id)
+    return str(c.service_class) == "case_discussion"
 
 
 def patient_of(*, session: Session, room: Room) -> uuid.UUID | None:

@@ -20,7 +20,7 @@ from telemed.core.settings import VideoSettings
 from telemed.identity.models import User
 from telemed.video import participants as room_participants
 from telemed.video.events import record_event
-from telemed.video.models import ParticipantStatus, Room, RoomEvent, RoomParticipant
+from telemed.video.models import ParticipantStatus, Room, RoomEvent, RoomKind, RoomParticipant
 from telemed.video.recordings import running_recording
 from telemed.video.rooms import NotInvited, RoomClosed, locked_room, window
 from telemed.video.states import ANSWERS_CONSENT, PARTICIPANT, ROOM
@@ -28,10 +28,12 @@ from telemed.video.states import ANSWERS_CONSENT, PARTICIPANT, ROOM
 __all__ = [
     "JoinResult",
     "admit",
+    "allow_speak",
     "deny",
     "find_participant",
     "join",
     "leave",
+    "raise_hand",
     "record_consent",
     "roster",
 ]
@@ -131,7 +133,8 @@ def join(
             replaced = part.peer_id
         part.last_joined_at = now
     reconnect = part.status == ParticipantStatus.ADMITTED and _holds_place(part, now)
-    enters = is_host or reconnect
+    # A lecture's attendees enter directly: their enrolment is the admission.
+    enters = is_host or reconnect or room.kind == RoomKind.TRAINING
     if enters and "admit" in PARTICIPANT.allowed(part.status):  # not admitted yet
         if not is_host and _occupied(session=session, room=room, now=now) >= (
             room.max_participants
@@ -146,6 +149,9 @@ def join(
     if admitted:
         _go_live(room, now)
     session.flush()
+    if admitted:
+        room_participants.presence(session=session, room=room, user_id=user.id, event="join",
+                                   now=now)  # fmt: skip
     record_event(
         session=session,
         room=room,
@@ -191,8 +197,11 @@ def leave(
     part = find_participant(session=session, room_id=room_id, user_id=user.id, lock=True)
     if part is None or part.peer_id != peer_id or not part.connected:
         return None  # an old, replaced socket
+    was_admitted = part.status == ParticipantStatus.ADMITTED
     part.connected = False
     part.last_left_at = now
+    part.hand_raised_at = None
+    part.may_speak = False
     reconnecting = part.status == ParticipantStatus.ADMITTED and not intentional
     part.grace_until = (
         now + timedelta(seconds=settings.reconnect_grace_seconds) if reconnecting else None
@@ -209,6 +218,9 @@ def leave(
         user=user,
         data={"peer": peer_id, "reconnecting": reconnecting},
     )
+    if was_admitted:
+        room_participants.presence(session=session, room=room, user_id=user.id, event="leave",
+                                   now=now)  # fmt: skip
     still = session.execute(
         select(RoomParticipant.id).where(
             RoomParticipant.room_id == room_id, col(RoomParticipant.connected).is_(True)
@@ -260,6 +272,7 @@ def admit(
     part.admitted_by_id = by.id
     _go_live(room, now)
     session.flush()
+    room_participants.presence(session=session, room=room, user_id=user_id, event="join", now=now)
     record_event(
         session=session,
         room=room,
@@ -312,9 +325,52 @@ def roster(*, session: Session, room_id: uuid.UUID, now: datetime) -> list[dict[
                 "host": part.is_host,
                 "state": state,
                 "consent": part.consent,
+                # a lecture: the raised hand (since when) and the leave to speak
+                "hand": part.hand_raised_at.isoformat() if part.hand_raised_at else None,
+                "speaking": part.may_speak,
             }
         )
     return out
+
+
+def raise_hand(
+    *, session: Session, room_id: uuid.UUID, user: User, raised: bool, now: datetime
+) -> RoomParticipant:
+    """An admitted attendee raises (or lowers) their hand."""
+    locked_room(session=session, room_id=room_id)
+    part = find_participant(session=session, room_id=room_id, user_id=user.id, lock=True)
+    if part is None or part.status != ParticipantStatus.ADMITTED:
+        raise Forbidden("only participants in the room raise a hand", code="not_admitted")
+    part.hand_raised_at = (part.hand_raised_at or now) if raised else None
+    session.flush()
+    return part
+
+
+def allow_speak(
+    *, session: Session, room_id: uuid.UUID, by: User, user_id: uuid.UUID, allowed: bool,
+    now: datetime,
+) -> RoomParticipant:  # fmt: skip
+    """The host lets one attendee speak (the one before loses it), or takes it back."""
+    room = locked_room(session=session, room_id=room_id)
+    if by.id != room.host_id:
+        raise Forbidden("only the host lets an attendee speak")
+    part = find_participant(session=session, room_id=room_id, user_id=user_id, lock=True)
+    if part is None or part.status != ParticipantStatus.ADMITTED or not part.connected:
+        raise Conflict("that attendee is not in the room", code="not_in_room")
+    if allowed:
+        for other in session.execute(
+            select(RoomParticipant).where(
+                RoomParticipant.room_id == room_id, col(RoomParticipant.may_speak).is_(True)
+            )
+        ).scalars():
+            other.may_speak = False
+        part.hand_raised_at = None
+    part.may_speak = allowed
+    session.flush()
+    record_event(session=session, room=room, kind="speak", now=now, user=by,
+                 data={"user_id": str(user_id), "allowed": allowed})  # fmt: skip
+    session.flush()
+    return part
 
 
 def record_consent(

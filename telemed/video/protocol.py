@@ -21,7 +21,10 @@ __all__ = [
 
 SIGNAL_TYPES = {"offer", "answer", "candidate"}
 PURPOSES = {"mesh", "upstream", "downstream"}
-CLIENT_TYPES = SIGNAL_TYPES | {"join", "bye", "admit", "deny", "chat", "consent", "record", "ping"}
+CLIENT_TYPES = SIGNAL_TYPES | {
+    *("join", "bye", "admit", "deny", "chat", "consent", "record", "ping"),
+    *("hand", "speak"),  # a lecture: raised hands, the presenter lets one attendee speak
+}
 
 
 class TokenBucket:

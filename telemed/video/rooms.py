@@ -14,9 +14,9 @@ from sqlmodel import Session, col, select
 from telemed.core import audit
 from telemed.core.errors import Conflict, Forbidden, Invalid, NotFound
 from telemed.core.settings import VideoSettings
-from telemed.identity.models import Role, User
+from telemed.identity.models import DOCTOR_ROLES, Role, User
 from telemed.video import participants as room_participants
-from telemed.video.models import Room, RoomInvite, RoomMode
+from telemed.video.models import Room, RoomInvite, RoomKind, RoomMode
 from telemed.video.schemas import RoomCreate, RoomPublic
 
 __all__ = [
@@ -28,6 +28,9 @@ __all__ = [
     "create_room",
     "get_room",
     "locked_room",
+    "participant_limit",
+    "sfu_configured",
+    "topology",
     "read_room",
     "room_for",
     "room_public",
@@ -113,18 +116,16 @@ def create_room(
         raise Invalid("ends_at must be after starts_at", field="ends_at")
     host_id = data.host_id or by.id
     host = session.get(User, host_id)
-    if host is None or host.role not in (Role.SPECIALIST, Role.COORDINATOR, Role.ADMIN):
+    hosts: tuple[Role, ...] = (Role.SPECIALIST, Role.COORDINATOR, Role.ADMIN)
+    if data.kind == RoomKind.TRAINING:
+        hosts = (*hosts, *DOCTOR_ROLES)  # a lecture's presenter: its speaker, any doctor
+    if host is None or host.role not in hosts:
         raise Invalid("the host must be a specialist or coordinator", field="host_id")
-    limit = (
-        settings.max_relay_participants
-        if data.mode == RoomMode.RELAY
-        else settings.max_p2p_participants
-    )
+    mode = topology(session=session, data=data, settings=settings)
+    limit = participant_limit(mode=mode, settings=settings)
     max_participants = data.max_participants or limit
     if max_participants > limit:
-        raise Invalid(
-            f"a {data.mode} room takes at most {limit} participants", field="max_participants"
-        )
+        raise Invalid(f"a {mode} room takes at most {limit} participants", field="max_participants")
     invited = set(data.invited_user_ids) - {host_id}
     found = set(session.execute(select(User.id).where(col(User.id).in_(invited))).scalars())
     if found != invited:
@@ -142,7 +143,7 @@ def create_room(
         kind=data.kind,
         consultation_id=data.consultation_id,
         title=data.title,
-        mode=data.mode,
+        mode=mode,
         max_participants=max_participants,
         host_id=host_id,
         created_by_id=by.id,
@@ -166,6 +167,39 @@ def create_room(
         at=now,
     )
     return room
+
+
+def sfu_configured(settings: VideoSettings) -> bool:
+    """Whether this server has Janus (`TELEMED_VIDEO__JANUS_URL` and its admin URL)."""
+    return bool(settings.janus_url and settings.janus_admin_url)
+
+
+def participant_limit(*, mode: str, settings: VideoSettings) -> int:
+    """The most participants a room of this topology takes (docs/video.md, Caps)."""
+    if mode == RoomMode.JANUS:
+        return settings.max_janus_participants
+    if mode == RoomMode.RELAY:
+        return settings.max_relay_participants
+    return settings.max_p2p_participants
+
+
+def topology(*, session: Session, data: RoomCreate, settings: VideoSettings) -> str:
+    """How the room's media flows. Asked for: that one (`janus` needs Janus configured).
+    Not asked for: on Janus when configured for lectures, MDT / case discussions and rooms of
+    more than two; 1:1 calls, and every room without Janus, peer to peer."""
+    if data.mode is not None:
+        if data.mode == RoomMode.JANUS and not sfu_configured(settings):
+            raise Invalid("this server has no Janus (SFU) configured", field="mode",
+                          code="sfu_unavailable")  # fmt: skip
+        return data.mode
+    if not sfu_configured(settings):
+        return RoomMode.P2P
+    large = data.kind == RoomKind.TRAINING or (data.max_participants or 2) > 2
+    if data.consultation_id is not None and room_participants.is_consultation_mdt(
+        session=session, consultation_id=data.consultation_id
+    ):
+        large = True
+    return RoomMode.JANUS if large else RoomMode.P2P
 
 
 def _refuse_second_open_room(
@@ -262,6 +296,7 @@ def room_public(*, session: Session, room: Room, settings: VideoSettings) -> Roo
         status=room.status,
         participant_ids=sorted(room_participants.participant_ids(session=session, room=room)),
         ws_path=f"/api/v1/rooms/{room.id}/ws",
+        sfu_configured=sfu_configured(settings),
     )
 
 

@@ -26,7 +26,8 @@ class RoomCreate(BaseModel):
     ends_at: datetime | None = None
     invited_user_ids: list[uuid.UUID] = []
     host_id: uuid.UUID | None = None
-    mode: RoomMode = RoomMode.P2P
+    # p2p | relay | janus; unset: chosen by the server (rooms.topology, docs/video.md)
+    mode: RoomMode | None = None
     max_participants: int | None = Field(default=None, ge=2)
 
 
@@ -45,6 +46,8 @@ class RoomPublic(BaseModel):
     status: str
     participant_ids: list[uuid.UUID]
     ws_path: str
+    # whether this server has Janus: without it, rooms run p2p (browser mesh) or relay
+    sfu_configured: bool = False
 
 
 class IceServer(BaseModel):

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 from telemed.video.chat import CHAT_MAX_CHARS, add_chat
 from telemed.video.events import events
+from telemed.video.participants import register_kind
 from telemed.video.presence import (
     JoinResult,
     admit,
+    allow_speak,
     deny,
+    find_participant,
     join,
     leave,
+    raise_hand,
     record_consent,
     roster,
 )
@@ -42,10 +46,12 @@ from telemed.video.rooms import (
     RoomClosed,
     create_room,
     get_room,
+    participant_limit,
     read_room,
     room_for,
     room_public,
     rooms_of_consultation,
+    topology,
     window,
 )
 
@@ -59,25 +65,31 @@ __all__ = [
     "RoomClosed",
     "add_chat",
     "admit",
+    "allow_speak",
     "consent_state",
     "create_room",
     "deny",
     "events",
+    "find_participant",
     "finish_recording",
     "get_room",
     "join",
+    "participant_limit",
     "leave",
     "open_recording",
+    "raise_hand",
     "read_room",
     "record_consent",
     "recording_heartbeat",
     "recordings_for",
+    "register_kind",
     "room_for",
     "room_public",
     "rooms_of_consultation",
     "roster",
     "running_recording",
     "start_recording",
+    "topology",
     "sweep_stale_recordings",
     "window",
 ]

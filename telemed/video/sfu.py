@@ -218,11 +218,20 @@ class JanusHandle:
         await self.session.post(self.path, {"janus": "trickle", "candidate": {"completed": True}})
 
     async def publish(
-        self, *, room: str, offer_sdp: str, display: str, token: str | None = None
+        self,
+        *,
+        room: str,
+        offer_sdp: str,
+        display: str,
+        token: str | None = None,
+        feed: str | None = None,
     ) -> tuple[str, str]:
-        """Join `room` as a publisher and configure with an SDP offer: (feed id, answer SDP)."""
+        """Join `room` as a publisher (as `feed`, when given) and configure with an SDP offer:
+        (feed id, answer SDP)."""
         body: dict[str, Any] = {"request": "join", "ptype": "publisher", "room": room}
         body["display"] = display
+        if feed:
+            body["id"] = feed
         if token:
             body["token"] = token
         joined, _ = await self.send(body)
@@ -364,6 +373,8 @@ class JanusSfu:
             "audio_level_average": 40,
             "bitrate": 1_024_000,
             "notify_joining": True,
+            # recording is the app's to start and stop (janus_recording), never a publisher's
+            "lock_record": True,
         }
         if self.room_admin_key:
             body["admin_key"] = self.room_admin_key
@@ -412,6 +423,17 @@ class JanusSfu:
         await control.request(edit)
         await control.request(
             {"request": "enable_recording", "room": room, "secret": secret, "record": record}
+        )
+
+    async def participants(self, *, room: str) -> list[dict[str, Any]]:
+        """The room's participants (`id`, `display`, `publisher`, …: VideoRoom listparticipants)."""
+        data = await (await self._control()).request({"request": "listparticipants", "room": room})
+        return list(data.get("participants", []))
+
+    async def kick(self, *, room: str, secret: str, participant: str) -> None:
+        """Drop one participant (a publisher's id) from the room."""
+        await (await self._control()).request(
+            {"request": "kick", "room": room, "secret": secret, "id": participant}
         )
 
     async def destroy_room(self, *, room: str, secret: str) -> None:

@@ -28,8 +28,11 @@ from telemed.identity.models import User
 from telemed.video import service
 from telemed.video.handlers import RoomSocket
 from telemed.video.hub import LocalPeer
+from telemed.video.janus_rooms import feed_id, janus_rooms, publish_rights
+from telemed.video.models import RoomMode, RoomStatus
 from telemed.video.protocol import SIGNAL_TYPES, BadMessage, jsonable, link_of
 from telemed.video.server_peer import ensure_server_peer
+from telemed.video.sfu import JanusError
 from telemed.video.transactions import in_transaction
 
 __all__ = ["SocketSession"]
@@ -231,10 +234,10 @@ class SocketSession(RoomSocket):
                 raise
             if early and anyio.from_thread.run(_outcome, early[1]) is None:
                 raise _Unauthenticated
-            return result, (room.mode, room.host_id, room.title), roster
+            return result, (room.mode, room.host_id, room.title, room.kind), roster
 
         try:
-            result, (mode, host_id, title), roster = await in_transaction(_join)
+            result, (mode, host_id, title, kind), roster = await in_transaction(_join)
         except Exception as exc:
             if early and await _outcome(early[1]) is None:
                 return False  # refused by the authentication, which closed the socket
@@ -252,6 +255,7 @@ class SocketSession(RoomSocket):
             self.user = await _outcome(early[1])
         user = self.user
         assert user is not None
+        self.mode, self.kind, self.title = mode, kind, title
         await self.hub.ensure_started()
         self.peer = LocalPeer(
             room_id=self.room_id,
@@ -276,7 +280,13 @@ class SocketSession(RoomSocket):
                 "user_id": str(user.id),
                 "host": result.participant.is_host,
                 "state": "admitted" if result.admitted else "waiting",
-                "room": {"id": self.room_id, "title": title, "mode": mode, "host_id": host_id},
+                "room": {
+                    "id": self.room_id,
+                    "title": title,
+                    "mode": mode,
+                    "kind": kind,
+                    "host_id": host_id,
+                },
                 "peers": others if result.admitted else [],
                 "participants": roster if result.admitted else [],
                 # everyone entering, waiting room included, learns that the room is recorded
@@ -289,9 +299,54 @@ class SocketSession(RoomSocket):
         return True
 
     async def after_admission(self) -> None:
-        """A relay room's server peer starts with its host."""
-        if self.peer is not None and self.peer.is_host:
+        """A relay room's server peer starts with its host; on Janus, the admitted
+        participant receives its Janus token (this socket only)."""
+        if self.mode == RoomMode.JANUS:
+            await self.hand_out_janus_token()
+        elif self.peer is not None and self.peer.is_host:
             await ensure_server_peer(self.hub, self.room_id, self.settings, need="relay")
+
+    async def hand_out_janus_token(self) -> None:
+        """Grant this admitted participant a Janus token and tell them where to use it."""
+        assert self.user is not None and self.peer is not None
+        rid, uid = uuid.UUID(self.room_id), self.user.id
+
+        def _admission(s: Session) -> tuple[Any, bool, int]:
+            part = service.find_participant(session=s, room_id=rid, user_id=uid)
+            assert part is not None and part.admitted_at is not None
+            room = service.get_room(session=s, room_id=rid)
+            return part.admitted_at, part.may_speak, room.max_participants
+
+        admitted_at, may_speak, size = await in_transaction(_admission)
+        rooms = janus_rooms(self.settings.video)
+        try:
+            token = await rooms.admit(
+                self.room_id,
+                title=self.title,
+                publishers=size,
+                user_id=str(uid),
+                admitted_at=admitted_at,
+            )
+        except JanusError as exc:
+            log.warning("janus room %s: no token for %s: %s", self.room_id, uid, exc)
+            await self.error("sfu_unavailable", "the media server (Janus) is not reachable")
+            return
+        self.janus_token = token
+        if self.kind == "training" and self.peer.is_host and self.guard is None:
+            self.guard = asyncio.create_task(self.guard_lecture())
+        await self.send(
+            {
+                "type": "sfu",
+                "url": rooms.public_url,
+                "room": self.room_id,
+                "token": token,
+                "display": str(uid),
+                "feed": feed_id(self.settings.video, self.room_id, uid),
+                "publish": publish_rights(
+                    kind=self.kind, host=self.peer.is_host, may_speak=may_speak
+                ),
+            }
+        )
 
     async def leave(self) -> None:
         if self.peer is None or self.user is None:
@@ -312,11 +367,13 @@ class SocketSession(RoomSocket):
             )
             grace = None if part is None else part.grace_until
             roster = service.roster(session=s, room_id=rid, now=clock.now())
+            self.ended = service.get_room(session=s, room_id=rid).status == RoomStatus.ENDED
             # ISO 8601, like every time
             return (None if grace is None else grace.isoformat()), roster
 
         try:
             grace_until, roster = await in_transaction(_leave)
+            await self.release_janus()
             await self.hub.publish(
                 self.room_id,
                 {
@@ -337,6 +394,25 @@ class SocketSession(RoomSocket):
             # The server peer lives with the sockets of its worker (docs/video.md).
             await server.close(reason="no participant left on this worker")
         await self.close(1000, "bye")
+
+    async def release_janus(self) -> None:
+        """Withdraw this participant's Janus token (and their publishers); the last one out
+        ends the session: its Janus room is destroyed."""
+        if self.mode != RoomMode.JANUS:
+            return
+        if self.guard is not None:
+            self.guard.cancel()
+            self.guard = None
+        rooms = janus_rooms(self.settings.video)
+        try:
+            if self.janus_token is not None:
+                await rooms.release(self.room_id, token=self.janus_token,
+                                    display=str(self.user.id) if self.user else None)  # fmt: skip
+            if self.ended:
+                await rooms.end(self.room_id)
+        except JanusError as exc:
+            log.warning("janus room %s: release failed: %s", self.room_id, exc)
+        self.janus_token = None
 
     async def deliver(self, envelope: dict[str, Any]) -> None:
         """An envelope from the channel addressed to this socket."""

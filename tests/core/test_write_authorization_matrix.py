@@ -604,6 +604,12 @@ MATRIX: dict[tuple[str, str], Entry] = {
         {"owner": N, "participant": OK, "other_doctor": N, "patient": N, "other_patient": N},
         missing=frozenset({"owner", "other_doctor", "patient", "other_patient"}),
     ),
+    ("POST", "/api/v1/training/courses/{course_id}/room"): Entry(
+        T,
+        _raw("/api/v1/training/courses/{course}/room"),
+        # the lecture's live room: its speaker or managers; an enrolled doctor only enters it
+        {"owner": OK, "participant": X, "other_doctor": X, "patient": X, "other_patient": X},
+    ),
     ("POST", "/api/v1/training/courses/{course_id}/progress"): Entry(
         T,
         _at("/api/v1/training/courses/{course}/progress", position_seconds=10),

@@ -13,6 +13,7 @@ import { has, t } from '../i18n'
 import { FINAL_CLOSE_CODES, Reconnector, shouldReconnect, signalingErrorText, type SignalingError } from '../lib/room'
 import { useLocalMedia } from './useLocalMedia'
 import { usePeerConnections, type SignalingMessage } from './usePeerConnections'
+import { useJanusRoom, type SfuMessage } from './useJanusRoom'
 
 export interface Participant {
   peer: string
@@ -21,6 +22,9 @@ export interface Participant {
   host: boolean
   state: string
   consent?: boolean | null
+  /** a lecture: since when the hand is raised (null: not raised), and the leave to speak */
+  hand?: string | null
+  speaking?: boolean
 }
 export interface ChatLine {
   name: string
@@ -44,6 +48,8 @@ export function useRoomConnection(roomId: Ref<string>) {
   const sharing = ref(false)
   const recording = ref(false)
   const consent = ref<boolean | null>(null)
+  const mode = ref('p2p') // p2p | relay | janus (the room's topology)
+  const kind = ref('consultation') // consultation | training (a lecture)
   const error = ref('')
   const detail = ref('')
   const media = useLocalMedia({ error, checking: () => phase.value === 'check' })
@@ -65,6 +71,19 @@ export function useRoomConnection(roomId: Ref<string>) {
     nameOf: (peer) => participants.value.find((p) => p.peer === peer)?.name,
     onMeshFailed: () => dropped(),
   })
+  const janus = useJanusRoom({
+    stream,
+    outgoingVideo,
+    iceServers: () => iceServers,
+    remotes: peers.remotes,
+    nameOf: (userId) => participants.value.find((p) => p.user_id === userId)?.name,
+    pcs: peers.pcs,
+    onError: (code, text) => fail(code, text),
+  })
+  const lecture = computed(() => kind.value === 'training')
+  /** A lecture's raised hands, first raised first (the presenter lets one of them speak). */
+  const hands = computed(() => participants.value.filter((p) => p.hand).sort((a, b) => String(a.hand).localeCompare(String(b.hand))))
+  const me = computed(() => participants.value.find((p) => p.user_id === session.user?.id))
 
   // The e2e tests read getStats() of every connection and drop the socket through these hooks.
   const hooks = window as unknown as {
@@ -95,12 +114,15 @@ export function useRoomConnection(roomId: Ref<string>) {
   function admitted(list: Participant[]) {
     phase.value = 'in'
     media.stopMeter()
+    if (mode.value === 'janus') return // Janus forwards: no browser-to-browser offers
     for (const p of list ?? []) if (p.peer !== myPeer.value) void iceReady.then(() => peers.offerTo(p.peer))
   }
 
   function joined(msg: SignalingMessage) {
     myPeer.value = msg.peer
     isHost.value = !!msg.host
+    mode.value = msg.room?.mode ?? 'p2p'
+    kind.value = msg.room?.kind ?? 'consultation'
     recording.value = !!msg.recording // a recording already running (e.g. after a reconnect)
     participants.value = msg.participants ?? []
     link.value = 'connected'
@@ -132,6 +154,14 @@ export function useRoomConnection(roomId: Ref<string>) {
       case 'participants':
         participants.value = msg.participants ?? []
         peers.rename()
+        janus.rename()
+        break
+      case 'sfu':
+        await iceReady
+        await janus.start(msg as unknown as SfuMessage)
+        break
+      case 'speak':
+        if (msg.user_id === session.user?.id && !isHost.value) await janus.publish(msg.allowed ? 'audio' : 'none')
         break
       case 'offer':
         await peers.answer(msg)
@@ -191,6 +221,7 @@ export function useRoomConnection(roomId: Ref<string>) {
       if (ws !== sock) return // an old socket we already gave up on
       ws = null
       peers.closeAll()
+      void janus.stop()
       if (phase.value === 'denied') return
       if (!shouldReconnect(ev.code, leaving)) {
         if (!leaving) {
@@ -211,6 +242,7 @@ export function useRoomConnection(roomId: Ref<string>) {
   function lost() {
     hooks.__telemedRoom.drops += 1
     peers.closeAll()
+    void janus.stop()
     link.value = 'reconnecting'
     reconnector.schedule()
     attempt.value = reconnector.attempt
@@ -259,6 +291,7 @@ export function useRoomConnection(roomId: Ref<string>) {
     ws?.close(1000)
     ws = null
     peers.closeAll()
+    void janus.stop()
     link.value = 'idle'
     if (pingTimer) clearInterval(pingTimer)
     pingTimer = null
@@ -271,6 +304,7 @@ export function useRoomConnection(roomId: Ref<string>) {
   async function replaceVideo(track: MediaStreamTrack | undefined) {
     if (!track) return
     await peers.sendVideo(track)
+    await janus.sendVideo(track)
     if (local.value) local.value.srcObject = track === screenTrack ? new MediaStream([track]) : stream.value
   }
 
@@ -307,6 +341,14 @@ export function useRoomConnection(roomId: Ref<string>) {
     draft.value = ''
   }
 
+  function raiseHand(raised: boolean) {
+    send({ type: 'hand', raised })
+  }
+
+  function letSpeak(userId: string, allowed: boolean) {
+    send({ type: 'speak', user_id: userId, allowed })
+  }
+
   function giveConsent(granted: boolean) {
     consent.value = granted
     send({ type: 'consent', granted })
@@ -322,8 +364,10 @@ export function useRoomConnection(roomId: Ref<string>) {
   })
 
   const { remotes } = peers
+  const { speaker, publishing } = janus
   return {
     media, phase, link, attempt, isHost, waiting, participants, reconnectingPeers, remotes, chat, draft, sharing, recording, consent, error, detail,
-    send, join, leave, reconnectNow, toggleShare, sendChat, giveConsent,
+    mode, lecture, hands, me, speaker, publishing,
+    send, join, leave, reconnectNow, toggleShare, sendChat, giveConsent, raiseHand, letSpeak,
   }
 }

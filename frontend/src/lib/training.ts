@@ -1,5 +1,5 @@
 /** Remote training (`/api/v1/training`, docs/training.md): the catalogue, enrolment, credits. */
-import { api } from './api'
+import { api, client, ok } from './api'
 import { downloadPdf } from './download'
 
 export interface Course {
@@ -17,6 +17,8 @@ export interface Course {
   materials: string
   status: string
   enrolled: boolean
+  speaker_id: string
+  room_id: string | null
 }
 
 export interface Enrolment {
@@ -32,6 +34,9 @@ export const catalogue = () => api.get<Course[]>('/training/courses')
 export const myEnrolments = () => api.get<Enrolment[]>('/training/enrolments')
 export const enrol = (id: string) => api.post<Enrolment>(`/training/courses/${id}/enrolment`)
 export const unenrol = (id: string) => api.delete<void>(`/training/courses/${id}/enrolment`)
+/** The lecture's live room, opened on the first call (its speaker or a coordinator of its hospital). */
+export const openLiveRoom = (id: string) =>
+  ok(client.POST('/api/v1/training/courses/{course_id}/room', { params: { path: { course_id: id } } }))
 export const certificate = (id: string) => downloadPdf(`/training/courses/${id}/certificate.pdf`, `certificate-${id}.pdf`)
 
 /** Places left in a course. */

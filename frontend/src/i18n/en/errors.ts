@@ -24,6 +24,8 @@ const errors: typeof zh = {
     consent_refused: 'A participant does not agree to recording',
     room_full: 'The room is full',
     no_live_session: 'This kind of consultation (imaging, ECG or pathology reading) has no video session',
+    sfu_unavailable: 'This server has no reachable media server (Janus)',
+    not_in_room: 'That attendee is no longer in the room',
     room_exists: 'This consultation already has an open video room',
     consent_required: 'The patient\'s consent is needed before submitting',
     no_specialist: 'No specialist found; try another specialty or hospital',

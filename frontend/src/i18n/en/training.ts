@@ -5,6 +5,8 @@ export default {
     none: 'No courses yet',
     credits: '{n} credits (class II)',
     places: '{n}/{capacity} places left',
+    enterLive: 'Enter the live lecture',
+    goLive: 'Open the live lecture',
     enrolled: 'Enrolled',
     enrol: 'Enrol',
     unenrol: 'Cancel enrolment',

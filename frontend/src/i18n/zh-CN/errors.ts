@@ -22,6 +22,8 @@ export default {
     consent_refused: '有参会者不同意录制',
     room_full: '会诊室人数已满',
     no_live_session: '此类会诊（影像、心电、病理阅片）没有视频会诊环节',
+    sfu_unavailable: '本服务器未配置或无法连接媒体转发服务器',
+    not_in_room: '该学员已不在直播间',
     room_exists: '本会诊已有开放的视频会诊室',
     consent_required: '提交前需要患者的知情同意',
     no_specialist: '没有找到可接诊的专家，请换个专科或医院',

@@ -5,6 +5,8 @@ export default {
     none: '暂无课程',
     credits: '{n} 学分（Ⅱ类）',
     places: '余位 {n}/{capacity}',
+    enterLive: '进入直播',
+    goLive: '开始直播',
     enrolled: '已报名',
     enrol: '报名',
     unenrol: '取消报名',

@@ -3212,6 +3212,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/training/courses/{course_id}/room": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open Live Room
+         * @description The lecture's live room (created on the first call): its speaker or managers.
+         */
+        post: operations["open_live_room_api_v1_training_courses__course_id__room_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/training/courses/{course_id}/transitions": {
         parameters: {
             query?: never;
@@ -7882,8 +7902,7 @@ export interface components {
             kind?: components["schemas"]["RoomKind"];
             /** Max Participants */
             max_participants?: number | null;
-            /** @default p2p */
-            mode?: components["schemas"]["RoomMode"];
+            mode?: components["schemas"]["RoomMode"] | null;
             /** Starts At */
             starts_at?: string | null;
             /** Title */
@@ -7917,10 +7936,11 @@ export interface components {
         RoomKind: "consultation" | "training";
         /**
          * RoomMode
-         * @description How media flows: peer to peer (server only signals), or relayed by the server peer.
+         * @description How media flows: peer to peer (server only signals), relayed by the server peer, or
+         *     forwarded by Janus (the SFU, when configured: rooms beyond a pair, lectures).
          * @enum {string}
          */
-        RoomMode: "p2p" | "relay";
+        RoomMode: "p2p" | "relay" | "janus";
         /** RoomPublic */
         RoomPublic: {
             /**
@@ -7958,6 +7978,11 @@ export interface components {
             opens_at: string;
             /** Participant Ids */
             participant_ids: string[];
+            /**
+             * Sfu Configured
+             * @default false
+             */
+            sfu_configured?: boolean;
             /**
              * Starts At
              * Format: date-time
@@ -15070,6 +15095,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EnrolmentPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    open_live_room_api_v1_training_courses__course_id__room_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                course_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoursePublic"];
                 };
             };
             /** @description Validation Error */
