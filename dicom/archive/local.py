@@ -114,6 +114,11 @@ def _filter(items: list[dict[str, Any]], params: dict[str, str]) -> list[dict[st
     return out[offset : offset + int(limit)] if limit else out[offset:]
 
 
+def _filtering(params: dict[str, str]) -> bool:
+    """The query matches on some attribute (not only paging or the fields returned)."""
+    return any(k not in ("limit", "offset", "includefield", "fuzzymatching") for k in params)
+
+
 def _pick(header: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
     return {t: header[t] for t in tags if t in header}
 
@@ -236,6 +241,8 @@ class LocalArchive:
         aggregate = {"ModalitiesInStudy", "00080061", "limit", "offset"}
         pre = {k: v for k, v in params.items() if k not in aggregate}
         post = {k: v for k, v in params.items() if k in aggregate}
+        if level == "series" and study_uid and not _filtering(pre):
+            return _filter(self._series_of(study_uid), post)  # the viewer's first request
         headers = _filter(list(self._headers(study_uid, series_uid)), pre)
         if level == "instances":
             items = [_pick(h, INSTANCE_TAGS) for h in headers]
@@ -267,9 +274,26 @@ class LocalArchive:
             raise ValueError(f"unknown QIDO level {level!r}")
         return _filter(items, post)
 
+    def _series_of(self, study_uid: str) -> list[dict[str, Any]]:
+        """A study's series with their instance counts, one header read per series (the
+        series attributes are the same in each of its instances)."""
+        items = []
+        for se in sorted(p for p in self._dir(study_uid).glob("*") if p.is_dir()):
+            stored = [js for js in sorted(se.glob("*.json")) if js.with_suffix(".dcm").exists()]
+            if stored:
+                item = _pick(json.loads(stored[0].read_text()), SERIES_TAGS)
+                item["00201209"] = {"vr": "IS", "Value": [len(stored)]}
+                items.append(item)
+        return items
+
     def metadata(
         self, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
     ) -> list[dict[str, Any]]:
+        if series_uid and sop_uid:  # one instance: its own header, not the whole series'
+            js = self._dir(study_uid, series_uid) / f"{sop_uid}.json"
+            if all(c.isdigit() or c == "." for c in sop_uid) and js.with_suffix(".dcm").exists():
+                return [json.loads(js.read_text())]
+            raise NotInArchive(f"nothing stored for {study_uid}/{series_uid}/{sop_uid}")
         out = list(self._headers(study_uid, series_uid))
         if sop_uid:
             out = [h for h in out if h.get("00080018", {}).get("Value", [None])[0] == sop_uid]
