@@ -397,10 +397,9 @@ def run(args: argparse.Namespace, bases: dict[str, str], token: str, warm: str, 
                     flush=True,
                 )
         browser.close()
-    # the breakdown of the new viewer's median first image (of every round with --rounds 1)
-    runs = sorted(results["new"], key=lambda x: x["first"])
-    print("breakdown of the new viewer's median first image:")
-    print_breakdown(runs[len(runs) // 2])
+    for r, res in enumerate(results["new"]):
+        print(f"breakdown of the new viewer's first image, round {r + 1}:")
+        print_breakdown(res)
     med = {
         s: {k: statistics.median(x[k] for x in results[s]) for k in ("first", "whole", "bytes")}
         for s in results
