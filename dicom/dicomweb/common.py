@@ -97,8 +97,8 @@ def answer(web: WebRequest, body: Any) -> Response:
 
 def answer_bytes(web: WebRequest, body: bytes) -> Response:
     """A DICOM JSON answer as the archive wrote it, with only our own URLs in it; gzip when
-    the client takes it (a series' metadata shrinks ~10×: on a 10 Mbit/s link that is most
-    of the wait for a viewer's first image)."""
+    the client takes it (a series' metadata shrinks many times over: on a 10 Mbit/s link that
+    was most of the wait for a viewer's first image)."""
     out = own_urls.rewrite_bytes(body, archive_url=web.archive.url, public_base=web.public_base)
     return maybe_gzipped(out, media_type=DICOM_JSON, request_headers=web.request.headers)
 

@@ -1,9 +1,9 @@
 """gzip for answers that shrink: does the client take it, and the compressed response.
 
 One place for the choice the built files (`static_files`), the ECG samples and the DICOM
-JSON of the viewer (a 300-slice series' metadata is ~0.7 MB of JSON that shrinks ~10×, half
-a second on a county's 10 Mbit/s link) all make. Standard-library `gzip`: every browser
-takes it, and level 6 compresses a megabyte of JSON in milliseconds.
+JSON of the viewer all make (a 300-slice series' metadata is ~0.7 MB of JSON that shrinks
+many times over: half a second on a county's 10 Mbit/s link). Standard-library `gzip`:
+every browser takes it, and level 6 compresses a megabyte of JSON in milliseconds.
 """
 
 from __future__ import annotations
