@@ -7,7 +7,6 @@ audited (`detail.what = "ecg"`). Included in `dicom.api.router`.
 
 from __future__ import annotations
 
-import gzip
 import json
 import threading
 from collections import OrderedDict
@@ -21,6 +20,7 @@ from dicom.archive import ArchiveDep
 from dicom.dicomweb.common import call
 from dicom.models import Instance
 from dicom.schemas import UID_PATTERN, UIDPath
+from telemed.core.compression import maybe_gzipped
 from telemed.core.deps import NowDep, SessionDep
 from telemed.core.errors import Invalid, NotFound
 from telemed.identity.deps import ClientIP, CurrentUser
@@ -98,13 +98,7 @@ def _json(request: Request, content: dict[str, Any]) -> Response:
     """JSON, gzip-compressed when the client takes it: the samples are ~250 kB of digits
     that shrink about threefold, which a 10 Mbit/s county link notices."""
     body = json.dumps(content, separators=(",", ":")).encode()
-    if "gzip" not in request.headers.get("accept-encoding", ""):
-        return Response(body, media_type="application/json")
-    return Response(
-        gzip.compress(body, compresslevel=6),
-        media_type="application/json",
-        headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
-    )
+    return maybe_gzipped(body, media_type="application/json", request_headers=request.headers)
 
 
 @router.get("/studies/{study_uid}/ecg")

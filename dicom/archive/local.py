@@ -114,6 +114,11 @@ def _filter(items: list[dict[str, Any]], params: dict[str, str]) -> list[dict[st
     return out[offset : offset + int(limit)] if limit else out[offset:]
 
 
+def _filtering(params: dict[str, str]) -> bool:
+    """The query matches on some attribute (not only paging or the fields returned)."""
+    return any(k not in ("limit", "offset", "includefield", "fuzzymatching") for k in params)
+
+
 def _pick(header: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
     return {t: header[t] for t in tags if t in header}
 
@@ -198,21 +203,26 @@ class LocalArchive:
         os.replace(tmp, path)
         return StoreResult(sop_uid=sop, study_uid=study, series_uid=series, already_stored=False)
 
+    def _header_files(self, study_uid: str, series_uid: str | None = None) -> Iterator[Path]:
+        """The DICOM JSON header file of every instance stored (its Part-10 file present)."""
+        study_dir = self._dir(study_uid)
+        series_dirs = [study_dir / series_uid] if series_uid else sorted(study_dir.glob("*"))
+        for se in series_dirs:
+            if se.is_dir():
+                yield from (
+                    js for js in sorted(se.glob("*.json")) if js.with_suffix(".dcm").exists()
+                )
+
     def _headers(
         self, study_uid: str | None = None, series_uid: str | None = None
     ) -> Iterator[dict[str, Any]]:
         if study_uid is None:
-            studies = sorted(p for p in self.root.iterdir() if p.is_dir())
+            studies = sorted(p.name for p in self.root.iterdir() if p.is_dir())
         else:
-            studies = [self._dir(study_uid)]
-        for sd in studies:
-            series_dirs = [sd / series_uid] if series_uid else sorted(sd.glob("*"))
-            for se in series_dirs:
-                if not se.is_dir():
-                    continue
-                for js in sorted(se.glob("*.json")):
-                    if (se / (js.stem + ".dcm")).exists():
-                        yield json.loads(js.read_text())
+            studies = [study_uid]
+        for st in studies:
+            for js in self._header_files(st, series_uid):
+                yield json.loads(js.read_text())
 
     def has_instance(self, sop_uid: str) -> bool:
         return any(self.root.glob(f"*/*/{sop_uid}.dcm"))
@@ -236,6 +246,8 @@ class LocalArchive:
         aggregate = {"ModalitiesInStudy", "00080061", "limit", "offset"}
         pre = {k: v for k, v in params.items() if k not in aggregate}
         post = {k: v for k, v in params.items() if k in aggregate}
+        if level == "series" and study_uid and not _filtering(pre):
+            return _filter(self._series_of(study_uid), post)  # the viewer's first request
         headers = _filter(list(self._headers(study_uid, series_uid)), pre)
         if level == "instances":
             items = [_pick(h, INSTANCE_TAGS) for h in headers]
@@ -267,9 +279,26 @@ class LocalArchive:
             raise ValueError(f"unknown QIDO level {level!r}")
         return _filter(items, post)
 
+    def _series_of(self, study_uid: str) -> list[dict[str, Any]]:
+        """A study's series with their instance counts, one header read per series (the
+        series attributes are the same in each of its instances)."""
+        items = []
+        for se in sorted(p for p in self._dir(study_uid).glob("*") if p.is_dir()):
+            stored = list(self._header_files(study_uid, se.name))
+            if stored:
+                item = _pick(json.loads(stored[0].read_text()), SERIES_TAGS)
+                item["00201209"] = {"vr": "IS", "Value": [len(stored)]}
+                items.append(item)
+        return items
+
     def metadata(
         self, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
     ) -> list[dict[str, Any]]:
+        if series_uid and sop_uid:  # one instance: its own header, not the whole series'
+            js = self._dir(study_uid, series_uid) / f"{sop_uid}.json"
+            if all(c.isdigit() or c == "." for c in sop_uid) and js.with_suffix(".dcm").exists():
+                return [json.loads(js.read_text())]
+            raise NotInArchive(f"nothing stored for {study_uid}/{series_uid}/{sop_uid}")
         out = list(self._headers(study_uid, series_uid))
         if sop_uid:
             out = [h for h in out if h.get("00080018", {}).get("Value", [None])[0] == sop_uid]
@@ -337,7 +366,14 @@ class LocalArchive:
     def metadata_json(
         self, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
     ) -> bytes:
-        return json.dumps(self.metadata(study_uid, series_uid, sop_uid)).encode()
+        if sop_uid:
+            return json.dumps(self.metadata(study_uid, series_uid, sop_uid)).encode()
+        # each header file is one instance's DICOM JSON: joined as they are, not parsed and
+        # written again (a 300-slice series is ~0.7 MB, the viewer's second request)
+        parts = [js.read_bytes() for js in self._header_files(study_uid, series_uid)]
+        if not parts:
+            raise NotInArchive(f"nothing stored for {study_uid}/{series_uid}")
+        return b"[" + b",".join(parts) + b"]"
 
     def search_json(
         self,

@@ -9,7 +9,6 @@ compressed types (images, fonts) are served as they are.
 
 from __future__ import annotations
 
-import gzip
 import os
 from functools import lru_cache
 
@@ -19,7 +18,8 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-MIN_SIZE = 1024  # below this the header costs about what gzip saves
+from telemed.core.compression import MIN_SIZE, accepts_gzip, gzip_bytes
+
 COMPRESSIBLE = (
     "text/",
     "application/javascript",
@@ -33,15 +33,7 @@ COMPRESSIBLE = (
 def _gzipped(path: str, size: int, mtime_ns: int) -> bytes:
     """The gzip of one file version (size and mtime key the cache; a rebuild misses it)."""
     with open(path, "rb") as f:
-        return gzip.compress(f.read(), compresslevel=6, mtime=0)
-
-
-def _accepts_gzip(headers: Headers) -> bool:
-    for part in headers.get("accept-encoding", "").split(","):
-        name, _, params = part.strip().partition(";")
-        if name.strip().lower() in ("gzip", "*") and params.replace(" ", "") != "q=0":
-            return True
-    return False
+        return gzip_bytes(f.read())
 
 
 class CompressedStaticFiles(StaticFiles):
@@ -60,7 +52,7 @@ class CompressedStaticFiles(StaticFiles):
             or stat.st_size < MIN_SIZE
             or not media.startswith(COMPRESSIBLE)
             or "range" in headers
-            or not _accepts_gzip(headers)
+            or not accepts_gzip(headers)
         ):
             return response
         body = await anyio.to_thread.run_sync(

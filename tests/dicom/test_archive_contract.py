@@ -65,6 +65,23 @@ def test_metadata_has_every_instance_without_pixels(archive, stored) -> None:  #
         archive.metadata("1.2.3.999")
 
 
+def test_a_studys_series_count_their_instances_and_one_instance_has_its_own_metadata(
+    archive, stored
+) -> None:  # type: ignore[no-untyped-def]
+    # the viewer's first two requests: the study's series (counted without reading every
+    # instance) and, here, one instance's metadata (not its whole series')
+    study_uid, series_uid = str(stored[0].StudyInstanceUID), str(stored[0].SeriesInstanceUID)
+    [series] = archive.search("series", study_uid=study_uid)
+    assert _uid(series, "0020000E") == series_uid
+    assert int(series["00201209"]["Value"][0]) == 3
+    assert _uid(series, "00080060") == "CT"
+    sop = str(stored[2].SOPInstanceUID)
+    [one] = archive.metadata(study_uid, series_uid, sop)
+    assert _uid(one, "00080018") == sop
+    with pytest.raises(NotInArchive):
+        archive.metadata(study_uid, series_uid, "1.2.3.999")
+
+
 def test_instance_frames_and_rendered(archive, stored) -> None:  # type: ignore[no-untyped-def]
     ds = stored[1]
     key = (str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID))

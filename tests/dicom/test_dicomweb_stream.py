@@ -296,3 +296,31 @@ def test_a_series_larger_than_one_piece_arrives_whole(any_archive, client, login
             assert pydicom.dcmread(BytesIO(got[str(d.SOPInstanceUID)])).PixelData == d.PixelData
     finally:
         any_archive.delete_study(str(ds.StudyInstanceUID))
+
+
+def test_dicom_json_travels_gzipped_when_accepted_and_frames_as_they_are(
+    two_syntaxes, client, login
+) -> None:  # type: ignore[no-untyped-def]
+    # a 300-slice series' metadata is ~0.7 MB of JSON: half a second on a 10 Mbit/s link
+    native, jls, _ = two_syntaxes
+    county = login("county-doctor")
+    series = f"/dicom-web/studies/{native.StudyInstanceUID}/series/{native.SeriesInstanceUID}"
+    zipped = client.get(series + "/metadata", headers={**county, "Accept-Encoding": "gzip"})
+    plain = client.get(series + "/metadata", headers={**county, "Accept-Encoding": "identity"})
+    assert zipped.status_code == plain.status_code == 200
+    assert zipped.headers["content-encoding"] == "gzip"  # httpx undid it: same JSON below
+    assert "Accept-Encoding" in zipped.headers["vary"]
+    assert "content-encoding" not in plain.headers
+    assert zipped.json() == plain.json() and len(plain.json()) == 2
+    assert int(zipped.headers["content-length"]) * 2 < len(plain.content)
+    assert zipped.headers["content-type"].startswith("application/dicom+json")
+    listed = client.get(
+        f"/dicom-web/studies?StudyInstanceUID={native.StudyInstanceUID}&includefield=all",
+        headers={**county, "Accept-Encoding": "gzip"},
+    )
+    assert [s["0020000D"]["Value"][0] for s in listed.json()] == [native.StudyInstanceUID]
+    # frames are left as they are: a JPEG-LS code stream does not shrink, and gzip costs CPU
+    frame = client.get(
+        _inst(jls) + "/frames/1", headers={**county, "Accept": ANY, "Accept-Encoding": "gzip"}
+    )
+    assert frame.status_code == 200 and "content-encoding" not in frame.headers

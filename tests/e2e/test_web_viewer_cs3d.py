@@ -21,6 +21,12 @@ from tests.e2e.viewer_support import pane_stats, phantom_study, poll, wait_chang
 pytestmark = pytest.mark.e2e
 
 PIXEL_MM = 0.7  # the phantom's PixelSpacing
+# the page's clock at the viewer's first render (Cornerstone's event, caught on its way down)
+RENDERED_AT = """performance.setResourceTimingBufferSize(5000); window.__renderedAt = 0;
+document.addEventListener('CORNERSTONE_IMAGE_RENDERED',
+  () => { window.__renderedAt ||= performance.now() }, true)"""
+STARTED = """(uid) => performance.getEntriesByType('resource')
+  .filter((e) => e.name.includes(uid)).map((e) => [e.name, e.startTime])"""
 
 
 def _frame_syntaxes(page: Any) -> list[str]:
@@ -32,6 +38,39 @@ def _frame_syntaxes(page: Any) -> list[str]:
 
     page.on("response", on_response)
     return seen
+
+
+def test_the_first_image_travels_first_then_the_stack_and_the_context(
+    new_page: Any, live_server: LiveServer
+) -> None:
+    # on a county's thin link every request before the first frame delays it: the series
+    # list, that series' metadata, its middle frame, and only once that frame is in, the
+    # rest of the stack, the thumbnails, the priors and the saved marks
+    study = phantom_study(live_server, "county-doctor", JPEGLSLossless, patient_name="FIRST^IMG")
+    page = new_page()
+    page.add_init_script(RENDERED_AT)
+    login(page, "county-doctor")
+    log: list[tuple[str, str]] = []
+    page.on("request", lambda r: log.append(("sent", r.url)) if study in r.url else None)
+    page.on("requestfinished", lambda r: log.append(("done", r.url)) if study in r.url else None)
+    page.goto(f"/#/viewer/{study}")
+    wait_image(page)
+    poll(page, lambda: any("/measurements" in u for _, u in log), "the saved marks asked for")
+    poll(page, lambda: sum("/frames/" in u for k, u in log if k == "sent") > 1, "the prefetch")
+    sent = [u for k, u in log if k == "sent"]
+    assert re.search(r"/dicom-web/studies/[0-9.]+/series$", sent[0]), sent[:3]
+    assert sent[1].endswith("/metadata") and "/frames/" in sent[2], sent[:3]
+    arrived = log.index(("done", sent[2]))
+    before = [u for k, u in log[:arrived] if k == "sent" and u not in sent[:3]]
+    assert before == [], before  # nothing else asked for until the first frame was in
+    # ... nor until it was drawn: the prefetch and the context wait for the first render
+    drawn = page.evaluate("() => window.__renderedAt")
+    started = page.evaluate(STARTED, study)
+    early = [u for u, t in started if u not in sent[:3] and t < drawn]
+    assert drawn > 0 and len(started) > 3 and early == [], (drawn, early)
+    context = [u for u in sent if "/api/v1/studies/" in u]
+    assert any(u.endswith(f"/api/v1/studies/{study}") for u in context), context  # priors
+    expect(page.get_by_test_id("overlay-patient")).to_contain_text("FIRST IMG")
 
 
 def test_a_jpeg_ls_ct_is_read_scrolled_windowed_measured_and_shown_in_mpr(

@@ -32,11 +32,17 @@ export interface PaneState {
 }
 
 const { MouseBindings } = ToolEnums
-let engines = 0
+const RENDER_WAIT_MS = 3000
+const ENGINE_ID = 'telemed-viewer'
+let instances = 0
+/** One rendering engine for the app's life: its WebGL context and compiled shaders are kept
+ * from one study to the next (a new engine pays for them again before its first image). */
+let sharedEngine: RenderingEngine | null = null
 
 export function useCornerstone(arrowText: () => string) {
-  const engineId = `telemed-viewer-${++engines}`
-  const toolGroupId = `${engineId}-stack`
+  const engineId = ENGINE_ID
+  const instanceId = `telemed-viewer-${++instances}`
+  const toolGroupId = `${instanceId}-stack`
   const engine = shallowRef<RenderingEngine | null>(null)
   const panes = reactive<PaneState[]>([])
   const active = ref(0)
@@ -48,12 +54,13 @@ export function useCornerstone(arrowText: () => string) {
   const elements: HTMLDivElement[] = []
   let syncing = false
 
-  const paneId = (i: number) => `${engineId}-pane-${i}`
+  const paneId = (i: number) => `${instanceId}-pane-${i}`
   const viewport = (i: number) => engine.value?.getViewport(paneId(i)) as StackViewport | undefined
 
   async function start() {
     await ensureCornerstone()
-    engine.value = new RenderingEngine(engineId)
+    sharedEngine ??= new RenderingEngine(ENGINE_ID)
+    engine.value = sharedEngine
     const group = ToolGroupManager.createToolGroup(toolGroupId)!
     for (const t of ['WindowLevel', 'Pan', 'Zoom', 'StackScroll', ...MEASURING]) group.addTool(t)
     group.setToolConfiguration('ArrowAnnotate', {
@@ -118,13 +125,33 @@ export function useCornerstone(arrowText: () => string) {
     const index = at ?? Math.floor(stack.imageIds.length / 2)
     panes[i].stack = stack
     panes[i].total = stack.imageIds.length
+    const drawn = rendered(elements[i])
     await vp.setStack(stack.imageIds, index)
     vp.resetCamera() // a new series starts fitted to the pane
     vp.render()
     readState(i)
+    // The image on the screen first: the rest of the stack, the thumbnails and the context
+    // (the caller's next steps) would compete with its render for the main thread.
+    await drawn
     // fetch the rest of the stack in the background (nearest images first), so scrolling on a
     // slow link does not wait for each image
     toolUtils.stackPrefetch.enable(elements[i])
+  }
+
+  /** Resolves when the element has drawn an image (or after `RENDER_WAIT_MS`, so that a
+   * pane that cannot draw holds nothing up). */
+  function rendered(element: HTMLDivElement): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        element.removeEventListener(Enums.Events.IMAGE_RENDERED, done)
+        clearTimeout(timer)
+        // drawn into the canvas; on the screen once this frame is presented (the next
+        // animation frame), and only then may other work take the main thread
+        requestAnimationFrame(() => setTimeout(resolve, 0))
+      }
+      const timer = setTimeout(done, RENDER_WAIT_MS)
+      element.addEventListener(Enums.Events.IMAGE_RENDERED, done)
+    })
   }
 
   function readState(i: number) {
@@ -229,8 +256,9 @@ export function useCornerstone(arrowText: () => string) {
   function stop() {
     eventTarget.removeEventListener(Enums.Events.STACK_NEW_IMAGE, onNewImage as EventListener)
     ToolGroupManager.destroyToolGroup(toolGroupId)
-    engine.value?.destroy()
-    engine.value = null
+    for (let i = 0; i < elements.length; i++) engine.value?.disableElement(paneId(i))
+    elements.splice(0)
+    engine.value = null // the engine stays for the next study
   }
 
   return {
