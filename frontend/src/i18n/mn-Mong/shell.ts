@@ -49,6 +49,7 @@ const shell: DeepPartial<typeof zh> = {
     dashboard: 'ᠠᠵᠢᠯᠯᠠᠭ᠎ᠠ ᠶᠢᠨ ᠰᠠᠮᠪ᠎ᠠ',
     reconcile: 'ᠳᠦᠷᠰᠦ ᠲᠤᠯᠭᠠᠬᠤ',
     homeBeds: 'ᠭᠡᠷ ᠦᠨ ᠡᠪᠡᠳᠴᠢᠨ ᠦ ᠣᠷ᠎ᠠ',
+    payments: 'ᠲᠥᠯᠦᠬᠦ ᠲᠥᠯᠦᠪᠦᠷᠢ',
   },
   login: {
     title: 'ᠨᠡᠪᠲᠡᠷᠡᠬᠦ',
