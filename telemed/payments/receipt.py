@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from telemed.core.errors import Conflict
 from telemed.core.printing import Printed, Section, render
-from telemed.core.printing.common import texts, when
+from telemed.core.printing.common import patient_line, texts, when
 from telemed.identity.models import Patient
 from telemed.network.models import Institution
 from telemed.payments.models import PaymentOrder
@@ -76,7 +76,7 @@ def render_receipt(*, session: Session, order: PaymentOrder, lang: str) -> bytes
     hospital = institution.name_zh if institution else t["none"]
     rows = [
         (t["hospital"], hospital),
-        (t["patient"], patient.name if patient else t["none"]),
+        (t["patient"], patient_line(patient, t, lang) if patient else t["none"]),
         (t["resident_id"], (patient.resident_id_masked if patient else None) or t["none"]),
         (t["service"], order.description),
         (t["date"], when(order.created_at, t)),
