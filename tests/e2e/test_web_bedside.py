@@ -29,17 +29,21 @@ def _resident_with_order(live_server: LiveServer) -> dict[str, Any]:
     born = date(1955, 1, 1) + timedelta(days=secrets.randbelow(3000))
     name = f"其木格{seq}"
     with live_server.api("family-doctor") as fd:
+        number = rid.make("150122", born, seq)
         r = fd.post(
-            "/patients",
-            json={"name": name, "resident_id": rid.make("150122", born, seq), "county_code": "150122"},
+            "/patients", json={"name": name, "resident_id": number, "county_code": "150122"}
         )
         assert r.status_code == 201, r.text
         patient = r.json()
         start = (datetime.now(UTC) + timedelta(days=14)).isoformat()
         slots = fd.get(
             "/slots",
-            params={"service_class": "outpatient", "start_from": start, "patient_id": patient["id"],
-                    "limit": 50},  # fmt: skip
+            params={
+                "service_class": "outpatient",
+                "start_from": start,
+                "patient_id": patient["id"],
+                "limit": 50,
+            },  # fmt: skip
         ).json()
         booking = None
         for slot in [s for s in slots if s.get("fee_cents")]:
@@ -48,7 +52,8 @@ def _resident_with_order(live_server: LiveServer) -> dict[str, Any]:
                 booking = r.json()
                 break
         assert booking, "no priced outpatient slot 14 days ahead could be booked"
-        r = fd.post("/payment-orders", json={"subject_type": "booking", "subject_id": booking["id"]})
+        subject = {"subject_type": "booking", "subject_id": booking["id"]}
+        r = fd.post("/payment-orders", json=subject)
         assert r.status_code == 201, r.text
         return {"patient": patient, "order": r.json(), "slot": slot}
 
