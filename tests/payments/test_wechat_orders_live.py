@@ -67,25 +67,34 @@ def _until(check: Any, what: str, timeout: float = 20.0) -> Any:
     raise AssertionError(f"not within {timeout}s: {what}")
 
 
+def _logged_in(url: str, username: str) -> httpx.Client:
+    token = httpx.post(
+        f"{url}/api/v1/auth/token", data={"username": username, "password": PASSWORD}
+    ).json()["access_token"]
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
+
+
+def _priced_slot(api: httpx.Client, patient_id: str, *, days: int) -> dict[str, Any]:
+    """The first priced outpatient slot `days` ahead at a time the patient is free."""
+    slots = api.get(
+        "/api/v1/slots",
+        params={
+            "service_class": "outpatient",
+            "patient_id": patient_id,
+            "start_from": (datetime.now(UTC) + timedelta(days=days)).isoformat(),
+            "limit": 50,
+        },
+    ).json()
+    return next(s for s in slots if (s["fee_cents"] or 0) > 0)
+
+
 def test_a_booking_fee_paid_through_wechat_pay_and_refunded_on_cancelling(
     app_with_wechat: tuple[str, Engine], fake: FakeWechatPay
 ) -> None:
     url, db = app_with_wechat
-    token = httpx.post(
-        f"{url}/api/v1/auth/token", data={"username": "patient", "password": PASSWORD}
-    ).json()["access_token"]
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as api:
+    with _logged_in(url, "patient") as api:
         me = api.get("/api/v1/auth/me").json()
-        slots = api.get(
-            "/api/v1/slots",
-            params={
-                "service_class": "outpatient",
-                "patient_id": me["patient_id"],
-                "start_from": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
-                "limit": 50,
-            },
-        ).json()
-        slot = next(s for s in slots if (s["fee_cents"] or 0) > 0)
+        slot = _priced_slot(api, me["patient_id"], days=2)
         booked = api.post(
             "/api/v1/bookings",
             json={"slot_id": slot["id"]},
@@ -164,22 +173,10 @@ def test_a_bedside_native_code_scanned_and_paid_through_wechat_pay_then_its_rece
     Native payment (the code_url the bedside page draws); the patient's WeChat opens what
     the code names (the fake's page for `pr`) and confirms; the order is paid on WeChat's
     notification and its receipt names WeChat's transaction number."""
-    url, _db = app_with_wechat
-    token = httpx.post(
-        f"{url}/api/v1/auth/token", data={"username": "county-doctor", "password": PASSWORD}
-    ).json()["access_token"]
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as api:
+    url, _ = app_with_wechat
+    with _logged_in(url, "county-doctor") as api:
         patient = api.get("/api/v1/patients", params={"q": "巴特尔"}).json()[0]
-        slots = api.get(
-            "/api/v1/slots",
-            params={
-                "service_class": "outpatient",
-                "patient_id": patient["id"],
-                "start_from": (datetime.now(UTC) + timedelta(days=14)).isoformat(),
-                "limit": 50,
-            },
-        ).json()
-        slot = next(s for s in slots if (s["fee_cents"] or 0) > 0)
+        slot = _priced_slot(api, patient["id"], days=14)
         booked = api.post(
             "/api/v1/bookings", json={"slot_id": slot["id"], "patient_id": patient["id"]}
         )
