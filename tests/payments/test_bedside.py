@@ -117,6 +117,11 @@ def test_receipt_is_409_before_payment_and_names_the_amounts_after(
         f"/api/v1/payment-orders/{order['id']}/receipt.pdf?lang=en", headers=login("patient")
     )
     assert "Ownshare¥40.00" in _text(en.content)
+    # Mongolian script: the vertical layout, the receipt's own texts falling back to zh-CN
+    mn = client.get(
+        f"/api/v1/payment-orders/{order['id']}/receipt.pdf?lang=mn-Mong", headers=login("patient")
+    )
+    assert mn.status_code == 200 and mn.content.startswith(b"%PDF")
     receipts = session.execute(
         select(AuditEvent).where(
             AuditEvent.object_type == "payment_order",
