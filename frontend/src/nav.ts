@@ -20,6 +20,7 @@ export const NAV: NavItem[] = [
   { name: 'book', path: '/book', label: 'nav.book', roles: ['patient'], needs: '/api/v1/slots' },
   { name: 'appointments', path: '/appointments', label: 'nav.appointments', roles: ['patient', ...STAFF], needs: '/api/v1/bookings' },
   { name: 'payments', path: '/payments', label: 'nav.payments', roles: ['patient'], needs: '/api/v1/payment-orders' },
+  { name: 'bedside', path: '/bedside', label: 'nav.bedside', roles: ['family_doctor', 'county_doctor', 'coordinator'], needs: '/api/v1/payment-orders/{order_id}/receipt.pdf' },
   { name: 'consultations', path: '/consultations', label: 'nav.consultations', roles: ['county_doctor', 'family_doctor', 'specialist', 'coordinator', 'admin'], needs: '/api/v1/consultations' },
   { name: 'family', path: '/family', label: 'nav.family', roles: ['patient', 'family_doctor'], needs: '/api/v1/family-doctors/contracts' },
   { name: 'homeBeds', path: '/home-beds', label: 'nav.homeBeds', roles: ['family_doctor'], needs: '/api/v1/family-doctors/home-beds' },

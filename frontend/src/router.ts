@@ -25,6 +25,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   homeBeds: () => import('./views/HomeBedsView.vue'),
   training: () => import('./views/TrainingView.vue'),
   payments: () => import('./views/PaymentsView.vue'),
+  bedside: () => import('./views/BedsideView.vue'),
 }
 
 const routes: RouteRecordRaw[] = [

@@ -15,12 +15,14 @@ from telemed.core import audit
 from telemed.core.deps import NowDep, SessionDep, SettingsDep
 from telemed.core.errors import DomainError
 from telemed.core.pagination import OffsetQuery
+from telemed.core.printing import LangQuery, choose_language, pdf_response
 from telemed.identity.deps import AdminUser, ClientIP, CurrentUser
 from telemed.network.models import Institution
 from telemed.payments import policy, providers
 from telemed.payments import service as payments
 from telemed.payments.models import PaymentOrder, PaymentRefund, ReconciliationRun
 from telemed.payments.provider import NotificationRejected
+from telemed.payments.receipt import render_receipt
 from telemed.payments.schemas import (
     CoverageRulePublic,
     CoverageRuleSet,
@@ -109,10 +111,12 @@ def list_orders(
     state: str | None = None,
     subject_type: str | None = None,
     subject_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: OffsetQuery = 0,
 ) -> list[OrderPublic]:
-    """Orders the caller may see (a patient: their own; staff: their institution's)."""
+    """Orders the caller may see (a patient: their own; staff: their institution's;
+    `patient_id`: that patient's, for staff who may act for them; otherwise 404)."""
     orders = payments.list_orders(
         session=session,
         user=user,
@@ -121,6 +125,7 @@ def list_orders(
         state=state,
         subject_type=subject_type,
         subject_id=subject_id,
+        patient_id=patient_id,
         limit=limit,
         offset=offset,
     )
@@ -165,6 +170,18 @@ def pay_order(
         provider_ref=start.provider_ref,
         order=public(session, order),
     )
+
+
+@router.get("/payment-orders/{order_id}/receipt.pdf")
+def receipt(
+    order_id: uuid.UUID, session: SessionDep, user: CurrentUser, now: NowDep, lang: LangQuery = None
+) -> Response:
+    """The receipt of a paid order (PDF; 409 `not_paid` before it is paid); the read audited."""
+    order = payments.read_order(session=session, user=user, order_id=order_id, now=now)
+    body = render_receipt(session=session, order=order, lang=choose_language(lang, user=user))
+    audit.read(session, user, object_type="payment_order", object_id=order.id,
+               patient_ids=[order.patient_id], what="receipt")  # fmt: skip
+    return pdf_response(body, f"receipt-{order.order_no}.pdf")
 
 
 @router.post("/payment-orders/{order_id}/refresh", response_model=OrderPublic)

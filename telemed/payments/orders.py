@@ -161,12 +161,18 @@ def list_orders(
     state: str | None = None,
     subject_type: str | None = None,
     subject_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[PaymentOrder]:
-    """The orders the user may see (`mine`: only those of the user as patient or maker),
-    newest first; expired ones closed on the way; the read audited."""
-    where: list[Any] = [policy.visible_filter(user)]
+    """The orders the user may see (`mine`: only those of the user as patient or maker;
+    `patient_id`: all of that patient's, for one who may act for them, else 404), newest
+    first; expired ones closed on the way; the read audited."""
+    if patient_id is not None:
+        policy.acts_for_patient(session=session, user=user, patient_id=patient_id)
+        where: list[Any] = [col(PaymentOrder.patient_id) == patient_id]
+    else:
+        where = [policy.visible_filter(user)]
     if mine:
         own = col(PaymentOrder.created_by_id) == user.id
         if user.patient_id is not None:

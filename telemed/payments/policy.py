@@ -1,8 +1,10 @@
 """Who may see and act on a payment order.
 
 A patient: their own orders. Staff (doctors, coordinators): orders of their own
-institution (the hospital that provides the service). Admins: all. Anyone else is told
-the order does not exist (404), and the refusal is audited.
+institution (the hospital that provides the service), and the orders of a patient they may
+act for (`permissions.can_act_for_patient`: staff of the patient's hospital, the family
+doctors of the patient's contract: they settle at the bedside). Admins: all. Anyone else
+is told the order does not exist (404), and the refusal is audited.
 """
 
 from __future__ import annotations
@@ -15,21 +17,48 @@ from sqlmodel import Session, col, select
 from telemed.core import audit
 from telemed.core.errors import Forbidden
 from telemed.identity import permissions
-from telemed.identity.models import Role, User
+from telemed.identity.models import Patient, Role, User
 from telemed.payments.models import PaymentOrder
 
-__all__ = ["can_see", "require_finance", "visible_filter", "visible_order"]
+__all__ = [
+    "acts_for_patient",
+    "can_see",
+    "require_finance",
+    "visible_filter",
+    "visible_order",
+]
 
 
-def can_see(user: User, order: PaymentOrder) -> bool:
+def can_see(session: Session, user: User, order: PaymentOrder) -> bool:
     if user.role == Role.ADMIN:
         return True
     if user.role == Role.PATIENT:
         return user.patient_id is not None and user.patient_id == order.patient_id
-    return (
-        permissions.is_staff(user)
-        and user.institution_id is not None
-        and user.institution_id == order.institution_id
+    if not permissions.is_staff(user):
+        return False
+    if user.institution_id is not None and user.institution_id == order.institution_id:
+        return True
+    patient = session.get(Patient, order.patient_id)
+    return patient is not None and permissions.can_act_for_patient(session, user, patient)
+
+
+def acts_for_patient(*, session: Session, user: User, patient_id: uuid.UUID) -> Patient:
+    """The patient whose orders `user` lists (themself, or one they may act for), else 404
+    (the refusal audited)."""
+    patient = session.get(Patient, patient_id)
+    allowed = patient is not None and (
+        (user.role == Role.PATIENT and user.patient_id == patient.id)
+        or permissions.can_act_for_patient(session, user, patient)
+    )
+    return audit.visible_or_404(
+        session,
+        user,
+        patient,
+        visible=allowed,
+        object_type="patient",
+        ident=patient_id,
+        patient_id=patient_id,
+        reason="may not act for the patient (payment orders)",
     )
 
 
@@ -56,10 +85,10 @@ def visible_order(
         session,
         user,
         order,
-        visible=order is not None and can_see(user, order),
+        visible=order is not None and can_see(session, user, order),
         object_type="payment_order",
         ident=order_id,
-        reason="neither the order's patient nor staff of its institution",
+        reason="neither the order's patient nor staff of its institution or acting for the patient",
     )
     audit.read(
         session,

@@ -121,9 +121,11 @@ def test_another_patient_and_another_hospitals_staff_get_404(
 ):
     booking = book()
     order = _create(client, login("patient"), booking.id).json()
-    for username in (other_patient, "county-doctor"):
+    # the family doctor works at another hospital and has no contract with the patient (the
+    # county doctor, at the patient's own hospital, may act for them: test_bedside)
+    for username in (other_patient, "family-doctor"):
         user = user_named(session, username)
-        if username == "county-doctor":
+        if username == "family-doctor":
             assert user.institution_id != uuid.UUID(order["institution_id"])
         h = login(username)
         for r in (

@@ -5,6 +5,7 @@ the cancellation refunded through the same provider."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -66,25 +67,34 @@ def _until(check: Any, what: str, timeout: float = 20.0) -> Any:
     raise AssertionError(f"not within {timeout}s: {what}")
 
 
+def _logged_in(url: str, username: str) -> httpx.Client:
+    token = httpx.post(
+        f"{url}/api/v1/auth/token", data={"username": username, "password": PASSWORD}
+    ).json()["access_token"]
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
+
+
+def _priced_slot(api: httpx.Client, patient_id: str, *, days: int) -> dict[str, Any]:
+    """The first priced outpatient slot `days` ahead at a time the patient is free."""
+    slots = api.get(
+        "/api/v1/slots",
+        params={
+            "service_class": "outpatient",
+            "patient_id": patient_id,
+            "start_from": (datetime.now(UTC) + timedelta(days=days)).isoformat(),
+            "limit": 50,
+        },
+    ).json()
+    return next(s for s in slots if (s["fee_cents"] or 0) > 0)
+
+
 def test_a_booking_fee_paid_through_wechat_pay_and_refunded_on_cancelling(
     app_with_wechat: tuple[str, Engine], fake: FakeWechatPay
 ) -> None:
     url, db = app_with_wechat
-    token = httpx.post(
-        f"{url}/api/v1/auth/token", data={"username": "patient", "password": PASSWORD}
-    ).json()["access_token"]
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as api:
+    with _logged_in(url, "patient") as api:
         me = api.get("/api/v1/auth/me").json()
-        slots = api.get(
-            "/api/v1/slots",
-            params={
-                "service_class": "outpatient",
-                "patient_id": me["patient_id"],
-                "start_from": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
-                "limit": 50,
-            },
-        ).json()
-        slot = next(s for s in slots if (s["fee_cents"] or 0) > 0)
+        slot = _priced_slot(api, me["patient_id"], days=2)
         booked = api.post(
             "/api/v1/bookings",
             json={"slot_id": slot["id"]},
@@ -154,3 +164,58 @@ def test_a_booking_fee_paid_through_wechat_pay_and_refunded_on_cancelling(
         _until(lambda: state() == "refunded", "refunded through WeChat Pay")
         refund = next(r for r in fake.refunds.values() if r.out_trade_no == no)
         assert refund.refund == order["own_cents"] and refund.status == "SUCCESS"
+
+
+def test_a_bedside_native_code_scanned_and_paid_through_wechat_pay_then_its_receipt(
+    app_with_wechat: tuple[str, Engine], fake: FakeWechatPay
+) -> None:
+    """The county doctor of the patient's hospital lists the patient's orders, opens a
+    Native payment (the code_url the bedside page draws); the patient's WeChat opens what
+    the code names (the fake's page for `pr`) and confirms; the order is paid on WeChat's
+    notification and its receipt names WeChat's transaction number."""
+    url, _ = app_with_wechat
+    with _logged_in(url, "county-doctor") as api:
+        patient = api.get("/api/v1/patients", params={"q": "巴特尔"}).json()[0]
+        slot = _priced_slot(api, patient["id"], days=14)
+        booked = api.post(
+            "/api/v1/bookings", json={"slot_id": slot["id"], "patient_id": patient["id"]}
+        )
+        assert booked.status_code == 201, booked.text
+        order = api.post(
+            "/api/v1/payment-orders",
+            json={"subject_type": "booking", "subject_id": booked.json()["id"]},
+        ).json()
+        listed = api.get("/api/v1/payment-orders", params={"patient_id": patient["id"]}).json()
+        assert order["id"] in {o["id"] for o in listed}
+        early = api.get(f"/api/v1/payment-orders/{order['id']}/receipt.pdf")
+        assert early.status_code == 409 and early.json()["code"] == "not_paid"
+
+        start = api.post(
+            f"/api/v1/payment-orders/{order['id']}/pay",
+            json={"provider": "wechat", "channel": "native"},
+        )
+        assert start.status_code == 200, start.text
+        assert start.json()["kind"] == "qr"
+        code_url = start.json()["url"]
+        assert code_url.startswith("weixin://wxpay/bizpayurl?pr=")
+        pr = code_url.split("pr=", 1)[1]
+
+        # the patient's WeChat opens what the code names, and the patient confirms
+        with httpx.Client(base_url=fake.public_url) as phone:
+            page = phone.get("/pay/native", params={"pr": pr})
+            assert page.status_code == 200 and f"{order['own_cents'] / 100:.2f}" in page.text
+            assert phone.post("/pay/confirm", data={"prepay_id": pr}).status_code < 400
+
+        def refreshed() -> dict[str, Any] | None:  # what the bedside page does every 2 s
+            o = api.post(f"/api/v1/payment-orders/{order['id']}/refresh").json()
+            return o if o["state"] == "paid" else None
+
+        paid = _until(refreshed, "paid on WeChat's notification")
+        assert paid["provider"] == "wechat" and paid["channel"] == "native"
+        pdf = api.get(f"/api/v1/payment-orders/{order['id']}/receipt.pdf")
+        assert pdf.status_code == 200, pdf.text
+        out = subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True,
+                             check=True).stdout.decode()  # fmt: skip
+        flat = "".join(out.split())
+        assert "微信支付" in flat and paid["provider_txn"] in flat
+        assert f"个人自付¥{order['own_cents'] / 100:.2f}" in flat

@@ -1,6 +1,7 @@
 /** Payment orders (`/api/v1/payment-orders`, docs/payments.md): what a patient owes, paying
  * through a provider (the sandbox's page in development), refreshing the state. */
 import { client, ok, type Schemas } from './api'
+import { downloadPdf } from './download'
 
 export type PaymentOrder = Schemas['OrderPublic']
 export type PayStart = Schemas['PayStartPublic']
@@ -12,6 +13,10 @@ export const myOrders = () => ok(client.GET('/api/v1/payment-orders', { params: 
 
 export const ordersOf = (subjectType: string) =>
   ok(client.GET('/api/v1/payment-orders', { params: { query: { subject_type: subjectType } } }))
+
+/** A patient's orders, for staff who may act for them (the bedside page). */
+export const ordersOfPatient = (patientId: string) =>
+  ok(client.GET('/api/v1/payment-orders', { params: { query: { patient_id: patientId } } }))
 
 export const orderForBooking = (bookingId: string, key: string) =>
   ok(
@@ -33,6 +38,13 @@ export const payOrder = (id: string, provider: string, channel: 'h5' | 'native' 
       body: { provider, channel, return_path: `/#/payments?order=${id}` },
     }),
   )
+
+/** States in which the order has been paid (its receipt can be printed). */
+export const PAID = ['paid', 'refunding', 'refund_failed', 'refunded']
+
+/** The receipt (缴费凭证, PDF) of a paid order, in the page's language. */
+export const receipt = (o: PaymentOrder) =>
+  downloadPdf(`/payment-orders/${o.id}/receipt.pdf`, `receipt-${o.order_no}.pdf`)
 
 /** The channel a phone browser pays through at a provider. */
 export function phoneChannel(provider: string, channels: string[]): 'h5' | 'wap' | 'native' {

@@ -169,6 +169,7 @@ const errors: typeof zh = {
     unknown_refund: 'No such refund',
     nothing_to_pay: 'There is no fee for this service',
     order_expired: 'The order has expired; make a new one',
+    not_paid: 'The order is not paid yet; its receipt can be printed once it is',
     unsupported_channel: 'This provider does not take that kind of payment',
     not_finance: 'Reconciliation is for coordinators and admins',
     unknown_provider: 'This payment provider is not offered',

@@ -16,6 +16,18 @@ export default {
     goPay: 'Pay now',
     fee: 'Booking fee ¥{fee}, paid online after booking',
     state: 'Payment: {state}',
+    receipt: 'Receipt (PDF)',
+    qrAlt: 'Payment QR code',
+    bedside: {
+      title: 'Bedside settlement',
+      intro: 'Pick an open order of the patient and show its payment QR code: the patient scans it and pays on their phone.',
+      ordersOf: 'Orders of {name}',
+      none: 'This patient has no open or paid orders',
+      noProvider: 'No payment method takes a QR code',
+      showCode: 'Show the payment code (¥{fee})',
+      waiting: 'Waiting for the patient to scan and pay…',
+      settled: 'Paid',
+    },
     categories: { urban_employee: 'Urban employee', urban_rural_resident: 'Urban and rural resident', self_pay: 'Self-pay' },
     states: {
       created: 'To pay',

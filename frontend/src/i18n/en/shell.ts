@@ -36,6 +36,7 @@ const shell: typeof zh = {
     book: 'Book a doctor',
     appointments: 'My appointments',
     payments: 'Payments',
+    bedside: 'Bedside settlement',
     consultations: 'Consultations',
     newConsultation: 'New consultation',
     studies: 'Imaging',

@@ -167,6 +167,7 @@ export default {
     unknown_refund: '没有这笔退款',
     nothing_to_pay: '该服务无需缴费',
     order_expired: '订单已过期，请重新下单',
+    not_paid: '订单尚未支付，支付后才能打印缴费凭证',
     unsupported_channel: '该支付方式不支持此支付渠道',
     not_finance: '对账仅限协调员和管理员',
     unknown_provider: '不支持该支付方式',

@@ -16,6 +16,18 @@ export default {
     goPay: '去缴费',
     fee: '挂号费 ¥{fee}，预约后请在线支付',
     state: '缴费：{state}',
+    receipt: '缴费凭证（PDF）',
+    qrAlt: '支付二维码',
+    bedside: {
+      title: '床旁结算',
+      intro: '为患者选择待缴订单，出示支付二维码，由患者用手机扫码支付。',
+      ordersOf: '{name} 的订单',
+      none: '该患者没有待缴或已缴的订单',
+      noProvider: '没有可扫码支付的支付方式',
+      showCode: '出示支付二维码（¥{fee}）',
+      waiting: '等待患者扫码支付…',
+      settled: '已缴费',
+    },
     categories: { urban_employee: '城镇职工', urban_rural_resident: '城乡居民', self_pay: '自费' },
     states: {
       created: '待支付',

@@ -34,6 +34,7 @@ export default {
     book: '预约挂号',
     appointments: '我的预约',
     payments: '待缴费用',
+    bedside: '床旁结算',
     consultations: '会诊',
     newConsultation: '发起会诊',
     studies: '影像',

@@ -1969,7 +1969,8 @@ export interface paths {
         };
         /**
          * List Orders
-         * @description Orders the caller may see (a patient: their own; staff: their institution's).
+         * @description Orders the caller may see (a patient: their own; staff: their institution's;
+         *     `patient_id`: that patient's, for staff who may act for them; otherwise 404).
          */
         get: operations["list_orders_api_v1_payment_orders_get"];
         put?: never;
@@ -2015,6 +2016,26 @@ export interface paths {
          * @description Open the payment at a provider; the device continues as the answer says.
          */
         post: operations["pay_order_api_v1_payment_orders__order_id__pay_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payment-orders/{order_id}/receipt.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Receipt
+         * @description The receipt of a paid order (PDF; 409 `not_paid` before it is paid); the read audited.
+         */
+        get: operations["receipt_api_v1_payment_orders__order_id__receipt_pdf_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -12713,6 +12734,7 @@ export interface operations {
                 mine?: boolean;
                 /** @description items to skip */
                 offset?: number;
+                patient_id?: string | null;
                 state?: string | null;
                 subject_id?: string | null;
                 subject_type?: string | null;
@@ -12831,6 +12853,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PayStartPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    receipt_api_v1_payment_orders__order_id__receipt_pdf_get: {
+        parameters: {
+            query?: {
+                /** @description language of the document; default: the patient's or the caller's */
+                lang?: ("zh-CN" | "en" | "mn-Mong") | null;
+            };
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */
