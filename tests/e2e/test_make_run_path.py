@@ -33,8 +33,7 @@ def test_fresh_sqlite_seed_and_serve(sqlite_demo: Built, tmp_path: Path) -> None
         ["bash", str(run_script)],
         env={**env, **janus_env, "PORT": str(port), "TELEMED_PYTHON": sys.executable},
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        text=True,
+        stdout=(tmp_path / "run.out").open("w"),
     )
     try:
         wait_port(port, timeout=300)
@@ -53,7 +52,7 @@ def test_fresh_sqlite_seed_and_serve(sqlite_demo: Built, tmp_path: Path) -> None
         if janus_dev.available():
             # Janus installed: run.sh started it and the server uses it for rooms beyond a pair
             info = httpx.get(f"http://127.0.0.1:{janus_port}/janus/info", timeout=10).json()
-            assert info["server_name"] == "telemed-dev"
+            assert info["server-name"] == "telemed-dev"
             specialist = http.post(
                 "/api/v1/auth/token", data={"username": "specialist", "password": "telemed-demo"}
             ).json()["access_token"]
@@ -69,6 +68,7 @@ def test_fresh_sqlite_seed_and_serve(sqlite_demo: Built, tmp_path: Path) -> None
             assert (room.json()["mode"], room.json()["sfu_configured"]) == ("janus", True)
     finally:
         proc.terminate()
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+    out = (tmp_path / "run.out").read_text()
     said = "Janus (the SFU) is used" if janus_dev.available() else "Janus is not installed"
     assert said in out, out
