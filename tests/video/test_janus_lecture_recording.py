@@ -6,7 +6,8 @@ are captured on a jittered clock and a 440 Hz tone. An enrolled doctor watches. 
 presenter's `record start` is refused until everyone in the room consented; then the app
 records through Janus for about 4 s and `record stop` gives one WebM that ffprobe reads. It
 is listed for the course, played by an enrolled doctor and the course's coordinator, and
-hidden (404) from a doctor who is not enrolled, in the list and as a file.
+hidden (404) from a doctor who is not enrolled, in the list and as a file. A second
+recording stops when the attendee withdraws consent.
 """
 
 from __future__ import annotations
@@ -125,6 +126,22 @@ def test_a_lecture_is_recorded_from_the_room_and_played_on_demand_by_the_enrolle
                 seen["stopped"] = stopped
                 await presenter.send({"type": "record", "action": "stop"})
                 assert (await presenter.wait_message("error"))["code"] == "not_recording"
+
+                # A second recording stops when the attendee withdraws consent.
+                await presenter.send({"type": "record", "action": "start"})
+                again = await presenter.wait_message(
+                    "recording", lambda m: m["recording_id"] != stopped["recording_id"]
+                )
+                assert again["state"] == "started"
+                await asyncio.sleep(1.5)
+                await attendee.send({"type": "consent", "granted": False})
+                seen["withdrawn"] = await presenter.wait_message(
+                    "recording",
+                    lambda m: (
+                        m["recording_id"] == again["recording_id"] and m["state"] != "started"
+                    ),
+                    within=60,
+                )
             finally:
                 for p in pcs:
                     await p.close()
@@ -141,13 +158,15 @@ def test_a_lecture_is_recorded_from_the_room_and_played_on_demand_by_the_enrolle
     assert stopped["check_status"] == "ok", stopped
     assert stopped["reason"] == "stopped by the host"
     rec_id = stopped["recording_id"]
+    assert seen["withdrawn"]["reason"] == "consent withdrawn", seen["withdrawn"]
 
     with httpx.Client(base_url=live_server) as http:
         # Listed for the course, for an enrolled doctor; one WebM ffprobe reads.
         mine = {"Authorization": f"Bearer {tokens(doctor)}"}
         listed = http.get(f"/api/v1/training/courses/{course_id}/recordings", headers=mine)
         assert listed.status_code == 200, listed.text
-        [row] = listed.json()
+        row = next(r for r in listed.json() if r["id"] == rec_id)
+        assert all(r["status"] == "finished" for r in listed.json())
         assert (row["id"], row["room_id"], row["media_type"]) == (rec_id, room_id, "video/webm")
         assert row["file_url"] == f"/api/v1/recordings/{rec_id}/file"
         got = http.get(row["file_url"], headers=mine)
