@@ -171,6 +171,8 @@ def test_a_lecture_is_recorded_from_the_room_and_played_on_demand_by_the_enrolle
         assert row["file_url"] == f"/api/v1/recordings/{rec_id}/file"
         got = http.get(row["file_url"], headers=mine)
         assert got.status_code == 200 and got.headers["content-type"] == "video/webm"
+        part = http.get(row["file_url"], headers={**mine, "Range": "bytes=0-99"})
+        assert part.status_code == 206 and part.content == got.content[:100]  # a player seeks
         path = tmp_path / "lecture.webm"
         path.write_bytes(got.content)
         streams = {s["codec_type"]: s for s in probe(str(path))}
