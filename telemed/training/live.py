@@ -21,6 +21,7 @@ from telemed.core.settings import VideoSettings
 from telemed.identity.models import User
 from telemed.training import attendance
 from telemed.training.courses import can_manage
+from telemed.training.enrolment import is_enrolled
 from telemed.training.models import Course, CourseStatus, Enrolment
 from telemed.video import service as video
 from telemed.video.models import Recording, RecordingStatus, Room, RoomKind
@@ -117,14 +118,7 @@ def may_watch(*, session: Session, course: Course, user: User) -> bool:
     coordinators, admins) play the lecture's recordings; nobody else."""
     if user.id == course.speaker_id or can_manage(user, course.institution_id):
         return True
-    return (
-        session.execute(
-            select(col(Enrolment.id)).where(
-                col(Enrolment.course_id) == course.id, col(Enrolment.user_id) == user.id
-            )
-        ).first()
-        is not None
-    )
+    return is_enrolled(session=session, course=course, by=user)
 
 
 def lecture_viewer(session: Session, room: Room, user_id: uuid.UUID) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -32,7 +32,7 @@ from telemed.video.client import RoomClient
 from telemed.video.sfu import JanusSession
 from tests.support.janus import JanusServer
 from tests.video.test_janus_recording import CAMERA, probe
-from tests.video.test_janus_rooms import _client, _subscribe, janus_app, lecture
+from tests.video.test_janus_rooms import _client, _publish, _subscribe, janus_app, lecture
 from tests.video.test_recording_timing import Camera, Microphone
 
 __all__ = ["janus_app", "lecture"]  # fixtures used here
@@ -40,23 +40,6 @@ __all__ = ["janus_app", "lecture"]  # fixtures used here
 pytestmark = pytest.mark.timeout(150)
 
 RECORD_SECONDS = 4.0
-
-
-async def _present(http: httpx.AsyncClient, sfu_msg: dict[str, Any], camera: Camera) -> Any:
-    """Publish the jittered camera and the tone with the presenter's `sfu` message."""
-    session = await JanusSession(http, sfu_msg["url"], token=sfu_msg["token"]).create()
-    handle = await session.attach()
-    pc = RTCPeerConnection()
-    pc.addTrack(camera)
-    pc.addTrack(Microphone(seed=3))
-    await pc.setLocalDescription(await pc.createOffer())
-    feed, answer = await handle.publish(
-        room=sfu_msg["room"], offer_sdp=pc.localDescription.sdp, display=sfu_msg["display"],
-        token=sfu_msg["token"], feed=sfu_msg["feed"],
-    )  # fmt: skip
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-    await handle.wait_publishing()
-    return session, pc, feed
 
 
 def test_a_lecture_is_recorded_from_the_room_and_played_on_demand_by_the_enrolled(
@@ -86,7 +69,9 @@ def test_a_lecture_is_recorded_from_the_room_and_played_on_demand_by_the_enrolle
             try:
                 await presenter.join()
                 p_sfu = await presenter.wait_message("sfu")
-                session, pc, feed = await _present(http, p_sfu, camera)
+                session, pc, feed, _ = await _publish(
+                    http, p_sfu, camera=camera, microphone=Microphone(seed=3)
+                )
                 sessions.append(session)
                 pcs.append(pc)
                 assert (await attendee.join(within=30))["state"] == "admitted"
