@@ -18,6 +18,9 @@ import logging
 import uuid
 from typing import Any
 
+import httpx
+
+from telemed.core.errors import Unavailable
 from telemed.core.settings import Settings
 from telemed.identity.models import User
 from telemed.video.hub import Hub
@@ -25,6 +28,7 @@ from telemed.video.janus_recording import JanusRoomRecorder
 from telemed.video.janus_rooms import feed_id, janus_rooms, room_secret
 from telemed.video.models import Recording, RecordingStatus
 from telemed.video.server_peer import recording_message
+from telemed.video.sfu import JanusError
 
 __all__ = ["STOP_EVENT", "recording_here", "start", "stop", "stopped_message"]
 
@@ -59,12 +63,17 @@ async def start(*, hub: Hub, room_id: str, by: User, settings: Settings) -> Reco
     """Start recording the room's Janus room (refusals raise, as for every recording)."""
     rooms = janus_rooms(settings.video)
     recorder = JanusRoomRecorder(rooms.sfu, settings=settings.video)
-    rec = await recorder.start(
-        room_id=uuid.UUID(room_id),
-        janus_room=room_id,
-        secret=room_secret(settings.video, room_id),
-        by=by,
-    )
+    try:
+        rec = await recorder.start(
+            room_id=uuid.UUID(room_id),
+            janus_room=room_id,
+            secret=room_secret(settings.video, room_id),
+            by=by,
+        )
+    except (JanusError, httpx.HTTPError) as exc:  # the row was finished as failed
+        log.warning("janus room %s: recording not started: %s", room_id, exc)
+        raise Unavailable("the media server (Janus) is not reachable",
+                          code="sfu_unavailable") from exc  # fmt: skip
     rooms.recorders[room_id] = recorder
     await hub.publish(room_id, recording_message("started", rec.id), audience="everyone")
     return rec
@@ -78,14 +87,10 @@ async def stop(
     recorder = janus_rooms(settings.video).recorders.pop(room_id, None)
     if recorder is None:
         return None
-    try:
-        rec = await recorder.stop(
-            presenter_feed=feed_id(settings.video, room_id, presenter),
-            presenter=presenter,
-            reason=reason,
-        )
-    except Exception:
-        log.exception("janus recording of %s did not stop cleanly", room_id)
-        raise
+    rec = await recorder.stop(
+        presenter_feed=feed_id(settings.video, room_id, presenter),
+        presenter=presenter,
+        reason=reason,
+    )
     await hub.publish(room_id, stopped_message(rec, reason=reason), audience="everyone")
     return rec
