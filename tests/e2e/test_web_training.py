@@ -21,24 +21,32 @@ from tests.e2e.conftest import LiveServer, login, shot
 pytestmark = pytest.mark.e2e
 
 
-def test_a_county_doctor_enrols_in_a_published_course(
-    new_page: Any, live_server: LiveServer
-) -> None:
+def _published(
+    live_server: LiveServer, title: str, length: timedelta, **fields: Any
+) -> tuple[str, str]:
+    """A course of the coordinator's hospital by 张主任, in 3 days, published: (id, speaker)."""
     with live_server.api("coordinator") as coord:
         me = coord.get("/auth/me").json()
         staff = coord.get("/users", params={"institution_id": me["institution_id"]}).json()
         speaker_id = next(u["id"] for u in staff if u["full_name"] == "张主任")
         start = datetime.now(UTC) + timedelta(days=3)
         r = coord.post("/training/courses", json={
-            "title": "急性胸痛的基层识别", "speaker_id": speaker_id,
-            "specialty_code": "cardiology", "target_tiers": ["county", "township"],
-            "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat(),
-            "capacity": 30, "credits": 1,
+            "title": title, "speaker_id": speaker_id, "specialty_code": "cardiology",
+            "starts_at": start.isoformat(), "ends_at": (start + length).isoformat(),
+            "capacity": 30, **fields,
         })  # fmt: skip
         assert r.status_code == 201, r.text
         course_id = r.json()["id"]
         assert coord.post(f"/training/courses/{course_id}/transitions",
                           json={"action": "publish"}).status_code == 200  # fmt: skip
+    return course_id, speaker_id
+
+
+def test_a_county_doctor_enrols_in_a_published_course(
+    new_page: Any, live_server: LiveServer
+) -> None:
+    course_id, _ = _published(live_server, "急性胸痛的基层识别", timedelta(hours=1),
+                              target_tiers=["county", "township"], credits=1)  # fmt: skip
 
     page = new_page(phone=True)
     login(page, "county-doctor")
@@ -61,21 +69,11 @@ def test_an_enrolled_doctor_watches_the_lecture_recording_and_the_watched_share_
 ) -> None:
     # A finished lecture whose room has a recording (a 12 s VP8 + Opus WebM made by ffmpeg;
     # recording one through Janus is tests/video/test_janus_lecture_recording.py).
+    course_id, speaker_id = _published(live_server, "慢阻肺的基层随访（录像）",
+                                       timedelta(minutes=1), target_tiers=["county"])  # fmt: skip
+    with live_server.api("county-doctor") as doctor:
+        assert doctor.post(f"/training/courses/{course_id}/enrolment").status_code == 201
     with live_server.api("coordinator") as coord:
-        me = coord.get("/auth/me").json()
-        staff = coord.get("/users", params={"institution_id": me["institution_id"]}).json()
-        speaker_id = next(u["id"] for u in staff if u["full_name"] == "张主任")
-        start = datetime.now(UTC) + timedelta(days=3)
-        course_id = coord.post("/training/courses", json={
-            "title": "慢阻肺的基层随访（录像）", "speaker_id": speaker_id,
-            "specialty_code": "respiratory", "target_tiers": ["county"],
-            "starts_at": start.isoformat(), "ends_at": (start + timedelta(minutes=1)).isoformat(),
-            "capacity": 30,
-        }).json()["id"]  # fmt: skip
-        assert coord.post(f"/training/courses/{course_id}/transitions",
-                          json={"action": "publish"}).status_code == 200  # fmt: skip
-        with live_server.api("county-doctor") as doctor:
-            assert doctor.post(f"/training/courses/{course_id}/enrolment").status_code == 201
         room_id = coord.post(f"/training/courses/{course_id}/room").json()["room_id"]
     video = tmp_path / "lecture.webm"
     made = subprocess.run(
