@@ -61,8 +61,40 @@ if [ "$TELEMED_ENV" = development ]; then
   # patients pay through the fakes (the sandbox page stays offered last)
   export TELEMED_PAYMENTS__PROVIDERS="${TELEMED_PAYMENTS__PROVIDERS:-[\"wechat\",\"alipay\",\"sandbox\"]}"
 fi
+# Janus as the SFU (development only, docs/operations.md "make run"): when the janus binary
+# is installed, a Janus on a generated configuration (var/janus, random secrets made once)
+# and the server's TELEMED_VIDEO__JANUS_* pointing at it; otherwise rooms stay on the
+# small-room paths (browser to browser, the aiortc relay)
+JANUS=""
+if [ "$TELEMED_ENV" = development ] && [ -z "${TELEMED_VIDEO__JANUS_URL:-}" ]; then
+  JANUS_PORT="${TELEMED_JANUS_PORT:-8088}"
+  JANUS_ARGS=(--dir var/janus --port "$JANUS_PORT"
+    --admin-port "${TELEMED_JANUS_ADMIN_PORT:-$((JANUS_PORT + 1))}"
+    --rtp "${TELEMED_JANUS_RTP_PORTS:-20000-20199}")
+  if ! "$PY" -m telemed.video.janus_dev --check; then
+    echo "telemed: Janus is not installed (apt-get install janus janus-tools): rooms stay on" \
+      "the small-room paths (browser to browser up to 4, the aiortc relay up to 3)"
+  elif "$PY" -m telemed.video.janus_dev "${JANUS_ARGS[@]}" --wait 0.5; then
+    echo "telemed: port ${JANUS_PORT} already answers as a Janus (another make run?): rooms stay" \
+      "on the small-room paths (set TELEMED_JANUS_PORT)" >&2
+  else
+    JANUS_ENV="$("$PY" -m telemed.video.janus_dev "${JANUS_ARGS[@]}" --env)"
+    "$PY" -m telemed.video.janus_dev "${JANUS_ARGS[@]}" >var/janus-stdout.log 2>&1 &
+    JANUS=$!
+    if "$PY" -m telemed.video.janus_dev "${JANUS_ARGS[@]}" --wait 20 && kill -0 "$JANUS" 2>/dev/null; then
+      while IFS='=' read -r name value; do export "$name=$value"; done <<<"$JANUS_ENV"
+      echo "telemed: Janus (the SFU) is used on port ${JANUS_PORT}: lectures and MDT rooms" \
+        "run on it (var/janus/janus.log)"
+    else
+      echo "telemed: Janus did not start (var/janus/janus.log, var/janus-stdout.log): rooms" \
+        "stay on the small-room paths" >&2
+      kill "$JANUS" 2>/dev/null || true
+      JANUS=""
+    fi
+  fi
+fi
 echo "telemed: serving on http://127.0.0.1:${PORT:-8000}/ (demo password: telemed-demo)"
 "$PY" -m telemed.cli serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" &
 SERVE=$!
-trap 'kill "$SERVE" "$PACS" $WECHAT $ALIPAY $AGENCY 2>/dev/null' INT TERM EXIT
+trap 'kill "$SERVE" "$PACS" $WECHAT $ALIPAY $AGENCY $JANUS 2>/dev/null' INT TERM EXIT
 wait "$SERVE"

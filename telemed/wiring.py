@@ -13,7 +13,8 @@ another, registered explicitly instead of as a side effect of importing a router
   tokens empty the workers' caches of resolved tokens;
 - scheduling (`register_on_cancelled`): payments refunds or closes a cancelled booking's order;
 - video (`video.service.register_kind`): a lecture's room (kind `training`) takes the
-  course's speaker and enrolled doctors as participants and reports their attendance;
+  course's speaker and enrolled doctors as participants, reports their attendance and lets
+  the enrolled, the speaker and the managers play its recordings;
 - the push channel (`live.install`, with `live.watch` / `live.register_visibility` from
   consultations and referrals): new notifications and worklist changes wake the streams.
 
@@ -50,11 +51,13 @@ def wire() -> None:
     scheduling_service.register_on_cancelled(payments_service.on_booking_cancelled)
     token_cache.install()  # writes to users and tokens empty every worker's token cache
     live.install()  # new notifications and worklist changes wake the push channel
-    # video: a lecture's room admits the course's enrolled doctors and reports attendance
+    # video: a lecture's room admits the course's enrolled doctors and reports attendance;
+    # its recordings play for the course's enrolled doctors, speaker and managers
     video_service.register_kind(
         "training",
         who=training_service.lecture_participants,
         presence=training_service.lecture_presence,
+        viewers=training_service.lecture_viewer,
     )
 
 

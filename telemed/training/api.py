@@ -24,9 +24,11 @@ from telemed.training.schemas import (
     CourseCreate,
     CoursePublic,
     EnrolmentPublic,
+    LectureRecordingPublic,
     ProgressIn,
     TrainingReport,
 )
+from telemed.video.schemas import RecordingPublic
 
 router = APIRouter(prefix="/api/v1/training", tags=["training"])
 Manager = Annotated[User, Depends(require_roles(Role.COORDINATOR, Role.ADMIN))]
@@ -128,6 +130,24 @@ def open_live_room(
     c = service.load(session=session, user=user, course_id=course_id, lock=True)
     c = service.open_room(session=session, course=c, by=user, now=now, settings=settings.video)
     return service.public(session, c, enrolled=False)
+
+
+@router.get("/courses/{course_id}/recordings", response_model=list[LectureRecordingPublic])
+def lecture_recordings(
+    course_id: uuid.UUID, session: SessionDep, user: CurrentUser
+) -> list[LectureRecordingPublic]:
+    """The lecture's finished recordings: its enrolled doctors, speaker and managers (else
+    404 `not_enrolled`)."""
+    c = service.load(session=session, user=user, course_id=course_id)
+    return [
+        LectureRecordingPublic.model_validate(
+            {
+                **RecordingPublic.model_validate(r, from_attributes=True).model_dump(),
+                "file_url": f"/api/v1/recordings/{r.id}/file",
+            }
+        )  # fmt: skip
+        for r in service.lecture_recordings(session=session, course=c, by=user)
+    ]
 
 
 @router.get("/enrolments", response_model=list[EnrolmentPublic])

@@ -15,17 +15,26 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from telemed.core.errors import Conflict, Forbidden
+from telemed.core import audit
+from telemed.core.errors import Conflict, Forbidden, NotFound
 from telemed.core.settings import VideoSettings
 from telemed.identity.models import User
 from telemed.training import attendance
 from telemed.training.courses import can_manage
+from telemed.training.enrolment import is_enrolled
 from telemed.training.models import Course, CourseStatus, Enrolment
 from telemed.video import service as video
-from telemed.video.models import Room, RoomKind
+from telemed.video.models import Recording, RecordingStatus, Room, RoomKind
 from telemed.video.schemas import RoomCreate
 
-__all__ = ["lecture_participants", "lecture_presence", "open_room"]
+__all__ = [
+    "lecture_participants",
+    "lecture_presence",
+    "lecture_recordings",
+    "lecture_viewer",
+    "may_watch",
+    "open_room",
+]
 
 log = logging.getLogger("telemed.training.live")
 
@@ -102,3 +111,40 @@ def lecture_presence(
             )
     except Conflict as exc:
         log.info("attendance of %s in %s not recorded: %s", user_id, course.id, exc.code)
+
+
+def may_watch(*, session: Session, course: Course, user: User) -> bool:
+    """The course's speaker, its enrolled doctors and its managers (its hospital's
+    coordinators, admins) play the lecture's recordings; nobody else."""
+    if user.id == course.speaker_id or can_manage(user, course.institution_id):
+        return True
+    return is_enrolled(session=session, course=course, by=user)
+
+
+def lecture_viewer(session: Session, room: Room, user_id: uuid.UUID) -> bool:
+    """The video domain's rule for a lecture room's recordings (hooked by telemed.wiring)."""
+    course, user = _course_of(session, room), session.get(User, user_id)
+    return (
+        course is not None
+        and user is not None
+        and may_watch(session=session, course=course, user=user)
+    )
+
+
+def lecture_recordings(*, session: Session, course: Course, by: User) -> list[Recording]:
+    """The lecture's finished recordings, for those who may watch them (else 404
+    `not_enrolled`, a refusal in the audit log); one audited list read."""
+    if not may_watch(session=session, course=course, user=by):
+        audit.refused(session, by, object_type="training_course", object_id=course.id,
+                      reason="not enrolled in the course")  # fmt: skip
+        raise NotFound("not enrolled in this course", code="not_enrolled")
+    rows: list[Recording] = []
+    if course.room_id is not None:
+        rows = [
+            r
+            for r in video.recordings_for(session=session, room_id=course.room_id, viewer=by)
+            if r.status == RecordingStatus.FINISHED
+        ]
+    audit.read(session, by, object_type="video_recording", object_ids=[r.id for r in rows],
+               what="course_recordings")  # fmt: skip
+    return rows

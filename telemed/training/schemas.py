@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, Field
 
 from telemed.network.models import Tier
+from telemed.video.schemas import RecordingPublic
 
 
 class CourseCreate(BaseModel):
@@ -85,3 +86,9 @@ class CountyRow(BaseModel):
 class TrainingReport(BaseModel):
     hospitals: list[ReportRow]
     counties: list[CountyRow]
+
+
+class LectureRecordingPublic(RecordingPublic):
+    """A finished recording of the lecture, with where to play it."""
+
+    file_url: str = Field(description="the file: GET /api/v1/recordings/{id}/file")

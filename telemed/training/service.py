@@ -6,7 +6,14 @@ from telemed.training.attendance import attended_share, credit_due, duration_sec
 from telemed.training.attendance import record as record_attendance
 from telemed.training.courses import can_manage, catalogue, create, load, public, transition
 from telemed.training.enrolment import enrol, is_enrolled, may_enrol, mine, own, unenrol
-from telemed.training.live import lecture_participants, lecture_presence, open_room
+from telemed.training.live import (
+    lecture_participants,
+    lecture_presence,
+    lecture_recordings,
+    lecture_viewer,
+    may_watch,
+    open_room,
+)
 from telemed.training.report import report
 
 __all__ = [
@@ -21,7 +28,10 @@ __all__ = [
     "load",
     "lecture_participants",
     "lecture_presence",
+    "lecture_recordings",
+    "lecture_viewer",
     "may_enrol",
+    "may_watch",
     "mine",
     "open_room",
     "own",

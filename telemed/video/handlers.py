@@ -23,7 +23,7 @@ from telemed.core import clock
 from telemed.core.errors import Conflict, Forbidden, Invalid
 from telemed.core.settings import Settings
 from telemed.identity.models import User
-from telemed.video import service
+from telemed.video import janus_record, service
 from telemed.video.hub import Hub, LocalPeer, hub_for
 from telemed.video.janus_rooms import janus_rooms
 from telemed.video.models import RoomMode
@@ -347,14 +347,20 @@ class RoomSocket:
             {"type": "consent", "user_id": str(user.id), "granted": granted},
             audience="everyone",
         )
+        if not granted and self.mode == RoomMode.JANUS:
+            await self.stop_janus_recording("consent withdrawn")
 
     async def record(self, msg: dict[str, Any]) -> None:
-        """The host starts or stops the recording (the server peer records)."""
+        """The host starts or stops the recording (the server peer records; on Janus,
+        Janus's recorder: janus_record.py)."""
         assert self.user is not None
         action = msg.get("action")
         if action not in ("start", "stop"):
             raise BadMessage("'action' must be start or stop")
         user, rid = self.user, uuid.UUID(self.room_id)
+        if self.mode == RoomMode.JANUS:
+            await self.record_on_janus(str(action))
+            return
         if action == "stop":
             room = await in_transaction(lambda s: service.get_room(session=s, room_id=rid))
             if room.host_id != user.id:
@@ -386,3 +392,52 @@ class RoomSocket:
         server = await ensure_server_peer(self.hub, self.room_id, self.settings, need="record")
         # In the background: the server peer needs this socket's answer to go on.
         server.spawn(server.start_recording(rec.id, rec.path))
+
+    async def record_on_janus(self, action: str) -> None:
+        """`record` in a room on Janus: this worker's JanusRoomRecorder starts, or stops
+        (here, or on the worker that records: the `_janus_record_stop` control event)."""
+        assert self.user is not None
+        if action == "start":
+            await janus_record.start(
+                hub=self.hub, room_id=self.room_id, by=self.user, settings=self.settings
+            )
+            return
+        rid = uuid.UUID(self.room_id)
+        room = await in_transaction(lambda s: service.get_room(session=s, room_id=rid))
+        if room.host_id != self.user.id:
+            raise Forbidden("only the host stops a recording")
+        await self.stop_janus_recording("stopped by the host", required=True)
+
+    async def stop_janus_recording(self, reason: str, *, required: bool = False) -> None:
+        """Stop the room's Janus recording, wherever it runs; `required`: refuse with
+        `not_recording` when none runs."""
+        rid = uuid.UUID(self.room_id)
+        if janus_record.recording_here(self.settings, self.room_id):
+            room = await in_transaction(lambda s: service.get_room(session=s, room_id=rid))
+            await janus_record.stop(hub=self.hub, room_id=self.room_id, presenter=room.host_id,
+                                    reason=reason, settings=self.settings)  # fmt: skip
+            return
+        running = await in_transaction(
+            lambda s: service.running_recording(
+                session=s, room_id=rid, now=clock.now(), settings=self.settings.video
+            )
+        )
+        if running is None:
+            if required:
+                raise Conflict("nothing is being recorded", code="not_recording")
+            return
+        await self.hub.publish(self.room_id, {"type": janus_record.STOP_EVENT, "reason": reason},
+                               audience="everyone")  # fmt: skip
+
+    async def stop_janus_recording_on_leave(self) -> None:
+        """A Janus recording of this worker stops when the host leaves with `bye` or when
+        the room's last socket on this worker leaves (docs/video.md, Recording through Janus)."""
+        if self.mode != RoomMode.JANUS or not janus_record.recording_here(
+            self.settings, self.room_id
+        ):
+            return
+        host_left = self.intentional and self.peer is not None and self.peer.is_host
+        if self.ended or not self.hub.local_sockets(self.room_id) or host_left:
+            reason = "the host left" if host_left else "no participant left on this worker"
+            with contextlib.suppress(Exception):  # logged by janus_record; the leave goes on
+                await self.stop_janus_recording("the session ended" if self.ended else reason)

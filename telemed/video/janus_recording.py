@@ -196,7 +196,11 @@ class JanusRoomRecorder:
             raise Conflict("nothing is being recorded", code="not_recording")
         elapsed = time.monotonic() - self._started
         assert self.janus_room is not None and self.secret is not None
-        await self.sfu.set_recording(room=self.janus_room, secret=self.secret, record=False)
+        try:
+            await self.sfu.set_recording(room=self.janus_room, secret=self.secret, record=False)
+        except Exception as exc:  # Janus gone: its files cannot be trusted to be complete
+            await asyncio.to_thread(shutil.rmtree, self.parts, True)
+            return await self._finish(check=None, reason=f"Janus did not stop recording: {exc}")
         warnings: list[str] = []
         check: CheckResult | None = None
         try:

@@ -88,6 +88,8 @@ class JanusRooms:
         self.sfu = sfu
         self.created: set[str] = set()
         self.lock = asyncio.Lock()
+        # rooms this worker records now (janus_record.py): room id -> JanusRoomRecorder
+        self.recorders: dict[str, Any] = {}
 
     @property
     def public_url(self) -> str:

@@ -23,17 +23,33 @@ log = logging.getLogger("telemed.video.participants")
 
 # Hooks of the domain that owns a room of a kind (training: the course's enrolled doctors and
 # its attendance), registered by telemed.wiring: `who(session, room)` adds participants,
-# `presence(session, room, user_id, event, now)` hears `join` / `leave` of the live room.
+# `presence(session, room, user_id, event, now)` hears `join` / `leave` of the live room,
+# `viewers(session, room, user_id)` says who may play the room's recordings (instead of the
+# participants at the recording's start).
 Who = Callable[[Session, Room], set[uuid.UUID]]
 Presence = Callable[[Session, Room, uuid.UUID, str, datetime], None]
+Viewers = Callable[[Session, Room, uuid.UUID], bool]
 _who: dict[str, Who] = {}
 _presence: dict[str, Presence] = {}
+_viewers: dict[str, Viewers] = {}
 
 
-def register_kind(kind: str, *, who: Who, presence: Presence) -> None:
-    """Let the domain owning rooms of `kind` name their participants and hear their presence."""
+def register_kind(
+    kind: str, *, who: Who, presence: Presence, viewers: Viewers | None = None
+) -> None:
+    """Let the domain owning rooms of `kind` name their participants, hear their presence
+    and (optionally) decide who may play their recordings."""
     _who[kind] = who
     _presence[kind] = presence
+    if viewers is not None:
+        _viewers[kind] = viewers
+
+
+def recording_viewer(*, session: Session, room: Room, user_id: uuid.UUID) -> bool | None:
+    """Whether the owner of the room's kind lets `user_id` play its recordings (None: the
+    kind has no rule of its own)."""
+    rule = _viewers.get(room.kind)
+    return None if rule is None else rule(session, room, user_id)
 
 
 def participant_ids(*, session: Session, room: Room) -> set[uuid.UUID]:

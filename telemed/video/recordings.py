@@ -236,9 +236,16 @@ def sweep_stale_recordings(
     return swept
 
 
-def _may_access(rec: Recording, user: User) -> bool:
-    """Admins, and the room's participants at the time of the recording."""
-    return user.role == Role.ADMIN or str(user.id) in rec.access_user_ids
+def _may_access(session: Session, rec: Recording, user: User, room: Room | None = None) -> bool:
+    """Admins; for a room kind with a rule of its own (a lecture: its course's enrolled,
+    speaker and managers) that rule; else the room's participants at the recording's start."""
+    if user.role == Role.ADMIN:
+        return True
+    room = room or session.get(Room, rec.room_id)
+    own_rule = None
+    if room is not None:
+        own_rule = room_participants.recording_viewer(session=session, room=room, user_id=user.id)
+    return own_rule if own_rule is not None else str(user.id) in rec.access_user_ids
 
 
 def recordings_for(*, session: Session, room_id: uuid.UUID, viewer: User) -> list[Recording]:
@@ -248,7 +255,7 @@ def recordings_for(*, session: Session, room_id: uuid.UUID, viewer: User) -> lis
         .where(Recording.room_id == room_id, Recording.status != RecordingStatus.PURGED)
         .order_by(col(Recording.started_at))
     ).scalars()
-    return [r for r in rows if _may_access(r, viewer)]
+    return [r for r in rows if _may_access(session, r, viewer)]
 
 
 def open_recording(
@@ -264,7 +271,7 @@ def open_recording(
         session,
         viewer,
         rec,
-        visible=rec is not None and _may_access(rec, viewer),
+        visible=rec is not None and _may_access(session, rec, viewer, room),
         object_type="video_recording",
         ident=recording_id,
         label="recording",

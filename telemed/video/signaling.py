@@ -25,7 +25,7 @@ from telemed.core.errors import Conflict, DomainError, NotFound, Unauthorized
 from telemed.core.logging import request_id_var, request_origin_var
 from telemed.identity import service as identity_service
 from telemed.identity.models import User
-from telemed.video import service
+from telemed.video import janus_record, service
 from telemed.video.handlers import RoomSocket
 from telemed.video.hub import LocalPeer
 from telemed.video.janus_rooms import feed_id, janus_rooms, publish_rights
@@ -373,6 +373,7 @@ class SocketSession(RoomSocket):
 
         try:
             grace_until, roster = await in_transaction(_leave)
+            await self.stop_janus_recording_on_leave()
             await self.release_janus()
             await self.hub.publish(
                 self.room_id,
@@ -428,6 +429,10 @@ class SocketSession(RoomSocket):
             self.room_peers = {p["peer"] for p in peers if p.get("peer")}
             await self.send({"type": "admit", "peers": peers})
             await self.after_admission()
+            return
+        if kind == janus_record.STOP_EVENT:
+            if janus_record.recording_here(self.settings, self.room_id):
+                await self.stop_janus_recording(str(event.get("reason") or "stopped"))
             return
         if kind == "_denied":
             await self.send({"type": "deny"})

@@ -109,6 +109,10 @@ EXEMPT: dict[str, str] = {
     "/api/v1/training/courses/{course_id}/certificate.pdf": (
         "the caller's own CME certificate; no patient data, audited as a training_enrolment read"
     ),
+    "/api/v1/training/courses/{course_id}/recordings": (
+        "a lecture's recordings (no patient data: a training room), audited as a "
+        "video_recording list read"
+    ),
     "/api/v1/training/report": (
         "attendance counts per hospital; no patient data, audited as a training_report read"
     ),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from telemed.video import janus_dev
 from tests.support.ports import free_port, wait_port
 from tests.support.sqlite_runs import Built, development_env
 
@@ -23,11 +25,15 @@ def test_fresh_sqlite_seed_and_serve(sqlite_demo: Built, tmp_path: Path) -> None
     assert seeded.returncode == 0, seeded.stderr
     env = development_env(sqlite_demo.copy("demo", tmp_path / "telemed.db"))
     run_script = Path(__file__).resolve().parents[2] / "scripts" / "run.sh"
-    port = free_port()
+    port, janus_port, janus_admin = free_port(), free_port(), free_port()
+    low = 30000 + (janus_port % 1000) * 20  # a private RTP range (other tests run Janus too)
+    janus_env = {"TELEMED_JANUS_PORT": str(janus_port), "TELEMED_JANUS_ADMIN_PORT":
+                 str(janus_admin), "TELEMED_JANUS_RTP_PORTS": f"{low}-{low + 19}"}  # fmt: skip
     proc = subprocess.Popen(
         ["bash", str(run_script)],
-        env={**env, "PORT": str(port), "TELEMED_PYTHON": sys.executable},
+        env={**env, **janus_env, "PORT": str(port), "TELEMED_PYTHON": sys.executable},
         cwd=tmp_path,
+        stdout=(tmp_path / "run.out").open("w"),
     )
     try:
         wait_port(port, timeout=300)
@@ -43,6 +49,26 @@ def test_fresh_sqlite_seed_and_serve(sqlite_demo: Built, tmp_path: Path) -> None
             "/api/v1/auth/token", data={"username": "county-doctor", "password": "telemed-demo"}
         )
         assert token.status_code == 200
+        if janus_dev.available():
+            # Janus installed: run.sh started it and the server uses it for rooms beyond a pair
+            info = httpx.get(f"http://127.0.0.1:{janus_port}/janus/info", timeout=10).json()
+            assert info["server-name"] == "telemed-dev"
+            specialist = http.post(
+                "/api/v1/auth/token", data={"username": "specialist", "password": "telemed-demo"}
+            ).json()["access_token"]
+            now = datetime.now(UTC)
+            room = http.post(
+                "/api/v1/rooms",
+                headers={"Authorization": f"Bearer {specialist}"},
+                json={"title": "MDT", "max_participants": 12,
+                      "starts_at": (now + timedelta(minutes=5)).isoformat(),
+                      "ends_at": (now + timedelta(minutes=35)).isoformat()},
+            )  # fmt: skip
+            assert room.status_code == 201, room.text
+            assert (room.json()["mode"], room.json()["sfu_configured"]) == ("janus", True)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    out = (tmp_path / "run.out").read_text()
+    said = "Janus (the SFU) is used" if janus_dev.available() else "Janus is not installed"
+    assert said in out, out

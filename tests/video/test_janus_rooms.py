@@ -79,15 +79,21 @@ async def _refused(http: httpx.AsyncClient, url: str, token: str, within: float 
 
 
 async def _publish(
-    http: httpx.AsyncClient, sfu_msg: dict[str, Any], *, display: str | None = None
+    http: httpx.AsyncClient,
+    sfu_msg: dict[str, Any],
+    *,
+    display: str | None = None,
+    camera: Any = None,
+    microphone: MediaStreamTrack | None = None,
 ) -> tuple[Any, ...]:
-    """Publish the counter picture with an `sfu` message's token: (session, pc, feed, track)."""
+    """Publish with an `sfu` message's token (by default the counter picture and silence):
+    (session, pc, feed, camera)."""
     session = await JanusSession(http, sfu_msg["url"], token=sfu_msg["token"]).create()
     handle = await session.attach()
     pc = RTCPeerConnection()
-    camera = CounterPatternTrack()
+    camera = camera or CounterPatternTrack()
     pc.addTrack(camera)
-    pc.addTrack(AudioStreamTrack())
+    pc.addTrack(microphone or AudioStreamTrack())
     await pc.setLocalDescription(await pc.createOffer())
     feed, answer = await handle.publish(
         room=sfu_msg["room"], offer_sdp=pc.localDescription.sdp,

@@ -1,5 +1,5 @@
 /** Remote training (`/api/v1/training`, docs/training.md): the catalogue, enrolment, credits. */
-import { api, client, ok } from './api'
+import { api, client, ok, requestBlob, type Schemas } from './api'
 import { downloadPdf } from './download'
 
 export interface Course {
@@ -43,3 +43,17 @@ export const certificate = (id: string) => downloadPdf(`/training/courses/${id}/
 export function placesLeft(c: Course): number {
   return Math.max(0, c.capacity - c.enrolled_count)
 }
+
+/** A finished recording of a lecture (`GET /training/courses/{id}/recordings`). */
+export type LectureRecording = Schemas['LectureRecordingPublic']
+/** The lecture's finished recordings: its enrolled doctors, speaker and managers (else 404 `not_enrolled`). */
+export const lectureRecordings = (id: string) =>
+  ok(client.GET('/api/v1/training/courses/{course_id}/recordings', { params: { path: { course_id: id } } }))
+/** The recorded file (audited), behind the bearer token: played from an object URL. */
+export const recordingFile = (id: string) => requestBlob(`/recordings/${id}/file`, { headers: { Accept: 'video/webm' } })
+/** The furthest position reached in the recording, once the course finished (the credit rule). */
+export const reportProgress = (id: string, seconds: number) =>
+  ok(client.POST('/api/v1/training/courses/{course_id}/progress', {
+    params: { path: { course_id: id } },
+    body: { position_seconds: Math.max(0, Math.floor(seconds)) },
+  }))

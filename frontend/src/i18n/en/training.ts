@@ -16,5 +16,8 @@ export default {
     certificates: 'My certificates',
     noneCertificates: 'No certificates yet',
     download: 'Download certificate',
+    watch: 'Watch the recording',
+    loadingRecording: 'Loading the recording…',
+    noRecording: 'No recording yet',
   },
 }

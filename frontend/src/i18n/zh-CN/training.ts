@@ -16,5 +16,8 @@ export default {
     certificates: '我的学分证明',
     noneCertificates: '暂无学分证明',
     download: '下载证明',
+    watch: '观看录像',
+    loadingRecording: '正在载入录像…',
+    noRecording: '暂无录像',
   },
 }

@@ -3233,6 +3233,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/training/courses/{course_id}/recordings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lecture Recordings
+         * @description The lecture's finished recordings: its enrolled doctors, speaker and managers (else
+         *     404 `not_enrolled`).
+         */
+        get: operations["lecture_recordings_api_v1_training_courses__course_id__recordings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/training/courses/{course_id}/room": {
         parameters: {
             query?: never;
@@ -6438,6 +6459,71 @@ export interface components {
             name_en: string;
             /** Name Zh */
             name_zh: string;
+        };
+        /**
+         * LectureRecordingPublic
+         * @description A finished recording of the lecture, with where to play it.
+         */
+        LectureRecordingPublic: {
+            /** Audio Seconds */
+            audio_seconds?: number | null;
+            /** Check Status */
+            check_status?: string | null;
+            /**
+             * Check Streams
+             * @default []
+             */
+            check_streams?: {
+                [key: string]: unknown;
+            }[];
+            /** Consultation Id */
+            consultation_id: string | null;
+            /** Duration Seconds */
+            duration_seconds: number | null;
+            /** Ended At */
+            ended_at: string | null;
+            /** Error */
+            error?: string | null;
+            /**
+             * File Url
+             * @description the file: GET /api/v1/recordings/{id}/file
+             */
+            file_url: string;
+            /** Heartbeat At */
+            heartbeat_at?: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Media Type */
+            media_type: string;
+            /**
+             * Retention Until
+             * Format: date-time
+             */
+            retention_until: string;
+            /**
+             * Room Id
+             * Format: uuid
+             */
+            room_id: string;
+            /** Size Bytes */
+            size_bytes: number | null;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Status */
+            status: string;
+            /** Video Seconds */
+            video_seconds?: number | null;
+            /**
+             * Warnings
+             * @default []
+             */
+            warnings?: string[];
         };
         /** LegalHoldCreate */
         LegalHoldCreate: {
@@ -15151,6 +15237,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EnrolmentPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    lecture_recordings_api_v1_training_courses__course_id__recordings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                course_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LectureRecordingPublic"][];
                 };
             };
             /** @description Validation Error */
