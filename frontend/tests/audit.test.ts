@@ -9,6 +9,7 @@ import {
   auditRange,
   auditRangeReversed,
   type AuditEvent,
+  refusalReason,
 } from '../src/lib/audit'
 
 const row = (over: Partial<AuditEvent> = {}): AuditEvent => ({
@@ -74,5 +75,19 @@ describe('audit date range', () => {
     expect(auditRange('', '')).toEqual({})
     expect(auditRangeReversed('2026-12-02', '2026-12-01')).toBe(true)
     expect(auditRangeReversed('2026-12-01', '2026-12-01')).toBe(false)
+  })
+})
+
+describe('a refusal\'s reason', () => {
+  it('is the message of the problem code it starts with, else as written', () => {
+    setLocale('zh-CN')
+    expect(refusalReason('not_course_manager: only the speaker or the managers')).toBe(
+      '只有主讲人所在医院的管理员可以管理该课程',
+    )
+    expect(refusalReason('notification_rejected: bad_signature')).toBe('支付通知验签未通过（通知签名验证失败）')
+    expect(refusalReason('a reason of its own')).toBe('a reason of its own')
+    setLocale('en')
+    expect(refusalReason('not_enrolled')).toBe('You are not enrolled in this course')
+    setLocale('zh-CN')
   })
 })

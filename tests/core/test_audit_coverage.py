@@ -40,6 +40,7 @@ from telemed.core.settings import get_settings
 from telemed.identity.models import Patient, Role, User
 from telemed.network.models import DicomAE, Institution
 from telemed.network.seed import DEMO_COUNTY_CODE
+from telemed.payments import providers as payment_providers
 from tests.consultations.conftest import CONSENT as CONSULTATION_CONSENT
 from tests.dicom.conftest import multipart_related, orthanc_archive, orthanc_server  # noqa: F401
 from tests.referrals.conftest import CONSENT as CONTRACT_CONSENT
@@ -198,6 +199,9 @@ PATIENT_READS: dict[str, Read] = {
     "/api/v1/bookings/{booking_id}": Read("county-doctor"),
     "/api/v1/payment-orders": Read("coordinator"),
     "/api/v1/payment-orders/{order_id}": Read("coordinator"),
+    "/api/v1/payment-orders/{order_id}/receipt.pdf": Read(
+        "coordinator", ids={"order_id": "{paid_order_id}"}
+    ),
     "/api/v1/waitlist": Read("county-doctor"),
     "/api/v1/waitlist/{entry_id}": Read("county-doctor"),
     "/fhir/R4/Appointment/{id}": Read("county-doctor", ids={"id": "{booking_id}"}),
@@ -658,6 +662,33 @@ def world(
         ),
         201,
     )
+    # another booking's order, paid through the sandbox: its receipt prints
+    later = _ok(
+        client.post(
+            "/api/v1/bookings",
+            json={"slot_id": str(slots[-1].id), "patient_id": str(bateer.id)},
+            headers=cd,
+        ),
+        201,
+    )
+    paid = _ok(
+        client.post(
+            "/api/v1/payment-orders",
+            json={"subject_type": "booking", "subject_id": later["id"]},
+            headers=login("coordinator"),
+        ),
+        201,
+    )
+    started = _ok(
+        client.post(
+            f"/api/v1/payment-orders/{paid['id']}/pay",
+            json={"provider": "sandbox", "channel": "h5"},
+            headers=login("coordinator"),
+        ),
+        200,
+    )
+    notice_headers, notice = payment_providers.get("sandbox").confirm(started["order"]["order_no"])
+    _ok(client.post("/api/v1/payments/notify/sandbox", content=notice, headers=notice_headers), 200)
     entry = _ok(
         client.post(
             "/api/v1/waitlist",
@@ -790,6 +821,7 @@ def world(
         "recording_id": str(rec.id),
         "booking_id": booking["id"],
         "order_id": order["id"],
+        "paid_order_id": paid["id"],
         "entry_id": entry["id"],
         "study_uid": study_uid,
         "ecg_study_uid": str(ecg.StudyInstanceUID),

@@ -64,3 +64,17 @@ export function auditActorLine(e: AuditEvent, zh: boolean): string {
   if (hospital) parts.push(hospital)
   return parts.join(' · ')
 }
+
+/** A refusal's reason as the reader's language says it: a reason that starts with a problem
+ * code (`not_course_manager: …`, written by the API for a 403) or an audit reason code
+ * (`notification_rejected: bad_signature`) is shown by its message; others as written. */
+export function refusalReason(reason: string): string {
+  const code = /^([a-z][a-z0-9_]*)(?::|$)/.exec(reason)?.[1]
+  if (code && has(`errors.${code}`)) return t(`errors.${code}`)
+  if (code && has(`audit.reasons.${code}`)) {
+    const rest = reason.slice(code.length + 1).trim()
+    const more = rest && has(`errors.${rest}`) ? t(`errors.${rest}`) : rest
+    return more ? `${t(`audit.reasons.${code}`)}（${more}）` : t(`audit.reasons.${code}`)
+  }
+  return reason
+}

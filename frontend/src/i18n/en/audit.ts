@@ -134,7 +134,15 @@ const audit: typeof zh = {
       'send': 'sent',
       'deidentify': 'de-identified',
     },
+    reasons: {
+      notification_rejected: 'the payment notification failed its verification',
+      notice_refused: 'the payment notification was not applied',
+    },
     objects: {
+      course: 'Training course',
+      payment_order: 'Payment order',
+      payment_notification: 'Payment notification',
+      payment_coverage_rule: 'Coverage rule',
       consultation_consent: 'Consent',
       training_course: 'Training course',
       training_enrolment: 'Training enrolment',

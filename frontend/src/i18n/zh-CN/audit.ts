@@ -132,7 +132,15 @@ export default {
       'send': '发送',
       'deidentify': '去标识化',
     },
+    reasons: {
+      notification_rejected: '支付通知验签未通过',
+      notice_refused: '支付通知未予入账',
+    },
     objects: {
+      course: '培训课程',
+      payment_order: '缴费订单',
+      payment_notification: '支付通知',
+      payment_coverage_rule: '医保报销规则',
       consultation_consent: '知情同意书',
       training_course: '培训课程',
       training_enrolment: '培训报名',
