@@ -65,6 +65,9 @@ def test_the_first_image_travels_first_then_the_stack_and_the_context(
     assert before == [], before  # nothing else asked for until the first frame was in
     # ... nor until it was drawn: the prefetch and the context wait for the first render
     drawn = page.evaluate("() => window.__renderedAt")
+    # a request is in the resource timeline once its answer is in: wait for those after the
+    # first three (under load they finish a while after they are sent)
+    poll(page, lambda: len(page.evaluate(STARTED, study)) > 3, "the later requests answered")
     started = page.evaluate(STARTED, study)
     early = [u for u, t in started if u not in sent[:3] and t < drawn]
     assert drawn > 0 and len(started) > 3 and early == [], (drawn, early)
