@@ -91,6 +91,12 @@ def test_patient_pays_a_booking_through_the_sandbox_and_is_refunded_on_cancel(
     ).first.wait_for()
     page.goto("/#/payments")
     refunded = page.locator("[data-testid=payment-order][data-state=refunded]").first
+    for _ in range(15):  # the list as the server has it now (a fresh load, not the page's)
+        page.reload()
+        wait_idle(page)
+        if refunded.count():
+            break
+        page.wait_for_timeout(1000)
     expect(refunded).to_be_visible()
     expect(refunded.get_by_test_id("order-refunded")).to_contain_text("已退款 ¥")
     shot(page, "patient-refunded")
