@@ -10,7 +10,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import LiveServer, login, shot, wait_idle
@@ -38,12 +37,15 @@ def test_patient_pays_a_booking_through_the_sandbox_and_is_refunded_on_cancel(
         button = page.get_by_test_id(f"hold-{slot['id']}")
         if not button.count():
             continue
-        button.click()
-        try:
-            held.wait_for(timeout=10_000)
+        # the hold's own answer decides (a slow 201 must not send us on to another time)
+        path = f"/slots/{slot['id']}/hold"
+        with page.expect_response(
+            lambda r, path=path: path in r.url and r.request.method == "POST", timeout=60_000
+        ) as hold:
+            button.click()
+        if hold.value.status == 201:
+            held.wait_for()
             break
-        except PlaywrightTimeoutError:
-            continue
     else:
         raise AssertionError("no priced time could be held")
     page.get_by_test_id("confirm-booking").click()
