@@ -92,6 +92,15 @@ def test_family_doctor_signs_refers_up_books_and_closes_the_loop(
     expect(item.get_by_test_id("events")).to_contain_text("提交")
     expect(item.get_by_test_id("referral-patient")).to_contain_text("巴特尔")  # name on the card
     shot(fd, "family_doctor-referral-sent")
+    # From here on the story follows its own referral by id: other stories move referrals of
+    # the same hospitals through the same states, and live updates reorder the list.
+    ref_id = item.get_attribute("data-referral")
+    assert ref_id
+
+    def card(page: Any, status: str) -> Any:
+        return page.get_by_test_id("referrals").locator(
+            f"li[data-referral='{ref_id}'][data-status='{status}']"
+        )
 
     # 3. The county hospital receives and accepts.
     cd = new_page()
@@ -99,40 +108,33 @@ def test_family_doctor_signs_refers_up_books_and_closes_the_loop(
     cd.goto("/#/referrals")
     with cd.expect_response(lambda r: "role=received" in r.url):
         cd.get_by_test_id("side").select_option("received")
-    incoming = (
-        cd.get_by_test_id("referrals")
-        .locator("li[data-status='requested']")
-        .filter(has=cd.get_by_test_id("referral-patient").filter(has_text="巴特尔"))
-        .first
-    )
+    incoming = card(cd, "requested")
     incoming.wait_for()
     expect(incoming.get_by_test_id("referral-patient")).to_contain_text("巴特尔")
     _step(cd, incoming, "receive")
-    accepted = cd.get_by_test_id("referrals").locator("li[data-status='received']").first
-    _step(cd, accepted, "accept")
-    cd.get_by_test_id("referrals").locator("li[data-status='accepted']").first.wait_for()
+    _step(cd, card(cd, "received"), "accept")
+    card(cd, "accepted").wait_for()
 
     # 4. The family doctor books a slot of the county hospital.
     fd.reload()
-    ready = fd.get_by_test_id("referrals").locator("li[data-status='accepted']").first
+    ready = card(fd, "accepted")
     ready.get_by_test_id("act-book").click()
     picker = ready.get_by_test_id("slot-picker")
     picker.locator("li").first.wait_for()
     shot(fd, "family_doctor-referral-slots")
     picker.locator("li").first.get_by_role("button").click()
-    booked = fd.get_by_test_id("referrals").locator("li[data-status='booked']").first
+    booked = card(fd, "booked")
     expect(booked.get_by_test_id("appointment")).to_be_visible()
 
     # 5. Arrival, completion with the outcome sent back.
     cd.reload()
-    visit = cd.get_by_test_id("referrals").locator("li[data-status='booked']").first
-    _step(cd, visit, "arrive")
-    here = cd.get_by_test_id("referrals").locator("li[data-status='arrived']").first
+    _step(cd, card(cd, "booked"), "arrive")
+    here = card(cd, "arrived")
     here.get_by_test_id("act-complete").click()
     here.locator("textarea").first.fill("调整为氨氯地平+缬沙坦")
     here.locator("textarea").nth(1).fill("每2周社区测血压，4周后复诊")
     here.get_by_test_id("complete-confirm").click()
-    cd.get_by_test_id("referrals").locator("li[data-status='completed']").first.wait_for()
+    card(cd, "completed").wait_for()
     shot(cd, "county_doctor-referral-completed")
 
     # 6. The recommendation is on the team worklist; the family doctor closes the loop.
@@ -140,9 +142,8 @@ def test_family_doctor_signs_refers_up_books_and_closes_the_loop(
     expect(fd.get_by_test_id("care-plans")).to_contain_text("每2周社区测血压")
     shot(fd, "family_doctor-worklist")
     fd.goto("/#/referrals")
-    done = fd.get_by_test_id("referrals").locator("li[data-status='completed']").first
-    _step(fd, done, "close")
-    closed = fd.get_by_test_id("referrals").locator("li[data-status='closed']").first
+    _step(fd, card(fd, "completed"), "close")
+    closed = card(fd, "closed")
     expect(closed.get_by_test_id("events")).to_contain_text("确认结果并闭环")
 
     # 7. The patient sees the contract, the referral's history and the notifications.
@@ -153,7 +154,7 @@ def test_family_doctor_signs_refers_up_books_and_closes_the_loop(
     expect(contract).to_contain_text("高血压")
     shot(pt, "patient-family-contract")
     pt.goto("/#/referrals")
-    mine = pt.get_by_test_id("referrals").locator("li[data-status='closed']").first
+    mine = card(pt, "closed")
     mine.get_by_test_id("events-toggle").click()
     expect(mine.get_by_test_id("events")).to_contain_text("登记到诊")
     shot(pt, "patient-referrals")
