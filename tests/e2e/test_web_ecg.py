@@ -191,7 +191,13 @@ def test_ecg_reader_draws_a_calibrated_12_lead_and_the_values_are_signed(
     page.locator("#ecg-impression").fill("窦性心律，正常心电图范围。")
     page.get_by_test_id("ecg-sign").click()
     page.get_by_test_id("sign-password").fill("telemed-demo")  # signing re-authenticates
-    page.get_by_test_id("sign-confirm").click()
+    # re-authentication hashes the password and signing writes the signed version: on a
+    # loaded machine that round trip alone can pass 5 s, so its answer is what is waited for
+    with page.expect_response(
+        lambda r: r.url.endswith("/opinion/sign") and r.request.method == "POST", timeout=60_000
+    ) as signed:
+        page.get_by_test_id("sign-confirm").click()
+    assert signed.value.status == 200, signed.value.text()
     expect(page.get_by_test_id("ecg-signed")).to_be_visible()
     shot(page, "ecg-reader-signed")
 
