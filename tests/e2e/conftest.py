@@ -61,6 +61,13 @@ class LiveServer:
         r.raise_for_status()
         return str(r.json()["access_token"])
 
+    def paths(self) -> set[str]:
+        """The API's paths, from its OpenAPI document (built on the first request: seconds on
+        a loaded machine, hence the timeout)."""
+        r = httpx.get(f"{self.url}/openapi.json", timeout=60)
+        r.raise_for_status()
+        return set(r.json()["paths"])
+
     def api(self, username: str) -> httpx.Client:
         return httpx.Client(
             base_url=f"{self.url}/api/v1",

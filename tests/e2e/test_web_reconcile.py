@@ -46,7 +46,7 @@ def _assign_on_page(page: Any, study_uid: str, patient_name: str) -> None:
 def test_county_doctor_assigns_an_unmatched_study_and_sees_the_mismatch(
     new_page: Any, live_server: LiveServer
 ) -> None:
-    paths = httpx.get(f"{live_server.url}/openapi.json").json()["paths"]
+    paths = live_server.paths()
     assert "/api/v1/dicom/reconciliation" in paths, "the reconciliation API is missing"
     with live_server.api("county-doctor") as api:
         patient = api.get("/patients").json()[0]
@@ -88,7 +88,7 @@ def test_reconciliation_on_a_phone_in_english(new_page: Any, live_server: LiveSe
 
 
 def _reconcile_on_a_phone_in_english(new_page: Any, live_server: LiveServer) -> None:
-    paths = httpx.get(f"{live_server.url}/openapi.json").json()["paths"]
+    paths = live_server.paths()
     assert "/api/v1/dicom/reconciliation" in paths, "the reconciliation API is missing"
     with live_server.api("county-doctor") as api:
         patient = api.get("/patients").json()[0]
